@@ -1,0 +1,233 @@
+package playbook
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/types"
+)
+
+// StepView is what expressions see of a step: steps.<id>. Before the step
+// runs (or when it was skipped) it is the zero value with Ran false.
+type StepView struct {
+	Ran     bool   `expr:"ran"`
+	Skipped bool   `expr:"skipped"`
+	OK      bool   `expr:"ok"`
+	Status  string `expr:"status"` // ok, failed, skipped, timeout
+	Error   string `expr:"error"`
+	// Text, Data and Fields are those of the last run.
+	Text   string         `expr:"text"`
+	Data   any            `expr:"data"`
+	Fields map[string]any `expr:"fields"`
+	Runs   []RunView      `expr:"runs"`
+}
+
+// RunView is one run of a (possibly repeated) step.
+type RunView struct {
+	Text   string         `expr:"text"`
+	Data   any            `expr:"data"`
+	Fields map[string]any `expr:"fields"`
+	Time   time.Time      `expr:"time"`
+}
+
+// Output is what until and capture expressions see as `output`: the run
+// that just finished.
+type Output = RunView
+
+// TargetView is what expressions see as `target`.
+type TargetView struct {
+	Name      string `expr:"name"`
+	Transport string `expr:"transport"`
+	Hostname  string `expr:"hostname"`
+	Model     string `expr:"model"`
+	Serial    string `expr:"serial"`
+	Version   string `expr:"sw_version"`
+}
+
+// paramTypes maps a ParamType to the Go type of its value in expressions.
+var paramTypes = map[ParamType]types.Type{
+	TypeString:   types.String,
+	TypeInt:      types.Int,
+	TypeBool:     types.Bool,
+	TypeDuration: types.TypeOf(time.Duration(0)),
+	TypeIP:       types.String,
+	TypeCIDR:     types.String,
+	TypeEnum:     types.String,
+	TypeSecret:   types.String,
+}
+
+// EnvTypes is the typed environment expressions of p compile against:
+// params (each declared parameter), vars (each capture name), steps (each
+// step id), target, and, when withOutput, output.
+func EnvTypes(params []*Param, captures, stepIDs []string, withOutput bool) types.Map {
+	pm := types.Map{}
+	for _, p := range params {
+		pm[p.Name] = paramTypes[p.Type]
+	}
+	vm := types.Map{}
+	for _, c := range captures {
+		vm[c] = types.String
+	}
+	sm := types.Map{}
+	for _, id := range stepIDs {
+		sm[id] = types.TypeOf(StepView{})
+	}
+	env := types.Map{
+		"params": pm,
+		"vars":   vm,
+		"steps":  sm,
+		"target": types.TypeOf(TargetView{}),
+	}
+	if withOutput {
+		env["output"] = types.TypeOf(RunView{})
+	}
+	return env
+}
+
+// Env builds the run-time environment matching EnvTypes.
+func Env(params map[string]any, vars map[string]string, steps map[string]StepView, target TargetView, output *RunView) map[string]any {
+	vs := make(map[string]any, len(vars))
+	for k, v := range vars {
+		vs[k] = v
+	}
+	ss := make(map[string]any, len(steps))
+	for k, v := range steps {
+		ss[k] = v
+	}
+	env := map[string]any{"params": params, "vars": vs, "steps": ss, "target": target}
+	if output != nil {
+		env["output"] = *output
+	}
+	return env
+}
+
+// Functions are the helpers every expression may call, in addition to
+// expr's builtins (len, first, last, max, min, filter, map, ...):
+//
+//	samples(step, "field")  the field's numeric values, one per run
+//	delta(step, "field")    last sample minus first (0 with fewer than 2)
+//	rate(step, "field")     delta per second between first and last run
+//	field(run, "a.b")       a (dotted) field of a run's parsed output, or nil
+//	num(x)                  x as a number (strings with commas accepted), NaN if not
+//
+// A field path is dotted: "flow_ipsec_decap.value" walks nested maps.
+func Functions() []expr.Option {
+	return []expr.Option{
+		expr.Function("samples", func(a ...any) (any, error) {
+			s, f, err := stepField(a)
+			if err != nil {
+				return nil, err
+			}
+			return Samples(s, f), nil
+		}, new(func(StepView, string) []float64)),
+		expr.Function("delta", func(a ...any) (any, error) {
+			s, f, err := stepField(a)
+			if err != nil {
+				return nil, err
+			}
+			return Delta(s, f), nil
+		}, new(func(StepView, string) float64)),
+		expr.Function("rate", func(a ...any) (any, error) {
+			s, f, err := stepField(a)
+			if err != nil {
+				return nil, err
+			}
+			return Rate(s, f), nil
+		}, new(func(StepView, string) float64)),
+		expr.Function("field", func(a ...any) (any, error) {
+			r, ok := a[0].(RunView)
+			if !ok {
+				return nil, fmt.Errorf("field: want a run, got %T", a[0])
+			}
+			return Lookup(r.Fields, a[1].(string)), nil
+		}, new(func(RunView, string) any)),
+		expr.Function("num", func(a ...any) (any, error) {
+			return Num(a[0]), nil
+		}, new(func(any) float64)),
+	}
+}
+
+func stepField(a []any) (StepView, string, error) {
+	s, ok := a[0].(StepView)
+	if !ok {
+		return StepView{}, "", fmt.Errorf("want a step, got %T", a[0])
+	}
+	f, _ := a[1].(string)
+	return s, f, nil
+}
+
+// Samples returns the numeric value of field in each run of s that has it.
+func Samples(s StepView, field string) []float64 {
+	out := make([]float64, 0, len(s.Runs))
+	for _, r := range s.Runs {
+		if v := Num(Lookup(r.Fields, field)); !math.IsNaN(v) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// Delta is the last sample of field minus the first.
+func Delta(s StepView, field string) float64 {
+	x := Samples(s, field)
+	if len(x) < 2 {
+		return 0
+	}
+	return x[len(x)-1] - x[0]
+}
+
+// Rate is Delta per second of the time between the first and last runs.
+func Rate(s StepView, field string) float64 {
+	if len(s.Runs) < 2 {
+		return 0
+	}
+	d := s.Runs[len(s.Runs)-1].Time.Sub(s.Runs[0].Time).Seconds()
+	if d <= 0 {
+		return 0
+	}
+	return Delta(s, field) / d
+}
+
+// Lookup walks a dotted path through nested maps.
+func Lookup(m map[string]any, path string) any {
+	var cur any = m
+	for _, k := range strings.Split(path, ".") {
+		mm, ok := cur.(map[string]any)
+		if !ok {
+			return nil
+		}
+		if cur, ok = mm[k]; !ok {
+			return nil
+		}
+	}
+	return cur
+}
+
+// Num converts v to a float64: numbers as they are, strings parsed (commas
+// and a trailing % allowed). It returns NaN when v is not a number.
+func Num(v any) float64 {
+	switch x := v.(type) {
+	case int:
+		return float64(x)
+	case int64:
+		return float64(x)
+	case uint64:
+		return float64(x)
+	case float64:
+		return x
+	case float32:
+		return float64(x)
+	case string:
+		s := strings.TrimSuffix(strings.ReplaceAll(strings.TrimSpace(x), ",", ""), "%")
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			return math.NaN()
+		}
+		return f
+	}
+	return math.NaN()
+}

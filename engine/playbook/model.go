@@ -1,0 +1,244 @@
+package playbook
+
+import (
+	"regexp"
+	"time"
+
+	"github.com/expr-lang/expr/vm"
+)
+
+// Pos is a position in a YAML source file. Line and Col are 1-based.
+type Pos struct {
+	File string `json:"file,omitempty"`
+	Line int    `json:"line,omitempty"`
+	Col  int    `json:"col,omitempty"`
+}
+
+// Playbook is a loaded, checked playbook: every expression is compiled and
+// every include expanded. The engine runs it without parsing anything again.
+type Playbook struct {
+	Pos
+	// SHA256 is the hex digest of the top-level source file.
+	SHA256      string
+	Name        string
+	Title       string
+	Description string
+	Warnings    []string
+	Params      []*Param // in the order written
+	// Timeout is the default per-step timeout (zero: the engine's default).
+	Timeout  time.Duration
+	Steps    []*Step
+	Cleanup  []*Step
+	Findings []*Finding
+}
+
+// Param returns the parameter called name, or nil.
+func (p *Playbook) Param(name string) *Param {
+	for _, x := range p.Params {
+		if x.Name == name {
+			return x
+		}
+	}
+	return nil
+}
+
+// ParamType is the type of a parameter.
+type ParamType string
+
+// The parameter types.
+const (
+	TypeString   ParamType = "string"
+	TypeInt      ParamType = "int"
+	TypeBool     ParamType = "bool"
+	TypeDuration ParamType = "duration"
+	TypeIP       ParamType = "ip"
+	TypeCIDR     ParamType = "cidr"
+	TypeEnum     ParamType = "enum"
+	TypeSecret   ParamType = "secret"
+)
+
+// Param is a typed playbook parameter.
+//
+// In expressions a parameter's value has the Go type of its ParamType:
+// string (string, ip, cidr, enum, secret: the resolved value, redacted
+// everywhere it is written), int, bool, time.Duration (duration).
+type Param struct {
+	Pos
+	Name        string
+	Type        ParamType
+	Required    bool
+	Default     string // raw form; HasDefault tells "" from no default
+	HasDefault  bool
+	Description string
+	Values      []string // enum only
+}
+
+// StepKind tells what a step does.
+type StepKind string
+
+// The step kinds. include is expanded at load time and never reaches the
+// engine.
+const (
+	KindRun    StepKind = "run"
+	KindWait   StepKind = "wait"
+	KindPrompt StepKind = "prompt"
+	KindExport StepKind = "export"
+	KindIf     StepKind = "if"
+	KindNote   StepKind = "note"
+)
+
+// OnError says what a failed step does to the run.
+type OnError string
+
+// The OnError values.
+const (
+	OnErrorFail     OnError = "fail"     // default: stop, clean up, exit 1
+	OnErrorContinue OnError = "continue" // record the failure and go on
+)
+
+// Step is one step of a playbook, of one Kind. Fields that do not belong to
+// its kind are zero.
+type Step struct {
+	Pos
+	Kind StepKind
+	// ID names the step in expressions (steps.<id>) and in its output file.
+	// Empty when the author gave none.
+	ID string
+	// Name is an optional human label.
+	Name    string
+	When    *Expr
+	Timeout time.Duration
+	OnError OnError
+
+	// run
+	Run      *Template
+	XML      *Template // explicit XML API op form
+	Prompts  []*Answer
+	Repeat   *Repeat
+	Until    *Expr
+	Retry    *Retry // set whenever Until is
+	Captures []*Capture
+	Parse    string // parser name, "" for none
+	Undo     []*Template
+
+	// wait
+	Wait *DurationValue
+
+	// prompt, note, wait: the message shown
+	Message *Template
+	// prompt: what happens when PromptTimeout passes with no answer
+	PromptTimeout time.Duration
+	Default       string // "continue" or "abort"
+
+	// export
+	Export *Export
+
+	// if
+	If   *Expr
+	Then []*Step
+	Else []*Step
+}
+
+// Answer answers an interactive question a command asks.
+type Answer struct {
+	Pos
+	Match  *regexp.Regexp
+	Answer *Template
+	// Secret is true when Answer interpolates a secret parameter.
+	Secret bool
+}
+
+// Repeat runs a step Count times, Interval apart.
+type Repeat struct {
+	Pos
+	Count    *IntValue
+	Interval *DurationValue
+}
+
+// Retry bounds an until loop: at most Max attempts, Interval apart.
+type Retry struct {
+	Pos
+	Max      int
+	Interval time.Duration
+}
+
+// Capture takes a named value from a step's output into vars.<Name>.
+// Exactly one of Regex and Expr is set. A regex yields its first group (or
+// the whole match when it has none); an expression sees `output`.
+type Capture struct {
+	Pos
+	Name  string
+	Regex *regexp.Regexp
+	Expr  *Expr
+}
+
+// Export brings a file back from the device.
+type Export struct {
+	Pos
+	Category string    // tech-support, debug-pcap, filters-pcap, ...
+	File     *Template // file within the category; nil when none
+	// ScpTo and ScpPassword are the `scp export` fallback for transports
+	// that cannot pull files: user@host:path and its password.
+	ScpTo       *Template
+	ScpPassword *Template
+}
+
+// Finding is a rule evaluated after the steps.
+type Finding struct {
+	Pos
+	ID       string
+	Severity Severity
+	When     *Expr
+	Message  *Template
+	Evidence []Evidence
+}
+
+// Severity ranks findings.
+type Severity string
+
+// The severities, most severe first.
+const (
+	SeverityCritical Severity = "critical"
+	SeverityWarning  Severity = "warning"
+	SeverityInfo     Severity = "info"
+)
+
+// Evidence names what a finding rests on: a step and a field of its parsed
+// output.
+type Evidence struct {
+	Step  string `json:"step"`
+	Field string `json:"field,omitempty"`
+}
+
+// Expr is a compiled expression with its source and position.
+type Expr struct {
+	Pos
+	Src     string
+	Program *vm.Program
+}
+
+// Template is a string with ${ expr } interpolations, compiled.
+type Template struct {
+	Pos
+	Src   string
+	Parts []Part
+}
+
+// Part is one piece of a Template: literal text, or an expression.
+type Part struct {
+	Lit  string
+	Expr *Expr
+}
+
+// IntValue is an int written literally or as a single ${ expr }.
+type IntValue struct {
+	Value int
+	Expr  *Expr
+}
+
+// DurationValue is a duration written literally or as a single ${ expr }
+// whose value is a time.Duration or a duration string.
+type DurationValue struct {
+	Value time.Duration
+	Expr  *Expr
+}

@@ -1,0 +1,202 @@
+package transports
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"time"
+
+	"github.com/runbook-dev/runbook/secret"
+)
+
+// Transport is one open session to one device.
+//
+// Run sends one command and returns its complete output. It honours ctx: when
+// ctx is cancelled or its deadline passes, Run returns promptly (the session
+// may be closed to unblock it) with an error wrapping ctx.Err(). A Run that
+// failed with ErrClosed or a *ConnError may be retried on a new Transport; a
+// Run that failed with a *DeviceError must not be retried blindly, the device
+// answered.
+//
+// Close ends the session. It is safe to call more than once; Run after Close
+// returns ErrClosed.
+type Transport interface {
+	Run(ctx context.Context, cmd Command) (Result, error)
+	Facts() Facts
+	Close() error
+}
+
+// Command is one command to send to a device.
+type Command struct {
+	// CLI is the command as typed at the PAN-OS CLI.
+	CLI string
+	// XML is the explicit XML API op form; empty means the transport derives
+	// it from CLI where it needs one.
+	XML string
+	// Prompts are the questions the command may ask and their answers.
+	// Any other question fails the command.
+	Prompts []Prompt
+	// Timeout bounds this command; zero means the transport's default.
+	Timeout time.Duration
+}
+
+// Prompt is an interactive question a command may ask, and its answer.
+type Prompt struct {
+	// Pattern matches the question as the device prints it.
+	Pattern *regexp.Regexp
+	// Answer is sent, followed by a newline, when Pattern matches.
+	Answer string
+	// Secret marks Answer as a secret: it is never echoed, logged or recorded.
+	Secret bool
+}
+
+// Result is what a device answered to one command.
+type Result struct {
+	// Text is the output as the CLI would show it (or, for structured
+	// answers without a text form, the pretty-printed XML).
+	Text string
+	// Data is the structured answer where the transport has one (the XML
+	// API's <result> as nested map[string]any / []any / string), else nil.
+	Data any
+}
+
+// Facts describe the device a transport is connected to. Keys are lower-case:
+// hostname, model, serial, sw_version, transport.
+type Facts map[string]string
+
+// ExportRequest names a file to bring back from a device.
+type ExportRequest struct {
+	// Category is the PAN-OS export category: tech-support, filters-pcap,
+	// debug-pcap, ...
+	Category string
+	// File is the file within the category, empty when the category has one.
+	File string
+	// MaxBytes bounds the download; zero means no bound.
+	MaxBytes int64
+	// Progress, if set, is called as bytes arrive; total is -1 when unknown.
+	Progress func(done, total int64)
+}
+
+// ExportInfo describes a file an Exporter wrote.
+type ExportInfo struct {
+	// Name is a safe base name for the file (never a path).
+	Name string
+	// Size is the number of bytes written.
+	Size int64
+}
+
+// Exporter is implemented by transports that can pull a file from the device
+// (the XML API). CanExport says whether a category is supported, so the
+// engine can fall back to `scp export` or a note before it tries.
+type Exporter interface {
+	CanExport(category string) bool
+	Export(ctx context.Context, req ExportRequest, w io.Writer) (ExportInfo, error)
+}
+
+// VirtualClock is implemented by transports that replay a recording: the
+// engine then does not sleep for waits, intervals or prompts.
+type VirtualClock interface {
+	VirtualTime() bool
+}
+
+// Errors every transport returns, matched with errors.Is.
+var (
+	// ErrClosed: the session is closed or was lost.
+	ErrClosed = errors.New("session closed")
+	// ErrTimeout: the command did not complete within its timeout.
+	ErrTimeout = errors.New("command timed out")
+	// ErrUnknownCommand: the device does not know the command.
+	ErrUnknownCommand = errors.New("unknown command")
+	// ErrUnexpectedPrompt: the command asked a question no Prompt answers.
+	ErrUnexpectedPrompt = errors.New("unexpected prompt")
+	// ErrNotSupported: the transport cannot do this (e.g. export a category).
+	ErrNotSupported = errors.New("not supported by this transport")
+)
+
+// DeviceError is a command the device refused, with the device's own words.
+type DeviceError struct {
+	Command string
+	Code    string // API error code, empty over SSH
+	Message string
+	Err     error // ErrUnknownCommand, or nil
+}
+
+func (e *DeviceError) Error() string {
+	if e.Code != "" {
+		return fmt.Sprintf("device refused %q: %s (code %s)", e.Command, e.Message, e.Code)
+	}
+	return fmt.Sprintf("device refused %q: %s", e.Command, e.Message)
+}
+
+func (e *DeviceError) Unwrap() error { return e.Err }
+
+// ConnError is a failure to connect or authenticate; nothing was sent.
+type ConnError struct {
+	Target string
+	Err    error
+}
+
+func (e *ConnError) Error() string { return fmt.Sprintf("connect %s: %v", e.Target, e.Err) }
+
+func (e *ConnError) Unwrap() error { return e.Err }
+
+// Target is everything needed to open a transport to one device, as the
+// inventory gives it. Secrets are references, resolved by the transport
+// through DialOptions.Resolve.
+type Target struct {
+	Name      string
+	Transport string // ssh, xmlapi, replay
+	Host      string
+	Port      int
+	User      string
+
+	Password   secret.Ref
+	KeyFile    string
+	Passphrase secret.Ref
+	UseAgent   bool
+	KnownHosts string
+	APIKey     secret.Ref
+	TLS        TLS
+
+	// Cassette is the recording a replay target plays back.
+	Cassette string
+	// Params are the playbook parameters a demo target supplies.
+	Params map[string]string
+}
+
+// TLS is the certificate policy of an HTTPS target.
+type TLS struct {
+	CAFile             string
+	Fingerprint        string // sha256:<hex>, colons allowed
+	InsecureSkipVerify bool
+}
+
+// DialOptions carry what a transport needs from its caller besides the
+// target.
+type DialOptions struct {
+	// Resolve turns a secret reference into its value.
+	Resolve func(ctx context.Context, r secret.Ref) (string, error)
+	// AcceptNewHostKey adds an unknown SSH host key to known_hosts
+	// (OpenSSH's accept-new); a changed key is still refused.
+	AcceptNewHostKey bool
+	// Warn receives warnings meant for the operator (e.g. TLS checks off).
+	Warn io.Writer
+}
+
+// Dialer opens a transport to a target.
+type Dialer func(ctx context.Context, t Target, o DialOptions) (Transport, error)
+
+// Registry maps a transport name (as written in the inventory) to its
+// Dialer. It is built explicitly by the program, never by init functions.
+type Registry map[string]Dialer
+
+// Dial opens t with the dialer registered for t.Transport.
+func (r Registry) Dial(ctx context.Context, t Target, o DialOptions) (Transport, error) {
+	d, ok := r[t.Transport]
+	if !ok {
+		return nil, fmt.Errorf("target %s: unknown transport %q", t.Name, t.Transport)
+	}
+	return d(ctx, t, o)
+}
