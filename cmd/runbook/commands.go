@@ -1,0 +1,10 @@
+package main
+
+import "github.com/spf13/cobra"
+
+// subcommands lists every verb, explicitly. Add a line here for a new one.
+func subcommands(io *IOStreams) []*cobra.Command {
+	return []*cobra.Command{
+		newVersionCmd(io),
+	}
+}

@@ -1,0 +1,121 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// The exit codes, chosen in one place (exitCode). Listed in `runbook run --help`.
+const (
+	exitOK          = 0   // done and clean
+	exitStepFailed  = 1   // a step failed, cleanup done
+	exitInvalid     = 2   // invalid input (usage, playbook, inventory, params), nothing sent
+	exitDirty       = 3   // cleanup incomplete: the device may still be in debug
+	exitConnect     = 4   // could not connect or authenticate, nothing sent
+	exitInterrupted = 130 // interrupted, cleanup done
+)
+
+const exitCodesHelp = `Exit codes:
+  0    done and clean
+  1    a step failed, cleanup done
+  2    invalid input (usage, playbook, inventory, params); nothing was sent
+  3    cleanup incomplete: the device may still be in debug (wins over every other code)
+  4    could not connect or authenticate; nothing was sent
+  130  interrupted, cleanup done`
+
+// usageError is bad command-line usage (exit 2).
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+// exitError carries an explicit exit code; its message, if any, is printed.
+type exitError struct {
+	code int
+	err  error // nil: already reported
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit %d", e.code)
+	}
+	return e.err.Error()
+}
+func (e *exitError) Unwrap() error { return e.err }
+
+// exitCode prints err (if not yet reported) and maps it to the exit code.
+func exitCode(err error, stderr io.Writer) int {
+	if err == nil {
+		return exitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil {
+			fmt.Fprintln(stderr, "runbook:", ee.err)
+		}
+		return ee.code
+	}
+	fmt.Fprintln(stderr, "runbook:", err)
+	var ue usageError
+	if errors.As(err, &ue) {
+		return exitInvalid
+	}
+	if errors.Is(err, context.Canceled) {
+		return exitInterrupted
+	}
+	// Unknown commands and flags from cobra are usage errors too.
+	return exitInvalid
+}
+
+// signalContext returns a context cancelled by the first SIGINT, SIGTERM or
+// SIGHUP. Later signals are reported to the handlers registered with
+// onRepeatedSignal (the run command says what cleanup is still pending, and
+// the third forces exit).
+func signalContext(parent context.Context, io *IOStreams) (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(parent)
+	ch := make(chan os.Signal, 3)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	done := make(chan struct{})
+	go func() {
+		n := 0
+		for {
+			select {
+			case s := <-ch:
+				n++
+				if n == 1 {
+					cancel(interruptedError{s})
+					continue
+				}
+				repeatedSignal(n, io)
+			case <-done:
+				return
+			}
+		}
+	}()
+	return ctx, func() {
+		signal.Stop(ch)
+		close(done)
+		cancel(nil)
+	}
+}
+
+// interruptedError is the cause of a context cancelled by a signal.
+type interruptedError struct{ sig os.Signal }
+
+func (e interruptedError) Error() string { return "interrupted by " + e.sig.String() }
+func (e interruptedError) Unwrap() error { return context.Canceled }
+
+// repeatedSignal handles the second and later signals; replaced by the run
+// command while it is cleaning up.
+var repeatedSignal = func(n int, io *IOStreams) {
+	if n >= 3 {
+		fmt.Fprintln(io.ErrOut, "runbook: forced exit")
+		os.Exit(exitInterrupted)
+	}
+	fmt.Fprintln(io.ErrOut, "runbook: interrupted again; press Ctrl-C once more to force exit")
+}
