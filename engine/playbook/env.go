@@ -74,16 +74,16 @@ func EnvTypes(params []*Param, captures, stepIDs []string, withOutput bool) type
 	}
 	sm := types.Map{}
 	for _, id := range stepIDs {
-		sm[id] = types.TypeOf(StepView{})
+		sm[id] = structOf(StepView{})
 	}
 	env := types.Map{
 		"params": pm,
 		"vars":   vm,
 		"steps":  sm,
-		"target": types.TypeOf(TargetView{}),
+		"target": structOf(TargetView{}),
 	}
 	if withOutput {
-		env["output"] = types.TypeOf(RunView{})
+		env["output"] = structOf(RunView{})
 	}
 	return env
 }

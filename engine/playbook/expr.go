@@ -1,0 +1,495 @@
+package playbook
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/file"
+	"go.yaml.in/yaml/v3"
+)
+
+// exprKind is what an expression must yield.
+type exprKind int
+
+const (
+	exprAny exprKind = iota
+	exprBool
+	exprInt
+	exprDuration
+)
+
+// pendingExpr is an expression decoded but not yet compiled: the
+// environment (every capture name and step id) is known only once the
+// whole playbook, includes and all, has been read.
+type pendingExpr struct {
+	e          *Expr
+	file       string
+	node       *yaml.Node
+	off        int // byte offset of e.Src within node.Value
+	kind       exprKind
+	withOutput bool
+	what       string
+	// check, when set, is a deferred check instead of a compilation.
+	check func()
+}
+
+// cond decodes a bare boolean expression.
+func (l *loader) cond(file string, n *yaml.Node, what string, withOutput bool) *Expr {
+	return l.expr(file, n, what, exprBool, withOutput)
+}
+
+// expr decodes a bare expression of the given kind.
+func (l *loader) expr(file string, n *yaml.Node, what string, kind exprKind, withOutput bool) *Expr {
+	if n == nil {
+		return nil
+	}
+	n = deref(n)
+	src, ok := l.scalar(file, n, what)
+	if !ok {
+		return nil
+	}
+	if strings.TrimSpace(src) == "" {
+		l.errf(file, n, "%s: empty expression", what)
+		return nil
+	}
+	if t := strings.TrimSpace(src); strings.HasPrefix(t, "${") && strings.HasSuffix(t, "}") {
+		l.errf(file, n, "%s is a bare expression: write it without ${ }", what)
+		return nil
+	}
+	e := &Expr{Pos: l.posIn(file, n, 0), Src: src}
+	l.pending = append(l.pending, &pendingExpr{e: e, file: file, node: n, kind: kind, withOutput: withOutput, what: what})
+	return e
+}
+
+// template decodes a string with ${ expr } interpolations.
+func (l *loader) template(file string, n *yaml.Node, what string) *Template {
+	if n == nil {
+		return nil
+	}
+	n = deref(n)
+	s, ok := l.str(file, n, what)
+	if !ok {
+		return nil
+	}
+	parts, errOff, msg := splitTemplate(s)
+	if msg != "" {
+		l.add(l.posIn(file, n, errOff), "%s: %s", what, msg)
+		return nil
+	}
+	t := &Template{Pos: l.pos(file, n), Src: s}
+	for _, p := range parts {
+		if !p.isExpr {
+			t.Parts = append(t.Parts, Part{Lit: p.lit})
+			continue
+		}
+		e := &Expr{Pos: l.posIn(file, n, p.off), Src: p.src}
+		l.pending = append(l.pending, &pendingExpr{e: e, file: file, node: n, off: p.off, kind: exprAny, what: what})
+		t.Parts = append(t.Parts, Part{Expr: e})
+	}
+	return t
+}
+
+// single returns the expression of s when s is exactly one ${ expr }
+// (spaces around allowed).
+func single(s string) (src string, off int, ok bool) {
+	parts, _, msg := splitTemplate(s)
+	if msg != "" {
+		return "", 0, false
+	}
+	var found *rawPart
+	for i := range parts {
+		p := &parts[i]
+		if p.isExpr {
+			if found != nil {
+				return "", 0, false
+			}
+			found = p
+		} else if strings.TrimSpace(p.lit) != "" {
+			return "", 0, false
+		}
+	}
+	if found == nil {
+		return "", 0, false
+	}
+	return found.src, found.off, true
+}
+
+func (l *loader) intValue(file string, n *yaml.Node, what string) *IntValue {
+	n = deref(n)
+	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!int" {
+		i, ok := l.integer(file, n, what)
+		if !ok {
+			return nil
+		}
+		return &IntValue{Value: i}
+	}
+	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!str" {
+		if src, off, ok := single(n.Value); ok {
+			e := &Expr{Pos: l.posIn(file, n, off), Src: src}
+			l.pending = append(l.pending, &pendingExpr{e: e, file: file, node: n, off: off, kind: exprInt, what: what})
+			return &IntValue{Expr: e}
+		}
+	}
+	l.errf(file, n, "%s must be an integer or a single ${ expr }, not %s", what, describe(n))
+	return nil
+}
+
+func (l *loader) durationValue(file string, n *yaml.Node, what string) *DurationValue {
+	if n == nil {
+		return nil
+	}
+	n = deref(n)
+	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!str" {
+		if src, off, ok := single(n.Value); ok {
+			e := &Expr{Pos: l.posIn(file, n, off), Src: src}
+			l.pending = append(l.pending, &pendingExpr{e: e, file: file, node: n, off: off, kind: exprDuration, what: what})
+			return &DurationValue{Expr: e}
+		}
+	}
+	d, ok := l.duration(file, n, what)
+	if !ok {
+		return nil
+	}
+	return &DurationValue{Value: d}
+}
+
+var durationType = reflect.TypeOf(time.Duration(0))
+
+// compileAll compiles every pending expression against the environment of
+// pb, now that every capture name and step id is known.
+func (l *loader) compileAll(pb *Playbook) {
+	captures := make([]string, 0, len(l.captures))
+	for c := range l.captures {
+		captures = append(captures, c)
+	}
+	ids := make([]string, 0, len(l.stepIDs))
+	for id := range l.stepIDs {
+		ids = append(ids, id)
+	}
+	slices.Sort(captures)
+	slices.Sort(ids)
+	// Params with an unknown type are left out of the environment; their
+	// type error is reported already.
+	var params []*Param
+	for _, p := range pb.Params {
+		if p.Type != "" {
+			params = append(params, p)
+		}
+	}
+	envs := [2]expr.Option{
+		expr.Env(EnvTypes(params, captures, ids, false)),
+		expr.Env(EnvTypes(params, captures, ids, true)),
+	}
+	fns := Functions()
+	for _, pe := range l.pending {
+		if pe.check != nil {
+			pe.check()
+			continue
+		}
+		env := envs[0]
+		if pe.withOutput {
+			env = envs[1]
+		}
+		opts := append([]expr.Option{env}, fns...)
+		switch pe.kind {
+		case exprBool:
+			opts = append(opts, expr.AsBool())
+		case exprInt:
+			opts = append(opts, expr.AsInt())
+		}
+		prog, err := expr.Compile(pe.e.Src, opts...)
+		if err != nil {
+			l.exprError(pe, err)
+			continue
+		}
+		if pe.kind == exprDuration {
+			if t := prog.Node().Type(); t != nil && t.Kind() != reflect.Interface &&
+				t != durationType && t.Kind() != reflect.String {
+				l.add(pe.e.Pos, "%s: want a duration, but the expression is %s", pe.what, t)
+				continue
+			}
+		}
+		pe.e.Program = prog
+	}
+}
+
+// exprError reports a compile error at the exact character it names.
+func (l *loader) exprError(pe *pendingExpr, err error) {
+	var fe *file.Error
+	if !errors.As(err, &fe) {
+		l.add(pe.e.Pos, "%s: %v", pe.what, err)
+		return
+	}
+	off := pe.off + runeOffset(pe.e.Src, fe.From)
+	msg := fe.Message
+	if strings.Contains(pe.e.Src, "output") && !pe.withOutput && strings.Contains(msg, "unknown name output") {
+		msg += " (output is only available in until and capture expressions)"
+	}
+	l.add(l.posIn(pe.file, pe.node, off), "%s: %s", pe.what, msg)
+}
+
+// runeOffset converts a rune index into a byte offset of s.
+func runeOffset(s string, runes int) int {
+	if runes <= 0 {
+		return 0
+	}
+	i := 0
+	for b := range s {
+		if i == runes {
+			return b
+		}
+		i++
+	}
+	return len(s)
+}
+
+// posIn is the source position of byte off within the scalar n's value. It
+// is exact for plain and quoted single-line scalars and for literal blocks;
+// best effort for folded and multi-line flow scalars.
+func (l *loader) posIn(file string, n *yaml.Node, off int) Pos {
+	v := n.Value
+	off = min(max(off, 0), len(v))
+	prefix := v[:off]
+	p := Pos{File: file, Line: n.Line, Col: n.Column}
+	if n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
+		nl := strings.Count(prefix, "\n")
+		last := prefix[strings.LastIndexByte(prefix, '\n')+1:]
+		p.Line = n.Line + 1 + nl
+		indent := 0
+		if lines := l.sources[file]; p.Line <= len(lines) {
+			src := lines[p.Line-1]
+			indent = len(src) - len(strings.TrimLeft(src, " "))
+		}
+		p.Col = indent + 1 + utf8.RuneCountInString(last)
+		return p
+	}
+	col := n.Column + utf8.RuneCountInString(prefix)
+	switch {
+	case n.Style&yaml.DoubleQuotedStyle != 0:
+		col++ // the opening quote
+		col += strings.Count(prefix, `"`) + strings.Count(prefix, `\`)
+	case n.Style&yaml.SingleQuotedStyle != 0:
+		col++
+		col += strings.Count(prefix, `'`)
+	}
+	p.Col = col
+	return p
+}
+
+// rawPart is a piece of a template before compilation.
+type rawPart struct {
+	isExpr bool
+	lit    string
+	src    string
+	off    int // byte offset of src in the template
+}
+
+// splitTemplate cuts s into literal text and ${ expr } pieces. "$${" is a
+// literal "${". On error it returns the offset and message.
+func splitTemplate(s string) ([]rawPart, int, string) {
+	var parts []rawPart
+	var lit strings.Builder
+	flush := func() {
+		if lit.Len() > 0 {
+			parts = append(parts, rawPart{lit: lit.String()})
+			lit.Reset()
+		}
+	}
+	for i := 0; i < len(s); {
+		switch {
+		case strings.HasPrefix(s[i:], "$${"):
+			lit.WriteString("${")
+			i += 3
+		case strings.HasPrefix(s[i:], "${"):
+			end := closeBrace(s, i+2)
+			if end < 0 {
+				return nil, i, "unterminated ${: missing }"
+			}
+			src := s[i+2 : end]
+			if strings.TrimSpace(src) == "" {
+				return nil, i, "empty ${ }"
+			}
+			flush()
+			parts = append(parts, rawPart{isExpr: true, src: src, off: i + 2})
+			i = end + 1
+		default:
+			lit.WriteByte(s[i])
+			i++
+		}
+	}
+	flush()
+	return parts, 0, ""
+}
+
+// closeBrace finds the } that closes an expression starting at from,
+// skipping nested braces and quoted strings. It returns -1 when there is
+// none.
+func closeBrace(s string, from int) int {
+	depth := 0
+	for i := from; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '"', '\'', '`':
+			for i++; i < len(s) && s[i] != c; i++ {
+				if s[i] == '\\' && c != '`' {
+					i++
+				}
+			}
+			if i >= len(s) {
+				return -1
+			}
+		case '{':
+			depth++
+		case '}':
+			if depth == 0 {
+				return i
+			}
+			depth--
+		}
+	}
+	return -1
+}
+
+// Eval runs the compiled expression against env (built with Env).
+func (e *Expr) Eval(env map[string]any) (any, error) {
+	if e == nil || e.Program == nil {
+		return nil, errors.New("expression is not compiled")
+	}
+	v, err := expr.Run(e.Program, env)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %s: %w", e.Pos, e.Src, err)
+	}
+	return v, nil
+}
+
+// Bool runs a condition and returns its value.
+func (e *Expr) Bool(env map[string]any) (bool, error) {
+	v, err := e.Eval(env)
+	if err != nil {
+		return false, err
+	}
+	b, ok := v.(bool)
+	if !ok {
+		return false, fmt.Errorf("%s: %s: want a boolean, got %T", e.Pos, e.Src, v)
+	}
+	return b, nil
+}
+
+// Static reports whether t has no expressions: its text is Src as written
+// (with "$${" already turned into "${").
+func (t *Template) Static() bool {
+	for _, p := range t.Parts {
+		if p.Expr != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// Render evaluates every ${ expr } of t against env and joins the pieces.
+// Values are written naturally: integers without ".0", durations as "10s",
+// nil as "".
+func (t *Template) Render(env map[string]any) (string, error) {
+	var b strings.Builder
+	for _, p := range t.Parts {
+		if p.Expr == nil {
+			b.WriteString(p.Lit)
+			continue
+		}
+		v, err := p.Expr.Eval(env)
+		if err != nil {
+			return "", err
+		}
+		b.WriteString(FormatValue(v))
+	}
+	return b.String(), nil
+}
+
+// FormatValue writes v the way a template shows it.
+func FormatValue(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return x
+	case time.Duration:
+		return FormatDuration(x)
+	case float64:
+		if x == float64(int64(x)) && x < 1e15 && x > -1e15 {
+			return strconv.FormatInt(int64(x), 10)
+		}
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	case float32:
+		return FormatValue(float64(x))
+	case bool:
+		return strconv.FormatBool(x)
+	case fmt.Stringer:
+		return x.String()
+	}
+	return fmt.Sprint(v)
+}
+
+// Eval returns the literal value, or the expression's value as an int.
+func (v *IntValue) Eval(env map[string]any) (int, error) {
+	if v.Expr == nil {
+		return v.Value, nil
+	}
+	x, err := v.Expr.Eval(env)
+	if err != nil {
+		return 0, err
+	}
+	switch n := x.(type) {
+	case int:
+		return n, nil
+	case int64:
+		return int(n), nil
+	case float64:
+		if n == float64(int(n)) {
+			return int(n), nil
+		}
+	}
+	return 0, fmt.Errorf("%s: %s: want an integer, got %v", v.Expr.Pos, v.Expr.Src, x)
+}
+
+// Eval returns the literal duration, or the expression's value: a
+// time.Duration or a duration string. The result is always > 0.
+func (v *DurationValue) Eval(env map[string]any) (time.Duration, error) {
+	if v.Expr == nil {
+		return v.Value, nil
+	}
+	x, err := v.Expr.Eval(env)
+	if err != nil {
+		return 0, err
+	}
+	var d time.Duration
+	switch t := x.(type) {
+	case time.Duration:
+		d = t
+	case string:
+		if d, err = ParseDuration(t); err != nil {
+			return 0, fmt.Errorf("%s: %s: %w", v.Expr.Pos, v.Expr.Src, err)
+		}
+	default:
+		return 0, fmt.Errorf("%s: %s: want a duration, got %T", v.Expr.Pos, v.Expr.Src, x)
+	}
+	if d <= 0 {
+		return 0, fmt.Errorf("%s: %s: duration %s must be greater than zero", v.Expr.Pos, v.Expr.Src, d)
+	}
+	return d, nil
+}
+
+// Walk calls fn for every step of steps in order, descending into the then
+// and else branches of if steps (a step before its branches).
+func Walk(steps []*Step, fn func(*Step)) {
+	for _, s := range steps {
+		fn(s)
+		Walk(s.Then, fn)
+		Walk(s.Else, fn)
+	}
+}

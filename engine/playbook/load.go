@@ -1,0 +1,353 @@
+package playbook
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Parsers lists the names a run step's `parse:` may use. Package parse
+// implements each of them.
+var Parsers = []string{
+	"keyvalue", "table", "ipsec-sa", "ike-sa", "sessions", "counters",
+	"resource-monitor", "fib-lookup", "pool-statistics", "clock",
+}
+
+// The kind keys: exactly one of them makes a step what it is.
+var kindKeys = []string{"run", "wait", "prompt", "note", "export", "if", "include"}
+
+// Keys every step may have, and the keys each kind adds.
+var (
+	commonStepKeys = []string{"id", "name", "when", "on_error"}
+	kindStepKeys   = map[string][]string{
+		"run":     {"run", "xml", "timeout", "prompts", "repeat", "until", "retry", "capture", "parse", "undo"},
+		"wait":    {"wait", "message"},
+		"prompt":  {"prompt", "timeout", "default"},
+		"note":    {"note"},
+		"export":  {"export", "file", "scp", "timeout"},
+		"if":      {"if", "then", "else"},
+		"include": {"include"},
+	}
+)
+
+var (
+	nameRe  = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
+	identRe = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
+	stepRe  = regexp.MustCompile(`^[a-z0-9_]+$`)
+)
+
+// maxIncludeDepth bounds nested includes (cycles are reported before that).
+const maxIncludeDepth = 16
+
+// Load reads, checks and compiles the playbook file at path. Includes are
+// read relative to the including file. Every mistake is returned at once as
+// an ErrorList; other errors (the file cannot be read) are returned as they
+// are.
+func Load(path string) (*Playbook, error) {
+	read := func(name string) ([]byte, error) { return os.ReadFile(name) }
+	join := func(from, rel string) string {
+		if filepath.IsAbs(rel) {
+			return rel
+		}
+		return filepath.Join(filepath.Dir(from), filepath.FromSlash(rel))
+	}
+	return load(path, read, join)
+}
+
+// LoadFS is Load for a playbook in fsys (the embedded built-ins). Includes
+// are resolved relative to the including file within fsys.
+func LoadFS(fsys fs.FS, name string) (*Playbook, error) {
+	read := func(n string) ([]byte, error) { return fs.ReadFile(fsys, n) }
+	join := func(from, rel string) string { return path.Join(path.Dir(from), rel) }
+	return load(name, read, join)
+}
+
+// Parse checks and compiles a playbook held in memory, named file in
+// positions. It cannot include other files.
+func Parse(file string, src []byte) (*Playbook, error) {
+	read := func(n string) ([]byte, error) {
+		if n == file {
+			return src, nil
+		}
+		return nil, fmt.Errorf("open %s: includes are not available here", n)
+	}
+	join := func(from, rel string) string { return path.Join(path.Dir(from), rel) }
+	return load(file, read, join)
+}
+
+func load(file string, read func(string) ([]byte, error), join func(from, rel string) string) (*Playbook, error) {
+	src, err := read(file)
+	if err != nil {
+		return nil, fmt.Errorf("playbook: %w", err)
+	}
+	l := &loader{
+		read:     read,
+		join:     join,
+		sources:  map[string][]string{},
+		stepIDs:  map[string]Pos{},
+		captures: map[string]captureDef{},
+	}
+	sum := sha256.Sum256(src)
+	pb := &Playbook{SHA256: hex.EncodeToString(sum[:])}
+	root := l.parse(file, src)
+	if root != nil {
+		pb.Pos = l.pos(file, root)
+		l.playbook(file, root, pb)
+		l.compileAll(pb)
+	}
+	l.errs.Sort()
+	if len(l.errs) > 0 {
+		return nil, l.errs
+	}
+	return pb, nil
+}
+
+// loader holds the state of one Load: errors so far, sources for snippets,
+// and the expressions waiting for the environment to be known.
+type loader struct {
+	read     func(string) ([]byte, error)
+	join     func(from, rel string) string
+	errs     ErrorList
+	sources  map[string][]string
+	includes []string // the include chain being expanded
+	pending  []*pendingExpr
+	stepIDs  map[string]Pos
+	captures map[string]captureDef
+	secrets  map[string]bool // names of secret params
+}
+
+type captureDef struct {
+	key string // "regex:..." or "expr:..."
+	pos Pos
+}
+
+// parse reads src into its document's root node, reporting syntax errors.
+func (l *loader) parse(file string, src []byte) *yaml.Node {
+	l.sources[file] = strings.Split(strings.ReplaceAll(string(src), "\r\n", "\n"), "\n")
+	var doc yaml.Node
+	if err := yaml.Unmarshal(src, &doc); err != nil {
+		l.yamlError(file, err)
+		return nil
+	}
+	if doc.Kind == 0 || len(doc.Content) == 0 {
+		l.add(Pos{File: file, Line: 1, Col: 1}, "empty file")
+		return nil
+	}
+	return doc.Content[0]
+}
+
+var yamlLineRe = regexp.MustCompile(`^yaml: (?:line (\d+): )?(.*)$`)
+
+func (l *loader) yamlError(file string, err error) {
+	var te *yaml.TypeError
+	msgs := []string{err.Error()}
+	if errors.As(err, &te) {
+		msgs = te.Errors
+	}
+	for _, m := range msgs {
+		line := 1
+		if sm := yamlLineRe.FindStringSubmatch(m); sm != nil {
+			if sm[1] != "" {
+				line, _ = strconv.Atoi(sm[1])
+			}
+			m = sm[2]
+		}
+		l.add(Pos{File: file, Line: line, Col: 1}, "yaml: %s", m)
+	}
+}
+
+// add records an error at p.
+func (l *loader) add(p Pos, format string, args ...any) {
+	e := &Error{Pos: p, Msg: fmt.Sprintf(format, args...)}
+	if lines := l.sources[p.File]; p.Line >= 1 && p.Line <= len(lines) {
+		e.Source = lines[p.Line-1]
+	}
+	l.errs = append(l.errs, e)
+}
+
+func (l *loader) errf(file string, n *yaml.Node, format string, args ...any) {
+	l.add(l.pos(file, n), format, args...)
+}
+
+func (l *loader) pos(file string, n *yaml.Node) Pos {
+	return Pos{File: file, Line: n.Line, Col: n.Column}
+}
+
+// kv is one key: value pair of a mapping.
+type kv struct {
+	key string
+	k   *yaml.Node
+	v   *yaml.Node
+}
+
+// deref follows an alias.
+func deref(n *yaml.Node) *yaml.Node {
+	for i := 0; n != nil && n.Kind == yaml.AliasNode && n.Alias != nil && i < 8; i++ {
+		n = n.Alias
+	}
+	return n
+}
+
+// mapping returns the pairs of a mapping node, reporting duplicate keys and
+// keys not in allowed (when allowed is not nil). what names the mapping in
+// messages.
+func (l *loader) mapping(file string, n *yaml.Node, what string, allowed []string) ([]kv, bool) {
+	n = deref(n)
+	if n.Kind != yaml.MappingNode {
+		l.errf(file, n, "%s must be a mapping, not %s", what, describe(n))
+		return nil, false
+	}
+	seen := map[string]*yaml.Node{}
+	var out []kv
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := deref(n.Content[i]), deref(n.Content[i+1])
+		if k.Kind != yaml.ScalarNode {
+			l.errf(file, k, "%s: keys must be strings", what)
+			continue
+		}
+		if prev, ok := seen[k.Value]; ok {
+			l.errf(file, k, "duplicate key %q in %s (first at line %d)", k.Value, what, prev.Line)
+			continue
+		}
+		seen[k.Value] = k
+		if allowed != nil && !slices.Contains(allowed, k.Value) {
+			msg := fmt.Sprintf("unknown key %q in %s", k.Value, what)
+			if s := suggest(k.Value, allowed); s != "" {
+				msg += fmt.Sprintf(" (did you mean %q?)", s)
+			}
+			l.errf(file, k, "%s", msg)
+			continue
+		}
+		out = append(out, kv{k.Value, k, v})
+	}
+	return out, true
+}
+
+// describe names the YAML type of n for messages.
+func describe(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		switch n.ShortTag() {
+		case "!!str":
+			return "a string"
+		case "!!int":
+			return "an integer"
+		case "!!float":
+			return "a number"
+		case "!!bool":
+			return "a boolean"
+		case "!!null":
+			return "null"
+		}
+		return "a scalar"
+	}
+	return "nothing"
+}
+
+// str reads a string scalar.
+func (l *loader) str(file string, n *yaml.Node, what string) (string, bool) {
+	n = deref(n)
+	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!str" {
+		l.errf(file, n, "%s must be a string, not %s", what, describe(n))
+		return "", false
+	}
+	return n.Value, true
+}
+
+// scalar reads any non-null scalar as text (expressions such as `true`).
+func (l *loader) scalar(file string, n *yaml.Node, what string) (string, bool) {
+	n = deref(n)
+	if n.Kind != yaml.ScalarNode || n.ShortTag() == "!!null" {
+		l.errf(file, n, "%s must be a string, not %s", what, describe(n))
+		return "", false
+	}
+	return n.Value, true
+}
+
+func (l *loader) boolean(file string, n *yaml.Node, what string) (bool, bool) {
+	n = deref(n)
+	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!bool" {
+		l.errf(file, n, "%s must be true or false, not %s", what, describe(n))
+		return false, false
+	}
+	b, err := strconv.ParseBool(n.Value)
+	if err != nil {
+		// YAML 1.1 spellings (yes/on) are not !!bool in yaml v3; be safe.
+		l.errf(file, n, "%s must be true or false", what)
+		return false, false
+	}
+	return b, true
+}
+
+func (l *loader) integer(file string, n *yaml.Node, what string) (int, bool) {
+	n = deref(n)
+	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!int" {
+		l.errf(file, n, "%s must be an integer, not %s", what, describe(n))
+		return 0, false
+	}
+	i, err := strconv.Atoi(n.Value)
+	if err != nil {
+		l.errf(file, n, "%s: %q is not an integer", what, n.Value)
+		return 0, false
+	}
+	return i, true
+}
+
+func (l *loader) seq(file string, n *yaml.Node, what string) ([]*yaml.Node, bool) {
+	n = deref(n)
+	if n.Kind != yaml.SequenceNode {
+		l.errf(file, n, "%s must be a list, not %s", what, describe(n))
+		return nil, false
+	}
+	return n.Content, true
+}
+
+// suggest returns the candidate closest to s, or "" when none is close.
+func suggest(s string, candidates []string) string {
+	best, bestD := "", 3
+	if len(s) <= 3 {
+		bestD = 2
+	}
+	for _, c := range candidates {
+		if d := levenshtein(s, c); d < bestD {
+			best, bestD = c, d
+		}
+	}
+	return best
+}
+
+func levenshtein(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	prev := make([]int, len(rb)+1)
+	cur := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			c := 1
+			if ra[i-1] == rb[j-1] {
+				c = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+c)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(rb)]
+}
