@@ -1,0 +1,146 @@
+package engine
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/runbook-dev/runbook/engine/playbook"
+	"github.com/runbook-dev/runbook/transports"
+)
+
+// scpPasswordPrompt matches the password question of `scp export`.
+var scpPasswordPrompt = regexp.MustCompile(`(?i)password:\s*$`)
+
+// export brings a file back: pulled into artifacts/ by a transport that can,
+// else pushed with `scp export` when a destination is given, else skipped
+// with a note telling the engineer how to attach it by hand.
+func (ru *run) export(ctx context.Context, s *playbook.Step) error {
+	env := ru.env(nil)
+	x := s.Export
+	file := ""
+	if x.File != nil {
+		var err error
+		if file, err = x.File.Render(env); err != nil {
+			return fmt.Errorf("export file: %w", err)
+		}
+	}
+	scpCmd := "scp export " + x.Category
+	if file != "" {
+		scpCmd += " from " + file
+	}
+	if ex, ok := ru.tr.(transports.Exporter); ok && ex.CanExport(x.Category) {
+		return ru.pull(ctx, s, ex, x.Category, file)
+	}
+	to := ""
+	if x.ScpTo != nil {
+		var err error
+		if to, err = x.ScpTo.Render(env); err != nil {
+			return fmt.Errorf("export scp.to: %w", err)
+		}
+	}
+	if to == "" {
+		what := x.Category
+		if file != "" {
+			what += " " + file
+		}
+		ru.addNote(fmt.Sprintf("%s was not exported: the %s transport cannot pull it and no scp destination was given. "+
+			"On the firewall run `%s to USER@HOST:PATH` (or pass --param scp_to=USER@HOST:PATH), then attach the file to the case.",
+			what, ru.o.Transport, scpCmd))
+		ru.skip(s)
+		return nil
+	}
+	cmd := transports.Command{CLI: scpCmd + " to " + to, Timeout: ru.stepTimeout(s)}
+	if s.Timeout == 0 && cmd.Timeout < 10*time.Minute {
+		cmd.Timeout = 10 * time.Minute // a tech-support file takes minutes to generate
+	}
+	if x.ScpPassword != nil {
+		pw, err := x.ScpPassword.Render(env)
+		if err != nil {
+			return fmt.Errorf("export scp.password: %w", err)
+		}
+		if pw != "" {
+			cmd.Prompts = append(cmd.Prompts, transports.Prompt{Pattern: scpPasswordPrompt, Answer: pw, Secret: true})
+		}
+	}
+	_, err := ru.send(ctx, s, cmd, nil, 1, 1)
+	return err
+}
+
+// pull streams a file from the device into artifacts/.
+func (ru *run) pull(ctx context.Context, s *playbook.Step, ex transports.Exporter, category, file string) error {
+	ru.seq++
+	seq := ru.seq
+	label := "export " + category
+	if file != "" {
+		label += " " + file
+	}
+	ru.printf("[%3d] %s\n", seq, label)
+	start := ru.now()
+	_ = ru.j.Append(JournalEntry{Time: start, Event: evStepStart, Seq: seq, Step: s.ID, Command: label})
+	tmp, err := os.CreateTemp(filepath.Join(ru.dir, "artifacts"), ".partial-*")
+	if err != nil {
+		return err
+	}
+	h := sha256.New()
+	cctx, cancel := context.WithTimeout(ctx, ru.exportTimeout(s))
+	info, err := ex.Export(cctx, transports.ExportRequest{Category: category, File: file, MaxBytes: ru.o.MaxExportBytes}, io.MultiWriter(tmp, h))
+	cancel()
+	cerr := tmp.Close()
+	if err == nil {
+		err = cerr
+	}
+	rec := StepRecord{Seq: seq, ID: s.ID, Kind: "export", Line: s.Line, Command: label, Start: start, End: ru.now(), Status: "ok"}
+	if err == nil {
+		name := artifactName(info.Name, category, file)
+		final := filepath.Join(ru.dir, "artifacts", name)
+		if err = os.Rename(tmp.Name(), final); err == nil {
+			sum := hex.EncodeToString(h.Sum(nil))
+			rec.Output, rec.SHA256 = "artifacts/"+name, sum
+			ru.m.Artifacts = append(ru.m.Artifacts, ArtifactRecord{Step: s.ID, Category: category, Path: "artifacts/" + name, Size: info.Size, SHA256: sum})
+			ru.printf("      ok (%d bytes) -> artifacts/%s\n", info.Size, name)
+		}
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+		rec.Status, rec.Error = "failed", ru.redact(err.Error())
+		if ctx.Err() != nil {
+			rec.Status = "interrupted"
+		} else if errors.Is(err, context.DeadlineExceeded) {
+			rec.Status = "timeout"
+		}
+		ru.printf("      %s: %s\n", rec.Status, rec.Error)
+	}
+	ru.m.Steps = append(ru.m.Steps, rec)
+	_ = ru.j.Append(JournalEntry{Time: ru.now(), Event: evStepEnd, Seq: seq, Step: s.ID, Status: rec.Status, Error: rec.Error})
+	ru.record(s, playbook.RunView{Text: rec.Output, Time: rec.End}, rec.Status, rec.Error)
+	return err
+}
+
+func (ru *run) exportTimeout(s *playbook.Step) time.Duration {
+	if s.Timeout > 0 {
+		return s.Timeout
+	}
+	return 30 * time.Minute // generating a tech-support file takes minutes
+}
+
+// artifactName is a base name that can never leave artifacts/.
+func artifactName(name, category, file string) string {
+	name = filepath.Base(strings.ReplaceAll(name, "\\", "/"))
+	if name == "" || name == "." || name == ".." || name == "/" {
+		name = file
+	}
+	name = safeName(filepath.Base(name))
+	if name == "x" || name == "" {
+		name = safeName(category)
+	}
+	return name
+}

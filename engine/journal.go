@@ -1,0 +1,164 @@
+package engine
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"time"
+)
+
+// JournalFile is the name of the journal in a run folder.
+const JournalFile = "journal.jsonl"
+
+// Journal event kinds.
+const (
+	evRunStart     = "run-start"
+	evStepStart    = "step-start"
+	evStepEnd      = "step-end"
+	evUndoIntent   = "undo-intent"   // before a command with undo is sent
+	evUndoArmed    = "undo-armed"    // the command was sent: its undo is on the stack
+	evCleanupPlan  = "cleanup-plan"  // a cleanup: entry, rendered at start
+	evCleanupEntry = "cleanup-entry" // an undo or cleanup entry was run
+	evPrompt       = "prompt"
+	evNote         = "note"
+	evRunEnd       = "run-end"
+)
+
+// JournalEntry is one line of journal.jsonl.
+type JournalEntry struct {
+	Time    time.Time `json:"time"`
+	Event   string    `json:"event"`
+	Step    string    `json:"step,omitempty"`
+	Seq     int       `json:"seq,omitempty"`
+	Command string    `json:"command,omitempty"`
+	// Undo is the undo commands of a step, journaled before it is sent.
+	Undo []string `json:"undo,omitempty"`
+	// Key identifies an undo or cleanup entry across runs of `runbook cleanup`.
+	Key     string `json:"key,omitempty"`
+	Status  string `json:"status,omitempty"`
+	Error   string `json:"error,omitempty"`
+	Message string `json:"message,omitempty"`
+
+	// run-start only
+	Playbook string            `json:"playbook,omitempty"`
+	Target   string            `json:"target,omitempty"`
+	Params   map[string]string `json:"params,omitempty"`
+	Version  int               `json:"version,omitempty"`
+}
+
+// journal appends entries, each fsynced before Append returns.
+type journal struct {
+	f      *os.File
+	redact func(string) string
+}
+
+func openJournal(path string, redact func(string) string) (*journal, error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	return &journal{f: f, redact: redact}, nil
+}
+
+func (j *journal) Append(e JournalEntry) error {
+	b, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	line := j.redact(string(b)) + "\n"
+	if _, err := io.WriteString(j.f, line); err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	if err := j.f.Sync(); err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	return nil
+}
+
+func (j *journal) Close() error { return j.f.Close() }
+
+// ReadJournal reads every entry of a journal file. A torn last line (the
+// engine was killed mid-write) is ignored.
+func ReadJournal(path string) ([]JournalEntry, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var lines [][]byte
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 0, 64*1024), 16*1024*1024)
+	for sc.Scan() {
+		lines = append(lines, append([]byte(nil), sc.Bytes()...))
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	out := make([]JournalEntry, 0, len(lines))
+	for i, l := range lines {
+		var e JournalEntry
+		if err := json.Unmarshal(l, &e); err != nil {
+			if i == len(lines)-1 { // torn last line: the engine was killed mid-write
+				break
+			}
+			return nil, fmt.Errorf("%s:%d: %w", path, i+1, err)
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// PendingEntry is an undo or cleanup command not yet done.
+type PendingEntry struct {
+	Key     string
+	Command string
+}
+
+// Pending computes, from a journal, the undo entries (newest first) and then
+// the cleanup entries that were not run successfully. An undo whose command
+// was journaled as about to be sent counts, even if the engine died before
+// recording that it was sent: the command may have reached the device.
+func Pending(entries []JournalEntry) []PendingEntry {
+	done := map[string]bool{}
+	for _, e := range entries {
+		if e.Event == evCleanupEntry && e.Status == "ok" {
+			done[e.Key] = true
+		}
+	}
+	var undo, cleanup []PendingEntry
+	seen := map[string]bool{}
+	for _, e := range entries {
+		switch e.Event {
+		case evUndoIntent:
+			for i, c := range e.Undo {
+				k := undoKey(e.Seq, i)
+				if !seen[k] {
+					seen[k] = true
+					undo = append(undo, PendingEntry{Key: k, Command: c})
+				}
+			}
+		case evCleanupPlan:
+			if !seen[e.Key] {
+				seen[e.Key] = true
+				cleanup = append(cleanup, PendingEntry{Key: e.Key, Command: e.Command})
+			}
+		}
+	}
+	var out []PendingEntry
+	for i := len(undo) - 1; i >= 0; i-- {
+		if !done[undo[i].Key] {
+			out = append(out, undo[i])
+		}
+	}
+	for _, c := range cleanup {
+		if !done[c.Key] {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func undoKey(seq, i int) string { return fmt.Sprintf("undo-%d-%d", seq, i) }
+func cleanupKey(i int) string   { return fmt.Sprintf("cleanup-%d", i) }

@@ -1,0 +1,143 @@
+package engine
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// ManifestVersion is the version of the manifest.json format
+// (docs/run-folder.md).
+const ManifestVersion = 1
+
+// Manifest is manifest.json: what was run, against what, and what came back.
+type Manifest struct {
+	Version  int              `json:"version"`
+	Playbook ManifestPlaybook `json:"playbook"`
+	Params   map[string]any   `json:"params"`
+	Target   ManifestTarget   `json:"target"`
+	Started  time.Time        `json:"started"`
+	Ended    time.Time        `json:"ended"`
+	// Status is ok, failed, timeout, interrupted or connect-failed.
+	Status string `json:"status"`
+	// ExitCode is the process exit code the run maps to.
+	ExitCode int    `json:"exit_code"`
+	Error    string `json:"error,omitempty"`
+	// DeviceClock is the device's own time, from its last `show clock`.
+	DeviceClock string          `json:"device_clock,omitempty"`
+	Steps       []StepRecord    `json:"steps"`
+	Undo        []CleanupRecord `json:"undo"`
+	Cleanup     []CleanupRecord `json:"cleanup"`
+	// CleanupPending lists the commands not undone: the device may be dirty.
+	CleanupPending []string         `json:"cleanup_pending,omitempty"`
+	Artifacts      []ArtifactRecord `json:"artifacts"`
+	Notes          []string         `json:"notes,omitempty"`
+	Findings       []FindingRecord  `json:"findings"`
+	// Unevaluated lists findings whose expression failed at run time.
+	Unevaluated []string `json:"findings_unevaluated,omitempty"`
+	AutoConfirm bool     `json:"auto_confirmed,omitempty"`
+}
+
+// ManifestPlaybook identifies the playbook run.
+type ManifestPlaybook struct {
+	Name   string `json:"name"`
+	Title  string `json:"title"`
+	Source string `json:"source"`
+	SHA256 string `json:"sha256"`
+}
+
+// ManifestTarget identifies the device.
+type ManifestTarget struct {
+	Name      string            `json:"name"`
+	Transport string            `json:"transport"`
+	Facts     map[string]string `json:"facts,omitempty"`
+}
+
+// StepRecord is one executed step (one run of a repeated step).
+type StepRecord struct {
+	Seq     int       `json:"seq"`
+	ID      string    `json:"id,omitempty"`
+	Kind    string    `json:"kind"`
+	Line    int       `json:"line,omitempty"`
+	Command string    `json:"command,omitempty"`
+	Run     int       `json:"run,omitempty"` // 1-based run of a repeated step
+	Start   time.Time `json:"start"`
+	End     time.Time `json:"end"`
+	// Status is ok, failed, timeout, skipped, interrupted.
+	Status string `json:"status"`
+	Error  string `json:"error,omitempty"`
+	Output string `json:"output,omitempty"` // path relative to the run folder
+	SHA256 string `json:"sha256,omitempty"`
+	Note   string `json:"note,omitempty"`
+}
+
+// CleanupRecord is one undo or cleanup command and how it went.
+type CleanupRecord struct {
+	Command string    `json:"command"`
+	Status  string    `json:"status"` // ok, failed, pending
+	Error   string    `json:"error,omitempty"`
+	Time    time.Time `json:"time"`
+	Output  string    `json:"output,omitempty"`
+}
+
+// ArtifactRecord is a file brought back into artifacts/.
+type ArtifactRecord struct {
+	Step     string `json:"step,omitempty"`
+	Category string `json:"category"`
+	Path     string `json:"path"`
+	Size     int64  `json:"size"`
+	SHA256   string `json:"sha256"`
+}
+
+// FindingRecord is a finding that fired.
+type FindingRecord struct {
+	ID       string           `json:"id"`
+	Severity string           `json:"severity"`
+	Message  string           `json:"message"`
+	Evidence []EvidenceRecord `json:"evidence,omitempty"`
+}
+
+// EvidenceRecord names the values a finding rests on.
+type EvidenceRecord struct {
+	Step   string `json:"step"`
+	Field  string `json:"field,omitempty"`
+	Values []any  `json:"values,omitempty"`
+}
+
+// writeFileAtomic writes data to path through a temporary file and a rename,
+// so a reader never sees half a manifest.
+func writeFileAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
+	if err != nil {
+		return err
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// ReadManifest reads a run folder's manifest.json.
+func ReadManifest(dir string) (*Manifest, error) {
+	b, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
+	if err != nil {
+		return nil, err
+	}
+	var m Manifest
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, err
+	}
+	return &m, nil
+}

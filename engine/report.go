@@ -1,0 +1,278 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/runbook-dev/runbook/engine/playbook"
+	"github.com/runbook-dev/runbook/secret"
+)
+
+// resolveParams turns secret references into values (registered with the
+// redactor) and returns the parameters as expressions see them.
+func (r *Runner) resolveParams(ctx context.Context, pb *playbook.Playbook, given map[string]any) (map[string]any, error) {
+	out := make(map[string]any, len(given))
+	for k, v := range given {
+		ref, ok := v.(secret.Ref)
+		if !ok {
+			out[k] = v
+			continue
+		}
+		if ref.IsZero() {
+			out[k] = ""
+			continue
+		}
+		val, err := r.o.Secrets.Resolve(ctx, ref)
+		if err != nil {
+			return nil, fmt.Errorf("param %s: %w", k, err)
+		}
+		out[k] = val
+	}
+	for _, p := range pb.Params { // every declared param has a value
+		if _, ok := out[p.Name]; !ok {
+			out[p.Name] = zeroOf(p.Type)
+		}
+	}
+	return out, nil
+}
+
+func zeroOf(t playbook.ParamType) any {
+	switch t {
+	case playbook.TypeInt:
+		return 0
+	case playbook.TypeBool:
+		return false
+	case playbook.TypeDuration:
+		return time.Duration(0)
+	}
+	return ""
+}
+
+// displayParams is the parameters as written to the manifest: secret
+// parameters show their reference, never their value.
+func displayParams(pb *playbook.Playbook, given map[string]any) map[string]any {
+	out := make(map[string]any, len(given))
+	for k, v := range given {
+		switch x := v.(type) {
+		case secret.Ref:
+			out[k] = x.String()
+		case time.Duration:
+			out[k] = x.String()
+		default:
+			out[k] = v
+		}
+	}
+	return out
+}
+
+func stringParams(m map[string]any) map[string]string {
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = fmt.Sprint(v)
+	}
+	return out
+}
+
+func captureNames(pb *playbook.Playbook) []string {
+	seen := map[string]bool{}
+	var out []string
+	visit := func(s *playbook.Step) {
+		for _, c := range s.Captures {
+			if !seen[c.Name] {
+				seen[c.Name] = true
+				out = append(out, c.Name)
+			}
+		}
+	}
+	playbook.Walk(pb.Steps, visit)
+	playbook.Walk(pb.Cleanup, visit)
+	return out
+}
+
+var severityRank = map[playbook.Severity]int{playbook.SeverityCritical: 0, playbook.SeverityWarning: 1, playbook.SeverityInfo: 2}
+
+// evalFindings evaluates every finding on what was collected.
+func (ru *run) evalFindings() {
+	env := ru.env(nil)
+	for _, f := range ru.pb.Findings {
+		ok, err := f.When.Bool(env)
+		if err != nil {
+			ru.m.Unevaluated = append(ru.m.Unevaluated, fmt.Sprintf("%s: %v", f.ID, err))
+			continue
+		}
+		if !ok {
+			continue
+		}
+		msg, err := f.Message.Render(env)
+		if err != nil {
+			msg = f.Message.Src
+		}
+		rec := FindingRecord{ID: f.ID, Severity: string(f.Severity), Message: ru.redact(msg)}
+		for _, ev := range f.Evidence {
+			er := EvidenceRecord{Step: ev.Step, Field: ev.Field}
+			for _, run := range ru.steps[ev.Step].Runs {
+				if ev.Field == "" {
+					continue
+				}
+				er.Values = append(er.Values, playbook.Lookup(run.Fields, ev.Field))
+			}
+			rec.Evidence = append(rec.Evidence, er)
+		}
+		ru.m.Findings = append(ru.m.Findings, rec)
+	}
+	sort.SliceStable(ru.m.Findings, func(i, j int) bool {
+		return severityRank[playbook.Severity(ru.m.Findings[i].Severity)] < severityRank[playbook.Severity(ru.m.Findings[j].Severity)]
+	})
+}
+
+// deviceClock is the output of the first successful `show clock`: the
+// device's own time while the problem was happening.
+func (ru *run) deviceClock() string {
+	for _, s := range ru.m.Steps {
+		if s.Command == "show clock" && s.Status == "ok" && s.Output != "" {
+			b, err := os.ReadFile(filepath.Join(ru.dir, s.Output))
+			if err == nil {
+				return strings.TrimSpace(string(b))
+			}
+		}
+	}
+	return ""
+}
+
+func (ru *run) writeManifest() error {
+	b, err := json.MarshalIndent(ru.m, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(filepath.Join(ru.dir, "manifest.json"), []byte(ru.redact(string(b))+"\n"))
+}
+
+func (ru *run) printEnd(res *Result) {
+	m := ru.m
+	for _, f := range m.Findings {
+		ru.printf("FINDING [%s] %s: %s\n", f.Severity, f.ID, f.Message)
+	}
+	if len(res.Pending) > 0 {
+		ru.printf("CLEANUP INCOMPLETE: the device may still be in debug. Not undone:\n")
+		for _, p := range res.Pending {
+			ru.printf("  %s\n", p)
+		}
+		ru.printf("Finish with: runbook cleanup %s\n", res.Dir)
+	}
+	ru.printf("runbook: %s (exit %d); summary: %s\n", m.Status, res.ExitCode, filepath.Join(res.Dir, "summary.md"))
+}
+
+// writeSummary writes summary.md, ready to paste into a support case.
+func (ru *run) writeSummary() error {
+	m := ru.m
+	var b strings.Builder
+	fmt.Fprintf(&b, "# %s: %s\n\n", m.Playbook.Name, m.Playbook.Title)
+	fmt.Fprintf(&b, "| | |\n|---|---|\n")
+	fmt.Fprintf(&b, "| Target | %s (%s) |\n", m.Target.Name, m.Target.Transport)
+	for _, k := range []string{"hostname", "model", "serial", "sw_version"} {
+		if v := m.Target.Facts[k]; v != "" {
+			fmt.Fprintf(&b, "| %s | %s |\n", k, v)
+		}
+	}
+	fmt.Fprintf(&b, "| Playbook | %s, sha256 %s |\n", m.Playbook.Source, short(m.Playbook.SHA256))
+	fmt.Fprintf(&b, "| Started | %s |\n| Ended | %s |\n", m.Started.Format(time.RFC3339), m.Ended.Format(time.RFC3339))
+	if m.DeviceClock != "" {
+		fmt.Fprintf(&b, "| Device clock at the problem | %s |\n", m.DeviceClock)
+	}
+	fmt.Fprintf(&b, "| Result | %s (exit %d) |\n", m.Status, m.ExitCode)
+	if m.Error != "" {
+		fmt.Fprintf(&b, "| Error | %s |\n", mdCell(m.Error))
+	}
+	b.WriteString("\n## Parameters\n\n")
+	keys := make([]string, 0, len(m.Params))
+	for k := range m.Params {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(&b, "- `%s` = `%v`\n", k, m.Params[k])
+	}
+	b.WriteString("\n## Findings\n\n")
+	if len(m.Findings) == 0 {
+		b.WriteString("No finding fired.\n")
+	}
+	for _, f := range m.Findings {
+		fmt.Fprintf(&b, "- **%s** `%s`: %s\n", strings.ToUpper(f.Severity), f.ID, f.Message)
+		for _, e := range f.Evidence {
+			fmt.Fprintf(&b, "  - evidence: step `%s`", e.Step)
+			if e.Field != "" {
+				fmt.Fprintf(&b, ", field `%s` = %s", e.Field, fmtValues(e.Values))
+			}
+			b.WriteString("\n")
+		}
+	}
+	for _, u := range m.Unevaluated {
+		fmt.Fprintf(&b, "- not evaluated: %s\n", u)
+	}
+	if len(m.Notes) > 0 {
+		b.WriteString("\n## Notes\n\n")
+		for _, n := range m.Notes {
+			fmt.Fprintf(&b, "- %s\n", n)
+		}
+	}
+	b.WriteString("\n## Timeline\n\n| # | time (UTC) | step | command | status | output |\n|---|---|---|---|---|---|\n")
+	for _, s := range m.Steps {
+		cmd := s.Command
+		if cmd == "" {
+			cmd = s.Note
+		}
+		seq := ""
+		if s.Seq > 0 {
+			seq = fmt.Sprint(s.Seq)
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", seq, s.Start.Format("15:04:05"), s.ID, mdCell(cmd), s.Status, s.Output)
+	}
+	b.WriteString("\n## Cleanup\n\n")
+	if len(m.Undo)+len(m.Cleanup) == 0 {
+		b.WriteString("Nothing to undo.\n")
+	}
+	for _, c := range append(append([]CleanupRecord(nil), m.Undo...), m.Cleanup...) {
+		fmt.Fprintf(&b, "- `%s`: %s", c.Command, c.Status)
+		if c.Error != "" {
+			fmt.Fprintf(&b, " (%s)", c.Error)
+		}
+		b.WriteString("\n")
+	}
+	if len(m.CleanupPending) > 0 {
+		b.WriteString("\n**Cleanup incomplete: the device may still be in debug.** Run `runbook cleanup " + ru.dir + "` or, on the device:\n\n")
+		for _, p := range m.CleanupPending {
+			fmt.Fprintf(&b, "    %s\n", p)
+		}
+	}
+	b.WriteString("\n## Files to attach\n\n- this run folder (or its `.tar.gz` from `--bundle`): `manifest.json`, `summary.md`, `steps/`\n")
+	for _, a := range m.Artifacts {
+		fmt.Fprintf(&b, "- `%s` (%d bytes, sha256 %s)\n", a.Path, a.Size, short(a.SHA256))
+	}
+	return writeFileAtomic(filepath.Join(ru.dir, "summary.md"), []byte(ru.redact(b.String())))
+}
+
+func short(h string) string {
+	if len(h) > 12 {
+		return h[:12]
+	}
+	return h
+}
+
+func mdCell(s string) string {
+	s = strings.ReplaceAll(s, "|", "\\|")
+	return strings.ReplaceAll(s, "\n", " ")
+}
+
+func fmtValues(v []any) string {
+	parts := make([]string, len(v))
+	for i, x := range v {
+		parts[i] = fmt.Sprint(x)
+	}
+	return strings.Join(parts, " → ")
+}
