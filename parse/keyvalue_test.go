@@ -1,0 +1,70 @@
+package parse
+
+import "testing"
+
+func TestKeyValueFlow(t *testing.T) {
+	got, err := Parse("keyvalue", sample(t, "article_show_vpn_flow_tunnel-id.txt"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, want := range map[string]any{
+		"tunnel":                                 "sap-sap",
+		"id":                                     int64(207),
+		"decap_packets":                          int64(1483008),
+		"encap_bytes":                            int64(71262032),
+		"en_decap_context":                       int64(23),
+		"local_spi":                              "8AE5524F",
+		"enc_algorithm":                          "3DES",
+		"lifetime_remain":                        int64(25935),
+		"latest_rekey":                           int64(2865),
+		"packets_received_when_lifetime_expired": int64(0),
+		"packets_received_when_lifesize_expired": int64(0),
+		"sending_sequence":                       int64(0),
+		"owner_cpuid":                            "s1dp0",
+		"proxy_id_local_ip":                      "0.0.0.0/0",
+	} {
+		if got[k] != want {
+			t.Errorf("%s = %#v, want %#v", k, got[k], want)
+		}
+	}
+}
+
+func TestKeyValueSessionPairs(t *testing.T) {
+	got, err := Parse("keyvalue", sample(t, "show_session_id.txt"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, want := range map[string]any{
+		"session":               int64(25),
+		"c2s_flow_sport":        int64(1),
+		"c2s_flow_dport":        int64(31),
+		"s2c_flow_state":        "INIT",
+		"s2c_flow_type":         "FLOW",
+		"s2c_flow_source":       "1.1.1.1 [Outside]",
+		"start_time":            "Sat May  6 09:58:41 2023",
+		"timeout":               int64(6),
+		"total_byte_count_c2s":  int64(74),
+		"application":           "ping",
+		"egress_interface":      "ethernet1/3",
+		"session_qos_rule":      "N/A (class 4)",
+		"url_filtering_enabled": "False",
+	} {
+		if got[k] != want {
+			t.Errorf("%s = %#v, want %#v", k, got[k], want)
+		}
+	}
+}
+
+func TestKeyValueTolerates(t *testing.T) {
+	text := "  Encap Packets :  5\nDECAP PACKETS:7\nweird line without colon\nextra field: x\nencap packets: 9\n"
+	got, err := Parse("keyvalue", text, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got["encap_packets"] != int64(5) || got["decap_packets"] != int64(7) || got["extra_field"] != "x" {
+		t.Errorf("got %v", got)
+	}
+	if len(got) != 3 {
+		t.Errorf("got %d fields, want 3: %v", len(got), got)
+	}
+}

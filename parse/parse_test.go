@@ -1,0 +1,105 @@
+package parse
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+// goldenCases runs each parser over the real samples (and the fixtures we
+// wrote, each saying so on its first line).
+var goldenCases = []struct {
+	parser, file string
+}{
+	{"keyvalue", "article_show_vpn_flow_tunnel-id.txt"},
+	{"keyvalue", "show_vpn_flow_and_flow_tunnel-id_partial.txt"},
+	{"keyvalue", "show_session_id.txt"},
+	{"keyvalue", "show_system_info.txt"},
+	{"keyvalue", "show_system_info.xml"},
+	{"keyvalue", "show_running_tunnel_flow_tunnel-id.xml"},
+	{"counters", "show_counter_global.txt"},
+}
+
+func TestGolden(t *testing.T) {
+	for _, c := range goldenCases {
+		t.Run(c.parser+"/"+c.file, func(t *testing.T) {
+			s := sample(t, c.file)
+			var data any
+			text := s
+			if strings.HasSuffix(c.file, ".xml") {
+				data, text = xmlResult(t, s), ""
+			}
+			got, err := Parse(c.parser, text, data)
+			if err != nil {
+				t.Fatalf("Parse: %v", err)
+			}
+			golden(t, c.parser+"__"+strings.TrimSuffix(strings.TrimSuffix(c.file, ".txt"), ".xml")+suffix(c.file)+".json", got)
+		})
+	}
+}
+
+func suffix(file string) string {
+	if strings.HasSuffix(file, ".xml") {
+		return ".xml"
+	}
+	return ""
+}
+
+func TestParseUnknownParser(t *testing.T) {
+	_, err := Parse("nosuch", "x", nil)
+	if !errors.Is(err, ErrUnknownParser) {
+		t.Fatalf("err = %v, want ErrUnknownParser", err)
+	}
+	if !strings.HasPrefix(err.Error(), `parse "nosuch": unknown parser (known: keyvalue, table,`) {
+		t.Errorf("message = %q", err)
+	}
+}
+
+func TestParseErrorOutput(t *testing.T) {
+	for _, name := range Names {
+		t.Run(name, func(t *testing.T) {
+			if parserFor(name) == nil {
+				t.Skip("not written yet")
+			}
+			_, err := Parse(name, "admin@fw> show vpn nonsense\nUnknown command: nonsense\n", nil)
+			if !errors.Is(err, ErrNotOutput) {
+				t.Fatalf("err = %v, want ErrNotOutput", err)
+			}
+			want := "parse " + name + `: not the command's output: "Unknown command: nonsense"`
+			if err.Error() != want {
+				t.Errorf("message = %q, want %q", err, want)
+			}
+		})
+	}
+}
+
+func TestSnake(t *testing.T) {
+	for in, want := range map[string]string{
+		"decap packets":     "decap_packets",
+		"en/decap context":  "en_decap_context",
+		"SPI(in)":           "spi_in",
+		"GwID/client IP":    "gwid_client_ip",
+		"  enc  algorithm ": "enc_algorithm",
+		"remain-time(Sec)":  "remain_time_sec",
+		"":                  "",
+	} {
+		if got := snake(in); got != want {
+			t.Errorf("snake(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestValue(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want any
+	}{
+		{"387833", int64(387833)}, {"-3", int64(-3)}, {"0", int64(0)}, {"12.5", 12.5},
+		{"0.5", 0.5}, {"0012", "0012"}, {"8AE5524F", "8AE5524F"}, {"1.2.3.4", "1.2.3.4"},
+		{"99999999999999999999", "99999999999999999999"}, {" x ", "x"}, {"1e5", "1e5"}, {".5", ".5"},
+	} {
+		if got := value(c.in); got != c.want {
+			t.Errorf("value(%q) = %#v, want %#v", c.in, got, c.want)
+		}
+	}
+}
