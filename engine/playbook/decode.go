@@ -659,10 +659,12 @@ func (l *loader) regex(file string, n *yaml.Node, what string) *regexp.Regexp {
 
 // duration reads a literal duration scalar.
 func (l *loader) duration(file string, n *yaml.Node, what string) (d time.Duration, ok bool) {
-	s, ok := l.str(file, n, what)
-	if !ok {
+	n = deref(n)
+	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!str" {
+		l.errf(file, n, "%s must be a duration such as 30s or 10m, not %s", what, describe(n))
 		return 0, false
 	}
+	s := n.Value
 	v, err := ParseDuration(s)
 	if err != nil {
 		l.errf(file, n, "%s: %v", what, err)
