@@ -1,0 +1,415 @@
+package sim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Scenario selects what is wrong with the simulated firewall's VPN.
+type Scenario string
+
+// The scenarios, one per shipped playbook plus a healthy tunnel.
+const (
+	// Healthy: IKE and IPSec SAs up, traffic both ways.
+	Healthy Scenario = "healthy"
+	// Phase1Down: no IKE SA; IKE packets leave, nothing comes back; no
+	// security rule matches IKE.
+	Phase1Down Scenario = "phase1-down"
+	// Phase2Down: IKE SA up, no IPSec SA ("no SA found").
+	Phase2Down Scenario = "phase2-down"
+	// NoTraffic: both SAs up, encap rises, decap stays flat.
+	NoTraffic Scenario = "no-traffic"
+	// Performance: both SAs up, heavy traffic, busy data plane.
+	Performance Scenario = "performance"
+)
+
+// Scenarios lists every scenario, for flags and help text.
+var Scenarios = []Scenario{Healthy, Phase1Down, Phase2Down, NoTraffic, Performance}
+
+// ParseScenario checks a scenario name.
+func ParseScenario(s string) (Scenario, error) {
+	for _, sc := range Scenarios {
+		if string(sc) == s {
+			return sc, nil
+		}
+	}
+	names := make([]string, len(Scenarios))
+	for i, sc := range Scenarios {
+		names[i] = string(sc)
+	}
+	return "", fmt.Errorf("sim: unknown scenario %q (want one of %s)", s, strings.Join(names, ", "))
+}
+
+// Options configure a simulated device. The zero value is a healthy PA-VM
+// with the DefaultTopology and no added latency.
+type Options struct {
+	Hostname  string // default "pa-sim"
+	Model     string // default "PA-VM"
+	Serial    string // default "007200001234"
+	SWVersion string // default "10.2.9"
+	Scenario  Scenario
+	// Topology names the tunnel, gateway and addresses; nil means
+	// DefaultTopology().
+	Topology *Topology
+	// Latency is added before every command's answer.
+	Latency time.Duration
+	// Seed makes counter movement reproducible (0 is a valid seed).
+	Seed int64
+	// Clock gives the device's time; nil means time.Now. Shown in UTC.
+	Clock func() time.Time
+	// ScpPassword, when set, is the only password `scp export` accepts.
+	ScpPassword string
+	// Faults are the failures to inject; they can be changed later with
+	// SetFaults.
+	Faults Faults
+}
+
+// Faults are failures the simulator injects on purpose.
+type Faults struct {
+	// DropAfter, when > 0, drops the connection when command number
+	// DropAfter+1 arrives (counted over the device's life); that command is
+	// not executed. It happens once: a reconnected session works.
+	DropAfter int
+	// AskOn, when set, makes every command starting with it ask an
+	// unexpected `Do you want to continue? (y or n) ` question first.
+	AskOn string
+	// SlowOn, when set, delays every command starting with it by SlowBy.
+	SlowOn string
+	SlowBy time.Duration
+}
+
+// ErrDropConnection is returned by Shell.Exec when a DropAfter fault fires:
+// the server must close the connection without answering.
+var ErrDropConnection = errors.New("sim: connection dropped by fault injection")
+
+// CommandError is a command the simulated CLI refused. Msg is the text the
+// CLI prints, e.g. "Unknown command: foo" or "Invalid syntax.".
+type CommandError struct {
+	Kind string // "unknown" | "invalid" | "validation" | "server"
+	Msg  string
+}
+
+func (e *CommandError) Error() string { return e.Msg }
+
+func unknownCmd(word string) error {
+	return &CommandError{Kind: "unknown", Msg: "Unknown command: " + word}
+}
+
+func invalidSyntax() error { return &CommandError{Kind: "invalid", Msg: "Invalid syntax."} }
+
+func validationErr(msg string) error {
+	return &CommandError{Kind: "validation", Msg: "Validation Error:\n " + msg}
+}
+
+func serverErr(msg string) error {
+	return &CommandError{Kind: "server", Msg: "Server error : " + msg}
+}
+
+// LogEntry is one command the device received.
+type LogEntry struct {
+	Seq  int
+	Time time.Time
+	// Via says who sent it: "ssh:<user>", or "" for a direct Exec.
+	Via string
+	CLI string
+	// Err is the CLI's error text, "" when the command succeeded;
+	// "dropped" when a fault dropped the connection instead.
+	Err string
+	// Debug is DebugState() after the command.
+	Debug map[string]string
+}
+
+// Asker asks the operator a question inside a command (the scp password, an
+// unexpected `(y or n)`) and returns the line typed. echo false means the
+// answer must not be echoed. It returns an error if nobody can answer.
+type Asker func(ctx context.Context, question string, echo bool) (string, error)
+
+// The debug and capture switches DebugState reports, with their defaults.
+const (
+	SwIKEPcap        = "ike.pcap"
+	SwIKEGlobal      = "ike.global"
+	SwMprelay        = "mprelay"
+	SwPacketFilter   = "packet-diag.filter"
+	SwPacketCapture  = "packet-diag.capture"
+	defaultIKEGlobal = "normal"
+	defaultMprelay   = "info"
+)
+
+var switchDefaults = map[string]string{
+	SwIKEPcap:       "off",
+	SwIKEGlobal:     defaultIKEGlobal,
+	SwMprelay:       defaultMprelay,
+	SwPacketFilter:  "off",
+	SwPacketCapture: "off",
+}
+
+// Device is a simulated PAN-OS firewall: its state (debug switches, packet
+// captures, counters, SAs per scenario) and the CLI commands that read and
+// change it. It is safe for concurrent use by several sessions.
+type Device struct {
+	opts  Options
+	topo  Topology
+	clock func() time.Time
+	boot  time.Time
+
+	mu        sync.Mutex
+	faults    Faults
+	dropFired bool
+	seq       int
+	debug     map[string]string
+	filters   []pdFilter
+	stages    map[string]string // stage -> file
+	files     map[string]bool   // capture files on the device
+	ikePcap   bool              // ikemgr.pcap exists
+	ctr       map[string]int64  // global counters
+	ctrLast   map[string]int64  // baseline of the last delta sample
+	ctrLastAt time.Time
+	flow      flowCounters
+	rng       *rand.Rand
+	log       []LogEntry
+}
+
+type pdFilter struct {
+	src, dst    string
+	dport, prot string
+}
+
+type flowCounters struct {
+	encapPkts, decapPkts, encapBytes, decapBytes int64
+	acquire                                      int64
+}
+
+// NewDevice returns a simulated device in its default (clean) state.
+func NewDevice(o Options) *Device {
+	if o.Hostname == "" {
+		o.Hostname = "pa-sim"
+	}
+	if o.Model == "" {
+		o.Model = "PA-VM"
+	}
+	if o.Serial == "" {
+		o.Serial = "007200001234"
+	}
+	if o.SWVersion == "" {
+		o.SWVersion = "10.2.9"
+	}
+	if o.Scenario == "" {
+		o.Scenario = Healthy
+	}
+	topo := DefaultTopology()
+	if o.Topology != nil {
+		topo = *o.Topology
+	}
+	clock := o.Clock
+	if clock == nil {
+		clock = time.Now
+	}
+	d := &Device{
+		opts:   o,
+		topo:   topo,
+		clock:  clock,
+		faults: o.Faults,
+		debug:  map[string]string{},
+		stages: map[string]string{},
+		files:  map[string]bool{},
+		ctr:    map[string]int64{},
+		rng:    rand.New(rand.NewSource(o.Seed)),
+	}
+	d.boot = clock().Add(-(52*time.Hour + 38*time.Minute + 49*time.Second))
+	d.ctrLastAt = clock()
+	for k, v := range switchDefaults {
+		d.debug[k] = v
+	}
+	for _, c := range counterSpecs {
+		d.ctr[c.name] = c.base
+	}
+	d.ctrLast = copyCounters(d.ctr)
+	d.flow = flowCounters{encapPkts: 387833, decapPkts: 1483008, encapBytes: 71262032, decapBytes: 2107755408, acquire: 12}
+	if o.Scenario == Phase1Down || o.Scenario == Phase2Down {
+		d.flow = flowCounters{}
+	}
+	return d
+}
+
+// Options returns the options the device was made with (defaults filled).
+func (d *Device) Options() Options { return d.opts }
+
+// Topology returns the device's VPN topology.
+func (d *Device) Topology() Topology { return d.topo }
+
+// Prompt returns the operational-mode prompt, e.g. "admin@pa-sim> ".
+func (d *Device) Prompt(user string) string { return user + "@" + d.opts.Hostname + "> " }
+
+// SetFaults replaces the injected faults.
+func (d *Device) SetFaults(f Faults) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.faults = f
+	d.dropFired = false
+}
+
+// Facts returns hostname, model, serial and sw_version.
+func (d *Device) Facts() map[string]string {
+	return map[string]string{
+		"hostname":   d.opts.Hostname,
+		"model":      d.opts.Model,
+		"serial":     d.opts.Serial,
+		"sw_version": d.opts.SWVersion,
+	}
+}
+
+// DebugState returns every debug and capture switch with its level or
+// state (see the Sw* constants).
+func (d *Device) DebugState() map[string]string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.debugStateLocked()
+}
+
+func (d *Device) debugStateLocked() map[string]string {
+	m := make(map[string]string, len(d.debug))
+	for k, v := range d.debug {
+		m[k] = v
+	}
+	return m
+}
+
+// Clean reports whether every switch is back to its default; if not, it
+// lists the ones still on as "switch=state", sorted.
+func (d *Device) Clean() (bool, []string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var on []string
+	for k, v := range d.debug {
+		if v != switchDefaults[k] {
+			on = append(on, k+"="+v)
+		}
+	}
+	sort.Strings(on)
+	return len(on) == 0, on
+}
+
+// Log returns every command received so far, in order.
+func (d *Device) Log() []LogEntry {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := make([]LogEntry, len(d.log))
+	copy(out, d.log)
+	return out
+}
+
+// Exec runs one operational-mode command and returns its text output as the
+// CLI prints it. A refused command returns a *CommandError. Commands that
+// ask a question (scp export) fail with a server error: use a Shell.
+func (d *Device) Exec(ctx context.Context, cli string) (string, error) {
+	return d.exec(ctx, "", cli, nil)
+}
+
+// ExecInteractive is Exec for a command that may ask questions, which ask
+// answers.
+func (d *Device) ExecInteractive(ctx context.Context, cli string, ask Asker) (string, error) {
+	return d.exec(ctx, "", cli, ask)
+}
+
+func (d *Device) exec(ctx context.Context, via, cli string, ask Asker) (string, error) {
+	cli = strings.TrimSpace(cli)
+	d.mu.Lock()
+	f := d.faults
+	drop := false
+	if f.DropAfter > 0 && !d.dropFired && d.seq >= f.DropAfter {
+		d.dropFired = true
+		drop = true
+	}
+	if drop {
+		d.appendLogLocked(via, cli, "dropped")
+		d.mu.Unlock()
+		return "", ErrDropConnection
+	}
+	d.mu.Unlock()
+
+	delay := d.opts.Latency
+	if f.SlowOn != "" && strings.HasPrefix(cli, f.SlowOn) {
+		delay += f.SlowBy
+	}
+	if err := sleepCtx(ctx, delay); err != nil {
+		return "", err
+	}
+	if f.AskOn != "" && strings.HasPrefix(cli, f.AskOn) {
+		if ask == nil {
+			d.record(via, cli, "aborted")
+			return "", serverErr("command needs an answer to (y or n)")
+		}
+		a, err := ask(ctx, "Do you want to continue? (y or n) ", true)
+		if err != nil {
+			d.record(via, cli, "aborted")
+			return "", err
+		}
+		if !strings.EqualFold(strings.TrimSpace(a), "y") {
+			d.record(via, cli, "")
+			return "Command aborted.\n", nil
+		}
+	}
+
+	var out string
+	var err error
+	if isScp(cli) {
+		// scp asks for a password: do not hold the lock while asking.
+		out, err = d.scpExport(ctx, cli, ask)
+		d.mu.Lock()
+	} else {
+		d.mu.Lock()
+		out, err = d.dispatch(cli)
+	}
+	d.tickLocked()
+	msg := ""
+	if err != nil {
+		var ce *CommandError
+		if errors.As(err, &ce) {
+			msg = ce.Msg
+		} else {
+			msg = err.Error()
+		}
+	}
+	d.appendLogLocked(via, cli, msg)
+	d.mu.Unlock()
+	return out, err
+}
+
+func (d *Device) record(via, cli, errText string) {
+	d.mu.Lock()
+	d.appendLogLocked(via, cli, errText)
+	d.mu.Unlock()
+}
+
+func (d *Device) appendLogLocked(via, cli, errText string) {
+	d.seq++
+	d.log = append(d.log, LogEntry{Seq: d.seq, Time: d.clock(), Via: via, CLI: cli, Err: errText, Debug: d.debugStateLocked()})
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func copyCounters(m map[string]int64) map[string]int64 {
+	c := make(map[string]int64, len(m))
+	for k, v := range m {
+		c[k] = v
+	}
+	return c
+}
