@@ -1,0 +1,389 @@
+package replay
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/runbook-dev/runbook/transports"
+)
+
+// Errors a replay returns when the session departs from the cassette,
+// matched with errors.Is. Both come wrapped in a *MismatchError that says
+// where.
+var (
+	// ErrMismatch: the command is not the one the cassette expects next
+	// (Strict), or was never recorded (ByCommand).
+	ErrMismatch = errors.New("command does not match the cassette")
+	// ErrExhausted: every recorded answer has been used.
+	ErrExhausted = errors.New("cassette has no more exchanges")
+)
+
+// MismatchError is a command the cassette cannot answer, with its position.
+type MismatchError struct {
+	// Cassette is the cassette file ("cassette" if it has no path).
+	Cassette string
+	// Index is the 1-based number of the exchange expected, 0 if none.
+	Index int
+	// Line is that exchange's line in the cassette, 0 if unknown.
+	Line int
+	// Want is the recorded command expected, Got the command sent (secrets
+	// redacted).
+	Want, Got string
+	// Err is ErrMismatch or ErrExhausted.
+	Err error
+
+	msg string
+}
+
+func (e *MismatchError) Error() string { return e.msg }
+
+// Unwrap returns ErrMismatch or ErrExhausted.
+func (e *MismatchError) Unwrap() error { return e.Err }
+
+// Mode is how a replay picks the recorded answer to a command.
+type Mode int
+
+const (
+	// Strict requires commands in the recorded order.
+	Strict Mode = iota
+	// ByCommand answers each command with its next recorded answer,
+	// wherever it comes in the session.
+	ByCommand
+)
+
+// Options configure a replay.
+type Options struct {
+	// Mode is Strict (the default) or ByCommand.
+	Mode Mode
+	// Redact is applied to each command before matching (and before it is
+	// shown in an error), so a command carrying a secret matches the
+	// cassette where the secret was replaced by a placeholder. Use the
+	// run's (*Redaction).Secrets, or a secret.Redactor's String.
+	Redact func(string) string
+	// Pace 0 (the default) replays in virtual time: nothing sleeps and
+	// VirtualTime reports true. Pace > 0 sleeps each recorded duration
+	// times Pace (1 is real time), for demos and for testing cancellation.
+	Pace float64
+}
+
+// Transport plays a cassette back. Run never blocks on anything but ctx
+// when paced, and never at all in virtual time.
+type Transport struct {
+	c      *Cassette
+	opts   Options
+	m      *matcher
+	err    error // a cassette that cannot be replayed (bad patterns)
+	name   string
+	dir    string
+	shapes []shape
+	byKey  map[string][]int
+
+	mu      sync.Mutex
+	pos     int // Strict: the next exchange
+	used    []bool
+	left    int
+	expUsed []bool
+
+	closeOnce sync.Once
+	closed    chan struct{}
+}
+
+var (
+	_ transports.Transport    = (*Transport)(nil)
+	_ transports.Exporter     = (*Transport)(nil)
+	_ transports.VirtualClock = (*Transport)(nil)
+)
+
+// New returns a Transport replaying c. c must not be changed while the
+// Transport is in use; several Transports may share one Cassette.
+func New(c *Cassette, opts Options) *Transport {
+	t := &Transport{
+		c:       c,
+		opts:    opts,
+		name:    c.Path,
+		used:    make([]bool, len(c.Exchanges)),
+		left:    len(c.Exchanges),
+		expUsed: make([]bool, len(c.Exports)),
+		closed:  make(chan struct{}),
+	}
+	if t.name == "" {
+		t.name = "(in memory)"
+	} else {
+		t.dir = filepath.Dir(c.Path)
+	}
+	t.m, t.err = newMatcher(c.Redaction, opts.Redact)
+	if t.err != nil {
+		t.err = fmt.Errorf("replay: cassette %s: %w", t.name, t.err)
+		return t
+	}
+	t.shapes = make([]shape, len(c.Exchanges))
+	t.byKey = map[string][]int{}
+	for i, x := range c.Exchanges {
+		t.shapes[i] = t.m.recorded(x.Command)
+		k := t.shapes[i].skel
+		t.byKey[k] = append(t.byKey[k], i)
+	}
+	return t
+}
+
+// Dial is a transports.Dialer that replays t.Cassette in Strict mode.
+func Dial(ctx context.Context, t transports.Target, o transports.DialOptions) (transports.Transport, error) {
+	return Dialer(Options{})(ctx, t, o)
+}
+
+// Dialer returns a transports.Dialer that replays t.Cassette with opts.
+func Dialer(opts Options) transports.Dialer {
+	return func(_ context.Context, t transports.Target, _ transports.DialOptions) (transports.Transport, error) {
+		if t.Cassette == "" {
+			return nil, fmt.Errorf("replay: target %s: no cassette given", t.Name)
+		}
+		c, err := Load(t.Cassette)
+		if err != nil {
+			return nil, fmt.Errorf("replay: target %s: %w", t.Name, err)
+		}
+		return New(c, opts), nil
+	}
+}
+
+// VirtualTime reports true unless the replay is paced: the engine then
+// does not sleep for waits and intervals.
+func (t *Transport) VirtualTime() bool { return t.opts.Pace <= 0 }
+
+// Facts returns the recorded facts.
+func (t *Transport) Facts() transports.Facts {
+	f := make(transports.Facts, len(t.c.Target.Facts))
+	for k, v := range t.c.Target.Facts {
+		f[k] = v
+	}
+	return f
+}
+
+// Remaining returns the number of exchanges not used yet.
+func (t *Transport) Remaining() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.left
+}
+
+// Close ends the replay. It is safe to call more than once and from
+// another goroutine during Run, which then returns ErrClosed if paced.
+func (t *Transport) Close() error {
+	t.closeOnce.Do(func() { close(t.closed) })
+	return nil
+}
+
+func (t *Transport) isClosed() bool {
+	select {
+	case <-t.closed:
+		return true
+	default:
+		return false
+	}
+}
+
+// Run answers cmd with the next matching recorded exchange: its output, and
+// its recorded error as the same typed error a live transport returns. A
+// cmd.Timeout shorter than the recorded duration gives ErrTimeout at once
+// (after the timeout, if paced).
+func (t *Transport) Run(ctx context.Context, cmd transports.Command) (transports.Result, error) {
+	if err := ctx.Err(); err != nil {
+		return transports.Result{}, fmt.Errorf("replay: %w", err)
+	}
+	if t.isClosed() {
+		return transports.Result{}, fmt.Errorf("replay: %w", transports.ErrClosed)
+	}
+	if t.err != nil {
+		return transports.Result{}, t.err
+	}
+	x, err := t.next(cmd.CLI)
+	if err != nil {
+		return transports.Result{}, err
+	}
+	d, timedOut := x.Duration, cmd.Timeout > 0 && x.Duration > cmd.Timeout
+	if timedOut {
+		d = cmd.Timeout
+	}
+	if err := t.wait(ctx, d); err != nil {
+		return transports.Result{}, err
+	}
+	if timedOut {
+		return transports.Result{}, fmt.Errorf("replay: %q took %s when recorded, over its timeout of %s: %w",
+			x.Command, x.Duration, cmd.Timeout, transports.ErrTimeout)
+	}
+	return transports.Result{Text: x.Output, Data: x.Data}, x.Error.Err(x.Command)
+}
+
+// wait sleeps d times Pace when paced, returning early on ctx or Close.
+func (t *Transport) wait(ctx context.Context, d time.Duration) error {
+	if t.opts.Pace <= 0 || d <= 0 {
+		return nil
+	}
+	timer := time.NewTimer(time.Duration(float64(d) * t.opts.Pace))
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("replay: %w", ctx.Err())
+	case <-t.closed:
+		return fmt.Errorf("replay: %w", transports.ErrClosed)
+	}
+}
+
+// next finds and consumes the exchange that answers cli.
+func (t *Transport) next(cli string) (*Exchange, error) {
+	in := t.m.incoming(cli)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.opts.Mode == ByCommand {
+		return t.nextByCommand(cli, in)
+	}
+	if t.pos >= len(t.c.Exchanges) {
+		return nil, t.mismatch(0, "", cli, ErrExhausted,
+			"all %d exchanges used, got `%s`", len(t.c.Exchanges), t.m.display(cli))
+	}
+	i := t.pos
+	x := &t.c.Exchanges[i]
+	add, err := t.m.match(t.shapes[i], in)
+	if err != nil {
+		msg := "exchange %d (line %d) expects `%s`, got `%s`"
+		if errors.Is(err, errBinding) {
+			msg += " (" + err.Error() + ")"
+		}
+		return nil, t.mismatch(i+1, x.Command, cli, ErrMismatch, msg, i+1, x.Line, x.Command, t.m.display(cli))
+	}
+	t.m.commit(add)
+	t.pos++
+	t.used[i] = true
+	t.left--
+	return x, nil
+}
+
+func (t *Transport) nextByCommand(cli string, in shape) (*Exchange, error) {
+	idx := t.byKey[in.skel]
+	if len(idx) == 0 {
+		return nil, t.mismatch(0, "", cli, ErrMismatch, "no exchange for `%s`", t.m.display(cli))
+	}
+	var firstErr error
+	for _, i := range idx {
+		if t.used[i] {
+			continue
+		}
+		add, err := t.m.match(t.shapes[i], in)
+		if err != nil {
+			if firstErr == nil {
+				firstErr = err
+			}
+			continue
+		}
+		t.m.commit(add)
+		t.used[i] = true
+		t.left--
+		return &t.c.Exchanges[i], nil
+	}
+	if firstErr != nil {
+		return nil, t.mismatch(0, "", cli, ErrMismatch, "no exchange for `%s` (%v)", t.m.display(cli), firstErr)
+	}
+	last := idx[len(idx)-1]
+	return nil, t.mismatch(last+1, t.c.Exchanges[last].Command, cli, ErrExhausted,
+		"all %d answers to `%s` used (the last is exchange %d, line %d)",
+		len(idx), t.m.display(cli), last+1, t.c.Exchanges[last].Line)
+}
+
+func (t *Transport) mismatch(index int, want, got string, sentinel error, format string, args ...any) error {
+	e := &MismatchError{Cassette: t.name, Index: index, Want: want, Got: t.m.display(got), Err: sentinel}
+	if index > 0 {
+		e.Line = t.c.Exchanges[index-1].Line
+	}
+	e.msg = "cassette " + t.name + ": " + fmt.Sprintf(format, args...)
+	return e
+}
+
+// CanExport reports whether the recorded transport could export category.
+func (t *Transport) CanExport(category string) bool {
+	return slices.Contains(t.c.ExportCategories, category)
+}
+
+// Export writes the recorded bytes of the next recorded export of
+// req.Category and req.File to w.
+func (t *Transport) Export(ctx context.Context, req transports.ExportRequest, w io.Writer) (transports.ExportInfo, error) {
+	if err := ctx.Err(); err != nil {
+		return transports.ExportInfo{}, fmt.Errorf("replay: export: %w", err)
+	}
+	if t.isClosed() {
+		return transports.ExportInfo{}, fmt.Errorf("replay: export: %w", transports.ErrClosed)
+	}
+	if !t.CanExport(req.Category) {
+		return transports.ExportInfo{}, fmt.Errorf("replay: export %s: %w", req.Category, transports.ErrNotSupported)
+	}
+	e, err := t.nextExport(req)
+	if err != nil {
+		return transports.ExportInfo{}, err
+	}
+	what := e.Category
+	if e.File != "" {
+		what += " " + e.File
+	}
+	if e.Error != nil {
+		return transports.ExportInfo{}, fmt.Errorf("replay: export %s: %w", what, e.Error.Err("export "+what))
+	}
+	if req.MaxBytes > 0 && e.Size > req.MaxBytes {
+		return transports.ExportInfo{}, fmt.Errorf("replay: export %s: %d bytes, over the limit of %d", what, e.Size, req.MaxBytes)
+	}
+	var src io.Reader
+	switch {
+	case e.Content != nil:
+		src = bytes.NewReader(e.Content)
+	case e.Path != "":
+		p := e.Path
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(t.dir, p)
+		}
+		f, err := os.Open(p)
+		if err != nil {
+			return transports.ExportInfo{}, fmt.Errorf("replay: export %s: %w", what, err)
+		}
+		defer f.Close()
+		src = f
+	default:
+		return transports.ExportInfo{}, fmt.Errorf("replay: export %s: the recording kept no content: %w", what, transports.ErrNotSupported)
+	}
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(w, h), src)
+	if req.Progress != nil {
+		req.Progress(n, e.Size)
+	}
+	if err != nil {
+		return transports.ExportInfo{}, fmt.Errorf("replay: export %s: %w", what, err)
+	}
+	if n != e.Size || (e.SHA256 != "" && hex.EncodeToString(h.Sum(nil)) != e.SHA256) {
+		return transports.ExportInfo{}, fmt.Errorf("replay: export %s: content differs from the recorded size and sha256 (changed since recording?)", what)
+	}
+	return transports.ExportInfo{Name: e.Name, Size: n}, nil
+}
+
+func (t *Transport) nextExport(req transports.ExportRequest) (*Export, error) {
+	file := t.m.incoming(req.File).skel
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for i := range t.c.Exports {
+		e := &t.c.Exports[i]
+		if t.expUsed[i] || e.Category != req.Category || t.m.recorded(e.File).skel != file {
+			continue
+		}
+		t.expUsed[i] = true
+		return e, nil
+	}
+	return nil, t.mismatch(0, "", req.Category+" "+req.File, ErrMismatch,
+		"no export of %s %s recorded (or all used)", req.Category, t.m.display(req.File))
+}
