@@ -111,23 +111,23 @@ func countersText(text string) ([]counter, float64, bool) {
 func countersXML(data any) ([]counter, float64, bool, string) {
 	var cs []counter
 	for _, e := range list(path(data, "global", "counters", "entry")) {
-		name := text(child(e, "name"))
+		name := leaf(child(e, "name"))
 		if name == "" {
 			continue
 		}
-		v, _ := toInt(text(child(e, "value")))
-		r, _ := toInt(text(child(e, "rate")))
+		v, _ := toInt(leaf(child(e, "value")))
+		r, _ := toInt(leaf(child(e, "rate")))
 		cs = append(cs, counter{
 			name: name, value: v, rate: r,
-			severity: text(child(e, "severity")), category: text(child(e, "category")),
-			aspect: text(child(e, "aspect")), description: text(child(e, "desc")),
+			severity: leaf(child(e, "severity")), category: leaf(child(e, "category")),
+			aspect: leaf(child(e, "aspect")), description: leaf(child(e, "desc")),
 		})
 	}
 	elapsed, has := 0.0, false
-	if t, ok := number(text(path(data, "global", "t"))); ok {
+	if t, ok := number(leaf(path(data, "global", "t"))); ok {
 		elapsed, has = t/1000, true
 	}
-	return cs, elapsed, has, text(child(data, "dp"))
+	return cs, elapsed, has, leaf(child(data, "dp"))
 }
 
 func counterName(s string) bool {

@@ -28,8 +28,24 @@ func parserFor(name string) parserFunc {
 	switch name {
 	case "keyvalue":
 		return parseKeyValue
+	case "table":
+		return parseTable
+	case "ipsec-sa":
+		return parseIPSecSA
+	case "ike-sa":
+		return parseIKESA
+	case "sessions":
+		return parseSessions
 	case "counters":
 		return parseCounters
+	case "resource-monitor":
+		return parseResourceMonitor
+	case "fib-lookup":
+		return parseFIBLookup
+	case "pool-statistics":
+		return parsePoolStatistics
+	case "clock":
+		return parseClock
 	}
 	return nil
 }
@@ -257,8 +273,8 @@ func list(v any) []any {
 	return []any{v}
 }
 
-// text returns the string content of a leaf element ("" for anything else).
-func text(v any) string {
+// leaf returns the string content of a leaf element ("" for anything else).
+func leaf(v any) string {
 	if s, ok := v.(string); ok {
 		return strings.TrimSpace(s)
 	}
