@@ -1,0 +1,324 @@
+package xmlapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/runbook-dev/runbook/secret"
+	"github.com/runbook-dev/runbook/transports"
+)
+
+var (
+	_ transports.Transport = (*Client)(nil)
+	_ transports.Exporter  = (*Client)(nil)
+)
+
+// Name is the transport name an inventory uses for this transport.
+const Name = "xmlapi"
+
+// DefaultTimeout bounds a command that gives no Timeout of its own.
+const DefaultTimeout = 2 * time.Minute
+
+// maxResponse bounds the body of a non-export response read into memory.
+const maxResponse = 64 << 20
+
+// HTTPError is an HTTP answer that carries no PAN-OS response envelope.
+type HTTPError struct {
+	Target     string
+	StatusCode int
+}
+
+func (e *HTTPError) Error() string {
+	return fmt.Sprintf("xmlapi %s: HTTP %d %s", e.Target, e.StatusCode, http.StatusText(e.StatusCode))
+}
+
+// ErrNoCredentials: neither the target nor the environment gives an API
+// key, or a user and password to generate one.
+var ErrNoCredentials = errors.New("no api_key, and no user and password for keygen (inventory or PANOS_API_KEY, PANOS_USERNAME, PANOS_PASSWORD)")
+
+// Client is an open XML API session to one firewall. It is safe for
+// concurrent use.
+type Client struct {
+	target string
+	url    string // https://host:port/api/
+	http   *http.Client
+	key    string
+	facts  transports.Facts
+	closed atomic.Bool
+
+	// PollInterval is the first wait between tech-support job polls; it
+	// grows by half each poll up to PollMax.
+	PollInterval, PollMax time.Duration
+}
+
+// Getenv reads the PANOS_* environment variables; tests may replace it.
+var Getenv = os.Getenv
+
+// Dial opens a Client for t: it resolves or generates the API key and reads
+// the facts with `show system info`. Failures to connect, a refused TLS
+// certificate and a rejected key or password are *transports.ConnError.
+// Dial has the transports.Dialer signature.
+func Dial(ctx context.Context, t transports.Target, o transports.DialOptions) (transports.Transport, error) {
+	c, err := Open(ctx, t, o)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Open is Dial returning the concrete *Client.
+func Open(ctx context.Context, t transports.Target, o transports.DialOptions) (*Client, error) {
+	host := t.Host
+	if host == "" {
+		host = Getenv("PANOS_HOSTNAME")
+	}
+	if host == "" {
+		return nil, fmt.Errorf("xmlapi: target %s: no host", t.Name)
+	}
+	port := t.Port
+	if port == 0 {
+		port = 443
+	}
+	name := t.Name
+	if name == "" {
+		name = host
+	}
+	t.Name = name
+	tc, err := tlsConfig(t, host)
+	if err != nil {
+		return nil, fmt.Errorf("xmlapi: %w", err)
+	}
+	if t.TLS.InsecureSkipVerify && o.Warn != nil {
+		fmt.Fprintf(o.Warn, "WARNING: target %s: TLS certificate verification is OFF (tls.insecure_skip_verify); anyone on the path can read the API key and the answers. Pin the certificate with tls.fingerprint instead.\n", name)
+	}
+	tr := &http.Transport{
+		Proxy:               http.ProxyFromEnvironment,
+		DialContext:         (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		TLSClientConfig:     tc,
+		TLSHandshakeTimeout: 30 * time.Second,
+		MaxIdleConnsPerHost: 2,
+		IdleConnTimeout:     90 * time.Second,
+		ForceAttemptHTTP2:   false,
+	}
+	c := &Client{
+		target:       name,
+		url:          (&url.URL{Scheme: "https", Host: net.JoinHostPort(host, strconv.Itoa(port)), Path: "/api/"}).String(),
+		http:         &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
+		PollInterval: time.Second,
+		PollMax:      10 * time.Second,
+	}
+	fail := func(err error) (*Client, error) {
+		tr.CloseIdleConnections()
+		var ce *transports.ConnError
+		if errors.As(err, &ce) || ctx.Err() != nil {
+			return nil, err
+		}
+		return nil, &transports.ConnError{Target: name, Err: err}
+	}
+	if c.key, err = c.credentials(ctx, t, o); err != nil {
+		return fail(err)
+	}
+	res, err := c.Run(ctx, transports.Command{CLI: "show system info"})
+	if err != nil {
+		var de *transports.DeviceError
+		if errors.As(err, &de) && de.Code == "403" {
+			return fail(fmt.Errorf("api key rejected: %s (code 403)", de.Message))
+		}
+		return fail(fmt.Errorf("show system info: %w", err))
+	}
+	c.facts = transports.Facts{"transport": Name}
+	if m, ok := res.Data.(map[string]any); ok {
+		if sys, ok := m["system"].(map[string]any); ok {
+			for fact, el := range map[string]string{"hostname": "hostname", "model": "model", "serial": "serial", "sw_version": "sw-version"} {
+				if v, ok := sys[el].(string); ok {
+					c.facts[fact] = v
+				}
+			}
+		}
+	}
+	return c, nil
+}
+
+// credentials finds the API key: the target's api_key, else keygen with the
+// target's user and password, else PANOS_API_KEY, else keygen with
+// PANOS_USERNAME / PANOS_PASSWORD (the target's user wins over
+// PANOS_USERNAME).
+func (c *Client) credentials(ctx context.Context, t transports.Target, o transports.DialOptions) (string, error) {
+	resolve := func(r secret.Ref) (string, error) {
+		if o.Resolve == nil {
+			return "", fmt.Errorf("secret %s: no resolver", r)
+		}
+		return o.Resolve(ctx, r)
+	}
+	if !t.APIKey.IsZero() {
+		return resolve(t.APIKey)
+	}
+	if t.User != "" && !t.Password.IsZero() {
+		pw, err := resolve(t.Password)
+		if err != nil {
+			return "", err
+		}
+		return c.keygen(ctx, t.User, pw)
+	}
+	if k := Getenv("PANOS_API_KEY"); k != "" {
+		return k, nil
+	}
+	user := t.User
+	if user == "" {
+		user = Getenv("PANOS_USERNAME")
+	}
+	if pw := Getenv("PANOS_PASSWORD"); user != "" && pw != "" {
+		return c.keygen(ctx, user, pw)
+	}
+	return "", ErrNoCredentials
+}
+
+// keygen asks the firewall for the user's API key. The password travels in
+// the POST body only. Generating a key invalidates the user's previous one.
+func (c *Client) keygen(ctx context.Context, user, password string) (string, error) {
+	body, err := c.post(ctx, url.Values{"type": {"keygen"}, "user": {user}, "password": {password}}, false)
+	if err != nil {
+		return "", fmt.Errorf("keygen: %w", err)
+	}
+	r, err := parseResponse(body)
+	if err != nil {
+		return "", fmt.Errorf("keygen: %w", err)
+	}
+	if r.failed() {
+		de := r.deviceError("keygen")
+		return "", fmt.Errorf("keygen for user %s refused: %s (code %s)", user, de.Message, de.Code)
+	}
+	k := r.root.path("result", "key")
+	if k == nil || strings.TrimSpace(k.text.String()) == "" {
+		return "", fmt.Errorf("keygen: %w: no result/key", ErrMalformed)
+	}
+	return strings.TrimSpace(k.text.String()), nil
+}
+
+// Facts returns what `show system info` said at open: hostname, model,
+// serial, sw_version, and transport "xmlapi".
+func (c *Client) Facts() transports.Facts { return c.facts }
+
+// Close releases idle connections. It is safe to call more than once.
+func (c *Client) Close() error {
+	c.closed.Store(true)
+	c.http.CloseIdleConnections()
+	return nil
+}
+
+// Run sends one op command by POST (type=op). Command.XML is sent as is
+// when given, else CmdXML(Command.CLI). A failed response is a
+// *transports.DeviceError; HTTP, TLS and XML faults are other errors
+// (*HTTPError, *CertError, ErrMalformed, *transports.ConnError for the
+// network). Command.Timeout (or DefaultTimeout) bounds the call: its expiry
+// wraps transports.ErrTimeout; cancelling ctx wraps ctx.Err(). An op
+// command may change device state (debug on): retry only when the error is
+// a *transports.ConnError or ErrClosed.
+func (c *Client) Run(ctx context.Context, cmd transports.Command) (transports.Result, error) {
+	if c.closed.Load() {
+		return transports.Result{}, transports.ErrClosed
+	}
+	x := cmd.XML
+	if x == "" {
+		var err error
+		if x, err = CmdXML(cmd.CLI); err != nil {
+			return transports.Result{}, fmt.Errorf("xmlapi: %w", err)
+		}
+	}
+	label := cmd.CLI
+	if label == "" {
+		label = x
+	}
+	d := cmd.Timeout
+	if d <= 0 {
+		d = DefaultTimeout
+	}
+	ctx, cancel := context.WithTimeoutCause(ctx, d, transports.ErrTimeout)
+	defer cancel()
+	body, err := c.post(ctx, url.Values{"type": {"op"}, "cmd": {x}}, true)
+	if err != nil {
+		return transports.Result{}, fmt.Errorf("xmlapi %s: %q: %w", c.target, label, err)
+	}
+	res, err := ParseResponse(body, label)
+	if err != nil {
+		var de *transports.DeviceError
+		if errors.As(err, &de) {
+			return transports.Result{}, err
+		}
+		return transports.Result{}, fmt.Errorf("xmlapi %s: %q: %w", c.target, label, err)
+	}
+	return res, nil
+}
+
+// post sends form to the API and returns the body of a 200 answer, or of
+// any answer that carries a response envelope.
+func (c *Client) post(ctx context.Context, form url.Values, withKey bool) ([]byte, error) {
+	resp, err := c.do(ctx, form, withKey)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse+1))
+	if err != nil {
+		return nil, c.netErr(ctx, err)
+	}
+	if len(body) > maxResponse {
+		return nil, fmt.Errorf("%w: larger than %d bytes", ErrMalformed, maxResponse)
+	}
+	if resp.StatusCode != http.StatusOK {
+		if _, perr := parseResponse(body); perr == nil {
+			return body, nil // PAN-OS may send its error envelope with a 4xx
+		}
+		return nil, &HTTPError{Target: c.target, StatusCode: resp.StatusCode}
+	}
+	return body, nil
+}
+
+// do sends one POST. The key goes in the X-PAN-KEY header, never in the URL
+// or the body.
+func (c *Client) do(ctx context.Context, form url.Values, withKey bool) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, strings.NewReader(form.Encode()))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("User-Agent", "runbook-xmlapi")
+	if withKey {
+		req.Header.Set("X-PAN-KEY", c.key)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, c.netErr(ctx, err)
+	}
+	return resp, nil
+}
+
+// netErr classifies a transport-level failure: the command timeout, the
+// caller's cancel, a refused certificate, or a connection fault.
+func (c *Client) netErr(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		if errors.Is(context.Cause(ctx), transports.ErrTimeout) {
+			return fmt.Errorf("%w (%w)", transports.ErrTimeout, ctx.Err())
+		}
+		return ctx.Err()
+	}
+	var ce *CertError
+	if errors.As(err, &ce) {
+		return &transports.ConnError{Target: c.target, Err: ce}
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err // the URL holds no secret, but says nothing the target name does not
+	}
+	return &transports.ConnError{Target: c.target, Err: err}
+}
