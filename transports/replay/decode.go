@@ -90,6 +90,13 @@ func (d *decoder) str(n *yaml.Node, what string) string {
 	if n.Tag == "!!null" {
 		return ""
 	}
+	if n.Tag == "!!binary" {
+		b, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(n.Value), ""))
+		if err != nil {
+			d.fail(n, "%s: bad !!binary: %v", what, err)
+		}
+		return string(b)
+	}
 	return n.Value
 }
 

@@ -295,12 +295,18 @@ func writeError(b *bytes.Buffer, ind string, e *Error) {
 }
 
 func writeData(b *bytes.Buffer, ind string, v any) {
-	out, err := yaml.Marshal(v)
-	if err != nil {
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(v); err != nil {
 		// Data comes from a transport as maps, slices and strings; anything
 		// else is kept as its printed form rather than lost.
-		out, _ = yaml.Marshal(fmt.Sprint(v))
+		buf.Reset()
+		enc = yaml.NewEncoder(&buf)
+		enc.Encode(fmt.Sprint(v))
 	}
+	enc.Close()
+	out := buf.Bytes()
 	b.WriteString(ind + "data:\n")
 	for _, l := range strings.SplitAfter(strings.TrimSuffix(string(out), "\n"), "\n") {
 		if strings.TrimSpace(l) == "" {
@@ -379,8 +385,12 @@ func scalar(s string) string {
 	if s == "" {
 		return `""`
 	}
+	if !utf8.ValidString(s) {
+		// YAML strings are Unicode; other bytes are kept exactly as binary.
+		return "!!binary " + base64.StdEncoding.EncodeToString([]byte(s))
+	}
 	n := yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: s}
-	if strings.ContainsAny(s, "\n\r") || !utf8.ValidString(s) {
+	if strings.ContainsAny(s, "\n\r") {
 		n.Style = yaml.DoubleQuotedStyle
 	}
 	out, err := yaml.Marshal(&n)
