@@ -144,6 +144,14 @@ type Runner struct {
 	mu      sync.Mutex
 	pending []undoEntry // armed undo entries not yet done, oldest first
 	phase   string
+	dir     string
+}
+
+// Dir is the run folder, once it exists.
+func (r *Runner) Dir() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.dir
 }
 
 // New returns a Runner for o.
@@ -298,6 +306,9 @@ func (r *Runner) Run(ctx context.Context) *Result {
 		}
 	}
 	ru.dir = dir
+	r.mu.Lock()
+	r.dir = dir
+	r.mu.Unlock()
 	j, err := openJournal(filepath.Join(dir, JournalFile), r.redact)
 	if err != nil {
 		return finish(StatusRefused, fmt.Errorf("run folder: %w", err))

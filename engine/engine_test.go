@@ -1,0 +1,367 @@
+package engine_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/runbook-dev/runbook/engine"
+	"github.com/runbook-dev/runbook/engine/playbook"
+	"github.com/runbook-dev/runbook/transports"
+	"github.com/runbook-dev/runbook/transports/replay"
+)
+
+// fixture loads the test playbook and its cassette.
+func fixture(t *testing.T) (*playbook.Playbook, *replay.Cassette) {
+	t.Helper()
+	pb, err := playbook.Load("testdata/basic.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := replay.Load("testdata/basic-cassette.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pb, c
+}
+
+type runCfg struct {
+	params  map[string]string
+	edit    func(c *replay.Cassette)
+	opts    func(o *engine.Options)
+	ctx     context.Context
+	mode    replay.Mode
+	onStart func(r *engine.Runner)
+	pbEdit  func(pb *playbook.Playbook)
+}
+
+func runIt(t *testing.T, cfg runCfg) (*engine.Result, *replay.Transport) {
+	t.Helper()
+	pb, c := fixture(t)
+	pristine, _ := replay.Load("testdata/basic-cassette.yaml")
+	if cfg.edit != nil {
+		cfg.edit(c)
+	}
+	if cfg.pbEdit != nil {
+		cfg.pbEdit(pb)
+	}
+	given := map[string]string{"tunnel": "sap-sap"}
+	for k, v := range cfg.params {
+		given[k] = v
+	}
+	params, err := pb.Bind(given)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tr *replay.Transport
+	o := engine.Options{
+		Playbook:  pb,
+		Source:    "file testdata/basic.yaml",
+		Params:    params,
+		Target:    "fw1",
+		Transport: "replay",
+		Dir:       filepath.Join(t.TempDir(), "run"),
+		Yes:       true,
+		Open: func(ctx context.Context) (transports.Transport, error) {
+			if tr == nil {
+				tr = replay.New(c, replay.Options{Mode: cfg.mode})
+				return tr, nil
+			}
+			// A reconnect: the device answers as recorded, without the
+			// injected faults.
+			return replay.New(pristine, replay.Options{Mode: replay.ByCommand}), nil
+		},
+	}
+	if cfg.opts != nil {
+		cfg.opts(&o)
+	}
+	ctx := cfg.ctx
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	r := engine.New(o)
+	if cfg.onStart != nil {
+		cfg.onStart(r)
+	}
+	return r.Run(ctx), tr
+}
+
+// sent lists the commands of a run in order: steps, then undo, then cleanup.
+func sent(m *engine.Manifest) []string {
+	var out []string
+	for _, s := range m.Steps {
+		if s.Command != "" && s.Status != "skipped" {
+			out = append(out, s.Command)
+		}
+	}
+	for _, u := range m.Undo {
+		out = append(out, "undo: "+u.Command)
+	}
+	for _, c := range m.Cleanup {
+		out = append(out, "cleanup: "+c.Command)
+	}
+	return out
+}
+
+func TestRunSuccess(t *testing.T) {
+	res, tr := runIt(t, runCfg{})
+	if res.ExitCode != engine.ExitOK || res.Status != engine.StatusOK {
+		t.Fatalf("exit %d status %s err %v", res.ExitCode, res.Status, res.Err)
+	}
+	want := []string{
+		"debug ike global on debug",
+		"debug ike pcap on",
+		"show clock",
+		"show vpn ipsec-sa tunnel sap-sap",
+		"show vpn flow tunnel-id 207",
+		"show vpn flow tunnel-id 207",
+		"show vpn flow tunnel-id 207",
+		"undo: debug ike pcap off",
+		"undo: debug ike global on normal",
+		"cleanup: show clock",
+	}
+	if got := sent(res.Manifest); !reflect.DeepEqual(got, want) {
+		t.Errorf("commands:\n got %q\nwant %q", got, want)
+	}
+	if n := tr.Remaining(); n != 0 {
+		t.Errorf("%d exchanges not consumed", n)
+	}
+	m := res.Manifest
+	if m.DeviceClock != "Fri Nov 27 10:02:33 UTC 2026" {
+		t.Errorf("device clock %q", m.DeviceClock)
+	}
+	if len(m.Findings) != 1 || m.Findings[0].ID != "decap-flat" {
+		t.Fatalf("findings %+v (unevaluated %v)", m.Findings, m.Unevaluated)
+	}
+	if ev := m.Findings[0].Evidence; len(ev) != 1 || len(ev[0].Values) != 3 {
+		t.Errorf("evidence %+v", ev)
+	}
+	// Virtual time: the 10m wait and the two 10s intervals passed in the
+	// manifest's clock without sleeping.
+	if d := m.Ended.Sub(m.Started); d < 10*time.Minute+20*time.Second {
+		t.Errorf("virtual run took %s, want at least 10m20s", d)
+	}
+	// The export could not be pulled over this cassette and no scp_to was
+	// given: a note says how to attach the file by hand.
+	if len(m.Notes) != 1 || !strings.Contains(m.Notes[0], "scp export debug-pcap from ikemgr.pcap to USER@HOST:PATH") {
+		t.Errorf("notes %q", m.Notes)
+	}
+	for _, f := range []string{"manifest.json", "summary.md", "journal.jsonl", "steps/003-clock.txt", "steps/005-flow.txt"} {
+		if _, err := os.Stat(filepath.Join(res.Dir, f)); err != nil {
+			t.Error(err)
+		}
+	}
+	sum, _ := os.ReadFile(filepath.Join(res.Dir, "summary.md"))
+	for _, want := range []string{"Fri Nov 27 10:02:33 UTC 2026", "decap-flat", "debug ike pcap off"} {
+		if !strings.Contains(string(sum), want) {
+			t.Errorf("summary.md lacks %q", want)
+		}
+	}
+	entries, err := engine.ReadJournal(filepath.Join(res.Dir, engine.JournalFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := engine.Pending(entries); len(p) != 0 {
+		t.Errorf("journal still has pending entries: %+v", p)
+	}
+}
+
+func TestRunNoSA(t *testing.T) {
+	res, _ := runIt(t, runCfg{edit: func(c *replay.Cassette) {
+		c.Exchanges[3].Output = "Show IPSec SA: Total 0 tunnels found. 0 ipsec sa found.\n"
+		c.Exchanges = append(c.Exchanges[:4], c.Exchanges[7:]...)
+	}})
+	if res.ExitCode != 0 {
+		t.Fatalf("exit %d: %v", res.ExitCode, res.Err)
+	}
+	m := res.Manifest
+	if len(m.Notes) < 1 || !strings.Contains(m.Notes[0], "No IPSec SA for sap-sap") {
+		t.Errorf("notes %q", m.Notes)
+	}
+	if len(m.Findings) != 0 {
+		t.Errorf("findings fired on no data: %+v", m.Findings)
+	}
+}
+
+// TestCleanupOnEveryPath: whatever stops the run, the undo stack runs newest
+// first and then cleanup:, and the exit code says how it ended.
+func TestCleanupOnEveryPath(t *testing.T) {
+	undoAndCleanup := []string{"undo: debug ike pcap off", "undo: debug ike global on normal", "cleanup: show clock"}
+	tests := []struct {
+		name   string
+		cfg    runCfg
+		exit   int
+		status engine.Status
+		steps  []string // commands sent before cleanup
+	}{
+		{
+			name: "step error",
+			cfg: runCfg{mode: replay.ByCommand, edit: func(c *replay.Cassette) {
+				c.Exchanges[2].Error = &replay.Error{Kind: replay.KindUnknownCommand, Message: "Unknown command: clock"}
+			}},
+			exit: engine.ExitStepFailed, status: engine.StatusFailed,
+			steps: []string{"debug ike global on debug", "debug ike pcap on", "show clock"},
+		},
+		{
+			name: "step timeout",
+			cfg: runCfg{mode: replay.ByCommand, edit: func(c *replay.Cassette) {
+				c.Exchanges[3].Duration = 10 * time.Minute
+			}},
+			exit: engine.ExitStepFailed, status: engine.StatusFailed,
+			steps: []string{"debug ike global on debug", "debug ike pcap on", "show clock", "show vpn ipsec-sa tunnel sap-sap"},
+		},
+		{
+			name: "overall timeout",
+			cfg: runCfg{mode: replay.ByCommand, opts: func(o *engine.Options) {
+				o.Timeout = time.Nanosecond
+			}},
+			exit: engine.ExitStepFailed, status: engine.StatusTimeout,
+		},
+		{
+			name: "operator abort",
+			cfg: runCfg{mode: replay.ByCommand, opts: func(o *engine.Options) {
+				o.Yes = false
+				o.Prompter = abortPrompter{}
+			}, pbEdit: func(pb *playbook.Playbook) {
+				pb.Warnings = []string{"debug raises CPU"}
+			}},
+			exit: engine.ExitInterrupted, status: engine.StatusInterrupted,
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			res, _ := runIt(t, tc.cfg)
+			if res.ExitCode != tc.exit || res.Status != tc.status {
+				t.Fatalf("exit %d status %s (%v), want exit %d status %s", res.ExitCode, res.Status, res.Err, tc.exit, tc.status)
+			}
+			got := sent(res.Manifest)
+			want := append(append([]string(nil), tc.steps...), undoAndCleanup...)
+			if len(tc.steps) == 0 {
+				// Stopped before any command: nothing to undo; cleanup
+				// still runs once connected.
+				want = nil
+				for _, g := range got {
+					if strings.HasPrefix(g, "undo: ") {
+						t.Errorf("undo ran for a command never sent: %q", got)
+					}
+				}
+				return
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("commands:\n got %q\nwant %q", got, want)
+			}
+		})
+	}
+}
+
+type abortPrompter struct{}
+
+func (abortPrompter) Ask(ctx context.Context, msg string, d time.Duration) (bool, error) {
+	return false, nil
+}
+
+// cancelPrompter cancels the run (as a signal does) when asked.
+type cancelPrompter struct{ cancel context.CancelFunc }
+
+func (p cancelPrompter) Ask(ctx context.Context, msg string, d time.Duration) (bool, error) {
+	p.cancel()
+	<-ctx.Done()
+	return false, ctx.Err()
+}
+
+func TestCancelMidRun(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pb, c := fixture(t)
+	// A prompt after the debug commands: cancelling there is Ctrl-C mid-run.
+	pb.Steps = append(pb.Steps[:2:2], append([]*playbook.Step{{Kind: playbook.KindPrompt, Message: mustTemplate(t, pb)}}, pb.Steps[2:]...)...)
+	params, _ := pb.Bind(map[string]string{"tunnel": "sap-sap"})
+	r := engine.New(engine.Options{
+		Playbook: pb, Params: params, Target: "fw1", Transport: "replay",
+		Dir:      filepath.Join(t.TempDir(), "run"),
+		Prompter: cancelPrompter{cancel},
+		Open: func(context.Context) (transports.Transport, error) {
+			return replay.New(c, replay.Options{Mode: replay.ByCommand}), nil
+		},
+	})
+	res := r.Run(ctx)
+	if res.ExitCode != engine.ExitInterrupted {
+		t.Fatalf("exit %d (%v)", res.ExitCode, res.Err)
+	}
+	want := []string{"debug ike global on debug", "debug ike pcap on", "undo: debug ike pcap off", "undo: debug ike global on normal", "cleanup: show clock"}
+	if got := sent(res.Manifest); !reflect.DeepEqual(got, want) {
+		t.Errorf("commands:\n got %q\nwant %q", got, want)
+	}
+	if !errors.Is(res.Err, context.Canceled) {
+		t.Errorf("err %v, want context.Canceled", res.Err)
+	}
+}
+
+func mustTemplate(t *testing.T, pb *playbook.Playbook) *playbook.Template {
+	t.Helper()
+	return &playbook.Template{Src: "Start traffic now", Parts: []playbook.Part{{Lit: "Start traffic now"}}}
+}
+
+// TestCleanupFailureIsDirty: an undo that fails leaves the run dirty (exit 3,
+// which wins over the step failure) and the journal lists it as pending.
+func TestCleanupFailureIsDirty(t *testing.T) {
+	res, _ := runIt(t, runCfg{mode: replay.ByCommand, edit: func(c *replay.Cassette) {
+		c.Exchanges[2].Error = &replay.Error{Kind: replay.KindDevice, Message: "Server error"}
+		c.Exchanges[7].Error = &replay.Error{Kind: replay.KindDevice, Message: "Server error"}
+	}})
+	if res.ExitCode != engine.ExitDirty {
+		t.Fatalf("exit %d, want %d", res.ExitCode, engine.ExitDirty)
+	}
+	if !reflect.DeepEqual(res.Pending, []string{"debug ike pcap off"}) {
+		t.Errorf("pending %q", res.Pending)
+	}
+	entries, err := engine.ReadJournal(filepath.Join(res.Dir, engine.JournalFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := engine.Pending(entries)
+	if len(p) != 1 || p[0].Command != "debug ike pcap off" {
+		t.Errorf("journal pending %+v", p)
+	}
+}
+
+func TestRefusesWithoutOperator(t *testing.T) {
+	pb, c := fixture(t)
+	pb.Warnings = []string{"debug raises CPU"}
+	params, _ := pb.Bind(map[string]string{"tunnel": "x"})
+	opened := false
+	r := engine.New(engine.Options{Playbook: pb, Params: params, Dir: t.TempDir(),
+		Open: func(context.Context) (transports.Transport, error) {
+			opened = true
+			return replay.New(c, replay.Options{}), nil
+		}})
+	if err := r.Check(); !errors.Is(err, engine.ErrNeedsConfirmation) {
+		t.Fatalf("Check: %v", err)
+	}
+	res := r.Run(context.Background())
+	if res.ExitCode != engine.ExitInvalid || opened {
+		t.Errorf("exit %d, opened %v", res.ExitCode, opened)
+	}
+}
+
+// TestCleanupReconnects: a session lost during cleanup is re-opened and the
+// undo still reaches the device.
+func TestCleanupReconnects(t *testing.T) {
+	res, _ := runIt(t, runCfg{mode: replay.ByCommand, edit: func(c *replay.Cassette) {
+		c.Exchanges[2].Error = &replay.Error{Kind: replay.KindDevice, Message: "Server error"}
+		c.Exchanges[7].Error = &replay.Error{Kind: replay.KindClosed, Message: "connection lost"}
+	}})
+	if res.ExitCode != engine.ExitStepFailed || len(res.Pending) != 0 {
+		t.Fatalf("exit %d, pending %q", res.ExitCode, res.Pending)
+	}
+	for _, u := range res.Manifest.Undo {
+		if u.Status != "ok" {
+			t.Errorf("undo %q: %s %s", u.Command, u.Status, u.Error)
+		}
+	}
+}
