@@ -1,0 +1,607 @@
+package ssh
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	xssh "golang.org/x/crypto/ssh"
+
+	"github.com/runbook-dev/runbook/secret"
+	"github.com/runbook-dev/runbook/transports"
+)
+
+type secretRef = secret.Ref
+
+// Config holds the timing of SSH sessions. The zero value of a field means
+// its default.
+type Config struct {
+	ConnectTimeout time.Duration // dial, handshake, auth and first prompt; default 20s
+	CommandTimeout time.Duration // a command without its own Timeout; default 60s
+	Keepalive      time.Duration // keepalive interval; default 15s; negative disables
+	// Reconnects is how many times a dropped session is reopened before a
+	// Run gives up (default 3), waiting Backoff (default 250ms), doubled
+	// each time up to 4s.
+	Reconnects int
+	Backoff    time.Duration
+}
+
+func (c Config) withDefaults() Config {
+	if c.ConnectTimeout <= 0 {
+		c.ConnectTimeout = 20 * time.Second
+	}
+	if c.CommandTimeout <= 0 {
+		c.CommandTimeout = 60 * time.Second
+	}
+	if c.Keepalive == 0 {
+		c.Keepalive = 15 * time.Second
+	}
+	if c.Reconnects <= 0 {
+		c.Reconnects = 3
+	}
+	if c.Backoff <= 0 {
+		c.Backoff = 250 * time.Millisecond
+	}
+	return c
+}
+
+// Dial opens an SSH CLI session to t with the default Config. It is a
+// transports.Dialer.
+func Dial(ctx context.Context, t transports.Target, o transports.DialOptions) (transports.Transport, error) {
+	return Config{}.Dial(ctx, t, o)
+}
+
+var _ transports.Dialer = Dial
+
+// Dial opens an SSH CLI session to t: it connects, checks the host key,
+// logs in, waits for the prompt, prepares the CLI (scripting mode, pager
+// off, wide terminal) and reads the device's facts. Failures to connect or
+// log in are *transports.ConnError.
+func (c Config) Dial(ctx context.Context, t transports.Target, o transports.DialOptions) (transports.Transport, error) {
+	cl, err := c.open(ctx, t, o)
+	if err != nil {
+		return nil, err
+	}
+	return cl, nil
+}
+
+func (c Config) open(ctx context.Context, t transports.Target, o transports.DialOptions) (*Client, error) {
+	c = c.withDefaults()
+	name := t.Name
+	if name == "" {
+		name = t.Host
+	}
+	port := t.Port
+	if port == 0 {
+		port = 22
+	}
+	khPath, err := knownHostsPath(t)
+	if err != nil {
+		return nil, &transports.ConnError{Target: name, Err: err}
+	}
+	a, err := buildAuth(ctx, t, o)
+	if err != nil {
+		return nil, &transports.ConnError{Target: name, Err: err}
+	}
+	cl := &Client{
+		cfg:  c,
+		name: name,
+		addr: net.JoinHostPort(t.Host, strconv.Itoa(port)),
+		auth: a,
+		ccfg: &xssh.ClientConfig{
+			User:            a.user,
+			Auth:            a.methods,
+			HostKeyCallback: hostKeyCallback(khPath, o.AcceptNewHostKey),
+			Timeout:         c.ConnectTimeout,
+		},
+	}
+	if err := cl.connect(ctx); err != nil {
+		cl.closeAuth()
+		return nil, err
+	}
+	return cl, nil
+}
+
+// Client is one SSH CLI session to a PAN-OS device. Run calls are
+// serialised. When the connection drops, the Run that saw it fails with
+// transports.ErrClosed and the next Run reconnects (with bounded backoff).
+type Client struct {
+	cfg  Config
+	name string
+	addr string
+	auth *auth
+	ccfg *xssh.ClientConfig
+
+	runMu  sync.Mutex // one Run (or reconnect) at a time
+	mu     sync.Mutex // guards closed, facts and s; never held while waiting
+	closed bool
+	facts  transports.Facts
+	s      *shell // nil: lost, reconnect on next Run
+}
+
+var _ transports.Transport = (*Client)(nil)
+
+// shell is one connection with its interactive shell.
+type shell struct {
+	conn   *xssh.Client
+	sess   *xssh.Session
+	stdin  io.Writer
+	chunks chan []byte   // closed when the output ends
+	done   chan struct{} // closed by close()
+	once   sync.Once
+	buf    []byte         // received, not yet consumed
+	base   string         // "user@host" or "user@host(active)", learned at login
+	prompt *regexp.Regexp // base at the end of the text, on its own line
+}
+
+func (s *shell) close() {
+	s.once.Do(func() {
+		close(s.done)
+		s.conn.Close()
+	})
+}
+
+// anyPrompt matches a PAN-OS prompt at the end of the text, on a line of
+// its own: user@host, an optional HA/vsys suffix, > or #.
+var anyPrompt = regexp.MustCompile(`(?:^|\n)([^\s@>#]+@[\w.\-]+(?:\([\w.\-]+\))?)[>#] ?$`)
+
+// unexpectedPrompt matches questions no Prompt answered.
+var unexpectedPrompt = regexp.MustCompile(`(?i)(\(y or n\)\s*\??\s*$|--more--\s*$|\(yes/no\)\s*\??:?\s*$|password:\s*$|lines \d+-\d+\s*$)`)
+
+// errorLine finds the CLI's refusal at the start of a line.
+var errorLine = regexp.MustCompile(`(?m)^\s*(Unknown command:.*|Invalid [Ss]yntax\..*|Validation Error:.*|Server error.*)$`)
+
+var ansi = regexp.MustCompile(`\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Z0-9]|\x1b[=>]`)
+
+func (c *Client) connect(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.ConnectTimeout)
+	defer cancel()
+	fail := func(err error) error { return &transports.ConnError{Target: c.name, Err: err} }
+	var d net.Dialer
+	nc, err := d.DialContext(ctx, "tcp", c.addr)
+	if err != nil {
+		return fail(err)
+	}
+	stop := context.AfterFunc(ctx, func() { nc.Close() })
+	defer stop()
+	if dl, ok := ctx.Deadline(); ok {
+		nc.SetDeadline(dl)
+	}
+	cc, chans, reqs, err := xssh.NewClientConn(nc, c.addr, c.ccfg)
+	if err != nil {
+		nc.Close()
+		if ctx.Err() != nil {
+			return fail(fmt.Errorf("ssh handshake: %w", context.Cause(ctx)))
+		}
+		return fail(err)
+	}
+	nc.SetDeadline(time.Time{})
+	conn := xssh.NewClient(cc, chans, reqs)
+	sh, err := c.startShell(ctx, conn)
+	if err != nil {
+		conn.Close()
+		if ctx.Err() != nil {
+			return fail(fmt.Errorf("waiting for the prompt: %w", context.Cause(ctx)))
+		}
+		return fail(err)
+	}
+	if !stop() {
+		sh.close()
+		return fail(fmt.Errorf("waiting for the prompt: %w", context.Cause(ctx)))
+	}
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		sh.close()
+		return fmt.Errorf("ssh %s: %w", c.name, transports.ErrClosed)
+	}
+	c.s = sh
+	c.mu.Unlock()
+	if c.cfg.Keepalive > 0 {
+		go keepalive(sh, c.cfg.Keepalive)
+	}
+	// Session preparation, as netmiko and scrapli do for PAN-OS. Older
+	// releases lack scripting-mode: its refusal is not fatal.
+	for _, cmd := range []string{"set cli scripting-mode on", "set cli pager off", "set cli terminal width 500"} {
+		if _, err := c.exchange(ctx, sh, transports.Command{CLI: cmd}, c.cfg.ConnectTimeout); err != nil {
+			var de *transports.DeviceError
+			if errors.As(err, &de) && cmd != "set cli pager off" {
+				continue
+			}
+			c.drop(sh)
+			return fail(fmt.Errorf("session set-up %q: %w", cmd, err))
+		}
+	}
+	c.mu.Lock()
+	haveFacts := c.facts != nil
+	c.mu.Unlock()
+	if !haveFacts {
+		res, err := c.exchange(ctx, sh, transports.Command{CLI: "show system info"}, c.cfg.ConnectTimeout)
+		if err != nil {
+			c.drop(sh)
+			return fail(fmt.Errorf("show system info: %w", err))
+		}
+		c.mu.Lock()
+		c.facts = parseFacts(res.Text)
+		c.mu.Unlock()
+	}
+	return nil
+}
+
+// drop closes sh and forgets it, so the next Run reconnects.
+func (c *Client) drop(sh *shell) {
+	sh.close()
+	c.mu.Lock()
+	if c.s == sh {
+		c.s = nil
+	}
+	c.mu.Unlock()
+}
+
+func (c *Client) startShell(ctx context.Context, conn *xssh.Client) (*shell, error) {
+	sess, err := conn.NewSession()
+	if err != nil {
+		return nil, err
+	}
+	modes := xssh.TerminalModes{xssh.ECHO: 1, xssh.TTY_OP_ISPEED: 115200, xssh.TTY_OP_OSPEED: 115200}
+	if err := sess.RequestPty("vt100", 1000, 500, modes); err != nil {
+		return nil, fmt.Errorf("pty: %w", err)
+	}
+	stdin, err := sess.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	stdout, err := sess.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	sess.Stderr = io.Discard
+	if err := sess.Shell(); err != nil {
+		return nil, fmt.Errorf("shell: %w", err)
+	}
+	sh := &shell{conn: conn, sess: sess, stdin: stdin, chunks: make(chan []byte, 64), done: make(chan struct{})}
+	go func() {
+		defer close(sh.chunks)
+		for {
+			b := make([]byte, 32*1024)
+			n, err := stdout.Read(b)
+			if n > 0 {
+				select {
+				case sh.chunks <- b[:n]:
+				case <-sh.done:
+					return
+				}
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	// Wait for the first prompt, skipping banners and post-login noise.
+	for {
+		if m := anyPrompt.FindSubmatch(clean(sh.buf)); m != nil {
+			sh.base = string(m[1])
+			sh.prompt = regexp.MustCompile(`(?:^|\n)(\[edit\]\n)?` + regexp.QuoteMeta(sh.base) + `[>#] ?$`)
+			sh.buf = nil
+			return sh, nil
+		}
+		select {
+		case b, ok := <-sh.chunks:
+			if !ok {
+				return nil, errors.New("connection closed before the prompt")
+			}
+			sh.buf = append(sh.buf, b...)
+		case <-ctx.Done():
+			return nil, context.Cause(ctx)
+		}
+	}
+}
+
+func keepalive(sh *shell, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-sh.done:
+			return
+		case <-t.C:
+			res := make(chan error, 1)
+			go func() {
+				_, _, err := sh.conn.SendRequest("keepalive@openssh.com", true, nil)
+				res <- err
+			}()
+			select {
+			case err := <-res:
+				if err != nil {
+					sh.close()
+					return
+				}
+			case <-time.After(every * 3):
+				sh.close()
+				return
+			case <-sh.done:
+				return
+			}
+		}
+	}
+}
+
+// clean removes carriage returns, ANSI sequences and NULs.
+func clean(b []byte) []byte {
+	b = ansi.ReplaceAll(b, nil)
+	b = bytes.ReplaceAll(b, []byte("\r"), nil)
+	return bytes.ReplaceAll(b, []byte{0}, nil)
+}
+
+// Facts returns hostname, model, serial and sw_version from `show system
+// info`, and transport "ssh".
+func (c *Client) Facts() transports.Facts {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	f := transports.Facts{"transport": "ssh"}
+	for k, v := range c.facts {
+		f[k] = v
+	}
+	return f
+}
+
+func parseFacts(text string) transports.Facts {
+	f := transports.Facts{}
+	for _, line := range strings.Split(text, "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		switch k = strings.TrimSpace(k); k {
+		case "hostname", "model", "serial", "sw-version":
+			f[strings.ReplaceAll(k, "-", "_")] = strings.TrimSpace(v)
+		}
+	}
+	return f
+}
+
+// Close ends the session. It is safe to call more than once.
+func (c *Client) Close() error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil
+	}
+	c.closed = true
+	sh := c.s
+	c.s = nil
+	c.mu.Unlock()
+	if sh != nil {
+		// The session is closed at once; a Run in flight fails with
+		// ErrClosed. A polite "exit" first, without waiting for it.
+		go io.WriteString(sh.stdin, "exit\n")
+		sh.close()
+	}
+	c.runMu.Lock()
+	c.closeAuth()
+	c.runMu.Unlock()
+	return nil
+}
+
+func (c *Client) closeAuth() {
+	for _, f := range c.auth.closers {
+		f()
+	}
+	c.auth.closers = nil
+}
+
+// Reconnect reopens a lost session now, with bounded backoff. Run calls it
+// by itself when the session was lost; cleanup code may call it to reach
+// the device again after a network blip.
+func (c *Client) Reconnect(ctx context.Context) error {
+	c.runMu.Lock()
+	defer c.runMu.Unlock()
+	return c.reconnectLocked(ctx)
+}
+
+func (c *Client) reconnectLocked(ctx context.Context) error {
+	c.mu.Lock()
+	closed, have := c.closed, c.s != nil
+	c.mu.Unlock()
+	if closed {
+		return fmt.Errorf("ssh %s: %w", c.name, transports.ErrClosed)
+	}
+	if have {
+		return nil
+	}
+	wait := c.cfg.Backoff
+	var err error
+	for i := 0; i < c.cfg.Reconnects; i++ {
+		if i > 0 {
+			t := time.NewTimer(wait)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+				return fmt.Errorf("ssh %s: reconnect: %w", c.name, ctx.Err())
+			}
+			wait = min(wait*2, 4*time.Second)
+		}
+		if err = c.connect(ctx); err == nil {
+			return nil
+		}
+		if ctx.Err() != nil || errors.Is(err, transports.ErrClosed) {
+			break
+		}
+	}
+	return fmt.Errorf("ssh %s: reconnect failed after %d attempts: %w: %w", c.name, c.cfg.Reconnects, transports.ErrClosed, err)
+}
+
+// Run sends one command and returns its output without the echo and the
+// prompt. See transports.Transport for cancellation; a cancelled or timed
+// out command closes the connection (the next Run reconnects).
+func (c *Client) Run(ctx context.Context, cmd transports.Command) (transports.Result, error) {
+	c.runMu.Lock()
+	defer c.runMu.Unlock()
+	c.mu.Lock()
+	closed := c.closed
+	c.mu.Unlock()
+	if closed {
+		return transports.Result{}, fmt.Errorf("ssh %s: %w", c.name, transports.ErrClosed)
+	}
+	if err := ctx.Err(); err != nil {
+		return transports.Result{}, fmt.Errorf("ssh %s: %q: %w", c.name, cmd.CLI, err)
+	}
+	if strings.ContainsAny(cmd.CLI, "\r\n") {
+		return transports.Result{}, fmt.Errorf("ssh %s: command %q spans lines", c.name, cmd.CLI)
+	}
+	if err := c.reconnectLocked(ctx); err != nil {
+		return transports.Result{}, err
+	}
+	c.mu.Lock()
+	sh := c.s
+	c.mu.Unlock()
+	if sh == nil {
+		return transports.Result{}, fmt.Errorf("ssh %s: %w", c.name, transports.ErrClosed)
+	}
+	timeout := cmd.Timeout
+	if timeout <= 0 {
+		timeout = c.cfg.CommandTimeout
+	}
+	return c.exchange(ctx, sh, cmd, timeout)
+}
+
+// exchange writes one command on sh and reads until the prompt. c.runMu is
+// held.
+func (c *Client) exchange(ctx context.Context, sh *shell, cmd transports.Command, timeout time.Duration) (transports.Result, error) {
+	lose := func(err error) (transports.Result, error) {
+		c.drop(sh)
+		return transports.Result{}, err
+	}
+	// Drop anything left over (late output of an earlier command).
+	for drained := false; !drained; {
+		select {
+		case b, ok := <-sh.chunks:
+			if !ok {
+				return lose(fmt.Errorf("ssh %s: %w", c.name, transports.ErrClosed))
+			}
+			_ = b
+		default:
+			drained = true
+		}
+	}
+	sh.buf = sh.buf[:0]
+	if _, err := io.WriteString(sh.stdin, cmd.CLI+"\n"); err != nil {
+		return lose(fmt.Errorf("ssh %s: %q: %w", c.name, cmd.CLI, transports.ErrClosed))
+	}
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	prompt := sh.prompt
+	answered := 0 // bytes of cleaned text already matched against Prompts
+	var secrets []string
+	for {
+		text := clean(sh.buf)
+		if loc := prompt.FindIndex(text); loc != nil {
+			out := finish(string(text[:loc[0]]), cmd.CLI, secrets)
+			if m := errorLine.FindStringSubmatch(out); m != nil {
+				de := &transports.DeviceError{Command: cmd.CLI, Message: deviceMessage(out, m[1])}
+				if strings.HasPrefix(m[1], "Unknown command") {
+					de.Err = transports.ErrUnknownCommand
+				}
+				return transports.Result{Text: out}, de
+			}
+			return transports.Result{Text: out}, nil
+		}
+		tail := text[answered:]
+		if i := bytes.LastIndexByte(tail, '\n'); i >= 0 {
+			tail = tail[i+1:]
+		}
+		if len(tail) > 0 {
+			matched := false
+			for _, p := range cmd.Prompts {
+				if p.Pattern != nil && p.Pattern.Match(tail) {
+					if _, err := io.WriteString(sh.stdin, p.Answer+"\n"); err != nil {
+						return lose(fmt.Errorf("ssh %s: %q: %w", c.name, cmd.CLI, transports.ErrClosed))
+					}
+					if p.Secret && p.Answer != "" {
+						secrets = append(secrets, p.Answer)
+					}
+					answered = len(text)
+					matched = true
+					break
+				}
+			}
+			if !matched && unexpectedPrompt.Match(tail) {
+				seen := redact(string(tail), secrets)
+				_, err := lose(fmt.Errorf("ssh %s: %q asked %q: %w", c.name, cmd.CLI, strings.TrimSpace(seen), transports.ErrUnexpectedPrompt))
+				return transports.Result{Text: redact(finish(string(text), cmd.CLI, nil), secrets)}, err
+			}
+		}
+		select {
+		case b, ok := <-sh.chunks:
+			if !ok {
+				return lose(fmt.Errorf("ssh %s: %q: connection lost: %w", c.name, cmd.CLI, transports.ErrClosed))
+			}
+			sh.buf = append(sh.buf, b...)
+		case <-timer.C:
+			seen := redact(lastLine(string(text)), secrets)
+			return lose(fmt.Errorf("ssh %s: %q after %s (last output %q): %w", c.name, cmd.CLI, timeout, seen, transports.ErrTimeout))
+		case <-ctx.Done():
+			return lose(fmt.Errorf("ssh %s: %q: %w", c.name, cmd.CLI, ctx.Err()))
+		case <-sh.done:
+			return lose(fmt.Errorf("ssh %s: %q: connection lost: %w", c.name, cmd.CLI, transports.ErrClosed))
+		}
+	}
+}
+
+// finish removes the echoed command and surrounding blank lines.
+func finish(out, cli string, secrets []string) string {
+	if i := strings.IndexByte(out, '\n'); i >= 0 && strings.TrimSpace(out[:i]) == strings.TrimSpace(cli) {
+		out = out[i+1:]
+	} else if strings.TrimSpace(out) == strings.TrimSpace(cli) {
+		out = ""
+	}
+	out = strings.TrimLeft(out, "\n")
+	out = strings.TrimRight(out, " \n\t")
+	if out != "" {
+		out += "\n"
+	}
+	return redact(out, secrets)
+}
+
+func redact(s string, secrets []string) string {
+	for _, v := range secrets {
+		s = strings.ReplaceAll(s, v, secret.Placeholder)
+	}
+	return s
+}
+
+func lastLine(s string) string {
+	s = strings.TrimRight(s, "\n")
+	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
+		return s[i+1:]
+	}
+	return s
+}
+
+// deviceMessage is the refusal line plus any indented lines that follow
+// (Validation Error: puts its reason on the next line).
+func deviceMessage(out, first string) string {
+	lines := strings.Split(out, "\n")
+	for i, l := range lines {
+		if strings.TrimSpace(l) == strings.TrimSpace(first) {
+			msg := strings.TrimSpace(first)
+			for _, more := range lines[i+1:] {
+				if !strings.HasPrefix(more, " ") || strings.TrimSpace(more) == "" {
+					break
+				}
+				msg += " " + strings.TrimSpace(more)
+			}
+			return msg
+		}
+	}
+	return strings.TrimSpace(first)
+}
