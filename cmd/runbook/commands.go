@@ -6,5 +6,6 @@ import "github.com/spf13/cobra"
 func subcommands(io *IOStreams) []*cobra.Command {
 	return []*cobra.Command{
 		newVersionCmd(io),
+		newSimCmd(io),
 	}
 }
