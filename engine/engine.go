@@ -95,6 +95,9 @@ type Options struct {
 	// Target names the device and the transport used.
 	Target    string
 	Transport string
+	// Cassette is the recording a replay target plays (journaled, so
+	// `runbook cleanup` can reach the same target).
+	Cassette string
 	// Open opens (and, after a dropped connection, re-opens) the transport.
 	Open func(ctx context.Context) (transports.Transport, error)
 	// Secrets resolves secret parameters; its Redactor scrubs every byte
@@ -315,7 +318,11 @@ func (r *Runner) Run(ctx context.Context) *Result {
 	}
 	ru.j = j
 	defer j.Close()
-	_ = j.Append(JournalEntry{Time: start, Event: evRunStart, Version: ManifestVersion, Playbook: pb.Name, Target: o.Target, Params: stringParams(m.Params)})
+	_ = j.Append(JournalEntry{Time: start, Event: evRunStart, Version: ManifestVersion, Playbook: pb.Name, Target: o.Target, Transport: o.Transport, Cassette: o.Cassette, Params: stringParams(m.Params)})
+	m.Status = "running"
+	if err := ru.writeManifest(); err != nil {
+		return finish(StatusRefused, fmt.Errorf("run folder: %w", err))
+	}
 	r.printf("runbook: %s (%s) against %s over %s\n", pb.Name, o.Source, o.Target, o.Transport)
 	r.printf("runbook: run folder %s\n", dir)
 

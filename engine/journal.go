@@ -42,10 +42,13 @@ type JournalEntry struct {
 	Message string `json:"message,omitempty"`
 
 	// run-start only
-	Playbook string            `json:"playbook,omitempty"`
-	Target   string            `json:"target,omitempty"`
-	Params   map[string]string `json:"params,omitempty"`
-	Version  int               `json:"version,omitempty"`
+	Playbook string `json:"playbook,omitempty"`
+	Target   string `json:"target,omitempty"`
+	// Transport and Cassette say how the target was reached.
+	Transport string            `json:"transport,omitempty"`
+	Cassette  string            `json:"cassette,omitempty"`
+	Params    map[string]string `json:"params,omitempty"`
+	Version   int               `json:"version,omitempty"`
 }
 
 // journal appends entries, each fsynced before Append returns.

@@ -33,7 +33,10 @@ type Manifest struct {
 	CleanupPending []string         `json:"cleanup_pending,omitempty"`
 	Artifacts      []ArtifactRecord `json:"artifacts"`
 	Notes          []string         `json:"notes,omitempty"`
-	Findings       []FindingRecord  `json:"findings"`
+	// Series are the numeric fields of repeated steps that changed between
+	// runs, for charts.
+	Series   []SeriesRecord  `json:"series,omitempty"`
+	Findings []FindingRecord `json:"findings"`
 	// Unevaluated lists findings whose expression failed at run time.
 	Unevaluated []string `json:"findings_unevaluated,omitempty"`
 	AutoConfirm bool     `json:"auto_confirmed,omitempty"`
@@ -96,6 +99,14 @@ type FindingRecord struct {
 	Severity string           `json:"severity"`
 	Message  string           `json:"message"`
 	Evidence []EvidenceRecord `json:"evidence,omitempty"`
+}
+
+// SeriesRecord is one numeric field of a repeated step, one value per run.
+type SeriesRecord struct {
+	Step   string      `json:"step"`
+	Field  string      `json:"field"`
+	Values []float64   `json:"values"`
+	Times  []time.Time `json:"times"`
 }
 
 // EvidenceRecord names the values a finding rests on.

@@ -99,6 +99,7 @@ var severityRank = map[playbook.Severity]int{playbook.SeverityCritical: 0, playb
 
 // evalFindings evaluates every finding on what was collected.
 func (ru *run) evalFindings() {
+	ru.collectSeries()
 	env := ru.env(nil)
 	for _, f := range ru.pb.Findings {
 		ok, err := f.When.Bool(env)
@@ -131,6 +132,55 @@ func (ru *run) evalFindings() {
 	})
 }
 
+// maxSeries bounds the series kept per step, so a counters table with
+// hundreds of rows does not bloat the manifest.
+const maxSeries = 40
+
+// collectSeries keeps, for each repeated step with parsed fields, the
+// top-level numeric fields that changed between runs.
+func (ru *run) collectSeries() {
+	ids := make([]string, 0, len(ru.steps))
+	for id := range ru.steps {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		v := ru.steps[id]
+		if len(v.Runs) < 2 || v.Runs[0].Fields == nil {
+			continue
+		}
+		var names []string
+		for k := range v.Runs[0].Fields {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+		n := 0
+		for _, f := range names {
+			vals := playbook.Samples(v, f)
+			if len(vals) != len(v.Runs) || !changed(vals) {
+				continue
+			}
+			times := make([]time.Time, len(v.Runs))
+			for i, r := range v.Runs {
+				times[i] = r.Time
+			}
+			ru.m.Series = append(ru.m.Series, SeriesRecord{Step: id, Field: f, Values: vals, Times: times})
+			if n++; n >= maxSeries {
+				break
+			}
+		}
+	}
+}
+
+func changed(v []float64) bool {
+	for _, x := range v[1:] {
+		if x != v[0] {
+			return true
+		}
+	}
+	return false
+}
+
 // deviceClock is the output of the first successful `show clock`: the
 // device's own time while the problem was happening.
 func (ru *run) deviceClock() string {
@@ -146,11 +196,19 @@ func (ru *run) deviceClock() string {
 }
 
 func (ru *run) writeManifest() error {
-	b, err := json.MarshalIndent(ru.m, "", "  ")
+	b, err := marshalManifest(ru.m)
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(filepath.Join(ru.dir, "manifest.json"), []byte(ru.redact(string(b))+"\n"))
+	return writeFileAtomic(filepath.Join(ru.dir, "manifest.json"), []byte(ru.redact(string(b))))
+}
+
+func marshalManifest(m *Manifest) ([]byte, error) {
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
 }
 
 func (ru *run) printEnd(res *Result) {

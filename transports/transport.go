@@ -183,6 +183,9 @@ type DialOptions struct {
 	AcceptNewHostKey bool
 	// Warn receives warnings meant for the operator (e.g. TLS checks off).
 	Warn io.Writer
+	// Redact scrubs known secrets from text; a replay applies it to each
+	// command before matching a redacted cassette. Nil means no redaction.
+	Redact func(string) string
 }
 
 // Dialer opens a transport to a target.

@@ -1,0 +1,102 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"path/filepath"
+	"time"
+
+	"github.com/runbook-dev/runbook/transports"
+)
+
+// ErrNotRunFolder is returned by ReadRunStart for a folder with no journal.
+var ErrNotRunFolder = errors.New("not a run folder (no journal.jsonl)")
+
+// ReadRunStart returns the run-start entry of a run folder's journal: the
+// playbook, target and transport of the run.
+func ReadRunStart(dir string) (JournalEntry, []JournalEntry, error) {
+	entries, err := ReadJournal(filepath.Join(dir, JournalFile))
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return JournalEntry{}, nil, fmt.Errorf("%s: %w", dir, ErrNotRunFolder)
+		}
+		return JournalEntry{}, nil, err
+	}
+	for _, e := range entries {
+		if e.Event == evRunStart {
+			return e, entries, nil
+		}
+	}
+	return JournalEntry{}, nil, fmt.Errorf("%s: journal has no run-start entry", dir)
+}
+
+// CleanupReport is what FinishCleanup did.
+type CleanupReport struct {
+	Done   []string
+	Failed []string
+}
+
+// FinishCleanup runs, from a run folder's journal, every undo and cleanup
+// entry not yet done (undo newest first, then cleanup), and journals each
+// result, so running it twice does nothing the second time. It is how a run
+// whose engine was killed is finished (`runbook cleanup RUNDIR`).
+func FinishCleanup(ctx context.Context, dir string, open func(context.Context) (transports.Transport, error), out io.Writer, redact func(string) string) (CleanupReport, error) {
+	var rep CleanupReport
+	if redact == nil {
+		redact = func(s string) string { return s }
+	}
+	_, entries, err := ReadRunStart(dir)
+	if err != nil {
+		return rep, err
+	}
+	pending := Pending(entries)
+	if len(pending) == 0 {
+		fmt.Fprintf(out, "runbook: %s: nothing left to clean up\n", dir)
+		return rep, nil
+	}
+	j, err := openJournal(filepath.Join(dir, JournalFile), redact)
+	if err != nil {
+		return rep, err
+	}
+	defer j.Close()
+	tr, err := open(ctx)
+	if err != nil {
+		return rep, err
+	}
+	defer tr.Close()
+	for _, p := range pending {
+		fmt.Fprintf(out, "  undo: %s\n", p.Command)
+		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		_, err := tr.Run(cctx, transports.Command{CLI: p.Command, Timeout: 30 * time.Second})
+		cancel()
+		e := JournalEntry{Time: time.Now().UTC(), Event: evCleanupEntry, Key: p.Key, Command: p.Command, Status: "ok"}
+		if err != nil {
+			e.Status, e.Error = "failed", redact(err.Error())
+			rep.Failed = append(rep.Failed, p.Command)
+			fmt.Fprintf(out, "      FAILED: %s\n", e.Error)
+		} else {
+			rep.Done = append(rep.Done, p.Command)
+			fmt.Fprintf(out, "      ok\n")
+		}
+		if jerr := j.Append(e); jerr != nil {
+			return rep, jerr
+		}
+	}
+	// Keep the manifest in step, if the run got far enough to write one.
+	if m, err := ReadManifest(dir); err == nil {
+		m.CleanupPending = rep.Failed
+		for _, c := range rep.Done {
+			m.Undo = append(m.Undo, CleanupRecord{Command: c, Status: "ok", Time: time.Now().UTC()})
+		}
+		if len(rep.Failed) == 0 && m.ExitCode == ExitDirty {
+			m.ExitCode = ExitCode(Status(m.Status), false)
+		}
+		if b, err := marshalManifest(m); err == nil {
+			_ = writeFileAtomic(filepath.Join(dir, "manifest.json"), []byte(redact(string(b))))
+		}
+	}
+	return rep, nil
+}
