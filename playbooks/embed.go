@@ -26,6 +26,15 @@ var files embed.FS
 // FS is the embedded directory, for playbook.LoadFS.
 var FS fs.FS = files
 
+// Set is a set of playbooks in a file system laid out like this directory:
+// playbooks at the top, fragments under fragments/.
+type Set struct {
+	FS fs.FS
+}
+
+// Builtin is the set embedded in the binary.
+var Builtin = Set{FS: FS}
+
 // Info describes a built-in playbook.
 type Info struct {
 	Name  string `json:"name"`
@@ -36,10 +45,26 @@ type Info struct {
 
 // Names lists the built-in playbooks, by name (the file name without .yaml),
 // sorted.
-func Names() []string { return names(FS) }
+func Names() []string { return Builtin.Names() }
 
-func names(fsys fs.FS) []string {
-	ents, _ := fs.ReadDir(fsys, ".")
+// Lookup returns the path within FS of the built-in called name, with or
+// without .yaml, and whether there is one.
+func Lookup(name string) (string, bool) { return Builtin.Lookup(name) }
+
+// Load loads the built-in called name (with or without .yaml). Positions in
+// its errors name the embedded path, such as "phase2-down.yaml".
+func Load(name string) (*playbook.Playbook, error) { return Builtin.Load(name) }
+
+// List loads every built-in and gives its name and title. A built-in that
+// does not load is an error: the binary was built from a broken tree.
+func List() ([]Info, error) { return Builtin.List() }
+
+// Fragments lists the built-in fragment files (fragments/*.yaml).
+func Fragments() []string { return Builtin.Fragments() }
+
+// Names lists the playbooks of s by name, sorted.
+func (s Set) Names() []string {
+	ents, _ := fs.ReadDir(s.FS, ".")
 	var out []string
 	for _, e := range ents {
 		if !e.IsDir() && strings.HasSuffix(e.Name(), ".yaml") {
@@ -50,38 +75,30 @@ func names(fsys fs.FS) []string {
 	return out
 }
 
-// Lookup returns the path within FS of the built-in called name, with or
-// without .yaml, and whether there is one.
-func Lookup(name string) (string, bool) { return lookup(FS, name) }
-
-func lookup(fsys fs.FS, name string) (string, bool) {
+// Lookup returns the path within s.FS of the playbook called name, with or
+// without .yaml.
+func (s Set) Lookup(name string) (string, bool) {
 	base := strings.TrimSuffix(name, ".yaml")
-	if base == "" || strings.ContainsAny(base, `/\`) || !slices.Contains(names(fsys), base) {
+	if base == "" || strings.ContainsAny(base, `/\`) || !slices.Contains(s.Names(), base) {
 		return "", false
 	}
 	return base + ".yaml", true
 }
 
-// Load loads the built-in called name (with or without .yaml). Positions in
-// its errors name the embedded path, such as "phase2-down.yaml".
-func Load(name string) (*playbook.Playbook, error) { return load(FS, name) }
-
-func load(fsys fs.FS, name string) (*playbook.Playbook, error) {
-	p, ok := lookup(fsys, name)
+// Load loads the playbook of s called name.
+func (s Set) Load(name string) (*playbook.Playbook, error) {
+	p, ok := s.Lookup(name)
 	if !ok {
 		return nil, fmt.Errorf("no built-in playbook %q", strings.TrimSuffix(name, ".yaml"))
 	}
-	return playbook.LoadFS(fsys, p)
+	return playbook.LoadFS(s.FS, p)
 }
 
-// List loads every built-in and gives its name and title. A built-in that
-// does not load is an error: the binary was built from a broken tree.
-func List() ([]Info, error) { return list(FS) }
-
-func list(fsys fs.FS) ([]Info, error) {
+// List loads every playbook of s and gives its name and title.
+func (s Set) List() ([]Info, error) {
 	var out []Info
-	for _, n := range names(fsys) {
-		pb, err := load(fsys, n)
+	for _, n := range s.Names() {
+		pb, err := s.Load(n)
 		if err != nil {
 			return nil, fmt.Errorf("built-in %s: %w", n, err)
 		}
@@ -90,9 +107,9 @@ func list(fsys fs.FS) ([]Info, error) {
 	return out, nil
 }
 
-// Fragments lists the fragment files within FS (fragments/*.yaml).
-func Fragments() []string {
-	ents, _ := fs.ReadDir(FS, "fragments")
+// Fragments lists the fragment files of s (fragments/*.yaml).
+func (s Set) Fragments() []string {
+	ents, _ := fs.ReadDir(s.FS, "fragments")
 	var out []string
 	for _, e := range ents {
 		if !e.IsDir() && strings.HasSuffix(e.Name(), ".yaml") {

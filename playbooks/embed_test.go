@@ -15,7 +15,8 @@ var testFS = fstest.MapFS{
 }
 
 func TestListAndLookup(t *testing.T) {
-	got, err := list(testFS)
+	ts := Set{FS: testFS}
+	got, err := ts.List()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -24,30 +25,30 @@ func TestListAndLookup(t *testing.T) {
 		t.Errorf("list = %v, want %v", got, want)
 	}
 	for _, name := range []string{"a-first", "a-first.yaml"} {
-		if p, ok := lookup(testFS, name); !ok || p != "a-first.yaml" {
+		if p, ok := ts.Lookup(name); !ok || p != "a-first.yaml" {
 			t.Errorf("lookup(%q) = %q, %v", name, p, ok)
 		}
 	}
 	for _, name := range []string{"", "embed", "fragments/f", "../a-first", "nope.yaml"} {
-		if _, ok := lookup(testFS, name); ok {
+		if _, ok := ts.Lookup(name); ok {
 			t.Errorf("lookup(%q) found a playbook", name)
 		}
 	}
-	pb, err := load(testFS, "b-second.yaml")
+	pb, err := ts.Load("b-second.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(pb.Steps) != 1 || pb.Steps[0].File != "fragments/f.yaml" {
 		t.Errorf("include not expanded from the embedded fragments: %+v", pb.Steps)
 	}
-	if _, err := load(testFS, "nope"); err == nil || err.Error() != `no built-in playbook "nope"` {
+	if _, err := ts.Load("nope"); err == nil || err.Error() != `no built-in playbook "nope"` {
 		t.Errorf("load(nope) err = %v", err)
 	}
 }
 
 func TestListBroken(t *testing.T) {
 	fsys := fstest.MapFS{"bad.yaml": {Data: []byte("name: bad\nsteps: []\n")}}
-	if _, err := list(fsys); err == nil {
+	if _, err := (Set{FS: fsys}).List(); err == nil {
 		t.Fatal("list of a broken built-in succeeded")
 	}
 }

@@ -6,6 +6,10 @@ import "github.com/spf13/cobra"
 func subcommands(io *IOStreams) []*cobra.Command {
 	return []*cobra.Command{
 		newVersionCmd(io),
+		newValidateCmd(io),
+		newListCmd(io),
+		newShowCmd(io),
+		newSchemaCmd(io),
 		newSimCmd(io),
 	}
 }

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"strconv"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/runbook-dev/runbook/playbooks"
+)
+
+// TestMain lets the scripts run this binary as the "runbook" command.
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"runbook": func() {
+			// Scripts may stand in their own built-ins: the shipped set
+			// changes as playbooks are written.
+			if d := os.Getenv("RUNBOOK_TEST_BUILTINS"); d != "" {
+				builtins = playbooks.Set{FS: os.DirFS(d)}
+			}
+			os.Exit(run(os.Args[1:], defaultStreams()))
+		},
+	})
+}
+
+// TestScript runs the CLI scripts in testdata/script. UPDATE_SCRIPTS=1
+// rewrites their golden sections in place.
+func TestScript(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir:           "testdata/script",
+		UpdateScripts: os.Getenv("UPDATE_SCRIPTS") != "",
+		Cmds:          map[string]func(*testscript.TestScript, bool, []string){"exits": cmdExits},
+	})
+}
+
+// cmdExits runs a command and checks its exit code:
+//
+//	exits 2 runbook validate bad.yaml
+//
+// Its stdout and stderr are kept for the commands that follow.
+func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: exits CODE command [args...]")
+	}
+	want, err := strconv.Atoi(args[0])
+	if err != nil {
+		ts.Fatalf("exits: bad code %q", args[0])
+	}
+	got := 0
+	if err := ts.Exec(args[1], args[2:]...); err != nil {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			ts.Fatalf("exits: %v", err)
+		}
+		got = ee.ExitCode()
+	}
+	if got != want {
+		ts.Fatalf("exit code %d, want %d", got, want)
+	}
+}
