@@ -55,6 +55,9 @@ type Client struct {
 	key    string
 	facts  transports.Facts
 	closed atomic.Bool
+	// life is cancelled by Close, cutting short requests in flight.
+	life context.Context
+	end  context.CancelFunc
 
 	// PollInterval is the first wait between tech-support job polls; it
 	// grows by half each poll up to PollMax.
@@ -110,7 +113,10 @@ func Open(ctx context.Context, t transports.Target, o transports.DialOptions) (*
 		IdleConnTimeout:     90 * time.Second,
 		ForceAttemptHTTP2:   false,
 	}
+	life, end := context.WithCancel(context.Background())
 	c := &Client{
+		life:         life,
+		end:          end,
 		target:       name,
 		url:          (&url.URL{Scheme: "https", Host: net.JoinHostPort(host, strconv.Itoa(port)), Path: "/api/"}).String(),
 		http:         &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
@@ -118,7 +124,7 @@ func Open(ctx context.Context, t transports.Target, o transports.DialOptions) (*
 		PollMax:      10 * time.Second,
 	}
 	fail := func(err error) (*Client, error) {
-		tr.CloseIdleConnections()
+		c.Close()
 		var ce *transports.ConnError
 		if errors.As(err, &ce) || ctx.Err() != nil {
 			return nil, err
@@ -209,11 +215,21 @@ func (c *Client) keygen(ctx context.Context, user, password string) (string, err
 // serial, sw_version, and transport "xmlapi".
 func (c *Client) Facts() transports.Facts { return c.facts }
 
-// Close releases idle connections. It is safe to call more than once.
+// Close cuts short any request in flight (it fails with ErrClosed) and
+// releases the connections. It is safe to call more than once.
 func (c *Client) Close() error {
 	c.closed.Store(true)
+	c.end()
 	c.http.CloseIdleConnections()
 	return nil
+}
+
+// bind derives a context for one call that Close also cancels, with
+// ErrClosed as its cause.
+func (c *Client) bind(ctx context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	stop := context.AfterFunc(c.life, func() { cancel(transports.ErrClosed) })
+	return ctx, func() { stop(); cancel(nil) }
 }
 
 // Run sends one op command by POST (type=op). Command.XML is sent as is
@@ -243,6 +259,8 @@ func (c *Client) Run(ctx context.Context, cmd transports.Command) (transports.Re
 	if d <= 0 {
 		d = DefaultTimeout
 	}
+	ctx, unbind := c.bind(ctx)
+	defer unbind()
 	ctx, cancel := context.WithTimeoutCause(ctx, d, transports.ErrTimeout)
 	defer cancel()
 	body, err := c.post(ctx, url.Values{"type": {"op"}, "cmd": {x}}, true)
@@ -307,8 +325,11 @@ func (c *Client) do(ctx context.Context, form url.Values, withKey bool) (*http.R
 // caller's cancel, a refused certificate, or a connection fault.
 func (c *Client) netErr(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
-		if errors.Is(context.Cause(ctx), transports.ErrTimeout) {
+		switch cause := context.Cause(ctx); {
+		case errors.Is(cause, transports.ErrTimeout):
 			return fmt.Errorf("%w (%w)", transports.ErrTimeout, ctx.Err())
+		case errors.Is(cause, transports.ErrClosed):
+			return transports.ErrClosed
 		}
 		return ctx.Err()
 	}

@@ -44,6 +44,8 @@ func (c *Client) Export(ctx context.Context, req transports.ExportRequest, w io.
 	if c.closed.Load() {
 		return transports.ExportInfo{}, transports.ErrClosed
 	}
+	ctx, unbind := c.bind(ctx)
+	defer unbind()
 	var form url.Values
 	var fallback string
 	switch req.Category {
@@ -95,7 +97,7 @@ func (c *Client) techSupportJob(ctx context.Context) (string, error) {
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return "", fmt.Errorf("job %s: %w", id, ctx.Err())
+			return "", fmt.Errorf("job %s: %w", id, c.netErr(ctx, ctx.Err()))
 		case <-t.C:
 		}
 		if wait = wait * 3 / 2; wait > c.PollMax {

@@ -1,0 +1,504 @@
+package sim
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// APIConfig configures the simulated XML API.
+type APIConfig struct {
+	// User and Password are the account keygen accepts; User defaults to
+	// "admin". An empty Password disables keygen.
+	User     string
+	Password string
+	// APIKey, when set, is valid from the start (as if keygen had run).
+	APIKey string
+	// TechSupportSize is the size of the generated tech-support file;
+	// default 1 MiB.
+	TechSupportSize int64
+	// JobPolls is how many status polls a tech-support job answers ACT
+	// before FIN; default 2.
+	JobPolls int
+	// FailTechSupport makes tech-support jobs end in FIN/FAIL.
+	FailTechSupport bool
+	// PcapSize is the size of an exported filters-pcap file; default 64 KiB.
+	PcapSize int64
+	// Hosts are extra DNS names or IP addresses for the self-signed
+	// certificate, besides the device hostname, localhost, 127.0.0.1, ::1.
+	Hosts []string
+}
+
+// APIServer serves the PAN-OS XML API over HTTPS for a Device, sharing its
+// state with every other front end (the SSH server). It answers keygen,
+// type=op (the XML command converted back to CLI and run on the device)
+// and type=export (tech-support jobs, filters-pcap files).
+type APIServer struct {
+	dev  *Device
+	cfg  APIConfig
+	cert tls.Certificate
+	fp   string
+
+	mu     sync.Mutex
+	keys   map[string]string // valid key -> user
+	jobs   map[int]*apiJob
+	nextID int
+}
+
+type apiJob struct {
+	polls int
+	user  string
+}
+
+// NewAPIServer prepares an XML API for dev with a freshly generated
+// self-signed certificate (ECDSA P-256).
+func NewAPIServer(dev *Device, cfg APIConfig) (*APIServer, error) {
+	if cfg.User == "" {
+		cfg.User = "admin"
+	}
+	if cfg.TechSupportSize <= 0 {
+		cfg.TechSupportSize = 1 << 20
+	}
+	if cfg.PcapSize <= 0 {
+		cfg.PcapSize = 64 << 10
+	}
+	if cfg.JobPolls <= 0 {
+		cfg.JobPolls = 2
+	}
+	cert, err := selfSigned(dev.opts.Hostname, cfg.Hosts)
+	if err != nil {
+		return nil, fmt.Errorf("sim: api certificate: %w", err)
+	}
+	sum := sha256.Sum256(cert.Certificate[0])
+	s := &APIServer{dev: dev, cfg: cfg, cert: cert, fp: "sha256:" + hex.EncodeToString(sum[:]),
+		keys: map[string]string{}, jobs: map[int]*apiJob{}, nextID: 1200}
+	if cfg.APIKey != "" {
+		s.keys[cfg.APIKey] = cfg.User
+	}
+	return s, nil
+}
+
+func selfSigned(hostname string, hosts []string) (tls.Certificate, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 63))
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	tpl := &x509.Certificate{
+		SerialNumber:          serial,
+		Subject:               pkix.Name{CommonName: hostname, Organization: []string{"runbook simulator"}},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(365 * 24 * time.Hour),
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+		DNSNames:              []string{hostname, "localhost"},
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
+	}
+	for _, h := range hosts {
+		if ip := net.ParseIP(h); ip != nil {
+			tpl.IPAddresses = append(tpl.IPAddresses, ip)
+		} else if h != "" {
+			tpl.DNSNames = append(tpl.DNSNames, h)
+		}
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tpl, tpl, &key.PublicKey, key)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, nil
+}
+
+// Fingerprint is the SHA-256 fingerprint of the server certificate, in the
+// form an inventory's tls.fingerprint takes.
+func (s *APIServer) Fingerprint() string { return s.fp }
+
+// CertPEM is the server certificate in PEM, usable as a tls.ca_file.
+func (s *APIServer) CertPEM() []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.cert.Certificate[0]})
+}
+
+// TLSConfig is the server side TLS configuration with the certificate.
+func (s *APIServer) TLSConfig() *tls.Config {
+	return &tls.Config{Certificates: []tls.Certificate{s.cert}, MinVersion: tls.VersionTLS12}
+}
+
+// Device returns the device the server serves.
+func (s *APIServer) Device() *Device { return s.dev }
+
+// Serve answers HTTPS on ln until ctx is done, then shuts down (waiting up
+// to five seconds for requests in flight). It returns nil after ctx is
+// done, or the serve error.
+func (s *APIServer) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{Handler: s.Handler(), TLSConfig: s.TLSConfig(), ReadHeaderTimeout: 30 * time.Second,
+		ErrorLog: nil, BaseContext: func(net.Listener) context.Context { return ctx }}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ServeTLS(ln, "", "") }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("sim: api: %w", err)
+	case <-ctx.Done():
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(sctx); err != nil {
+			srv.Close()
+		}
+		<-errc
+		return nil
+	}
+}
+
+// Handler is the API's HTTP handler (path /api/), without TLS.
+func (s *APIServer) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/api/", s.serveAPI)
+	mux.HandleFunc("/api", s.serveAPI)
+	return mux
+}
+
+// envelope writes a response envelope; inner is already XML.
+func envelope(w http.ResponseWriter, httpStatus int, status, code, inner string) {
+	w.Header().Set("Content-Type", "application/xml; charset=UTF-8")
+	w.WriteHeader(httpStatus)
+	attrs := `status="` + status + `"`
+	if code != "" {
+		attrs += ` code="` + code + `"`
+	}
+	io.WriteString(w, "<response "+attrs+">"+inner+"</response>\n")
+}
+
+func apiError(w http.ResponseWriter, httpStatus int, code string, lines ...string) {
+	var b strings.Builder
+	b.WriteString("<msg>")
+	for _, l := range lines {
+		b.WriteString("<line>" + cdata(l) + "</line>")
+	}
+	b.WriteString("</msg>")
+	envelope(w, httpStatus, "error", code, b.String())
+}
+
+// cdata wraps s in CDATA sections, splitting any "]]>" inside.
+func cdata(s string) string {
+	return "<![CDATA[" + strings.ReplaceAll(s, "]]>", "]]]]><![CDATA[>") + "]]>"
+}
+
+func (s *APIServer) serveAPI(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodPost {
+		w.Header().Set("Allow", "GET, POST")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
+	if err := r.ParseForm(); err != nil {
+		apiError(w, http.StatusBadRequest, "400", "Bad request: "+err.Error())
+		return
+	}
+	typ := r.Form.Get("type")
+	if typ == "keygen" {
+		s.keygen(w, r)
+		return
+	}
+	user, ok := s.authenticate(r)
+	if !ok {
+		envelope(w, http.StatusForbidden, "error", "403", "<result><msg>Invalid Credential</msg></result>")
+		return
+	}
+	switch typ {
+	case "op":
+		s.op(w, r, user)
+	case "export":
+		s.export(w, r, user)
+	case "":
+		apiError(w, http.StatusBadRequest, "400", "Missing type parameter")
+	default:
+		apiError(w, http.StatusBadRequest, "400", "Invalid type "+typ)
+	}
+}
+
+// authenticate checks the X-PAN-KEY header (or a key parameter, which the
+// real API also accepts) and returns the key's user.
+func (s *APIServer) authenticate(r *http.Request) (string, bool) {
+	key := r.Header.Get("X-PAN-KEY")
+	if key == "" {
+		key = r.Form.Get("key")
+	}
+	if key == "" {
+		return "", false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	user, ok := s.keys[key]
+	return user, ok
+}
+
+func (s *APIServer) keygen(w http.ResponseWriter, r *http.Request) {
+	u, p := r.Form.Get("user"), r.Form.Get("password")
+	okUser := subtle.ConstantTimeCompare([]byte(u), []byte(s.cfg.User)) == 1
+	okPass := subtle.ConstantTimeCompare([]byte(p), []byte(s.cfg.Password)) == 1
+	if s.cfg.Password == "" || !okUser || !okPass {
+		envelope(w, http.StatusForbidden, "error", "403", "<result><msg>Invalid credentials.</msg></result>")
+		return
+	}
+	b := make([]byte, 48)
+	if _, err := rand.Read(b); err != nil {
+		apiError(w, http.StatusInternalServerError, "2", "internal error")
+		return
+	}
+	key := "LUFRPT" + base64.StdEncoding.EncodeToString(b)
+	s.mu.Lock()
+	for k, owner := range s.keys { // a new key invalidates the user's old one
+		if owner == u {
+			delete(s.keys, k)
+		}
+	}
+	s.keys[key] = u
+	s.mu.Unlock()
+	w.Header().Set("Content-Type", "application/xml; charset=UTF-8")
+	io.WriteString(w, "<response status = 'success'><result><key>"+key+"</key></result></response>")
+}
+
+// op runs a type=op command: the cmd XML converted to CLI, run on the
+// device, the answer in a response envelope (structured XML for the
+// commands listed in structured, CDATA text for the rest).
+func (s *APIServer) op(w http.ResponseWriter, r *http.Request, user string) {
+	cmd := r.Form.Get("cmd")
+	if cmd == "" {
+		apiError(w, http.StatusBadRequest, "400", "Missing cmd parameter")
+		return
+	}
+	cli, err := XMLToCLI(cmd)
+	if err != nil {
+		apiError(w, http.StatusOK, "18", "Malformed command: "+err.Error())
+		return
+	}
+	out, err := s.dev.exec(r.Context(), "api:"+user, cli, nil)
+	if errors.Is(err, ErrDropConnection) {
+		panic(http.ErrAbortHandler) // closes the connection without an answer
+	}
+	if r.Context().Err() != nil {
+		return // the client has gone
+	}
+	if err != nil {
+		code, lines := opErrorCode(cli, err)
+		apiError(w, http.StatusOK, code, lines...)
+		return
+	}
+	if inner, ok := structured(cli, out); ok {
+		envelope(w, http.StatusOK, "success", "", "<result>"+inner+"</result>")
+		return
+	}
+	envelope(w, http.StatusOK, "success", "", "<result>"+cdata(out)+"</result>")
+}
+
+// opErrorCode maps a refused command to an API code and message lines:
+// unknown and invalid commands are 17 ("<path> -> <word>  is unexpected",
+// the API's own phrasing), validation errors 12, anything else 14.
+func opErrorCode(cli string, err error) (string, []string) {
+	var ce *CommandError
+	if !errors.As(err, &ce) {
+		return "14", []string{err.Error()}
+	}
+	switch ce.Kind {
+	case "unknown":
+		word := strings.TrimPrefix(ce.Msg, "Unknown command: ")
+		words := strings.Fields(cli)
+		for i, wd := range words {
+			if wd == word && i > 0 {
+				return "17", []string{" " + strings.Join(words[:i], " ") + " -> " + word + "  is unexpected"}
+			}
+		}
+		return "17", []string{ce.Msg}
+	case "invalid":
+		return "17", []string{" " + cli + "  is invalid"}
+	case "validation":
+		return "12", strings.Split(strings.TrimSpace(strings.TrimPrefix(ce.Msg, "Validation Error:")), "\n")
+	}
+	return "14", []string{ce.Msg}
+}
+
+// export answers type=export: tech-support jobs and filters-pcap files.
+func (s *APIServer) export(w http.ResponseWriter, r *http.Request, user string) {
+	switch cat := r.Form.Get("category"); cat {
+	case "tech-support":
+		s.techSupport(w, r, user)
+	case "filters-pcap":
+		from := r.Form.Get("from")
+		if from == "" {
+			var b strings.Builder
+			b.WriteString("<dir-listing>")
+			for _, f := range s.dev.captureFiles() {
+				b.WriteString("<file>/" + xmlText(f) + "</file>")
+			}
+			b.WriteString("</dir-listing>")
+			envelope(w, http.StatusOK, "success", "", b.String())
+			return
+		}
+		if !s.dev.hasCaptureFile(from) {
+			apiError(w, http.StatusOK, "7", "File "+from+" not found")
+			return
+		}
+		stream(w, r, from, "application/octet-stream", s.cfg.PcapSize, pcapHeader)
+	default:
+		apiError(w, http.StatusBadRequest, "400", "Invalid category "+cat)
+	}
+}
+
+func (s *APIServer) techSupport(w http.ResponseWriter, r *http.Request, user string) {
+	action := r.Form.Get("action")
+	if action == "" {
+		s.mu.Lock()
+		s.nextID++
+		id := s.nextID
+		s.jobs[id] = &apiJob{user: user}
+		s.mu.Unlock()
+		envelope(w, http.StatusOK, "success", "19", fmt.Sprintf("<result><msg><line>Exec job enqueued with jobid %d</line></msg><job>%d</job></result>", id, id))
+		return
+	}
+	id, err := strconv.Atoi(r.Form.Get("job-id"))
+	s.mu.Lock()
+	job := s.jobs[id]
+	if job != nil && action == "status" {
+		job.polls++
+	}
+	var polls int
+	if job != nil {
+		polls = job.polls
+	}
+	s.mu.Unlock()
+	if err != nil || job == nil {
+		apiError(w, http.StatusOK, "7", fmt.Sprintf("job %s not found", r.Form.Get("job-id")))
+		return
+	}
+	done := polls > s.cfg.JobPolls
+	switch action {
+	case "status":
+		if !done {
+			progress := 100 * polls / (s.cfg.JobPolls + 1)
+			envelope(w, http.StatusOK, "success", "", fmt.Sprintf("<result><job><tenq>2026/11/27 10:00:00</tenq><tdeq>10:00:00</tdeq><id>%d</id><user>%s</user><type>Exec</type><status>ACT</status><queued>NO</queued><stoppable>no</stoppable><result>PEND</result><tfin>Still Active</tfin><description></description><positionInQ>0</positionInQ><progress>%d</progress><details></details><warnings></warnings></job></result>", id, xmlText(job.user), progress))
+			return
+		}
+		result, details := "OK", "<line>Tech support file generated</line>"
+		if s.cfg.FailTechSupport {
+			result, details = "FAIL", "<line>Failed to generate tech support file: not enough disk space</line>"
+		}
+		envelope(w, http.StatusOK, "success", "", fmt.Sprintf("<result><job><tenq>2026/11/27 10:00:00</tenq><tdeq>10:00:00</tdeq><id>%d</id><user>%s</user><type>Exec</type><status>FIN</status><queued>NO</queued><stoppable>no</stoppable><result>%s</result><tfin>10:02:13</tfin><description></description><positionInQ>0</positionInQ><progress>100</progress><details>%s</details><warnings></warnings></job></result>", id, xmlText(job.user), result, details))
+	case "get":
+		if !done || s.cfg.FailTechSupport {
+			apiError(w, http.StatusOK, "14", fmt.Sprintf("job %d has no file to get", id))
+			return
+		}
+		name := "techsupport_" + s.dev.opts.Serial + "_" + strconv.Itoa(id) + ".tgz"
+		stream(w, r, name, "application/octet-stream", s.cfg.TechSupportSize, []byte{0x1f, 0x8b, 0x08, 0x00})
+	case "finish":
+		s.mu.Lock()
+		delete(s.jobs, id)
+		s.mu.Unlock()
+		envelope(w, http.StatusOK, "success", "", "<result><msg>job deleted</msg></result>")
+	default:
+		apiError(w, http.StatusBadRequest, "400", "Invalid action "+action)
+	}
+}
+
+// pcapHeader is a little-endian pcap global header, Ethernet link type.
+var pcapHeader = []byte{0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 1, 0, 0, 0}
+
+// stream writes a generated file of size bytes (head, then a repeating
+// pattern) without holding it in memory.
+func stream(w http.ResponseWriter, r *http.Request, name, ctype string, size int64, head []byte) {
+	w.Header().Set("Content-Type", ctype)
+	w.Header().Set("Content-Disposition", "attachment; filename="+name)
+	w.Header().Set("Content-Length", strconv.FormatInt(size, 10))
+	buf := make([]byte, 32<<10)
+	for i := range buf {
+		buf[i] = byte(i * 7)
+	}
+	var sent int64
+	first := head
+	for sent < size {
+		if r.Context().Err() != nil {
+			return
+		}
+		chunk := buf
+		if first != nil {
+			chunk = append(append([]byte(nil), first...), buf[len(first):]...)
+			first = nil
+		}
+		if rem := size - sent; int64(len(chunk)) > rem {
+			chunk = chunk[:rem]
+		}
+		n, err := w.Write(chunk)
+		sent += int64(n)
+		if err != nil {
+			return
+		}
+	}
+}
+
+func xmlText(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch r {
+		case '<':
+			b.WriteString("&lt;")
+		case '>':
+			b.WriteString("&gt;")
+		case '&':
+			b.WriteString("&amp;")
+		case '"':
+			b.WriteString("&quot;")
+		case '\'':
+			b.WriteString("&apos;")
+		default:
+			if r < 0x20 && r != '\t' && r != '\n' && r != '\r' {
+				continue
+			}
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// captureFiles lists the data-plane capture files on the device, sorted.
+func (d *Device) captureFiles() []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var out []string
+	for f, ok := range d.files {
+		if ok {
+			out = append(out, f)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// hasCaptureFile reports whether a data-plane capture file exists.
+func (d *Device) hasCaptureFile(name string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.files[name]
+}
