@@ -29,8 +29,9 @@ type Pattern struct {
 //   - every value registered in its secret.Redactor, and their URL-encoded
 //     and base64 forms, by secret.Placeholder;
 //   - the value of any key=, password= (and similar) parameter in a URL or
-//     request body, any X-PAN-KEY header value, and anything shaped like a
-//     PAN-OS API key (LUFRPT...), by secret.Placeholder;
+//     request body, any X-PAN-KEY or Authorization header value, and
+//     anything shaped like a PAN-OS API key (LUFRPT...), by
+//     secret.Placeholder;
 //   - every match of an author Pattern by NAME-N, consistently.
 //
 // The mapping from values to placeholders stays in memory; a cassette
@@ -167,6 +168,8 @@ var staticRules = []struct {
 	{regexp.MustCompile(`(?i)((?:^|[?&;\s"'])(?:key|api_key|apikey|password|passwd)=)[^&\s"'<>]+`), "${1}" + secret.Placeholder},
 	// An X-PAN-KEY header, however it is printed.
 	{regexp.MustCompile(`(?i)(x-pan-key"?\s*[:=]\s*"?)[^\s"'<>,}]+`), "${1}" + secret.Placeholder},
+	// HTTP credentials: Authorization: Basic base64(user:password).
+	{regexp.MustCompile(`(?i)(authorization"?\s*[:=]\s*"?(?:basic|bearer)\s+)[^\s"'<>,}]+`), "${1}" + secret.Placeholder},
 	// PAN-OS API keys are base64 and start with LUFRPT.
 	{regexp.MustCompile(`LUFRPT[A-Za-z0-9+/]{8,}={0,2}`), secret.Placeholder},
 }
