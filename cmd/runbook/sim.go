@@ -27,6 +27,7 @@ type simOptions struct {
 	Latency     time.Duration
 	Seed        int64
 	Banner      bool
+	API         simAPIOptions // sim_api.go
 }
 
 func newSimCmd(ios *IOStreams) *cobra.Command {
@@ -51,6 +52,7 @@ Exit codes:
   4    cannot listen on the address`,
 		Example: `  runbook sim --ssh 127.0.0.1:2222
   RUNBOOK_SIM_PASSWORD=s3cret runbook sim --ssh 127.0.0.1:2222 --scenario phase2-down
+  runbook sim --ssh 127.0.0.1:2222 --api 127.0.0.1:8443
   ssh -p 2222 admin@127.0.0.1`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
@@ -66,6 +68,7 @@ Exit codes:
 	f.DurationVar(&opts.Latency, "latency", 0, "delay added to every command's answer")
 	f.Int64Var(&opts.Seed, "seed", 1, "seed for counter movement")
 	f.BoolVar(&opts.Banner, "banner", false, "ask the login-banner question before the password, as PAN-OS does")
+	addSimAPIFlags(f, &opts.API)
 	return cmd
 }
 
@@ -108,8 +111,15 @@ func runSim(ctx context.Context, ios *IOStreams, opts simOptions) error {
 		servers = append(servers, simServer{name: "ssh", addr: opts.SSHAddr, serve: srv.Serve,
 			info: fmt.Sprintf("user %s, password %s, host key %s", opts.User, pwNote, xssh.FingerprintSHA256(srv.HostKey()))})
 	}
+	if opts.API.Addr != "" {
+		s, err := simAPIServer(dev, opts.API, opts.User, password, pwNote)
+		if err != nil {
+			return err
+		}
+		servers = append(servers, s)
+	}
 	if len(servers) == 0 {
-		return usageError{errors.New("sim: nothing to serve: give --ssh ADDR")}
+		return usageError{errors.New("sim: nothing to serve: give --ssh ADDR and/or --api ADDR")}
 	}
 
 	ctx, cancel := context.WithCancel(ctx)
