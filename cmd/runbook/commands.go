@@ -11,5 +11,7 @@ func subcommands(io *IOStreams) []*cobra.Command {
 		newShowCmd(io),
 		newSchemaCmd(io),
 		newSimCmd(io),
+		newRunCmd(io),
+		newCleanupCmd(io),
 	}
 }

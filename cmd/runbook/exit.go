@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 )
 
@@ -110,12 +111,61 @@ type interruptedError struct{ sig os.Signal }
 func (e interruptedError) Error() string { return "interrupted by " + e.sig.String() }
 func (e interruptedError) Unwrap() error { return context.Canceled }
 
-// repeatedSignal handles the second and later signals; replaced by the run
-// command while it is cleaning up.
-var repeatedSignal = func(n int, io *IOStreams) {
-	if n >= 3 {
+// pendingFunc reports the undo/cleanup commands still to run and the run
+// folders they belong to.
+type pendingFunc func() (pending, dirs []string)
+
+var signalHook struct {
+	sync.Mutex
+	pending pendingFunc
+}
+
+// watchSignals makes the second and third signals report pending cleanup;
+// the returned func removes the hook.
+func watchSignals(f pendingFunc) func() {
+	signalHook.Lock()
+	signalHook.pending = f
+	signalHook.Unlock()
+	return func() {
+		signalHook.Lock()
+		signalHook.pending = nil
+		signalHook.Unlock()
+	}
+}
+
+// repeatedSignal handles the second and later signals: the second says what
+// cleanup is still running, the third forces exit, printing what was not
+// undone and how to finish.
+func repeatedSignal(n int, io *IOStreams) {
+	signalHook.Lock()
+	f := signalHook.pending
+	signalHook.Unlock()
+	var pending, dirs []string
+	if f != nil {
+		pending, dirs = f()
+	}
+	if n == 2 {
+		if len(pending) == 0 {
+			fmt.Fprintln(io.ErrOut, "runbook: interrupted again; finishing cleanup. Press Ctrl-C once more to force exit")
+			return
+		}
+		fmt.Fprintln(io.ErrOut, "runbook: interrupted again; cleanup is still running these commands:")
+		for _, p := range pending {
+			fmt.Fprintln(io.ErrOut, "  "+p)
+		}
+		fmt.Fprintln(io.ErrOut, "runbook: press Ctrl-C once more to force exit (the device may stay in debug)")
+		return
+	}
+	if len(pending) == 0 {
 		fmt.Fprintln(io.ErrOut, "runbook: forced exit")
 		os.Exit(exitInterrupted)
 	}
-	fmt.Fprintln(io.ErrOut, "runbook: interrupted again; press Ctrl-C once more to force exit")
+	fmt.Fprintln(io.ErrOut, "runbook: forced exit; these commands were NOT undone, the device may still be in debug:")
+	for _, p := range pending {
+		fmt.Fprintln(io.ErrOut, "  "+p)
+	}
+	for _, d := range dirs {
+		fmt.Fprintf(io.ErrOut, "runbook: finish with: runbook cleanup %s\n", d)
+	}
+	os.Exit(exitDirty)
 }

@@ -1,0 +1,113 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/runbook-dev/runbook/engine"
+	"github.com/runbook-dev/runbook/inventory"
+	"github.com/runbook-dev/runbook/secret"
+	"github.com/runbook-dev/runbook/transports"
+	"github.com/runbook-dev/runbook/transports/replay"
+)
+
+type cleanupOptions struct {
+	io        *IOStreams
+	Dir       string
+	Inventory string
+}
+
+func newCleanupCmd(io *IOStreams) *cobra.Command {
+	opts := &cleanupOptions{io: io}
+	cmd := &cobra.Command{
+		Use:   "cleanup RUNDIR",
+		Short: "Finish the cleanup of a run that was killed or could not reach the device",
+		Long: `Read the journal of a run folder, reconnect to its target, and run every undo
+and cleanup command that was not done yet (undo newest first, then cleanup),
+recording each in the journal. Running it twice does nothing the second time.
+
+Exit codes:
+  0  nothing left to do, or everything done
+  2  invalid input (not a run folder, unknown target)
+  3  some commands still failed: the device may still be in debug
+  4  could not connect or authenticate`,
+		Example: `  runbook cleanup runs/20261127T100233Z-phase2-down-fw1
+  runbook cleanup -i lab-inventory.yaml runs/20261127T100233Z-phase2-down-fw1`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usageError{fmt.Errorf("cleanup: want exactly one RUNDIR, got %d", len(args))}
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Dir = args[0]
+			return runCleanup(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().StringVarP(&opts.Inventory, "inventory", "i", "", "inventory file")
+	return cmd
+}
+
+func runCleanup(ctx context.Context, opts *cleanupOptions) error {
+	io := opts.io
+	start, _, err := engine.ReadRunStart(opts.Dir)
+	if err != nil {
+		return &exitError{code: exitInvalid, err: err}
+	}
+	t, err := cleanupTarget(opts, start)
+	if err != nil {
+		return &exitError{code: exitInvalid, err: err}
+	}
+	redactor := &secret.Redactor{}
+	resolver := &secret.Resolver{Redactor: redactor, Getenv: io.Getenv, Prompt: newTerminalPrompter(io).secret}
+	dial := registry()[t.Transport]
+	if t.Transport == "replay" {
+		// The undo commands are recorded after the steps: find them by command.
+		dial = replayDialer(replay.ByCommand)
+	}
+	if dial == nil {
+		return &exitError{code: exitInvalid, err: fmt.Errorf("target %s: transport %q is not available", t.Name, t.Transport)}
+	}
+	do := transports.DialOptions{Resolve: resolver.Resolve, Warn: io.ErrOut, Redact: redactor.String}
+	open := func(ctx context.Context) (transports.Transport, error) { return dial(ctx, t, do) }
+	rep, err := engine.FinishCleanup(ctx, opts.Dir, open, io.ErrOut, redactor.String)
+	if err != nil {
+		var ce *transports.ConnError
+		if errors.As(err, &ce) {
+			return &exitError{code: exitConnect, err: err}
+		}
+		return &exitError{code: exitDirty, err: err}
+	}
+	if len(rep.Failed) > 0 {
+		return &exitError{code: exitDirty, err: fmt.Errorf("cleanup incomplete: %d command(s) failed; the device may still be in debug", len(rep.Failed))}
+	}
+	if len(rep.Done) > 0 {
+		fmt.Fprintf(io.ErrOut, "runbook: %s: cleanup finished (%d command(s))\n", opts.Dir, len(rep.Done))
+	}
+	return nil
+}
+
+// cleanupTarget finds the target a run used: the inventory's, the demo, or
+// the cassette it replayed.
+func cleanupTarget(opts *cleanupOptions, start engine.JournalEntry) (transports.Target, error) {
+	if start.Transport == "replay" && start.Cassette != "" {
+		return transports.Target{Name: start.Target, Transport: "replay", Cassette: start.Cassette}, nil
+	}
+	path, err := inventory.Find(opts.Inventory, opts.io.Getenv)
+	if err != nil {
+		return transports.Target{}, err
+	}
+	inv, err := inventory.Load(path)
+	if err != nil {
+		return transports.Target{}, err
+	}
+	t, ok := inv.Targets[start.Target]
+	if !ok {
+		return transports.Target{}, fmt.Errorf("%s: target %q of the run is not in the inventory", path, start.Target)
+	}
+	return t, nil
+}
+

@@ -1,0 +1,347 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/runbook-dev/runbook/engine"
+	"github.com/runbook-dev/runbook/engine/playbook"
+	"github.com/runbook-dev/runbook/inventory"
+	"github.com/runbook-dev/runbook/secret"
+	"github.com/runbook-dev/runbook/transports"
+)
+
+type runOptions struct {
+	io *IOStreams
+
+	Playbook         string
+	Targets          []string
+	Inventory        string
+	Params           []string
+	Out              string
+	Yes              bool
+	Replay           string
+	Record           string
+	Timeout          time.Duration
+	Parallel         int
+	Bundle           bool
+	AcceptNewHostKey bool
+}
+
+func newRunCmd(io *IOStreams) *cobra.Command {
+	opts := &runOptions{io: io}
+	cmd := &cobra.Command{
+		Use:   "run PLAYBOOK --target NAME [flags]",
+		Short: "Run a playbook against one or more targets",
+		Long: `Run a playbook (a file, or the name of a built-in playbook) against one or more
+targets from the inventory, each into its own run folder under --out.
+
+Debug and capture commands carry their undo: on success, failure, timeout,
+Ctrl-C, SIGTERM, SIGHUP or a dropped connection the undo stack runs, newest
+first, then the playbook's cleanup section. If the engine itself is killed,
+'runbook cleanup RUNDIR' finishes from the journal.
+
+The built-in target "demo" needs no inventory and no firewall: it replays the
+recorded session shipped for the playbook, with the parameters it was
+recorded with for any not given.
+
+The inventory is --inventory, else $RUNBOOK_INVENTORY, else ./inventory.yaml,
+else ~/.config/runbook/inventory.yaml.
+
+` + exitCodesHelp,
+		Example: `  # No firewall at hand: the demo target replays a recorded session
+  runbook run phase2-down --target demo --yes
+
+  # A real firewall, parameters on the command line
+  runbook run phase2-down -t fw1 -p tunnel=sap-sap -p gateway=gw-sap \
+      -p peer_ip=10.1.1.1 -p local_ip=10.1.1.2
+
+  # Both ends of the tunnel at once (a group), bundled for the case
+  runbook run phase1-down -t sap-vpn -p gateway=gw-sap -p peer_ip=10.1.1.1 \
+      -p local_ip=10.1.1.2 --bundle
+
+  # Replay a recorded session instead of connecting
+  runbook run phase2-down -t fw1 --replay examples/cassettes/phase2-down.yaml --yes`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usageError{fmt.Errorf("run: want exactly one PLAYBOOK, got %d", len(args))}
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Playbook = args[0]
+			return runRun(cmd.Context(), opts)
+		},
+	}
+	f := cmd.Flags()
+	f.StringArrayVarP(&opts.Targets, "target", "t", nil, "target or group name from the inventory (repeatable); demo needs no inventory")
+	f.StringVarP(&opts.Inventory, "inventory", "i", "", "inventory file")
+	f.StringArrayVarP(&opts.Params, "param", "p", nil, "playbook parameter KEY=VALUE (repeatable)")
+	f.StringVarP(&opts.Out, "out", "o", "runs", "folder the run folders are written under")
+	f.BoolVar(&opts.Yes, "yes", false, "accept the warnings and continue at every prompt")
+	f.StringVar(&opts.Replay, "replay", "", "replay this recorded cassette instead of connecting (nothing is sent)")
+	f.DurationVar(&opts.Timeout, "timeout", 0, "bound the whole run (e.g. 30m); cleanup still runs")
+	f.IntVar(&opts.Parallel, "parallel", 10, "at most this many targets at once")
+	f.BoolVar(&opts.Bundle, "bundle", false, "also write each run folder as a .tar.gz")
+	f.BoolVar(&opts.AcceptNewHostKey, "accept-new-host-key", false, "add an unknown SSH host key to known_hosts (a changed key is always refused)")
+	return cmd
+}
+
+// target is one resolved target and how to open it.
+type target struct {
+	t      transports.Target
+	params map[string]string // supplied by a demo target
+	dial   transports.Dialer
+}
+
+func runRun(ctx context.Context, opts *runOptions) error {
+	io := opts.io
+	if len(opts.Targets) == 0 {
+		return usageError{errors.New("run: --target is required (try --target demo)")}
+	}
+	if opts.Parallel < 1 {
+		return usageError{errors.New("run: --parallel must be at least 1")}
+	}
+	if opts.Timeout < 0 {
+		return usageError{errors.New("run: --timeout must be positive")}
+	}
+	if opts.Record != "" && len(opts.Targets) > 1 {
+		return usageError{errors.New("run: --record takes a single target")}
+	}
+	pb, source, err := resolvePlaybook(opts.Playbook)
+	if err != nil {
+		return &exitError{code: exitInvalid, err: err}
+	}
+	fmt.Fprintf(io.ErrOut, "runbook: using %s\n", source)
+	given, err := parseParamFlags(opts.Params)
+	if err != nil {
+		return usageError{err}
+	}
+	targets, err := resolveTargets(opts, pb)
+	if err != nil {
+		return &exitError{code: exitInvalid, err: err}
+	}
+	// Bind every target's parameters before anything is sent.
+	bound := make([]map[string]any, len(targets))
+	for i, t := range targets {
+		p := map[string]string{}
+		for k, v := range t.params {
+			if pb.Param(k) != nil {
+				p[k] = v
+			}
+		}
+		for k, v := range given {
+			p[k] = v
+		}
+		if bound[i], err = pb.Bind(p); err != nil {
+			return &exitError{code: exitInvalid, err: fmt.Errorf("%s: %w", pb.Name, err)}
+		}
+	}
+
+	redactor := &secret.Redactor{}
+	prompter := newTerminalPrompter(io)
+	resolver := &secret.Resolver{Redactor: redactor, Getenv: io.Getenv, Prompt: prompter.secret}
+
+	var mu sync.Mutex
+	var runners []*engine.Runner
+	results := make([]*engine.Result, len(targets))
+	sem := make(chan struct{}, opts.Parallel)
+	var wg sync.WaitGroup
+	multi := len(targets) > 1
+	restore := watchSignals(func() (pending, dirs []string) {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, r := range runners {
+			if p := r.Pending(); len(p) > 0 {
+				pending = append(pending, p...)
+				dirs = append(dirs, r.Dir())
+			}
+		}
+		return pending, dirs
+	})
+	defer restore()
+	for i, t := range targets {
+		out := io.ErrOut
+		if multi {
+			out = &prefixWriter{w: io.ErrOut, prefix: t.t.Name + " | "}
+		}
+		eo := engine.Options{
+			Playbook:  pb,
+			Source:    source,
+			Params:    bound[i],
+			Target:    t.t.Name,
+			Transport: t.t.Transport,
+			Secrets:   resolver,
+			OutDir:    opts.Out,
+			Yes:       opts.Yes,
+			Out:       out,
+			Live:      io.IsTerminal && !multi,
+			Timeout:   opts.Timeout,
+		}
+		if io.IsTerminal {
+			eo.Prompter = prompter
+		}
+		tt, dial := t.t, t.dial
+		do := transports.DialOptions{Resolve: resolver.Resolve, AcceptNewHostKey: opts.AcceptNewHostKey, Warn: out, Redact: redactor.String}
+		eo.Cassette = tt.Cassette
+		eo.Open = func(ctx context.Context) (transports.Transport, error) {
+			return dial(ctx, tt, do)
+		}
+		r := engine.New(eo)
+		if err := r.Check(); err != nil {
+			return &exitError{code: exitInvalid, err: fmt.Errorf("%s: %w", t.t.Name, err)}
+		}
+		mu.Lock()
+		runners = append(runners, r)
+		mu.Unlock()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			results[i] = r.Run(ctx)
+		}()
+	}
+	wg.Wait()
+
+	worst := exitOK
+	for i, res := range results {
+		if res.Err != nil {
+			fmt.Fprintf(io.ErrOut, "runbook: %s: %v\n", targets[i].t.Name, redactor.String(res.Err.Error()))
+		}
+		if opts.Bundle && res.Dir != "" {
+			if p, err := writeBundle(res.Dir); err != nil {
+				fmt.Fprintf(io.ErrOut, "runbook: bundle %s: %v\n", res.Dir, err)
+			} else {
+				fmt.Fprintf(io.ErrOut, "runbook: bundle %s\n", p)
+			}
+		}
+		if res.Dir != "" {
+			fmt.Fprintln(io.Out, res.Dir)
+		}
+		worst = worseExit(worst, res.ExitCode)
+	}
+	if worst == exitOK {
+		return nil
+	}
+	return &exitError{code: worst}
+}
+
+// exitRank orders exit codes from best to worst for several targets.
+var exitRank = map[int]int{exitOK: 0, exitInvalid: 1, exitStepFailed: 2, exitConnect: 3, exitInterrupted: 4, exitDirty: 5}
+
+func worseExit(a, b int) int {
+	if exitRank[b] > exitRank[a] {
+		return b
+	}
+	return a
+}
+
+func parseParamFlags(ps []string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, p := range ps {
+		k, v, ok := strings.Cut(p, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("run: --param %q: want KEY=VALUE", p)
+		}
+		if _, dup := out[k]; dup {
+			return nil, fmt.Errorf("run: --param %s given twice", k)
+		}
+		out[k] = v
+	}
+	return out, nil
+}
+
+// resolveTargets turns --target names (and groups) into targets.
+func resolveTargets(opts *runOptions, pb *playbook.Playbook) ([]target, error) {
+	reg := registry()
+	var inv *inventory.Inventory
+	needInv := false
+	for _, n := range opts.Targets {
+		if n != demoTarget {
+			needInv = true
+		}
+	}
+	path, ferr := inventory.Find(opts.Inventory, opts.io.Getenv)
+	if ferr == nil {
+		var err error
+		if inv, err = inventory.Load(path); err != nil {
+			return nil, err
+		}
+	} else if needInv && opts.Replay == "" {
+		return nil, ferr
+	}
+	var out []target
+	seen := map[string]bool{}
+	for _, n := range opts.Targets {
+		var ts []transports.Target
+		switch {
+		case inv != nil && (inv.Targets[n].Name != "" || inv.Groups[n] != nil):
+			var err error
+			if ts, err = inv.Resolve([]string{n}); err != nil {
+				return nil, err
+			}
+		case n == demoTarget:
+			t, err := demo(pb)
+			if err != nil {
+				return nil, err
+			}
+			ts = []transports.Target{t}
+		case opts.Replay != "":
+			ts = []transports.Target{{Name: n}}
+		case inv == nil:
+			return nil, ferr
+		default:
+			_, err := inv.Resolve([]string{n})
+			return nil, err
+		}
+		for _, t := range ts {
+			if seen[t.Name] {
+				continue
+			}
+			seen[t.Name] = true
+			if opts.Replay != "" {
+				t.Transport, t.Cassette = "replay", opts.Replay
+			}
+			d, ok := reg[t.Transport]
+			if !ok {
+				return nil, fmt.Errorf("target %s: transport %q is not available", t.Name, t.Transport)
+			}
+			out = append(out, target{t: t, params: t.Params, dial: d})
+		}
+	}
+	return out, nil
+}
+
+// prefixWriter prefixes each line, for several targets sharing a terminal.
+type prefixWriter struct {
+	mu     sync.Mutex
+	w      io.Writer
+	prefix string
+	mid    bool
+}
+
+func (p *prefixWriter) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var sb strings.Builder
+	for _, c := range string(b) {
+		if !p.mid {
+			sb.WriteString(p.prefix)
+			p.mid = true
+		}
+		sb.WriteRune(c)
+		if c == '\n' {
+			p.mid = false
+		}
+	}
+	_, err := io.WriteString(p.w, sb.String())
+	return len(b), err
+}

@@ -1,0 +1,57 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/runbook-dev/runbook/engine/playbook"
+	"github.com/runbook-dev/runbook/examples"
+	"github.com/runbook-dev/runbook/transports"
+	"github.com/runbook-dev/runbook/transports/replay"
+	"github.com/runbook-dev/runbook/transports/ssh"
+	"github.com/runbook-dev/runbook/transports/xmlapi"
+)
+
+// registry lists the transports, explicitly.
+func registry() transports.Registry {
+	return transports.Registry{
+		"replay": replayDialer(replay.Strict),
+		"ssh":    ssh.Dial,
+		"xmlapi": xmlapi.Dial,
+	}
+}
+
+// builtinCassette prefixes the cassette of a demo target: a recording
+// embedded in the binary rather than a file.
+const builtinCassette = "builtin:"
+
+// replayDialer opens a cassette file, or an embedded one for the demo target.
+func replayDialer(mode replay.Mode) transports.Dialer {
+	return func(ctx context.Context, t transports.Target, o transports.DialOptions) (transports.Transport, error) {
+		var c *replay.Cassette
+		var err error
+		if name, ok := strings.CutPrefix(t.Cassette, builtinCassette); ok {
+			c, err = examples.Cassette(name)
+		} else {
+			c, err = replay.Load(t.Cassette)
+		}
+		if err != nil {
+			return nil, &transports.ConnError{Target: t.Name, Err: err}
+		}
+		return replay.New(c, replay.Options{Mode: mode, Redact: o.Redact}), nil
+	}
+}
+
+// demoTarget is the built-in target that needs no inventory and no device.
+const demoTarget = "demo"
+
+// demo returns the demo target for a playbook: a replay of the session
+// shipped for it, with the parameters it was recorded with.
+func demo(pb *playbook.Playbook) (transports.Target, error) {
+	c, err := examples.Cassette(pb.Name)
+	if err != nil {
+		return transports.Target{}, fmt.Errorf("target demo: no recorded session ships for playbook %s: %w", pb.Name, err)
+	}
+	return transports.Target{Name: demoTarget, Transport: "replay", Cassette: builtinCassette + pb.Name, Params: c.Params}, nil
+}
