@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -183,6 +184,10 @@ func (l *loader) compileAll(pb *Playbook) {
 			params = append(params, p)
 		}
 	}
+	l.envNames = map[string][]string{"vars": captures, "steps": ids}
+	for _, p := range params {
+		l.envNames["params"] = append(l.envNames["params"], p.Name)
+	}
 	envs := [2]expr.Option{
 		expr.Env(EnvTypes(params, captures, ids, false)),
 		expr.Env(EnvTypes(params, captures, ids, true)),
@@ -227,13 +232,33 @@ func (l *loader) exprError(pe *pendingExpr, err error) {
 		l.add(pe.e.Pos, "%s: %v", pe.what, err)
 		return
 	}
-	off := pe.off + runeOffset(pe.e.Src, fe.From)
+	rel := runeOffset(pe.e.Src, fe.From)
+	off := pe.off + rel
 	msg := fe.Message
-	if strings.Contains(pe.e.Src, "output") && !pe.withOutput && strings.Contains(msg, "unknown name output") {
+	switch {
+	case !pe.withOutput && msg == "unknown name output":
 		msg += " (output is only available in until and capture expressions)"
+	case strings.HasPrefix(msg, "unknown field "):
+		name := strings.TrimPrefix(msg, "unknown field ")
+		if m := memberBaseRe.FindStringSubmatch(pe.e.Src[:rel]); m != nil {
+			msg = fmt.Sprintf("unknown %s %s", memberWhat[m[1]], name)
+			if sg := suggest(name, l.envNames[m[1]]); sg != "" {
+				msg += fmt.Sprintf(" (did you mean %s.%s?)", m[1], sg)
+			}
+		}
+	case strings.HasPrefix(msg, "unknown name "):
+		name := strings.TrimPrefix(msg, "unknown name ")
+		if sg := suggest(name, []string{"params", "vars", "steps", "target"}); sg != "" {
+			msg += fmt.Sprintf(" (did you mean %s?)", sg)
+		}
 	}
 	l.add(l.posIn(pe.file, pe.node, off), "%s: %s", pe.what, msg)
 }
+
+// memberBaseRe finds the environment map an unknown field belongs to.
+var memberBaseRe = regexp.MustCompile(`(?:^|[^\w.])(params|vars|steps)\s*\.\s*$`)
+
+var memberWhat = map[string]string{"params": "parameter", "vars": "variable", "steps": "step"}
 
 // runeOffset converts a rune index into a byte offset of s.
 func runeOffset(s string, runes int) int {

@@ -125,6 +125,8 @@ type loader struct {
 	stepIDs  map[string]Pos
 	captures map[string]captureDef
 	secrets  map[string]bool // names of secret params
+	// envNames lists the params, vars and steps names, for suggestions.
+	envNames map[string][]string
 }
 
 type captureDef struct {
