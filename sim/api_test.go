@@ -10,11 +10,13 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/runbook-dev/runbook/parse"
 	"github.com/runbook-dev/runbook/secret"
 	"github.com/runbook-dev/runbook/transports"
 	"github.com/runbook-dev/runbook/transports/transporttest"
@@ -145,7 +147,7 @@ func TestAPIStructuredAndShared(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := dig(t, res.Data, "entries", "entry")
-	for k, want := range map[string]string{"tid": "207", "gwid": "90", "name": "sap-sap", "gateway": "sap", "peerip": "10.1.1.1", "spi-in": "8AE5524F", "spi-out": "B198C409", "enc": "3des"} {
+	for k, want := range map[string]string{"tid": "207", "gwid": "90", "name": "sap-sap", "gateway": "sap", "peerip": "10.1.1.1", "spi-in": "8AE5524F", "spi-out": "B198C409", "algorithm": "ESP/3des/SHA1"} {
 		if got := dig(t, e, k); got != want {
 			t.Errorf("ipsec-sa entry %s = %v, want %s", k, got, want)
 		}
@@ -167,7 +169,7 @@ func TestAPIStructuredAndShared(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if idx := dig(t, res.Data, "entries", "entry", "idx"); idx != "145371" {
+	if idx := dig(t, res.Data, "entry", "idx"); idx != "145371" {
 		t.Errorf("session idx = %v", idx)
 	}
 	res, err = c.Run(ctx, transports.Command{CLI: "show clock"})
@@ -356,4 +358,57 @@ func FuzzXMLToCLI(f *testing.F) {
 	f.Fuzz(func(t *testing.T, x string) {
 		XMLToCLI(x) // must not panic
 	})
+}
+
+// TestAPIParseAgreement checks the playbooks' parsers find the same values
+// in the API's structured answers as in the CLI text of the same device
+// state: the tunnel id, the session id, the flow counters.
+func TestAPIParseAgreement(t *testing.T) {
+	clock := func() time.Time { return time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC) }
+	s := startAPI(t, Options{Seed: 7, Clock: clock}, APIConfig{})
+	cliDev := NewDevice(Options{Seed: 7, Clock: clock})
+	c := s.open(t)
+	ctx := context.Background()
+	cliDev.Exec(ctx, "show system info") // the API's open ran it too: same counter ticks
+	topo := s.dev.Topology()
+	tests := []struct {
+		parser, cli string
+		keys        []string
+	}{
+		{"ipsec-sa", "show vpn ipsec-sa tunnel " + topo.Tunnel, []string{"tunnel_id", "count"}},
+		{"keyvalue", "show vpn flow tunnel-id 207", []string{"decap_packets", "encap_packets", "state"}},
+		{"sessions", "show session all filter source " + topo.LocalIP + " destination " + topo.PeerIP + " application ipsec-esp", []string{"count", "first_id"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.parser, func(t *testing.T) {
+			text, err := cliDev.Exec(ctx, tt.cli)
+			if err != nil {
+				t.Fatal(err)
+			}
+			viaCLI, err := parse.Parse(tt.parser, text, nil)
+			if err != nil {
+				t.Fatalf("parse CLI text: %v", err)
+			}
+			res, err := c.Run(ctx, transports.Command{CLI: tt.cli})
+			if err != nil {
+				t.Fatal(err)
+			}
+			viaAPI, err := parse.Parse(tt.parser, res.Text, res.Data)
+			if err != nil {
+				t.Fatalf("parse API answer: %v", err)
+			}
+			for _, k := range tt.keys {
+				if viaCLI[k] == nil || !reflect.DeepEqual(viaCLI[k], viaAPI[k]) {
+					t.Errorf("%s: CLI %#v, API %#v", k, viaCLI[k], viaAPI[k])
+				}
+			}
+			if tt.parser == "sessions" {
+				ce, _ := viaCLI["sessions"].([]any)
+				ae, _ := viaAPI["sessions"].([]any)
+				if len(ce) != 1 || !reflect.DeepEqual(ce, ae) {
+					t.Errorf("sessions:\nCLI %v\nAPI %v", ce, ae)
+				}
+			}
+		})
+	}
 }

@@ -155,14 +155,10 @@ func ipsecSAXML(out string) (string, bool) {
 			continue
 		}
 		tunnel, gw, _ := strings.Cut(strings.TrimSuffix(cell(l, 3), ")"), "(")
-		alg := strings.Split(cell(l, 4), "/")
-		for len(alg) < 3 {
-			alg = append(alg, "")
-		}
 		life, kb, _ := strings.Cut(cell(l, 7), "/")
 		fields := [][2]string{
 			{"gwid", cell(l, 0)}, {"tid", cell(l, 1)}, {"peerip", cell(l, 2)}, {"name", tunnel}, {"gateway", gw},
-			{"proto", alg[0]}, {"enc", alg[1]}, {"hash", alg[2]}, {"spi-in", cell(l, 5)}, {"spi-out", cell(l, 6)},
+			{"algorithm", cell(l, 4)}, {"spi-in", cell(l, 5)}, {"spi-out", cell(l, 6)},
 			{"life", life}, {"kb", kb},
 		}
 		entries.WriteString("<entry>")
@@ -242,12 +238,11 @@ var (
 	sessRow2 = regexp.MustCompile(`^(\S+)\s+([^\s\[]+)\[(\d+)\]/(\S+)\s+\(([^\s\[]+)\[(\d+)\]\)`)
 )
 
-// sessionsXML parses the two-line rows of `show session all` into
-// result/entries/entry with the XML API's element names (idx is the
+// sessionsXML parses the two-line rows of `show session all` into one
+// result/entry per session with the XML API's element names (idx is the
 // session id).
 func sessionsXML(out string) (string, bool) {
 	var b strings.Builder
-	b.WriteString("<entries>")
 	lines := strings.Split(out, "\n")
 	n := 0
 	for i := 0; i+1 < len(lines); i++ {
@@ -272,7 +267,6 @@ func sessionsXML(out string) (string, bool) {
 		n++
 		i++
 	}
-	b.WriteString("</entries>")
 	if n == 0 && !strings.Contains(out, "ID") {
 		return "", false // not the session table: send the text
 	}
