@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/runbook-dev/runbook/transports"
@@ -89,7 +90,11 @@ func (ru *run) runCleanup(ctx context.Context) {
 // cleanupOne runs one undo or cleanup command, re-opening the transport
 // once (with bounded backoff) if the session was lost.
 func (ru *run) cleanupOne(ctx context.Context, e undoEntry) CleanupRecord {
-	ru.printf("  undo: %s\n", e.cmd)
+	what := "undo"
+	if strings.HasPrefix(e.key, "cleanup-") {
+		what = "cleanup"
+	}
+	ru.printf("  %s: %s\n", what, e.cmd)
 	rec := CleanupRecord{Command: e.cmd, Time: ru.now()}
 	var err error
 	var text string

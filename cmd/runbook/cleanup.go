@@ -66,7 +66,7 @@ func runCleanup(ctx context.Context, opts *cleanupOptions) error {
 	dial := registry()[t.Transport]
 	if t.Transport == "replay" {
 		// The undo commands are recorded after the steps: find them by command.
-		dial = replayDialer(replay.ByCommand)
+		dial = replayDialer(replay.ByCommand, 0)
 	}
 	if dial == nil {
 		return &exitError{code: exitInvalid, err: fmt.Errorf("target %s: transport %q is not available", t.Name, t.Transport)}

@@ -16,6 +16,7 @@ import (
 	"github.com/runbook-dev/runbook/inventory"
 	"github.com/runbook-dev/runbook/secret"
 	"github.com/runbook-dev/runbook/transports"
+	"github.com/runbook-dev/runbook/transports/replay"
 )
 
 type runOptions struct {
@@ -28,6 +29,7 @@ type runOptions struct {
 	Out              string
 	Yes              bool
 	Replay           string
+	Pace             float64
 	Record           string
 	Timeout          time.Duration
 	Parallel         int
@@ -87,6 +89,7 @@ else ~/.config/runbook/inventory.yaml.
 	f.StringVarP(&opts.Out, "out", "o", "runs", "folder the run folders are written under")
 	f.BoolVar(&opts.Yes, "yes", false, "accept the warnings and continue at every prompt")
 	f.StringVar(&opts.Replay, "replay", "", "replay this recorded cassette instead of connecting (nothing is sent)")
+	f.Float64Var(&opts.Pace, "pace", 0, "replay in real time at this multiple of the recorded pace (1 = as recorded); 0 replays at once")
 	f.DurationVar(&opts.Timeout, "timeout", 0, "bound the whole run (e.g. 30m); cleanup still runs")
 	f.IntVar(&opts.Parallel, "parallel", 10, "at most this many targets at once")
 	f.BoolVar(&opts.Bundle, "bundle", false, "also write each run folder as a .tar.gz")
@@ -108,6 +111,9 @@ func runRun(ctx context.Context, opts *runOptions) error {
 	}
 	if opts.Parallel < 1 {
 		return usageError{errors.New("run: --parallel must be at least 1")}
+	}
+	if opts.Pace < 0 {
+		return usageError{errors.New("run: --pace must not be negative")}
 	}
 	if opts.Timeout < 0 {
 		return usageError{errors.New("run: --timeout must be positive")}
@@ -311,6 +317,9 @@ func resolveTargets(opts *runOptions, pb *playbook.Playbook) ([]target, error) {
 				t.Transport, t.Cassette = "replay", opts.Replay
 			}
 			d, ok := reg[t.Transport]
+			if t.Transport == "replay" && opts.Pace > 0 {
+				d = replayDialer(replay.Strict, opts.Pace)
+			}
 			if !ok {
 				return nil, fmt.Errorf("target %s: transport %q is not available", t.Name, t.Transport)
 			}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"testing"
 
@@ -32,7 +33,10 @@ func TestScript(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:           "testdata/script",
 		UpdateScripts: os.Getenv("UPDATE_SCRIPTS") != "",
-		Cmds:          map[string]func(*testscript.TestScript, bool, []string){"exits": cmdExits},
+		Cmds: map[string]func(*testscript.TestScript, bool, []string){
+			"exits":  cmdExits,
+			"rundir": cmdRunDir,
+		},
 	})
 }
 
@@ -60,4 +64,26 @@ func cmdExits(ts *testscript.TestScript, neg bool, args []string) {
 	if got != want {
 		ts.Fatalf("exit code %d, want %d", got, want)
 	}
+}
+
+// cmdRunDir sets an environment variable to the only run folder under a
+// directory (run folder names carry a timestamp):
+//
+//	rundir RUN out
+func cmdRunDir(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: rundir VAR DIR")
+	}
+	ents, err := os.ReadDir(ts.MkAbs(args[1]))
+	ts.Check(err)
+	var dirs []string
+	for _, e := range ents {
+		if e.IsDir() {
+			dirs = append(dirs, e.Name())
+		}
+	}
+	if len(dirs) != 1 {
+		ts.Fatalf("rundir: want one run folder in %s, found %q", args[1], dirs)
+	}
+	ts.Setenv(args[0], filepath.Join(ts.MkAbs(args[1]), dirs[0]))
 }

@@ -16,7 +16,7 @@ import (
 // registry lists the transports, explicitly.
 func registry() transports.Registry {
 	return transports.Registry{
-		"replay": replayDialer(replay.Strict),
+		"replay": replayDialer(replay.Strict, 0),
 		"ssh":    ssh.Dial,
 		"xmlapi": xmlapi.Dial,
 	}
@@ -27,7 +27,9 @@ func registry() transports.Registry {
 const builtinCassette = "builtin:"
 
 // replayDialer opens a cassette file, or an embedded one for the demo target.
-func replayDialer(mode replay.Mode) transports.Dialer {
+// pace > 0 replays at that multiple of the recorded durations, in real
+// time; 0 replays at once, in virtual time.
+func replayDialer(mode replay.Mode, pace float64) transports.Dialer {
 	return func(ctx context.Context, t transports.Target, o transports.DialOptions) (transports.Transport, error) {
 		var c *replay.Cassette
 		var err error
@@ -39,7 +41,7 @@ func replayDialer(mode replay.Mode) transports.Dialer {
 		if err != nil {
 			return nil, &transports.ConnError{Target: t.Name, Err: err}
 		}
-		return replay.New(c, replay.Options{Mode: mode, Redact: o.Redact}), nil
+		return replay.New(c, replay.Options{Mode: mode, Redact: o.Redact, Pace: pace}), nil
 	}
 }
 
