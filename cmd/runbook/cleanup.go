@@ -110,4 +110,3 @@ func cleanupTarget(opts *cleanupOptions, start engine.JournalEntry) (transports.
 	}
 	return t, nil
 }
-
