@@ -176,14 +176,26 @@ func (c *Client) credentials(ctx context.Context, t transports.Target, o transpo
 		}
 		return c.keygen(ctx, t.User, pw)
 	}
-	if k := Getenv("PANOS_API_KEY"); k != "" {
+	// PANOS_* values go through the resolver when there is one, so that its
+	// redactor learns them too.
+	env := func(name string) string {
+		v := Getenv(name)
+		if v == "" || o.Resolve == nil {
+			return v
+		}
+		if r, err := o.Resolve(ctx, secret.Ref{Kind: "env", Name: name}); err == nil && r != "" {
+			return r
+		}
+		return v
+	}
+	if k := env("PANOS_API_KEY"); k != "" {
 		return k, nil
 	}
 	user := t.User
 	if user == "" {
 		user = Getenv("PANOS_USERNAME")
 	}
-	if pw := Getenv("PANOS_PASSWORD"); user != "" && pw != "" {
+	if pw := env("PANOS_PASSWORD"); user != "" && pw != "" {
 		return c.keygen(ctx, user, pw)
 	}
 	return "", ErrNoCredentials

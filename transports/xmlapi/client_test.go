@@ -292,3 +292,21 @@ func TestTLSPolicy(t *testing.T) {
 		}
 	})
 }
+
+func TestEnvironmentSecretsReachTheRedactor(t *testing.T) {
+	noEnv(t)
+	t.Setenv("PANOS_API_KEY", testKey)
+	f := newFakeFW(t)
+	tg := f.target()
+	tg.APIKey = secret.Ref{}
+	red := &secret.Redactor{}
+	rs := &secret.Resolver{Redactor: red}
+	c, err := Open(context.Background(), tg, transports.DialOptions{Resolve: rs.Resolve})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	if got := red.String("key=" + testKey); strings.Contains(got, testKey) {
+		t.Errorf("PANOS_API_KEY not known to the redactor: %q", got)
+	}
+}
