@@ -106,11 +106,24 @@ func load(file string, read func(string) ([]byte, error), join func(from, rel st
 		l.playbook(file, root, pb)
 		l.compileAll(pb)
 	}
-	l.errs.Sort()
+	l.sortErrors()
 	if len(l.errs) > 0 {
 		return nil, l.errs
 	}
 	return pb, nil
+}
+
+// sortErrors orders the errors by file, in the order the files were read
+// (the playbook first, then its fragments), then by position.
+func (l *loader) sortErrors() {
+	l.errs.Sort()
+	rank := func(f string) int {
+		if i := slices.Index(l.files, f); i >= 0 {
+			return i
+		}
+		return len(l.files)
+	}
+	slices.SortStableFunc(l.errs, func(a, b *Error) int { return rank(a.File) - rank(b.File) })
 }
 
 // loader holds the state of one Load: errors so far, sources for snippets,
@@ -120,6 +133,7 @@ type loader struct {
 	join     func(from, rel string) string
 	errs     ErrorList
 	sources  map[string][]string
+	files    []string // in the order read
 	includes []string // the include chain being expanded
 	pending  []*pendingExpr
 	stepIDs  map[string]Pos
@@ -136,6 +150,7 @@ type captureDef struct {
 
 // parse reads src into its document's root node, reporting syntax errors.
 func (l *loader) parse(file string, src []byte) *yaml.Node {
+	l.files = append(l.files, file)
 	l.sources[file] = strings.Split(strings.ReplaceAll(string(src), "\r\n", "\n"), "\n")
 	var doc yaml.Node
 	if err := yaml.Unmarshal(src, &doc); err != nil {
