@@ -42,6 +42,7 @@ func runList(opts *listOptions) error {
 		}
 		enc := json.NewEncoder(opts.io.Out)
 		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
 		return enc.Encode(infos)
 	}
 	if len(infos) == 0 {

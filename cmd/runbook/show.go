@@ -58,6 +58,7 @@ func runShow(opts *showOptions) error {
 	if opts.JSON {
 		enc := json.NewEncoder(opts.io.Out)
 		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
 		return enc.Encode(v)
 	}
 	return v.write(opts.io.Out)
