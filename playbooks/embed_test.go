@@ -3,6 +3,7 @@ package playbooks
 import (
 	"io/fs"
 	"slices"
+	"strings"
 	"testing"
 	"testing/fstest"
 )
@@ -59,6 +60,11 @@ func TestBuiltinsLoad(t *testing.T) {
 	for _, n := range Names() {
 		if _, err := Load(n); err != nil {
 			t.Errorf("built-in %s: %v", n, err)
+		}
+		p, _ := Lookup(n)
+		b, _ := fs.ReadFile(FS, p)
+		if !strings.HasPrefix(string(b), "# yaml-language-server: $schema=") {
+			t.Errorf("built-in %s does not start with the # yaml-language-server: $schema= line", n)
 		}
 	}
 	for _, f := range Fragments() {

@@ -1,10 +1,12 @@
 package schema
 
 import (
+	"encoding/json"
 	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -172,5 +174,26 @@ func TestErrorPositions(t *testing.T) {
 		"              ^"
 	if err == nil || err.Error() != want {
 		t.Errorf("errors:\n%v\nwant:\n%s", err, want)
+	}
+}
+
+// TestParsersInSync: the schema's parser names are playbook.Parsers.
+func TestParsersInSync(t *testing.T) {
+	var doc struct {
+		Defs struct {
+			Step struct {
+				Properties struct {
+					Parse struct {
+						Enum []string `json:"enum"`
+					} `json:"parse"`
+				} `json:"properties"`
+			} `json:"step"`
+		} `json:"$defs"`
+	}
+	if err := json.Unmarshal(PlaybookJSON, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if got := doc.Defs.Step.Properties.Parse.Enum; !slices.Equal(got, playbook.Parsers) {
+		t.Errorf("schema parse enum = %v, playbook.Parsers = %v", got, playbook.Parsers)
 	}
 }
