@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/runbook-dev/runbook/engine/playbook"
+	"github.com/runbook-dev/runbook/parse"
 	"github.com/runbook-dev/runbook/playbooks"
 )
 
@@ -177,7 +178,8 @@ func TestErrorPositions(t *testing.T) {
 	}
 }
 
-// TestParsersInSync: the schema's parser names are playbook.Parsers.
+// TestParsersInSync: the schema's parser names, playbook.Parsers (what the
+// loader accepts) and parse.Names (what is implemented) are the same list.
 func TestParsersInSync(t *testing.T) {
 	var doc struct {
 		Defs struct {
@@ -195,5 +197,8 @@ func TestParsersInSync(t *testing.T) {
 	}
 	if got := doc.Defs.Step.Properties.Parse.Enum; !slices.Equal(got, playbook.Parsers) {
 		t.Errorf("schema parse enum = %v, playbook.Parsers = %v", got, playbook.Parsers)
+	}
+	if !slices.Equal(parse.Names, playbook.Parsers) {
+		t.Errorf("parse.Names = %v, playbook.Parsers = %v", parse.Names, playbook.Parsers)
 	}
 }
