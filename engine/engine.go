@@ -318,7 +318,7 @@ func (r *Runner) Run(ctx context.Context) *Result {
 	}
 	ru.j = j
 	defer j.Close()
-	_ = j.Append(JournalEntry{Time: start, Event: evRunStart, Version: ManifestVersion, Playbook: pb.Name, Target: o.Target, Transport: o.Transport, Cassette: o.Cassette, Params: stringParams(m.Params)})
+	_ = j.Append(JournalEntry{Time: start, Event: evRunStart, Version: ManifestVersion, Playbook: pb.Name, Target: o.Target, Transport: o.Transport, Cassette: o.Cassette, PID: os.Getpid(), Params: stringParams(m.Params)})
 	m.Status = "running"
 	if err := ru.writeManifest(); err != nil {
 		return finish(StatusRefused, fmt.Errorf("run folder: %w", err))

@@ -45,10 +45,12 @@ type JournalEntry struct {
 	Playbook string `json:"playbook,omitempty"`
 	Target   string `json:"target,omitempty"`
 	// Transport and Cassette say how the target was reached.
-	Transport string            `json:"transport,omitempty"`
-	Cassette  string            `json:"cassette,omitempty"`
-	Params    map[string]string `json:"params,omitempty"`
-	Version   int               `json:"version,omitempty"`
+	Transport string `json:"transport,omitempty"`
+	Cassette  string `json:"cassette,omitempty"`
+	// PID is the engine's process id.
+	PID     int               `json:"pid,omitempty"`
+	Params  map[string]string `json:"params,omitempty"`
+	Version int               `json:"version,omitempty"`
 }
 
 // journal appends entries, each fsynced before Append returns.
