@@ -231,12 +231,20 @@ func deref(n *yaml.Node) *yaml.Node {
 // ones encoding/json would give), keeping YAML's own types: a quoted "3"
 // stays a string and 3 a number.
 func toJSON(n *yaml.Node) (any, error) {
-	return convert(n, 0)
+	budget := maxNodes
+	return convert(n, 0, &budget)
 }
 
-func convert(n *yaml.Node, depth int) (any, error) {
+// maxNodes bounds the values of a document, aliases expanded: a few lines
+// of YAML aliases can otherwise name billions.
+const maxNodes = 200000
+
+func convert(n *yaml.Node, depth int, budget *int) (any, error) {
 	if depth > 100 {
 		return nil, errors.New("nested too deep")
+	}
+	if *budget--; *budget < 0 {
+		return nil, fmt.Errorf("more than %d values (YAML aliases repeating content?)", maxNodes)
 	}
 	n = deref(n)
 	switch n.Kind {
@@ -247,7 +255,7 @@ func convert(n *yaml.Node, depth int) (any, error) {
 			if k.Kind != yaml.ScalarNode {
 				return nil, fmt.Errorf("line %d: keys must be strings", k.Line)
 			}
-			v, err := convert(n.Content[i+1], depth+1)
+			v, err := convert(n.Content[i+1], depth+1, budget)
 			if err != nil {
 				return nil, err
 			}
@@ -257,7 +265,7 @@ func convert(n *yaml.Node, depth int) (any, error) {
 	case yaml.SequenceNode:
 		s := make([]any, 0, len(n.Content))
 		for _, c := range n.Content {
-			v, err := convert(c, depth+1)
+			v, err := convert(c, depth+1, budget)
 			if err != nil {
 				return nil, err
 			}

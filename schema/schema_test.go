@@ -3,6 +3,7 @@ package schema
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -200,5 +201,26 @@ func TestParsersInSync(t *testing.T) {
 	}
 	if !slices.Equal(parse.Names, playbook.Parsers) {
 		t.Errorf("parse.Names = %v, playbook.Parsers = %v", parse.Names, playbook.Parsers)
+	}
+}
+
+// TestAliasBomb: aliases that expand to billions of values are refused,
+// not expanded.
+func TestAliasBomb(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(head + "steps:\n  - &s0 {run: a}\n")
+	for i := 1; i <= 9; i++ {
+		fmt.Fprintf(&b, "  - &s%d {if: 'true', then: [", i)
+		for j := 0; j < 10; j++ {
+			if j > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "*s%d", i-1)
+		}
+		b.WriteString("]}\n")
+	}
+	err := Validate("t.yaml", []byte(b.String()))
+	if err == nil || !strings.Contains(err.Error(), "more than 200000 values") {
+		t.Errorf("err = %v, want the value limit", err)
 	}
 }

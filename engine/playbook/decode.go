@@ -193,6 +193,13 @@ func (l *loader) steps(file string, n *yaml.Node, what string) []*Step {
 
 // step decodes one step; an include yields the fragment's steps.
 func (l *loader) step(file string, n *yaml.Node) []*Step {
+	// Aliases can make a small file name an exponential number of steps.
+	if l.nsteps++; l.nsteps > maxSteps {
+		if l.nsteps == maxSteps+1 {
+			l.errf(file, n, "more than %d steps (YAML aliases repeating steps?)", maxSteps)
+		}
+		return nil
+	}
 	n = deref(n)
 	if n.Kind != yaml.MappingNode {
 		l.errf(file, n, "a step must be a mapping, not %s", describe(n))

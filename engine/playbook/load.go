@@ -47,6 +47,9 @@ var (
 	stepRe  = regexp.MustCompile(`^[a-z0-9_]+$`)
 )
 
+// maxSteps bounds the steps of a playbook, includes and aliases expanded.
+const maxSteps = 10000
+
 // maxIncludeDepth bounds nested includes (cycles are reported before that).
 const maxIncludeDepth = 16
 
@@ -134,6 +137,7 @@ type loader struct {
 	errs     ErrorList
 	sources  map[string][]string
 	files    []string // in the order read
+	nsteps   int
 	includes []string // the include chain being expanded
 	pending  []*pendingExpr
 	stepIDs  map[string]Pos
