@@ -1,0 +1,432 @@
+package report_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/runbook-dev/runbook/engine"
+	"github.com/runbook-dev/runbook/engine/playbook"
+	"github.com/runbook-dev/runbook/report"
+	"github.com/runbook-dev/runbook/transports"
+	"github.com/runbook-dev/runbook/transports/replay"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+// fixedManifest is testdata/manifest.json: a failed run with findings of
+// every severity, series, a pending cleanup and an artifact.
+func fixedManifest(t *testing.T) *engine.Manifest {
+	t.Helper()
+	m, err := engine.ReadManifest("testdata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func render(t *testing.T, m *engine.Manifest) string {
+	t.Helper()
+	var b bytes.Buffer
+	if err := report.HTML(&b, m); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+func TestGolden(t *testing.T) {
+	got := render(t, fixedManifest(t))
+	golden := filepath.Join("testdata", "report.golden.html")
+	if *update {
+		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test ./report -update to create it)", err)
+	}
+	if got != string(want) {
+		gl, wl := strings.Split(got, "\n"), strings.Split(string(want), "\n")
+		for i := 0; i < len(gl) || i < len(wl); i++ {
+			var g, w string
+			if i < len(gl) {
+				g = gl[i]
+			}
+			if i < len(wl) {
+				w = wl[i]
+			}
+			if g != w {
+				t.Fatalf("report.html differs from %s at line %d (go test ./report -update rewrites it):\n got %q\nwant %q", golden, i+1, g, w)
+			}
+		}
+	}
+}
+
+// tagRE matches an HTML start tag with its attributes.
+var tagRE = regexp.MustCompile(`<[a-zA-Z][^>]*>`)
+
+// outsideRefs lists what in the page could run code or fetch anything.
+func outsideRefs(page string) []string {
+	var out []string
+	lower := strings.ToLower(page)
+	for _, bad := range []string{"<script", "<link", "<img", "<iframe", "<object", "<embed", "<base", "@import", "url(", "javascript:"} {
+		if strings.Contains(lower, bad) {
+			out = append(out, "page contains "+bad)
+		}
+	}
+	if i, j := strings.Index(lower, "<style>"), strings.Index(lower, "</style>"); i >= 0 && j > i {
+		style := lower[i:j]
+		if strings.Contains(style, "http:") || strings.Contains(style, "https:") || strings.Contains(style, "//") {
+			out = append(out, "the stylesheet refers to something outside the page")
+		}
+	}
+	onAttr := regexp.MustCompile(`\son[a-z]+\s*=`)
+	for _, tag := range tagRE.FindAllString(page, -1) {
+		tl := strings.ToLower(tag)
+		if strings.Contains(tl, "http:") || strings.Contains(tl, "https:") || strings.Contains(tl, "//") {
+			out = append(out, "a tag refers outside the page: "+tag)
+		}
+		if strings.Contains(tl, " src=") || strings.Contains(tl, " srcset=") {
+			out = append(out, "a tag loads something: "+tag)
+		}
+		if onAttr.MatchString(tl) {
+			out = append(out, "a tag has an event handler: "+tag)
+		}
+	}
+	return out
+}
+
+func assertSelfContained(t *testing.T, page string) {
+	t.Helper()
+	for _, p := range outsideRefs(page) {
+		t.Error(p)
+	}
+}
+
+func TestSelfContained(t *testing.T) {
+	page := render(t, fixedManifest(t))
+	assertSelfContained(t, page)
+	// The check itself catches each kind of outside reference.
+	for _, bad := range []string{
+		`<script>x()</script>`,
+		`<a href="https://example.com/">x</a>`,
+		`<div style="background:url(x.png)">`,
+		`<img src="x.png">`,
+		`<p onclick="x()">`,
+		`<a href="//example.com/x">`,
+	} {
+		if len(outsideRefs(strings.Replace(page, "<footer>", bad+"<footer>", 1))) == 0 {
+			t.Errorf("outsideRefs missed %s", bad)
+		}
+	}
+}
+
+func TestShowsWhatSummaryShows(t *testing.T) {
+	page := render(t, fixedManifest(t))
+	for _, want := range []string{
+		"fw1 (ssh)", "PA-5060-edge", "10.2.9", "multi_vsys",
+		"built-in phase2-down", "sha256 9f2c4e0b7a1d3c5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6",
+		`<span class="result res-bad">failed</span> exit code 3`,
+		"Fri Nov 27 10:02:33 UTC 2026",
+		"2026-11-27 10:02:30 UTC", "2026-11-27 10:13:07 UTC", "(10m37s)",
+		"Not evaluated: replay-drops: steps.counters: no such step ran",
+		"No ESP session for sap-sap; the session table is skipped.",
+		`<a href="steps/005-flow.txt">steps/005-flow.txt</a>`,
+		`<a href="artifacts/ikemgr.pcap"><code>artifacts/ikemgr.pcap</code></a>: debug-pcap (1.8 MiB)`,
+		"transport: command timed out after 30s",
+		`<td class="st-bad">timeout</td>`, `<td class="st-skip">skipped</td>`,
+		"<td>undo</td>", "ssh: session closed; reconnect: dial fw1: connection refused",
+		`<code>env:PANOS_API_KEY</code>`,
+		// Evidence: step, field, values.
+		`<td><code>flow</code></td><td><code>encap_packets</code></td><td class="mono">387833 → 387900 → 388001 → 388090</td>`,
+		`<td><code>sa</code></td><td><span class="muted">(whole output)</span></td>`,
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+}
+
+func TestFindingsMostSevereFirst(t *testing.T) {
+	page := render(t, fixedManifest(t))
+	crit := strings.Index(page, "<code>decap-flat</code>")
+	warn := strings.Index(page, "<code>cpu-hig")
+	info := strings.Index(page, "<code>sa-present</code>")
+	if crit < 0 || warn < 0 || info < 0 || !(crit < warn && warn < info) {
+		t.Errorf("findings at %d (critical), %d (warning), %d (info): want most severe first", crit, warn, info)
+	}
+}
+
+func TestPendingCleanupBox(t *testing.T) {
+	m := fixedManifest(t)
+	page := render(t, m)
+	box := `<section class="loud" id="cleanup-pending">`
+	if !strings.Contains(page, box) || !strings.Contains(page, "<pre>debug ike global on normal\n</pre>") {
+		t.Errorf("no loud box with the pending command")
+	}
+	if !strings.Contains(page, "runbook cleanup RUNDIR") {
+		t.Errorf("the box does not say how to finish")
+	}
+	if strings.Index(page, box) > strings.Index(page, `id="findings"`) {
+		t.Errorf("the pending-cleanup box is not at the top")
+	}
+	m.CleanupPending = nil
+	m.ExitCode = 1
+	if page := render(t, m); strings.Contains(page, "cleanup-pending") || strings.Contains(page, "Not undone") {
+		t.Errorf("a clean run shows the pending-cleanup box")
+	}
+}
+
+func TestFindingMessageEscaped(t *testing.T) {
+	m := fixedManifest(t)
+	m.Findings[0].Message = `<script>alert("pwned")</script> & more`
+	page := render(t, m)
+	if strings.Contains(strings.ToLower(page), "<script") {
+		t.Fatal("a finding message reached the page unescaped")
+	}
+	if !strings.Contains(page, `&lt;script&gt;alert(&#34;pwned&#34;)&lt;/script&gt; &amp; more`) {
+		t.Error("the escaped message is not shown")
+	}
+}
+
+// inject replaces every string reachable from v (struct fields, slices,
+// []any values, map keys and values) with a distinct piece of markup.
+func inject(v reflect.Value, n *int) {
+	next := func() string {
+		*n++
+		return fmt.Sprintf(`<x-inj-%d onload="x()">'&"`, *n)
+	}
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if v.IsNil() {
+			return
+		}
+		if v.Kind() == reflect.Interface {
+			if v.Elem().Kind() == reflect.String && v.CanSet() {
+				v.Set(reflect.ValueOf(next()))
+			}
+			return
+		}
+		inject(v.Elem(), n)
+	case reflect.String:
+		if v.CanSet() {
+			v.SetString(next())
+		}
+	case reflect.Struct:
+		if v.Type() == reflect.TypeOf(time.Time{}) {
+			return
+		}
+		for i := 0; i < v.NumField(); i++ {
+			inject(v.Field(i), n)
+		}
+	case reflect.Slice:
+		for i := 0; i < v.Len(); i++ {
+			inject(v.Index(i), n)
+		}
+	case reflect.Map:
+		if v.IsNil() || v.Type().Key().Kind() != reflect.String {
+			return
+		}
+		fresh := reflect.MakeMap(v.Type())
+		iter := v.MapRange()
+		for iter.Next() {
+			val := reflect.New(v.Type().Elem()).Elem()
+			val.Set(iter.Value())
+			if val.Kind() == reflect.String || val.Kind() == reflect.Interface {
+				val.Set(reflect.ValueOf(next()).Convert(v.Type().Elem()))
+			}
+			fresh.SetMapIndex(reflect.ValueOf(next()), val)
+		}
+		v.Set(fresh)
+	}
+}
+
+func TestEveryStringEscaped(t *testing.T) {
+	m := fixedManifest(t)
+	n := 0
+	inject(reflect.ValueOf(m), &n)
+	if n < 100 {
+		t.Fatalf("only %d strings injected: the walk missed the manifest", n)
+	}
+	page := render(t, m)
+	if i := strings.Index(page, "<x-inj"); i >= 0 {
+		t.Fatalf("an injected string reached the page unescaped: %s", page[i:min(len(page), i+80)])
+	}
+	if strings.Contains(page, `onload="x()"`) {
+		t.Fatal("an injected attribute reached the page")
+	}
+	shown := regexp.MustCompile(`&lt;x-inj-(\d+) onload=&#34;x\(\)&#34;&gt;&#39;&amp;&#34;`).FindAllString(page, -1)
+	if len(shown) < 60 {
+		t.Errorf("only %d of %d injected strings shown escaped: a field is missing from the page", len(shown), n)
+	}
+	assertSelfContained(t, page)
+}
+
+var hrefRE = regexp.MustCompile(`href="([^"]*)"`)
+
+func TestOnlyRunFolderPathsLinked(t *testing.T) {
+	m := fixedManifest(t)
+	bad := []string{"javascript:alert(1)", "../../etc/passwd", "https://example.com/x", "/etc/passwd", "steps/../../x", "steps/a b"}
+	for i, p := range bad {
+		m.Steps[i].Output = p
+	}
+	m.Artifacts[0].Path = "file:///etc/shadow"
+	m.Undo[0].Output = "http://example.com/"
+	page := render(t, m)
+	safe := regexp.MustCompile(`^(steps|artifacts)/[A-Za-z0-9._-]+$`)
+	for _, h := range hrefRE.FindAllStringSubmatch(page, -1) {
+		if !safe.MatchString(h[1]) && h[1] != "manifest.json" && h[1] != "summary.md" && h[1] != "steps/" {
+			t.Errorf("href %q links outside the run folder", h[1])
+		}
+	}
+	if !strings.Contains(page, `<a href="steps/007-flow.txt">`) {
+		t.Error("an ordinary step output is not linked")
+	}
+	if !strings.Contains(page, "<td>javascript:alert(1)</td>") {
+		t.Error("an unlinkable output is not shown as text")
+	}
+}
+
+func TestCharts(t *testing.T) {
+	page := render(t, fixedManifest(t))
+	if got := strings.Count(page, `<figure class="chart">`); got != 5 {
+		t.Errorf("%d charts, want one per series (5)", got)
+	}
+	for _, want := range []string{
+		`<h3>Step <code>flow</code>: <code>show vpn flow tunnel-id 207</code> <span class="muted">(4 runs)</span></h3>`,
+		// Per-interval deltas and rates of encap_packets (10s apart).
+		"Δ per interval: <span class=\"mono\">&#43;67 (6.7/s), &#43;101 (10.1/s), &#43;89 (8.9/s)</span>",
+		"Δ first→last &#43;257, 8.6/s over 30s",
+		// CPU fell between the last two samples: a down bar.
+		`<rect class="bar down"`,
+		"Δ per interval: <span class=\"mono\">&#43;37 (3.7/s), &#43;15 (1.5/s), -5 (-0.5/s)</span>",
+		// Axis labels: value extremes, exact when brief ones would collide, and run times.
+		`text-anchor="end">388.1k</text>`, `text-anchor="end">387.8k</text>`,
+		`text-anchor="end">1483012</text>`, `text-anchor="end">1483010</text>`, `text-anchor="end">1483008</text>`,
+		`text-anchor="middle">10:02:31</text>`, `text-anchor="middle">10:03:01</text>`,
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("charts lack %q", want)
+		}
+	}
+}
+
+func TestChartEdgeCases(t *testing.T) {
+	m := fixedManifest(t)
+	ts := m.Series[0].Times
+	m.Series = []engine.SeriesRecord{
+		{Step: "a", Field: "flat", Values: []float64{5, 5, 5}, Times: ts[:3]},
+		{Step: "a", Field: "one", Values: []float64{7}},
+		{Step: "a", Field: "none"},
+		{Step: "a", Field: "nan", Values: []float64{1, math.NaN(), 3, math.Inf(1)}, Times: ts},
+		{Step: "b", Field: "many", Values: make([]float64, 50)},
+	}
+	for i := range m.Series[4].Values {
+		m.Series[4].Values[i] = float64(i * i)
+	}
+	page := render(t, m)
+	for _, bad := range []string{"NaN", "Inf"} {
+		if regexp.MustCompile(`="[^"]*` + bad).MatchString(page) {
+			t.Errorf("an SVG attribute holds %s", bad)
+		}
+	}
+	for _, want := range []string{"no numeric samples", "(non-numeric samples left out)", "#50</text>"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	if got := strings.Count(page, `<figure class="chart">`); got != 5 {
+		t.Errorf("%d charts, want 5", got)
+	}
+}
+
+func TestNilManifest(t *testing.T) {
+	var b bytes.Buffer
+	if err := report.HTML(&b, nil); err == nil || err.Error() != "report: no manifest" {
+		t.Errorf("err = %v", err)
+	}
+}
+
+// engineRun runs the engine's test playbook against its cassette: a real
+// run folder.
+func engineRun(t *testing.T) *engine.Result {
+	t.Helper()
+	pb, err := playbook.Load("testdata/basic.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := replay.Load("testdata/basic-cassette.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	params, err := pb.Bind(map[string]string{"tunnel": "sap-sap"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := engine.New(engine.Options{
+		Playbook: pb, Source: "file testdata/basic.yaml", Params: params,
+		Target: "fw1", Transport: "replay", Dir: filepath.Join(t.TempDir(), "run"), Yes: true,
+		Open: func(ctx context.Context) (transports.Transport, error) {
+			return replay.New(c, replay.Options{}), nil
+		},
+	})
+	res := r.Run(context.Background())
+	if res.ExitCode != engine.ExitOK {
+		t.Fatalf("run: exit %d: %v", res.ExitCode, res.Err)
+	}
+	return res
+}
+
+func TestWriteDirOnARealRun(t *testing.T) {
+	res := engineRun(t)
+	if err := report.WriteDir(res.Dir); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(res.Dir, report.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := string(b)
+	assertSelfContained(t, page)
+	for _, want := range []string{"<code>decap-flat</code>", "Packets are encrypted but none decrypted.",
+		`<figure class="chart">`, "encap_packets", "Fri Nov 27 10:02:33 UTC 2026", "debug ike pcap off"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	// Every link resolves inside the run folder.
+	links := regexp.MustCompile(`href="([^"]*)"`).FindAllStringSubmatch(page, -1)
+	if len(links) < 5 {
+		t.Fatalf("only %d links", len(links))
+	}
+	for _, l := range links {
+		if _, err := os.Stat(filepath.Join(res.Dir, l[1])); err != nil {
+			t.Errorf("link %q: %v", l[1], err)
+		}
+	}
+	// Write is atomic: no temporary file left behind.
+	ents, _ := os.ReadDir(res.Dir)
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), ".tmp") {
+			t.Errorf("left %s behind", e.Name())
+		}
+	}
+}
+
+func TestWriteDirNoManifest(t *testing.T) {
+	if err := report.WriteDir(t.TempDir()); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("err = %v, want a not-exist error", err)
+	}
+}
