@@ -662,8 +662,10 @@ func (ru *run) send(ctx context.Context, s *playbook.Step, cmd transports.Comman
 	if len(undo) > 0 && !ru.armed[s] {
 		ru.armed[s] = true
 		ru.mu.Lock()
-		for k, u := range undo {
-			ru.pending = append(ru.pending, undoEntry{key: undoKey(seq, k), cmd: u})
+		// The stack runs newest first; a step's own undo list runs in the
+		// order written.
+		for k := len(undo) - 1; k >= 0; k-- {
+			ru.pending = append(ru.pending, undoEntry{key: undoKey(seq, k), cmd: undo[k]})
 		}
 		ru.mu.Unlock()
 		_ = ru.j.Append(JournalEntry{Time: ru.now(), Event: evUndoArmed, Seq: seq, Step: s.ID, Undo: undo})
@@ -714,10 +716,33 @@ func (ru *run) send(ctx context.Context, s *playbook.Step, cmd transports.Comman
 	if err != nil {
 		return out, err
 	}
+	ru.satisfyUndo(cmd.CLI)
 	if err := ru.capture(s, out); err != nil {
 		return out, err
 	}
 	return out, nil
+}
+
+// satisfyUndo takes off the stack the pending undo entries that a command
+// the playbook just ran successfully already did (a procedure that switches
+// debug off itself, before exporting the capture): they are not sent again.
+func (ru *run) satisfyUndo(cli string) {
+	ru.mu.Lock()
+	var done []undoEntry
+	kept := ru.pending[:0]
+	for _, p := range ru.pending {
+		if p.cmd == cli {
+			done = append(done, p)
+			continue
+		}
+		kept = append(kept, p)
+	}
+	ru.pending = kept
+	ru.mu.Unlock()
+	for _, p := range done {
+		_ = ru.j.Append(JournalEntry{Time: ru.now(), Event: evCleanupEntry, Key: p.key, Command: p.cmd, Status: "ok", Message: "done by the playbook"})
+		ru.m.Undo = append(ru.m.Undo, CleanupRecord{Command: p.cmd, Status: "ok", Time: ru.now(), Note: "done by the playbook's own step"})
+	}
 }
 
 // record updates steps.<id> with one more run.
@@ -757,7 +782,9 @@ func (ru *run) capture(s *playbook.Step, out playbook.RunView) error {
 			val = fmt.Sprint(v)
 		}
 		ru.vars[c.Name] = val
-		ru.printf("      captured %s = %s\n", c.Name, ru.redact(val))
+		if val != "" {
+			ru.printf("      captured %s = %s\n", c.Name, ru.redact(val))
+		}
 	}
 	return nil
 }

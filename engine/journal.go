@@ -137,11 +137,13 @@ func Pending(entries []JournalEntry) []PendingEntry {
 	for _, e := range entries {
 		switch e.Event {
 		case evUndoIntent:
-			for i, c := range e.Undo {
+			// Reversed, like the in-process stack: a step's list runs in
+			// the order written.
+			for i := len(e.Undo) - 1; i >= 0; i-- {
 				k := undoKey(e.Seq, i)
 				if !seen[k] {
 					seen[k] = true
-					undo = append(undo, PendingEntry{Key: k, Command: c})
+					undo = append(undo, PendingEntry{Key: k, Command: e.Undo[i]})
 				}
 			}
 		case evCleanupPlan:

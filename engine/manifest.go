@@ -82,6 +82,7 @@ type CleanupRecord struct {
 	Error   string    `json:"error,omitempty"`
 	Time    time.Time `json:"time"`
 	Output  string    `json:"output,omitempty"`
+	Note    string    `json:"note,omitempty"`
 }
 
 // ArtifactRecord is a file brought back into artifacts/.

@@ -130,9 +130,13 @@ func runRun(ctx context.Context, opts *runOptions) error {
 	if err != nil {
 		return usageError{err}
 	}
-	targets, err := resolveTargets(opts, pb)
+	targets, demoDev, err := resolveTargets(ctx, opts, pb)
 	if err != nil {
 		return &exitError{code: exitInvalid, err: err}
+	}
+	if demoDev != nil {
+		defer demoDev.stop()
+		defer demoDev.report(io.ErrOut)
 	}
 	// Bind every target's parameters before anything is sent.
 	bound := make([]map[string]any, len(targets))
@@ -266,7 +270,7 @@ func parseParamFlags(ps []string) (map[string]string, error) {
 }
 
 // resolveTargets turns --target names (and groups) into targets.
-func resolveTargets(opts *runOptions, pb *playbook.Playbook) ([]target, error) {
+func resolveTargets(ctx context.Context, opts *runOptions, pb *playbook.Playbook) (_ []target, demoDev *demoDevice, err error) {
 	reg := registry()
 	var inv *inventory.Inventory
 	needInv := false
@@ -277,36 +281,41 @@ func resolveTargets(opts *runOptions, pb *playbook.Playbook) ([]target, error) {
 	}
 	path, ferr := inventory.Find(opts.Inventory, opts.io.Getenv)
 	if ferr == nil {
-		var err error
 		if inv, err = inventory.Load(path); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	} else if needInv && opts.Replay == "" {
-		return nil, ferr
+		return nil, nil, ferr
 	}
+	defer func() {
+		if err != nil && demoDev != nil {
+			demoDev.stop()
+			demoDev = nil
+		}
+	}()
 	var out []target
 	seen := map[string]bool{}
 	for _, n := range opts.Targets {
 		var ts []transports.Target
 		switch {
 		case inv != nil && (inv.Targets[n].Name != "" || inv.Groups[n] != nil):
-			var err error
 			if ts, err = inv.Resolve([]string{n}); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
-		case n == demoTarget:
-			t, err := demo(pb)
-			if err != nil {
-				return nil, err
+		case n == demoTarget && opts.Replay == "":
+			if demoDev == nil {
+				if demoDev, err = startDemo(ctx, pb); err != nil {
+					return nil, nil, err
+				}
 			}
-			ts = []transports.Target{t}
+			ts = []transports.Target{demoDev.target}
 		case opts.Replay != "":
 			ts = []transports.Target{{Name: n}}
 		case inv == nil:
-			return nil, ferr
+			return nil, nil, ferr
 		default:
-			_, err := inv.Resolve([]string{n})
-			return nil, err
+			_, err = inv.Resolve([]string{n})
+			return nil, nil, err
 		}
 		for _, t := range ts {
 			if seen[t.Name] {
@@ -321,12 +330,12 @@ func resolveTargets(opts *runOptions, pb *playbook.Playbook) ([]target, error) {
 				d = replayDialer(replay.Strict, opts.Pace)
 			}
 			if !ok {
-				return nil, fmt.Errorf("target %s: transport %q is not available", t.Name, t.Transport)
+				return nil, nil, fmt.Errorf("target %s: transport %q is not available", t.Name, t.Transport)
 			}
 			out = append(out, target{t: t, params: t.Params, dial: d})
 		}
 	}
-	return out, nil
+	return out, demoDev, nil
 }
 
 // prefixWriter prefixes each line, for several targets sharing a terminal.

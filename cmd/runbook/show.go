@@ -149,14 +149,14 @@ func describePlaybook(pb *playbook.Playbook, source string) *shownPlaybook {
 		}
 		v.Params = append(v.Params, sp)
 	}
-	// The undo stack: entries pushed in step order (a step's list in its
-	// order), popped newest first.
+	// The undo stack: entries pushed in step order, popped newest first; a
+	// step's own list runs in the order written (pushed in reverse).
 	var stack []shownCleanup
 	var push func(steps []*shownStep)
 	push = func(steps []*shownStep) {
 		for _, s := range steps {
-			for _, u := range s.Undo {
-				stack = append(stack, shownCleanup{Command: u, From: "undo of step " + s.Index, When: "if step " + s.Index + " ran"})
+			for i := len(s.Undo) - 1; i >= 0; i-- {
+				stack = append(stack, shownCleanup{Command: s.Undo[i], From: "undo of step " + s.Index, When: "if step " + s.Index + " ran"})
 			}
 			push(s.Then)
 			push(s.Else)

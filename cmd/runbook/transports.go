@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"strings"
 
-	"github.com/runbook-dev/runbook/engine/playbook"
 	"github.com/runbook-dev/runbook/examples"
 	"github.com/runbook-dev/runbook/transports"
 	"github.com/runbook-dev/runbook/transports/replay"
@@ -43,17 +41,4 @@ func replayDialer(mode replay.Mode, pace float64) transports.Dialer {
 		}
 		return replay.New(c, replay.Options{Mode: mode, Redact: o.Redact, Pace: pace}), nil
 	}
-}
-
-// demoTarget is the built-in target that needs no inventory and no device.
-const demoTarget = "demo"
-
-// demo returns the demo target for a playbook: a replay of the session
-// shipped for it, with the parameters it was recorded with.
-func demo(pb *playbook.Playbook) (transports.Target, error) {
-	c, err := examples.Cassette(pb.Name)
-	if err != nil {
-		return transports.Target{}, fmt.Errorf("target demo: no recorded session ships for playbook %s: %w", pb.Name, err)
-	}
-	return transports.Target{Name: demoTarget, Transport: "replay", Cassette: builtinCassette + pb.Name, Params: c.Params}, nil
 }
