@@ -56,13 +56,13 @@ type bar struct {
 const (
 	chartW     = 520
 	padLeft    = 74
-	padRight   = 14
+	padRight   = 30
 	plotTop    = 12
 	plotH      = 104
 	xLabelY    = plotTop + plotH + 14
 	deltaTop   = xLabelY + 22
 	deltaH     = 46
-	chartH     = deltaTop + deltaH + 8
+	chartH     = deltaTop + deltaH + 14
 	maxBarW    = 26.0
 	barLabelsN = 12 // label each bar when there are at most this many
 	xTicksMax  = 6

@@ -151,7 +151,7 @@ func build(m *engine.Manifest, dir string) view {
 			sv.Text, sv.Note = s.Note, ""
 		}
 		if s.Run > 0 {
-			sv.Kind = fmt.Sprintf("%s, run %d", s.Kind, s.Run)
+			sv.Kind = fmt.Sprintf("%s #%d", s.Kind, s.Run)
 		}
 		v.Steps = append(v.Steps, sv)
 	}
