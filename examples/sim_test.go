@@ -1,0 +1,330 @@
+package examples_test
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/runbook-dev/runbook/engine"
+	"github.com/runbook-dev/runbook/playbooks"
+	"github.com/runbook-dev/runbook/secret"
+	"github.com/runbook-dev/runbook/sim"
+	"github.com/runbook-dev/runbook/transports"
+	"github.com/runbook-dev/runbook/transports/record"
+	"github.com/runbook-dev/runbook/transports/replay"
+)
+
+var update = flag.Bool("update", false, "regenerate the cassettes from the simulator and rewrite the golden files")
+
+// simCase is one recorded session of a built-in playbook against the
+// simulated firewall.
+type simCase struct {
+	// name is the cassette: cassettes/<name>.yaml.
+	name     string
+	playbook string
+	scenario sim.Scenario
+	// topo changes the simulator's VPN before the run.
+	topo func(t *sim.Topology)
+	// params builds the playbook's parameters from the topology.
+	params func(t sim.Topology) map[string]string
+	// scp gives scp_to (and the scp_password secret): files leave by
+	// `scp export`. Without it the export steps are skipped with a note.
+	scp bool
+	// exit and findings are what the run must end with.
+	exit     int
+	findings []string
+}
+
+func phase1Params(t sim.Topology) map[string]string {
+	return map[string]string{"gateway": t.Gateway, "peer_ip": t.PeerIP, "local_ip": t.LocalIP}
+}
+
+func phase2Params(t sim.Topology) map[string]string {
+	return map[string]string{"gateway": t.Gateway, "tunnel": t.Tunnel, "peer_ip": t.PeerIP, "local_ip": t.LocalIP}
+}
+
+func trafficParams(t sim.Topology) map[string]string {
+	return map[string]string{"tunnel": t.Tunnel, "src": t.LocalHost, "dst": t.RemoteHost}
+}
+
+// simCases are the shipped cassettes generated from the simulator: for
+// each playbook the typical session (cassette named after the playbook,
+// replayed by the demo target) and the unhappy branches.
+var simCases = []simCase{
+	{name: "phase1-down", playbook: "phase1-down", scenario: sim.Phase1Down, params: phase1Params, scp: true,
+		findings: []string{"ike-not-allowed", "no-ike-sa", "ike-no-reply"}},
+	// The peer address given is not answering: no ping reply, no IKE
+	// session at all, so the session detail is skipped.
+	{name: "phase1-down-peer-unreachable", playbook: "phase1-down", scenario: sim.Phase1Down,
+		params: func(t sim.Topology) map[string]string {
+			p := phase1Params(t)
+			p["peer_ip"] = "203.0.113.77"
+			return p
+		},
+		findings: []string{"ike-not-allowed", "no-ike-sa", "peer-unreachable"}},
+	{name: "phase2-down", playbook: "phase2-down", scenario: sim.Healthy, params: phase2Params, scp: true},
+	{name: "phase2-down-no-sa", playbook: "phase2-down", scenario: sim.Phase2Down, params: phase2Params,
+		findings: []string{"no-sa", "no-esp-session"}},
+	{name: "tunnel-up-no-traffic", playbook: "tunnel-up-no-traffic", scenario: sim.Healthy, params: trafficParams, scp: true},
+	{name: "tunnel-up-no-traffic-decap-flat", playbook: "tunnel-up-no-traffic", scenario: sim.NoTraffic, params: trafficParams,
+		findings: []string{"decap-flat"}},
+	// The virtual router routes the destination out of the outside
+	// interface instead of into the tunnel.
+	{name: "tunnel-up-no-traffic-no-route", playbook: "tunnel-up-no-traffic", scenario: sim.Healthy, params: trafficParams,
+		topo:     func(t *sim.Topology) { t.RemoteNetwork = "192.168.99.0/24" },
+		findings: []string{"route-not-into-tunnel"}},
+	{name: "performance", playbook: "performance", scenario: sim.Performance, params: trafficParams, scp: true,
+		findings: []string{"dataplane-cpu-high", "packet-buffers-low", "capture-rate-limited"}},
+	{name: "performance-no-sa", playbook: "performance", scenario: sim.Phase2Down, params: trafficParams,
+		findings: []string{"no-sa"}},
+}
+
+// The scp destination and password of the recordings. The password reaches
+// the simulator only through the secret reference; the recorder redacts it.
+const (
+	scpTo       = "support@192.0.2.50:/cases/vpn"
+	scpPassword = "not-a-real-scp-password"
+	scpEnv      = "RUNBOOK_EXAMPLES_SCP_PASSWORD"
+)
+
+// start is the simulated device's clock at the first command.
+var start = time.Date(2026, 11, 27, 10, 2, 0, 0, time.UTC)
+
+// simTransport runs commands on a simulated device in process, the way the
+// SSH transport does on a real one: CLI text in, CLI text out, questions
+// (the scp password) answered from the command's prompts, refusals as
+// typed errors. Time is virtual: each command advances the device's clock
+// by two seconds and the engine does not sleep between repeats.
+type simTransport struct {
+	dev *sim.Device
+
+	mu     sync.Mutex
+	now    time.Time
+	closed bool
+}
+
+var (
+	_ transports.Transport    = (*simTransport)(nil)
+	_ transports.VirtualClock = (*simTransport)(nil)
+)
+
+func newSimTransport(o sim.Options) *simTransport {
+	t := &simTransport{now: start}
+	o.Clock = t.clock
+	t.dev = sim.NewDevice(o)
+	return t
+}
+
+func (t *simTransport) clock() time.Time {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.now
+}
+
+func (t *simTransport) Run(ctx context.Context, cmd transports.Command) (transports.Result, error) {
+	t.mu.Lock()
+	if t.closed {
+		t.mu.Unlock()
+		return transports.Result{}, fmt.Errorf("sim: %w", transports.ErrClosed)
+	}
+	t.now = t.now.Add(2 * time.Second)
+	t.mu.Unlock()
+	ask := func(_ context.Context, q string, _ bool) (string, error) {
+		for _, p := range cmd.Prompts {
+			if p.Pattern.MatchString(q) {
+				return p.Answer, nil
+			}
+		}
+		return "", fmt.Errorf("sim: %q asked %q: %w", cmd.CLI, q, transports.ErrUnexpectedPrompt)
+	}
+	out, err := t.dev.ExecInteractive(ctx, cmd.CLI, ask)
+	var ce *sim.CommandError
+	switch {
+	case errors.As(err, &ce):
+		de := &transports.DeviceError{Command: cmd.CLI, Message: ce.Msg}
+		if ce.Kind == "unknown" {
+			de.Err = transports.ErrUnknownCommand
+		}
+		return transports.Result{Text: out}, de
+	case err != nil:
+		return transports.Result{Text: out}, fmt.Errorf("sim: %q: %w", cmd.CLI, err)
+	}
+	return transports.Result{Text: out}, nil
+}
+
+func (t *simTransport) Facts() transports.Facts { return transports.Facts(t.dev.Facts()) }
+
+func (t *simTransport) Close() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.closed = true
+	return nil
+}
+
+func (t *simTransport) VirtualTime() bool { return true }
+
+// durations are the recorded command durations, by command prefix (first
+// match wins): typical of a mid-range firewall, and stable so that
+// regenerating a cassette changes only what the simulator changed.
+var durations = []struct {
+	prefix string
+	d      time.Duration
+}{
+	{"ping ", 4100 * time.Millisecond},
+	{"scp export tech-support", 30 * time.Second},
+	{"scp export ", 1800 * time.Millisecond},
+	{"debug dataplane pool statistics", 420 * time.Millisecond},
+	{"debug dataplane pow performance", 310 * time.Millisecond},
+	{"show running resource-monitor", 280 * time.Millisecond},
+	{"show counter global", 240 * time.Millisecond},
+	{"show session", 160 * time.Millisecond},
+	{"show vpn", 130 * time.Millisecond},
+	{"test ", 210 * time.Millisecond},
+	{"show clock", 30 * time.Millisecond},
+	{"debug ", 45 * time.Millisecond},
+}
+
+func durationOf(cmd string) time.Duration {
+	for _, d := range durations {
+		if strings.HasPrefix(cmd, d.prefix) {
+			return d.d
+		}
+	}
+	return 100 * time.Millisecond
+}
+
+// simRun runs c's playbook against a fresh simulated device through the
+// recorder, writing the cassette to path, and returns the result and the
+// device.
+func simRun(t *testing.T, c simCase, path string) (*engine.Result, *sim.Device) {
+	t.Helper()
+	pb, err := playbooks.Load(c.playbook)
+	if err != nil {
+		t.Fatal(err)
+	}
+	topo := sim.DefaultTopology()
+	if c.topo != nil {
+		c.topo(&topo)
+	}
+	st := newSimTransport(sim.Options{Scenario: c.scenario, Topology: &topo, Seed: 1, ScpPassword: scpPassword})
+	given := c.params(topo)
+	recorded := map[string]string{}
+	for k, v := range given {
+		recorded[k] = v
+	}
+	if c.scp {
+		recorded["scp_to"] = scpTo
+		given["scp_to"] = scpTo
+		given["scp_password"] = "env:" + scpEnv
+	}
+	params, err := pb.Bind(given)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := replay.Create(path, replay.Header{
+		Playbook: pb.Name,
+		// scp_password is not recorded: a replay sends no password.
+		Params: recorded,
+		Target: replay.Target{Name: "pa-sim", Transport: "sim"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	red, err := replay.NewRedaction(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec transports.Transport
+	var out strings.Builder
+	res := engine.New(engine.Options{
+		Playbook:  pb,
+		Source:    "built-in " + pb.Name,
+		Params:    params,
+		Target:    "pa-sim",
+		Transport: "sim",
+		Open: func(context.Context) (transports.Transport, error) {
+			if rec != nil {
+				return nil, errors.New("sim: the recording does not reconnect")
+			}
+			rec = record.New(st, w, record.Options{Redaction: red})
+			return rec, nil
+		},
+		Secrets: &secret.Resolver{Getenv: func(k string) string {
+			if k == scpEnv {
+				return scpPassword
+			}
+			return ""
+		}},
+		Dir: filepath.Join(t.TempDir(), "run"),
+		Yes: true,
+		Out: &out,
+		Now: func() time.Time { return start },
+	}).Run(context.Background())
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if r, ok := rec.(interface{ Err() error }); ok && r.Err() != nil {
+		t.Fatalf("recording: %v", r.Err())
+	}
+	if t.Failed() || res.ExitCode != c.exit {
+		t.Logf("engine output:\n%s", out.String())
+	}
+	// Stable durations, so that a regenerated cassette differs only where
+	// the simulator's answers did.
+	cas, err := replay.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range cas.Exchanges {
+		cas.Exchanges[i].Duration = durationOf(cas.Exchanges[i].Command)
+	}
+	if err := replay.Save(path, cas); err != nil {
+		t.Fatal(err)
+	}
+	return res, st.dev
+}
+
+// TestSimulatorRuns runs every built-in playbook against the simulator, in
+// each case's scenario: the run ends as expected, the device is left clean
+// (every debug and capture switch back at its default), the commands sent
+// are the golden ones and the cassette recorded replays. With -update the
+// cassettes under cassettes/ and the golden files are rewritten.
+func TestSimulatorRuns(t *testing.T) {
+	for _, c := range simCases {
+		t.Run(c.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), c.name+".yaml")
+			if *update {
+				path = filepath.Join("cassettes", c.name+".yaml")
+			}
+			res, dev := simRun(t, c, path)
+			if res.ExitCode != c.exit {
+				t.Fatalf("exit code %d (status %s, err %v), want %d", res.ExitCode, res.Status, res.Err, c.exit)
+			}
+			if ok, on := dev.Clean(); !ok {
+				t.Errorf("device left dirty: %v", on)
+			}
+			if len(res.Pending) > 0 {
+				t.Errorf("cleanup pending: %v", res.Pending)
+			}
+			checkFindings(t, res.Manifest, c.findings)
+			// The commands the device received, in order; none refused.
+			var got []string
+			for _, e := range dev.Log() {
+				got = append(got, e.CLI)
+				if e.Err != "" {
+					t.Errorf("device refused %q: %s", e.CLI, e.Err)
+				}
+			}
+			if *update {
+				writeGolden(t, c.name, got)
+			}
+			checkGolden(t, c.name, got)
+		})
+	}
+}
