@@ -109,13 +109,6 @@ func startOpenSSH(t *testing.T) *openSSH {
 	banner := filepath.Join(dir, "banner")
 	writeFile(t, banner, "Authorized access only. Disconnect now if you are not authorized.\n")
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	o.port = ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-
 	// Privilege separation needs this directory; Debian's init script
 	// creates it, a container may not have run that.
 	if _, err := os.Stat("/run/sshd"); errors.Is(err, os.ErrNotExist) {
@@ -123,30 +116,62 @@ func startOpenSSH(t *testing.T) *openSSH {
 			t.Logf("cannot create /run/sshd (sshd may refuse to start): %v", err)
 		}
 	}
-	cfg := filepath.Join(dir, "sshd_config")
-	writeFile(t, cfg, strings.Join([]string{
-		"ListenAddress 127.0.0.1:" + strconv.Itoa(o.port),
-		"HostKey " + hostKeyFile,
-		"PidFile " + filepath.Join(dir, "sshd.pid"),
-		"AuthorizedKeysFile " + authKeys,
-		"AllowUsers " + o.user,
-		"PermitRootLogin prohibit-password",
-		"PubkeyAuthentication yes",
-		"PasswordAuthentication no",
-		"KbdInteractiveAuthentication no",
-		"UsePAM no",
-		"StrictModes no",
-		"UseDNS no",
-		"PrintMotd no",
-		"PrintLastLog no",
-		"Banner " + banner,
-		"LogLevel VERBOSE",
-		"ForceCommand " + shellBin + " -log " + o.cmdLog,
-		"",
-	}, "\n"))
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("sshd log:\n%s", o.log.String())
+		}
+	})
+	// A free port is found by listening and closing; another process may
+	// take it before sshd binds it, so a failed start is retried twice.
+	for attempt := 1; ; attempt++ {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.port = ln.Addr().(*net.TCPAddr).Port
+		ln.Close()
+		cfg := filepath.Join(dir, "sshd_config")
+		writeFile(t, cfg, strings.Join([]string{
+			"ListenAddress 127.0.0.1:" + strconv.Itoa(o.port),
+			"HostKey " + hostKeyFile,
+			"PidFile " + filepath.Join(dir, "sshd.pid"),
+			"AuthorizedKeysFile " + authKeys,
+			"AllowUsers " + o.user,
+			"PermitRootLogin prohibit-password",
+			"PubkeyAuthentication yes",
+			"PasswordAuthentication no",
+			"KbdInteractiveAuthentication no",
+			"UsePAM no",
+			"StrictModes no",
+			"UseDNS no",
+			"PrintMotd no",
+			"PrintLastLog no",
+			"Banner " + banner,
+			"LogLevel VERBOSE",
+			"ForceCommand " + shellBin + " -log " + o.cmdLog,
+			"",
+		}, "\n"))
+		if o.runSSHD(t, cfg) {
+			break
+		}
+		if attempt == 3 {
+			t.Fatal("sshd exited before listening, 3 times (its log follows)")
+		}
+	}
 
+	o.kh = filepath.Join(dir, "known_hosts")
+	addr := net.JoinHostPort(o.host, strconv.Itoa(o.port))
+	writeFile(t, o.kh, knownhosts.Line([]string{knownhosts.Normalize(addr)}, o.hostKey)+"\n")
+	o.target = transports.Target{Name: "openssh", Transport: "ssh", Host: o.host, Port: o.port,
+		User: o.user, KeyFile: o.keyFile, KnownHosts: o.kh}
+	return o
+}
+
+// runSSHD starts sshd -D -e -f cfg, stopped when the test ends. It
+// reports false if sshd exited before listening on o.port.
+func (o *openSSH) runSSHD(t *testing.T, cfg string) bool {
+	t.Helper()
 	cmd := exec.Command(sshdPath, "-D", "-e", "-f", cfg)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.WaitDelay = 5 * time.Second
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -183,24 +208,16 @@ func startOpenSSH(t *testing.T) *openSSH {
 			cmd.Process.Kill()
 			<-exited
 		}
-		if t.Failed() {
-			t.Logf("sshd log:\n%s", o.log.String())
-		}
 	})
 	select {
 	case <-ready:
+		return true
 	case <-logDone:
-		t.Fatalf("sshd exited before listening:\n%s", o.log.String())
+		return false
 	case <-time.After(15 * time.Second):
-		t.Fatalf("sshd not listening after 15s:\n%s", o.log.String())
+		t.Fatal("sshd not listening after 15s (its log follows)")
 	}
-
-	o.kh = filepath.Join(dir, "known_hosts")
-	addr := net.JoinHostPort(o.host, strconv.Itoa(o.port))
-	writeFile(t, o.kh, knownhosts.Line([]string{knownhosts.Normalize(addr)}, o.hostKey)+"\n")
-	o.target = transports.Target{Name: "openssh", Transport: "ssh", Host: o.host, Port: o.port,
-		User: o.user, KeyFile: o.keyFile, KnownHosts: o.kh}
-	return o
+	return false
 }
 
 func writeFile(t *testing.T, path, content string) {
