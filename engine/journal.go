@@ -53,7 +53,8 @@ type JournalEntry struct {
 	Version int               `json:"version,omitempty"`
 }
 
-// journal appends entries, each fsynced before Append returns.
+// journal appends entries; those about the device's state (undo and
+// cleanup) are fsynced before Append returns.
 type journal struct {
 	f      *os.File
 	redact func(string) string
@@ -76,10 +77,23 @@ func (j *journal) Append(e JournalEntry) error {
 	if _, err := io.WriteString(j.f, line); err != nil {
 		return fmt.Errorf("journal: %w", err)
 	}
+	if !durable[e.Event] {
+		// Written, so it survives the engine being killed; not forced to
+		// the disk, which only a machine crash would need.
+		return nil
+	}
 	if err := j.f.Sync(); err != nil {
 		return fmt.Errorf("journal: %w", err)
 	}
 	return nil
+}
+
+// durable lists the events fsynced before Append returns: those that record
+// a change to the device or its undoing, so even a machine crash right
+// after sending a debug command leaves its undo on record.
+var durable = map[string]bool{
+	evRunStart: true, evUndoIntent: true, evUndoArmed: true,
+	evCleanupPlan: true, evCleanupEntry: true, evRunEnd: true,
 }
 
 func (j *journal) Close() error { return j.f.Close() }

@@ -14,6 +14,7 @@ import (
 	"github.com/runbook-dev/runbook/engine"
 	"github.com/runbook-dev/runbook/engine/playbook"
 	"github.com/runbook-dev/runbook/inventory"
+	"github.com/runbook-dev/runbook/report"
 	"github.com/runbook-dev/runbook/secret"
 	"github.com/runbook-dev/runbook/transports"
 	"github.com/runbook-dev/runbook/transports/replay"
@@ -223,6 +224,11 @@ func runRun(ctx context.Context, opts *runOptions) error {
 
 	worst := exitOK
 	for i, res := range results {
+		if res.Dir != "" && res.Manifest != nil {
+			if err := report.Write(res.Dir, res.Manifest); err != nil {
+				fmt.Fprintf(io.ErrOut, "runbook: report %s: %v\n", res.Dir, err)
+			}
+		}
 		if res.Err != nil {
 			fmt.Fprintf(io.ErrOut, "runbook: %s: %v\n", targets[i].t.Name, redactor.String(res.Err.Error()))
 		}
