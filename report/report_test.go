@@ -81,21 +81,25 @@ var tagRE = regexp.MustCompile(`<[a-zA-Z][^>]*>`)
 func outsideRefs(page string) []string {
 	var out []string
 	lower := strings.ToLower(page)
-	for _, bad := range []string{"<script", "<link", "<img", "<iframe", "<object", "<embed", "<base", "@import", "url(", "javascript:"} {
-		if strings.Contains(lower, bad) {
+	// Markup cannot come from text: text has its "<" escaped.
+	for _, bad := range []string{"<script", "<link", "<img", "<iframe", "<object", "<embed", "<base", "<style", "<meta http-equiv"} {
+		if n := strings.Count(lower, bad); n > 0 && (bad != "<style" || n > 1) {
 			out = append(out, "page contains "+bad)
 		}
 	}
 	if i, j := strings.Index(lower, "<style>"), strings.Index(lower, "</style>"); i >= 0 && j > i {
 		style := lower[i:j]
-		if strings.Contains(style, "http:") || strings.Contains(style, "https:") || strings.Contains(style, "//") {
-			out = append(out, "the stylesheet refers to something outside the page")
+		for _, bad := range []string{"http:", "https:", "//", "@import", "url("} {
+			if strings.Contains(style, bad) {
+				out = append(out, "the stylesheet refers to something outside the page: "+bad)
+			}
 		}
 	}
 	onAttr := regexp.MustCompile(`\son[a-z]+\s*=`)
 	for _, tag := range tagRE.FindAllString(page, -1) {
 		tl := strings.ToLower(tag)
-		if strings.Contains(tl, "http:") || strings.Contains(tl, "https:") || strings.Contains(tl, "//") {
+		if strings.Contains(tl, "http:") || strings.Contains(tl, "https:") || strings.Contains(tl, "//") ||
+			strings.Contains(tl, "javascript:") || strings.Contains(tl, "url(") {
 			out = append(out, "a tag refers outside the page: "+tag)
 		}
 		if strings.Contains(tl, " src=") || strings.Contains(tl, " srcset=") {
@@ -429,4 +433,33 @@ func TestWriteDirNoManifest(t *testing.T) {
 	if err := report.WriteDir(t.TempDir()); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("err = %v, want a not-exist error", err)
 	}
+}
+
+// FuzzHTML feeds arbitrary strings and numbers into the fields a device or
+// a playbook controls: the page always renders and never gains markup,
+// code or an outside reference.
+func FuzzHTML(f *testing.F) {
+	f.Add("<script>alert(1)</script>", "show clock", "encap_packets", "javascript:x()", 1.5, -3.0)
+	f.Add("a]]></title><svg onload=x()>", `"'&<>`, "</style><p>", "steps/../x", math.MaxFloat64, 0.0)
+	base, err := engine.ReadManifest("testdata")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, msg, cmd, field, out string, v1, v2 float64) {
+		m := *base
+		m.Findings = append([]engine.FindingRecord(nil), base.Findings...)
+		m.Findings[0].Message = msg
+		m.Findings[0].Evidence = []engine.EvidenceRecord{{Step: cmd, Field: field, Values: []any{msg, v1, nil}}}
+		m.Steps = append([]engine.StepRecord(nil), base.Steps...)
+		m.Steps[0].Command, m.Steps[0].Output, m.Steps[0].Error = cmd, out, msg
+		m.Series = []engine.SeriesRecord{{Step: cmd, Field: field, Values: []float64{v1, v2, v1}}}
+		m.Notes = []string{msg}
+		m.Target.Facts = map[string]string{field: msg}
+		page := render(t, &m)
+		// A URL written out as text is fine; one in a tag or the
+		// stylesheet is not.
+		for _, p := range outsideRefs(page) {
+			t.Errorf("%s", p)
+		}
+	})
 }
