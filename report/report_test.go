@@ -19,6 +19,7 @@ import (
 	"github.com/runbook-dev/runbook/engine"
 	"github.com/runbook-dev/runbook/engine/playbook"
 	"github.com/runbook-dev/runbook/report"
+	"github.com/runbook-dev/runbook/secret"
 	"github.com/runbook-dev/runbook/transports"
 	"github.com/runbook-dev/runbook/transports/replay"
 )
@@ -462,4 +463,53 @@ func FuzzHTML(f *testing.F) {
 			t.Errorf("%s", p)
 		}
 	})
+}
+
+// TestWriteDirNeverShowsSecrets: a secret parameter interpolated into a
+// command is redacted in manifest.json, so the report WriteDir makes from
+// it never shows the value (the engine's in-memory manifest still holds
+// it: pass WriteDir, not Result.Manifest).
+func TestWriteDirNeverShowsSecrets(t *testing.T) {
+	const value = "hunter2-sekrit"
+	pb, err := playbook.Load("testdata/secret.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := replay.Load("testdata/secret-cassette.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	params, err := pb.Bind(map[string]string{"key": "env:RB_TEST_KEY"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := engine.New(engine.Options{
+		Playbook: pb, Source: "file testdata/secret.yaml", Params: params,
+		Target: "fw1", Transport: "replay", Dir: filepath.Join(t.TempDir(), "run"), Yes: true,
+		Secrets: &secret.Resolver{Getenv: func(name string) string {
+			if name == "RB_TEST_KEY" {
+				return value
+			}
+			return ""
+		}},
+		Open: func(ctx context.Context) (transports.Transport, error) {
+			return replay.New(c, replay.Options{}), nil
+		},
+	}).Run(context.Background())
+	if res.ExitCode != engine.ExitOK {
+		t.Fatalf("run: exit %d: %v", res.ExitCode, res.Err)
+	}
+	if err := report.WriteDir(res.Dir); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(res.Dir, report.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), value) {
+		t.Fatal("report.html shows the secret")
+	}
+	if !strings.Contains(string(b), "request license api-key set key ") {
+		t.Error("the command is not in the report")
+	}
 }
