@@ -13,5 +13,6 @@ func subcommands(io *IOStreams) []*cobra.Command {
 		newSimCmd(io),
 		newRunCmd(io),
 		newCleanupCmd(io),
+		newTestCmd(io),
 	}
 }
