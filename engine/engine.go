@@ -297,6 +297,13 @@ func (r *Runner) Run(ctx context.Context) *Result {
 	for _, c := range captureNames(pb) {
 		ru.vars[c] = ""
 	}
+	// Every step id exists from the start (ran false), also for steps in a
+	// branch that never runs, so expressions can ask.
+	playbook.Walk(pb.Steps, func(s *playbook.Step) {
+		if s.ID != "" {
+			ru.steps[s.ID] = playbook.StepView{}
+		}
+	})
 
 	dir := o.Dir
 	if dir == "" {
@@ -346,6 +353,11 @@ func (r *Runner) Run(ctx context.Context) *Result {
 	_ = j.Append(JournalEntry{Time: m.Ended, Event: evRunEnd, Status: string(status), Error: m.Error})
 	if err := ru.writeManifest(); err != nil {
 		r.printf("runbook: writing manifest: %v\n", err)
+	}
+	// The manifest handed back is the redacted one, as written: nothing in
+	// memory that callers may render holds a secret.
+	if red, err := ReadManifest(dir); err == nil {
+		res.Manifest = red
 	}
 	if err := ru.writeSummary(); err != nil {
 		r.printf("runbook: writing summary: %v\n", err)

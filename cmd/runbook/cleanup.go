@@ -9,6 +9,7 @@ import (
 
 	"github.com/runbook-dev/runbook/engine"
 	"github.com/runbook-dev/runbook/inventory"
+	"github.com/runbook-dev/runbook/report"
 	"github.com/runbook-dev/runbook/secret"
 	"github.com/runbook-dev/runbook/transports"
 	"github.com/runbook-dev/runbook/transports/replay"
@@ -80,6 +81,11 @@ func runCleanup(ctx context.Context, opts *cleanupOptions) error {
 			return &exitError{code: exitConnect, err: err}
 		}
 		return &exitError{code: exitDirty, err: err}
+	}
+	if _, err := engine.ReadManifest(opts.Dir); err == nil {
+		if err := report.WriteDir(opts.Dir); err != nil {
+			fmt.Fprintf(io.ErrOut, "runbook: report %s: %v\n", opts.Dir, err)
+		}
 	}
 	if len(rep.Failed) > 0 {
 		return &exitError{code: exitDirty, err: fmt.Errorf("cleanup incomplete: %d command(s) failed; the device may still be in debug", len(rep.Failed))}

@@ -225,7 +225,8 @@ func runRun(ctx context.Context, opts *runOptions) error {
 	worst := exitOK
 	for i, res := range results {
 		if res.Dir != "" && res.Manifest != nil {
-			if err := report.Write(res.Dir, res.Manifest); err != nil {
+			// From the redacted manifest.json, never from memory.
+			if err := report.WriteDir(res.Dir); err != nil {
 				fmt.Fprintf(io.ErrOut, "runbook: report %s: %v\n", res.Dir, err)
 			}
 		}

@@ -29,8 +29,20 @@ var ErrJobFailed = errors.New("export job failed")
 // tech-support (job flow) and filters-pcap (one file, named by File). The
 // IKE debug-pcap has no documented API export (panos-notes §3.5), so it is
 // not offered: the engine falls back to `scp export`.
+// The CLI's name for the data-plane captures, `filter-pcap` (as in `scp
+// export filter-pcap from F`), is accepted for the API's `filters-pcap`, so
+// one playbook works over both transports.
 func (c *Client) CanExport(category string) bool {
+	category = apiCategory(category)
 	return category == "tech-support" || category == "filters-pcap"
+}
+
+// apiCategory maps a CLI export category to the XML API's name.
+func apiCategory(category string) string {
+	if category == "filter-pcap" {
+		return "filters-pcap"
+	}
+	return category
 }
 
 // Export streams one file from the device to w; it never holds the file in
@@ -48,7 +60,7 @@ func (c *Client) Export(ctx context.Context, req transports.ExportRequest, w io.
 	defer unbind()
 	var form url.Values
 	var fallback string
-	switch req.Category {
+	switch apiCategory(req.Category) {
 	case "tech-support":
 		id, err := c.techSupportJob(ctx)
 		if err != nil {

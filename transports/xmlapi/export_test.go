@@ -67,8 +67,8 @@ func TestExportTechSupport(t *testing.T) {
 	polls := techSupport(f, 3, "OK", `attachment; filename="../../etc/ts 2026.tgz"`, body)
 	c := openFake(t, f, f.target())
 	fastPoll(c)
-	if !c.CanExport("tech-support") || !c.CanExport("filters-pcap") || c.CanExport("debug-pcap") {
-		t.Error("CanExport: want tech-support and filters-pcap only")
+	if !c.CanExport("tech-support") || !c.CanExport("filters-pcap") || !c.CanExport("filter-pcap") || c.CanExport("debug-pcap") {
+		t.Error("CanExport: want tech-support and filters-pcap (alias filter-pcap) only")
 	}
 	var out bytes.Buffer
 	var last, total int64 = -2, -2
