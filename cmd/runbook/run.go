@@ -32,6 +32,7 @@ type runOptions struct {
 	Replay           string
 	Pace             float64
 	Record           string
+	Redact           []string
 	Timeout          time.Duration
 	Parallel         int
 	Bundle           bool
@@ -94,6 +95,8 @@ else ~/.config/runbook/inventory.yaml.
 	f.DurationVar(&opts.Timeout, "timeout", 0, "bound the whole run (e.g. 30m); cleanup still runs")
 	f.IntVar(&opts.Parallel, "parallel", 10, "at most this many targets at once")
 	f.BoolVar(&opts.Bundle, "bundle", false, "also write each run folder as a .tar.gz")
+	f.StringVar(&opts.Record, "record", "", "record the session into this cassette (redacted; see docs/testing-playbooks.md)")
+	f.StringArrayVar(&opts.Redact, "redact", nil, "with --record, also replace matches of REGEX by NAME-1, NAME-2, ... (NAME=REGEX, repeatable)")
 	f.BoolVar(&opts.AcceptNewHostKey, "accept-new-host-key", false, "add an unknown SSH host key to known_hosts (a changed key is always refused)")
 	return cmd
 }
@@ -159,6 +162,10 @@ func runRun(ctx context.Context, opts *runOptions) error {
 	redactor := &secret.Redactor{}
 	prompter := newTerminalPrompter(io)
 	resolver := &secret.Resolver{Redactor: redactor, Getenv: io.Getenv, Prompt: prompter.secret}
+	rec, err := startRecording(opts, pb, targets[0], given, redactor)
+	if err != nil {
+		return err
+	}
 
 	var mu sync.Mutex
 	var runners []*engine.Runner
@@ -205,7 +212,9 @@ func runRun(ctx context.Context, opts *runOptions) error {
 		eo.Open = func(ctx context.Context) (transports.Transport, error) {
 			return dial(ctx, tt, do)
 		}
+		eo.Open = rec.open(eo.Open)
 		r := engine.New(eo)
+		rec.attach(r)
 		if err := r.Check(); err != nil {
 			return &exitError{code: exitInvalid, err: fmt.Errorf("%s: %w", t.t.Name, err)}
 		}
@@ -221,6 +230,7 @@ func runRun(ctx context.Context, opts *runOptions) error {
 		}()
 	}
 	wg.Wait()
+	_ = rec.finish(io.ErrOut)
 
 	worst := exitOK
 	for i, res := range results {
