@@ -92,7 +92,14 @@ func (ru *run) pull(ctx context.Context, s *playbook.Step, ex transports.Exporte
 	}
 	h := sha256.New()
 	cctx, cancel := context.WithTimeout(ctx, ru.exportTimeout(s))
-	info, err := ex.Export(cctx, transports.ExportRequest{Category: category, File: file, MaxBytes: ru.o.MaxExportBytes}, io.MultiWriter(tmp, h))
+	req := transports.ExportRequest{Category: category, File: file, MaxBytes: ru.o.MaxExportBytes}
+	if ru.o.Live {
+		req.Progress = ru.progressBar()
+	}
+	info, err := ex.Export(cctx, req, io.MultiWriter(tmp, h))
+	if ru.o.Live {
+		ru.printf("\r\033[K")
+	}
 	cancel()
 	cerr := tmp.Close()
 	if err == nil {
@@ -143,4 +150,39 @@ func artifactName(name, category, file string) string {
 		name = safeName(category)
 	}
 	return name
+}
+
+// progressBar returns an ExportRequest.Progress that redraws one line on the
+// terminal, at most ten times a second.
+func (ru *run) progressBar() func(done, total int64) {
+	var last time.Time
+	return func(done, total int64) {
+		now := time.Now()
+		if now.Sub(last) < 100*time.Millisecond && done != total {
+			return
+		}
+		last = now
+		if total > 0 {
+			const width = 30
+			n := int(float64(width) * float64(done) / float64(total))
+			if n > width {
+				n = width
+			}
+			ru.printf("\r\033[K      [%s%s] %s / %s", strings.Repeat("#", n), strings.Repeat(".", width-n), byteSize(done), byteSize(total))
+			return
+		}
+		ru.printf("\r\033[K      %s", byteSize(done))
+	}
+}
+
+func byteSize(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
 }

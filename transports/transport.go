@@ -186,6 +186,9 @@ type DialOptions struct {
 	// Redact scrubs known secrets from text; a replay applies it to each
 	// command before matching a redacted cassette. Nil means no redaction.
 	Redact func(string) string
+	// Secret, if set, registers a secret the transport obtained by itself
+	// (an API key generated with keygen) so it is redacted everywhere.
+	Secret func(value string)
 }
 
 // Dialer opens a transport to a target.

@@ -72,7 +72,7 @@ func runCleanup(ctx context.Context, opts *cleanupOptions) error {
 	if dial == nil {
 		return &exitError{code: exitInvalid, err: fmt.Errorf("target %s: transport %q is not available", t.Name, t.Transport)}
 	}
-	do := transports.DialOptions{Resolve: resolver.Resolve, Warn: io.ErrOut, Redact: redactor.String}
+	do := transports.DialOptions{Resolve: resolver.Resolve, Warn: io.ErrOut, Redact: redactor.String, Secret: redactor.Add}
 	open := func(ctx context.Context) (transports.Transport, error) { return dial(ctx, t, do) }
 	rep, err := engine.FinishCleanup(ctx, opts.Dir, open, io.ErrOut, redactor.String)
 	if err != nil {

@@ -207,7 +207,7 @@ func runRun(ctx context.Context, opts *runOptions) error {
 			eo.Prompter = prompter
 		}
 		tt, dial := t.t, t.dial
-		do := transports.DialOptions{Resolve: resolver.Resolve, AcceptNewHostKey: opts.AcceptNewHostKey, Warn: out, Redact: redactor.String}
+		do := transports.DialOptions{Resolve: resolver.Resolve, AcceptNewHostKey: opts.AcceptNewHostKey, Warn: out, Redact: redactor.String, Secret: redactor.Add}
 		eo.Cassette = tt.Cassette
 		eo.Open = func(ctx context.Context) (transports.Transport, error) {
 			return dial(ctx, tt, do)

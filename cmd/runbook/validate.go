@@ -3,17 +3,20 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/spf13/cobra"
 
 	"github.com/runbook-dev/runbook/engine/playbook"
 	"github.com/runbook-dev/runbook/schema"
+	"github.com/runbook-dev/runbook/transports/xmlapi"
 )
 
 type validateOptions struct {
 	io        *IOStreams
 	Playbooks []string
 	Quiet     bool
+	XML       bool
 }
 
 func newValidateCmd(io *IOStreams) *cobra.Command {
@@ -33,7 +36,8 @@ Exit codes:
   2  a playbook has mistakes, or an argument names nothing`,
 		Example: `  runbook validate my-playbook.yaml
   runbook validate phase2-down
-  runbook validate playbooks/*.yaml`,
+  runbook validate playbooks/*.yaml
+  runbook validate --xml phase2-down   # the XML API form of every command`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Playbooks = args
@@ -41,6 +45,7 @@ Exit codes:
 		},
 	}
 	cmd.Flags().BoolVarP(&opts.Quiet, "quiet", "q", false, "print nothing when valid")
+	cmd.Flags().BoolVar(&opts.XML, "xml", false, "also print the XML API op form each command becomes (docs/xmlapi.md)")
 	return cmd
 }
 
@@ -61,6 +66,12 @@ func runValidate(opts *validateOptions) error {
 		}
 		if !opts.Quiet {
 			fmt.Fprintf(opts.io.Out, "%s: ok\n", arg)
+		}
+		if opts.XML {
+			if err := printXML(opts.io.Out, arg); err != nil {
+				fmt.Fprintln(opts.io.ErrOut, "runbook:", err)
+				failed = true
+			}
 		}
 	}
 	if failed {
@@ -105,4 +116,46 @@ func validateOne(arg string) (playbook.ErrorList, error) {
 	}
 	all.Sort()
 	return all, nil
+}
+
+// printXML prints, for every command of a playbook, the XML API op form it
+// becomes: the step's explicit xml:, or the CLI converted by the documented
+// rules (${...} stay as written, as values).
+func printXML(w io.Writer, arg string) error {
+	pb, _, err := resolvePlaybook(arg)
+	if err != nil {
+		return err
+	}
+	var failed bool
+	show := func(s *playbook.Step) {
+		if s.Run == nil {
+			return
+		}
+		form, how := "", "explicit"
+		if s.XML != nil {
+			form = s.XML.Src
+		} else {
+			how = "converted"
+			x, err := xmlapi.CmdXML(s.Run.Src)
+			if err != nil {
+				form, how, failed = err.Error(), "cannot convert", true
+			} else {
+				form = x
+			}
+		}
+		fmt.Fprintf(w, "%s:%d: %s\n    %s: %s\n", s.File, s.Line, s.Run.Src, how, form)
+		for _, u := range s.Undo {
+			x, err := xmlapi.CmdXML(u.Src)
+			if err != nil {
+				x, failed = err.Error(), true
+			}
+			fmt.Fprintf(w, "    undo %s\n    converted: %s\n", u.Src, x)
+		}
+	}
+	playbook.Walk(pb.Steps, show)
+	playbook.Walk(pb.Cleanup, show)
+	if failed {
+		return fmt.Errorf("%s: some commands have no XML API form: give them an explicit xml:", arg)
+	}
+	return nil
 }

@@ -134,6 +134,9 @@ func Open(ctx context.Context, t transports.Target, o transports.DialOptions) (*
 	if c.key, err = c.credentials(ctx, t, o); err != nil {
 		return fail(err)
 	}
+	if o.Secret != nil {
+		o.Secret(c.key) // a generated key is a secret too
+	}
 	res, err := c.Run(ctx, transports.Command{CLI: "show system info"})
 	if err != nil {
 		var de *transports.DeviceError
