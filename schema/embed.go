@@ -27,6 +27,14 @@ var PlaybookJSON []byte
 // URL is the schema's $id, for the yaml-language-server line.
 const URL = "https://runbook.dev/schema/playbook.schema.json"
 
+// InventoryJSON is the text of inventory.schema.json.
+//
+//go:embed inventory.schema.json
+var InventoryJSON []byte
+
+// InventoryURL is the inventory schema's $id.
+const InventoryURL = "https://runbook.dev/schema/inventory.schema.json"
+
 var compiled = sync.OnceValues(func() (map[string]*jsonschema.Schema, error) {
 	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(PlaybookJSON))
 	if err != nil {
@@ -37,8 +45,15 @@ var compiled = sync.OnceValues(func() (map[string]*jsonschema.Schema, error) {
 	if err := c.AddResource(URL, doc); err != nil {
 		return nil, fmt.Errorf("schema: %w", err)
 	}
+	inv, err := jsonschema.UnmarshalJSON(bytes.NewReader(InventoryJSON))
+	if err != nil {
+		return nil, fmt.Errorf("schema: %w", err)
+	}
+	if err := c.AddResource(InventoryURL, inv); err != nil {
+		return nil, fmt.Errorf("schema: %w", err)
+	}
 	out := map[string]*jsonschema.Schema{}
-	for name, loc := range map[string]string{"playbook": URL, "fragment": URL + "#/$defs/steps"} {
+	for name, loc := range map[string]string{"playbook": URL, "fragment": URL + "#/$defs/steps", "inventory": InventoryURL} {
 		s, err := c.Compile(loc)
 		if err != nil {
 			return nil, fmt.Errorf("schema: %w", err)
@@ -54,6 +69,11 @@ var compiled = sync.OnceValues(func() (map[string]*jsonschema.Schema, error) {
 // YAML at all or the schema itself cannot be compiled.
 func Validate(file string, src []byte) error {
 	return validate("playbook", file, src)
+}
+
+// ValidateInventory checks an inventory file against inventory.schema.json.
+func ValidateInventory(file string, src []byte) error {
+	return validate("inventory", file, src)
 }
 
 // ValidateFragment checks a fragment file (a list of steps).

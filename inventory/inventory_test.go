@@ -1,0 +1,94 @@
+package inventory_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/runbook-dev/runbook/inventory"
+	"github.com/runbook-dev/runbook/schema"
+)
+
+func TestExampleInventory(t *testing.T) {
+	const path = "../examples/inventory.yaml"
+	src, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := schema.ValidateInventory(path, src); err != nil {
+		t.Fatalf("schema: %v", err)
+	}
+	inv, err := inventory.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts, err := inv.Resolve([]string{"sap-vpn", "fw1", "lab"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, tg := range ts {
+		names = append(names, tg.Name)
+	}
+	if got := strings.Join(names, ","); got != "fw1,fw2,lab" {
+		t.Errorf("resolved %s", got)
+	}
+	fw1 := inv.Targets["fw1"]
+	if fw1.Password.String() != "env:FW1_PASSWORD" || fw1.Port != 22 || fw1.User != "admin" {
+		t.Errorf("fw1 %+v", fw1)
+	}
+	if want := filepath.Join("..", "examples", "cassettes", "phase2-down.yaml"); inv.Targets["lab"].Cassette != want {
+		t.Errorf("cassette %q, want %q (relative to the inventory)", inv.Targets["lab"].Cassette, want)
+	}
+}
+
+func TestBadInventory(t *testing.T) {
+	tests := []struct {
+		name, src, want string
+	}{
+		{"literal secret", "targets:\n  fw1:\n    transport: ssh\n    host: h\n    password: hunter22\n",
+			"inv.yaml:5:15: target fw1: password: a secret must be written as a reference: env:NAME, file:PATH or prompt; never the secret itself"},
+		{"unknown key", "targets:\n  fw1:\n    transport: ssh\n    host: h\n    pasword: env:X\n",
+			`inv.yaml:5:5: target fw1: unknown key "pasword"`},
+		{"no host", "targets:\n  fw1:\n    transport: ssh\n",
+			"inv.yaml:3:5: target fw1: host is required for transport ssh"},
+		{"bad transport", "targets:\n  fw1:\n    transport: telnet\n    host: h\n",
+			`inv.yaml:3:16: target fw1: transport must be ssh, xmlapi or replay, not "telnet"`},
+		{"group of unknown", "targets:\n  fw1: {transport: ssh, host: h}\ngroups:\n  g: [fw1, fw9]\n",
+			`inv.yaml: group g: unknown target "fw9"`},
+		{"port range", "targets:\n  fw1: {transport: ssh, host: h, port: 70000}\n",
+			"inv.yaml:2:40: target fw1: port 70000 out of range"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := inventory.Parse("inv.yaml", []byte(tc.src))
+			if err == nil || err.Error() != tc.want {
+				t.Errorf("got  %v\nwant %s", err, tc.want)
+			}
+			if strings.Contains(tc.src, "hunter22") && strings.Contains(err.Error(), "hunter22") {
+				t.Error("the error echoes the secret")
+			}
+			// The schema refuses the same inventories.
+			if serr := schema.ValidateInventory("inv.yaml", []byte(tc.src)); serr == nil && tc.name != "group of unknown" {
+				t.Errorf("schema accepts it")
+			}
+		})
+	}
+}
+
+func TestFind(t *testing.T) {
+	env := map[string]string{"RUNBOOK_INVENTORY": "/x/inv.yaml"}
+	if p, err := inventory.Find("", func(k string) string { return env[k] }); err != nil || p != "/x/inv.yaml" {
+		t.Errorf("env: %q %v", p, err)
+	}
+	if p, _ := inventory.Find("given.yaml", func(string) string { return "" }); p != "given.yaml" {
+		t.Errorf("explicit: %q", p)
+	}
+	t.Chdir(t.TempDir())
+	t.Setenv("HOME", t.TempDir())
+	if _, err := inventory.Find("", func(string) string { return "" }); !errors.Is(err, inventory.ErrNotFound) {
+		t.Errorf("none: %v", err)
+	}
+}
