@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -81,6 +82,10 @@ func startRecording(opts *runOptions, pb *playbook.Playbook, t target, given map
 		Playbook: pb.Name,
 		Params:   params,
 		Target:   replay.Target{Name: t.t.Name, Transport: t.t.Transport},
+	}
+	// testdata/NAME/ may not exist yet for a playbook's first case.
+	if err := os.MkdirAll(filepath.Dir(opts.Record), 0o755); err != nil {
+		return nil, &exitError{code: exitInvalid, err: fmt.Errorf("run: --record: %w", err)}
 	}
 	w, err := replay.Create(opts.Record, h)
 	if err != nil {
