@@ -22,6 +22,13 @@ func Check(t *testing.T, update bool, o Options, paths ...string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	CheckCases(t, update, o, cases)
+}
+
+// CheckCases is Check for cases already found (and perhaps adjusted, such
+// as their Expect path).
+func CheckCases(t *testing.T, update bool, o Options, cases []Case) {
+	t.Helper()
 	if o.TempDir == "" {
 		o.TempDir = t.TempDir()
 	}

@@ -183,9 +183,9 @@ func IsCassette(path string) (bool, error) {
 }
 
 // LocatePlaybook finds the playbook file called name for the cassette at
-// cassette: NAME.yaml in the cassette's directory or the nearest parent
-// that has one, stopping at the first directory holding .git (a
-// repository's root) or the file system's root. A file shaped like a
+// cassette: NAME.yaml or playbooks/NAME.yaml in the cassette's directory
+// or the nearest parent that has one, stopping at the first directory
+// holding .git (a repository's root) or the file system's root. A file shaped like a
 // cassette (the cassette itself, for one named after its playbook) is
 // passed over. It returns "" when there is none: the playbook is then the
 // built-in of that name.
@@ -199,10 +199,12 @@ func LocatePlaybook(cassette, name string) string {
 	}
 	rel := filepath.Dir(cassette)
 	for range 64 { // bounded: a path has far fewer parents
-		p := filepath.Join(dir, name+".yaml")
-		if st, err := os.Stat(p); err == nil && !st.IsDir() {
-			if ok, _ := IsCassette(p); !ok {
-				return filepath.Join(rel, name+".yaml")
+		for _, sub := range []string{"", "playbooks"} {
+			p := filepath.Join(dir, sub, name+".yaml")
+			if st, err := os.Stat(p); err == nil && !st.IsDir() {
+				if ok, _ := IsCassette(p); !ok {
+					return filepath.Join(rel, sub, name+".yaml")
+				}
 			}
 		}
 		if _, err := os.Stat(filepath.Join(dir, ".git")); err == nil {
