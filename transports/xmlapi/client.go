@@ -305,6 +305,12 @@ func (c *Client) post(ctx context.Context, form url.Values, withKey bool) ([]byt
 	if err != nil {
 		return nil, c.netErr(ctx, err)
 	}
+	if ctx.Err() != nil {
+		// The deadline passed while the answer came in: a server that gave
+		// up too may have sent an empty or partial body. Report the timeout,
+		// not a malformed answer.
+		return nil, c.netErr(ctx, ctx.Err())
+	}
 	if len(body) > maxResponse {
 		return nil, fmt.Errorf("%w: larger than %d bytes", ErrMalformed, maxResponse)
 	}
