@@ -27,10 +27,15 @@ const (
 	NoTraffic Scenario = "no-traffic"
 	// Performance: both SAs up, heavy traffic, busy data plane.
 	Performance Scenario = "performance"
+	// NoEncap: both SAs up, decap rises, encap stays flat: the peer's
+	// traffic arrives, the return traffic does not enter the tunnel.
+	NoEncap Scenario = "no-encap"
+	// Idle: both SAs up, nothing goes through the tunnel either way.
+	Idle Scenario = "idle"
 )
 
 // Scenarios lists every scenario, for flags and help text.
-var Scenarios = []Scenario{Healthy, Phase1Down, Phase2Down, NoTraffic, Performance}
+var Scenarios = []Scenario{Healthy, Phase1Down, Phase2Down, NoTraffic, Performance, NoEncap, Idle}
 
 // ParseScenario checks a scenario name.
 func ParseScenario(s string) (Scenario, error) {
@@ -82,6 +87,16 @@ type Faults struct {
 	// SlowOn, when set, delays every command starting with it by SlowBy.
 	SlowOn string
 	SlowBy time.Duration
+	// AuthErrors makes the tunnel's authentication and decryption error
+	// counters (show vpn flow tunnel-id) rise with every command, as when
+	// the peer's keys or algorithms differ.
+	AuthErrors bool
+	// ReplayDrops makes the tunnel's replay packet counter rise with every
+	// command.
+	ReplayDrops bool
+	// ResourcePct, when > 0, is the packet buffer and packet descriptor
+	// utilization (percent) that resource-monitor reports.
+	ResourcePct int
 }
 
 // ErrDropConnection is returned by Shell.Exec when a DropAfter fault fires:
@@ -183,6 +198,7 @@ type pdFilter struct {
 type flowCounters struct {
 	encapPkts, decapPkts, encapBytes, decapBytes int64
 	acquire                                      int64
+	authErrors, decryptErrors, replay            int64
 }
 
 // NewDevice returns a simulated device in its default (clean) state.

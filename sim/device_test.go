@@ -264,6 +264,8 @@ func TestScenarios(t *testing.T) {
 		{Phase2Down, "There is no IKEv2 IPsec Child SA found.", "0 ipsec sa found", false, false, "allow-ipsec; index", false},
 		{NoTraffic, "Mature", "1 ipsec sa found", true, false, "allow-ipsec; index", true},
 		{Performance, "Mature", "1 ipsec sa found", true, true, "allow-ipsec; index", true},
+		{NoEncap, "Mature", "1 ipsec sa found", false, true, "allow-ipsec; index", true},
+		{Idle, "Mature", "1 ipsec sa found", false, false, "allow-ipsec; index", true},
 	} {
 		t.Run(string(tc.sc), func(t *testing.T) {
 			d := newDev(t, tc.sc)

@@ -79,15 +79,15 @@ type counterSpec struct {
 
 var counterSpecs = []counterSpec{
 	{"pkt_recv", "info", "packet", "pktproc", "Packets received", 29,
-		map[Scenario]int64{Healthy: 60, Phase1Down: 0, Phase2Down: 4, NoTraffic: 3, Performance: 900}},
+		map[Scenario]int64{Healthy: 60, Phase1Down: 0, Phase2Down: 4, NoTraffic: 3, Performance: 900, NoEncap: 33, Idle: 2}},
 	{"pkt_sent", "info", "packet", "pktproc", "Packets transmitted", 21,
-		map[Scenario]int64{Healthy: 60, Phase1Down: 2, Phase2Down: 4, NoTraffic: 33, Performance: 900}},
+		map[Scenario]int64{Healthy: 60, Phase1Down: 2, Phase2Down: 4, NoTraffic: 33, Performance: 900, NoEncap: 3, Idle: 2}},
 	{"session_allocated", "info", "session", "resource", "Sessions allocated", 3,
-		map[Scenario]int64{Healthy: 2, Phase1Down: 1, Phase2Down: 1, NoTraffic: 2, Performance: 40}},
+		map[Scenario]int64{Healthy: 2, Phase1Down: 1, Phase2Down: 1, NoTraffic: 2, Performance: 40, NoEncap: 2, Idle: 1}},
 	{"flow_tunnel_encap_pkt", "info", "flow", "tunnel", "Packets encapsulated into IPSec tunnel", 0,
 		map[Scenario]int64{Healthy: 30, NoTraffic: 30, Performance: 450}},
 	{"flow_tunnel_decap_pkt", "info", "flow", "tunnel", "Packets decapsulated from IPSec tunnel", 0,
-		map[Scenario]int64{Healthy: 30, Performance: 450}},
+		map[Scenario]int64{Healthy: 30, Performance: 450, NoEncap: 30}},
 	{"flow_tunnel_encap_resolve", "drop", "flow", "tunnel", "Packets dropped: no IPSec SA for tunnel", 0,
 		map[Scenario]int64{Phase2Down: 8}},
 	{"flow_host_vardata_rate_limit_reached", "drop", "flow", "pktproc", "Packets dropped: rate limit reached for packet capture", 0,
@@ -110,6 +110,8 @@ func (d *Device) tickLocked() {
 		enc = 30
 	case Performance:
 		enc, dec = 450, 450
+	case NoEncap:
+		dec = 30
 	}
 	if enc > 0 {
 		enc += d.rng.Int63n(enc/4 + 1)
@@ -120,6 +122,13 @@ func (d *Device) tickLocked() {
 		dec += d.rng.Int63n(dec/4 + 1)
 		d.flow.decapPkts += dec
 		d.flow.decapBytes += dec * 1421
+	}
+	if d.faults.AuthErrors {
+		d.flow.authErrors += 3
+		d.flow.decryptErrors += 2
+	}
+	if d.faults.ReplayDrops {
+		d.flow.replay += 4
 	}
 }
 
@@ -532,10 +541,10 @@ tunnel  %s
         proxy-id remote port:   0
         anti replay check:      no
         copy tos:               no
-        authentication errors:  0
-        decryption errors:      0
+        authentication errors:  %d
+        decryption errors:      %d
         inner packet warnings:  0
-        replay packets:         0
+        replay packets:         %d
         packets received
           when lifetime expired:0
           when lifesize expired:0
@@ -550,7 +559,7 @@ tunnel  %s
         owner cpuid:            s1dp0
         ownership:              1
 `, t.Tunnel, t.TunnelID, t.GatewayID, t.LocalIP, t.PeerIP, t.InnerInterface, t.OuterInterface, state, sess,
-		life, 2865+d.seq, ctx, lspi, rspi, f.encapPkts, f.decapPkts, f.encapBytes, f.decapBytes, f.acquire), nil
+		life, 2865+d.seq, ctx, lspi, rspi, f.authErrors, f.decryptErrors, f.replay, f.encapPkts, f.decapPkts, f.encapBytes, f.decapBytes, f.acquire), nil
 }
 
 func (d *Device) cpuLoad() int {
@@ -599,6 +608,9 @@ func (d *Device) resourceMonitor(w []string) (string, error) {
 		u := 0
 		if d.opts.Scenario == Performance {
 			u = 71
+		}
+		if d.faults.ResourcePct > 0 && name != "session" {
+			u = d.faults.ResourcePct
 		}
 		vals := make([]string, n)
 		for i := range vals {
@@ -725,6 +737,11 @@ func (d *Device) fibLookup(vr, ip string) (string, error) {
 	a := netip.MustParseAddr(ip)
 	iface, src, via, metric := t.OuterInterface, t.LocalIP, "", 10
 	local := netip.MustParsePrefix(t.LocalIP + "/24").Masked()
+	line := strings.Repeat("-", 80) + "\n"
+	if !d.routable(a) {
+		return fmt.Sprintf("%sruntime route lookup\n%svirtual-router:   %s\ndestination:      %s\nresult:           no route found\n%s",
+			line, line, vr, ip, line), nil
+	}
 	if remote, err := netip.ParsePrefix(t.RemoteNetwork); err == nil && remote.Contains(a) {
 		iface, src, via = t.InnerInterface, t.LocalIP, "0.0.0.0"
 	} else if local.Contains(a) {
@@ -738,14 +755,30 @@ func (d *Device) fibLookup(vr, ip string) (string, error) {
 	if via == "0.0.0.0" {
 		via = "on-link"
 	}
-	line := strings.Repeat("-", 80) + "\n"
 	return fmt.Sprintf("%sruntime route lookup\n%svirtual-router:   %s\ndestination:      %s\nresult:\n     via %s interface %s, source %s, metric %d\n%s",
 		line, line, vr, ip, via, iface, src, metric, line), nil
+}
+
+// routable reports whether the virtual router has a route to a: always,
+// unless the topology has no default route.
+func (d *Device) routable(a netip.Addr) bool {
+	t := d.topo
+	if !t.NoDefaultRoute {
+		return true
+	}
+	if netip.MustParsePrefix(t.LocalIP + "/24").Masked().Contains(a) {
+		return true
+	}
+	remote, err := netip.ParsePrefix(t.RemoteNetwork)
+	return err == nil && remote.Contains(a)
 }
 
 func (d *Device) pingOutput(host string, count int) string {
 	t := d.topo
 	reachable := host == t.PeerIP || host == t.LocalIP || (d.up() && host == t.RemoteHost)
+	if a, err := netip.ParseAddr(host); err == nil && !d.routable(a) {
+		reachable = false
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "PING %s (%s) 56(84) bytes of data.\n", host, host)
 	recv := 0

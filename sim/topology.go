@@ -28,6 +28,10 @@ type Topology struct {
 	TrafficSessionID int
 	// Rule is the security rule allowing IKE and ESP.
 	Rule string
+	// NoDefaultRoute leaves the virtual router with only the connected
+	// network of LocalIP (a /24) and RemoteNetwork: fib-lookup finds no
+	// route to any other address, and ping gets no reply from it.
+	NoDefaultRoute bool
 }
 
 // DefaultTopology is the tunnel of the article's sample: sap-sap (id 207)

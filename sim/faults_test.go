@@ -1,0 +1,79 @@
+package sim
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestTunnelErrorFaults checks that AuthErrors and ReplayDrops make the
+// tunnel's error counters rise between two reads, and that without them
+// the counters stay at zero.
+func TestTunnelErrorFaults(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		f            Faults
+		auth, replay bool
+	}{
+		{"none", Faults{}, false, false},
+		{"auth", Faults{AuthErrors: true}, true, false},
+		{"replay", Faults{ReplayDrops: true}, false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			now := fixed
+			d := NewDevice(Options{Scenario: Healthy, Faults: tc.f, Clock: func() time.Time { now = now.Add(time.Second); return now }})
+			f1 := run(t, d, "show vpn flow tunnel-id 207")
+			f2 := run(t, d, "show vpn flow tunnel-id 207")
+			for _, c := range []struct {
+				label string
+				rises bool
+			}{{"authentication errors", tc.auth}, {"decryption errors", tc.auth}, {"replay packets", tc.replay}} {
+				a, b := flowCounter(t, f1, c.label), flowCounter(t, f2, c.label)
+				if (b > a) != c.rises || (!c.rises && b != 0) {
+					t.Errorf("%s %d -> %d, rises want %v", c.label, a, b, c.rises)
+				}
+			}
+		})
+	}
+}
+
+// TestResourcePctFault checks that ResourcePct sets the packet buffer and
+// descriptor utilization of resource-monitor, and leaves the session line.
+func TestResourcePctFault(t *testing.T) {
+	d := newDev(t, Healthy)
+	d.SetFaults(Faults{ResourcePct: 93})
+	out := run(t, d, "show running resource-monitor second last 3")
+	for _, name := range []string{"packet buffer", "packet descriptor", "packet descriptor (on-chip)"} {
+		if !strings.Contains(out, name+":\n 93  93  93\n") {
+			t.Errorf("%s not at 93%%:\n%s", name, out)
+		}
+	}
+	if !strings.Contains(out, "session:\n  0   0   0\n") {
+		t.Errorf("session utilization changed:\n%s", out)
+	}
+}
+
+// TestNoDefaultRoute checks that without a default route fib-lookup finds
+// no route to an outside address (and ping gets no reply from it), while
+// the connected network and the remote network are still routed.
+func TestNoDefaultRoute(t *testing.T) {
+	topo := DefaultTopology()
+	topo.NoDefaultRoute = true
+	d := NewDevice(Options{Topology: &topo, Clock: func() time.Time { return fixed }})
+	for ip, want := range map[string]string{
+		"203.0.113.77":  "result:           no route found",
+		"10.1.1.1":      "interface ethernet1/21",
+		"192.168.20.10": "interface tunnel.10",
+	} {
+		if out := run(t, d, "test routing fib-lookup virtual-router default ip "+ip); !strings.Contains(out, want) {
+			t.Errorf("fib-lookup %s lacks %q:\n%s", ip, want, out)
+		}
+	}
+	if out := run(t, d, "ping count 2 host 203.0.113.77"); !regexp.MustCompile(`\b0 received`).MatchString(out) {
+		t.Errorf("ping without a route got replies:\n%s", out)
+	}
+	if out := run(t, d, "ping count 2 host 10.1.1.1"); !strings.Contains(out, "2 received") {
+		t.Errorf("ping of the connected peer:\n%s", out)
+	}
+}
