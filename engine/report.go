@@ -262,16 +262,17 @@ func (ru *run) writeSummary() error {
 	}
 	for _, f := range m.Findings {
 		fmt.Fprintf(&b, "- **%s** `%s`: %s\n", strings.ToUpper(f.Severity), f.ID, f.Message)
-		for _, e := range f.Evidence {
-			fmt.Fprintf(&b, "  - evidence: step `%s`", e.Step)
-			if e.Field != "" {
-				fmt.Fprintf(&b, ", field `%s` = %s", e.Field, fmtValues(e.Values))
-			}
-			b.WriteString("\n")
-		}
 	}
 	for _, u := range m.Unevaluated {
 		fmt.Fprintf(&b, "- not evaluated: %s\n", u)
+	}
+	if hasEvidence(m.Findings) {
+		b.WriteString("\n### Evidence\n\n| finding | step | field | values (one per run) |\n|---|---|---|---|\n")
+		for _, f := range m.Findings {
+			for _, e := range f.Evidence {
+				fmt.Fprintf(&b, "| `%s` | `%s` | `%s` | %s |\n", f.ID, e.Step, e.Field, mdCell(fmtValues(e.Values)))
+			}
+		}
 	}
 	if len(m.Notes) > 0 {
 		b.WriteString("\n## Notes\n\n")
@@ -313,6 +314,15 @@ func (ru *run) writeSummary() error {
 		fmt.Fprintf(&b, "- `%s` (%d bytes, sha256 %s)\n", a.Path, a.Size, short(a.SHA256))
 	}
 	return writeFileAtomic(filepath.Join(ru.dir, "summary.md"), []byte(ru.redact(b.String())))
+}
+
+func hasEvidence(fs []FindingRecord) bool {
+	for _, f := range fs {
+		if len(f.Evidence) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 func short(h string) string {
