@@ -1,0 +1,157 @@
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/runbook-dev/runbook/sim"
+)
+
+// transportCase is one way into the simulated firewall.
+type transportCase struct {
+	name   string
+	target string
+	via    string // the device log's Via prefix
+}
+
+var (
+	overSSH    = transportCase{name: "ssh", target: targetSSH, via: "ssh:"}
+	overAPI    = transportCase{name: "xmlapi", target: targetAPI, via: "api:"}
+	overKeygen = transportCase{name: "xmlapi-keygen", target: targetKeygen, via: "api:"}
+)
+
+// TestPlaybooks runs each built-in playbook against the scenario it is for
+// (and phase2-down also against a healthy tunnel, where it captures the
+// tunnel id and the ESP session id), over SSH and over the XML API, through
+// the binary. Every run must end with exit 0, a complete run folder,
+// nothing pending, the device clean, the captured ids used, the same
+// commands and findings over both transports, and no secret anywhere.
+func TestPlaybooks(t *testing.T) {
+	cases := []struct {
+		playbook string
+		scenario sim.Scenario
+		// api is the XML API way in: an API key, or keygen from user and
+		// password.
+		api transportCase
+		// want are commands that must have run, ok, over both transports:
+		// they use the tunnel id and session id the run captured.
+		want     []string
+		findings []string
+	}{
+		{playbook: "phase1-down", scenario: sim.Phase1Down, api: overKeygen,
+			findings: []string{"ike-not-allowed", "no-ike-sa", "ike-no-reply"}},
+		{playbook: "phase2-down", scenario: sim.Phase2Down, api: overAPI,
+			findings: []string{"no-sa", "no-esp-session"}},
+		{playbook: "phase2-down", scenario: sim.Healthy, api: overKeygen,
+			want: []string{"show session id 145372", "show vpn flow tunnel-id 207"}},
+		{playbook: "tunnel-up-no-traffic", scenario: sim.NoTraffic, api: overAPI,
+			want:     []string{"show session id 145390", "show vpn flow tunnel-id 207"},
+			findings: []string{"decap-flat"}},
+		{playbook: "performance", scenario: sim.Performance, api: overAPI,
+			want:     []string{"show vpn flow tunnel-id 207"},
+			findings: []string{"dataplane-cpu-high", "packet-buffers-low", "capture-rate-limited"}},
+	}
+	for _, c := range cases {
+		t.Run(c.playbook+"/"+string(c.scenario), func(t *testing.T) {
+			got := map[string][]string{}
+			for _, tc := range []transportCase{overSSH, c.api} {
+				t.Run(tc.name, func(t *testing.T) {
+					sec := newSecrets(t)
+					fw := startFirewall(t, sim.Options{Scenario: c.scenario, Seed: 1}, sec)
+					w := newWorkspace(t, fw, sec)
+					p, code := w.run(t, w.runArgs(c.playbook, tc.target, "50ms")...)
+					if code != 0 {
+						t.Errorf("exit %d, want 0", code)
+					}
+					dir := w.runDir(t)
+					m := checkRunFolder(t, dir)
+					checkNothingPending(t, dir, m)
+					checkClean(t, fw.dev)
+					checkVia(t, fw.dev, tc.via)
+					checkNoSecrets(t, sec, dir, map[string][]byte{"stdout": p.stdout.Bytes(), "stderr": p.stderr.Bytes()})
+					if m.Status != "ok" || m.ExitCode != 0 {
+						t.Errorf("manifest: status %q exit_code %d, want ok 0 (error %q)", m.Status, m.ExitCode, m.Error)
+					}
+					if m.Target.Transport != strings.TrimSuffix(tc.name, "-keygen") {
+						t.Errorf("manifest: transport %q, want %s", m.Target.Transport, tc.name)
+					}
+					cmds := commands(m)
+					for _, want := range c.want {
+						if !slices.Contains(cmds, want+" => ok") {
+							t.Errorf("%q did not run ok; commands:\n%s", want, strings.Join(cmds, "\n"))
+						}
+					}
+					for _, s := range m.Steps {
+						if s.Status != "ok" && s.Status != "skipped" && s.Status != "auto-continued" {
+							t.Errorf("step %s %q: status %s (%s)", s.ID, s.Command, s.Status, s.Error)
+						}
+					}
+					var findings []string
+					for _, f := range m.Findings {
+						findings = append(findings, f.ID)
+					}
+					if !sameSet(findings, c.findings) {
+						t.Errorf("findings %q, want %q", findings, c.findings)
+					}
+					checkExports(t, dir, m, tc)
+					got[tc.name] = cmds
+				})
+			}
+			if a, b := got[overSSH.name], got[c.api.name]; a != nil && b != nil && !slices.Equal(a, b) {
+				t.Errorf("the playbook ran different commands over the two transports:\nssh:\n%s\n%s:\n%s",
+					strings.Join(a, "\n"), c.api.name, strings.Join(b, "\n"))
+			}
+		})
+	}
+}
+
+// checkExports checks the export steps: over SSH each is pushed by the
+// device with `scp export` (which the simulator accepts only with the scp
+// password); over the XML API each is pulled into artifacts/, except the
+// IKE capture (debug-pcap), which has no API export and is skipped.
+func checkExports(t *testing.T, dir string, m manifest, tc transportCase) {
+	t.Helper()
+	pulled := 0
+	for _, s := range m.Steps {
+		if s.Kind != "export" {
+			continue
+		}
+		want := "ok"
+		if tc.via == "api:" && s.ID == "ike_pcap" { // the debug-pcap export of phase1-down and phase2-down
+			want = "skipped"
+		}
+		if s.Status != want {
+			t.Errorf("export %s %q: status %s, want %s (%s)", s.ID, s.Command, s.Status, want, s.Error)
+		}
+		if s.Status == "ok" {
+			pulled++
+		}
+	}
+	if pulled == 0 {
+		t.Fatal("no export step ran")
+	}
+	if tc.via == "api:" {
+		if len(m.Artifacts) != pulled {
+			t.Errorf("%d artifacts for %d exports", len(m.Artifacts), pulled)
+		}
+		for _, a := range m.Artifacts {
+			st, err := os.Stat(filepath.Join(dir, a.Path))
+			if err != nil || st.Size() != a.Size || a.Size == 0 || a.SHA256 == "" {
+				t.Errorf("artifact %s: size %d sha256 %q on disk: %v", a.Path, a.Size, a.SHA256, err)
+			}
+		}
+	} else if len(m.Artifacts) != 0 {
+		t.Errorf("over SSH the device pushes the files; got artifacts %+v", m.Artifacts)
+	}
+}
+
+// sameSet reports whether a and b hold the same strings, in any order.
+func sameSet(a, b []string) bool {
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(a, b)
+}
