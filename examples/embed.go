@@ -25,7 +25,8 @@ func Names() []string {
 	ents, _ := fs.ReadDir(files, "cassettes")
 	var out []string
 	for _, e := range ents {
-		if !e.IsDir() && strings.HasSuffix(e.Name(), ".yaml") {
+		// X.expect.yaml beside a cassette holds its expectations (runbook test).
+		if !e.IsDir() && strings.HasSuffix(e.Name(), ".yaml") && !strings.HasSuffix(e.Name(), ".expect.yaml") {
 			out = append(out, strings.TrimSuffix(e.Name(), ".yaml"))
 		}
 	}
