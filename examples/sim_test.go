@@ -31,6 +31,8 @@ type simCase struct {
 	scenario sim.Scenario
 	// topo changes the simulator's VPN before the run.
 	topo func(t *sim.Topology)
+	// faults are injected into the simulated device from the start.
+	faults sim.Faults
 	// params builds the playbook's parameters from the topology.
 	params func(t sim.Topology) map[string]string
 	// scp gives scp_to (and the scp_password secret): files leave by
@@ -82,7 +84,59 @@ var simCases = []simCase{
 	{name: "performance", playbook: "performance", scenario: sim.Performance, params: trafficParams, scp: true,
 		findings: []string{"dataplane-cpu-high", "packet-buffers-low", "capture-rate-limited"}},
 	{name: "performance-no-sa", playbook: "performance", scenario: sim.Phase2Down, params: trafficParams,
-		findings: []string{"no-sa"}},
+		findings: []string{"no-sa", "drops-rising"}},
+
+	// Cases built to show one finding each (see findings_test.go). The
+	// *-healthy ones, with phase2-down and tunnel-up-no-traffic above, are
+	// the healthy tunnel on which no finding of the playbook fires.
+	{name: "phase1-down-healthy", playbook: "phase1-down", scenario: sim.Healthy, params: phase1Params},
+	// The peer is outside the connected network and the virtual router has
+	// no default route.
+	{name: "phase1-down-no-route", playbook: "phase1-down", scenario: sim.Phase1Down, params: phase1Params,
+		topo:     func(t *sim.Topology) { t.PeerIP, t.NoDefaultRoute = "203.0.113.77", true },
+		findings: []string{"ike-not-allowed", "no-ike-sa", "ike-no-reply", "no-route", "peer-unreachable"}},
+	// The tunnel's remote network covers the peer's address: IKE to the
+	// peer is routed into the tunnel.
+	{name: "phase1-down-wrong-interface", playbook: "phase1-down", scenario: sim.Phase1Down, params: phase1Params,
+		topo:     func(t *sim.Topology) { t.RemoteNetwork = "10.1.1.0/24" },
+		findings: []string{"ike-not-allowed", "no-ike-sa", "ike-no-reply", "peer-route-wrong-interface"}},
+	// IKE SA up, no child SA; packets for the tunnel dropped for lack of SA.
+	{name: "phase1-down-phase1-only", playbook: "phase1-down", scenario: sim.Phase2Down, params: phase1Params,
+		findings: []string{"phase1-only", "drops-rising"}},
+	// No rule matches ESP (the phase1-down device matches no rule at all).
+	{name: "phase2-down-esp-blocked", playbook: "phase2-down", scenario: sim.Phase1Down, params: phase2Params,
+		findings: []string{"esp-not-allowed", "no-sa", "no-esp-session"}},
+	{name: "phase2-down-decap-flat", playbook: "phase2-down", scenario: sim.NoTraffic, params: phase2Params,
+		findings: []string{"decap-flat"}},
+	{name: "phase2-down-encap-flat", playbook: "phase2-down", scenario: sim.NoEncap, params: phase2Params,
+		findings: []string{"encap-flat"}},
+	{name: "phase2-down-tunnel-errors", playbook: "phase2-down", scenario: sim.Healthy, params: phase2Params,
+		faults:   sim.Faults{AuthErrors: true, ReplayDrops: true},
+		findings: []string{"auth-errors", "replay-drops"}},
+	// No route at all to the destination.
+	{name: "tunnel-up-no-traffic-no-fib-route", playbook: "tunnel-up-no-traffic", scenario: sim.Healthy, params: trafficParams,
+		topo:     func(t *sim.Topology) { t.RemoteNetwork, t.NoDefaultRoute = "", true },
+		findings: []string{"no-route"}},
+	{name: "tunnel-up-no-traffic-encap-flat", playbook: "tunnel-up-no-traffic", scenario: sim.NoEncap, params: trafficParams,
+		findings: []string{"encap-flat"}},
+	{name: "tunnel-up-no-traffic-idle", playbook: "tunnel-up-no-traffic", scenario: sim.Idle, params: trafficParams,
+		findings: []string{"tunnel-idle"}},
+	{name: "tunnel-up-no-traffic-no-sa", playbook: "tunnel-up-no-traffic", scenario: sim.Phase2Down, params: trafficParams,
+		findings: []string{"no-sa", "drops-rising"}},
+	{name: "tunnel-up-no-traffic-tunnel-errors", playbook: "tunnel-up-no-traffic", scenario: sim.Healthy, params: trafficParams,
+		faults:   sim.Faults{AuthErrors: true, ReplayDrops: true},
+		findings: []string{"auth-errors", "replay-drops"}},
+	{name: "performance-healthy", playbook: "performance", scenario: sim.Healthy, params: trafficParams},
+	{name: "performance-decap-flat", playbook: "performance", scenario: sim.NoTraffic, params: trafficParams,
+		findings: []string{"decap-flat"}},
+	{name: "performance-encap-flat", playbook: "performance", scenario: sim.NoEncap, params: trafficParams,
+		findings: []string{"encap-flat"}},
+	{name: "performance-tunnel-errors", playbook: "performance", scenario: sim.Healthy, params: trafficParams,
+		faults:   sim.Faults{AuthErrors: true, ReplayDrops: true},
+		findings: []string{"auth-errors", "replay-drops"}},
+	{name: "performance-descriptors", playbook: "performance", scenario: sim.Healthy, params: trafficParams,
+		faults:   sim.Faults{ResourcePct: 93},
+		findings: []string{"descriptors-high"}},
 }
 
 // The scp destination and password of the recordings. The password reaches
@@ -212,7 +266,7 @@ func simRun(t *testing.T, c simCase, path string) (*engine.Result, *sim.Device) 
 	if c.topo != nil {
 		c.topo(&topo)
 	}
-	st := newSimTransport(sim.Options{Scenario: c.scenario, Topology: &topo, Seed: 1, ScpPassword: scpPassword})
+	st := newSimTransport(sim.Options{Scenario: c.scenario, Topology: &topo, Seed: 1, ScpPassword: scpPassword, Faults: c.faults})
 	given := c.params(topo)
 	recorded := map[string]string{}
 	for k, v := range given {
