@@ -94,6 +94,16 @@ func startRecording(opts *runOptions, pb *playbook.Playbook, t target, given map
 	return &recording{path: opts.Record, w: w, red: red}, nil
 }
 
+// discard removes a recording that never started (the run was refused
+// before anything was sent).
+func (rc *recording) discard() {
+	if rc == nil {
+		return
+	}
+	_ = rc.w.Close()
+	_ = os.Remove(rc.path)
+}
+
 // open wraps a run's Open so that every session it opens is recorded.
 func (rc *recording) open(open func(context.Context) (transports.Transport, error)) func(context.Context) (transports.Transport, error) {
 	if rc == nil {

@@ -215,12 +215,17 @@ func runRun(ctx context.Context, opts *runOptions) error {
 		eo.Open = rec.open(eo.Open)
 		r := engine.New(eo)
 		rec.attach(r)
+		// Every target is checked before any starts: nothing is sent
+		// unless all of them can run.
 		if err := r.Check(); err != nil {
+			rec.discard()
 			return &exitError{code: exitInvalid, err: fmt.Errorf("%s: %w", t.t.Name, err)}
 		}
 		mu.Lock()
 		runners = append(runners, r)
 		mu.Unlock()
+	}
+	for i, r := range runners {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
