@@ -168,14 +168,15 @@ func (ru *run) progressBar() func(done, total int64) {
 			if n > width {
 				n = width
 			}
-			ru.printf("\r\033[K      [%s%s] %s / %s", strings.Repeat("#", n), strings.Repeat(".", width-n), byteSize(done), byteSize(total))
+			ru.printf("\r\033[K      [%s%s] %s / %s", strings.Repeat("#", n), strings.Repeat(".", width-n), FormatBytes(done), FormatBytes(total))
 			return
 		}
-		ru.printf("\r\033[K      %s", byteSize(done))
+		ru.printf("\r\033[K      %s", FormatBytes(done))
 	}
 }
 
-func byteSize(n int64) string {
+// FormatBytes gives a size in bytes, KiB, MiB or GiB.
+func FormatBytes(n int64) string {
 	switch {
 	case n >= 1<<30:
 		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
@@ -184,5 +185,5 @@ func byteSize(n int64) string {
 	case n >= 1<<10:
 		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
 	}
-	return fmt.Sprintf("%d B", n)
+	return fmt.Sprintf("%d bytes", n)
 }

@@ -117,9 +117,12 @@ type EvidenceRecord struct {
 	Values []any  `json:"values,omitempty"`
 }
 
-// writeFileAtomic writes data to path through a temporary file and a rename,
-// so a reader never sees half a manifest.
-func writeFileAtomic(path string, data []byte) error {
+// writeFileAtomic is WriteFileAtomic.
+func writeFileAtomic(path string, data []byte) error { return WriteFileAtomic(path, data) }
+
+// WriteFileAtomic writes data to path (mode 0644) through a synced
+// temporary file and a rename, so a reader never sees half a file.
+func WriteFileAtomic(path string, data []byte) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
 	if err != nil {
 		return err
@@ -135,6 +138,10 @@ func writeFileAtomic(path string, data []byte) error {
 		return err
 	}
 	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
 		os.Remove(tmp.Name())
 		return err
 	}

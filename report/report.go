@@ -7,7 +7,6 @@ import (
 	"html/template"
 	"io"
 	"math"
-	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -42,7 +41,7 @@ func Write(dir string, m *engine.Manifest) error {
 	if err := render(&b, m, dir); err != nil {
 		return err
 	}
-	if err := writeFileAtomic(filepath.Join(dir, FileName), b.Bytes()); err != nil {
+	if err := engine.WriteFileAtomic(filepath.Join(dir, FileName), b.Bytes()); err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
 	return nil
@@ -174,7 +173,7 @@ func build(m *engine.Manifest, dir string) view {
 		{Path: "steps/", What: "the output of every command", Link: true},
 	}
 	for _, a := range m.Artifacts {
-		v.Files = append(v.Files, fileView{Path: a.Path, Size: fmtBytes(a.Size), SHA256: a.SHA256,
+		v.Files = append(v.Files, fileView{Path: a.Path, Size: engine.FormatBytes(a.Size), SHA256: a.SHA256,
 			What: a.Category, Link: linkable(a.Path)})
 	}
 	return v
@@ -345,39 +344,4 @@ func fmtShort(v float64) string {
 		return strconv.FormatFloat(v, 'f', 0, 64)
 	}
 	return trim(strconv.FormatFloat(v, 'f', 2, 64))
-}
-
-func fmtBytes(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d bytes", n)
-}
-
-// writeFileAtomic writes data to path through a temporary file and a
-// rename, so a reader never sees half a page.
-func writeFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-report-*")
-	if err != nil {
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
