@@ -309,7 +309,7 @@ func (w *workspace) start(t *testing.T, args ...string) *proc {
 func (p *proc) wait(t *testing.T) int {
 	t.Helper()
 	<-p.done
-	if ctxErr := p.cmd.ProcessState; ctxErr == nil {
+	if p.cmd.ProcessState == nil {
 		t.Fatal("runbook: no process state")
 	}
 	return p.cmd.ProcessState.ExitCode()
@@ -345,9 +345,10 @@ func (w *workspace) runDir(t *testing.T) string {
 }
 
 // waitJournal polls the journal of the run p is writing until an entry
-// with the event appears, and returns the run folder. It fails if the
-// process ends first or nothing shows up within journalTimeout.
-func (w *workspace) waitJournal(t *testing.T, p *proc, event string) string {
+// with the event (and, if command is not "", the command) appears, and
+// returns the run folder. It fails if the process ends first or nothing
+// shows up within journalTimeout.
+func (w *workspace) waitJournal(t *testing.T, p *proc, event, command string) string {
 	t.Helper()
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
@@ -355,9 +356,9 @@ func (w *workspace) waitJournal(t *testing.T, p *proc, event string) string {
 	for {
 		select {
 		case <-p.done:
-			t.Fatalf("runbook ended (exit %d) before the journal showed %s\nstderr:\n%s", p.cmd.ProcessState.ExitCode(), event, p.stderr.String())
+			t.Fatalf("runbook ended (exit %d) before the journal showed %s %s\nstderr:\n%s", p.cmd.ProcessState.ExitCode(), event, command, p.stderr.String())
 		case <-deadline:
-			t.Fatalf("no %s in the journal within %v", event, journalTimeout)
+			t.Fatalf("no %s %s in the journal within %v", event, command, journalTimeout)
 		case <-tick.C:
 		}
 		m, _ := filepath.Glob(filepath.Join(w.out(), "*", "journal.jsonl"))
@@ -369,18 +370,24 @@ func (w *workspace) waitJournal(t *testing.T, p *proc, event string) string {
 			continue
 		}
 		for _, e := range entries {
-			if e.Event == event {
+			if e.Event == event && (command == "" || e.Command == command) {
 				return filepath.Dir(m[0])
 			}
 		}
 	}
 }
 
-// checkRunFolder checks the run folder holds every file of a finished run
-// and returns its manifest.
-func checkRunFolder(t *testing.T, dir string) *engine.Manifest {
+// finished are the files of a run folder whose run ended.
+var finished = []string{"manifest.json", "summary.md", "journal.jsonl", "report.html"}
+
+// checkRunFolder checks the run folder holds the files (finished when
+// none are named) and returns its manifest.
+func checkRunFolder(t *testing.T, dir string, files ...string) *engine.Manifest {
 	t.Helper()
-	for _, f := range []string{"manifest.json", "summary.md", "journal.jsonl", "report.html"} {
+	if len(files) == 0 {
+		files = finished
+	}
+	for _, f := range files {
 		st, err := os.Stat(filepath.Join(dir, f))
 		if err != nil {
 			t.Errorf("run folder: %v", err)

@@ -1,0 +1,242 @@
+package e2e
+
+import (
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/runbook-dev/runbook/engine"
+	"github.com/runbook-dev/runbook/sim"
+)
+
+// longInterval makes a run that is still going long after its debug
+// switches are on: phase2-down against a healthy tunnel reads the flow
+// counters three times, ten minutes apart.
+const longInterval = "10m"
+
+// TestInterrupt signals the run once its first debug switch is armed (the
+// journal says so), or while a debug command is still in flight (the
+// simulator holds it): the undo stack runs, the exit code is 130, and the
+// device is clean.
+func TestInterrupt(t *testing.T) {
+	// slow holds `debug ike global on debug` for a minute: the signal
+	// comes while it is in flight, after its undo was journaled.
+	slow := sim.Faults{SlowOn: "debug ike global on debug", SlowBy: time.Minute}
+	cases := []struct {
+		name   string
+		over   transportCase
+		sig    syscall.Signal
+		faults sim.Faults
+		// event and command are the journal entry to wait for.
+		event, command string
+	}{
+		{"ssh/SIGINT", overSSH, syscall.SIGINT, sim.Faults{}, "undo-armed", ""},
+		{"ssh/SIGTERM", overSSH, syscall.SIGTERM, sim.Faults{}, "undo-armed", ""},
+		{"ssh/SIGINT-mid-command", overSSH, syscall.SIGINT, slow, "undo-intent", slow.SlowOn},
+		{"xmlapi/SIGINT", overAPI, syscall.SIGINT, sim.Faults{}, "undo-armed", ""},
+		{"xmlapi/SIGTERM", overAPI, syscall.SIGTERM, sim.Faults{}, "undo-armed", ""},
+		{"xmlapi/SIGINT-mid-command", overAPI, syscall.SIGINT, slow, "undo-intent", slow.SlowOn},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			sec := newSecrets(t)
+			fw := startFirewall(t, sim.Options{Scenario: sim.Healthy, Faults: c.faults}, sec)
+			w := newWorkspace(t, fw, sec)
+			p := w.start(t, w.runArgs("phase2-down", c.over.target, longInterval)...)
+			dir := w.waitJournal(t, p, c.event, c.command)
+			if ok, _ := fw.dev.Clean(); ok {
+				t.Fatal("the journal says a debug switch is armed, but the device is clean")
+			}
+			p.signal(t, c.sig)
+			code := p.wait(t)
+			t.Logf("stderr:\n%s", p.stderr.String())
+			if code != 130 {
+				t.Errorf("exit %d, want 130", code)
+			}
+			m := checkRunFolder(t, dir)
+			checkNothingPending(t, dir, m)
+			checkClean(t, fw.dev)
+			checkVia(t, fw.dev, c.over.via)
+			checkNoSecrets(t, sec, dir, map[string][]byte{"stdout": p.stdout.Bytes(), "stderr": p.stderr.Bytes()})
+			if m.Status != "interrupted" || m.ExitCode != 130 {
+				t.Errorf("manifest: status %q exit_code %d, want interrupted 130", m.Status, m.ExitCode)
+			}
+			if len(m.Undo) == 0 {
+				t.Error("manifest: no undo command ran")
+			}
+			for _, u := range m.Undo {
+				if u.Status != "ok" {
+					t.Errorf("undo %q: %s (%s)", u.Command, u.Status, u.Error)
+				}
+			}
+			if !strings.Contains(p.stderr.String(), "interrupted") {
+				t.Error("stderr does not say the run was interrupted")
+			}
+		})
+	}
+}
+
+// TestKillThenCleanup kills the run with SIGKILL once a debug switch is
+// armed: nothing can undo it then, and the device stays in debug. `runbook
+// cleanup RUNDIR` finishes from the journal; a second one has nothing left.
+func TestKillThenCleanup(t *testing.T) {
+	for _, over := range []transportCase{overSSH, overAPI} {
+		t.Run(over.name, func(t *testing.T) {
+			sec := newSecrets(t)
+			fw := startFirewall(t, sim.Options{Scenario: sim.Healthy}, sec)
+			w := newWorkspace(t, fw, sec)
+			p := w.start(t, w.runArgs("phase2-down", over.target, longInterval)...)
+			dir := w.waitJournal(t, p, "undo-armed", "")
+			p.signal(t, syscall.SIGKILL)
+			if code := p.wait(t); code != -1 {
+				t.Fatalf("exit %d, want killed by a signal", code)
+			}
+			if ok, _ := fw.dev.Clean(); ok {
+				t.Fatal("device clean right after SIGKILL: the test proves nothing")
+			}
+			journal, err := engine.ReadJournal(filepath.Join(dir, "journal.jsonl"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var pending []string
+			for _, e := range engine.Pending(journal) {
+				pending = append(pending, e.Command)
+			}
+			if len(pending) == 0 {
+				t.Fatal("nothing pending in the journal of the killed run")
+			}
+			streams := map[string][]byte{"run stdout": p.stdout.Bytes(), "run stderr": p.stderr.Bytes()}
+
+			c1, code := w.run(t, "cleanup", dir, "-i", w.inventory())
+			if code != 0 {
+				t.Errorf("cleanup: exit %d, want 0", code)
+			}
+			if !strings.Contains(c1.stderr.String(), "cleanup finished") {
+				t.Errorf("cleanup: stderr does not say it finished:\n%s", c1.stderr.String())
+			}
+			checkClean(t, fw.dev)
+			// A killed run never wrote summary.md, and runbook cleanup
+			// does not write it either (reported to the lead).
+			m := checkRunFolder(t, dir, "manifest.json", "journal.jsonl", "report.html")
+			checkNothingPending(t, dir, m)
+			var undone []string
+			for _, u := range m.Undo {
+				if u.Status == "ok" {
+					undone = append(undone, u.Command)
+				}
+			}
+			if !slices.Equal(undone, pending) {
+				t.Errorf("manifest: undone %q, want what the journal had pending: %q", undone, pending)
+			}
+			n := len(fw.dev.Log())
+
+			c2, code := w.run(t, "cleanup", dir, "-i", w.inventory())
+			if code != 0 {
+				t.Errorf("second cleanup: exit %d, want 0", code)
+			}
+			if !strings.Contains(c2.stderr.String(), "nothing left to clean up") {
+				t.Errorf("second cleanup: stderr does not say nothing is left:\n%s", c2.stderr.String())
+			}
+			if log := fw.dev.Log(); len(log) != n {
+				t.Errorf("second cleanup sent %d command(s): %q", len(log)-n, log[n].CLI)
+			}
+			checkClean(t, fw.dev)
+			checkVia(t, fw.dev, over.via)
+			streams["cleanup stdout"], streams["cleanup stderr"] = c1.stdout.Bytes(), c1.stderr.Bytes()
+			streams["second cleanup stdout"], streams["second cleanup stderr"] = c2.stdout.Bytes(), c2.stderr.Bytes()
+			checkNoSecrets(t, sec, dir, streams)
+		})
+	}
+}
+
+// TestDroppedConnection drops the connection while debug is on (the
+// simulator's DropAfter fault): the run reconnects for its cleanup, and
+// the device ends clean with nothing pending.
+func TestDroppedConnection(t *testing.T) {
+	for _, over := range []transportCase{overSSH, overAPI} {
+		t.Run(over.name, func(t *testing.T) {
+			sec := newSecrets(t)
+			fw := startFirewall(t, sim.Options{Scenario: sim.Healthy, Faults: sim.Faults{DropAfter: dropAfter[over.name]}}, sec)
+			w := newWorkspace(t, fw, sec)
+			p, code := w.run(t, w.runArgs("phase2-down", over.target, "50ms")...)
+			if code != 0 && code != 1 {
+				t.Errorf("exit %d, want 0 or 1", code)
+			}
+			dir := w.runDir(t)
+			m := checkRunFolder(t, dir)
+			checkNothingPending(t, dir, m)
+			checkClean(t, fw.dev)
+			checkVia(t, fw.dev, over.via)
+			checkNoSecrets(t, sec, dir, map[string][]byte{"stdout": p.stdout.Bytes(), "stderr": p.stderr.Bytes()})
+			if m.ExitCode != code {
+				t.Errorf("manifest: exit_code %d, the process exited %d", m.ExitCode, code)
+			}
+			// The drop must have come while debug was on, and commands
+			// must have reached the device after it.
+			log := fw.dev.Log()
+			i := slices.IndexFunc(log, func(e sim.LogEntry) bool { return e.Err == "dropped" })
+			if i < 0 {
+				t.Fatal("the connection was never dropped")
+			}
+			if i == 0 || isClean(log[i-1].Debug) {
+				t.Errorf("the drop (command %d %q) came while the device was clean; dropAfter must move", i, log[i].CLI)
+			}
+			if i == len(log)-1 {
+				t.Error("no command reached the device after the drop")
+			}
+			t.Logf("dropped at %q; then %d command(s)", log[i].CLI, len(log)-1-i)
+		})
+	}
+}
+
+// dropAfter is, per transport, how many commands the device answers before
+// it drops the connection: a few commands after phase2-down switched
+// debug on (SSH counts its four session set-up commands too).
+// TestDroppedConnection checks the drop really comes while debug is on.
+var dropAfter = map[string]int{overSSH.name: 14, overAPI.name: 10}
+
+// isClean reports whether a debug state has every switch at its default.
+func isClean(state map[string]string) bool {
+	def := map[string]string{sim.SwIKEPcap: "off", sim.SwIKEGlobal: "normal", sim.SwMprelay: "info", sim.SwPacketFilter: "off", sim.SwPacketCapture: "off"}
+	for k, v := range state {
+		if def[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// TestUnreachable points the target at a closed port: exit 4, and nothing
+// reached the device.
+func TestUnreachable(t *testing.T) {
+	for _, over := range []transportCase{overSSH, overAPI} {
+		t.Run(over.name, func(t *testing.T) {
+			sec := newSecrets(t)
+			fw := startFirewall(t, sim.Options{Scenario: sim.Healthy}, sec)
+			w := newWorkspace(t, fw, sec)
+			w.writeInventory(t, closedPort(t), closedPort(t))
+			p, code := w.run(t, w.runArgs("phase2-down", over.target, "50ms")...)
+			if code != 4 {
+				t.Errorf("exit %d, want 4", code)
+			}
+			if n := len(fw.dev.Log()); n != 0 {
+				t.Errorf("the device received %d command(s)", n)
+			}
+			dir := w.runDir(t)
+			m := checkRunFolder(t, dir)
+			if m.Status != "connect-failed" || m.ExitCode != 4 {
+				t.Errorf("manifest: status %q exit_code %d, want connect-failed 4", m.Status, m.ExitCode)
+			}
+			for _, s := range m.Steps {
+				if s.Status == "ok" {
+					t.Errorf("step %q ran ok against an unreachable target", s.Command)
+				}
+			}
+			checkNothingPending(t, dir, m)
+			checkNoSecrets(t, sec, dir, map[string][]byte{"stdout": p.stdout.Bytes(), "stderr": p.stderr.Bytes()})
+		})
+	}
+}
