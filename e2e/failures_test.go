@@ -240,3 +240,32 @@ func TestUnreachable(t *testing.T) {
 		})
 	}
 }
+
+// TestLoginRefused gives the run credentials the device does not accept
+// (another SSH password, another API key, another keygen password): exit
+// 4, no command reached the device, and neither the wrong nor the right
+// secrets appear anywhere.
+func TestLoginRefused(t *testing.T) {
+	for _, over := range []transportCase{overSSH, overAPI, overKeygen} {
+		t.Run(over.name, func(t *testing.T) {
+			right, wrong := newSecrets(t), newSecrets(t)
+			fw := startFirewall(t, sim.Options{Scenario: sim.Healthy}, right)
+			w := newWorkspace(t, fw, wrong)
+			p, code := w.run(t, w.runArgs("phase2-down", over.target, "50ms")...)
+			if code != 4 {
+				t.Errorf("exit %d, want 4", code)
+			}
+			if n := len(fw.dev.Log()); n != 0 {
+				t.Errorf("the device ran %d command(s) for a refused login", n)
+			}
+			dir := w.runDir(t)
+			m := checkRunFolder(t, dir)
+			if m.Status != "connect-failed" {
+				t.Errorf("manifest: status %q, want connect-failed", m.Status)
+			}
+			streams := map[string][]byte{"stdout": p.stdout.Bytes(), "stderr": p.stderr.Bytes()}
+			checkNoSecrets(t, wrong, dir, streams)
+			checkNoSecrets(t, right, dir, streams)
+		})
+	}
+}

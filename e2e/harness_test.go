@@ -431,16 +431,29 @@ func checkClean(t *testing.T, dev *sim.Device) {
 // captured streams, for every secret.
 func checkNoSecrets(t *testing.T, sec secrets, dir string, streams map[string][]byte) {
 	t.Helper()
+	leaks, files, err := findSecrets(sec, dir, streams)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if files == 0 {
+		t.Errorf("no file under %s to check", dir)
+	}
+	for _, l := range leaks {
+		t.Error(l)
+	}
+}
+
+// findSecrets returns where a secret was found (naming the secret by its
+// kind, never printing it) and how many files it read.
+func findSecrets(sec secrets, dir string, streams map[string][]byte) (leaks []string, files int, err error) {
 	find := func(where string, b []byte) {
 		for _, s := range sec.all() {
 			if bytes.Contains(b, []byte(s)) {
-				// Name the secret by its kind, never print it.
-				t.Errorf("%s holds a secret (%s...)", where, s[:min(len(s), 6)])
+				leaks = append(leaks, fmt.Sprintf("%s holds a secret (%s...)", where, s[:min(len(s), 6)]))
 			}
 		}
 	}
-	files := 0
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+	err = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
@@ -452,15 +465,15 @@ func checkNoSecrets(t *testing.T, sec secrets, dir string, streams map[string][]
 		find(path, b)
 		return nil
 	})
-	if err != nil {
-		t.Fatal(err)
+	names := make([]string, 0, len(streams))
+	for name := range streams {
+		names = append(names, name)
 	}
-	if files == 0 {
-		t.Errorf("no file under %s to check", dir)
+	slices.Sort(names)
+	for _, name := range names {
+		find(name, streams[name])
 	}
-	for name, b := range streams {
-		find(name, b)
-	}
+	return leaks, files, err
 }
 
 // checkVia checks every command the device received came over one
