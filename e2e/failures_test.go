@@ -72,6 +72,13 @@ func TestInterrupt(t *testing.T) {
 					t.Errorf("undo %q: %s (%s)", u.Command, u.Status, u.Error)
 				}
 			}
+			if c.command != "" {
+				// The signal must have cut that very command.
+				i := slices.IndexFunc(m.Steps, func(s engine.StepRecord) bool { return s.Command == c.command })
+				if i < 0 || m.Steps[i].Status != "interrupted" {
+					t.Errorf("%q was not the interrupted step: %q", c.command, commands(m))
+				}
+			}
 			if !strings.Contains(p.stderr.String(), "interrupted") {
 				t.Error("stderr does not say the run was interrupted")
 			}
