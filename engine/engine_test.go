@@ -365,3 +365,25 @@ func TestCleanupReconnects(t *testing.T) {
 		}
 	}
 }
+
+// TestScpFallbackNeedsACLI: over a transport that cannot answer prompts
+// (the XML API), the scp export fallback is not sent; a note says how to
+// export the file by hand.
+func TestScpFallbackNeedsACLI(t *testing.T) {
+	res, _ := runIt(t, runCfg{
+		params: map[string]string{"scp_to": "support@192.0.2.50:/cases"},
+		edit:   func(c *replay.Cassette) { c.Target.Transport = "xmlapi" },
+	})
+	if res.ExitCode != 0 {
+		t.Fatalf("exit %d: %v", res.ExitCode, res.Err)
+	}
+	for _, s := range res.Manifest.Steps {
+		if strings.HasPrefix(s.Command, "scp export") {
+			t.Errorf("sent %q over a transport that cannot answer its password question", s.Command)
+		}
+	}
+	m := res.Manifest
+	if len(m.Notes) != 1 || !strings.Contains(m.Notes[0], "run `scp export debug-pcap from ikemgr.pcap to support@192.0.2.50:/cases`") {
+		t.Errorf("notes %q", m.Notes)
+	}
+}

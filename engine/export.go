@@ -47,11 +47,19 @@ func (ru *run) export(ctx context.Context, s *playbook.Step) error {
 			return fmt.Errorf("export scp.to: %w", err)
 		}
 	}
+	what := x.Category
+	if file != "" {
+		what += " " + file
+	}
+	if it, ok := ru.tr.(transports.Interactive); to != "" && (!ok || !it.Interactive()) {
+		// scp export asks for a password: only a CLI session can answer.
+		ru.addNote(fmt.Sprintf("%s was not exported: the %s transport can neither pull it nor answer the password question of scp export. "+
+			"On the firewall's CLI (SSH) run `%s to %s`, then attach the file to the case.",
+			what, ru.o.Transport, scpCmd, to))
+		ru.skip(s)
+		return nil
+	}
 	if to == "" {
-		what := x.Category
-		if file != "" {
-			what += " " + file
-		}
 		ru.addNote(fmt.Sprintf("%s was not exported: the %s transport cannot pull it and no scp destination was given. "+
 			"On the firewall run `%s to USER@HOST:PATH` (or pass --param scp_to=USER@HOST:PATH), then attach the file to the case.",
 			what, ru.o.Transport, scpCmd))

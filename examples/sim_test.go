@@ -212,6 +212,9 @@ func (t *simTransport) Run(ctx context.Context, cmd transports.Command) (transpo
 	return transports.Result{Text: out}, nil
 }
 
+// Interactive reports true: the simulated CLI answers prompts (scp export).
+func (t *simTransport) Interactive() bool { return true }
+
 func (t *simTransport) Facts() transports.Facts { return transports.Facts(t.dev.Facts()) }
 
 func (t *simTransport) Close() error {

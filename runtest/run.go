@@ -376,6 +376,9 @@ func (s *session) Run(ctx context.Context, cmd transports.Command) (transports.R
 // Facts returns the recorded facts.
 func (s *session) Facts() transports.Facts { return s.tr.Facts() }
 
+// Interactive reports whether the recorded transport answered prompts.
+func (s *session) Interactive() bool { return s.tr.Interactive() }
+
 // Close ends this session.
 func (s *session) Close() error {
 	s.mu.Lock()

@@ -95,6 +95,14 @@ type Exporter interface {
 	Export(ctx context.Context, req ExportRequest, w io.Writer) (ExportInfo, error)
 }
 
+// Interactive is implemented by transports that may answer Command.Prompts
+// (a CLI session); Interactive reports whether this one can. A transport
+// that does not implement it cannot (the XML API has no interactive
+// prompt), so the engine does not send it a command that asks a question.
+type Interactive interface {
+	Interactive() bool
+}
+
 // VirtualClock is implemented by transports that replay a recording: the
 // engine then does not sleep for waits, intervals or prompts.
 type VirtualClock interface {

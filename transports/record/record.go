@@ -63,6 +63,13 @@ type Recorder struct {
 
 var _ transports.Transport = (*Recorder)(nil)
 
+// Interactive reports whether the recorded transport can answer prompts
+// (false when it does not say).
+func (r *Recorder) Interactive() bool {
+	i, ok := r.inner.(transports.Interactive)
+	return ok && i.Interactive()
+}
+
 // New wraps inner so that every exchange is written to w. It completes w's
 // header with the target's redacted facts and params, the export
 // categories inner supports and what redaction applies; the header must

@@ -160,6 +160,10 @@ func Dialer(opts Options) transports.Dialer {
 func (t *Transport) VirtualTime() bool { return t.opts.Pace <= 0 }
 
 // Facts returns the recorded facts.
+// Interactive reports whether the recorded transport could answer
+// Command.Prompts: every transport but the XML API.
+func (t *Transport) Interactive() bool { return t.c.Target.Transport != "xmlapi" }
+
 func (t *Transport) Facts() transports.Facts {
 	f := make(transports.Facts, len(t.c.Target.Facts))
 	for k, v := range t.c.Target.Facts {

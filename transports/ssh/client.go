@@ -343,6 +343,9 @@ func clean(b []byte) []byte {
 
 // Facts returns hostname, model, serial and sw_version from `show system
 // info`, and transport "ssh".
+// Interactive reports true: a CLI session answers Command.Prompts.
+func (c *Client) Interactive() bool { return true }
+
 func (c *Client) Facts() transports.Facts {
 	c.mu.Lock()
 	defer c.mu.Unlock()
