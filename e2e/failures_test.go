@@ -125,9 +125,12 @@ func TestKillThenCleanup(t *testing.T) {
 				t.Errorf("cleanup: stderr does not say it finished:\n%s", c1.stderr.String())
 			}
 			checkClean(t, fw.dev)
-			// A killed run never wrote summary.md, and runbook cleanup
-			// does not write it either (reported to the lead).
-			m := checkRunFolder(t, dir, "manifest.json", "journal.jsonl", "report.html")
+			// runbook cleanup rebuilds the killed run's manifest from the
+			// journal and writes its summary.
+			m := checkRunFolder(t, dir, finished...)
+			if m.Status != "interrupted" || m.ExitCode != 130 {
+				t.Errorf("manifest after cleanup: status %q exit %d, want interrupted 130", m.Status, m.ExitCode)
+			}
 			checkNothingPending(t, dir, m)
 			var undone []string
 			for _, u := range m.Undo {

@@ -227,8 +227,10 @@ func (ru *run) printEnd(res *Result) {
 }
 
 // writeSummary writes summary.md, ready to paste into a support case.
-func (ru *run) writeSummary() error {
-	m := ru.m
+func (ru *run) writeSummary() error { return writeSummary(ru.dir, ru.m, ru.redact) }
+
+// writeSummary writes summary.md of the run folder dir from m.
+func writeSummary(dir string, m *Manifest, redact func(string) string) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# %s: %s\n\n", m.Playbook.Name, m.Playbook.Title)
 	fmt.Fprintf(&b, "| | |\n|---|---|\n")
@@ -304,7 +306,7 @@ func (ru *run) writeSummary() error {
 		b.WriteString("\n")
 	}
 	if len(m.CleanupPending) > 0 {
-		b.WriteString("\n**Cleanup incomplete: the device may still be in debug.** Run `runbook cleanup " + ru.dir + "` or, on the device:\n\n")
+		b.WriteString("\n**Cleanup incomplete: the device may still be in debug.** Run `runbook cleanup " + dir + "` or, on the device:\n\n")
 		for _, p := range m.CleanupPending {
 			fmt.Fprintf(&b, "    %s\n", p)
 		}
@@ -313,7 +315,7 @@ func (ru *run) writeSummary() error {
 	for _, a := range m.Artifacts {
 		fmt.Fprintf(&b, "- `%s` (%d bytes, sha256 %s)\n", a.Path, a.Size, short(a.SHA256))
 	}
-	return writeFileAtomic(filepath.Join(ru.dir, "summary.md"), []byte(ru.redact(b.String())))
+	return writeFileAtomic(filepath.Join(dir, "summary.md"), []byte(redact(b.String())))
 }
 
 func hasEvidence(fs []FindingRecord) bool {

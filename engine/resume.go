@@ -2,10 +2,13 @@ package engine
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -85,18 +88,54 @@ func FinishCleanup(ctx context.Context, dir string, open func(context.Context) (
 			return rep, jerr
 		}
 	}
-	// Keep the manifest in step, if the run got far enough to write one.
+	// Keep the manifest and the summary in step, if the run got far enough
+	// to write a manifest.
 	if m, err := ReadManifest(dir); err == nil {
+		if m.Status == "running" {
+			// The engine died mid-run: rebuild what it did from the journal.
+			rebuildFromJournal(dir, m, entries)
+		}
 		m.CleanupPending = rep.Failed
 		for _, c := range rep.Done {
-			m.Undo = append(m.Undo, CleanupRecord{Command: c, Status: "ok", Time: time.Now().UTC()})
+			m.Undo = append(m.Undo, CleanupRecord{Command: c, Status: "ok", Time: time.Now().UTC(), Note: "by runbook cleanup"})
 		}
-		if len(rep.Failed) == 0 && m.ExitCode == ExitDirty {
-			m.ExitCode = ExitCode(Status(m.Status), false)
-		}
+		m.ExitCode = ExitCode(Status(m.Status), len(rep.Failed) > 0)
 		if b, err := marshalManifest(m); err == nil {
 			_ = writeFileAtomic(filepath.Join(dir, "manifest.json"), []byte(redact(string(b))))
 		}
+		_ = writeSummary(dir, m, redact)
 	}
 	return rep, nil
+}
+
+// rebuildFromJournal fills the manifest of a run whose engine was killed:
+// the steps it started (with their outputs, where written) and its end.
+func rebuildFromJournal(dir string, m *Manifest, entries []JournalEntry) {
+	m.Status = string(StatusInterrupted)
+	m.Error = "the engine was killed mid-run; runbook cleanup finished the cleanup from the journal"
+	bySeq := map[int]int{}
+	for _, e := range entries {
+		switch e.Event {
+		case evStepStart:
+			rec := StepRecord{Seq: e.Seq, ID: e.Step, Kind: "run", Command: e.Command, Start: e.Time, Status: "interrupted"}
+			if matches, _ := filepath.Glob(filepath.Join(dir, "steps", fmt.Sprintf("%03d-*.txt", e.Seq))); len(matches) == 1 {
+				rec.Output = filepath.ToSlash(filepath.Join("steps", filepath.Base(matches[0])))
+				if b, err := os.ReadFile(matches[0]); err == nil {
+					h := sha256.Sum256(b)
+					rec.SHA256 = hex.EncodeToString(h[:])
+				}
+			}
+			bySeq[e.Seq] = len(m.Steps)
+			m.Steps = append(m.Steps, rec)
+		case evStepEnd:
+			if i, ok := bySeq[e.Seq]; ok {
+				m.Steps[i].End, m.Steps[i].Status, m.Steps[i].Error = e.Time, e.Status, e.Error
+			}
+		case evNote:
+			m.Notes = append(m.Notes, e.Message)
+		}
+		if !e.Time.IsZero() {
+			m.Ended = e.Time
+		}
+	}
 }
