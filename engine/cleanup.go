@@ -55,7 +55,7 @@ func (ru *run) runCleanup(ctx context.Context) {
 			ru.mu.Unlock()
 		}
 	}
-	if ru.tr == nil { // never connected: nothing was sent, nothing to clean
+	if !ru.connected { // never connected: nothing was sent, nothing to clean
 		return
 	}
 	env := ru.env(nil)
@@ -99,12 +99,20 @@ func (ru *run) cleanupOne(ctx context.Context, e undoEntry) CleanupRecord {
 	var err error
 	var text string
 	if ru.tr == nil {
-		err = ru.reopen(ctx)
+		if ru.unreachable != nil {
+			// Re-opening already failed after its bounded attempts: the
+			// remaining entries stay pending for `runbook cleanup`.
+			err = ru.unreachable
+		} else {
+			err = ru.reopen(ctx)
+		}
 	}
 	if err == nil {
 		text, err = ru.cleanupSend(ctx, e.cmd)
 		if err != nil && lostSession(err) && ctx.Err() == nil {
-			if rerr := ru.reopen(ctx); rerr == nil {
+			if ru.unreachable != nil {
+				err = fmt.Errorf("%w; %v", err, ru.unreachable)
+			} else if rerr := ru.reopen(ctx); rerr == nil {
 				text, err = ru.cleanupSend(ctx, e.cmd)
 			} else {
 				err = fmt.Errorf("%w; reconnect: %v", err, rerr)
@@ -164,5 +172,6 @@ func (ru *run) reopen(ctx context.Context) error {
 			backoff *= 2
 		}
 	}
-	return err
+	ru.unreachable = fmt.Errorf("cannot reconnect: %w", err)
+	return ru.unreachable
 }

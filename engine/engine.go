@@ -236,19 +236,23 @@ func (r *Runner) Check() error {
 // run is the state of one run.
 type run struct {
 	*Runner
-	pb      *playbook.Playbook
-	dir     string
-	j       *journal
-	tr      transports.Transport
-	clock   Clock
-	params  map[string]any
-	vars    map[string]string
-	steps   map[string]playbook.StepView
-	target  playbook.TargetView
-	seq     int
-	m       *Manifest
-	armed   map[*playbook.Step]bool
-	cleanup []undoEntry // rendered cleanup: entries
+	pb     *playbook.Playbook
+	dir    string
+	j      *journal
+	tr     transports.Transport
+	clock  Clock
+	params map[string]any
+	vars   map[string]string
+	steps  map[string]playbook.StepView
+	target playbook.TargetView
+	seq    int
+	m      *Manifest
+	armed  map[*playbook.Step]bool
+	// connected is set once the transport opened; unreachable once
+	// re-opening it for cleanup failed, so later entries fail fast.
+	connected   bool
+	unreachable error
+	cleanup     []undoEntry // rendered cleanup: entries
 }
 
 // Run runs the playbook: steps, then the undo stack and cleanup on a fresh
@@ -403,7 +407,7 @@ func (ru *run) main(ctx context.Context) (Status, error) {
 		}
 		return ru.classify(ctx, err)
 	}
-	ru.tr = tr
+	ru.tr, ru.connected = tr, true
 	if vc, ok := tr.(transports.VirtualClock); ok && vc.VirtualTime() {
 		ru.clock = newVirtualClock(o.Now().UTC())
 	}

@@ -387,3 +387,38 @@ func TestScpFallbackNeedsACLI(t *testing.T) {
 		t.Errorf("notes %q", m.Notes)
 	}
 }
+
+// TestCannotReconnectIsDirty: the session drops and cannot be re-opened for
+// cleanup: exit 3, the undo commands pending in the result and the journal.
+func TestCannotReconnectIsDirty(t *testing.T) {
+	pb, c := fixture(t)
+	c.Exchanges[2].Error = &replay.Error{Kind: replay.KindClosed, Message: "connection reset"}
+	c.Exchanges = c.Exchanges[:3]
+	params, _ := pb.Bind(map[string]string{"tunnel": "sap-sap"})
+	opened := 0
+	r := engine.New(engine.Options{
+		Playbook: pb, Params: params, Target: "fw1", Transport: "replay", Yes: true,
+		Dir: filepath.Join(t.TempDir(), "run"),
+		Open: func(context.Context) (transports.Transport, error) {
+			if opened++; opened > 1 {
+				return nil, &transports.ConnError{Target: "fw1", Err: errors.New("connection refused")}
+			}
+			return replay.New(c, replay.Options{}), nil
+		},
+	})
+	res := r.Run(context.Background())
+	if res.ExitCode != engine.ExitDirty {
+		t.Fatalf("exit %d (%v), want %d", res.ExitCode, res.Err, engine.ExitDirty)
+	}
+	want := []string{"debug ike pcap off", "debug ike global on normal", "show clock"}
+	if !reflect.DeepEqual(res.Pending, want) {
+		t.Errorf("pending %q, want %q", res.Pending, want)
+	}
+	if opened != 4 { // the run, then 3 bounded attempts for the first undo
+		t.Errorf("opened %d times", opened)
+	}
+	entries, _ := engine.ReadJournal(filepath.Join(res.Dir, engine.JournalFile))
+	if p := engine.Pending(entries); len(p) != 3 {
+		t.Errorf("journal pending %+v", p)
+	}
+}

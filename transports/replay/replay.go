@@ -224,6 +224,11 @@ func (t *Transport) Run(ctx context.Context, cmd transports.Command) (transports
 		return transports.Result{}, fmt.Errorf("replay: %q took %s when recorded, over its timeout of %s: %w",
 			x.Command, x.Duration, cmd.Timeout, transports.ErrTimeout)
 	}
+	if x.Error != nil && x.Error.Kind == KindClosed {
+		// The recorded session was lost here: so is this one, as a live
+		// transport's would be; a caller must re-open to go on.
+		t.Close()
+	}
 	return transports.Result{Text: x.Output, Data: x.Data}, x.Error.Err(x.Command)
 }
 
