@@ -119,6 +119,8 @@ func (d *Device) show(w []string) (string, error) {
 		return d.clock().UTC().Format("Mon Jan _2 15:04:05 MST 2006") + "\n", nil
 	case is(w, "system", "info"):
 		return d.systemInfo(), nil
+	case is(w, "system", "resources"):
+		return d.systemResources(), nil
 	case len(w) >= 2 && w[0] == "counter" && w[1] == "global":
 		return d.counterGlobal(w[2:])
 	case len(w) >= 2 && w[0] == "session" && w[1] == "all":

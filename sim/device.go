@@ -97,6 +97,10 @@ type Faults struct {
 	// ResourcePct, when > 0, is the packet buffer and packet descriptor
 	// utilization (percent) that resource-monitor reports.
 	ResourcePct int
+	// MgmtCPU, when > 0, is the management-plane CPU use (percent busy)
+	// that show system resources reports at least, the extra load in
+	// logrcvr (heavy logging, the usual cause on a real firewall).
+	MgmtCPU int
 }
 
 // ErrDropConnection is returned by Shell.Exec when a DropAfter fault fires:
