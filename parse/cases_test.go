@@ -32,3 +32,30 @@ func TestCountersSummedAcrossDataplanes(t *testing.T) {
 		t.Errorf("got %v %v", got, err)
 	}
 }
+
+// TestSystemResourcesFromAPIText reads show system resources as the XML
+// API answers it (the top text as the character data of <result>), and
+// leaves out the fields whose line is missing.
+func TestSystemResourcesFromAPIText(t *testing.T) {
+	top := "top - 10:02:36 up 2 days,  4:38,  1 user,  load average: 0.28, 0.31, 0.31\n" +
+		"%Cpu(s):  3.4 us,  1.0 sy,  0.0 ni, 95.1 id,  0.3 wa,  0.0 hi,  0.2 si,  0.0 st\n\n" +
+		"  PID USER      PR  NI    VIRT    RES    SHR S  %CPU %MEM     TIME+ COMMAND\n" +
+		" 2918 root      20   0  412852  57012  16124 R   8.6  0.7   3:13.13 ikemgr\n"
+	got, err := Parse("system-resources", "", top)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ike, _ := got["processes"].(map[string]any)["ikemgr"].(map[string]any)
+	if got["cpu_busy"] != 4.9 || got["load_15"] != 0.31 || ike["cpu"] != 8.6 || ike["mem"] != 0.7 {
+		t.Errorf("got %v", got)
+	}
+	for _, k := range []string{"mem_total", "mem_used_pct", "tasks"} {
+		if _, ok := got[k]; ok {
+			t.Errorf("%s = %v without its line", k, got[k])
+		}
+	}
+	none, err := Parse("system-resources", "admin@fw> show system resources\n", nil)
+	if err != nil || len(none) != 0 {
+		t.Errorf("no output: %v %v", none, err)
+	}
+}

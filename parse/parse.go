@@ -10,7 +10,7 @@ import (
 
 // Names lists the parsers a playbook may select with `parse:`.
 var Names = []string{"keyvalue", "table", "ipsec-sa", "ike-sa", "sessions", "counters",
-	"resource-monitor", "fib-lookup", "pool-statistics", "clock"}
+	"resource-monitor", "fib-lookup", "pool-statistics", "clock", "system-resources"}
 
 // ErrUnknownParser is returned by Parse for a name not in Names.
 var ErrUnknownParser = errors.New("unknown parser")
@@ -46,6 +46,8 @@ func parserFor(name string) parserFunc {
 		return parsePoolStatistics
 	case "clock":
 		return parseClock
+	case "system-resources":
+		return parseSystemResources
 	}
 	return nil
 }

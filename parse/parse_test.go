@@ -42,6 +42,9 @@ var goldenCases = []struct {
 	{"pool-statistics", "fixture_pool_statistics.txt"},
 	{"clock", "fixture_clock.txt"},
 	{"clock", "fixture_clock_pst.txt"},
+	{"system-resources", "fixture_system_resources.txt"},
+	{"system-resources", "fixture_system_resources_procps.txt"},
+	{"system-resources", "fixture_system_resources_percore.txt"},
 }
 
 func TestGolden(t *testing.T) {

@@ -378,6 +378,7 @@ func TestAPIParseAgreement(t *testing.T) {
 		{"ipsec-sa", "show vpn ipsec-sa tunnel " + topo.Tunnel, []string{"tunnel_id", "count"}},
 		{"keyvalue", "show vpn flow tunnel-id 207", []string{"decap_packets", "encap_packets", "state"}},
 		{"sessions", "show session all filter source " + topo.LocalIP + " destination " + topo.PeerIP + " application ipsec-esp", []string{"count", "first_id"}},
+		{"system-resources", "show system resources", []string{"cpu_busy", "cpu_idle", "load_1", "mem_used_pct", "processes"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.parser, func(t *testing.T) {

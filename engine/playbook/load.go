@@ -21,7 +21,7 @@ import (
 // implements each of them.
 var Parsers = []string{
 	"keyvalue", "table", "ipsec-sa", "ike-sa", "sessions", "counters",
-	"resource-monitor", "fib-lookup", "pool-statistics", "clock",
+	"resource-monitor", "fib-lookup", "pool-statistics", "clock", "system-resources",
 }
 
 // The kind keys: exactly one of them makes a step what it is.
