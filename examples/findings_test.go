@@ -27,6 +27,7 @@ var proofs = map[string]map[string][]string{
 		"no-ike-sa":                  {"phase1-down", "phase1-down-peer-unreachable", "phase1-down-no-route", "phase1-down-wrong-interface"},
 		"phase1-only":                {"phase1-down-phase1-only"},
 		"drops-rising":               {"phase1-down-phase1-only"},
+		"mgmt-cpu-high":              {"phase1-down-mgmt-cpu"},
 	},
 	"phase2-down": {
 		"esp-not-allowed": {"phase2-down-esp-blocked"},
@@ -36,6 +37,7 @@ var proofs = map[string]map[string][]string{
 		"encap-flat":      {"phase2-down-encap-flat"},
 		"auth-errors":     {"phase2-down-tunnel-errors"},
 		"replay-drops":    {"phase2-down-tunnel-errors"},
+		"mgmt-cpu-high":   {"phase2-down-mgmt-cpu"},
 	},
 	"tunnel-up-no-traffic": {
 		"decap-flat":            {"tunnel-up-no-traffic-decap-flat"},
@@ -50,6 +52,7 @@ var proofs = map[string]map[string][]string{
 	},
 	"performance": {
 		"dataplane-cpu-high":   {"performance"},
+		"mgmt-cpu-high":        {"performance-mgmt-cpu"},
 		"packet-buffers-low":   {"performance"},
 		"descriptors-high":     {"performance-descriptors"},
 		"capture-rate-limited": {"performance"},

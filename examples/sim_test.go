@@ -137,6 +137,14 @@ var simCases = []simCase{
 	{name: "performance-descriptors", playbook: "performance", scenario: sim.Healthy, params: trafficParams,
 		faults:   sim.Faults{ResourcePct: 93},
 		findings: []string{"descriptors-high"}},
+	// The management plane is busy (heavy logging in logrcvr) on top of
+	// what the IKE debug costs.
+	{name: "phase1-down-mgmt-cpu", playbook: "phase1-down", scenario: sim.Healthy, params: phase1Params,
+		faults: sim.Faults{MgmtCPU: 92}, findings: []string{"mgmt-cpu-high"}},
+	{name: "phase2-down-mgmt-cpu", playbook: "phase2-down", scenario: sim.Healthy, params: phase2Params,
+		faults: sim.Faults{MgmtCPU: 92}, findings: []string{"mgmt-cpu-high"}},
+	{name: "performance-mgmt-cpu", playbook: "performance", scenario: sim.Healthy, params: trafficParams,
+		faults: sim.Faults{MgmtCPU: 92}, findings: []string{"mgmt-cpu-high"}},
 }
 
 // The scp destination and password of the recordings. The password reaches
@@ -239,6 +247,7 @@ var durations = []struct {
 	{"debug dataplane pool statistics", 420 * time.Millisecond},
 	{"debug dataplane pow performance", 310 * time.Millisecond},
 	{"show running resource-monitor", 280 * time.Millisecond},
+	{"show system resources", 350 * time.Millisecond},
 	{"show counter global", 240 * time.Millisecond},
 	{"show session", 160 * time.Millisecond},
 	{"show vpn", 130 * time.Millisecond},
