@@ -314,12 +314,18 @@ func fmtValue(x any) string {
 	return fmt.Sprint(x)
 }
 
-// fmtNum prints a number exactly, without an exponent.
+// fmtNum prints a number without an exponent, to 15 significant digits:
+// exact for counters, and free of float noise in differences
+// (1.001 - 0.001 prints 1, not 1.0000000000000002).
 func fmtNum(v float64) string {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return strconv.FormatFloat(v, 'g', -1, 64)
 	}
-	return strconv.FormatFloat(v, 'f', -1, 64)
+	r, err := strconv.ParseFloat(strconv.FormatFloat(v, 'g', 15, 64), 64)
+	if err != nil {
+		r = v
+	}
+	return strconv.FormatFloat(r, 'f', -1, 64)
 }
 
 // fmtShort prints a number in at most about six characters, for axes.
