@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -311,7 +312,11 @@ func (r *Runner) Run(ctx context.Context) *Result {
 
 	dir := o.Dir
 	if dir == "" {
-		dir = filepath.Join(o.OutDir, fmt.Sprintf("%s-%s-%s", start.Format("20060102T150405Z"), pb.Name, safeName(o.Target)))
+		var err error
+		base := filepath.Join(o.OutDir, fmt.Sprintf("%s-%s-%s", start.Format("20060102T150405Z"), pb.Name, safeName(o.Target)))
+		if dir, err = newRunDir(base); err != nil {
+			return finish(StatusRefused, fmt.Errorf("run folder: %w", err))
+		}
 	}
 	res.Dir = dir
 	for _, d := range []string{dir, filepath.Join(dir, "steps"), filepath.Join(dir, "artifacts")} {
@@ -372,6 +377,26 @@ func (r *Runner) Run(ctx context.Context) *Result {
 }
 
 func (ru *run) now() time.Time { return ru.clock.Now().UTC() }
+
+// newRunDir creates base, or base-2, base-3, ... when a run of the same
+// playbook against the same target started in the same second: two runs
+// never share a folder.
+func newRunDir(base string) (string, error) {
+	if err := os.MkdirAll(filepath.Dir(base), 0o755); err != nil {
+		return "", err
+	}
+	dir := base
+	for n := 2; ; n++ {
+		err := os.Mkdir(dir, 0o755)
+		if err == nil {
+			return dir, nil
+		}
+		if !errors.Is(err, fs.ErrExist) || n > 1000 {
+			return "", err
+		}
+		dir = fmt.Sprintf("%s-%d", base, n)
+	}
+}
 
 // main runs everything up to (not including) cleanup.
 func (ru *run) main(ctx context.Context) (Status, error) {

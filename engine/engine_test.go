@@ -422,3 +422,22 @@ func TestCannotReconnectIsDirty(t *testing.T) {
 		t.Errorf("journal pending %+v", p)
 	}
 }
+
+// TestRunFoldersNeverShared: two runs of the same playbook against the same
+// target in the same second get two folders.
+func TestRunFoldersNeverShared(t *testing.T) {
+	out := t.TempDir()
+	now := func() time.Time { return time.Date(2026, 11, 27, 10, 2, 33, 0, time.UTC) }
+	var dirs []string
+	for range 2 {
+		res, _ := runIt(t, runCfg{opts: func(o *engine.Options) { o.Dir, o.OutDir, o.Now = "", out, now }})
+		if res.ExitCode != 0 {
+			t.Fatalf("exit %d: %v", res.ExitCode, res.Err)
+		}
+		dirs = append(dirs, res.Dir)
+	}
+	want := []string{filepath.Join(out, "20261127T100233Z-basic-fw1"), filepath.Join(out, "20261127T100233Z-basic-fw1-2")}
+	if !reflect.DeepEqual(dirs, want) {
+		t.Errorf("dirs %q, want %q", dirs, want)
+	}
+}
