@@ -13,6 +13,7 @@ func subcommands(io *IOStreams) []*cobra.Command {
 		newSimCmd(io),
 		newRunCmd(io),
 		newCleanupCmd(io),
+		newTargetsCmd(io),
 		newTestCmd(io),
 	}
 }

@@ -1,0 +1,117 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/runbook-dev/runbook/inventory"
+	"github.com/runbook-dev/runbook/schema"
+)
+
+type targetsOptions struct {
+	io        *IOStreams
+	Inventory string
+}
+
+func newTargetsCmd(io *IOStreams) *cobra.Command {
+	opts := &targetsOptions{io: io}
+	cmd := &cobra.Command{
+		Use:   "targets",
+		Short: "Check the inventory and list its targets and groups",
+		Long: `Check the inventory against its JSON Schema and the loader (a secret written
+literally is refused), then list its targets (name, transport, address, user,
+where each secret comes from) and groups. Nothing is contacted and no secret is
+resolved.
+
+The inventory is --inventory, else $RUNBOOK_INVENTORY, else ./inventory.yaml,
+else ~/.config/runbook/inventory.yaml. The built-in target demo is always there.
+
+Exit codes:
+  0  the inventory is valid
+  2  it is not, or none was found`,
+		Example: `  runbook targets
+  runbook targets -i examples/inventory.yaml`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runTargets(opts)
+		},
+	}
+	cmd.Flags().StringVarP(&opts.Inventory, "inventory", "i", "", "inventory file")
+	return cmd
+}
+
+func runTargets(opts *targetsOptions) error {
+	path, err := inventory.Find(opts.Inventory, opts.io.Getenv)
+	if err != nil {
+		return &exitError{code: exitInvalid, err: err}
+	}
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return &exitError{code: exitInvalid, err: fmt.Errorf("inventory: %w", err)}
+	}
+	inv, err := inventory.Parse(path, src)
+	if err != nil {
+		return &exitError{code: exitInvalid, err: err}
+	}
+	if err := schema.ValidateInventory(path, src); err != nil {
+		return &exitError{code: exitInvalid, err: err}
+	}
+	fmt.Fprintf(opts.io.Out, "%s: ok\n\n", path)
+	w := tabwriter.NewWriter(opts.io.Out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "TARGET\tTRANSPORT\tADDRESS\tUSER\tSECRETS")
+	names := make([]string, 0, len(inv.Targets))
+	for n := range inv.Targets {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		t := inv.Targets[n]
+		addr := t.Host
+		if t.Port != 0 {
+			addr = fmt.Sprintf("%s:%d", t.Host, t.Port)
+		}
+		if t.Transport == "replay" {
+			addr = t.Cassette
+		}
+		var secrets []string
+		for label, ref := range map[string]string{"password": t.Password.String(), "passphrase": t.Passphrase.String(), "api_key": t.APIKey.String()} {
+			if ref != "" {
+				secrets = append(secrets, label+"="+ref)
+			}
+		}
+		sort.Strings(secrets)
+		if t.KeyFile != "" {
+			secrets = append(secrets, "key_file="+t.KeyFile)
+		}
+		if t.UseAgent {
+			secrets = append(secrets, "ssh-agent")
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", n, t.Transport, addr, dash(t.User), dash(strings.Join(secrets, " ")))
+	}
+	fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", demoTarget, "ssh", "simulator on loopback (built in)", "admin", "generated")
+	w.Flush()
+	if len(inv.Groups) > 0 {
+		fmt.Fprintln(opts.io.Out, "\nGROUP\tTARGETS")
+		gs := make([]string, 0, len(inv.Groups))
+		for g := range inv.Groups {
+			gs = append(gs, g)
+		}
+		sort.Strings(gs)
+		for _, g := range gs {
+			fmt.Fprintf(opts.io.Out, "%s\t%s\n", g, strings.Join(inv.Groups[g], ", "))
+		}
+	}
+	return nil
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
