@@ -27,6 +27,7 @@ type simOptions struct {
 	Latency     time.Duration
 	Seed        int64
 	Banner      bool
+	Faults      sim.Faults
 	API         simAPIOptions // sim_api.go
 }
 
@@ -53,6 +54,7 @@ Exit codes:
 		Example: `  runbook sim --ssh 127.0.0.1:2222
   RUNBOOK_SIM_PASSWORD=s3cret runbook sim --ssh 127.0.0.1:2222 --scenario phase2-down
   runbook sim --ssh 127.0.0.1:2222 --api 127.0.0.1:8443
+  runbook sim --ssh 127.0.0.1:2222 --mgmt-cpu 92 --drop-after 12
   ssh -p 2222 admin@127.0.0.1`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {
@@ -61,13 +63,21 @@ Exit codes:
 	}
 	f := cmd.Flags()
 	f.StringVar(&opts.SSHAddr, "ssh", "", "serve the CLI over SSH on this address (e.g. 127.0.0.1:2222)")
-	f.StringVar(&opts.Scenario, "scenario", string(sim.Healthy), "what is broken: healthy, phase1-down, phase2-down, no-traffic, performance")
+	f.StringVar(&opts.Scenario, "scenario", string(sim.Healthy), "what is broken: healthy, phase1-down, phase2-down, no-traffic, no-encap, idle, performance")
 	f.StringVar(&opts.User, "user", "admin", "the account to log in with")
 	f.StringVar(&opts.PasswordEnv, "password-env", "RUNBOOK_SIM_PASSWORD", "environment variable holding the password")
 	f.StringVar(&opts.Hostname, "hostname", "pa-sim", "the device's hostname (shown in the prompt)")
 	f.DurationVar(&opts.Latency, "latency", 0, "delay added to every command's answer")
 	f.Int64Var(&opts.Seed, "seed", 1, "seed for counter movement")
 	f.BoolVar(&opts.Banner, "banner", false, "ask the login-banner question before the password, as PAN-OS does")
+	f.IntVar(&opts.Faults.DropAfter, "drop-after", 0, "fault: drop the connection when command N+1 arrives (once)")
+	f.StringVar(&opts.Faults.AskOn, "ask-on", "", "fault: commands starting with this ask an unexpected (y or n) question")
+	f.StringVar(&opts.Faults.SlowOn, "slow-on", "", "fault: commands starting with this answer after --slow-by")
+	f.DurationVar(&opts.Faults.SlowBy, "slow-by", 5*time.Second, "how slow --slow-on commands are")
+	f.BoolVar(&opts.Faults.AuthErrors, "auth-errors", false, "fault: the tunnel's authentication and decryption errors rise")
+	f.BoolVar(&opts.Faults.ReplayDrops, "replay-drops", false, "fault: the tunnel's replay drops rise")
+	f.IntVar(&opts.Faults.ResourcePct, "resource-pct", 0, "fault: packet buffer and descriptor use, in percent")
+	f.IntVar(&opts.Faults.MgmtCPU, "mgmt-cpu", 0, "fault: management-plane CPU busy, in percent")
 	addSimAPIFlags(f, &opts.API)
 	return cmd
 }
@@ -88,6 +98,9 @@ func runSim(ctx context.Context, ios *IOStreams, opts simOptions) error {
 	if opts.Latency < 0 {
 		return usageError{errors.New("sim: --latency must not be negative")}
 	}
+	if opts.Faults.DropAfter < 0 || opts.Faults.ResourcePct < 0 || opts.Faults.ResourcePct > 100 || opts.Faults.MgmtCPU < 0 || opts.Faults.MgmtCPU > 100 {
+		return usageError{errors.New("sim: --drop-after must not be negative; --resource-pct and --mgmt-cpu are percentages (0-100)")}
+	}
 	password := ""
 	if opts.PasswordEnv != "" && ios.Getenv != nil {
 		password = ios.Getenv(opts.PasswordEnv)
@@ -96,7 +109,7 @@ func runSim(ctx context.Context, ios *IOStreams, opts simOptions) error {
 	if password == "" {
 		password, pwNote = "admin", "admin ($"+opts.PasswordEnv+" is unset)"
 	}
-	dev := sim.NewDevice(sim.Options{Hostname: opts.Hostname, Scenario: sc, Latency: opts.Latency, Seed: opts.Seed})
+	dev := sim.NewDevice(sim.Options{Hostname: opts.Hostname, Scenario: sc, Latency: opts.Latency, Seed: opts.Seed, Faults: opts.Faults})
 
 	var servers []simServer
 	if opts.SSHAddr != "" {

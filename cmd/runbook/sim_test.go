@@ -12,7 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/runbook-dev/runbook/engine/playbook"
+	"github.com/runbook-dev/runbook/parse"
 	"github.com/runbook-dev/runbook/secret"
+	"github.com/runbook-dev/runbook/sim"
 	"github.com/runbook-dev/runbook/transports"
 	sshtr "github.com/runbook-dev/runbook/transports/ssh"
 )
@@ -42,7 +45,8 @@ func TestRunSimServesSSHAndPrintsLog(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- runSim(ctx, ios, simOptions{SSHAddr: "127.0.0.1:0", Scenario: "phase2-down", User: "admin", PasswordEnv: "SIMPW", Hostname: "fw9", Banner: true})
+		done <- runSim(ctx, ios, simOptions{SSHAddr: "127.0.0.1:0", Scenario: "phase2-down", User: "admin", PasswordEnv: "SIMPW", Hostname: "fw9", Banner: true,
+			Faults: sim.Faults{MgmtCPU: 92}})
 	}()
 	re := regexp.MustCompile(`ssh: listening on (127\.0\.0\.1:\d+)`)
 	var addr string
@@ -75,6 +79,11 @@ func TestRunSimServesSSHAndPrintsLog(t *testing.T) {
 	if err != nil || !strings.Contains(res.Text, "0 ipsec sa found") {
 		t.Errorf("phase2-down ipsec-sa: %q %v", res.Text, err)
 	}
+	// The --mgmt-cpu fault shows in show system resources.
+	res, err = tr.Run(ctx, transports.Command{CLI: "show system resources"})
+	if f, perr := parse.Parse("system-resources", res.Text, nil); err != nil || perr != nil || playbook.Num(f["cpu_busy"]) < 90 {
+		t.Errorf("show system resources with --mgmt-cpu 92: cpu_busy %v (%v, %v)", f["cpu_busy"], err, perr)
+	}
 	tr.Run(ctx, transports.Command{CLI: "debug ike pcap on"})
 	tr.Close()
 	cancel()
@@ -94,7 +103,8 @@ func TestRunSimServesSSHAndPrintsLog(t *testing.T) {
 
 func TestRunSimUsage(t *testing.T) {
 	ios := &IOStreams{Out: &bytes.Buffer{}, ErrOut: &bytes.Buffer{}}
-	for _, o := range []simOptions{{}, {SSHAddr: "127.0.0.1:0", Scenario: "bogus"}} {
+	for _, o := range []simOptions{{}, {SSHAddr: "127.0.0.1:0", Scenario: "bogus"},
+		{SSHAddr: "127.0.0.1:0", Faults: sim.Faults{MgmtCPU: 150}}, {SSHAddr: "127.0.0.1:0", Faults: sim.Faults{DropAfter: -1}}} {
 		err := runSim(context.Background(), ios, o)
 		if exitCode(err, &bytes.Buffer{}) != exitInvalid {
 			t.Errorf("%+v: %v, want a usage error", o, err)
