@@ -216,6 +216,16 @@ func TestCleanupOnEveryPath(t *testing.T) {
 			steps: []string{"debug ike global on debug", "debug ike pcap on", "show clock", "show vpn ipsec-sa tunnel sap-sap"},
 		},
 		{
+			// The debug command timed out: it may still have taken effect
+			// on the device, so its undo runs too.
+			name: "debug command timeout",
+			cfg: runCfg{mode: replay.ByCommand, edit: func(c *replay.Cassette) {
+				c.Exchanges[1].Duration = 10 * time.Minute
+			}},
+			exit: engine.ExitStepFailed, status: engine.StatusFailed,
+			steps: []string{"debug ike global on debug", "debug ike pcap on"},
+		},
+		{
 			name: "overall timeout",
 			cfg: runCfg{mode: replay.ByCommand, opts: func(o *engine.Options) {
 				o.Timeout = time.Nanosecond
