@@ -1,0 +1,547 @@
+package engine
+
+// This file runs the steps: each kind, repeats and retries, captures,
+// outputs, and the undo registered as commands are sent.
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/runbook-dev/runbook/engine/playbook"
+	"github.com/runbook-dev/runbook/parse"
+	"github.com/runbook-dev/runbook/transports"
+)
+
+func (ru *run) env(out *playbook.RunView) map[string]any {
+	return playbook.Env(ru.params, ru.vars, ru.steps, ru.target, out)
+}
+
+// runSteps runs steps in order; it returns the error that stops the run.
+func (ru *run) runSteps(ctx context.Context, steps []*playbook.Step) error {
+	for _, s := range steps {
+		if err := context.Cause(ctx); err != nil && ctx.Err() != nil {
+			return err
+		}
+		if err := ru.runStep(ctx, s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// stepError is a step that failed, with its position.
+type stepError struct {
+	step *playbook.Step
+	err  error
+}
+
+func (e *stepError) Error() string {
+	return fmt.Sprintf("%s:%d: step %s: %v", e.step.File, e.step.Line, stepLabel(e.step), e.err)
+}
+func (e *stepError) Unwrap() error { return e.err }
+
+func stepLabel(s *playbook.Step) string {
+	if s.ID != "" {
+		return s.ID
+	}
+	if s.Run != nil {
+		return fmt.Sprintf("%q", s.Run.Src)
+	}
+	return string(s.Kind)
+}
+
+func (ru *run) runStep(ctx context.Context, s *playbook.Step) error {
+	if s.When != nil {
+		ok, err := s.When.Bool(ru.env(nil))
+		if err != nil {
+			return ru.fail(s, fmt.Errorf("when: %w", err))
+		}
+		if !ok {
+			ru.skip(s)
+			return nil
+		}
+	}
+	var err error
+	switch s.Kind {
+	case playbook.KindRun:
+		err = ru.runCommand(ctx, s)
+	case playbook.KindWait:
+		err = ru.wait(ctx, s)
+	case playbook.KindPrompt:
+		err = ru.prompt(ctx, s)
+	case playbook.KindNote:
+		err = ru.note(s)
+	case playbook.KindExport:
+		err = ru.export(ctx, s)
+	case playbook.KindIf:
+		var ok bool
+		ok, err = s.If.Bool(ru.env(nil))
+		if err != nil {
+			return ru.fail(s, fmt.Errorf("if: %w", err))
+		}
+		if ok {
+			return ru.runSteps(ctx, s.Then)
+		}
+		return ru.runSteps(ctx, s.Else)
+	default:
+		err = fmt.Errorf("unknown step kind %q", s.Kind)
+	}
+	if err == nil {
+		return nil
+	}
+	if ctx.Err() != nil || errors.Is(err, ErrAborted) {
+		return err
+	}
+	if s.OnError == playbook.OnErrorContinue {
+		ru.printf("      continuing (on_error: continue)\n")
+		return nil
+	}
+	return &stepError{step: s, err: err}
+}
+
+func (ru *run) fail(s *playbook.Step, err error) error {
+	return &stepError{step: s, err: err}
+}
+
+func (ru *run) skip(s *playbook.Step) {
+	if s.ID != "" {
+		ru.steps[s.ID] = playbook.StepView{Skipped: true, Status: "skipped"}
+	}
+	now := ru.now()
+	ru.m.Steps = append(ru.m.Steps, StepRecord{ID: s.ID, Kind: string(s.Kind), Line: s.Line, Command: srcOf(s), Start: now, End: now, Status: "skipped"})
+	ru.printf("  -   %s (skipped)\n", describe(s))
+}
+
+func srcOf(s *playbook.Step) string {
+	if s.Run != nil {
+		return s.Run.Src
+	}
+	return ""
+}
+
+func describe(s *playbook.Step) string {
+	if s.Name != "" {
+		return s.Name
+	}
+	switch {
+	case s.Run != nil:
+		return s.Run.Src
+	case s.Export != nil:
+		return "export " + s.Export.Category
+	case s.Message != nil:
+		return string(s.Kind) + ": " + firstLine(s.Message.Src)
+	}
+	return string(s.Kind)
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// runCommand runs a run step: repeat × until, captures, parse, undo.
+func (ru *run) runCommand(ctx context.Context, s *playbook.Step) error {
+	env := ru.env(nil)
+	cli, err := s.Run.Render(env)
+	if err != nil {
+		return fmt.Errorf("run: %w", err)
+	}
+	cmd := transports.Command{CLI: cli, Timeout: ru.stepTimeout(s)}
+	if s.XML != nil {
+		if cmd.XML, err = s.XML.Render(env); err != nil {
+			return fmt.Errorf("xml: %w", err)
+		}
+	}
+	for _, a := range s.Prompts {
+		ans, err := a.Answer.Render(env)
+		if err != nil {
+			return fmt.Errorf("prompts: %w", err)
+		}
+		cmd.Prompts = append(cmd.Prompts, transports.Prompt{Pattern: a.Match, Answer: ans, Secret: true})
+	}
+	var undo []string
+	for _, u := range s.Undo {
+		c, err := u.Render(env)
+		if err != nil {
+			return fmt.Errorf("undo: %w", err)
+		}
+		undo = append(undo, c)
+	}
+	count, interval := 1, time.Duration(0)
+	if s.Repeat != nil {
+		if count, err = s.Repeat.Count.Eval(env); err != nil {
+			return fmt.Errorf("repeat.count: %w", err)
+		}
+		if count < 1 {
+			return fmt.Errorf("repeat.count is %d, must be at least 1", count)
+		}
+		if s.Repeat.Interval != nil {
+			if interval, err = s.Repeat.Interval.Eval(env); err != nil {
+				return fmt.Errorf("repeat.interval: %w", err)
+			}
+		}
+	}
+	attempts := 1
+	if s.Until != nil {
+		attempts = s.Retry.Max
+	}
+	for i := 1; i <= count; i++ {
+		if i > 1 {
+			if err := ru.sleep(ctx, interval, fmt.Sprintf("next run of %s (%d/%d)", describe(s), i, count)); err != nil {
+				return err
+			}
+		}
+		for a := 1; ; a++ {
+			out, err := ru.send(ctx, s, cmd, undo, i, count)
+			if err != nil {
+				return err
+			}
+			if s.Until == nil {
+				break
+			}
+			ok, err := s.Until.Bool(ru.env(&out))
+			if err != nil {
+				return fmt.Errorf("until: %w", err)
+			}
+			if ok {
+				break
+			}
+			if a >= attempts {
+				return fmt.Errorf("until %s: still false after %d attempts", s.Until.Src, attempts)
+			}
+			if err := ru.sleep(ctx, s.Retry.Interval, fmt.Sprintf("retry %d/%d of %s", a+1, attempts, describe(s))); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (ru *run) stepTimeout(s *playbook.Step) time.Duration {
+	switch {
+	case s.Timeout > 0:
+		return s.Timeout
+	case ru.o.StepTimeout > 0:
+		return ru.o.StepTimeout
+	case ru.pb.Timeout > 0:
+		return ru.pb.Timeout
+	}
+	return 60 * time.Second
+}
+
+// send sends one command and records everything about it.
+func (ru *run) send(ctx context.Context, s *playbook.Step, cmd transports.Command, undo []string, i, count int) (playbook.RunView, error) {
+	ru.seq++
+	seq := ru.seq
+	if len(undo) > 0 && !ru.armed[s] {
+		// Journaled (fsynced) before the command is sent: a crash after
+		// sending still leaves the undo on record.
+		if err := ru.j.Append(JournalEntry{Time: ru.now(), Event: evUndoIntent, Seq: seq, Step: s.ID, Command: cmd.CLI, Undo: undo}); err != nil {
+			return playbook.RunView{}, err
+		}
+	}
+	label := cmd.CLI
+	if count > 1 {
+		label = fmt.Sprintf("%s  (%d/%d)", cmd.CLI, i, count)
+	}
+	ru.printf("[%3d] %s\n", seq, label)
+	start := ru.now()
+	_ = ru.j.Append(JournalEntry{Time: start, Event: evStepStart, Seq: seq, Step: s.ID, Command: cmd.CLI})
+	cctx, cancel := context.WithTimeout(ctx, cmd.Timeout)
+	res, err := ru.tr.Run(cctx, cmd)
+	cancel()
+	if len(undo) > 0 && !ru.armed[s] {
+		ru.armed[s] = true
+		ru.mu.Lock()
+		// The stack runs newest first; a step's own undo list runs in the
+		// order written.
+		for k := len(undo) - 1; k >= 0; k-- {
+			ru.pending = append(ru.pending, undoEntry{key: undoKey(seq, k), cmd: undo[k]})
+		}
+		ru.mu.Unlock()
+		_ = ru.j.Append(JournalEntry{Time: ru.now(), Event: evUndoArmed, Seq: seq, Step: s.ID, Undo: undo})
+	}
+	end := ru.now()
+	rec := StepRecord{Seq: seq, ID: s.ID, Kind: string(s.Kind), Line: s.Line, Command: cmd.CLI, Start: start, End: end, Status: "ok"}
+	if count > 1 {
+		rec.Run = i
+	}
+	if err != nil {
+		rec.Status = "failed"
+		switch {
+		case ctx.Err() != nil:
+			rec.Status = "interrupted"
+		case errors.Is(err, transports.ErrTimeout) || errors.Is(err, context.DeadlineExceeded):
+			rec.Status = "timeout"
+			err = fmt.Errorf("%w after %s", transports.ErrTimeout, cmd.Timeout)
+		}
+		rec.Error = ru.redact(err.Error())
+	}
+	text := res.Text
+	if err != nil && text == "" {
+		text = "# " + rec.Status + ": " + err.Error() + "\n"
+	}
+	name := fmt.Sprintf("steps/%03d-%s.txt", seq, fileLabel(s, cmd.CLI))
+	sum, werr := ru.writeOutput(name, text)
+	if werr != nil {
+		ru.printf("      could not write %s: %v\n", name, werr)
+	} else {
+		rec.Output, rec.SHA256 = name, sum
+	}
+	out := playbook.RunView{Text: res.Text, Data: res.Data, Time: end}
+	if err == nil && s.Parse != "" {
+		f, perr := parse.Parse(s.Parse, res.Text, res.Data)
+		if perr != nil {
+			rec.Note = "parse " + s.Parse + ": " + perr.Error()
+		}
+		out.Fields = f
+	}
+	ru.m.Steps = append(ru.m.Steps, rec)
+	_ = ru.j.Append(JournalEntry{Time: end, Event: evStepEnd, Seq: seq, Step: s.ID, Status: rec.Status, Error: rec.Error})
+	if err != nil {
+		ru.printf("      %s: %s\n", rec.Status, rec.Error)
+	} else {
+		ru.printf("      ok (%s) -> %s\n", end.Sub(start).Round(time.Millisecond), name)
+	}
+	ru.record(s, out, rec.Status, rec.Error)
+	if err != nil {
+		return out, err
+	}
+	ru.satisfyUndo(cmd.CLI)
+	if err := ru.capture(s, out); err != nil {
+		return out, err
+	}
+	return out, nil
+}
+
+// satisfyUndo takes off the stack the pending undo entries that a command
+// the playbook just ran successfully already did (a procedure that switches
+// debug off itself, before exporting the capture): they are not sent again.
+func (ru *run) satisfyUndo(cli string) {
+	ru.mu.Lock()
+	var done []undoEntry
+	kept := ru.pending[:0]
+	for _, p := range ru.pending {
+		if p.cmd == cli {
+			done = append(done, p)
+			continue
+		}
+		kept = append(kept, p)
+	}
+	ru.pending = kept
+	ru.mu.Unlock()
+	for _, p := range done {
+		_ = ru.j.Append(JournalEntry{Time: ru.now(), Event: evCleanupEntry, Key: p.key, Command: p.cmd, Status: "ok", Message: "done by the playbook"})
+		ru.m.Undo = append(ru.m.Undo, CleanupRecord{Command: p.cmd, Status: "ok", Time: ru.now(), Note: "done by the playbook's own step"})
+	}
+}
+
+// record updates steps.<id> with one more run.
+func (ru *run) record(s *playbook.Step, out playbook.RunView, status, errText string) {
+	if s.ID == "" {
+		return
+	}
+	v := ru.steps[s.ID]
+	v.Ran, v.Skipped = true, false
+	v.Status, v.OK, v.Error = status, status == "ok", errText
+	v.Text, v.Data, v.Fields = out.Text, out.Data, out.Fields
+	v.Runs = append(v.Runs, out)
+	ru.steps[s.ID] = v
+}
+
+func (ru *run) capture(s *playbook.Step, out playbook.RunView) error {
+	for _, c := range s.Captures {
+		var val string
+		if c.Regex != nil {
+			m := c.Regex.FindStringSubmatch(out.Text)
+			switch {
+			case m == nil:
+				continue
+			case len(m) > 1:
+				val = m[1]
+			default:
+				val = m[0]
+			}
+		} else {
+			v, err := c.Expr.Eval(ru.env(&out))
+			if err != nil {
+				return fmt.Errorf("capture %s: %w", c.Name, err)
+			}
+			if v == nil {
+				continue
+			}
+			val = fmt.Sprint(v)
+		}
+		ru.vars[c.Name] = val
+		if val != "" {
+			ru.printf("      captured %s = %s\n", c.Name, ru.redact(val))
+		}
+	}
+	return nil
+}
+
+var unsafeChars = regexp.MustCompile(`[^a-zA-Z0-9._-]+`)
+
+func safeName(s string) string {
+	s = strings.Trim(unsafeChars.ReplaceAllString(s, "-"), "-.")
+	if s == "" {
+		return "x"
+	}
+	if len(s) > 60 {
+		s = s[:60]
+	}
+	return s
+}
+
+func fileLabel(s *playbook.Step, cli string) string {
+	if s.ID != "" {
+		return safeName(s.ID)
+	}
+	f := strings.Fields(cli)
+	if len(f) > 5 {
+		f = f[:5]
+	}
+	return safeName(strings.Join(f, "-"))
+}
+
+// writeOutput writes a redacted output file and returns its sha256.
+func (ru *run) writeOutput(rel, text string) (string, error) {
+	b := []byte(ru.redact(text))
+	if err := os.WriteFile(filepath.Join(ru.dir, rel), b, 0o644); err != nil {
+		return "", err
+	}
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:]), nil
+}
+
+func (ru *run) sleep(ctx context.Context, d time.Duration, why string) error {
+	if d <= 0 {
+		return nil
+	}
+	ru.printf("      waiting %s: %s\n", d, why)
+	if _, virtual := ru.clock.(*virtualClock); ru.o.Live && !virtual {
+		return ru.countdown(ctx, d)
+	}
+	return ru.clock.Sleep(ctx, d)
+}
+
+// countdown sleeps d on the real clock, redrawing the time left each second.
+func (ru *run) countdown(ctx context.Context, d time.Duration) error {
+	end := time.Now().Add(d)
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		left := time.Until(end)
+		if left <= 0 {
+			ru.printf("\r\033[K")
+			return nil
+		}
+		ru.printf("\r\033[K      %s left", left.Round(time.Second))
+		select {
+		case <-ctx.Done():
+			ru.printf("\r\033[K")
+			return context.Cause(ctx)
+		case <-t.C:
+		case <-time.After(left):
+		}
+	}
+}
+
+func (ru *run) wait(ctx context.Context, s *playbook.Step) error {
+	d, err := s.Wait.Eval(ru.env(nil))
+	if err != nil {
+		return fmt.Errorf("wait: %w", err)
+	}
+	msg := ""
+	if s.Message != nil {
+		if msg, err = s.Message.Render(ru.env(nil)); err != nil {
+			return err
+		}
+	}
+	start := ru.now()
+	err = ru.sleep(ctx, d, msg)
+	ru.m.Steps = append(ru.m.Steps, StepRecord{ID: s.ID, Kind: "wait", Line: s.Line, Start: start, End: ru.now(), Status: statusOf(err), Note: fmt.Sprintf("wait %s %s", d, msg)})
+	return err
+}
+
+func statusOf(err error) string {
+	if err != nil {
+		return "interrupted"
+	}
+	return "ok"
+}
+
+func (ru *run) prompt(ctx context.Context, s *playbook.Step) error {
+	msg, err := s.Message.Render(ru.env(nil))
+	if err != nil {
+		return fmt.Errorf("prompt: %w", err)
+	}
+	start := ru.now()
+	rec := StepRecord{ID: s.ID, Kind: "prompt", Line: s.Line, Start: start, Note: msg}
+	ru.printf(">>> %s\n", msg)
+	if ru.o.Yes {
+		ru.printf("    (continuing: --yes)\n")
+		rec.Status = "auto-continued"
+		_ = ru.j.Append(JournalEntry{Time: start, Event: evPrompt, Step: s.ID, Message: msg, Status: "auto-continued"})
+	} else {
+		ok, err := ru.o.Prompter.Ask(ctx, msg, s.PromptTimeout)
+		switch {
+		case errors.Is(err, ErrPromptTimeout) && s.Default == "continue":
+			ok, err = true, nil
+			rec.Status = "timed-out-continued"
+		case errors.Is(err, ErrPromptTimeout):
+			ok, err = false, nil
+		case err != nil:
+			return err
+		}
+		if !ok {
+			rec.Status, rec.End = "aborted", ru.now()
+			ru.m.Steps = append(ru.m.Steps, rec)
+			_ = ru.j.Append(JournalEntry{Time: ru.now(), Event: evPrompt, Step: s.ID, Message: msg, Status: "aborted"})
+			return ErrAborted
+		}
+		if rec.Status == "" {
+			rec.Status = "continued"
+		}
+		_ = ru.j.Append(JournalEntry{Time: ru.now(), Event: evPrompt, Step: s.ID, Message: msg, Status: rec.Status})
+	}
+	rec.End = ru.now()
+	ru.m.Steps = append(ru.m.Steps, rec)
+	return nil
+}
+
+func (ru *run) note(s *playbook.Step) error {
+	msg, err := s.Message.Render(ru.env(nil))
+	if err != nil {
+		return fmt.Errorf("note: %w", err)
+	}
+	ru.addNote(msg)
+	now := ru.now()
+	ru.m.Steps = append(ru.m.Steps, StepRecord{ID: s.ID, Kind: "note", Line: s.Line, Start: now, End: now, Status: "ok", Note: msg})
+	return nil
+}
+
+func (ru *run) addNote(msg string) {
+	msg = ru.redact(msg)
+	ru.m.Notes = append(ru.m.Notes, msg)
+	ru.printf("NOTE: %s\n", msg)
+	_ = ru.j.Append(JournalEntry{Time: ru.now(), Event: evNote, Message: msg})
+}
+
+func (ru *run) printf(format string, a ...any) {
+	fmt.Fprint(ru.o.Out, ru.redact(fmt.Sprintf(format, a...)))
+}
+
+func (r *Runner) printf(format string, a ...any) {
+	fmt.Fprint(r.o.Out, r.redact(fmt.Sprintf(format, a...)))
+}
