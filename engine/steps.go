@@ -488,8 +488,8 @@ func (ru *run) prompt(ctx context.Context, s *playbook.Step) error {
 	}
 	start := ru.now()
 	rec := StepRecord{ID: s.ID, Kind: "prompt", Line: s.Line, Start: start, Note: msg}
-	ru.printf(">>> %s\n", msg)
 	if ru.o.Yes {
+		ru.printf(">>> %s\n", msg)
 		ru.printf("    (continuing: --yes)\n")
 		rec.Status = "auto-continued"
 		_ = ru.j.Append(JournalEntry{Time: start, Event: evPrompt, Step: s.ID, Message: msg, Status: "auto-continued"})

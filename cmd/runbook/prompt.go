@@ -52,7 +52,7 @@ func (p *terminalPrompter) Ask(ctx context.Context, message string, timeout time
 	if timeout > 0 {
 		hint += fmt.Sprintf(" (waiting up to %s)", timeout)
 	}
-	fmt.Fprintf(p.io.ErrOut, "%s\n%s> ", message, hint)
+	fmt.Fprintf(p.io.ErrOut, ">>> %s\n%s> ", message, hint)
 	var tc <-chan time.Time
 	if timeout > 0 {
 		t := time.NewTimer(timeout)
