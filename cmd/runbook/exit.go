@@ -108,7 +108,17 @@ func signalContext(parent context.Context, io *IOStreams) (context.Context, func
 // interruptedError is the cause of a context cancelled by a signal.
 type interruptedError struct{ sig os.Signal }
 
-func (e interruptedError) Error() string { return "interrupted by " + e.sig.String() }
+func (e interruptedError) Error() string {
+	switch e.sig {
+	case os.Interrupt:
+		return "interrupted (Ctrl-C, SIGINT)"
+	case syscall.SIGTERM:
+		return "interrupted (SIGTERM)"
+	case syscall.SIGHUP:
+		return "interrupted (SIGHUP)"
+	}
+	return "interrupted by " + e.sig.String()
+}
 func (e interruptedError) Unwrap() error { return context.Canceled }
 
 // pendingFunc reports the undo/cleanup commands still to run and the run
