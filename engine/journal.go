@@ -2,9 +2,12 @@ package engine
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"time"
 )
@@ -61,11 +64,45 @@ type journal struct {
 }
 
 func openJournal(path string, redact func(string) string) (*journal, error) {
+	if err := endTornLine(path); err != nil {
+		return nil, err
+	}
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, err
 	}
 	return &journal{f: f, redact: redact}, nil
+}
+
+// endTornLine makes an existing journal end with a newline before anything
+// is appended to it, so a new entry never lands on the torn last line of an
+// engine killed mid-write (which would lose the entry and leave the torn
+// line in the middle). A complete entry missing only its newline is kept;
+// a torn one is cut off, as ReadJournal ignores it anyway.
+func endTornLine(path string) error {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	tail := b[bytes.LastIndexByte(b, '\n')+1:]
+	if len(tail) == 0 {
+		return nil
+	}
+	if json.Valid(tail) {
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+		if err != nil {
+			return err
+		}
+		if _, err := f.Write([]byte("\n")); err != nil {
+			f.Close()
+			return err
+		}
+		return f.Close()
+	}
+	return os.Truncate(path, int64(len(b)-len(tail)))
 }
 
 func (j *journal) Append(e JournalEntry) error {
