@@ -10,6 +10,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -159,8 +160,8 @@ func (rd *Redactor) Add(v string) {
 	}
 	rd.mu.Lock()
 	defer rd.mu.Unlock()
-	for _, f := range []string{v, url.QueryEscape(v), url.PathEscape(v),
-		base64.StdEncoding.EncodeToString([]byte(v)), base64.RawStdEncoding.EncodeToString([]byte(v))} {
+	for _, f := range append([]string{v, url.QueryEscape(v), url.PathEscape(v),
+		base64.StdEncoding.EncodeToString([]byte(v)), base64.RawStdEncoding.EncodeToString([]byte(v))}, jsonForms(v)...) {
 		if !contains(rd.olds, f) {
 			rd.olds = append(rd.olds, f)
 		}
@@ -172,6 +173,24 @@ func (rd *Redactor) Add(v string) {
 		pairs = append(pairs, o, Placeholder)
 	}
 	rd.r = strings.NewReplacer(pairs...)
+}
+
+// jsonForms returns v as it appears inside a JSON string, with and without
+// HTML escaping: the journal and manifest.json are redacted once encoded,
+// where ", \, <, >, & and control characters are escaped.
+func jsonForms(v string) []string {
+	var out []string
+	for _, html := range []bool{true, false} {
+		var b strings.Builder
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(html)
+		if enc.Encode(v) != nil {
+			continue
+		}
+		q := strings.TrimSuffix(b.String(), "\n")
+		out = append(out, q[1:len(q)-1])
+	}
+	return out
 }
 
 func contains(ss []string, s string) bool {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"net/url"
 	"os"
@@ -123,5 +124,34 @@ func TestShortValuesNotRedacted(t *testing.T) {
 	var nilRd *secret.Redactor
 	if got := nilRd.String("x"); got != "x" {
 		t.Errorf("nil redactor: %q", got)
+	}
+}
+
+// TestRedactJSONEscapedForms: the journal and manifest.json are redacted
+// after JSON encoding, which escapes ", \, <, > and &; a secret holding one
+// of them must still be caught in its escaped form.
+func TestRedactJSONEscapedForms(t *testing.T) {
+	for _, pw := range []string{`p&ss<w>rd`, `qu"ote\d`, "tab\there"} {
+		rd := &secret.Redactor{}
+		rd.Add(pw)
+		line := map[string]string{"command": "request login password " + pw}
+		var html, plain bytes.Buffer
+		if err := json.NewEncoder(&html).Encode(line); err != nil {
+			t.Fatal(err)
+		}
+		enc := json.NewEncoder(&plain)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(line); err != nil {
+			t.Fatal(err)
+		}
+		for _, b := range []bytes.Buffer{html, plain} {
+			var back map[string]string
+			if err := json.Unmarshal([]byte(rd.String(b.String())), &back); err != nil {
+				t.Fatalf("redacted JSON does not decode: %v", err)
+			}
+			if strings.Contains(back["command"], pw) || !strings.Contains(back["command"], secret.Placeholder) {
+				t.Errorf("secret %d bytes long not redacted from its JSON form: %d-byte result", len(pw), len(back["command"]))
+			}
+		}
 	}
 }
