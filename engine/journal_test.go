@@ -2,12 +2,16 @@ package engine_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/runbook-dev/runbook/engine"
+	"github.com/runbook-dev/runbook/engine/playbook"
+	"github.com/runbook-dev/runbook/secret"
 	"github.com/runbook-dev/runbook/transports"
 	"github.com/runbook-dev/runbook/transports/replay"
 )
@@ -45,5 +49,49 @@ func TestCleanupAfterTornJournal(t *testing.T) {
 	}
 	if len(rep.Done)+len(rep.Failed) != 0 {
 		t.Errorf("second cleanup ran %q (failed %q), want nothing", rep.Done, rep.Failed)
+	}
+}
+
+// TestSecretParamsPromptedApart: two secret parameters both given as
+// prompt are two questions, each naming its parameter, not one answer used
+// for both.
+func TestSecretParamsPromptedApart(t *testing.T) {
+	pb, err := playbook.Parse("two-secrets.yaml", []byte(`name: two-secrets
+title: Two secrets
+params:
+  scp_password: {type: secret}
+  other_password: {type: secret}
+steps:
+  - run: show clock
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	params, err := pb.Bind(map[string]string{"scp_password": "prompt", "other_password": "prompt"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := replay.Load("testdata/basic-cassette.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var asked []string
+	rs := &secret.Resolver{Prompt: func(_ context.Context, label string) (string, error) {
+		asked = append(asked, label)
+		return fmt.Sprintf("answer-%d", len(asked)), nil
+	}}
+	res := engine.New(engine.Options{
+		Playbook: pb, Params: params, Target: "fw1", Transport: "replay",
+		Dir: filepath.Join(t.TempDir(), "run"), Yes: true, Secrets: rs,
+		Open: func(ctx context.Context) (transports.Transport, error) {
+			return replay.New(c, replay.Options{Mode: replay.ByCommand}), nil
+		},
+	}).Run(context.Background())
+	if res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	slices.Sort(asked)
+	if want := []string{"param other_password", "param scp_password"}; !slices.Equal(asked, want) {
+		t.Errorf("asked %q, want %q", asked, want)
 	}
 }

@@ -28,6 +28,9 @@ func (r *Runner) resolveParams(ctx context.Context, pb *playbook.Playbook, given
 			out[k] = ""
 			continue
 		}
+		if ref.Kind == "prompt" && ref.Name == "" {
+			ref.Name = "param " + k // its own question, not another's answer
+		}
 		val, err := r.o.Secrets.Resolve(ctx, ref)
 		if err != nil {
 			return nil, fmt.Errorf("param %s: %w", k, err)

@@ -159,6 +159,11 @@ func parseTarget(path, name string, n *yaml.Node) (transports.Target, []error) {
 			// Never echo the value: it may be the secret itself.
 			bad(v, "%s: a secret must be written as a reference: env:NAME, file:PATH or prompt; never the secret itself", key)
 		}
+		if r.Kind == "prompt" {
+			// Each prompt is its own question: the resolver asks (and
+			// caches) it apart from every other target's and key's.
+			r.Name = name + " " + key
+		}
 		return r
 	}
 	for i := 0; i+1 < len(n.Content); i += 2 {

@@ -1,14 +1,18 @@
 package inventory_test
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/runbook-dev/runbook/inventory"
 	"github.com/runbook-dev/runbook/schema"
+	"github.com/runbook-dev/runbook/secret"
 )
 
 func TestExampleInventory(t *testing.T) {
@@ -90,5 +94,47 @@ func TestFind(t *testing.T) {
 	t.Setenv("HOME", t.TempDir())
 	if _, err := inventory.Find("", func(string) string { return "" }); !errors.Is(err, inventory.ErrNotFound) {
 		t.Errorf("none: %v", err)
+	}
+}
+
+// TestPromptSecretsAskedPerTarget: two targets whose passwords are both
+// `prompt`, and a key passphrase also `prompt`, are three questions with
+// three answers, each saying what it asks for; never one answer reused.
+func TestPromptSecretsAskedPerTarget(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "inventory.yaml")
+	src := `targets:
+  fw1: {transport: ssh, host: 192.0.2.1, user: admin, password: prompt, key_file: /k, passphrase: prompt}
+  fw2: {transport: ssh, host: 192.0.2.2, user: admin, password: prompt}
+`
+	if err := os.WriteFile(path, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	inv, err := inventory.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var asked []string
+	rs := &secret.Resolver{Prompt: func(_ context.Context, label string) (string, error) {
+		asked = append(asked, label)
+		return fmt.Sprintf("answer-%d", len(asked)), nil
+	}}
+	got := map[string]bool{}
+	for _, r := range []secret.Ref{inv.Targets["fw1"].Password, inv.Targets["fw1"].Passphrase, inv.Targets["fw2"].Password, inv.Targets["fw1"].Password} {
+		v, err := rs.Resolve(context.Background(), r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got[v] = true
+	}
+	if len(asked) != 3 || len(got) != 3 {
+		t.Fatalf("asked %q, got %d distinct answers; want 3 questions, 3 answers (fw1's password asked once)", asked, len(got))
+	}
+	for _, want := range []string{"fw1 password", "fw1 passphrase", "fw2 password"} {
+		if !slices.Contains(asked, want) {
+			t.Errorf("no question %q among %q", want, asked)
+		}
+	}
+	if s := inv.Targets["fw1"].Password.String(); s != "prompt" {
+		t.Errorf("fw1 password reference shows as %q, want prompt", s)
 	}
 }

@@ -30,7 +30,10 @@ var ErrLiteral = errors.New("a secret must be a reference (" + Forms + "), never
 // Ref is a reference to a secret. The zero Ref is "no secret".
 type Ref struct {
 	Kind string // env, file, prompt
-	Name string // variable name or file path; empty for prompt
+	// Name is the variable name or file path; for prompt, an optional
+	// label saying what is asked (two prompts with different labels are
+	// two questions).
+	Name string
 }
 
 // Parse reads a reference. It never echoes s back in its error: s may be the
@@ -113,8 +116,12 @@ func (rs *Resolver) Resolve(ctx context.Context, r Ref) (string, error) {
 		if rs.Prompt == nil {
 			return "", ErrNoTerminal
 		}
+		label := r.Name
+		if label == "" {
+			label = "secret"
+		}
 		var err error
-		if v, err = rs.Prompt(ctx, "secret"); err != nil {
+		if v, err = rs.Prompt(ctx, label); err != nil {
 			return "", err
 		}
 	default:
