@@ -68,6 +68,13 @@ func (l *loader) playbook(file string, root *yaml.Node, pb *Playbook) {
 			}
 		case "cleanup":
 			pb.Cleanup = l.steps(file, p.v, "cleanup")
+			// The engine sends cleanup's commands and nothing else: any
+			// other kind (an if's commands above all) would never run.
+			for _, s := range pb.Cleanup {
+				if s.Kind != KindRun {
+					l.add(s.Pos, "%s step is not allowed in cleanup, which runs commands only (put when: on a run step instead)", article(string(s.Kind)))
+				}
+			}
 		case "findings":
 			items, _ := l.seq(file, p.v, "findings")
 			for _, it := range items {
