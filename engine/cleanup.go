@@ -120,7 +120,7 @@ func (ru *run) cleanupOne(ctx context.Context, e undoEntry) CleanupRecord {
 		}
 	}
 	ru.seq++
-	name := fmt.Sprintf("steps/%03d-cleanup-%s.txt", ru.seq, safeName(e.cmd))
+	name := fmt.Sprintf("steps/%03d-cleanup-%s.txt", ru.seq, safeName(ru.redact(e.cmd)))
 	if text != "" {
 		if _, werr := ru.writeOutput(name, text); werr == nil {
 			rec.Output = name

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/runbook-dev/runbook/engine"
@@ -93,5 +94,61 @@ steps:
 	slices.Sort(asked)
 	if want := []string{"param other_password", "param scp_password"}; !slices.Equal(asked, want) {
 		t.Errorf("asked %q, want %q", asked, want)
+	}
+}
+
+// TestSecretNotInOutputFileNames: a step without an id names its output
+// file after its command, and a cleanup entry always does; a secret
+// interpolated into the command must not reach the file names of the run
+// folder (nor a bundle made of them).
+func TestSecretNotInOutputFileNames(t *testing.T) {
+	const code = "Zq7xK9wPmT" // the secret
+	pb, err := playbook.Parse("license.yaml", []byte(`name: license
+title: Fetch a license
+params:
+  code: {type: secret, required: true}
+steps:
+  - run: request license fetch auth-code ${params.code}
+cleanup:
+  - run: request license info ${params.code}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	params, err := pb.Bind(map[string]string{"code": "env:AUTH_CODE"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &replay.Cassette{Exchanges: []replay.Exchange{
+		{Command: "request license fetch auth-code " + code, Output: "ok\n"},
+		{Command: "request license info " + code, Output: "ok\n"},
+	}}
+	dir := filepath.Join(t.TempDir(), "run")
+	res := engine.New(engine.Options{
+		Playbook: pb, Params: params, Target: "fw1", Transport: "replay", Dir: dir, Yes: true,
+		Secrets: &secret.Resolver{Getenv: func(string) string { return code }},
+		Open: func(ctx context.Context) (transports.Transport, error) {
+			return replay.New(c, replay.Options{}), nil
+		},
+	}).Run(context.Background())
+	if res.Err != nil || res.ExitCode != 0 {
+		t.Fatalf("run: exit %d, %v", res.ExitCode, res.Err)
+	}
+	n := 0
+	err = filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		n++
+		if strings.Contains(strings.ToLower(d.Name()), strings.ToLower(code)) {
+			t.Errorf("a file name in the run folder holds the secret: %s", strings.ReplaceAll(d.Name(), code, "<SECRET>"))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n < 5 {
+		t.Fatalf("walked %d entries of the run folder, want its files", n)
 	}
 }

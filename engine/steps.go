@@ -291,7 +291,8 @@ func (ru *run) send(ctx context.Context, s *playbook.Step, cmd transports.Comman
 	if err != nil && text == "" {
 		text = "# " + rec.Status + ": " + err.Error() + "\n"
 	}
-	name := fmt.Sprintf("steps/%03d-%s.txt", seq, fileLabel(s, cmd.CLI))
+	// Named from the redacted command: a file name is never redacted later.
+	name := fmt.Sprintf("steps/%03d-%s.txt", seq, fileLabel(s, ru.redact(cmd.CLI)))
 	sum, werr := ru.writeOutput(name, text)
 	if werr != nil {
 		ru.printf("      could not write %s: %v\n", name, werr)
