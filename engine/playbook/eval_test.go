@@ -212,3 +212,23 @@ func TestLoadModel(t *testing.T) {
 		t.Errorf("prompt step = %+v", p)
 	}
 }
+
+// TestBindRequiredEmpty: `-p tunnel=` gives a required parameter no value;
+// for a secret it would silently mean no secret at all.
+func TestBindRequiredEmpty(t *testing.T) {
+	pb := mustParse(t, `
+name: bind
+title: bind
+params:
+  tunnel: {type: string, required: true}
+  pw:     {type: secret, required: true}
+  note:   {type: string}
+steps:
+  - run: show clock
+`)
+	_, err := pb.Bind(map[string]string{"tunnel": "", "pw": "", "note": ""})
+	want := "param tunnel: required, but given an empty value\nparam pw: required, but given an empty value"
+	if err == nil || err.Error() != want || !errors.Is(err, ErrParams) {
+		t.Errorf("Bind errors:\n%v\nwant:\n%s", err, want)
+	}
+}

@@ -110,6 +110,9 @@ func (p *Playbook) Bind(given map[string]string) (map[string]any, error) {
 	for _, x := range p.Params {
 		s, ok := given[x.Name]
 		switch {
+		case ok && x.Required && strings.TrimSpace(s) == "":
+			errs = append(errs, &ParamError{Name: x.Name, Msg: "required, but given an empty value"})
+			continue
 		case ok:
 		case x.HasDefault:
 			s = x.Default
