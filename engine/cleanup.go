@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -74,6 +75,12 @@ func (ru *run) runCleanup(ctx context.Context) {
 		if err != nil {
 			ru.m.Cleanup = append(ru.m.Cleanup, CleanupRecord{Command: s.Run.Src, Status: "failed", Error: err.Error(), Time: ru.now()})
 			continue
+		}
+		if !slices.Contains(ru.cleanup, undoEntry{key: key, cmd: cmd}) {
+			// Not journaled at the start (a when:, or a value captured
+			// since): journaled now, before it is sent, so that
+			// `runbook cleanup` finishes it as it is sent here.
+			_ = ru.j.Append(JournalEntry{Time: ru.now(), Event: evCleanupPlan, Key: key, Command: cmd})
 		}
 		rec := ru.cleanupOne(ctx, undoEntry{key: key, cmd: cmd})
 		ru.m.Cleanup = append(ru.m.Cleanup, rec)

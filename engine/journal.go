@@ -9,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"slices"
 	"time"
 )
 
@@ -185,6 +186,7 @@ func Pending(entries []JournalEntry) []PendingEntry {
 	}
 	var undo, cleanup []PendingEntry
 	seen := map[string]bool{}
+	plan := map[string]int{} // key -> index in cleanup
 	for _, e := range entries {
 		switch e.Event {
 		case evUndoIntent:
@@ -198,12 +200,18 @@ func Pending(entries []JournalEntry) []PendingEntry {
 				}
 			}
 		case evCleanupPlan:
-			if !seen[e.Key] {
-				seen[e.Key] = true
+			// A cleanup entry rendered again at cleanup time (with values
+			// captured since) is journaled again: the latest form wins.
+			if i, ok := plan[e.Key]; ok {
+				cleanup[i].Command = e.Command
+			} else {
+				plan[e.Key] = len(cleanup)
 				cleanup = append(cleanup, PendingEntry{Key: e.Key, Command: e.Command})
 			}
 		}
 	}
+	// In the order of the cleanup: section, also for entries journaled late.
+	slices.SortStableFunc(cleanup, func(a, b PendingEntry) int { return cleanupIndex(a.Key) - cleanupIndex(b.Key) })
 	var out []PendingEntry
 	for i := len(undo) - 1; i >= 0; i-- {
 		if !done[undo[i].Key] {
@@ -220,3 +228,10 @@ func Pending(entries []JournalEntry) []PendingEntry {
 
 func undoKey(seq, i int) string { return fmt.Sprintf("undo-%d-%d", seq, i) }
 func cleanupKey(i int) string   { return fmt.Sprintf("cleanup-%d", i) }
+
+// cleanupIndex is the position in the cleanup: section of a cleanupKey.
+func cleanupIndex(key string) int {
+	var i int
+	fmt.Sscanf(key, "cleanup-%d", &i)
+	return i
+}

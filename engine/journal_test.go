@@ -152,3 +152,55 @@ cleanup:
 		t.Fatalf("walked %d entries of the run folder, want its files", n)
 	}
 }
+
+// TestUnplannedCleanupLeftForRunbookCleanup: a cleanup: entry that could
+// not be journaled at the start (it has a when:, or needs a value captured
+// later) and then failed makes the run exit 3 telling the engineer to run
+// runbook cleanup, so runbook cleanup must find it in the journal, as
+// rendered when it was sent.
+func TestUnplannedCleanupLeftForRunbookCleanup(t *testing.T) {
+	pb, err := playbook.Parse("late.yaml", []byte(`name: late
+title: Cleanup known late
+steps:
+  - run: show vpn ipsec-sa
+    capture:
+      tunnel_id: 'TnID (\d+)'
+cleanup:
+  - run: clear vpn ipsec-sa tunnel-id ${vars.tunnel_id}
+  - run: debug ike global on normal
+    when: "true"
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	failed := &replay.Error{Kind: replay.KindDevice, Message: "server busy"}
+	c := &replay.Cassette{Exchanges: []replay.Exchange{
+		{Command: "show vpn ipsec-sa", Output: "TnID 207\n"},
+		{Command: "clear vpn ipsec-sa tunnel-id 207", Error: failed},
+		{Command: "debug ike global on normal", Error: failed},
+	}}
+	dir := filepath.Join(t.TempDir(), "run")
+	res := engine.New(engine.Options{
+		Playbook: pb, Params: map[string]any{}, Target: "fw1", Transport: "replay", Dir: dir, Yes: true,
+		Open: func(ctx context.Context) (transports.Transport, error) {
+			return replay.New(c, replay.Options{}), nil
+		},
+	}).Run(context.Background())
+	if res.ExitCode != engine.ExitDirty {
+		t.Fatalf("exit %d, want %d (cleanup failed)", res.ExitCode, engine.ExitDirty)
+	}
+	later := &replay.Cassette{Exchanges: []replay.Exchange{
+		{Command: "clear vpn ipsec-sa tunnel-id 207", Output: "ok\n"},
+		{Command: "debug ike global on normal", Output: "ok\n"},
+	}}
+	rep, err := engine.FinishCleanup(context.Background(), dir, func(ctx context.Context) (transports.Transport, error) {
+		return replay.New(later, replay.Options{}), nil
+	}, io.Discard, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"clear vpn ipsec-sa tunnel-id 207", "debug ike global on normal"}
+	if !slices.Equal(rep.Done, want) || len(rep.Failed) != 0 {
+		t.Errorf("runbook cleanup did %q (failed %q), want %q", rep.Done, rep.Failed, want)
+	}
+}
