@@ -289,7 +289,10 @@ func (c *Client) startShell(ctx context.Context, conn *xssh.Client) (*shell, err
 	for {
 		if m := anyPrompt.FindSubmatch(clean(sh.buf)); m != nil {
 			sh.base = string(m[1])
-			sh.prompt = regexp.MustCompile(`(?:^|\n)(\[edit\]\n)?` + regexp.QuoteMeta(sh.base) + `[>#] ?$`)
+			// The HA state in the suffix changes on failover (active ->
+			// suspended): match any suffix after this user@host.
+			userHost, _, _ := strings.Cut(sh.base, "(")
+			sh.prompt = regexp.MustCompile(`(?:^|\n)(\[edit\]\n)?` + regexp.QuoteMeta(userHost) + `(?:\([\w.\-]+\))?[>#] ?$`)
 			sh.buf = nil
 			return sh, nil
 		}

@@ -1,0 +1,174 @@
+package ssh
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	xssh "golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/knownhosts"
+
+	"github.com/runbook-dev/runbook/secret"
+	"github.com/runbook-dev/runbook/transports"
+)
+
+// scriptedShell is a fake firewall CLI for behaviours the simulator does
+// not have: it writes login, then for every line typed echoes it and calls
+// answer, which writes the output and the next prompt itself.
+type scriptedShell struct {
+	login  string
+	answer func(line string, w io.Writer)
+}
+
+// startScripted serves sh over SSH on 127.0.0.1:0 until the test ends and
+// returns a target that trusts it.
+func startScripted(t *testing.T, sh scriptedShell) (transports.Target, transports.DialOptions) {
+	t.Helper()
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hk, err := xssh.NewSignerFromKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf := &xssh.ServerConfig{PasswordCallback: func(xssh.ConnMetadata, []byte) (*xssh.Permissions, error) { return nil, nil }}
+	conf.AddHostKey(hk)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var conns []net.Conn
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			nc, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, nc)
+			mu.Unlock()
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer nc.Close()
+				serveScripted(nc, conf, sh)
+			}()
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	})
+	host, port, _ := net.SplitHostPort(ln.Addr().String())
+	p, _ := strconv.Atoi(port)
+	kh := filepath.Join(t.TempDir(), "known_hosts")
+	line := knownhosts.Line([]string{knownhosts.Normalize(ln.Addr().String())}, hk.PublicKey())
+	if err := os.WriteFile(kh, []byte(line+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"PW": testPassword}
+	target := transports.Target{Name: "fw1", Transport: "ssh", Host: host, Port: p, User: "admin",
+		Password: secret.Ref{Kind: "env", Name: "PW"}, KnownHosts: kh}
+	opts := transports.DialOptions{Resolve: (&secret.Resolver{Getenv: func(k string) string { return env[k] }}).Resolve}
+	return target, opts
+}
+
+func serveScripted(nc net.Conn, conf *xssh.ServerConfig, sh scriptedShell) {
+	_, chans, reqs, err := xssh.NewServerConn(nc, conf)
+	if err != nil {
+		return
+	}
+	go xssh.DiscardRequests(reqs)
+	for nch := range chans {
+		ch, creqs, err := nch.Accept()
+		if err != nil {
+			continue
+		}
+		go func() {
+			for req := range creqs {
+				req.Reply(req.Type == "pty-req" || req.Type == "shell", nil)
+				if req.Type == "shell" {
+					go xssh.DiscardRequests(creqs)
+					runScripted(ch, sh)
+					return
+				}
+			}
+		}()
+	}
+}
+
+func runScripted(ch xssh.Channel, sh scriptedShell) {
+	defer ch.Close()
+	io.WriteString(ch, sh.login)
+	var line []byte
+	b := make([]byte, 1)
+	for {
+		if _, err := ch.Read(b); err != nil {
+			return
+		}
+		if b[0] != '\n' {
+			line = append(line, b[0])
+			continue
+		}
+		io.WriteString(ch, string(line)+"\r\n")
+		l := strings.TrimSpace(string(line))
+		line = line[:0]
+		if l == "exit" {
+			return
+		}
+		sh.answer(l, ch)
+	}
+}
+
+// TestHAPromptChange: the HA state in the prompt changes when the firewall
+// fails over (active -> suspended); the session must still see its prompt.
+func TestHAPromptChange(t *testing.T) {
+	state := "active"
+	var mu sync.Mutex
+	tg, o := startScripted(t, scriptedShell{login: "Welcome admin.\r\nadmin@PA-1(active)> ", answer: func(l string, w io.Writer) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch l {
+		case "request high-availability state suspend":
+			state = "suspended"
+			io.WriteString(w, "Successfully changed HA state to suspended\r\n")
+		case "configure":
+			io.WriteString(w, "Entering configuration mode\r\n[edit]\r\nadmin@PA-1("+state+")# ")
+			return
+		}
+		io.WriteString(w, "\r\nadmin@PA-1("+state+")> ")
+	}})
+	tr, err := Config{CommandTimeout: 30 * time.Second}.Dial(context.Background(), tg, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	for _, cli := range []string{"request high-availability state suspend", "show clock", "configure"} {
+		res, err := tr.Run(context.Background(), transports.Command{CLI: cli})
+		if err != nil {
+			t.Fatalf("%s: %v", cli, err)
+		}
+		if strings.Contains(res.Text, "admin@") {
+			t.Errorf("%s: prompt left in %q", cli, res.Text)
+		}
+	}
+}
