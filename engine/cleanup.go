@@ -144,7 +144,12 @@ func (ru *run) cleanupOne(ctx context.Context, e undoEntry) CleanupRecord {
 	return rec
 }
 
-func (ru *run) cleanupSend(ctx context.Context, cmd string) (string, error) {
+func (ru *run) cleanupSend(ctx context.Context, cmd string) (text string, err error) {
+	defer func() {
+		if p := recover(); p != nil { // a bug must not stop the other entries
+			err = fmt.Errorf("internal error (a bug: please report it): %v", p)
+		}
+	}()
 	t := 30 * time.Second
 	cctx, cancel := context.WithTimeout(ctx, t)
 	defer cancel()

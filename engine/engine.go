@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -337,7 +338,7 @@ func (r *Runner) Run(ctx context.Context) *Result {
 	r.printf("runbook: %s (%s) against %s over %s\n", pb.Name, o.Source, o.Target, o.Transport)
 	r.printf("runbook: run folder %s\n", dir)
 
-	status, runErr := ru.main(ctx)
+	status, runErr := ru.mainRecovered(ctx)
 
 	// Cleanup always runs, on a fresh context with its own deadline.
 	r.setPhase("cleanup")
@@ -391,6 +392,18 @@ func newRunDir(base string) (string, error) {
 		}
 		dir = fmt.Sprintf("%s-%d", base, n)
 	}
+}
+
+// mainRecovered is main, with a panic (a bug in a parser, a transport or
+// the engine) turned into a failed run: cleanup still runs after it.
+func (ru *run) mainRecovered(ctx context.Context) (status Status, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			ru.printf("runbook: internal error: %v\n%s", p, debug.Stack())
+			status, err = StatusFailed, fmt.Errorf("internal error (a bug: please report it): %v", p)
+		}
+	}()
+	return ru.main(ctx)
 }
 
 // main runs everything up to (not including) cleanup.

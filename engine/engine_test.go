@@ -451,3 +451,44 @@ func TestRunFoldersNeverShared(t *testing.T) {
 		t.Errorf("dirs %q, want %q", dirs, want)
 	}
 }
+
+// panicky is a transport with a bug: it panics on one command.
+type panicky struct {
+	transports.Transport
+	on string
+}
+
+func (p panicky) Run(ctx context.Context, cmd transports.Command) (transports.Result, error) {
+	if cmd.CLI == p.on {
+		panic("parser bug")
+	}
+	return p.Transport.Run(ctx, cmd)
+}
+
+// TestPanicStillCleansUp: a bug that panics mid-run fails the run, and the
+// undo stack still runs; the cleanup: entry that panics too is reported
+// (pending, so exit 3) without stopping the others.
+func TestPanicStillCleansUp(t *testing.T) {
+	res, _ := runIt(t, runCfg{mode: replay.ByCommand, opts: func(o *engine.Options) {
+		open := o.Open
+		o.Open = func(ctx context.Context) (transports.Transport, error) {
+			tr, err := open(ctx)
+			return panicky{tr, "show clock"}, err
+		}
+	}})
+	if res.ExitCode != engine.ExitDirty || res.Status != engine.StatusFailed || !strings.Contains(res.Err.Error(), "internal error") {
+		t.Fatalf("exit %d, err %v", res.ExitCode, res.Err)
+	}
+	var undone []string
+	for _, u := range res.Manifest.Undo {
+		if u.Status == "ok" {
+			undone = append(undone, u.Command)
+		}
+	}
+	if want := []string{"debug ike pcap off", "debug ike global on normal"}; !reflect.DeepEqual(undone, want) {
+		t.Errorf("undone %q, want %q", undone, want)
+	}
+	if len(res.Pending) != 1 || res.Pending[0] != "show clock" {
+		t.Errorf("pending %q", res.Pending)
+	}
+}

@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -18,7 +20,10 @@ import (
 // redactor) and returns the parameters as expressions see them.
 func (r *Runner) resolveParams(ctx context.Context, pb *playbook.Playbook, given map[string]any) (map[string]any, error) {
 	out := make(map[string]any, len(given))
-	for k, v := range given {
+	// In a stable order, so several prompted secrets are asked the same way
+	// every run.
+	for _, k := range slices.Sorted(maps.Keys(given)) {
+		v := given[k]
 		ref, ok := v.(secret.Ref)
 		if !ok {
 			out[k] = v
