@@ -19,6 +19,7 @@ type cleanupOptions struct {
 	io        *IOStreams
 	Dir       string
 	Inventory string
+	Force     bool
 }
 
 func newCleanupCmd(io *IOStreams) *cobra.Command {
@@ -49,14 +50,29 @@ Exit codes:
 		},
 	}
 	cmd.Flags().StringVarP(&opts.Inventory, "inventory", "i", "", "inventory file")
+	cmd.Flags().BoolVar(&opts.Force, "force", false, "clean up even though the run's process seems alive")
 	return cmd
+}
+
+// runEnded reports whether the journal records the end of the run.
+func runEnded(entries []engine.JournalEntry) bool {
+	for _, e := range entries {
+		if e.Event == "run-end" {
+			return true
+		}
+	}
+	return false
 }
 
 func runCleanup(ctx context.Context, opts *cleanupOptions) error {
 	io := opts.io
-	start, _, err := engine.ReadRunStart(opts.Dir)
+	start, entries, err := engine.ReadRunStart(opts.Dir)
 	if err != nil {
 		return &exitError{code: exitInvalid, err: err}
+	}
+	if pid := start.PID; !opts.Force && pid > 0 && !runEnded(entries) && processAlive(pid) {
+		return &exitError{code: exitInvalid, err: fmt.Errorf("%s: the run is still going (pid %d) and cleans up itself when it ends; "+
+			"stop it with Ctrl-C or `kill %d` (it still cleans up), or give --force if pid %d is not that run", opts.Dir, pid, pid, pid)}
 	}
 	t, err := cleanupTarget(opts, start)
 	if err != nil {
