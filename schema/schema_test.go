@@ -46,6 +46,8 @@ func TestSchemaAndLoaderAgree(t *testing.T) {
 		{"if without then", head + "steps: [{if: 'true'}]\n"},
 		{"include with more keys", head + "steps: [{include: f.yaml, when: 'true'}]\n"},
 		{"unknown parser", head + "steps: [{run: a, parse: keyvalu}]\n"},
+		{"note in cleanup", head + "steps: [{run: a}]\ncleanup: [{note: x}]\n"},
+		{"if in cleanup", head + "steps: [{run: a}]\ncleanup: [{if: 'true', then: [{run: b}]}]\n"},
 		{"bad on_error", head + "steps: [{run: a, on_error: ignore}]\n"},
 		{"bad step id", head + "steps: [{id: Bad-ID, run: a}]\n"},
 		{"bad capture name", head + "steps: [{run: a, capture: {Bad-Name: x}}]\n"},
