@@ -2,7 +2,9 @@ package engine_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -490,5 +492,33 @@ func TestPanicStillCleansUp(t *testing.T) {
 	}
 	if len(res.Pending) != 1 || res.Pending[0] != "show clock" {
 		t.Errorf("pending %q", res.Pending)
+	}
+}
+
+// TestFinishCleanupNeverSendsAPlaceholder: an undo whose command held a
+// secret was journaled redacted; runbook cleanup reports it for the
+// operator instead of sending the placeholder.
+func TestFinishCleanupNeverSendsAPlaceholder(t *testing.T) {
+	dir := t.TempDir()
+	lines := []engine.JournalEntry{
+		{Event: "run-start", Target: "fw1", Transport: "replay"},
+		{Event: "undo-intent", Seq: 1, Command: "debug x on", Undo: []string{"debug x off token «redacted»", "debug ike pcap off"}},
+	}
+	var b strings.Builder
+	for _, l := range lines {
+		j, _ := json.Marshal(l)
+		b.Write(append(j, '\n'))
+	}
+	if err := os.WriteFile(filepath.Join(dir, engine.JournalFile), []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := &replay.Cassette{Exchanges: []replay.Exchange{{Command: "debug ike pcap off"}}}
+	tr := replay.New(c, replay.Options{Mode: replay.ByCommand})
+	rep, err := engine.FinishCleanup(context.Background(), dir, func(context.Context) (transports.Transport, error) { return tr, nil }, io.Discard, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(rep.Done, []string{"debug ike pcap off"}) || !reflect.DeepEqual(rep.Failed, []string{"debug x off token «redacted»"}) {
+		t.Errorf("done %q failed %q", rep.Done, rep.Failed)
 	}
 }

@@ -10,8 +10,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
+	"github.com/runbook-dev/runbook/secret"
 	"github.com/runbook-dev/runbook/transports"
 )
 
@@ -72,9 +74,16 @@ func FinishCleanup(ctx context.Context, dir string, open func(context.Context) (
 	defer tr.Close()
 	for _, p := range pending {
 		fmt.Fprintf(out, "  undo: %s\n", p.Command)
-		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		_, err := tr.Run(cctx, transports.Command{CLI: p.Command, Timeout: 30 * time.Second})
-		cancel()
+		var err error
+		if strings.Contains(p.Command, secret.Placeholder) {
+			// The journal never holds a secret: this command cannot be
+			// rebuilt from it, and sending the placeholder would be wrong.
+			err = errors.New("the command holds a secret, which the journal does not keep: run it on the device by hand")
+		} else {
+			cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			_, err = tr.Run(cctx, transports.Command{CLI: p.Command, Timeout: 30 * time.Second})
+			cancel()
+		}
 		e := JournalEntry{Time: time.Now().UTC(), Event: evCleanupEntry, Key: p.Key, Command: p.Command, Status: "ok"}
 		if err != nil {
 			e.Status, e.Error = "failed", redact(err.Error())
