@@ -500,6 +500,7 @@ func (c *Client) exchange(ctx context.Context, sh *shell, cmd transports.Command
 		}
 	}
 	sh.buf = sh.buf[:0]
+	var text []byte // the output so far, cleaned as it arrives
 	if _, err := io.WriteString(sh.stdin, cmd.CLI+"\n"); err != nil {
 		return lose(fmt.Errorf("ssh %s: %q: %w", c.name, cmd.CLI, transports.ErrClosed))
 	}
@@ -509,9 +510,8 @@ func (c *Client) exchange(ctx context.Context, sh *shell, cmd transports.Command
 	answered := 0 // bytes of cleaned text already matched against Prompts
 	var secrets []string
 	for {
-		text := clean(sh.buf)
-		if loc := prompt.FindIndex(text); loc != nil {
-			out := finish(string(text[:loc[0]]), cmd.CLI, secrets)
+		if at := findPrompt(prompt, text); at >= 0 {
+			out := finish(string(text[:at]), cmd.CLI, secrets)
 			if m := errorLine.FindStringSubmatch(out); m != nil {
 				de := &transports.DeviceError{Command: cmd.CLI, Message: deviceMessage(out, m[1])}
 				if strings.HasPrefix(m[1], "Unknown command") {
@@ -522,6 +522,9 @@ func (c *Client) exchange(ctx context.Context, sh *shell, cmd transports.Command
 			return transports.Result{Text: out}, nil
 		}
 		tail := text[answered:]
+		if len(tail) > promptWindow {
+			tail = tail[len(tail)-promptWindow:]
+		}
 		if i := bytes.LastIndexByte(tail, '\n'); i >= 0 {
 			tail = tail[i+1:]
 		}
@@ -552,6 +555,9 @@ func (c *Client) exchange(ctx context.Context, sh *shell, cmd transports.Command
 				return lose(fmt.Errorf("ssh %s: %q: connection lost: %w", c.name, cmd.CLI, transports.ErrClosed))
 			}
 			sh.buf = append(sh.buf, b...)
+			n := cleanable(sh.buf)
+			text = append(text, clean(sh.buf[:n])...)
+			sh.buf = append(sh.buf[:0], sh.buf[n:]...)
 		case <-timer.C:
 			seen := redact(lastLine(string(text)), secrets)
 			return lose(fmt.Errorf("ssh %s: %q after %s (last output %q): %w", c.name, cmd.CLI, timeout, seen, transports.ErrTimeout))
@@ -561,6 +567,46 @@ func (c *Client) exchange(ctx context.Context, sh *shell, cmd transports.Command
 			return lose(fmt.Errorf("ssh %s: %q: connection lost: %w", c.name, cmd.CLI, transports.ErrClosed))
 		}
 	}
+}
+
+// promptWindow bounds the end of the output searched for a prompt or a
+// question: both are short lines.
+const promptWindow = 1024
+
+// findPrompt returns where prompt (anchored at the end of the text) matches
+// in text, or -1. Only the last two lines ([edit] and the prompt) within
+// promptWindow are searched, so a long output is not rescanned at every
+// chunk.
+func findPrompt(prompt *regexp.Regexp, text []byte) int {
+	off := max(0, len(text)-promptWindow)
+	w := text[off:]
+	from := 0
+	if i := bytes.LastIndexByte(w, '\n'); i >= 0 {
+		if j := bytes.LastIndexByte(w[:i], '\n'); j >= 0 {
+			from = j
+		} else if off > 0 {
+			from = i
+		}
+	} else if off > 0 {
+		return -1 // a last line longer than any prompt
+	}
+	loc := prompt.FindIndex(w[from:])
+	if loc == nil {
+		return -1
+	}
+	return off + from + loc[0]
+}
+
+// ansiPartial is an escape sequence cut short at the end of a chunk.
+var ansiPartial = regexp.MustCompile(`^\x1b(?:\[[0-9;?]*|[()])?$`)
+
+// cleanable returns how many leading bytes of raw can be cleaned now: all,
+// unless raw ends inside an escape sequence the next chunk completes.
+func cleanable(raw []byte) int {
+	if i := bytes.LastIndexByte(raw, 0x1b); i >= 0 && len(raw)-i <= 64 && ansiPartial.Match(raw[i:]) {
+		return i
+	}
+	return len(raw)
 }
 
 // finish removes the echoed command and surrounding blank lines.

@@ -8,6 +8,8 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -139,6 +141,43 @@ func runScripted(ch xssh.Channel, sh scriptedShell) {
 	}
 }
 
+// TestLargeOutputLinear: a command's output is cleaned and searched for the
+// prompt as it arrives, not rescanned whole at every chunk (which made an
+// 8 MiB answer take over half a minute and could outlast the command
+// timeout). Bytes allocated stand in for the work done: a rescan allocates
+// the whole text again for every 32 KiB read.
+func TestLargeOutputLinear(t *testing.T) {
+	const prompt = "admin@PA-1> "
+	const size = 2 << 20
+	line := "10.1.1.0/24   ethernet1/1   10.0.0.1   static   A \x1b[Kok\r\n"
+	big := strings.Repeat(line, size/len(line))
+	tg, o := startScripted(t, scriptedShell{login: "Welcome admin.\r\n" + prompt, answer: func(l string, w io.Writer) {
+		if l == "show routing route" {
+			io.WriteString(w, big)
+		}
+		io.WriteString(w, "\r\n"+prompt)
+	}})
+	tr, err := Config{CommandTimeout: 10 * time.Minute}.Dial(context.Background(), tg, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	res, err := tr.Run(context.Background(), transports.Command{CLI: "show routing route"})
+	runtime.ReadMemStats(&after)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := strings.TrimRight(strings.ReplaceAll(strings.ReplaceAll(big, "\r", ""), "\x1b[K", ""), "\n") + "\n"
+	if res.Text != want {
+		t.Fatalf("output differs from the device's: %d bytes, want %d", len(res.Text), len(want))
+	}
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 64*size {
+		t.Errorf("reading a %d-byte answer allocated %d bytes: the output is rescanned as it grows", size, alloc)
+	}
+}
+
 // TestHAPromptChange: the HA state in the prompt changes when the firewall
 // fails over (active -> suspended); the session must still see its prompt.
 func TestHAPromptChange(t *testing.T) {
@@ -169,6 +208,31 @@ func TestHAPromptChange(t *testing.T) {
 		}
 		if strings.Contains(res.Text, "admin@") {
 			t.Errorf("%s: prompt left in %q", cli, res.Text)
+		}
+	}
+}
+
+// TestFindPromptTail: searching only the end of the output finds what a
+// search of the whole output finds.
+func TestFindPromptTail(t *testing.T) {
+	re := regexp.MustCompile(`(?:^|\n)(\[edit\]\n)?` + regexp.QuoteMeta("admin@fw1") + `(?:\([\w.\-]+\))?[>#] ?$`)
+	long := strings.Repeat("x", 3000)
+	for _, text := range []string{
+		"admin@fw1> ",
+		"[edit]\nadmin@fw1# ",
+		"configure\nEntering configuration mode\n[edit]\nadmin@fw1# ",
+		long + "\n[edit]\nadmin@fw1(active)# ",
+		long + "\nadmin@fw1> ",
+		long + "admin@fw1> ",
+		"show clock\n" + long,
+		"out\nadmin@fw1> more",
+	} {
+		want := -1
+		if loc := re.FindIndex([]byte(text)); loc != nil {
+			want = loc[0]
+		}
+		if got := findPrompt(re, []byte(text)); got != want {
+			t.Errorf("%.40q...: findPrompt %d, want %d", text, got, want)
 		}
 	}
 }
