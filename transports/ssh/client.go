@@ -299,10 +299,12 @@ func (c *Client) startShell(ctx context.Context, conn *xssh.Client) (*shell, err
 		select {
 		case b, ok := <-sh.chunks:
 			if !ok {
+				sh.close()
 				return nil, errors.New("connection closed before the prompt")
 			}
 			sh.buf = append(sh.buf, b...)
 		case <-ctx.Done():
+			sh.close() // ends the reader, which may be blocked on a full chunks
 			return nil, context.Cause(ctx)
 		}
 	}

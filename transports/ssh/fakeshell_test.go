@@ -236,3 +236,26 @@ func TestFindPromptTail(t *testing.T) {
 		}
 	}
 }
+
+// TestFailedLoginLeavesNoReader: a device that floods output and never
+// shows a prompt fails the dial at ConnectTimeout, and the goroutine
+// reading the shell ends too (it used to block forever on a full channel).
+func TestFailedLoginLeavesNoReader(t *testing.T) {
+	flood := strings.Repeat("Warning: system is starting up, please wait...\r\n", 1<<14)
+	tg, o := startScripted(t, scriptedShell{login: flood + flood + flood + flood})
+	_, err := Config{ConnectTimeout: 300 * time.Millisecond}.Dial(context.Background(), tg, o)
+	if err == nil {
+		t.Fatal("dial succeeded without a prompt")
+	}
+	for i := 0; ; i++ {
+		buf := make([]byte, 1<<20)
+		stacks := string(buf[:runtime.Stack(buf, true)])
+		if !strings.Contains(stacks, "startShell.func") {
+			return
+		}
+		if i == 200 {
+			t.Fatalf("the shell reader is still running after the dial failed:\n%s", stacks)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
