@@ -560,6 +560,9 @@ func (c *Client) exchange(ctx context.Context, sh *shell, cmd transports.Command
 			n := cleanable(sh.buf)
 			text = append(text, clean(sh.buf[:n])...)
 			sh.buf = append(sh.buf[:0], sh.buf[n:]...)
+			if len(text) > maxOutput {
+				return lose(fmt.Errorf("ssh %s: %q: %w (%d bytes)", c.name, cmd.CLI, ErrOutputTooLarge, maxOutput))
+			}
 		case <-timer.C:
 			seen := redact(lastLine(string(text)), secrets)
 			return lose(fmt.Errorf("ssh %s: %q after %s (last output %q): %w", c.name, cmd.CLI, timeout, seen, transports.ErrTimeout))
@@ -570,6 +573,14 @@ func (c *Client) exchange(ctx context.Context, sh *shell, cmd transports.Command
 		}
 	}
 }
+
+// ErrOutputTooLarge is wrapped by Run when a command's output passes the
+// limit (64 MiB) before its prompt; the session is dropped (the next Run
+// reconnects), as the device may still be printing.
+var ErrOutputTooLarge = errors.New("output larger than the limit")
+
+// maxOutput is the output limit; a variable for tests.
+var maxOutput = 64 << 20
 
 // promptWindow bounds the end of the output searched for a prompt or a
 // question: both are short lines.

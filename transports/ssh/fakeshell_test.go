@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"errors"
 	"io"
 	"net"
 	"os"
@@ -257,5 +258,37 @@ func TestFailedLoginLeavesNoReader(t *testing.T) {
 			t.Fatalf("the shell reader is still running after the dial failed:\n%s", stacks)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestEndlessOutputBounded: a command that never stops printing (a log
+// followed with `tail follow yes`) fails once its output passes the limit,
+// instead of filling memory until its timeout.
+func TestEndlessOutputBounded(t *testing.T) {
+	old := maxOutput
+	maxOutput = 1 << 20
+	t.Cleanup(func() { maxOutput = old })
+	const prompt = "admin@PA-1> "
+	tg, o := startScripted(t, scriptedShell{login: "Welcome admin.\r\n" + prompt, answer: func(l string, w io.Writer) {
+		if l == "tail follow yes mp-log ikemgr.log" {
+			for i := 0; i < 1<<20; i++ { // ends when the client goes away
+				if _, err := io.WriteString(w, "2026-11-27 10:00:00.000 +0000 [PNTF]: ====> IKE SA negotiation started <====\r\n"); err != nil {
+					return
+				}
+			}
+		}
+		io.WriteString(w, "\r\n"+prompt)
+	}})
+	tr, err := Config{}.Dial(context.Background(), tg, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	_, err = tr.Run(context.Background(), transports.Command{CLI: "tail follow yes mp-log ikemgr.log", Timeout: 2 * time.Minute})
+	if !errors.Is(err, ErrOutputTooLarge) {
+		t.Fatalf("got %v, want ErrOutputTooLarge", err)
+	}
+	if _, err := tr.Run(context.Background(), transports.Command{CLI: "show clock"}); err != nil {
+		t.Errorf("next command after the dropped session: %v", err)
 	}
 }
