@@ -120,7 +120,7 @@ func validate(which, file string, src []byte) error {
 	}
 	for _, f := range found {
 		leaf := f.err
-		n, key := locate(root, f.loc)
+		n := locate(root, f.loc)
 		msg := leaf.ErrorKind.LocalizedString(p)
 		switch k := leaf.ErrorKind.(type) {
 		case *kind.AdditionalProperties:
@@ -136,14 +136,10 @@ func validate(which, file string, src []byte) error {
 			if unknown[where(f.loc)+"\x00"+k.Property] {
 				continue // already reported as an unknown key
 			}
-			key = nil
 			if kn := keyNode(n, k.Property); kn != nil {
 				n = kn
 			}
 			msg = fmt.Sprintf("key %q is not allowed here", k.Property)
-		}
-		if key != nil {
-			n = key
 		}
 		list = append(list, newError(file, lines, n, msg+" at "+where(f.loc)))
 	}
@@ -195,10 +191,10 @@ func leaves(e *jsonschema.ValidationError, parent []string) []found {
 	return out
 }
 
-// locate walks root along loc to the node it names. When the last step is
-// a mapping key it also returns the key node.
-func locate(root *yaml.Node, loc []string) (n, key *yaml.Node) {
-	n = root
+// locate walks root along loc to the node it names (the value, so an error
+// points at what is wrong), or to the deepest node that exists.
+func locate(root *yaml.Node, loc []string) *yaml.Node {
+	n := root
 	for _, tok := range loc {
 		n = deref(n)
 		switch n.Kind {
@@ -206,24 +202,24 @@ func locate(root *yaml.Node, loc []string) (n, key *yaml.Node) {
 			found := false
 			for i := 0; i+1 < len(n.Content); i += 2 {
 				if n.Content[i].Value == tok {
-					key, n, found = n.Content[i], n.Content[i+1], true
+					n, found = n.Content[i+1], true
 					break
 				}
 			}
 			if !found {
-				return n, nil
+				return n
 			}
 		case yaml.SequenceNode:
 			i, err := strconv.Atoi(tok)
 			if err != nil || i < 0 || i >= len(n.Content) {
-				return n, nil
+				return n
 			}
-			n, key = n.Content[i], nil
+			n = n.Content[i]
 		default:
-			return n, nil
+			return n
 		}
 	}
-	return deref(n), nil
+	return deref(n)
 }
 
 // keyNode finds the key node called name in mapping n.

@@ -155,7 +155,7 @@ func printXML(w io.Writer, arg string) error {
 	playbook.Walk(pb.Steps, show)
 	playbook.Walk(pb.Cleanup, show)
 	if failed {
-		return fmt.Errorf("%s: some commands have no XML API form: give them an explicit xml:", arg)
+		return fmt.Errorf("%s: some commands have no XML API form (give them an explicit xml: key)", arg)
 	}
 	return nil
 }
