@@ -262,7 +262,7 @@ func (r *Runner) Run(ctx context.Context) *Result {
 	m := &Manifest{
 		Version:   ManifestVersion,
 		Playbook:  ManifestPlaybook{Name: pb.Name, Title: pb.Title, Source: o.Source, SHA256: pb.SHA256},
-		Params:    displayParams(pb, o.Params),
+		Params:    displayParams(o.Params),
 		Target:    ManifestTarget{Name: o.Target, Transport: o.Transport},
 		Started:   start,
 		Steps:     []StepRecord{},

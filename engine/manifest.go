@@ -117,9 +117,6 @@ type EvidenceRecord struct {
 	Values []any  `json:"values,omitempty"`
 }
 
-// writeFileAtomic is WriteFileAtomic.
-func writeFileAtomic(path string, data []byte) error { return WriteFileAtomic(path, data) }
-
 // WriteFileAtomic writes data to path (mode 0644) through a synced
 // temporary file and a rename, so a reader never sees half a file.
 func WriteFileAtomic(path string, data []byte) error {

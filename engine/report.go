@@ -64,7 +64,7 @@ func zeroOf(t playbook.ParamType) any {
 
 // displayParams is the parameters as written to the manifest: secret
 // parameters show their reference, never their value.
-func displayParams(pb *playbook.Playbook, given map[string]any) map[string]any {
+func displayParams(given map[string]any) map[string]any {
 	out := make(map[string]any, len(given))
 	for k, v := range given {
 		switch x := v.(type) {
@@ -208,7 +208,7 @@ func (ru *run) writeManifest() error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(filepath.Join(ru.dir, "manifest.json"), []byte(ru.redact(string(b))))
+	return WriteFileAtomic(filepath.Join(ru.dir, "manifest.json"), []byte(ru.redact(string(b))))
 }
 
 func marshalManifest(m *Manifest) ([]byte, error) {
@@ -323,7 +323,7 @@ func writeSummary(dir string, m *Manifest, redact func(string) string) error {
 	for _, a := range m.Artifacts {
 		fmt.Fprintf(&b, "- `%s` (%d bytes, sha256 %s)\n", a.Path, a.Size, short(a.SHA256))
 	}
-	return writeFileAtomic(filepath.Join(dir, "summary.md"), []byte(redact(b.String())))
+	return WriteFileAtomic(filepath.Join(dir, "summary.md"), []byte(redact(b.String())))
 }
 
 func hasEvidence(fs []FindingRecord) bool {

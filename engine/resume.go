@@ -110,7 +110,7 @@ func FinishCleanup(ctx context.Context, dir string, open func(context.Context) (
 		}
 		m.ExitCode = ExitCode(Status(m.Status), len(rep.Failed) > 0)
 		if b, err := marshalManifest(m); err == nil {
-			_ = writeFileAtomic(filepath.Join(dir, "manifest.json"), []byte(redact(string(b))))
+			_ = WriteFileAtomic(filepath.Join(dir, "manifest.json"), []byte(redact(string(b))))
 		}
 		_ = writeSummary(dir, m, redact)
 	}

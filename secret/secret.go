@@ -7,7 +7,6 @@
 package secret
 
 import (
-	"bufio"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -256,13 +255,4 @@ func (rw *redactWriter) Close() error {
 	_, err := io.WriteString(rw.w, rw.rd.String(string(rw.buf)))
 	rw.buf = rw.buf[:0]
 	return err
-}
-
-// ReadLine reads one line from r (used by prompters reading a non-terminal).
-func ReadLine(r io.Reader) (string, error) {
-	s, err := bufio.NewReader(r).ReadString('\n')
-	if err != nil && s == "" {
-		return "", err
-	}
-	return strings.TrimRight(s, "\r\n"), nil
 }
