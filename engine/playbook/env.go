@@ -121,6 +121,7 @@ func Env(params map[string]any, vars map[string]string, steps map[string]StepVie
 // (steps.x.items[0], or # inside any/all/filter). Given a for_each step
 // that ran for more than one item they fail: its runs belong to different
 // items, and mixing their counters would be wrong.
+//
 //	field(run, "a.b")       a (dotted) field of a run's parsed output, or nil
 //	num(x)                  x as a number (strings with commas accepted), NaN if not
 //
