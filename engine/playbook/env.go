@@ -116,16 +116,15 @@ func Env(params map[string]any, vars map[string]string, steps map[string]StepVie
 //	samples(step, "field")  the field's numeric values, one per run
 //	delta(step, "field")    last sample minus first (0 with fewer than 2)
 //	rate(step, "field")     delta per second between first and last run
+//	field(run, "a.b")       a (dotted) field of a run's parsed output, or nil
+//	num(x)                  x as a number (strings with commas accepted), NaN if not
+//
+// A field path is dotted: "flow_ipsec_decap.value" walks nested maps.
 //
 // samples, delta and rate take a step or one of a for_each step's items
 // (steps.x.items[0], or # inside any/all/filter). Given a for_each step
 // that ran for more than one item they fail: its runs belong to different
 // items, and mixing their counters would be wrong.
-//
-//	field(run, "a.b")       a (dotted) field of a run's parsed output, or nil
-//	num(x)                  x as a number (strings with commas accepted), NaN if not
-//
-// A field path is dotted: "flow_ipsec_decap.value" walks nested maps.
 func Functions() []expr.Option {
 	return []expr.Option{
 		expr.Function("samples", func(a ...any) (any, error) {
