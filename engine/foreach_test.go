@@ -3,7 +3,9 @@ package engine_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -217,5 +219,48 @@ params:
 				t.Errorf("sent %q", got)
 			}
 		})
+	}
+}
+
+// TestForEachRebuiltFromJournal: a run killed mid-way is rebuilt by
+// runbook cleanup from its journal, the item of each command included.
+func TestForEachRebuiltFromJournal(t *testing.T) {
+	dir := t.TempDir()
+	t0 := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+	lines := []engine.JournalEntry{
+		{Time: t0, Event: "run-start", Target: "fw1", Transport: "replay"},
+		{Time: t0, Event: "undo-intent", Seq: 1, Command: "debug ike pcap on", Undo: []string{"debug ike pcap off"}},
+		{Time: t0, Event: "step-start", Seq: 2, Step: "flow", Command: "show vpn flow tunnel-id 207", Item: "207"},
+		{Time: t0, Event: "step-end", Seq: 2, Step: "flow", Status: "ok", Item: "207"},
+		{Time: t0, Event: "step-start", Seq: 3, Step: "flow", Command: "show vpn flow tunnel-id 208", Item: "208"},
+	}
+	var b strings.Builder
+	for _, l := range lines {
+		j, _ := json.Marshal(l)
+		b.Write(append(j, '\n'))
+	}
+	if err := os.WriteFile(filepath.Join(dir, engine.JournalFile), []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	m, _ := json.Marshal(engine.Manifest{Version: 1, Status: "running"})
+	if err := os.WriteFile(filepath.Join(dir, "manifest.json"), m, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := &replay.Cassette{Exchanges: []replay.Exchange{{Command: "debug ike pcap off"}}}
+	tr := replay.New(c, replay.Options{Mode: replay.ByCommand})
+	if _, err := engine.FinishCleanup(context.Background(), dir, func(context.Context) (transports.Transport, error) { return tr, nil }, io.Discard, nil); err != nil {
+		t.Fatal(err)
+	}
+	got, err := engine.ReadManifest(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var items []string
+	for _, s := range got.Steps {
+		items = append(items, fmt.Sprintf("%d %s %s %s", s.Seq, s.Item, s.Command, s.Status))
+	}
+	want := []string{"2 207 show vpn flow tunnel-id 207 ok", "3 208 show vpn flow tunnel-id 208 interrupted"}
+	if !reflect.DeepEqual(items, want) {
+		t.Errorf("rebuilt steps %q, want %q", items, want)
 	}
 }
