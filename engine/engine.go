@@ -250,6 +250,9 @@ type run struct {
 	connected   bool
 	unreachable error
 	cleanup     []undoEntry // rendered cleanup: entries
+	// item is the current item of a for_each step (foreach.go), nil
+	// outside one.
+	item *string
 }
 
 // Run runs the playbook: steps, then the undo stack and cleanup on a fresh

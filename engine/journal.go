@@ -37,6 +37,8 @@ type JournalEntry struct {
 	Step    string    `json:"step,omitempty"`
 	Seq     int       `json:"seq,omitempty"`
 	Command string    `json:"command,omitempty"`
+	// Item is the item of a for_each step (step-start, step-end).
+	Item string `json:"item,omitempty"`
 	// Undo is the undo commands of a step, journaled before it is sent.
 	Undo []string `json:"undo,omitempty"`
 	// Key identifies an undo or cleanup entry across runs of `runbook cleanup`.

@@ -59,14 +59,16 @@ type ManifestTarget struct {
 
 // StepRecord is one executed step (one run of a repeated step).
 type StepRecord struct {
-	Seq     int       `json:"seq"`
-	ID      string    `json:"id,omitempty"`
-	Kind    string    `json:"kind"`
-	Line    int       `json:"line,omitempty"`
-	Command string    `json:"command,omitempty"`
-	Run     int       `json:"run,omitempty"` // 1-based run of a repeated step
-	Start   time.Time `json:"start"`
-	End     time.Time `json:"end"`
+	Seq     int    `json:"seq"`
+	ID      string `json:"id,omitempty"`
+	Kind    string `json:"kind"`
+	Line    int    `json:"line,omitempty"`
+	Command string `json:"command,omitempty"`
+	Run     int    `json:"run,omitempty"` // 1-based run of a repeated step
+	// Item is the item of a for_each step this run was for.
+	Item  string    `json:"item,omitempty"`
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end"`
 	// Status is ok, failed, timeout, skipped, interrupted.
 	Status string `json:"status"`
 	Error  string `json:"error,omitempty"`
@@ -104,7 +106,10 @@ type FindingRecord struct {
 
 // SeriesRecord is one numeric field of a repeated step, one value per run.
 type SeriesRecord struct {
-	Step   string      `json:"step"`
+	Step string `json:"step"`
+	// Item is the item of a for_each step the series is of: each item has
+	// its own series.
+	Item   string      `json:"item,omitempty"`
 	Field  string      `json:"field"`
 	Values []float64   `json:"values"`
 	Times  []time.Time `json:"times"`
@@ -112,7 +117,9 @@ type SeriesRecord struct {
 
 // EvidenceRecord names the values a finding rests on.
 type EvidenceRecord struct {
-	Step   string `json:"step"`
+	Step string `json:"step"`
+	// Item is the item of a for_each step: each item has its own record.
+	Item   string `json:"item,omitempty"`
 	Field  string `json:"field,omitempty"`
 	Values []any  `json:"values,omitempty"`
 }

@@ -124,14 +124,7 @@ func (ru *run) evalFindings() {
 		}
 		rec := FindingRecord{ID: f.ID, Severity: string(f.Severity), Message: ru.redact(msg)}
 		for _, ev := range f.Evidence {
-			er := EvidenceRecord{Step: ev.Step, Field: ev.Field}
-			for _, run := range ru.steps[ev.Step].Runs {
-				if ev.Field == "" {
-					continue
-				}
-				er.Values = append(er.Values, playbook.Lookup(run.Fields, ev.Field))
-			}
-			rec.Evidence = append(rec.Evidence, er)
+			rec.Evidence = append(rec.Evidence, evidence(ev, ru.steps[ev.Step])...)
 		}
 		ru.m.Findings = append(ru.m.Findings, rec)
 	}
@@ -140,12 +133,35 @@ func (ru *run) evalFindings() {
 	})
 }
 
+// evidence is what a finding's evidence entry records of step v: the
+// field's value at each run, and for a for_each step one record per item.
+func evidence(ev playbook.Evidence, v playbook.StepView) []EvidenceRecord {
+	values := func(runs []playbook.RunView) []any {
+		var out []any
+		for _, run := range runs {
+			if ev.Field != "" {
+				out = append(out, playbook.Lookup(run.Fields, ev.Field))
+			}
+		}
+		return out
+	}
+	if len(v.Items) == 0 {
+		return []EvidenceRecord{{Step: ev.Step, Field: ev.Field, Values: values(v.Runs)}}
+	}
+	out := make([]EvidenceRecord, 0, len(v.Items))
+	for _, it := range v.Items {
+		out = append(out, EvidenceRecord{Step: ev.Step, Item: it.Item, Field: ev.Field, Values: values(it.Runs)})
+	}
+	return out
+}
+
 // maxSeries bounds the series kept per step, so a counters table with
 // hundreds of rows does not bloat the manifest.
 const maxSeries = 40
 
 // collectSeries keeps, for each repeated step with parsed fields, the
-// top-level numeric fields that changed between runs.
+// top-level numeric fields that changed between runs; for a for_each step,
+// those of each item (at most maxSeries per item).
 func (ru *run) collectSeries() {
 	ids := make([]string, 0, len(ru.steps))
 	for id := range ru.steps {
@@ -154,28 +170,40 @@ func (ru *run) collectSeries() {
 	sort.Strings(ids)
 	for _, id := range ids {
 		v := ru.steps[id]
-		if len(v.Runs) < 2 || v.Runs[0].Fields == nil {
+		if len(v.Items) == 0 {
+			ru.addSeries(id, "", v)
 			continue
 		}
-		var names []string
-		for k := range v.Runs[0].Fields {
-			names = append(names, k)
+		for _, it := range v.Items {
+			ru.addSeries(id, it.Item, playbook.StepView{Runs: it.Runs})
 		}
-		sort.Strings(names)
-		n := 0
-		for _, f := range names {
-			vals := playbook.Samples(v, f)
-			if len(vals) != len(v.Runs) || !changed(vals) {
-				continue
-			}
-			times := make([]time.Time, len(v.Runs))
-			for i, r := range v.Runs {
-				times[i] = r.Time
-			}
-			ru.m.Series = append(ru.m.Series, SeriesRecord{Step: id, Field: f, Values: vals, Times: times})
-			if n++; n >= maxSeries {
-				break
-			}
+	}
+}
+
+// addSeries adds the series of step id (of its item, when given) to the
+// manifest: v holds the runs to draw.
+func (ru *run) addSeries(id, item string, v playbook.StepView) {
+	if len(v.Runs) < 2 || v.Runs[0].Fields == nil {
+		return
+	}
+	var names []string
+	for k := range v.Runs[0].Fields {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	n := 0
+	for _, f := range names {
+		vals := playbook.Samples(v, f)
+		if len(vals) != len(v.Runs) || !changed(vals) {
+			continue
+		}
+		times := make([]time.Time, len(v.Runs))
+		for i, r := range v.Runs {
+			times[i] = r.Time
+		}
+		ru.m.Series = append(ru.m.Series, SeriesRecord{Step: id, Item: item, Field: f, Values: vals, Times: times})
+		if n++; n >= maxSeries {
+			break
 		}
 	}
 }
@@ -280,7 +308,7 @@ func writeSummary(dir string, m *Manifest, redact func(string) string) error {
 		b.WriteString("\n### Evidence\n\n| finding | step | field | values (one per run) |\n|---|---|---|---|\n")
 		for _, f := range m.Findings {
 			for _, e := range f.Evidence {
-				fmt.Fprintf(&b, "| `%s` | `%s` | `%s` | %s |\n", f.ID, e.Step, e.Field, mdCell(fmtValues(e.Values)))
+				fmt.Fprintf(&b, "| `%s` | `%s`%s | `%s` | %s |\n", f.ID, e.Step, itemNote(e.Item), e.Field, mdCell(fmtValues(e.Values)))
 			}
 		}
 	}
@@ -300,7 +328,11 @@ func writeSummary(dir string, m *Manifest, redact func(string) string) error {
 		if s.Seq > 0 {
 			seq = fmt.Sprint(s.Seq)
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", seq, s.Start.Format("15:04:05"), s.ID, mdCell(cmd), s.Status, s.Output)
+		status := s.Status
+		if s.Status == "skipped" && s.Note != "" && s.Command != "" {
+			status += " (" + mdCell(s.Note) + ")"
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s%s | %s | %s | %s |\n", seq, s.Start.Format("15:04:05"), s.ID, itemNote(s.Item), mdCell(cmd), status, s.Output)
 	}
 	b.WriteString("\n## Cleanup\n\n")
 	if len(m.Undo)+len(m.Cleanup) == 0 {
@@ -324,6 +356,14 @@ func writeSummary(dir string, m *Manifest, redact func(string) string) error {
 		fmt.Fprintf(&b, "- `%s` (%d bytes, sha256 %s)\n", a.Path, a.Size, short(a.SHA256))
 	}
 	return WriteFileAtomic(filepath.Join(dir, "summary.md"), []byte(redact(b.String())))
+}
+
+// itemNote shows the item of a for_each step's run beside the step id.
+func itemNote(item string) string {
+	if item == "" {
+		return ""
+	}
+	return " [item " + mdCell(item) + "]"
 }
 
 func hasEvidence(fs []FindingRecord) bool {

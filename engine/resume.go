@@ -126,7 +126,7 @@ func rebuildFromJournal(dir string, m *Manifest, entries []JournalEntry) {
 	for _, e := range entries {
 		switch e.Event {
 		case evStepStart:
-			rec := StepRecord{Seq: e.Seq, ID: e.Step, Kind: "run", Command: e.Command, Start: e.Time, Status: "interrupted"}
+			rec := StepRecord{Seq: e.Seq, ID: e.Step, Kind: "run", Command: e.Command, Item: e.Item, Start: e.Time, Status: "interrupted"}
 			if matches, _ := filepath.Glob(filepath.Join(dir, "steps", fmt.Sprintf("%03d-*.txt", e.Seq))); len(matches) == 1 {
 				rec.Output = filepath.ToSlash(filepath.Join("steps", filepath.Base(matches[0])))
 				if b, err := os.ReadFile(matches[0]); err == nil {

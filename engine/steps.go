@@ -21,7 +21,11 @@ import (
 )
 
 func (ru *run) env(out *playbook.RunView) map[string]any {
-	return playbook.Env(ru.params, ru.vars, ru.steps, ru.target, out)
+	env := playbook.Env(ru.params, ru.vars, ru.steps, ru.target, out)
+	if ru.item != nil {
+		playbook.WithItem(env, *ru.item)
+	}
+	return env
 }
 
 // runSteps runs steps in order; it returns the error that stops the run.
@@ -111,12 +115,20 @@ func (ru *run) fail(s *playbook.Step, err error) error {
 	return &stepError{step: s, err: err}
 }
 
-func (ru *run) skip(s *playbook.Step) {
+func (ru *run) skip(s *playbook.Step) { ru.skipBecause(s, "") }
+
+// skipBecause records s as skipped; why, when given, is noted in the
+// manifest and the summary.
+func (ru *run) skipBecause(s *playbook.Step, why string) {
 	if s.ID != "" {
 		ru.steps[s.ID] = playbook.StepView{Skipped: true, Status: "skipped"}
 	}
 	now := ru.now()
-	ru.m.Steps = append(ru.m.Steps, StepRecord{ID: s.ID, Kind: string(s.Kind), Line: s.Line, Command: srcOf(s), Start: now, End: now, Status: "skipped"})
+	ru.m.Steps = append(ru.m.Steps, StepRecord{ID: s.ID, Kind: string(s.Kind), Line: s.Line, Command: srcOf(s), Start: now, End: now, Status: "skipped", Note: why})
+	if why != "" {
+		ru.printf("  -   %s (skipped: %s)\n", describe(s), why)
+		return
+	}
 	ru.printf("  -   %s (skipped)\n", describe(s))
 }
 
@@ -151,23 +163,13 @@ func firstLine(s string) string {
 
 // runCommand runs a run step: repeat × until, captures, parse, undo.
 func (ru *run) runCommand(ctx context.Context, s *playbook.Step) error {
+	if s.ForEach != nil {
+		return ru.runForEach(ctx, s)
+	}
 	env := ru.env(nil)
-	cli, err := s.Run.Render(env)
+	cmd, err := ru.command(s, env)
 	if err != nil {
-		return fmt.Errorf("run: %w", err)
-	}
-	cmd := transports.Command{CLI: cli, Timeout: ru.stepTimeout(s)}
-	if s.XML != nil {
-		if cmd.XML, err = s.XML.Render(env); err != nil {
-			return fmt.Errorf("xml: %w", err)
-		}
-	}
-	for _, a := range s.Prompts {
-		ans, err := a.Answer.Render(env)
-		if err != nil {
-			return fmt.Errorf("prompts: %w", err)
-		}
-		cmd.Prompts = append(cmd.Prompts, transports.Prompt{Pattern: a.Match, Answer: ans, Secret: true})
+		return err
 	}
 	var undo []string
 	for _, u := range s.Undo {
@@ -177,19 +179,9 @@ func (ru *run) runCommand(ctx context.Context, s *playbook.Step) error {
 		}
 		undo = append(undo, c)
 	}
-	count, interval := 1, time.Duration(0)
-	if s.Repeat != nil {
-		if count, err = s.Repeat.Count.Eval(env); err != nil {
-			return fmt.Errorf("repeat.count: %w", err)
-		}
-		if count < 1 {
-			return fmt.Errorf("repeat.count is %d, must be at least 1", count)
-		}
-		if s.Repeat.Interval != nil {
-			if interval, err = s.Repeat.Interval.Eval(env); err != nil {
-				return fmt.Errorf("repeat.interval: %w", err)
-			}
-		}
+	count, interval, err := repeatOf(s, env)
+	if err != nil {
+		return err
 	}
 	attempts := 1
 	if s.Until != nil {
@@ -227,6 +219,49 @@ func (ru *run) runCommand(ctx context.Context, s *playbook.Step) error {
 	return nil
 }
 
+// command renders the command of the run step s: its CLI, XML form and
+// prompt answers.
+func (ru *run) command(s *playbook.Step, env map[string]any) (transports.Command, error) {
+	cli, err := s.Run.Render(env)
+	if err != nil {
+		return transports.Command{}, fmt.Errorf("run: %w", err)
+	}
+	cmd := transports.Command{CLI: cli, Timeout: ru.stepTimeout(s)}
+	if s.XML != nil {
+		if cmd.XML, err = s.XML.Render(env); err != nil {
+			return transports.Command{}, fmt.Errorf("xml: %w", err)
+		}
+	}
+	for _, a := range s.Prompts {
+		ans, err := a.Answer.Render(env)
+		if err != nil {
+			return transports.Command{}, fmt.Errorf("prompts: %w", err)
+		}
+		cmd.Prompts = append(cmd.Prompts, transports.Prompt{Pattern: a.Match, Answer: ans, Secret: true})
+	}
+	return cmd, nil
+}
+
+// repeatOf evaluates the repeat of s: how many runs, how far apart.
+func repeatOf(s *playbook.Step, env map[string]any) (count int, interval time.Duration, err error) {
+	count = 1
+	if s.Repeat == nil {
+		return count, 0, nil
+	}
+	if count, err = s.Repeat.Count.Eval(env); err != nil {
+		return 0, 0, fmt.Errorf("repeat.count: %w", err)
+	}
+	if count < 1 {
+		return 0, 0, fmt.Errorf("repeat.count is %d, must be at least 1", count)
+	}
+	if s.Repeat.Interval != nil {
+		if interval, err = s.Repeat.Interval.Eval(env); err != nil {
+			return 0, 0, fmt.Errorf("repeat.interval: %w", err)
+		}
+	}
+	return count, interval, nil
+}
+
 func (ru *run) stepTimeout(s *playbook.Step) time.Duration {
 	switch {
 	case s.Timeout > 0:
@@ -256,7 +291,7 @@ func (ru *run) send(ctx context.Context, s *playbook.Step, cmd transports.Comman
 	}
 	ru.printf("[%3d] %s\n", seq, label)
 	start := ru.now()
-	_ = ru.j.Append(JournalEntry{Time: start, Event: evStepStart, Seq: seq, Step: s.ID, Command: cmd.CLI})
+	_ = ru.j.Append(JournalEntry{Time: start, Event: evStepStart, Seq: seq, Step: s.ID, Command: cmd.CLI, Item: ru.itemOr()})
 	cctx, cancel := context.WithTimeout(ctx, cmd.Timeout)
 	res, err := ru.tr.Run(cctx, cmd)
 	cancel()
@@ -276,6 +311,7 @@ func (ru *run) send(ctx context.Context, s *playbook.Step, cmd transports.Comman
 	if count > 1 {
 		rec.Run = i
 	}
+	rec.Item = ru.itemOr()
 	if err != nil {
 		rec.Status = "failed"
 		switch {
@@ -292,14 +328,14 @@ func (ru *run) send(ctx context.Context, s *playbook.Step, cmd transports.Comman
 		text = "# " + rec.Status + ": " + err.Error() + "\n"
 	}
 	// Named from the redacted command: a file name is never redacted later.
-	name := fmt.Sprintf("steps/%03d-%s.txt", seq, fileLabel(s, ru.redact(cmd.CLI)))
+	name := fmt.Sprintf("steps/%03d-%s.txt", seq, fileLabel(s, ru.redact(cmd.CLI))+ru.itemSuffix())
 	sum, werr := ru.writeOutput(name, text)
 	if werr != nil {
 		ru.printf("      could not write %s: %v\n", name, werr)
 	} else {
 		rec.Output, rec.SHA256 = name, sum
 	}
-	out := playbook.RunView{Text: res.Text, Data: res.Data, Time: end}
+	out := playbook.RunView{Text: res.Text, Data: res.Data, Time: end, Item: ru.itemOr()}
 	if err == nil && s.Parse != "" {
 		f, perr := parse.Parse(s.Parse, res.Text, res.Data)
 		if perr != nil {
@@ -308,7 +344,7 @@ func (ru *run) send(ctx context.Context, s *playbook.Step, cmd transports.Comman
 		out.Fields = f
 	}
 	ru.m.Steps = append(ru.m.Steps, rec)
-	_ = ru.j.Append(JournalEntry{Time: end, Event: evStepEnd, Seq: seq, Step: s.ID, Status: rec.Status, Error: rec.Error})
+	_ = ru.j.Append(JournalEntry{Time: end, Event: evStepEnd, Seq: seq, Step: s.ID, Status: rec.Status, Error: rec.Error, Item: ru.itemOr()})
 	if err != nil {
 		ru.printf("      %s: %s\n", rec.Status, rec.Error)
 	} else {
@@ -357,6 +393,9 @@ func (ru *run) record(s *playbook.Step, out playbook.RunView, status, errText st
 	v.Status, v.OK, v.Error = status, status == "ok", errText
 	v.Text, v.Data, v.Fields = out.Text, out.Data, out.Fields
 	v.Runs = append(v.Runs, out)
+	if ru.item != nil {
+		v.Items = recordItem(v.Items, out, status, errText)
+	}
 	ru.steps[s.ID] = v
 }
 

@@ -9,9 +9,11 @@ import (
 	"github.com/runbook-dev/runbook/engine"
 )
 
-// chartGroup is the charts of one repeated step.
+// chartGroup is the charts of one repeated step, or of one item of a
+// for_each step.
 type chartGroup struct {
 	Step    string
+	Item    string
 	Command string
 	Runs    int
 	Charts  []chartView
@@ -23,6 +25,7 @@ type chartGroup struct {
 type chartView struct {
 	ID     string // unique within the page, for aria-labelledby
 	Step   string
+	Item   string
 	Field  string
 	W, H   int
 	Frame  box
@@ -68,16 +71,18 @@ const (
 	xTicksMax  = 6
 )
 
-// chartGroups groups the manifest's series by step, in manifest order.
+// chartGroups groups the manifest's series by step (and item), in
+// manifest order.
 func chartGroups(m *engine.Manifest) []chartGroup {
 	var groups []chartGroup
-	index := map[string]int{}
+	type key struct{ step, item string }
+	index := map[key]int{}
 	for i, s := range m.Series {
-		g, ok := index[s.Step]
+		g, ok := index[key{s.Step, s.Item}]
 		if !ok {
 			g = len(groups)
-			index[s.Step] = g
-			groups = append(groups, chartGroup{Step: s.Step, Command: stepCommand(m, s.Step), Runs: len(s.Values)})
+			index[key{s.Step, s.Item}] = g
+			groups = append(groups, chartGroup{Step: s.Step, Item: s.Item, Command: stepCommand(m, s.Step, s.Item), Runs: len(s.Values)})
 		}
 		if len(s.Values) > groups[g].Runs {
 			groups[g].Runs = len(s.Values)
@@ -87,10 +92,11 @@ func chartGroups(m *engine.Manifest) []chartGroup {
 	return groups
 }
 
-// stepCommand is the command a step ran (its first run).
-func stepCommand(m *engine.Manifest, id string) string {
+// stepCommand is the command a step ran (its first run; for a for_each
+// step, its first run for item).
+func stepCommand(m *engine.Manifest, id, item string) string {
 	for _, s := range m.Steps {
-		if s.ID == id && s.Command != "" {
+		if s.ID == id && s.Item == item && s.Command != "" {
 			return s.Command
 		}
 	}
@@ -98,7 +104,7 @@ func stepCommand(m *engine.Manifest, id string) string {
 }
 
 func chart(i int, s engine.SeriesRecord) chartView {
-	c := chartView{ID: "chart-" + strconv.Itoa(i+1), Step: s.Step, Field: s.Field, W: chartW, H: chartH}
+	c := chartView{ID: "chart-" + strconv.Itoa(i+1), Step: s.Step, Item: s.Item, Field: s.Field, W: chartW, H: chartH}
 	vals := finite(s.Values)
 	n := len(vals)
 	plotW := float64(chartW - padLeft - padRight)

@@ -98,10 +98,11 @@ type findingView struct {
 	Evidence                     []evidenceView
 }
 
-type evidenceView struct{ Step, Field, Values string }
+type evidenceView struct{ Step, Item, Field, Values string }
 
 type stepView struct {
 	Seq, Time, ID, Kind, Text, Status, Class, Error, Note string
+	Item                                                  string // of a for_each step's run
 	Output                                                string
 	Link                                                  bool
 }
@@ -132,13 +133,13 @@ func build(m *engine.Manifest, dir string) view {
 	for _, f := range sortedFindings(m.Findings) {
 		fv := findingView{ID: f.ID, Severity: f.Severity, Message: f.Message, Class: severityClass(f.Severity)}
 		for _, e := range f.Evidence {
-			fv.Evidence = append(fv.Evidence, evidenceView{Step: e.Step, Field: e.Field, Values: fmtValues(e.Values)})
+			fv.Evidence = append(fv.Evidence, evidenceView{Step: e.Step, Item: e.Item, Field: e.Field, Values: fmtValues(e.Values)})
 		}
 		v.Findings = append(v.Findings, fv)
 	}
 	v.Groups = chartGroups(m)
 	for _, s := range m.Steps {
-		sv := stepView{ID: s.ID, Kind: s.Kind, Text: s.Command, Status: s.Status, Class: statusClass(s.Status),
+		sv := stepView{ID: s.ID, Kind: s.Kind, Item: s.Item, Text: s.Command, Status: s.Status, Class: statusClass(s.Status),
 			Error: s.Error, Note: s.Note, Output: s.Output, Link: linkable(s.Output)}
 		if s.Seq > 0 {
 			sv.Seq = strconv.Itoa(s.Seq)

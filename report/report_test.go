@@ -513,3 +513,37 @@ func TestWriteDirNeverShowsSecrets(t *testing.T) {
 		t.Error("the command is not in the report")
 	}
 }
+
+// TestChartsPerItem: a for_each step's series are drawn per item, each
+// group headed by its item and the command run for it; the timeline and
+// the evidence name the item of each run.
+func TestChartsPerItem(t *testing.T) {
+	m := fixedManifest(t)
+	ts := m.Series[0].Times[:2]
+	m.Steps = append(m.Steps,
+		engine.StepRecord{Seq: 90, ID: "pid", Kind: "run", Command: "show vpn flow tunnel-id 207", Item: "207", Run: 1, Status: "ok", Output: "steps/090-pid-207.txt"},
+		engine.StepRecord{Seq: 91, ID: "pid", Kind: "run", Command: "show vpn flow tunnel-id 208", Item: "208", Run: 1, Status: "ok", Output: "steps/091-pid-208.txt"},
+	)
+	m.Series = []engine.SeriesRecord{
+		{Step: "pid", Item: "207", Field: "encap_packets", Values: []float64{1, 2}, Times: ts},
+		{Step: "pid", Item: "208", Field: "encap_packets", Values: []float64{5, 9}, Times: ts},
+		{Step: "pid", Item: "208", Field: "decap_packets", Values: []float64{0, 3}, Times: ts},
+	}
+	m.Findings = []engine.FindingRecord{{ID: "one-way", Severity: "warning", Message: "m",
+		Evidence: []engine.EvidenceRecord{{Step: "pid", Item: "208", Field: "decap_packets", Values: []any{0, 0}}}}}
+	page := render(t, m)
+	for _, want := range []string{
+		`<h3>Step <code>pid</code>, item <code>207</code>: <code>show vpn flow tunnel-id 207</code> <span class="muted">(2 runs)</span></h3>`,
+		`<h3>Step <code>pid</code>, item <code>208</code>: <code>show vpn flow tunnel-id 208</code> <span class="muted">(2 runs)</span></h3>`,
+		`-t">pid item 208: decap_packets</title>`,
+		`<td><code>pid</code> <span class="muted">run #1</span> <span class="muted">item 208</span></td>`,
+		`<td><code>pid</code> <span class="muted">item 208</span></td>`,
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	if got := strings.Count(page, "<h3>Step <code>pid</code>"); got != 2 {
+		t.Errorf("%d chart groups for step pid, want one per item (2)", got)
+	}
+}

@@ -70,6 +70,12 @@ func TestSchemaAndLoaderAgree(t *testing.T) {
 		{"finding without when", head + "steps: [{run: a}]\nfindings: [{severity: info, message: m}]\n"},
 		{"evidence without step", head + "steps: [{run: a}]\nfindings: [{severity: info, when: 'true', message: m, evidence: [{field: x}]}]\n"},
 		{"top level a list", "- run: a\n"},
+		{"for_each on a wait", head + "steps: [{wait: 1s, for_each: '[1]'}]\n"},
+		{"for_each a YAML list", head + "steps: [{run: 'a ${item}', for_each: [1, 2]}]\n"},
+		{"for_each with until", head + "steps: [{run: 'a ${item}', for_each: '[1]', until: 'true', retry: {max: 2}}]\n"},
+		{"for_each with undo", head + "steps: [{run: 'a ${item}', for_each: '[1]', undo: b}]\n"},
+		{"for_each in cleanup", head + "steps: [{run: a}]\ncleanup: [{run: 'a ${item}', for_each: '[1]'}]\n"},
+		{"for_each in ${ }", head + "steps: [{run: 'a ${item}', for_each: '${[1]}'}]\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			serr := Validate("t.yaml", []byte(tc.src))
@@ -101,6 +107,9 @@ func TestLoaderOnly(t *testing.T) {
 		{"evidence names unknown step", head + "steps: [{run: a}]\nfindings: [{severity: info, when: 'true', message: m, evidence: [{step: x}]}]\n"},
 		{"unterminated interpolation", head + "steps: [{run: 'show ${params'}]\n"},
 		{"duplicate key", head + "steps: [{run: a}]\nsteps: [{run: b}]\n"},
+		{"item outside for_each", head + "steps: [{run: 'a ${item}'}]\n"},
+		{"for_each not a list", head + "params: {t: {type: string}}\nsteps: [{run: 'a ${item}', for_each: params.t}]\n"},
+		{"for_each command without item", head + "steps: [{run: a, for_each: '[1, 2]'}]\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if err := Validate("t.yaml", []byte(tc.src)); err != nil {

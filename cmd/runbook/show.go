@@ -102,6 +102,7 @@ type (
 		Wait     string            `json:"wait,omitempty"`
 		Default  string            `json:"default,omitempty"`
 		Repeat   map[string]string `json:"repeat,omitempty"`
+		ForEach  string            `json:"for_each,omitempty"`
 		Until    string            `json:"until,omitempty"`
 		Retry    map[string]string `json:"retry,omitempty"`
 		Captures map[string]string `json:"captures,omitempty"`
@@ -201,7 +202,7 @@ func describeSteps(steps []*playbook.Step, prefix string) []*shownStep {
 			Index: idx, Pos: s.Pos.String(), Kind: string(s.Kind), ID: s.ID, Name: s.Name,
 			When: exprSrc(s.When), OnError: string(s.OnError),
 			Command: tmplSrc(s.Run), XML: tmplSrc(s.XML), Message: tmplSrc(s.Message),
-			Parse: s.Parse, Until: exprSrc(s.Until), If: exprSrc(s.If),
+			Parse: s.Parse, Until: exprSrc(s.Until), If: exprSrc(s.If), ForEach: exprSrc(s.ForEach),
 		}
 		if s.Timeout > 0 {
 			v.Timeout = playbook.FormatDuration(s.Timeout)
@@ -410,6 +411,9 @@ func writeSteps(b *strings.Builder, steps []*shownStep, depth int) {
 		}
 		if s.XML != "" {
 			line("xml %s", s.XML)
+		}
+		if s.ForEach != "" {
+			line("for each item of %s (at most %d; none: skipped)", s.ForEach, playbook.MaxItems)
 		}
 		if s.Repeat != nil {
 			if iv := s.Repeat["interval"]; iv != "" {

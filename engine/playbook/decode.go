@@ -74,6 +74,9 @@ func (l *loader) playbook(file string, root *yaml.Node, pb *Playbook) {
 				if s.Kind != KindRun {
 					l.add(s.Pos, "%s step is not allowed in cleanup, which runs commands only (put when: on a run step instead)", article(string(s.Kind)))
 				}
+				if s.ForEach != nil {
+					l.add(s.ForEach.Pos, "for_each is not allowed in cleanup, whose commands are rendered once")
+				}
 			}
 		case "findings":
 			items, _ := l.seq(file, p.v, "findings")
@@ -359,6 +362,7 @@ var (
 )
 
 func (l *loader) runStep(file string, s *Step, get map[string]*yaml.Node) {
+	from := len(l.pending) // the expressions for_each's item is visible in
 	s.Run = l.template(file, get["run"], "run")
 	if v := get["xml"]; v != nil {
 		s.XML = l.template(file, v, "xml")
@@ -475,6 +479,9 @@ func (l *loader) runStep(file string, s *Step, get map[string]*yaml.Node) {
 		} else if t := l.template(file, v, "undo"); t != nil {
 			s.Undo = append(s.Undo, t)
 		}
+	}
+	if get["for_each"] != nil {
+		l.forEach(file, s, get, from)
 	}
 }
 

@@ -24,6 +24,9 @@ type StepView struct {
 	Data   any            `expr:"data"`
 	Fields map[string]any `expr:"fields"`
 	Runs   []RunView      `expr:"runs"`
+	// Items holds one view per item of a for_each step, in the order of
+	// the list; it is empty for a step without for_each.
+	Items []ItemView `expr:"items"`
 }
 
 // RunView is one run of a (possibly repeated) step.
@@ -32,6 +35,8 @@ type RunView struct {
 	Data   any            `expr:"data"`
 	Fields map[string]any `expr:"fields"`
 	Time   time.Time      `expr:"time"`
+	// Item is the item of a for_each step this run was for ("" otherwise).
+	Item string `expr:"item"`
 }
 
 // Output is what until and capture expressions see as `output`: the run
@@ -115,29 +120,34 @@ func Env(params map[string]any, vars map[string]string, steps map[string]StepVie
 //	num(x)                  x as a number (strings with commas accepted), NaN if not
 //
 // A field path is dotted: "flow_ipsec_decap.value" walks nested maps.
+//
+// samples, delta and rate take a step or one of a for_each step's items
+// (steps.x.items[0], or # inside any/all/filter). Given a for_each step
+// that ran for more than one item they fail: its runs belong to different
+// items, and mixing their counters would be wrong.
 func Functions() []expr.Option {
 	return []expr.Option{
 		expr.Function("samples", func(a ...any) (any, error) {
-			s, f, err := stepField(a)
+			s, f, err := stepField("samples", a)
 			if err != nil {
 				return nil, err
 			}
 			return Samples(s, f), nil
-		}, new(func(StepView, string) []float64)),
+		}, new(func(StepView, string) []float64), new(func(ItemView, string) []float64)),
 		expr.Function("delta", func(a ...any) (any, error) {
-			s, f, err := stepField(a)
+			s, f, err := stepField("delta", a)
 			if err != nil {
 				return nil, err
 			}
 			return Delta(s, f), nil
-		}, new(func(StepView, string) float64)),
+		}, new(func(StepView, string) float64), new(func(ItemView, string) float64)),
 		expr.Function("rate", func(a ...any) (any, error) {
-			s, f, err := stepField(a)
+			s, f, err := stepField("rate", a)
 			if err != nil {
 				return nil, err
 			}
 			return Rate(s, f), nil
-		}, new(func(StepView, string) float64)),
+		}, new(func(StepView, string) float64), new(func(ItemView, string) float64)),
 		expr.Function("field", func(a ...any) (any, error) {
 			r, ok := a[0].(RunView)
 			if !ok {
@@ -151,13 +161,21 @@ func Functions() []expr.Option {
 	}
 }
 
-func stepField(a []any) (StepView, string, error) {
-	s, ok := a[0].(StepView)
-	if !ok {
-		return StepView{}, "", fmt.Errorf("want a step, got %T", a[0])
-	}
+// stepField takes the arguments of samples, delta and rate: a step or an
+// item (as a step holding the item's runs), and a field.
+func stepField(fn string, a []any) (StepView, string, error) {
 	f, _ := a[1].(string)
-	return s, f, nil
+	switch s := a[0].(type) {
+	case StepView:
+		if len(s.Items) > 1 {
+			return StepView{}, "", fmt.Errorf("%s: the step ran for %d items (for_each), whose runs must not be mixed: "+
+				"give one item, as in any(steps.ID.items, %s(#, %q) > 0)", fn, len(s.Items), fn, f)
+		}
+		return s, f, nil
+	case ItemView:
+		return StepView{Runs: s.Runs}, f, nil
+	}
+	return StepView{}, "", fmt.Errorf("%s: want a step or an item, got %T", fn, a[0])
 }
 
 // Samples returns the numeric value of field in each run of s that has it.

@@ -232,3 +232,95 @@ steps:
 		t.Errorf("Bind errors:\n%v\nwant:\n%s", err, want)
 	}
 }
+
+func TestItems(t *testing.T) {
+	tests := []struct {
+		in   any
+		want []string
+		err  string
+	}{
+		{in: nil},
+		{in: []any{}, want: nil},
+		{in: []any{"207", 208, 209.0, int64(210), "207"}, want: []string{"207", "208", "209", "210"}},
+		{in: []string{"vpn_TEST:Red_1", "vpn_TEST:Blue_2"}, want: []string{"vpn_TEST:Red_1", "vpn_TEST:Blue_2"}},
+		{in: [2]int{1, 2}, want: []string{"1", "2"}},
+		{in: "207", err: "want a list, got string"},
+		{in: map[string]any{"a": 1}, err: "want a list, got map[string]interface {}"},
+		{in: []any{"a", true}, err: "item 2 is bool, want a string or a number"},
+		{in: []any{"a", nil}, err: "item 2 is nil, want a string or a number"},
+		{in: []any{""}, err: "item 1 is an empty string"},
+	}
+	for _, tc := range tests {
+		got, err := Items(tc.in)
+		if tc.err != "" {
+			if err == nil || err.Error() != tc.err {
+				t.Errorf("Items(%v): err %v, want %q", tc.in, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || strings.Join(got, "|") != strings.Join(tc.want, "|") {
+			t.Errorf("Items(%v) = %q, %v; want %q", tc.in, got, err, tc.want)
+		}
+	}
+	many := make([]int, MaxItems+1)
+	for i := range many {
+		many[i] = i
+	}
+	if _, err := Items(many); err == nil || err.Error() != "65 items, more than the 64 a step may run for" {
+		t.Errorf("Items(65 numbers): err %v", err)
+	}
+	if got, err := Items(many[:MaxItems]); err != nil || len(got) != MaxItems {
+		t.Errorf("Items(64 numbers): %d, %v", len(got), err)
+	}
+}
+
+// TestItemHelpers: samples, delta and rate take one item of a for_each
+// step; given the step itself they refuse to mix its items' runs.
+func TestItemHelpers(t *testing.T) {
+	pb := mustParse(t, `
+name: items
+title: items
+steps:
+  - id: flow
+    run: show vpn flow tunnel-id ${item}
+    for_each: '["1", "2"]'
+findings:
+  - id: per-item
+    severity: info
+    when: any(steps.flow.items, delta(#, "encap") > 0 && delta(#, "decap") == 0)
+    message: ${join(map(filter(steps.flow.items, delta(#, "decap") == 0), .item), ",")}
+  - id: mixed
+    severity: info
+    when: delta(steps.flow, "encap") > 0
+    message: x
+`)
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	run := func(item string, sec int, encap, decap int) RunView {
+		return RunView{Item: item, Time: t0.Add(time.Duration(sec) * time.Second), Fields: map[string]any{"encap": encap, "decap": decap}}
+	}
+	a := []RunView{run("1", 0, 10, 5), run("1", 10, 20, 9)} // both ways
+	b := []RunView{run("2", 1, 7, 3), run("2", 11, 9, 3)}   // decap flat
+	sv := StepView{Ran: true, OK: true, Status: "ok", Runs: []RunView{a[0], b[0], a[1], b[1]},
+		Items: []ItemView{{Item: "1", Runs: a}, {Item: "2", Runs: b}}}
+	env := Env(nil, nil, map[string]StepView{"flow": sv}, TargetView{}, nil)
+	if ok, err := pb.Findings[0].When.Bool(env); err != nil || !ok {
+		t.Errorf("per-item finding: %v, %v; want true", ok, err)
+	}
+	if msg, err := pb.Findings[0].Message.Render(env); err != nil || msg != "2" {
+		t.Errorf("per-item message %q, %v; want 2", msg, err)
+	}
+	_, err := pb.Findings[1].When.Bool(env)
+	want := `delta: the step ran for 2 items (for_each), whose runs must not be mixed: give one item, as in any(steps.ID.items, delta(#, "encap") > 0)`
+	if err == nil || !strings.Contains(err.Error(), want) || !strings.HasPrefix(err.Error(), "test.yaml:15:") {
+		t.Errorf("delta on a 2-item step: err %v, want it to contain %q", err, want)
+	}
+	if got := Rate(StepView{Runs: a}, "encap"); got != 1 {
+		t.Errorf("rate of item 1 = %v, want 1", got)
+	}
+	// One item: the step's runs are that item's, delta works on the step.
+	one := StepView{Runs: a, Items: []ItemView{{Item: "1", Runs: a}}}
+	env = Env(nil, nil, map[string]StepView{"flow": one}, TargetView{}, nil)
+	if ok, err := pb.Findings[1].When.Bool(env); err != nil || !ok {
+		t.Errorf("delta on a 1-item step: %v, %v; want true", ok, err)
+	}
+}

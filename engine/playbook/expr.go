@@ -13,6 +13,7 @@ import (
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/file"
+	"github.com/expr-lang/expr/types"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -36,6 +37,7 @@ type pendingExpr struct {
 	off        int // byte offset of e.Src within node.Value
 	kind       exprKind
 	withOutput bool
+	withItem   bool // in a for_each step: item is known
 	what       string
 	// check, when set, is a deferred check instead of a compilation.
 	check func()
@@ -188,9 +190,16 @@ func (l *loader) compileAll(pb *Playbook) {
 	for _, p := range params {
 		l.envNames["params"] = append(l.envNames["params"], p.Name)
 	}
-	envs := [2]expr.Option{
-		expr.Env(EnvTypes(params, captures, ids, false)),
-		expr.Env(EnvTypes(params, captures, ids, true)),
+	// envs[withOutput][withItem]
+	var envs [2][2]expr.Option
+	for o := range 2 {
+		for i := range 2 {
+			m := EnvTypes(params, captures, ids, o == 1)
+			if i == 1 {
+				m["item"] = types.String
+			}
+			envs[o][i] = expr.Env(m)
+		}
 	}
 	fns := Functions()
 	for _, pe := range l.pending {
@@ -198,10 +207,7 @@ func (l *loader) compileAll(pb *Playbook) {
 			pe.check()
 			continue
 		}
-		env := envs[0]
-		if pe.withOutput {
-			env = envs[1]
-		}
+		env := envs[b2i(pe.withOutput)][b2i(pe.withItem)]
 		opts := append([]expr.Option{env}, fns...)
 		switch pe.kind {
 		case exprBool:
@@ -225,6 +231,13 @@ func (l *loader) compileAll(pb *Playbook) {
 	}
 }
 
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 // exprError reports a compile error at the exact character it names.
 func (l *loader) exprError(pe *pendingExpr, err error) {
 	var fe *file.Error
@@ -238,6 +251,8 @@ func (l *loader) exprError(pe *pendingExpr, err error) {
 	switch {
 	case !pe.withOutput && msg == "unknown name output":
 		msg += " (output is only available in until and capture expressions)"
+	case !pe.withItem && msg == "unknown name item":
+		msg += " (item is only available in the command, xml, prompts and capture of a run step with for_each)"
 	case strings.HasPrefix(msg, "unknown field "):
 		name := strings.TrimPrefix(msg, "unknown field ")
 		if m := memberBaseRe.FindStringSubmatch(pe.e.Src[:rel]); m != nil {

@@ -120,6 +120,9 @@ type Step struct {
 	Captures []*Capture
 	Parse    string // parser name, "" for none
 	Undo     []*Template
+	// ForEach gives the items a run step runs for: its command once per
+	// item, `item` in its templates (foreach.go). Nil when none.
+	ForEach *Expr
 
 	// wait
 	Wait *DurationValue
