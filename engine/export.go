@@ -87,10 +87,18 @@ func (ru *run) export(ctx context.Context, s *playbook.Step) error {
 		ru.addNote(fmt.Sprintf("%s was not exported: the firewall has not seen the SSH host key of %s and asked whether to trust it; "+
 			"runbook answered no. Check the key, then run again with --scp-accept-new-host-key to answer yes for that run, "+
 			"or run `%s to %s` on the firewall's CLI yourself.", what, host, scpCmd, to))
-		return fmt.Errorf("%w: run again with --scp-accept-new-host-key to trust it", err)
 	case errors.Is(err, transports.ErrCopyFailed):
 		ru.addNote(fmt.Sprintf("%s was not exported: `scp export` failed on the firewall (see the step's output for the device's words). "+
 			"Fix the destination or its password, then run `%s to %s` on the firewall's CLI and attach the file to the case.", what, scpCmd, to))
+	}
+	return err
+}
+
+// explain adds to err what the operator can do about it, where the engine
+// knows: the step's record and the run's error carry it.
+func explain(err error) error {
+	if errors.Is(err, transports.ErrHostKeyNotAccepted) {
+		return fmt.Errorf("%w (the firewall has not seen this host's SSH key; to let it answer yes, run again with --scp-accept-new-host-key)", err)
 	}
 	return err
 }

@@ -285,6 +285,7 @@ func (ru *run) send(ctx context.Context, s *playbook.Step, cmd transports.Comman
 		rec.Run = i
 	}
 	if err != nil {
+		err = explain(err)
 		rec.Status = "failed"
 		switch {
 		case ctx.Err() != nil:
