@@ -78,8 +78,10 @@ steps:
 			}
 			res := engine.New(engine.Options{
 				Playbook: pb, Params: params, Target: "fw1", Transport: "replay", Yes: true,
-				Dir:  filepath.Join(dir, "run"),
-				Open: func(context.Context) (transports.Transport, error) { return replay.New(c, replay.Options{Mode: replay.ByCommand}), nil },
+				Dir: filepath.Join(dir, "run"),
+				Open: func(context.Context) (transports.Transport, error) {
+					return replay.New(c, replay.Options{Mode: replay.ByCommand}), nil
+				},
 			}).Run(context.Background())
 			if res.ExitCode != tt.code || res.Status != tt.status {
 				t.Fatalf("exit %d status %s (%v), want %d %s", res.ExitCode, res.Status, res.Err, tt.code, tt.status)
