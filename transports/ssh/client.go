@@ -545,7 +545,7 @@ func (c *Client) exchange(ctx context.Context, sh *shell, cmd transports.Command
 			tail = tail[i+1:]
 		}
 		if sc != nil && len(tail) > 0 && sc.abort == nil {
-			if reply, ok := sc.answer(cmd.CLI, redact(string(text), secrets), string(tail)); ok {
+			if reply, ok := sc.answer(cmd.CLI, func() string { return redact(string(text), secrets) }, string(tail)); ok {
 				if _, err := io.WriteString(sh.stdin, reply); err != nil {
 					return lose(fmt.Errorf("ssh %s: %q: %w", c.name, cmd.CLI, transports.ErrClosed))
 				}

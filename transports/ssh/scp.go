@@ -51,15 +51,15 @@ type scpState struct {
 }
 
 // answer returns what to type for the question at the end of the output
-// (tail is its last line, text all of it, secrets redacted), or false when
-// tail asks nothing it knows. A question asked a second time is never
+// (tail is its last line; text returns all of it, secrets redacted), or
+// false when tail asks nothing it knows. A question asked a second time is never
 // answered again: Ctrl-C ends the copy, so it cannot loop.
-func (st *scpState) answer(cli, text, tail string) (string, bool) {
+func (st *scpState) answer(cli string, text func() string, tail string) (string, bool) {
 	switch {
 	case scpHostKeyQuestion.MatchString(tail):
 		st.hostKey++
 		if st.hostKey > 1 {
-			return st.interrupt(cli, text, tail, transports.ErrCopyFailed), true
+			return st.interrupt(cli, text(), tail), true
 		}
 		if st.opts.AcceptNewHostKey {
 			return "yes\n", true
@@ -71,12 +71,12 @@ func (st *scpState) answer(cli, text, tail string) (string, bool) {
 	case scpPasswordQuestion.MatchString(tail):
 		st.passwords++
 		if st.opts.Password == "" {
-			st.interrupt(cli, text, tail, transports.ErrCopyFailed)
+			st.interrupt(cli, text(), tail)
 			st.abort.Message = strings.TrimSpace(tail) + " asked, and no scp password was given"
 			return "\x03", true
 		}
 		if st.passwords > 1 {
-			return st.interrupt(cli, text, tail, transports.ErrCopyFailed), true
+			return st.interrupt(cli, text(), tail), true
 		}
 		return st.opts.Password + "\n", true
 	}
@@ -85,12 +85,12 @@ func (st *scpState) answer(cli, text, tail string) (string, bool) {
 
 // interrupt records the failure with the device's words so far and returns
 // Ctrl-C, which ends the device's ssh client and brings its prompt back.
-func (st *scpState) interrupt(cli, text, tail string, err error) string {
+func (st *scpState) interrupt(cli, text, tail string) string {
 	msg := strings.Join(failureLines(text), "; ")
 	if msg == "" {
 		msg = strings.TrimSpace(tail) + " asked again"
 	}
-	st.abort = &transports.DeviceError{Command: cli, Message: msg, Err: err}
+	st.abort = &transports.DeviceError{Command: cli, Message: msg, Err: transports.ErrCopyFailed}
 	return "\x03"
 }
 
