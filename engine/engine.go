@@ -120,6 +120,10 @@ type Options struct {
 	CleanupTimeout time.Duration
 	// MaxExportBytes bounds each exported file (zero: 4 GiB).
 	MaxExportBytes int64
+	// ScpAcceptNewHostKey lets `scp export` answer "yes" when the device
+	// asks whether to trust a remote host key it has not seen; false
+	// answers "no" and that export fails with a note naming this option.
+	ScpAcceptNewHostKey bool
 	// Now is the wall clock (tests); nil means time.Now.
 	Now func() time.Time
 }
@@ -253,6 +257,9 @@ type run struct {
 	// item is the current item of a for_each step (foreach.go), nil
 	// outside one.
 	item *string
+	// exportFailed are the export steps that failed and let the run go on
+	// (their default): the run ends failed once every step ran.
+	exportFailed []error
 }
 
 // Run runs the playbook: steps, then the undo stack and cleanup on a fresh
@@ -455,8 +462,28 @@ func (ru *run) main(ctx context.Context) (Status, error) {
 	if err := ru.runSteps(ctx, ru.pb.Steps); err != nil {
 		return ru.classify(ctx, err)
 	}
+	if len(ru.exportFailed) > 0 {
+		// Every step ran, but some evidence is missing: the run failed.
+		return StatusFailed, &ExportError{Failed: ru.exportFailed}
+	}
 	return StatusOK, nil
 }
+
+// ExportError ends a run whose steps all ran but whose exports (without an
+// on_error of their own) did not all succeed: exit 1.
+type ExportError struct {
+	// Failed are the failed export steps, each with its position.
+	Failed []error
+}
+
+func (e *ExportError) Error() string {
+	if len(e.Failed) == 1 {
+		return "1 export failed: " + e.Failed[0].Error()
+	}
+	return fmt.Sprintf("%d exports failed: %v", len(e.Failed), errors.Join(e.Failed...))
+}
+
+func (e *ExportError) Unwrap() []error { return e.Failed }
 
 // classify maps the error that stopped the steps to a status.
 func (ru *run) classify(ctx context.Context, err error) (Status, error) {

@@ -9,16 +9,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"time"
 
 	"github.com/runbook-dev/runbook/engine/playbook"
 	"github.com/runbook-dev/runbook/transports"
 )
-
-// scpPasswordPrompt matches the password question of `scp export`.
-var scpPasswordPrompt = regexp.MustCompile(`(?i)password:\s*$`)
 
 // export brings a file back: pulled into artifacts/ by a transport that can,
 // else pushed with `scp export` when a destination is given, else skipped
@@ -70,16 +66,40 @@ func (ru *run) export(ctx context.Context, s *playbook.Step) error {
 	if s.Timeout == 0 && cmd.Timeout < 10*time.Minute {
 		cmd.Timeout = 10 * time.Minute // a tech-support file takes minutes to generate
 	}
+	// The transport answers the device's questions (the remote host key,
+	// the password) and reads the copy's verdict.
+	cmd.Scp = &transports.Scp{AcceptNewHostKey: ru.o.ScpAcceptNewHostKey}
 	if x.ScpPassword != nil {
 		pw, err := x.ScpPassword.Render(env)
 		if err != nil {
 			return fmt.Errorf("export scp.password: %w", err)
 		}
-		if pw != "" {
-			cmd.Prompts = append(cmd.Prompts, transports.Prompt{Pattern: scpPasswordPrompt, Answer: pw, Secret: true})
-		}
+		cmd.Scp.Password = pw
 	}
 	_, err := ru.send(ctx, s, cmd, nil, 1, 1)
+	switch {
+	case errors.Is(err, transports.ErrHostKeyNotAccepted):
+		host := to
+		if i := strings.IndexByte(host, '@'); i >= 0 {
+			host = host[i+1:]
+		}
+		host, _, _ = strings.Cut(host, ":")
+		ru.addNote(fmt.Sprintf("%s was not exported: the firewall has not seen the SSH host key of %s and asked whether to trust it; "+
+			"runbook answered no. Check the key, then run again with --scp-accept-new-host-key to answer yes for that run, "+
+			"or run `%s to %s` on the firewall's CLI yourself.", what, host, scpCmd, to))
+	case errors.Is(err, transports.ErrCopyFailed):
+		ru.addNote(fmt.Sprintf("%s was not exported: `scp export` failed on the firewall (see the step's output for the device's words). "+
+			"Fix the destination or its password, then run `%s to %s` on the firewall's CLI and attach the file to the case.", what, scpCmd, to))
+	}
+	return err
+}
+
+// explain adds to err what the operator can do about it, where the engine
+// knows: the step's record and the run's error carry it.
+func explain(err error) error {
+	if errors.Is(err, transports.ErrHostKeyNotAccepted) {
+		return fmt.Errorf("%w (the firewall has not seen this host's SSH key; to let it answer yes, run again with --scp-accept-new-host-key)", err)
+	}
 	return err
 }
 

@@ -108,6 +108,14 @@ func (ru *run) runStep(ctx context.Context, s *playbook.Step) error {
 		ru.printf("      continuing (on_error: continue)\n")
 		return nil
 	}
+	if s.Kind == playbook.KindExport && s.OnError == "" {
+		// A failed export does not cost the evidence still to come (the
+		// other captures, the tech-support file): the run goes on, and
+		// ends failed (exit 1) once every step ran.
+		ru.exportFailed = append(ru.exportFailed, &stepError{step: s, err: err})
+		ru.printf("      continuing: the run goes on to the remaining steps and will end failed (exit 1)\n")
+		return nil
+	}
 	return &stepError{step: s, err: err}
 }
 
@@ -313,6 +321,7 @@ func (ru *run) send(ctx context.Context, s *playbook.Step, cmd transports.Comman
 	}
 	rec.Item = ru.itemOr()
 	if err != nil {
+		err = explain(err)
 		rec.Status = "failed"
 		switch {
 		case ctx.Err() != nil:

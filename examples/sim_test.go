@@ -198,6 +198,9 @@ func (t *simTransport) Run(ctx context.Context, cmd transports.Command) (transpo
 	t.now = t.now.Add(2 * time.Second)
 	t.mu.Unlock()
 	ask := func(_ context.Context, q string, _ bool) (string, error) {
+		if cmd.Scp != nil && strings.HasSuffix(q, "password: ") {
+			return cmd.Scp.Password, nil
+		}
 		for _, p := range cmd.Prompts {
 			if p.Pattern.MatchString(q) {
 				return p.Answer, nil

@@ -2,6 +2,9 @@ package sim
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
 	"fmt"
 	"net/netip"
 	"strconv"
@@ -415,22 +418,50 @@ func (d *Device) scpExport(ctx context.Context, cli string, ask Asker) (string, 
 		src = "/tmp/techsupport/techsupport_" + d.opts.Serial + "_" + d.clock().UTC().Format("20060102_1504") + ".tgz"
 	}
 	want := d.opts.ScpPassword
+	f := d.faults
+	known := d.scpKnown[host]
 	d.mu.Unlock()
 
 	if ask == nil {
 		return "", serverErr("scp export needs an interactive session")
 	}
-	for try := 0; ; try++ {
-		pw, err := ask(ctx, user+"@"+host+"'s password: ", false)
+	// The device runs an OpenSSH client; its questions and failure texts
+	// are OpenSSH's (docs/simulator.md).
+	if f.ScpFail != "" && f.ScpFailEarly {
+		return "", scpErr(f.ScpFail)
+	}
+	pre := "" // printed before the next question
+	if f.ScpNewHost && !known {
+		a, err := ask(ctx, scpHostKeyQuestion(host), true)
 		if err != nil {
-			return "", err
+			return "", scpAsked(err)
 		}
-		if want == "" || pw == want {
+		if strings.TrimSpace(a) != "yes" {
+			return "", scpErr("Host key verification failed.\nlost connection")
+		}
+		d.mu.Lock()
+		if d.scpKnown == nil {
+			d.scpKnown = map[string]bool{}
+		}
+		d.scpKnown[host] = true
+		d.mu.Unlock()
+		pre = "Warning: Permanently added '" + host + "' (ECDSA) to the list of known hosts.\n"
+	}
+	for try := 1; ; try++ {
+		pw, err := ask(ctx, pre+user+"@"+host+"'s password: ", false)
+		if err != nil {
+			return "", scpAsked(err)
+		}
+		if !f.ScpRefusePassword && (want == "" || pw == want) {
 			break
 		}
-		if try == 2 {
-			return "", serverErr("scp: Permission denied (publickey,password).")
+		if try == 3 {
+			return "", scpErr(user + "@" + host + ": Permission denied (publickey,password).\nlost connection")
 		}
+		pre = "Permission denied, please try again.\n"
+	}
+	if f.ScpFail != "" {
+		return "", scpErr(f.ScpFail)
 	}
 	base := src[strings.LastIndex(src, "/")+1:]
 	var b strings.Builder
@@ -440,4 +471,30 @@ func (d *Device) scpExport(ctx context.Context, cli string, ask Asker) (string, 
 	fmt.Fprintf(&b, "%-50s 100%% %5dKB %6.1fKB/s   00:00\n", base, 24+len(base), 812.4)
 	fmt.Fprintf(&b, "scp: copying %s to %s@%s:%s ... done\n", src, user, host, path)
 	return b.String(), nil
+}
+
+// ErrInterrupted is what an Asker returns when the operator pressed Ctrl-C
+// at the question.
+var ErrInterrupted = errors.New("sim: interrupted")
+
+// scpErr is a failed copy: the lines the device's ssh or scp client
+// printed, shown as they are.
+func scpErr(lines string) error { return &CommandError{Kind: "scp", Msg: lines} }
+
+// scpAsked maps an Asker's error: Ctrl-C ends the copy (the terminal shows
+// ^C) and the prompt comes back.
+func scpAsked(err error) error {
+	if errors.Is(err, ErrInterrupted) {
+		return &CommandError{Kind: "interrupted", Msg: "^C"}
+	}
+	return err
+}
+
+// scpHostKeyQuestion is OpenSSH's question about a host key it has not
+// seen, with a fingerprint derived from the host name.
+func scpHostKeyQuestion(host string) string {
+	sum := sha256.Sum256([]byte("sim-scp-host-key:" + host))
+	return "The authenticity of host '" + host + " (" + host + ")' can't be established.\n" +
+		"ECDSA key fingerprint is SHA256:" + base64.RawStdEncoding.EncodeToString(sum[:]) + ".\n" +
+		"Are you sure you want to continue connecting (yes/no)? "
 }

@@ -101,6 +101,23 @@ type Faults struct {
 	// that show system resources reports at least, the extra load in
 	// logrcvr (heavy logging, the usual cause on a real firewall).
 	MgmtCPU int
+	// ScpNewHost makes `scp export` ask OpenSSH's host-key question
+	// ("Are you sure you want to continue connecting (yes/no)? ") before
+	// the password, for a remote host the device has not copied to yet:
+	// "yes" remembers the host, any other answer fails the copy with "Host
+	// key verification failed." and "lost connection".
+	ScpNewHost bool
+	// ScpRefusePassword makes `scp export` refuse every password: it
+	// prints "Permission denied, please try again." and asks again, three
+	// times in all, as OpenSSH does.
+	ScpRefusePassword bool
+	// ScpFail, when set, makes every `scp export` fail with these lines
+	// (e.g. "scp: Failed to open file /cases/x\nlost connection") after the
+	// password was accepted, or, with ScpFailEarly, before any question (an
+	// unreachable host: "ssh: connect to host H port 22: Connection
+	// refused").
+	ScpFail      string
+	ScpFailEarly bool
 }
 
 // ErrDropConnection is returned by Shell.Exec when a DropAfter fault fires:
@@ -192,6 +209,7 @@ type Device struct {
 	flow      flowCounters
 	rng       *rand.Rand
 	log       []LogEntry
+	scpKnown  map[string]bool // remote hosts scp export has accepted the key of
 }
 
 type pdFilter struct {

@@ -369,7 +369,7 @@ func (s *SSHServer) shell(ctx context.Context, sc *ssh.ServerConn, nc net.Conn, 
 		}
 		a, err := t.readLine(echo)
 		if errors.Is(err, errInterrupt) {
-			return "", errors.New("interrupted")
+			return "", ErrInterrupted
 		}
 		return a, err
 	}

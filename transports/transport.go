@@ -40,6 +40,25 @@ type Command struct {
 	Prompts []Prompt
 	// Timeout bounds this command; zero means the transport's default.
 	Timeout time.Duration
+	// Scp, when set, marks CLI as an `scp export ... to user@host:path`: the
+	// device copies a file to a remote host and may ask that host's SSH
+	// questions. The transport answers them as Scp says (and never loops on
+	// a repeated one), and checks the output for the copy's failure texts:
+	// a failed copy is a *DeviceError with the device's words, wrapping
+	// ErrCopyFailed or ErrHostKeyNotAccepted.
+	Scp *Scp
+}
+
+// Scp says how to answer the questions of an `scp export`.
+type Scp struct {
+	// Password answers the remote host's password question, once. It is a
+	// secret: never echoed, logged or recorded. Empty: a password question
+	// fails the copy.
+	Password string
+	// AcceptNewHostKey answers "yes" when the device has never seen the
+	// remote host's key and asks whether to trust it; false answers "no"
+	// and the copy fails with ErrHostKeyNotAccepted.
+	AcceptNewHostKey bool
 }
 
 // Prompt is an interactive question a command may ask, and its answer.
@@ -121,6 +140,12 @@ var (
 	ErrUnexpectedPrompt = errors.New("unexpected prompt")
 	// ErrNotSupported: the transport cannot do this (e.g. export a category).
 	ErrNotSupported = errors.New("not supported by this transport")
+	// ErrCopyFailed: an `scp export` printed a failure (refused password,
+	// unreachable host, a file it could not open, a lost connection).
+	ErrCopyFailed = errors.New("scp copy failed")
+	// ErrHostKeyNotAccepted: an `scp export` asked whether to trust a remote
+	// host key the device has not seen, and Command.Scp did not allow it.
+	ErrHostKeyNotAccepted = errors.New("scp: new remote host key not accepted")
 )
 
 // DeviceError is a command the device refused, with the device's own words.

@@ -23,7 +23,7 @@ const (
 
 const exitCodesHelp = `Exit codes:
   0    done and clean
-  1    a step failed, cleanup done
+  1    a step failed (or an export failed, the other steps still ran), cleanup done
   2    invalid input (usage, playbook, inventory, params); nothing was sent
   3    cleanup incomplete: the device may still be in debug (wins over every other code)
   4    could not connect or authenticate; nothing was sent

@@ -37,6 +37,9 @@ type runOptions struct {
 	Parallel         int
 	Bundle           bool
 	AcceptNewHostKey bool
+	// ScpAcceptNewHostKey lets the firewall trust the host key of an scp
+	// destination it has not seen, for this run.
+	ScpAcceptNewHostKey bool
 }
 
 func newRunCmd(io *IOStreams) *cobra.Command {
@@ -51,6 +54,16 @@ Debug and capture commands carry their undo: on success, failure, timeout,
 Ctrl-C, SIGTERM, SIGHUP or a dropped connection the undo stack runs, newest
 first, then the playbook's cleanup section. If the engine itself is killed,
 'runbook cleanup RUNDIR' finishes from the journal.
+
+Exports: a transport that can pull files (the XML API) brings them into
+artifacts/; over SSH the firewall pushes them with 'scp export ... to
+user@host:path' (parameters scp_to and scp_password). When the firewall has
+not seen that host's SSH key it asks whether to trust it: runbook answers
+no, and that export fails, unless --scp-accept-new-host-key is given for the
+run. A failed export (refused password, unreachable host, a file the
+firewall could not open or write, a lost connection) is a failed step with
+the firewall's own words; the remaining exports and steps still run, and
+the run ends with exit 1. An export step with its own on_error follows it.
 
 The built-in target "demo" needs no inventory and no firewall: it replays the
 recorded session shipped for the playbook, with the parameters it was
@@ -98,6 +111,7 @@ else ~/.config/runbook/inventory.yaml.
 	f.StringVar(&opts.Record, "record", "", "record the session into this cassette (redacted; see docs/testing-playbooks.md)")
 	f.StringArrayVar(&opts.Redact, "redact", nil, "with --record, also replace matches of REGEX by NAME-1, NAME-2, ... (NAME=REGEX, repeatable)")
 	f.BoolVar(&opts.AcceptNewHostKey, "accept-new-host-key", false, "add an unknown SSH host key to known_hosts (a changed key is always refused)")
+	f.BoolVar(&opts.ScpAcceptNewHostKey, "scp-accept-new-host-key", false, "let the firewall trust the SSH host key of an scp export destination it has not seen (answer yes to its question); without it that export fails")
 	return cmd
 }
 
@@ -202,6 +216,8 @@ func runRun(ctx context.Context, opts *runOptions) error {
 			Out:       out,
 			Live:      io.IsTerminal && !multi,
 			Timeout:   opts.Timeout,
+
+			ScpAcceptNewHostKey: opts.ScpAcceptNewHostKey,
 		}
 		if io.IsTerminal {
 			eo.Prompter = prompter

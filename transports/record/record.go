@@ -162,6 +162,9 @@ func (r *Recorder) Run(ctx context.Context, cmd transports.Command) (transports.
 			r.red.AddSecret(p.Answer)
 		}
 	}
+	if cmd.Scp != nil && cmd.Scp.Password != "" {
+		r.red.AddSecret(cmd.Scp.Password)
+	}
 	start := time.Now()
 	res, err := r.inner.Run(ctx, cmd)
 	d := time.Since(start)

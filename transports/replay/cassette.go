@@ -99,11 +99,15 @@ const (
 	KindTimeout          ErrorKind = "timeout"
 	KindClosed           ErrorKind = "closed"
 	KindUnexpectedPrompt ErrorKind = "unexpected-prompt"
+	// KindCopyFailed and KindHostKeyNotAccepted are a failed `scp export`
+	// (device errors wrapping ErrCopyFailed, ErrHostKeyNotAccepted).
+	KindCopyFailed         ErrorKind = "copy-failed"
+	KindHostKeyNotAccepted ErrorKind = "host-key-not-accepted"
 )
 
 func (k ErrorKind) valid() bool {
 	switch k {
-	case KindDevice, KindUnknownCommand, KindTimeout, KindClosed, KindUnexpectedPrompt:
+	case KindDevice, KindUnknownCommand, KindTimeout, KindClosed, KindUnexpectedPrompt, KindCopyFailed, KindHostKeyNotAccepted:
 		return true
 	}
 	return false
@@ -132,8 +136,13 @@ func ErrorFrom(err error, redact func(string) string) *Error {
 	switch {
 	case errors.As(err, &de):
 		k := KindDevice
-		if errors.Is(err, transports.ErrUnknownCommand) {
+		switch {
+		case errors.Is(err, transports.ErrUnknownCommand):
 			k = KindUnknownCommand
+		case errors.Is(err, transports.ErrHostKeyNotAccepted):
+			k = KindHostKeyNotAccepted
+		case errors.Is(err, transports.ErrCopyFailed):
+			k = KindCopyFailed
 		}
 		return &Error{Kind: k, Message: redact(de.Message), Code: de.Code}
 	case errors.Is(err, transports.ErrUnknownCommand):
@@ -159,6 +168,10 @@ func (e *Error) Err(command string) error {
 		return &transports.DeviceError{Command: command, Code: e.Code, Message: e.Message}
 	case KindUnknownCommand:
 		return &transports.DeviceError{Command: command, Code: e.Code, Message: e.Message, Err: transports.ErrUnknownCommand}
+	case KindCopyFailed:
+		return &transports.DeviceError{Command: command, Code: e.Code, Message: e.Message, Err: transports.ErrCopyFailed}
+	case KindHostKeyNotAccepted:
+		return &transports.DeviceError{Command: command, Code: e.Code, Message: e.Message, Err: transports.ErrHostKeyNotAccepted}
 	case KindTimeout:
 		return fmt.Errorf("replay: %q: %s: %w", command, e.Message, transports.ErrTimeout)
 	case KindUnexpectedPrompt:

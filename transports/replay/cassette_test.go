@@ -123,7 +123,7 @@ func TestDecodeErrors(t *testing.T) {
 			"cassette c.yaml:1:1: no version: this is not a cassette, or a cassette from before versions (want `version: 1`)", true},
 		{"version zero", "version: 0\n", "cassette c.yaml:1:10: version 0 is not a cassette version (versions start at 1)", true},
 		{"bad error kind", "version: 1\nexchanges:\n  - command: x\n    error: {kind: oops, message: m}\n",
-			"cassette c.yaml:4:19: error kind \"oops\" is not one of device, unknown-command, timeout, closed, unexpected-prompt", false},
+			"cassette c.yaml:4:19: error kind \"oops\" is not one of device, unknown-command, timeout, closed, unexpected-prompt, copy-failed, host-key-not-accepted", false},
 		{"negative duration", "version: 1\nexchanges:\n  - command: x\n    duration: -5s\n",
 			"cassette c.yaml:4:15: duration \"-5s\" must be a non-negative duration such as 120ms or 2s", false},
 		{"no command", "version: 1\nexchanges:\n  - output: x\n", "cassette c.yaml:3:5: exchange has no command", false},
@@ -216,6 +216,8 @@ func TestErrorFromAndBack(t *testing.T) {
 	}{
 		{&transports.DeviceError{Command: "x", Message: "Invalid syntax.", Err: transports.ErrUnknownCommand}, replay.KindUnknownCommand, transports.ErrUnknownCommand},
 		{&transports.DeviceError{Command: "x", Message: "busy", Code: "13"}, replay.KindDevice, nil},
+		{&transports.DeviceError{Command: "scp export x", Message: "lost connection", Err: transports.ErrCopyFailed}, replay.KindCopyFailed, transports.ErrCopyFailed},
+		{&transports.DeviceError{Command: "scp export x", Message: "Host key verification failed.", Err: transports.ErrHostKeyNotAccepted}, replay.KindHostKeyNotAccepted, transports.ErrHostKeyNotAccepted},
 		{transports.ErrTimeout, replay.KindTimeout, transports.ErrTimeout},
 		{transports.ErrUnexpectedPrompt, replay.KindUnexpectedPrompt, transports.ErrUnexpectedPrompt},
 		{transports.ErrClosed, replay.KindClosed, transports.ErrClosed},
@@ -232,7 +234,8 @@ func TestErrorFromAndBack(t *testing.T) {
 			if tt.is != nil && !errors.Is(back, tt.is) {
 				t.Fatalf("Err() = %v, want %v", back, tt.is)
 			}
-			if (tt.kind == replay.KindDevice || tt.kind == replay.KindUnknownCommand) != errors.As(back, &de) {
+			device := tt.kind == replay.KindDevice || tt.kind == replay.KindUnknownCommand || tt.kind == replay.KindCopyFailed || tt.kind == replay.KindHostKeyNotAccepted
+			if device != errors.As(back, &de) {
 				t.Fatalf("Err() = %T, DeviceError expected only for device kinds", back)
 			}
 		})

@@ -511,6 +511,13 @@ func (c *Client) exchange(ctx context.Context, sh *shell, cmd transports.Command
 	prompt := sh.prompt
 	answered := 0 // bytes of cleaned text already matched against Prompts
 	var secrets []string
+	var sc *scpState
+	if cmd.Scp != nil {
+		sc = &scpState{opts: *cmd.Scp}
+		if cmd.Scp.Password != "" {
+			secrets = append(secrets, cmd.Scp.Password)
+		}
+	}
 	for {
 		if at := findPrompt(prompt, text); at >= 0 {
 			out := finish(string(text[:at]), cmd.CLI, secrets)
@@ -518,8 +525,15 @@ func (c *Client) exchange(ctx context.Context, sh *shell, cmd transports.Command
 				de := &transports.DeviceError{Command: cmd.CLI, Message: deviceMessage(out, m[1])}
 				if strings.HasPrefix(m[1], "Unknown command") {
 					de.Err = transports.ErrUnknownCommand
+				} else if sc != nil {
+					de.Err = transports.ErrCopyFailed
 				}
 				return transports.Result{Text: out}, de
+			}
+			if sc != nil {
+				if err := sc.verdict(cmd.CLI, out); err != nil {
+					return transports.Result{Text: out}, err
+				}
 			}
 			return transports.Result{Text: out}, nil
 		}
@@ -529,6 +543,23 @@ func (c *Client) exchange(ctx context.Context, sh *shell, cmd transports.Command
 		}
 		if i := bytes.LastIndexByte(tail, '\n'); i >= 0 {
 			tail = tail[i+1:]
+		}
+		if sc != nil && len(tail) > 0 && sc.abort == nil {
+			if reply, ok := sc.answer(cmd.CLI, func() string { return redact(string(text), secrets) }, string(tail)); ok {
+				if _, err := io.WriteString(sh.stdin, reply); err != nil {
+					return lose(fmt.Errorf("ssh %s: %q: %w", c.name, cmd.CLI, transports.ErrClosed))
+				}
+				answered = len(text)
+				if sc.abort != nil {
+					// Ctrl-C was sent: the prompt comes back at once on a
+					// device that heard it; do not wait the whole timeout.
+					timer.Reset(min(timeout, scpAbortWait))
+				}
+				tail = nil
+			}
+		}
+		if sc != nil && sc.abort != nil {
+			tail = nil // waiting for the prompt after Ctrl-C: nothing more is answered
 		}
 		if len(tail) > 0 {
 			matched := false
@@ -565,6 +596,10 @@ func (c *Client) exchange(ctx context.Context, sh *shell, cmd transports.Command
 			}
 		case <-timer.C:
 			seen := redact(lastLine(string(text)), secrets)
+			if sc != nil && sc.abort != nil {
+				_, err := lose(fmt.Errorf("ssh %s: %w (the prompt did not come back within %s of Ctrl-C, last output %q: session dropped)", c.name, sc.abort, min(timeout, scpAbortWait), seen))
+				return transports.Result{Text: finish(redact(string(text), secrets), cmd.CLI, nil)}, err
+			}
 			return lose(fmt.Errorf("ssh %s: %q after %s (last output %q): %w", c.name, cmd.CLI, timeout, seen, transports.ErrTimeout))
 		case <-ctx.Done():
 			return lose(fmt.Errorf("ssh %s: %q: %w", c.name, cmd.CLI, ctx.Err()))
