@@ -68,3 +68,27 @@ func TestKeyValueTolerates(t *testing.T) {
 		t.Errorf("got %d fields, want 3: %v", len(got), got)
 	}
 }
+
+// TestKeyValueProxyIDTunnel keeps a "label  value" line whose value holds a
+// colon (the SA of a proxy ID is named TUNNEL:PROXYID, issue 11) as one
+// pair, and still reads labels that hold a double space or pad their colon.
+func TestKeyValueProxyIDTunnel(t *testing.T) {
+	text := "tunnel  vpn_TEST:Red_1\n        id:                 5\n" +
+		"        enc  algorithm:     AES128\n        start time      : Sat May  6 09:58:41 2023\n" +
+		"        peer ip:            10.0.0.1:4500\n"
+	got, err := Parse("keyvalue", text, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, want := range map[string]any{
+		"tunnel": "vpn_TEST:Red_1", "id": int64(5), "enc_algorithm": "AES128",
+		"start_time": "Sat May  6 09:58:41 2023", "peer_ip": "10.0.0.1:4500",
+	} {
+		if got[k] != want {
+			t.Errorf("%s = %#v, want %#v", k, got[k], want)
+		}
+	}
+	if _, ok := got["tunnel_vpn_test"]; ok {
+		t.Errorf("tunnel_vpn_test is set: %v", got)
+	}
+}
