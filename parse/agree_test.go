@@ -27,6 +27,10 @@ func TestXMLTextAgree(t *testing.T) {
 			"entries.0.tunnel", "entries.0.gateway", "entries.0.algorithm", "entries.0.spi_in",
 			"entries.0.spi_out", "entries.0.life_sec", "entries.0.life_kb", "entries.0.remain_time",
 		}},
+		{"ike-sa", "show_vpn_ike-sa_gateway_ikev2.txt", "fixture_ike-sa.xml", []string{
+			"phase1_count", "established", "phase1.0.gateway", "phase1.0.gwid", "phase1.0.peer_address",
+			"phase1.0.established_at",
+		}},
 		{"sessions", "show_session_all_filter.txt", "fixture_session_all_filter.xml", []string{
 			"count", "first_id", "sessions.0.id", "sessions.0.application", "sessions.0.state",
 			"sessions.0.type", "sessions.0.flag", "sessions.0.source", "sessions.0.sport",

@@ -94,3 +94,34 @@ func TestIKESALongNames(t *testing.T) {
 		t.Errorf("phase2 = %v", p2)
 	}
 }
+
+// TestIKESAXML covers the XML answers beyond the fixture: no SA, an
+// explicit state, a child count, and the CLI text handed over as the
+// character data of <result>.
+func TestIKESAXML(t *testing.T) {
+	for _, c := range []struct {
+		name        string
+		data        any
+		established bool
+		p1, p2      int64
+		known       bool
+	}{
+		{"empty result", map[string]any{}, false, 0, 0, false},
+		{"empty string", "", false, 0, 0, false},
+		{"state down", map[string]any{"entry": map[string]any{"name": "gw", "state": "Init"}}, false, 1, 0, false},
+		{"v1 st number", map[string]any{"entry": map[string]any{"name": "gw", "st": "13", "phase2": "2"}}, true, 1, 2, true},
+		{"two entries", map[string]any{"entry": []any{
+			map[string]any{"name": "a", "children": "1"}, map[string]any{"name": "b", "children": "0"}}}, true, 2, 1, true},
+		{"cli text", sample(t, "show_vpn_ike-sa_gateway_ikev2.txt"), true, 1, 1, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := Parse("ike-sa", "", c.data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got["established"] != c.established || got["phase1_count"] != c.p1 || got["phase2_count"] != c.p2 || got["phase2_known"] != c.known {
+				t.Errorf("got established %v phase1 %v phase2 %v known %v", got["established"], got["phase1_count"], got["phase2_count"], got["phase2_known"])
+			}
+		})
+	}
+}

@@ -34,6 +34,7 @@ var goldenCases = []struct {
 	{"ike-sa", "show_vpn_ike-sa_gateway_ikev2.txt"},
 	{"ike-sa", "show_vpn_flow_gateway_tunnel_zscaler-doc.txt"},
 	{"ike-sa", "show_vpn_ike-sa_detail_gateway_ikev2.txt"},
+	{"ike-sa", "fixture_ike-sa.xml"},
 	{"sessions", "show_session_all_filter.txt"},
 	{"sessions", "fixture_session_all_filter.xml"},
 	{"resource-monitor", "fixture_resource_monitor.txt"},
