@@ -31,6 +31,16 @@ func TestXMLTextAgree(t *testing.T) {
 			"phase1_count", "established", "phase1.0.gateway", "phase1.0.gwid", "phase1.0.peer_address",
 			"phase1.0.established_at",
 		}},
+		{"security-policy-match", "test_security-policy-match.txt", "fixture_security-policy-match_msg_line.xml", []string{
+			"count", "matched", "action", "denied", "first.name", "first.index", "first.action",
+			"rules.0.name", "rules.0.index", "rules.0.action", "rules.0.from", "rules.0.to", "rules.0.source",
+			"rules.0.destination", "rules.0.application_service", "rules.0.destination_device", "rules.1.name",
+			"rules.1.index", "rules.1.action",
+		}},
+		// The rules/entry shape names the rules only: no action.
+		{"security-policy-match", "test_security-policy-match.txt", "fixture_security-policy-match_rules_entry.xml", []string{
+			"count", "matched", "first.name", "first.index", "rules.0.name", "rules.0.index", "rules.1.name", "rules.1.index",
+		}},
 		{"sessions", "show_session_all_filter.txt", "fixture_session_all_filter.xml", []string{
 			"count", "first_id", "sessions.0.id", "sessions.0.application", "sessions.0.state",
 			"sessions.0.type", "sessions.0.flag", "sessions.0.source", "sessions.0.sport",
