@@ -26,6 +26,7 @@ func TestXMLTextAgree(t *testing.T) {
 			"count", "tunnel_id", "tunnels", "entries.0.gwid", "entries.0.tunnel_id", "entries.0.peer_address",
 			"entries.0.tunnel", "entries.0.gateway", "entries.0.algorithm", "entries.0.spi_in",
 			"entries.0.spi_out", "entries.0.life_sec", "entries.0.life_kb", "entries.0.remain_time",
+			"entries.0.base_tunnel", "entries.0.proxy_id", "sas", "tunnel_ids",
 		}},
 		{"ike-sa", "show_vpn_ike-sa_gateway_ikev2.txt", "fixture_ike-sa.xml", []string{
 			"phase1_count", "established", "phase1.0.gateway", "phase1.0.gwid", "phase1.0.peer_address",
