@@ -22,6 +22,7 @@ var goldenCases = []struct {
 	{"counters", "fixture_counter_global.xml"},
 	{"table", "show_vpn_flow_gateway_tunnel_zscaler-doc.txt"},
 	{"table", "show_jobs_all.txt"},
+	{"table", "show_jobs_all2.txt"},
 	{"table", "show_vpn_ike-sa_gateway_ikev2.txt"},
 	{"ipsec-sa", "show_vpn_ipsec-sa.txt"},
 	{"ipsec-sa", "show_vpn_ipsec-sa_tunnel.txt"},
