@@ -18,6 +18,7 @@ var goldenCases = []struct {
 	{"keyvalue", "show_system_info.xml"},
 	{"keyvalue", "show_running_tunnel_flow_tunnel-id.xml"},
 	{"keyvalue", "show_high-availability_all.txt"},
+	{"keyvalue", "show_vpn_tunnel.xml"},
 	{"counters", "show_counter_global.txt"},
 	{"counters", "fixture_counter_global.xml"},
 	{"table", "show_vpn_flow_gateway_tunnel_zscaler-doc.txt"},
