@@ -26,6 +26,21 @@ func TestXMLTextAgree(t *testing.T) {
 			"count", "tunnel_id", "tunnels", "entries.0.gwid", "entries.0.tunnel_id", "entries.0.peer_address",
 			"entries.0.tunnel", "entries.0.gateway", "entries.0.algorithm", "entries.0.spi_in",
 			"entries.0.spi_out", "entries.0.life_sec", "entries.0.life_kb", "entries.0.remain_time",
+			"entries.0.base_tunnel", "entries.0.proxy_id", "sas", "tunnel_ids",
+		}},
+		{"ike-sa", "show_vpn_ike-sa_gateway_ikev2.txt", "fixture_ike-sa.xml", []string{
+			"phase1_count", "established", "phase1.0.gateway", "phase1.0.gwid", "phase1.0.peer_address",
+			"phase1.0.established_at",
+		}},
+		{"security-policy-match", "test_security-policy-match.txt", "fixture_security-policy-match_msg_line.xml", []string{
+			"count", "matched", "action", "denied", "first.name", "first.index", "first.action",
+			"rules.0.name", "rules.0.index", "rules.0.action", "rules.0.from", "rules.0.to", "rules.0.source",
+			"rules.0.destination", "rules.0.application_service", "rules.0.destination_device", "rules.1.name",
+			"rules.1.index", "rules.1.action",
+		}},
+		// The rules/entry shape names the rules only: no action.
+		{"security-policy-match", "test_security-policy-match.txt", "fixture_security-policy-match_rules_entry.xml", []string{
+			"count", "matched", "first.name", "first.index", "rules.0.name", "rules.0.index", "rules.1.name", "rules.1.index",
 		}},
 		{"sessions", "show_session_all_filter.txt", "fixture_session_all_filter.xml", []string{
 			"count", "first_id", "sessions.0.id", "sessions.0.application", "sessions.0.state",

@@ -12,9 +12,11 @@ var totalsLine = regexp.MustCompile(`(?i)total\s+(\d+)\s+tunnels?\s+found\.?\s*(
 // parseIPSecSA reads show vpn ipsec-sa [tunnel T], with or without the
 // remain-time(Sec) column. Fields: entries (each gwid, tunnel_id,
 // peer_address, tunnel, gateway, algorithm, spi_in, spi_out, life_sec,
-// life_kb, remain_time when printed), count (SAs), tunnels (tunnels found,
-// when the totals line is printed) and tunnel_id (the first entry's, "" if
-// none).
+// life_kb, remain_time when printed, and base_tunnel and proxy_id: the
+// SA name cut at its colon), count (SAs), tunnels (tunnels found, when the
+// totals line is printed), sas (the distinct SA names, in order),
+// tunnel_ids (the distinct tunnel ids, in order) and tunnel_id (the first
+// entry's, "" if none).
 func parseIPSecSA(text string, data any) (map[string]any, error) {
 	var entries []any
 	var count, tunnels int64 = -1, -1
@@ -39,7 +41,25 @@ func parseIPSecSA(text string, data any) (map[string]any, error) {
 	if count < 0 || count < int64(len(entries)) {
 		count = int64(len(entries))
 	}
-	out := map[string]any{"entries": entries, "count": count, "tunnel_id": ""}
+	// A tunnel with proxy IDs has one SA per proxy ID, named TUNNEL:PROXYID
+	// (PAN-OS object names hold no colon).
+	sas, ids := []any{}, []any{}
+	seenSA, seenID := map[string]bool{}, map[string]bool{}
+	for _, x := range entries {
+		e := x.(map[string]any)
+		name, _ := e["tunnel"].(string)
+		base, proxy, _ := strings.Cut(name, ":")
+		e["base_tunnel"], e["proxy_id"] = base, proxy
+		if name != "" && !seenSA[name] {
+			seenSA[name] = true
+			sas = append(sas, name)
+		}
+		if id, _ := e["tunnel_id"].(string); id != "" && !seenID[id] {
+			seenID[id] = true
+			ids = append(ids, id)
+		}
+	}
+	out := map[string]any{"entries": entries, "count": count, "tunnel_id": "", "sas": sas, "tunnel_ids": ids}
 	if tunnels >= 0 {
 		out["tunnels"] = tunnels
 	}

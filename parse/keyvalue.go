@@ -51,6 +51,15 @@ func keyValueText(text string) map[string]any {
 		}
 		deeper := nextIndent(ls, i) > indent
 		colon := strings.IndexByte(content, ':')
+		// "tunnel  vpn_TEST:Red_1": a label, a gap, then a value that holds
+		// a colon (a proxy-ID SA name). Such a colon comes after the gap and
+		// is followed by more text, where a label's colon ends the label
+		// ("enc  algorithm:  3DES", "start time      : ...").
+		if gap := strings.Index(content, "  "); colon > 0 && gap > 0 && gap < colon &&
+			strings.TrimSpace(content[gap:colon]) != "" &&
+			colon+1 < len(content) && content[colon+1] != ' ' && content[colon+1] != '\t' {
+			colon = -1
+		}
 		if colon > 0 {
 			label := snake(content[:colon])
 			rest := strings.TrimSpace(content[colon+1:])

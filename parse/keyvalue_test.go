@@ -35,19 +35,27 @@ func TestKeyValueSessionPairs(t *testing.T) {
 		t.Fatal(err)
 	}
 	for k, want := range map[string]any{
-		"session":               int64(25),
-		"c2s_flow_sport":        int64(1),
-		"c2s_flow_dport":        int64(31),
-		"s2c_flow_state":        "INIT",
-		"s2c_flow_type":         "FLOW",
-		"s2c_flow_source":       "1.1.1.1 [Outside]",
-		"start_time":            "Sat May  6 09:58:41 2023",
-		"timeout":               int64(6),
-		"total_byte_count_c2s":  int64(74),
-		"application":           "ping",
-		"egress_interface":      "ethernet1/3",
-		"session_qos_rule":      "N/A (class 4)",
-		"url_filtering_enabled": "False",
+		"session":                  int64(25),
+		"c2s_flow_sport":           int64(1),
+		"c2s_flow_dport":           int64(31),
+		"s2c_flow_state":           "INIT",
+		"s2c_flow_type":            "FLOW",
+		"s2c_flow_source":          "1.1.1.1 [Outside]",
+		"start_time":               "Sat May  6 09:58:41 2023",
+		"timeout":                  int64(6),
+		"total_byte_count_c2s":     int64(74),
+		"total_byte_count_s2c":     int64(0),
+		"c2s_flow_source":          "192.168.1.20 [Inside]",
+		"c2s_flow_dst":             "1.1.1.1",
+		"c2s_flow_proto":           int64(1),
+		"s2c_flow_dst":             "10.2.62.150",
+		"s2c_flow_sport":           int64(31),
+		"ingress_interface":        "ethernet1/1",
+		"session_traverses_tunnel": "False",
+		"application":              "ping",
+		"egress_interface":         "ethernet1/3",
+		"session_qos_rule":         "N/A (class 4)",
+		"url_filtering_enabled":    "False",
 	} {
 		if got[k] != want {
 			t.Errorf("%s = %#v, want %#v", k, got[k], want)
@@ -66,5 +74,29 @@ func TestKeyValueTolerates(t *testing.T) {
 	}
 	if len(got) != 3 {
 		t.Errorf("got %d fields, want 3: %v", len(got), got)
+	}
+}
+
+// TestKeyValueProxyIDTunnel keeps a "label  value" line whose value holds a
+// colon (the SA of a proxy ID is named TUNNEL:PROXYID, issue 11) as one
+// pair, and still reads labels that hold a double space or pad their colon.
+func TestKeyValueProxyIDTunnel(t *testing.T) {
+	text := "tunnel  vpn_TEST:Red_1\n        id:                 5\n" +
+		"        enc  algorithm:     AES128\n        start time      : Sat May  6 09:58:41 2023\n" +
+		"        peer ip:            10.0.0.1:4500\n"
+	got, err := Parse("keyvalue", text, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, want := range map[string]any{
+		"tunnel": "vpn_TEST:Red_1", "id": int64(5), "enc_algorithm": "AES128",
+		"start_time": "Sat May  6 09:58:41 2023", "peer_ip": "10.0.0.1:4500",
+	} {
+		if got[k] != want {
+			t.Errorf("%s = %#v, want %#v", k, got[k], want)
+		}
+	}
+	if _, ok := got["tunnel_vpn_test"]; ok {
+		t.Errorf("tunnel_vpn_test is set: %v", got)
 	}
 }

@@ -15,6 +15,7 @@ type table struct {
 	columns []string // header labels, as printed
 	starts  []int    // column start offsets
 	rows    [][]string
+	lines   []string // the rows as printed (tabs expanded), one per row
 	labels  [][2]int // header label spans, only for tables without per-column dashes
 	end     int      // index of the first line after the table
 }
@@ -112,6 +113,7 @@ func tableAt(ls []string, i int) (table, bool) {
 	for _, r := range raw {
 		t.rows = append(t.rows, t.cells(r))
 	}
+	t.lines = raw
 	t.end = j
 	return t, true
 }

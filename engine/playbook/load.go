@@ -22,6 +22,7 @@ import (
 var Parsers = []string{
 	"keyvalue", "table", "ipsec-sa", "ike-sa", "sessions", "counters",
 	"resource-monitor", "fib-lookup", "pool-statistics", "clock", "system-resources",
+	"security-policy-match",
 }
 
 // The kind keys: exactly one of them makes a step what it is.
