@@ -182,8 +182,8 @@ func (ru *run) runCommand(ctx context.Context, s *playbook.Step) error {
 		if count, err = s.Repeat.Count.Eval(env); err != nil {
 			return fmt.Errorf("repeat.count: %w", err)
 		}
-		if count < 1 {
-			return fmt.Errorf("repeat.count is %d, must be at least 1", count)
+		if err := playbook.CheckCount(count); err != nil {
+			return fmt.Errorf("repeat.count: %w", err)
 		}
 		if s.Repeat.Interval != nil {
 			if interval, err = s.Repeat.Interval.Eval(env); err != nil {

@@ -70,6 +70,10 @@ func TestSchemaAndLoaderAgree(t *testing.T) {
 		{"finding without when", head + "steps: [{run: a}]\nfindings: [{severity: info, message: m}]\n"},
 		{"evidence without step", head + "steps: [{run: a}]\nfindings: [{severity: info, when: 'true', message: m, evidence: [{field: x}]}]\n"},
 		{"top level a list", "- run: a\n"},
+		{"repeat count too large", head + "steps: [{run: a, repeat: {count: 99999999999, interval: 1s}}]\n"},
+		{"retry max too large", head + "steps: [{run: a, until: 'true', retry: {max: 99999999999}}]\n"},
+		{"second document", head + "steps: [{run: a}]\n---\ncleanup: [{run: b}]\n"},
+		{"unclosed bracket", head + "steps: [{run: a}\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			serr := Validate("t.yaml", []byte(tc.src))
@@ -101,6 +105,7 @@ func TestLoaderOnly(t *testing.T) {
 		{"evidence names unknown step", head + "steps: [{run: a}]\nfindings: [{severity: info, when: 'true', message: m, evidence: [{step: x}]}]\n"},
 		{"unterminated interpolation", head + "steps: [{run: 'show ${params'}]\n"},
 		{"duplicate key", head + "steps: [{run: a}]\nsteps: [{run: b}]\n"},
+		{"duration too long", head + "steps: [{wait: 25h}]\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if err := Validate("t.yaml", []byte(tc.src)); err != nil {
