@@ -89,7 +89,34 @@ func (p *Playbook) checkBounds(values map[string]any) []error {
 	}
 	walk(p.Steps)
 	walk(p.Cleanup)
-	return errs
+	// One error per param: the first step it breaks, and how many more.
+	var out []error
+	first := map[string]*ParamError{}
+	more := map[string]int{}
+	for _, err := range errs {
+		pe, ok := err.(*ParamError)
+		if !ok {
+			out = append(out, err)
+			continue
+		}
+		if _, seen := first[pe.Name]; seen {
+			more[pe.Name]++
+			continue
+		}
+		first[pe.Name] = pe
+		out = append(out, pe)
+	}
+	for name, n := range more {
+		first[name].Msg += fmt.Sprintf(", and so %s %d more %s", plural(n, "does", "do"), n, plural(n, "step", "steps"))
+	}
+	return out
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 func intervalOf(s *Step) *DurationValue {
