@@ -172,4 +172,3 @@ func (v *paramVisitor) Visit(n *ast.Node) {
 		}
 	}
 }
-
