@@ -348,6 +348,17 @@ func (r *Runner) Run(ctx context.Context) *Result {
 	if ru.tr != nil {
 		_ = ru.tr.Close()
 	}
+	if !ru.connected {
+		// Nothing was sent: the run keeps no folder and evaluates no
+		// finding (docs/run-folder.md). The error says what went wrong.
+		j.Close()
+		_ = os.RemoveAll(dir)
+		res.Dir = ""
+		finish(status, runErr)
+		r.setPhase("done")
+		r.printf("runbook: %s (exit %d): nothing was sent to %s, so no run folder is kept\n", m.Status, res.ExitCode, o.Target)
+		return res
+	}
 	res.Pending = r.Pending()
 	m.CleanupPending = res.Pending
 
