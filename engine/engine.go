@@ -336,7 +336,6 @@ func (r *Runner) Run(ctx context.Context) *Result {
 		return finish(StatusRefused, fmt.Errorf("run folder: %w", err))
 	}
 	r.printf("runbook: %s (%s) against %s over %s\n", pb.Name, o.Source, o.Target, o.Transport)
-	r.printf("runbook: run folder %s\n", dir)
 
 	status, runErr := ru.mainRecovered(ctx)
 
@@ -452,6 +451,7 @@ func (ru *run) main(ctx context.Context) (Status, error) {
 		return ru.classify(ctx, err)
 	}
 	ru.tr, ru.connected = tr, true
+	ru.printf("runbook: run folder %s\n", ru.dir)
 	if vc, ok := tr.(transports.VirtualClock); ok && vc.VirtualTime() {
 		ru.clock = newVirtualClock(o.Now().UTC())
 	}
