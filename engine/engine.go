@@ -346,7 +346,6 @@ func (r *Runner) Run(ctx context.Context) *Result {
 		return finish(StatusRefused, fmt.Errorf("run folder: %w", err))
 	}
 	r.printf("runbook: %s (%s) against %s over %s\n", pb.Name, o.Source, o.Target, o.Transport)
-	r.printf("runbook: run folder %s\n", dir)
 
 	status, runErr := ru.mainRecovered(ctx)
 
@@ -357,6 +356,17 @@ func (r *Runner) Run(ctx context.Context) *Result {
 	cancel()
 	if ru.tr != nil {
 		_ = ru.tr.Close()
+	}
+	if !ru.connected {
+		// Nothing was sent: the run keeps no folder and evaluates no
+		// finding (docs/run-folder.md). The error says what went wrong.
+		j.Close()
+		_ = os.RemoveAll(dir)
+		res.Dir = ""
+		finish(status, runErr)
+		r.setPhase("done")
+		r.printf("runbook: %s (exit %d): nothing was sent to %s, so no run folder is kept\n", m.Status, res.ExitCode, o.Target)
+		return res
 	}
 	res.Pending = r.Pending()
 	m.CleanupPending = res.Pending
@@ -451,6 +461,7 @@ func (ru *run) main(ctx context.Context) (Status, error) {
 		return ru.classify(ctx, err)
 	}
 	ru.tr, ru.connected = tr, true
+	ru.printf("runbook: run folder %s\n", ru.dir)
 	if vc, ok := tr.(transports.VirtualClock); ok && vc.VirtualTime() {
 		ru.clock = newVirtualClock(o.Now().UTC())
 	}

@@ -259,8 +259,8 @@ func repeatOf(s *playbook.Step, env map[string]any) (count int, interval time.Du
 	if count, err = s.Repeat.Count.Eval(env); err != nil {
 		return 0, 0, fmt.Errorf("repeat.count: %w", err)
 	}
-	if count < 1 {
-		return 0, 0, fmt.Errorf("repeat.count is %d, must be at least 1", count)
+	if err := playbook.CheckCount(count); err != nil {
+		return 0, 0, fmt.Errorf("repeat.count: %w", err)
 	}
 	if s.Repeat.Interval != nil {
 		if interval, err = s.Repeat.Interval.Eval(env); err != nil {

@@ -122,7 +122,7 @@ func cleanupTarget(opts *cleanupOptions, start engine.JournalEntry) (transports.
 	if err != nil {
 		return transports.Target{}, err
 	}
-	inv, err := inventory.Load(path)
+	inv, err := loadInventory(path)
 	if err != nil {
 		return transports.Target{}, err
 	}

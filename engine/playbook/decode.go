@@ -405,8 +405,10 @@ func (l *loader) runStep(file string, s *Step, get map[string]*yaml.Node) {
 				switch p.key {
 				case "count":
 					r.Count = l.intValue(file, p.v, "count")
-					if r.Count != nil && r.Count.Expr == nil && r.Count.Value < 1 {
-						l.errf(file, p.v, "repeat count must be at least 1, not %d", r.Count.Value)
+					if r.Count != nil && r.Count.Expr == nil {
+						if err := CheckCount(r.Count.Value); err != nil {
+							l.errf(file, p.v, "%v", err)
+						}
 					}
 				case "interval":
 					r.Interval = l.durationValue(file, p.v, "interval")
@@ -443,6 +445,8 @@ func (l *loader) runStep(file string, s *Step, get map[string]*yaml.Node) {
 					if m, ok := l.integer(file, p.v, "retry max"); ok {
 						if m < 1 {
 							l.errf(file, p.v, "retry max must be at least 1, not %d", m)
+						} else if m > MaxRetry {
+							l.errf(file, p.v, "retry max must be at most %d, not %d", MaxRetry, m)
 						}
 						r.Max = m
 					}
@@ -687,6 +691,9 @@ func (l *loader) duration(file string, n *yaml.Node, what string) (d time.Durati
 	}
 	s := n.Value
 	v, err := ParseDuration(s)
+	if err == nil {
+		err = checkDuration(v)
+	}
 	if err != nil {
 		l.errf(file, n, "%s: %v", what, err)
 		return 0, false

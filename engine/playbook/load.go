@@ -3,7 +3,6 @@ package playbook
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -15,6 +14,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/runbook-dev/runbook/internal/yamlerr"
 )
 
 // Parsers lists the names a run step's `parse:` may use. Package parse
@@ -153,47 +154,30 @@ type captureDef struct {
 	pos Pos
 }
 
-// parse reads src into its document's root node, reporting syntax errors.
+// parse reads src into its document's root node, reporting syntax errors
+// (and a second document) at their place.
 func (l *loader) parse(file string, src []byte) *yaml.Node {
 	l.files = append(l.files, file)
 	l.sources[file] = strings.Split(strings.ReplaceAll(string(src), "\r\n", "\n"), "\n")
-	var doc yaml.Node
-	if err := yaml.Unmarshal(src, &doc); err != nil {
-		l.yamlError(file, err)
+	doc, probs := yamlerr.Decode(src)
+	for _, p := range probs {
+		l.add(Pos{File: file, Line: p.Line, Col: p.Col}, "%s", p.Msg)
+	}
+	if len(probs) > 0 {
 		return nil
 	}
-	if doc.Kind == 0 || len(doc.Content) == 0 {
+	if doc == nil || len(doc.Content) == 0 {
 		l.add(Pos{File: file, Line: 1, Col: 1}, "empty file")
 		return nil
 	}
 	return doc.Content[0]
 }
 
-var yamlLineRe = regexp.MustCompile(`^yaml: (?:line (\d+): )?(.*)$`)
-
-func (l *loader) yamlError(file string, err error) {
-	var te *yaml.TypeError
-	msgs := []string{err.Error()}
-	if errors.As(err, &te) {
-		msgs = te.Errors
-	}
-	for _, m := range msgs {
-		line := 1
-		if sm := yamlLineRe.FindStringSubmatch(m); sm != nil {
-			if sm[1] != "" {
-				line, _ = strconv.Atoi(sm[1])
-			}
-			m = sm[2]
-		}
-		l.add(Pos{File: file, Line: line, Col: 1}, "yaml: %s", m)
-	}
-}
-
 // add records an error at p.
 func (l *loader) add(p Pos, format string, args ...any) {
 	e := &Error{Pos: p, Msg: fmt.Sprintf(format, args...)}
 	if lines := l.sources[p.File]; p.Line >= 1 && p.Line <= len(lines) {
-		e.Source = lines[p.Line-1]
+		e.Source = yamlerr.Printable(lines[p.Line-1])
 	}
 	l.errs = append(l.errs, e)
 }
