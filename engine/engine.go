@@ -143,8 +143,11 @@ type Runner struct {
 
 	mu      sync.Mutex
 	pending []undoEntry // armed undo entries not yet done, oldest first
-	phase   string
-	dir     string
+	// cleanups are the cleanup: entries not yet done, in their order;
+	// pending from the moment the transport opened.
+	cleanups []undoEntry
+	phase    string
+	dir      string
 }
 
 // Dir is the run folder, once it exists.
@@ -185,7 +188,10 @@ func (r *Runner) Pending() []string {
 	defer r.mu.Unlock()
 	var out []string
 	for i := len(r.pending) - 1; i >= 0; i-- {
-		out = append(out, r.pending[i].cmd)
+		out = append(out, r.pending[i].shown)
+	}
+	for _, c := range r.cleanups {
+		out = append(out, c.shown)
 	}
 	return out
 }
@@ -203,9 +209,12 @@ func (r *Runner) setPhase(p string) {
 	r.mu.Unlock()
 }
 
+// undoEntry is one undo or cleanup command: cmd is sent, shown is written
+// down (see render).
 type undoEntry struct {
-	key string
-	cmd string
+	key   string
+	cmd   string
+	shown string
 }
 
 // needsOperator reports whether the playbook would ask the operator.
@@ -324,13 +333,17 @@ func (r *Runner) Run(ctx context.Context) *Result {
 	r.mu.Lock()
 	r.dir = dir
 	r.mu.Unlock()
-	j, err := openJournal(filepath.Join(dir, JournalFile), r.redact)
+	j, err := openJournal(filepath.Join(dir, JournalFile))
 	if err != nil {
 		return finish(StatusRefused, fmt.Errorf("run folder: %w", err))
 	}
 	ru.j = j
 	defer j.Close()
-	_ = j.Append(JournalEntry{Time: start, Event: evRunStart, Version: ManifestVersion, Playbook: pb.Name, Target: o.Target, Transport: o.Transport, Cassette: o.Cassette, PID: os.Getpid(), Params: stringParams(m.Params)})
+	// Durable before anything is sent: without it `runbook cleanup` could
+	// not find the target.
+	if err := j.Append(JournalEntry{Time: start, Event: evRunStart, Version: ManifestVersion, Playbook: pb.Name, Target: o.Target, Transport: o.Transport, Cassette: o.Cassette, PID: os.Getpid(), Params: stringParams(m.Params)}); err != nil {
+		return finish(StatusRefused, fmt.Errorf("run folder: %w", err))
+	}
 	m.Status = "running"
 	if err := ru.writeManifest(); err != nil {
 		return finish(StatusRefused, fmt.Errorf("run folder: %w", err))
@@ -355,7 +368,9 @@ func (r *Runner) Run(ctx context.Context) *Result {
 	m.DeviceClock = ru.deviceClock()
 	m.Ended = ru.now()
 	finish(status, runErr)
-	_ = j.Append(JournalEntry{Time: m.Ended, Event: evRunEnd, Status: string(status), Error: m.Error})
+	if err := j.Append(JournalEntry{Time: m.Ended, Event: evRunEnd, Status: string(status), Error: m.Error}); err != nil {
+		r.printf("runbook: %v\n", err)
+	}
 	if err := ru.writeManifest(); err != nil {
 		r.printf("runbook: writing manifest: %v\n", err)
 	}
@@ -399,8 +414,9 @@ func newRunDir(base string) (string, error) {
 func (ru *run) mainRecovered(ctx context.Context) (status Status, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			ru.printf("runbook: internal error: %v\n%s", p, debug.Stack())
-			status, err = StatusFailed, fmt.Errorf("internal error (a bug: please report it): %v", p)
+			msg := ru.redact(fmt.Sprint(p))
+			ru.printf("runbook: internal error: %s\n%s", msg, debug.Stack())
+			status, err = StatusFailed, fmt.Errorf("internal error (a bug: please report it): %s", msg)
 		}
 	}()
 	return ru.main(ctx)
@@ -421,7 +437,7 @@ func (ru *run) main(ctx context.Context) (Status, error) {
 	if len(ru.pb.Warnings) > 0 {
 		if o.Yes {
 			ru.m.AutoConfirm = true
-			_ = ru.j.Append(JournalEntry{Time: ru.now(), Event: evPrompt, Message: "warnings accepted with --yes", Status: "auto-continued"})
+			_ = ru.j.Append(JournalEntry{Time: ru.now(), Event: evPrompt, Message: "warnings accepted with --yes", Status: "auto-continued"}) // not durable: about the operator, not the device
 		} else {
 			ok, err := o.Prompter.Ask(ctx, "Continue despite these warnings? Press Enter to continue, or type abort.", 0)
 			if err != nil {
@@ -445,10 +461,18 @@ func (ru *run) main(ctx context.Context) (Status, error) {
 		ru.clock = newVirtualClock(o.Now().UTC())
 	}
 	facts := tr.Facts()
-	ru.m.Target.Facts = facts
+	shown := make(map[string]string, len(facts))
+	for k, v := range facts { // device text
+		shown[k] = ru.redact(v)
+	}
+	ru.m.Target.Facts = shown
 	ru.target.Hostname, ru.target.Model = facts["hostname"], facts["model"]
 	ru.target.Serial, ru.target.Version = facts["serial"], facts["sw_version"]
-	ru.planCleanup()
+	if err := ru.planCleanup(); err != nil {
+		// Nothing was sent yet: without the plan on record, a killed run
+		// could not be cleaned up.
+		return StatusFailed, err
+	}
 	if err := ru.runSteps(ctx, ru.pb.Steps); err != nil {
 		return ru.classify(ctx, err)
 	}

@@ -26,47 +26,44 @@ var scpPasswordPrompt = regexp.MustCompile(`(?i)password:\s*$`)
 func (ru *run) export(ctx context.Context, s *playbook.Step) error {
 	env := ru.env(nil)
 	x := s.Export
-	file := ""
-	if x.File != nil {
-		var err error
-		if file, err = x.File.Render(env); err != nil {
-			return fmt.Errorf("export file: %w", err)
-		}
+	// file and to are sent; shownFile and shownTo are written down.
+	file, shownFile, err := ru.render(x.File, env)
+	if err != nil {
+		return fmt.Errorf("export file: %w", err)
 	}
 	scpCmd := "scp export " + x.Category
+	shownScp := scpCmd
 	if file != "" {
 		scpCmd += " from " + file
+		shownScp += " from " + shownFile
 	}
 	if ex, ok := ru.tr.(transports.Exporter); ok && ex.CanExport(x.Category) {
-		return ru.pull(ctx, s, ex, x.Category, file)
+		return ru.pull(ctx, s, ex, x.Category, file, shownFile)
 	}
-	to := ""
-	if x.ScpTo != nil {
-		var err error
-		if to, err = x.ScpTo.Render(env); err != nil {
-			return fmt.Errorf("export scp.to: %w", err)
-		}
+	to, shownTo, err := ru.render(x.ScpTo, env)
+	if err != nil {
+		return fmt.Errorf("export scp.to: %w", err)
 	}
 	what := x.Category
 	if file != "" {
-		what += " " + file
+		what += " " + shownFile
 	}
 	if it, ok := ru.tr.(transports.Interactive); to != "" && (!ok || !it.Interactive()) {
 		// scp export asks for a password: only a CLI session can answer.
 		ru.addNote(fmt.Sprintf("%s was not exported: the %s transport can neither pull it nor answer the password question of scp export. "+
 			"On the firewall's CLI (SSH) run `%s to %s`, then attach the file to the case.",
-			what, ru.o.Transport, scpCmd, to))
+			what, ru.o.Transport, shownScp, shownTo))
 		ru.skip(s)
 		return nil
 	}
 	if to == "" {
 		ru.addNote(fmt.Sprintf("%s was not exported: the %s transport cannot pull it and no scp destination was given. "+
 			"On the firewall run `%s to USER@HOST:PATH` (or pass --param scp_to=USER@HOST:PATH), then attach the file to the case.",
-			what, ru.o.Transport, scpCmd))
+			what, ru.o.Transport, shownScp))
 		ru.skip(s)
 		return nil
 	}
-	cmd := transports.Command{CLI: scpCmd + " to " + to, Timeout: ru.stepTimeout(s)}
+	cmd := transports.Command{CLI: scpCmd + " to " + to, Shown: shownScp + " to " + shownTo, Timeout: ru.stepTimeout(s)}
 	if s.Timeout == 0 && cmd.Timeout < 10*time.Minute {
 		cmd.Timeout = 10 * time.Minute // a tech-support file takes minutes to generate
 	}
@@ -79,17 +76,17 @@ func (ru *run) export(ctx context.Context, s *playbook.Step) error {
 			cmd.Prompts = append(cmd.Prompts, transports.Prompt{Pattern: scpPasswordPrompt, Answer: pw, Secret: true})
 		}
 	}
-	_, err := ru.send(ctx, s, cmd, nil, 1, 1)
+	_, err = ru.send(ctx, s, cmd, nil, 1, 1)
 	return err
 }
 
 // pull streams a file from the device into artifacts/.
-func (ru *run) pull(ctx context.Context, s *playbook.Step, ex transports.Exporter, category, file string) error {
+func (ru *run) pull(ctx context.Context, s *playbook.Step, ex transports.Exporter, category, file, shownFile string) error {
 	ru.seq++
 	seq := ru.seq
 	label := "export " + category
 	if file != "" {
-		label += " " + file
+		label += " " + shownFile
 	}
 	ru.printf("[%3d] %s\n", seq, label)
 	start := ru.now()
@@ -115,7 +112,7 @@ func (ru *run) pull(ctx context.Context, s *playbook.Step, ex transports.Exporte
 	}
 	rec := StepRecord{Seq: seq, ID: s.ID, Kind: "export", Line: s.Line, Command: label, Start: start, End: ru.now(), Status: "ok"}
 	if err == nil {
-		name := artifactName(info.Name, category, file)
+		name := artifactName(ru.redact(info.Name), category, shownFile)
 		final := filepath.Join(ru.dir, "artifacts", name)
 		if err = os.Rename(tmp.Name(), final); err == nil {
 			sum := hex.EncodeToString(h.Sum(nil))

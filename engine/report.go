@@ -112,24 +112,28 @@ func (ru *run) evalFindings() {
 	for _, f := range ru.pb.Findings {
 		ok, err := f.When.Bool(env)
 		if err != nil {
-			ru.m.Unevaluated = append(ru.m.Unevaluated, fmt.Sprintf("%s: %v", f.ID, err))
+			ru.m.Unevaluated = append(ru.m.Unevaluated, fmt.Sprintf("%s: %s", f.ID, ru.redact(err.Error())))
 			continue
 		}
 		if !ok {
 			continue
 		}
-		msg, err := f.Message.Render(env)
+		_, msg, err := ru.render(f.Message, env)
 		if err != nil {
 			msg = f.Message.Src
 		}
-		rec := FindingRecord{ID: f.ID, Severity: string(f.Severity), Message: ru.redact(msg)}
+		rec := FindingRecord{ID: f.ID, Severity: string(f.Severity), Message: msg}
 		for _, ev := range f.Evidence {
 			er := EvidenceRecord{Step: ev.Step, Field: ev.Field}
 			for _, run := range ru.steps[ev.Step].Runs {
 				if ev.Field == "" {
 					continue
 				}
-				er.Values = append(er.Values, playbook.Lookup(run.Fields, ev.Field))
+				v := playbook.Lookup(run.Fields, ev.Field)
+				if s, ok := v.(string); ok { // device text
+					v = ru.redact(s)
+				}
+				er.Values = append(er.Values, v)
 			}
 			rec.Evidence = append(rec.Evidence, er)
 		}
@@ -208,7 +212,8 @@ func (ru *run) writeManifest() error {
 	if err != nil {
 		return err
 	}
-	return WriteFileAtomic(filepath.Join(ru.dir, "manifest.json"), []byte(ru.redact(string(b))))
+	// Not redacted as a whole: every value was redacted as it was recorded.
+	return WriteFileAtomic(filepath.Join(ru.dir, "manifest.json"), b)
 }
 
 func marshalManifest(m *Manifest) ([]byte, error) {
@@ -235,10 +240,11 @@ func (ru *run) printEnd(res *Result) {
 }
 
 // writeSummary writes summary.md, ready to paste into a support case.
-func (ru *run) writeSummary() error { return writeSummary(ru.dir, ru.m, ru.redact) }
+func (ru *run) writeSummary() error { return writeSummary(ru.dir, ru.m) }
 
-// writeSummary writes summary.md of the run folder dir from m.
-func writeSummary(dir string, m *Manifest, redact func(string) string) error {
+// writeSummary writes summary.md of the run folder dir from m, whose
+// values are already redacted: the Markdown is not redacted again.
+func writeSummary(dir string, m *Manifest) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# %s: %s\n\n", m.Playbook.Name, m.Playbook.Title)
 	fmt.Fprintf(&b, "| | |\n|---|---|\n")
@@ -323,7 +329,7 @@ func writeSummary(dir string, m *Manifest, redact func(string) string) error {
 	for _, a := range m.Artifacts {
 		fmt.Fprintf(&b, "- `%s` (%d bytes, sha256 %s)\n", a.Path, a.Size, short(a.SHA256))
 	}
-	return WriteFileAtomic(filepath.Join(dir, "summary.md"), []byte(redact(b.String())))
+	return WriteFileAtomic(filepath.Join(dir, "summary.md"), []byte(b.String()))
 }
 
 func hasEvidence(fs []FindingRecord) bool {
