@@ -40,23 +40,49 @@ const (
 	ExitInterrupted = 130
 )
 
+// outcomes is the one table from a run's status to its exit code and the
+// words the terminal, summary.md and report.html print for it. An
+// incomplete cleanup (exit 3) wins over every status and has its own
+// words (Outcome): exit 3 is never "ok".
+var outcomes = map[Status]struct {
+	exit  int
+	words string
+}{
+	StatusOK:            {ExitOK, "ok"},
+	StatusFailed:        {ExitStepFailed, "failed"},
+	StatusTimeout:       {ExitStepFailed, "timed out"},
+	StatusInterrupted:   {ExitInterrupted, "interrupted"},
+	StatusConnectFailed: {ExitConnect, "could not connect"},
+	StatusRefused:       {ExitInvalid, "refused, nothing was sent"},
+}
+
+// dirtyWords are the words of exit 3.
+const dirtyWords = "CLEANUP INCOMPLETE, the device may still be in debug"
+
 // ExitCode maps a status and whether cleanup is incomplete to the process
 // exit code. An incomplete cleanup wins over everything.
 func ExitCode(s Status, dirty bool) int {
 	if dirty {
 		return ExitDirty
 	}
-	switch s {
-	case StatusOK:
-		return ExitOK
-	case StatusInterrupted:
-		return ExitInterrupted
-	case StatusConnectFailed:
-		return ExitConnect
-	case StatusRefused:
-		return ExitInvalid
+	if o, ok := outcomes[s]; ok {
+		return o.exit
 	}
 	return ExitStepFailed
+}
+
+// Outcome is what a run with status s that exited with code exit is
+// called, everywhere it is printed: "ok", "failed", ..., and for exit 3
+// "CLEANUP INCOMPLETE, the device may still be in debug (steps: ok)".
+func Outcome(s string, exit int) string {
+	words := s
+	if o, ok := outcomes[Status(s)]; ok {
+		words = o.words
+	}
+	if exit == ExitDirty {
+		return dirtyWords + " (steps: " + words + ")"
+	}
+	return words
 }
 
 // Errors a run can end with, matched with errors.Is.
