@@ -150,9 +150,10 @@ func TestRedactRule(t *testing.T) {
 	}
 }
 
-// TestRedactJSONEscapedForms: the journal and manifest.json are redacted
-// after JSON encoding, which escapes ", \, <, > and &; a secret holding one
-// of them must still be caught in its escaped form.
+// TestRedactJSONEscapedForms: a device may echo a secret inside JSON it
+// encoded itself, where ", \, <, > and & are escaped; a secret holding one
+// of them must still be caught in its escaped form. (Our own files are
+// redacted as values before encoding, never like this.)
 func TestRedactJSONEscapedForms(t *testing.T) {
 	for _, pw := range []string{`p&ss<w>rd`, `qu"ote\d`, "tab\there"} {
 		rd := &secret.Redactor{}
