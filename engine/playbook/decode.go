@@ -182,6 +182,10 @@ func (l *loader) paramDefault(file string, p *Param, n *yaml.Node) {
 	if _, err := ParseValue(p, n.Value); err != nil {
 		if p.Type == TypeSecret {
 			l.errf(file, n, "default of secret parameter %q: %v", p.Name, secret.ErrLiteral)
+			// The value may be the secret itself: never in the snippet.
+			if e := l.errs[len(l.errs)-1]; n.Value != "" {
+				e.Source = strings.ReplaceAll(e.Source, n.Value, secret.Placeholder)
+			}
 			return
 		}
 		l.errf(file, n, "default of parameter %q: %v", p.Name, err)
@@ -574,6 +578,10 @@ func (l *loader) include(file string, n *yaml.Node) []*Step {
 		return nil
 	}
 	target := l.join(file, rel)
+	if target == "" {
+		l.errf(file, n, "include %s: outside the playbook's folder; only files in its folder or below can be included", rel)
+		return nil
+	}
 	if slices.Contains(l.includes, target) || target == file {
 		chain := append(slices.Clone(l.includes), target)
 		l.errf(file, n, "include cycle: %s", strings.Join(chain, " -> "))

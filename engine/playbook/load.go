@@ -61,11 +61,23 @@ const maxIncludeDepth = 16
 // are.
 func Load(path string) (*Playbook, error) {
 	read := func(name string) ([]byte, error) { return os.ReadFile(name) }
+	base, baseErr := filepath.Abs(filepath.Dir(path))
+	// An include outside the playbook's folder is refused before it is
+	// read (join returns ""): a playbook cannot make validate print a line
+	// of any file. Symbolic links inside the folder are not followed here.
 	join := func(from, rel string) string {
-		if filepath.IsAbs(rel) {
-			return rel
+		t := rel
+		if !filepath.IsAbs(rel) {
+			t = filepath.Join(filepath.Dir(from), filepath.FromSlash(rel))
 		}
-		return filepath.Join(filepath.Dir(from), filepath.FromSlash(rel))
+		abs, err := filepath.Abs(t)
+		if err != nil || baseErr != nil {
+			return ""
+		}
+		if r, err := filepath.Rel(base, abs); err != nil || r == ".." || strings.HasPrefix(r, ".."+string(filepath.Separator)) {
+			return ""
+		}
+		return t
 	}
 	return load(path, read, join)
 }
@@ -74,7 +86,14 @@ func Load(path string) (*Playbook, error) {
 // are resolved relative to the including file within fsys.
 func LoadFS(fsys fs.FS, name string) (*Playbook, error) {
 	read := func(n string) ([]byte, error) { return fs.ReadFile(fsys, n) }
-	join := func(from, rel string) string { return path.Join(path.Dir(from), rel) }
+	base := path.Dir(name)
+	join := func(from, rel string) string { // "" outside name's folder, as in Load
+		t := path.Join(path.Dir(from), rel)
+		if path.IsAbs(rel) || !fs.ValidPath(t) || (base != "." && t != base && !strings.HasPrefix(t, base+"/")) {
+			return ""
+		}
+		return t
+	}
 	return load(name, read, join)
 }
 
