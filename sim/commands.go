@@ -30,6 +30,8 @@ func (d *Device) dispatch(cli string) (string, error) {
 		return d.setCmd(w[1:])
 	case "scp":
 		return "", serverErr("scp export needs an interactive session")
+	case "delete":
+		return d.deleteCmd(w[1:])
 	}
 	return "", unknownCmd(w[0])
 }
@@ -223,6 +225,7 @@ func (d *Device) packetDiag(w []string) (string, error) {
 	case is(w, "clear", "all"):
 		d.filters = nil
 		d.stages = map[string]string{}
+		d.filterOn = -1
 		d.debug[SwPacketFilter] = "off"
 		d.debug[SwPacketCapture] = "off"
 		return "Packet diagnosis setting set to default.\n", nil
@@ -230,10 +233,14 @@ func (d *Device) packetDiag(w []string) (string, error) {
 		d.filters = nil
 		return "", nil
 	case is(w, "set", "filter", "on"):
+		if d.debug[SwPacketFilter] != "on" {
+			d.filterOn = d.seq
+		}
 		d.debug[SwPacketFilter] = "on"
 		return "", nil
 	case is(w, "set", "filter", "off"):
 		d.debug[SwPacketFilter] = "off"
+		d.filterOn = -1
 		return "", nil
 	case len(w) >= 3 && w[0] == "set" && w[1] == "filter" && w[2] == "match":
 		kv, err := keyValues(w[3:], "source", "destination", "destination-port", "source-port", "protocol", "ingress-interface", "non-ip")
@@ -265,17 +272,12 @@ func (d *Device) packetDiag(w []string) (string, error) {
 		if len(d.filters) >= 4 {
 			return "", serverErr("at most 4 packet filters can be set")
 		}
-		d.filters = append(d.filters, pdFilter{src: kv["source"], dst: kv["destination"], dport: kv["destination-port"], prot: kv["protocol"]})
+		d.filters = append(d.filters, pdFilter{src: kv["source"], dst: kv["destination"], sport: kv["source-port"], dport: kv["destination-port"], prot: kv["protocol"]})
 		return "", nil
 	case is(w, "set", "capture", "on"):
 		d.debug[SwPacketCapture] = "on"
 		return "", nil
 	case is(w, "set", "capture", "off"):
-		if d.debug[SwPacketCapture] == "on" {
-			for _, f := range d.stages {
-				d.files[f] = true
-			}
-		}
 		d.debug[SwPacketCapture] = "off"
 		return "", nil
 	case len(w) == 6 && w[0] == "set" && w[1] == "capture" && w[2] == "stage" && w[4] == "file":
@@ -404,7 +406,7 @@ func (d *Device) scpExport(ctx context.Context, cli string, ask Asker) (string, 
 		}
 		src = "/opt/var.dp0/log/pan/" + kv["from"]
 	case "filter-pcap":
-		if !d.files[kv["from"]] {
+		if d.files[kv["from"]] == nil {
 			d.mu.Unlock()
 			return "", serverErr(fmt.Sprintf("file %s not found", kv["from"]))
 		}
@@ -440,4 +442,26 @@ func (d *Device) scpExport(ctx context.Context, cli string, ask Asker) (string, 
 	fmt.Fprintf(&b, "%-50s 100%% %5dKB %6.1fKB/s   00:00\n", base, 24+len(base), 812.4)
 	fmt.Fprintf(&b, "scp: copying %s to %s@%s:%s ... done\n", src, user, host, path)
 	return b.String(), nil
+}
+
+// deleteCmd runs `delete debug-filter file NAME`, which removes a data-plane
+// capture file (the form public tools send before a new capture, e.g.
+// nautobot-app-chatops-panorama: `delete debug-filter file python.pcap`).
+// The answer for a file that does not exist is ours: no public source shows
+// it.
+func (d *Device) deleteCmd(w []string) (string, error) {
+	if len(w) == 0 {
+		return "", invalidSyntax()
+	}
+	if w[0] != "debug-filter" {
+		return "", unknownCmd(w[0])
+	}
+	if len(w) != 3 || w[1] != "file" {
+		return "", invalidSyntax()
+	}
+	if d.files[w[2]] == nil {
+		return "", serverErr(fmt.Sprintf("file %s not found", w[2]))
+	}
+	delete(d.files, w[2])
+	return "", nil
 }

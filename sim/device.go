@@ -73,6 +73,22 @@ type Options struct {
 	// Faults are the failures to inject; they can be changed later with
 	// SetFaults.
 	Faults Faults
+	// LocalInitiates makes this firewall the side that started the IKE
+	// exchange and the ESP traffic: the IKE and ESP sessions run from
+	// LocalIP to PeerIP. By default the peer started them (the article asks
+	// the peer to initiate), so they run from PeerIP to LocalIP.
+	LocalInitiates bool
+	// FreshSessions makes the IKE and ESP sessions start after the capture
+	// filter is set (the peer started the tunnel once the filter was in
+	// place, as the article asks). Without it they predate any filter: a
+	// filter marks only new sessions, so they are not captured and the
+	// packet-filter counters do not count them.
+	FreshSessions bool
+	// StaleCaptures are data-plane capture files left on the device by an
+	// earlier run (e.g. rx.pcap, tx.pcap, drop.pcap, fw.pcap): `scp export
+	// filter-pcap` and the API export them until `delete debug-filter file
+	// NAME` removes them.
+	StaleCaptures []string
 }
 
 // Faults are failures the simulator injects on purpose.
@@ -101,6 +117,19 @@ type Faults struct {
 	// that show system resources reports at least, the extra load in
 	// logrcvr (heavy logging, the usual cause on a real firewall).
 	MgmtCPU int
+	// PeerIKEUnanswered: the peer's IKE requests arrive and this firewall
+	// does not answer them. The IKE session runs from PeerIP to LocalIP with
+	// bytes client-to-server and none server-to-client. Without it (and
+	// without NoIKESession) a phase1-down device is the one sending: its
+	// IKE session runs from LocalIP to PeerIP and nothing comes back.
+	PeerIKEUnanswered bool
+	// NoIKESession: nothing from the peer and nothing to it (a passive
+	// gateway whose peer is silent): there is no IKE session at all.
+	NoIKESession bool
+	// DenyIPSec puts a deny rule (DenyRule, index 1) in front of the rule
+	// that allows IKE and ESP: test security-policy-match answers it for
+	// IKE and ESP between the peer and this firewall, in both directions.
+	DenyIPSec bool
 }
 
 // ErrDropConnection is returned by Shell.Exec when a DropAfter fault fires:
@@ -183,20 +212,28 @@ type Device struct {
 	seq       int
 	debug     map[string]string
 	filters   []pdFilter
-	stages    map[string]string // stage -> file
-	files     map[string]bool   // capture files on the device
-	ikePcap   bool              // ikemgr.pcap exists
-	ctr       map[string]int64  // global counters
-	ctrLast   map[string]int64  // baseline of the last delta sample
+	stages    map[string]string       // stage -> file
+	files     map[string]*captureFile // capture files on the device
+	filterOn  int                     // seq when the packet filter was switched on; -1 when off
+	ikePcap   bool                    // ikemgr.pcap exists
+	ctr       map[string]int64        // global counters
+	ctrLast   map[string]int64        // baseline of the last delta sample
 	ctrLastAt time.Time
-	flow      flowCounters
+	flows     map[int]*flowCounters // by tunnel id, one per SA
 	rng       *rand.Rand
 	log       []LogEntry
 }
 
 type pdFilter struct {
-	src, dst    string
-	dport, prot string
+	src, dst           string
+	sport, dport, prot string
+}
+
+// captureFile is a data-plane capture file: stale when an earlier run left
+// it, packets is the number of packets this run wrote to it.
+type captureFile struct {
+	stale   bool
+	packets int64
 }
 
 type flowCounters struct {
@@ -237,8 +274,9 @@ func NewDevice(o Options) *Device {
 		faults: o.Faults,
 		debug:  map[string]string{},
 		stages: map[string]string{},
-		files:  map[string]bool{},
+		files:  map[string]*captureFile{},
 		ctr:    map[string]int64{},
+		flows:  map[int]*flowCounters{},
 		rng:    rand.New(rand.NewSource(o.Seed)),
 	}
 	d.boot = clock().Add(-(52*time.Hour + 38*time.Minute + 49*time.Second))
@@ -250,9 +288,19 @@ func NewDevice(o Options) *Device {
 		d.ctr[c.name] = c.base
 	}
 	d.ctrLast = copyCounters(d.ctr)
-	d.flow = flowCounters{encapPkts: 387833, decapPkts: 1483008, encapBytes: 71262032, decapBytes: 2107755408, acquire: 12}
-	if o.Scenario == Phase1Down || o.Scenario == Phase2Down {
-		d.flow = flowCounters{}
+	d.filterOn = -1
+	for i, sa := range d.sas() {
+		f := &flowCounters{encapPkts: 387833, decapPkts: 1483008, encapBytes: 71262032, decapBytes: 2107755408, acquire: 12}
+		if i > 0 {
+			f = &flowCounters{encapPkts: 12093 * int64(i), decapPkts: 40117 * int64(i), encapBytes: 2225112 * int64(i), decapBytes: 57006257 * int64(i), acquire: 3}
+		}
+		if o.Scenario == Phase1Down || o.Scenario == Phase2Down {
+			f = &flowCounters{}
+		}
+		d.flows[sa.tunnelID] = f
+	}
+	for _, name := range o.StaleCaptures {
+		d.files[name] = &captureFile{stale: true, packets: 37}
 	}
 	return d
 }
