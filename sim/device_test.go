@@ -266,8 +266,8 @@ func TestScenarios(t *testing.T) {
 	}{
 		{sc: Healthy, ike: []string{"        State:      Established", "        Tunnel 207    sap-sap", "        State:      Mature"}, ipsec: "1 ipsec sa found",
 			encapMoves: true, decapMoves: true, policy: `"allow-ipsec; index: 3" {`, espFromPeer: true, ikeFromPeer: true, ikeS2C: true},
-		{sc: Phase1Down, noIKE: true, ipsec: "There is no IPSec SA found.", policy: "", ikeFromPeer: false, ikeS2C: false},
-		{sc: Phase2Down, ike: []string{"        State:      Established", "        Type:       INFO"}, ipsec: "There is no IPSec SA found.",
+		{sc: Phase1Down, noIKE: true, ipsec: "0 ipsec sa found", policy: "", ikeFromPeer: false, ikeS2C: false},
+		{sc: Phase2Down, ike: []string{"        State:      Established", "        Type:       INFO"}, ipsec: "0 ipsec sa found",
 			policy: `"allow-ipsec; index: 3" {`, ikeFromPeer: true, ikeS2C: true},
 		{sc: NoTraffic, ike: []string{"        State:      Mature"}, ipsec: "1 ipsec sa found", encapMoves: true, policy: `"allow-ipsec; index: 3" {`,
 			espFromLocal: true, ikeFromPeer: true, ikeS2C: true},

@@ -76,11 +76,13 @@ func (d *Device) sessions() []flowSession {
 			esp.src, esp.dst = outer(d.opts.LocalInitiates)
 		}
 		s = append(s, esp)
-		s = append(s, flowSession{id: t.TrafficSessionID, app: "ping", state: "ACTIVE", typ: "FLOW", src: t.LocalHost, sport: 1,
-			dst: t.RemoteHost, dport: 2048, proto: 1, srcZone: t.InsideZone, dstZone: t.VPNZone, vsys: "vsys1",
-			rule: "inside-to-vpn", ingress: "ethernet1/2", egress: t.InnerInterface,
-			c2sMoves: sc != NoEncap && sc != Idle, s2cMoves: sc == Healthy || sc == Performance, inner: true})
 	}
+	// The traffic between the hosts behind the tunnel: it keeps trying
+	// when the tunnel is down (and is dropped: flow_tunnel_encap_resolve).
+	s = append(s, flowSession{id: t.TrafficSessionID, app: "ping", state: "ACTIVE", typ: "FLOW", src: t.LocalHost, sport: 1,
+		dst: t.RemoteHost, dport: 2048, proto: 1, srcZone: t.InsideZone, dstZone: t.VPNZone, vsys: "vsys1",
+		rule: "inside-to-vpn", ingress: "ethernet1/2", egress: t.InnerInterface,
+		c2sMoves: sc != NoEncap && sc != Idle, s2cMoves: sc == Healthy || sc == Performance, inner: true})
 	return s
 }
 

@@ -204,13 +204,19 @@ func (d *Device) ipsecSA(w []string) (string, error) {
 	if len(sas) == 0 {
 		return "\nShow IPSec SA: Total 0 tunnels found. 0 ipsec sa found.\n", nil
 	}
-	if !d.up() {
+	if !d.up() && tn == "" {
 		// PAN-OS 11 (public NGFW integration guide, show_vpn_none_ikev2.txt).
 		return "\nThere is no IPSec SA found.\n", nil
 	}
 	var b strings.Builder
 	b.WriteString("\nGwID/client IP  TnID   Peer-Address           Tunnel(Gateway)                                Algorithm     SPI(in)  SPI(out) life(Sec/KB)\n")
 	b.WriteString("--------------  ----   ------------           ---------------                                ---------     -------  -------- ------------\n")
+	if !d.up() {
+		// The tunnel form without an SA (header, no row, 0 SAs): ours, no
+		// public sample shows it.
+		fmt.Fprintf(&b, "\nShow IPSec SA: Total %d tunnels found. 0 ipsec sa found.\n", len(sas))
+		return b.String(), nil
+	}
 	for _, sa := range sas {
 		fmt.Fprintf(&b, "%-15d %-6d %-22s %-46s %-13s %-8s %-8s %d/0\n",
 			t.GatewayID, sa.tunnelID, t.PeerIP, sa.name+"("+t.Gateway+")", "ESP/3des/SHA1", sa.spiIn, sa.spiOut, d.lifeRemain()+43)
