@@ -338,6 +338,9 @@ func opErrorCode(cli string, err error) (string, []string) {
 		return "17", []string{ce.Msg}
 	case "invalid":
 		return "17", []string{" " + cli + "  is invalid"}
+	case "xmlapi":
+		// The line as pan-python shows it: " debug not available to xmlapi client".
+		return "17", []string{" " + ce.Msg}
 	case "validation":
 		return "12", strings.Split(strings.TrimSpace(strings.TrimPrefix(ce.Msg, "Validation Error:")), "\n")
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -89,6 +90,11 @@ type Options struct {
 	// filter-pcap` and the API export them until `delete debug-filter file
 	// NAME` removes them.
 	StaleCaptures []string
+	// Setup are commands run when the device is made, before any session
+	// (not logged): the state an operator left, e.g. `debug ike global on
+	// debug` or their own `debug dataplane packet-diag set filter match
+	// ...`. AsFound compares the state with the one Setup left.
+	Setup []string
 }
 
 // Faults are failures the simulator injects on purpose.
@@ -130,6 +136,60 @@ type Faults struct {
 	// that allows IKE and ESP: test security-policy-match answers it for
 	// IKE and ESP between the peer and this firewall, in both directions.
 	DenyIPSec bool
+	// Refuse makes the device refuse every command that matches one of
+	// these, with PAN-OS's own error text, before it runs (the state does
+	// not change).
+	Refuse []Refusal
+}
+
+// Refusal is one refused command pattern (Faults.Refuse).
+type Refusal struct {
+	// Match is a regular expression matched against the command line
+	// (leading and trailing blanks removed), e.g. `^debug mprelay `.
+	Match string
+	// Error is how the device refuses: RefuseInvalid ("Invalid syntax."),
+	// RefuseUnknown ("Unknown command: WORD") or RefuseXMLAPI (only over
+	// the XML API: "WORD not available to xmlapi client", WORD the
+	// command's first word; over SSH the command runs).
+	Error string
+	// Word is the word an RefuseUnknown refusal names; default the line's
+	// last word.
+	Word string
+}
+
+// The refusal kinds of Refusal.Error.
+const (
+	RefuseInvalid = "invalid"
+	RefuseUnknown = "unknown"
+	RefuseXMLAPI  = "xmlapi"
+)
+
+// refusal returns the error a matching Refusal gives cli sent via via, or
+// nil. A pattern that does not compile matches nothing.
+func (f Faults) refusal(via, cli string) error {
+	for _, r := range f.Refuse {
+		re, err := regexp.Compile(r.Match)
+		if err != nil || !re.MatchString(cli) {
+			continue
+		}
+		w := strings.Fields(cli)
+		switch r.Error {
+		case RefuseUnknown:
+			word := r.Word
+			if word == "" && len(w) > 0 {
+				word = w[len(w)-1]
+			}
+			return unknownCmd(word)
+		case RefuseXMLAPI:
+			if strings.HasPrefix(via, "api:") && len(w) > 0 {
+				// pan-os-python issue 509: "debug not available to xmlapi client".
+				return &CommandError{Kind: "xmlapi", Msg: w[0] + " not available to xmlapi client"}
+			}
+		default:
+			return invalidSyntax()
+		}
+	}
+	return nil
 }
 
 // ErrDropConnection is returned by Shell.Exec when a DropAfter fault fires:
@@ -222,6 +282,7 @@ type Device struct {
 	flows     map[int]*flowCounters // by tunnel id, one per SA
 	rng       *rand.Rand
 	log       []LogEntry
+	found     string // the debug and packet-diag state after Setup
 }
 
 type pdFilter struct {
@@ -302,6 +363,10 @@ func NewDevice(o Options) *Device {
 	for _, name := range o.StaleCaptures {
 		d.files[name] = &captureFile{stale: true, packets: 37}
 	}
+	for _, c := range o.Setup {
+		d.dispatch(strings.TrimSpace(c)) // a refused setup command changes nothing
+	}
+	d.found = d.stateLocked()
 	return d
 }
 
@@ -363,6 +428,43 @@ func (d *Device) Clean() (bool, []string) {
 	return len(on) == 0, on
 }
 
+// stateLocked is the debug levels, the packet-diag filters and the capture
+// stages, as one comparable text.
+func (d *Device) stateLocked() string {
+	var b strings.Builder
+	keys := make([]string, 0, len(d.debug))
+	for k := range d.debug {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(&b, "%s=%s\n", k, d.debug[k])
+	}
+	for i, f := range d.filters {
+		fmt.Fprintf(&b, "filter %d: %+v\n", i+1, f)
+	}
+	stages := make([]string, 0, len(d.stages))
+	for s := range d.stages {
+		stages = append(stages, s)
+	}
+	sort.Strings(stages)
+	for _, s := range stages {
+		fmt.Fprintf(&b, "stage %s: %s\n", s, d.stages[s])
+	}
+	return b.String()
+}
+
+// AsFound reports whether the debug levels, packet-diag filters and
+// capture stages are what they were when the device was made (after
+// Options.Setup); if not, it returns both states, one "key=value" line
+// each.
+func (d *Device) AsFound() (ok bool, found, now string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	now = d.stateLocked()
+	return now == d.found, d.found, now
+}
+
 // Log returns every command received so far, in order.
 func (d *Device) Log() []LogEntry {
 	d.mu.Lock()
@@ -398,6 +500,12 @@ func (d *Device) exec(ctx context.Context, via, cli string, ask Asker) (string, 
 		d.appendLogLocked(via, cli, "dropped")
 		d.mu.Unlock()
 		return "", ErrDropConnection
+	}
+	if err := f.refusal(via, cli); err != nil {
+		d.tickLocked()
+		d.appendLogLocked(via, cli, err.Error())
+		d.mu.Unlock()
+		return "", err
 	}
 	d.mu.Unlock()
 

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/runbook-dev/runbook/transports"
 )
 
 // TestProxyIDTunnel checks a proxy-ID tunnel: every SA named TUNNEL:PROXYID
@@ -137,5 +139,72 @@ func TestStaleCaptures(t *testing.T) {
 		if _, err := d.Exec(context.Background(), bad); !errors.As(err, &ce) {
 			t.Errorf("%q accepted", bad)
 		}
+	}
+}
+
+// TestRefusals checks each refusal kind, over a direct Exec and over the
+// API, and that a refused command changes nothing.
+func TestRefusals(t *testing.T) {
+	d := NewDevice(Options{Faults: Faults{Refuse: []Refusal{
+		{Match: `^debug ike pcap delete$`, Error: RefuseInvalid},
+		{Match: `^debug mprelay `, Error: RefuseUnknown, Word: "mprelay"},
+		{Match: `^test routing fib-lookup virtual-router `, Error: RefuseUnknown},
+		{Match: `^debug `, Error: RefuseXMLAPI},
+	}}})
+	ctx := context.Background()
+	for cli, want := range map[string]string{
+		"debug ike pcap delete":  "Invalid syntax.",
+		"debug mprelay on debug": "Unknown command: mprelay",
+		"test routing fib-lookup virtual-router default ip 1.2.3.4": "Unknown command: 1.2.3.4",
+	} {
+		var ce *CommandError
+		if _, err := d.Exec(ctx, cli); !errors.As(err, &ce) || ce.Msg != want {
+			t.Errorf("%s: %v, want %q", cli, err, want)
+		}
+	}
+	if d.DebugState()[SwMprelay] != "info" {
+		t.Error("a refused command changed the state")
+	}
+	// Over SSH (or a direct Exec) the xmlapi refusal does not apply.
+	run(t, d, "debug ike global on debug")
+	run(t, d, "debug ike global off")
+	s := startAPI(t, Options{Faults: Faults{Refuse: []Refusal{{Match: `^debug `, Error: RefuseXMLAPI}}}}, APIConfig{})
+	c := s.open(t)
+	_, err := c.Run(ctx, transports.Command{CLI: "debug ike global on debug"})
+	var de *transports.DeviceError
+	if !errors.As(err, &de) || de.Code != "17" || !strings.Contains(err.Error(), "debug not available to xmlapi client") {
+		t.Errorf("over the API: %v", err)
+	}
+	if ok, on := s.dev.Clean(); !ok {
+		t.Errorf("refused over the API, yet %v", on)
+	}
+}
+
+// TestSetupAndAsFound checks a device that starts from an operator's state.
+func TestSetupAndAsFound(t *testing.T) {
+	d := NewDevice(Options{Setup: []string{
+		"debug ike global on debug",
+		"debug dataplane packet-diag set filter match source 192.0.2.7 destination 198.51.100.9",
+		"debug dataplane packet-diag set filter on",
+	}})
+	if len(d.Log()) != 0 {
+		t.Errorf("setup logged: %v", d.Log())
+	}
+	if ok, _, _ := d.AsFound(); !ok {
+		t.Fatal("not as found at the start")
+	}
+	if ok, _ := d.Clean(); ok {
+		t.Fatal("an operator's debug level counts as clean")
+	}
+	if out := run(t, d, "debug dataplane packet-diag show setting"); !strings.Contains(out, "Index 1: 192.0.2.7[0]->198.51.100.9[0], proto 0\n") {
+		t.Errorf("operator filter:\n%s", out)
+	}
+	run(t, d, "debug ike global on normal")
+	if ok, found, now := d.AsFound(); ok || !strings.Contains(found, "ike.global=debug") || !strings.Contains(now, "ike.global=normal") {
+		t.Errorf("AsFound after a change: %v\n%s\n%s", ok, found, now)
+	}
+	run(t, d, "debug ike global on debug")
+	if ok, _, _ := d.AsFound(); !ok {
+		t.Error("not as found after the level was put back")
 	}
 }
