@@ -95,6 +95,11 @@ type Options struct {
 	// debug` or their own `debug dataplane packet-diag set filter match
 	// ...`. AsFound compares the state with the one Setup left.
 	Setup []string
+	// Refuse makes the device refuse every command that matches one of
+	// these, with PAN-OS's own error text, before it runs (the state does
+	// not change). SetRefusals changes them later. (Not in Faults, which
+	// stays comparable.)
+	Refuse []Refusal
 }
 
 // Faults are failures the simulator injects on purpose.
@@ -136,13 +141,9 @@ type Faults struct {
 	// that allows IKE and ESP: test security-policy-match answers it for
 	// IKE and ESP between the peer and this firewall, in both directions.
 	DenyIPSec bool
-	// Refuse makes the device refuse every command that matches one of
-	// these, with PAN-OS's own error text, before it runs (the state does
-	// not change).
-	Refuse []Refusal
 }
 
-// Refusal is one refused command pattern (Faults.Refuse).
+// Refusal is one refused command pattern (Options.Refuse).
 type Refusal struct {
 	// Match is a regular expression matched against the command line
 	// (leading and trailing blanks removed), e.g. `^debug mprelay `.
@@ -166,8 +167,8 @@ const (
 
 // refusal returns the error a matching Refusal gives cli sent via via, or
 // nil. A pattern that does not compile matches nothing.
-func (f Faults) refusal(via, cli string) error {
-	for _, r := range f.Refuse {
+func refusal(rs []Refusal, via, cli string) error {
+	for _, r := range rs {
 		re, err := regexp.Compile(r.Match)
 		if err != nil || !re.MatchString(cli) {
 			continue
@@ -283,6 +284,7 @@ type Device struct {
 	rng       *rand.Rand
 	log       []LogEntry
 	found     string // the debug and packet-diag state after Setup
+	refuse    []Refusal
 }
 
 type pdFilter struct {
@@ -338,6 +340,7 @@ func NewDevice(o Options) *Device {
 		files:  map[string]*captureFile{},
 		ctr:    map[string]int64{},
 		flows:  map[int]*flowCounters{},
+		refuse: append([]Refusal(nil), o.Refuse...),
 		rng:    rand.New(rand.NewSource(o.Seed)),
 	}
 	d.boot = clock().Add(-(52*time.Hour + 38*time.Minute + 49*time.Second))
@@ -385,6 +388,13 @@ func (d *Device) SetFaults(f Faults) {
 	defer d.mu.Unlock()
 	d.faults = f
 	d.dropFired = false
+}
+
+// SetRefusals replaces the refused command patterns (Options.Refuse).
+func (d *Device) SetRefusals(rs []Refusal) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.refuse = append([]Refusal(nil), rs...)
 }
 
 // Facts returns hostname, model, serial and sw_version.
@@ -501,7 +511,7 @@ func (d *Device) exec(ctx context.Context, via, cli string, ask Asker) (string, 
 		d.mu.Unlock()
 		return "", ErrDropConnection
 	}
-	if err := f.refusal(via, cli); err != nil {
+	if err := refusal(d.refuse, via, cli); err != nil {
 		d.tickLocked()
 		d.appendLogLocked(via, cli, err.Error())
 		d.mu.Unlock()

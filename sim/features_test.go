@@ -145,12 +145,12 @@ func TestStaleCaptures(t *testing.T) {
 // TestRefusals checks each refusal kind, over a direct Exec and over the
 // API, and that a refused command changes nothing.
 func TestRefusals(t *testing.T) {
-	d := NewDevice(Options{Faults: Faults{Refuse: []Refusal{
+	d := NewDevice(Options{Refuse: []Refusal{
 		{Match: `^debug ike pcap delete$`, Error: RefuseInvalid},
 		{Match: `^debug mprelay `, Error: RefuseUnknown, Word: "mprelay"},
 		{Match: `^test routing fib-lookup virtual-router `, Error: RefuseUnknown},
 		{Match: `^debug `, Error: RefuseXMLAPI},
-	}}})
+	}})
 	ctx := context.Background()
 	for cli, want := range map[string]string{
 		"debug ike pcap delete":  "Invalid syntax.",
@@ -168,7 +168,8 @@ func TestRefusals(t *testing.T) {
 	// Over SSH (or a direct Exec) the xmlapi refusal does not apply.
 	run(t, d, "debug ike global on debug")
 	run(t, d, "debug ike global off")
-	s := startAPI(t, Options{Faults: Faults{Refuse: []Refusal{{Match: `^debug `, Error: RefuseXMLAPI}}}}, APIConfig{})
+	s := startAPI(t, Options{}, APIConfig{})
+	s.dev.SetRefusals([]Refusal{{Match: `^debug `, Error: RefuseXMLAPI}})
 	c := s.open(t)
 	_, err := c.Run(ctx, transports.Command{CLI: "debug ike global on debug"})
 	var de *transports.DeviceError
