@@ -219,8 +219,8 @@ func isClean(state map[string]string) bool {
 	return true
 }
 
-// TestUnreachable points the target at a closed port: exit 4, and nothing
-// reached the device.
+// TestUnreachable points the target at a closed port: exit 4, nothing
+// reached the device, and the run keeps no folder (nothing was sent).
 func TestUnreachable(t *testing.T) {
 	for _, over := range []transportCase{overSSH, overAPI} {
 		t.Run(over.name, func(t *testing.T) {
@@ -235,26 +235,41 @@ func TestUnreachable(t *testing.T) {
 			if n := len(fw.dev.Log()); n != 0 {
 				t.Errorf("the device received %d command(s)", n)
 			}
-			dir := w.runDir(t)
-			m := checkRunFolder(t, dir)
-			if m.Status != "connect-failed" || m.ExitCode != 4 {
-				t.Errorf("manifest: status %q exit_code %d, want connect-failed 4", m.Status, m.ExitCode)
-			}
-			for _, s := range m.Steps {
-				if s.Status == "ok" {
-					t.Errorf("step %q ran ok against an unreachable target", s.Command)
-				}
-			}
-			checkNothingPending(t, dir, m)
-			checkNoSecrets(t, sec, dir, map[string][]byte{"stdout": p.stdout.Bytes(), "stderr": p.stderr.Bytes()})
+			checkNoRunFolder(t, w, p)
+			checkStreamsNoSecrets(t, sec, w, map[string][]byte{"stdout": p.stdout.Bytes(), "stderr": p.stderr.Bytes()})
 		})
+	}
+}
+
+// checkStreamsNoSecrets is checkNoSecrets for a run that wrote no file:
+// its output streams, and whatever is under out/.
+func checkStreamsNoSecrets(t *testing.T, sec secrets, w *workspace, streams map[string][]byte) {
+	t.Helper()
+	leaks, _, err := findSecrets(sec, w.out(), streams)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range leaks {
+		t.Error(l)
+	}
+}
+
+// checkNoRunFolder checks that a run that never connected kept no run
+// folder and said so.
+func checkNoRunFolder(t *testing.T, w *workspace, p *proc) {
+	t.Helper()
+	if m, _ := filepath.Glob(filepath.Join(w.out(), "*")); len(m) != 0 {
+		t.Errorf("a run that never connected left %q", m)
+	}
+	if !strings.Contains(p.stderr.String(), "nothing was sent to") {
+		t.Errorf("stderr does not say nothing was sent:\n%s", p.stderr.String())
 	}
 }
 
 // TestLoginRefused gives the run credentials the device does not accept
 // (another SSH password, another API key, another keygen password): exit
-// 4, no command reached the device, and neither the wrong nor the right
-// secrets appear anywhere.
+// 4, no command reached the device, no run folder is kept, and neither the
+// wrong nor the right secrets appear anywhere.
 func TestLoginRefused(t *testing.T) {
 	for _, over := range []transportCase{overSSH, overAPI, overKeygen} {
 		t.Run(over.name, func(t *testing.T) {
@@ -268,14 +283,10 @@ func TestLoginRefused(t *testing.T) {
 			if n := len(fw.dev.Log()); n != 0 {
 				t.Errorf("the device ran %d command(s) for a refused login", n)
 			}
-			dir := w.runDir(t)
-			m := checkRunFolder(t, dir)
-			if m.Status != "connect-failed" {
-				t.Errorf("manifest: status %q, want connect-failed", m.Status)
-			}
+			checkNoRunFolder(t, w, p)
 			streams := map[string][]byte{"stdout": p.stdout.Bytes(), "stderr": p.stderr.Bytes()}
-			checkNoSecrets(t, wrong, dir, streams)
-			checkNoSecrets(t, right, dir, streams)
+			checkStreamsNoSecrets(t, wrong, w, streams)
+			checkStreamsNoSecrets(t, right, w, streams)
 		})
 	}
 }

@@ -11,29 +11,57 @@ import (
 	"github.com/runbook-dev/runbook/transports"
 )
 
-// planCleanup renders the cleanup: section once the transport is open and
-// journals it, so `runbook cleanup` knows it even if the engine dies. An
-// entry whose rendering needs values not known yet is rendered again at
-// cleanup time.
-func (ru *run) planCleanup() {
+// planCleanup makes every cleanup: entry pending, now that the transport
+// is open, and journals the ones it can render already, so `runbook
+// cleanup` knows them even if the engine dies. An entry with a when:, or
+// whose rendering needs values not known yet, is rendered again at cleanup
+// time. A plan that cannot be journaled stops the run before any step.
+func (ru *run) planCleanup() error {
 	env := ru.env(nil)
+	var left []undoEntry
 	for i, s := range ru.pb.Cleanup {
-		if s.Run == nil || s.When != nil {
+		if s.Run == nil {
 			continue
 		}
-		cmd, err := s.Run.Render(env)
-		if err != nil {
-			continue
+		e := undoEntry{key: cleanupKey(i), shown: s.Run.Src}
+		if s.When == nil {
+			if cmd, shown, err := ru.render(s.Run, env); err == nil {
+				e.cmd, e.shown = cmd, shown
+				if err := ru.j.Append(JournalEntry{Time: ru.now(), Event: evCleanupPlan, Key: e.key, Command: shown}); err != nil {
+					return err
+				}
+				ru.cleanup = append(ru.cleanup, e)
+			}
 		}
-		e := undoEntry{key: cleanupKey(i), cmd: cmd}
-		ru.cleanup = append(ru.cleanup, e)
-		_ = ru.j.Append(JournalEntry{Time: ru.now(), Event: evCleanupPlan, Key: e.key, Command: cmd})
+		left = append(left, e)
+	}
+	ru.mu.Lock()
+	ru.cleanups = left
+	ru.mu.Unlock()
+	return nil
+}
+
+// setCleanup updates the pending cleanup: entry key; done takes it off.
+func (ru *run) setCleanup(e undoEntry, done bool) {
+	ru.mu.Lock()
+	defer ru.mu.Unlock()
+	for k, c := range ru.cleanups {
+		if c.key == e.key {
+			if done {
+				ru.cleanups = append(ru.cleanups[:k], ru.cleanups[k+1:]...)
+			} else {
+				ru.cleanups[k] = e
+			}
+			return
+		}
 	}
 }
 
 // runCleanup runs the undo stack, newest first, then the cleanup: section.
 // Every entry is attempted even when one fails; a dropped connection is
-// re-opened (bounded) so cleanup still reaches the device.
+// re-opened (bounded) so cleanup still reaches the device. An entry that
+// fails, including one whose when: or command cannot be evaluated, stays
+// pending: the run exits 3.
 func (ru *run) runCleanup(ctx context.Context) {
 	ru.mu.Lock()
 	stack := append([]undoEntry(nil), ru.pending...)
@@ -60,37 +88,48 @@ func (ru *run) runCleanup(ctx context.Context) {
 		return
 	}
 	env := ru.env(nil)
+	failed := func(e undoEntry, err error) {
+		msg := ru.redact(err.Error())
+		ru.printf("  cleanup: %s\n      FAILED: %s\n", e.shown, msg)
+		ru.m.Cleanup = append(ru.m.Cleanup, CleanupRecord{Command: e.shown, Status: "failed", Error: msg, Time: ru.now()})
+		ru.setCleanup(e, false)
+	}
 	for i, s := range ru.pb.Cleanup {
 		key := cleanupKey(i)
 		if s.Run == nil {
 			continue
 		}
+		e := undoEntry{key: key, shown: s.Run.Src}
 		if s.When != nil {
 			ok, err := s.When.Bool(env)
-			if err != nil || !ok {
+			if err != nil {
+				failed(e, fmt.Errorf("when: %w", err))
+				continue
+			}
+			if !ok {
+				ru.setCleanup(e, true)
 				continue
 			}
 		}
-		cmd, err := s.Run.Render(env)
+		cmd, shown, err := ru.render(s.Run, env)
 		if err != nil {
-			ru.m.Cleanup = append(ru.m.Cleanup, CleanupRecord{Command: s.Run.Src, Status: "failed", Error: err.Error(), Time: ru.now()})
+			failed(e, err)
 			continue
 		}
-		if !slices.Contains(ru.cleanup, undoEntry{key: key, cmd: cmd}) {
+		e.cmd, e.shown = cmd, shown
+		if !slices.Contains(ru.cleanup, e) {
 			// Not journaled at the start (a when:, or a value captured
 			// since): journaled now, before it is sent, so that
-			// `runbook cleanup` finishes it as it is sent here.
-			_ = ru.j.Append(JournalEntry{Time: ru.now(), Event: evCleanupPlan, Key: key, Command: cmd})
+			// `runbook cleanup` finishes it as it is sent here. Not sent
+			// if that fails.
+			if err := ru.j.Append(JournalEntry{Time: ru.now(), Event: evCleanupPlan, Key: key, Command: shown}); err != nil {
+				failed(e, fmt.Errorf("not sent: %w", err))
+				continue
+			}
 		}
-		rec := ru.cleanupOne(ctx, undoEntry{key: key, cmd: cmd})
+		rec := ru.cleanupOne(ctx, e)
 		ru.m.Cleanup = append(ru.m.Cleanup, rec)
-		if rec.Status != "ok" {
-			// Kept pending; a planned entry is also in the journal for
-			// `runbook cleanup`.
-			ru.mu.Lock()
-			ru.pending = append([]undoEntry{{key: key, cmd: cmd}}, ru.pending...)
-			ru.mu.Unlock()
-		}
+		ru.setCleanup(e, rec.Status == "ok")
 	}
 }
 
@@ -101,8 +140,8 @@ func (ru *run) cleanupOne(ctx context.Context, e undoEntry) CleanupRecord {
 	if strings.HasPrefix(e.key, "cleanup-") {
 		what = "cleanup"
 	}
-	ru.printf("  %s: %s\n", what, e.cmd)
-	rec := CleanupRecord{Command: e.cmd, Time: ru.now()}
+	ru.printf("  %s: %s\n", what, e.shown)
+	rec := CleanupRecord{Command: e.shown, Time: ru.now()}
 	var err error
 	var text string
 	if ru.tr == nil {
@@ -115,19 +154,19 @@ func (ru *run) cleanupOne(ctx context.Context, e undoEntry) CleanupRecord {
 		}
 	}
 	if err == nil {
-		text, err = ru.cleanupSend(ctx, e.cmd)
+		text, err = ru.cleanupSend(ctx, e)
 		if err != nil && lostSession(err) && ctx.Err() == nil {
 			if ru.unreachable != nil {
 				err = fmt.Errorf("%w; %v", err, ru.unreachable)
 			} else if rerr := ru.reopen(ctx); rerr == nil {
-				text, err = ru.cleanupSend(ctx, e.cmd)
+				text, err = ru.cleanupSend(ctx, e)
 			} else {
 				err = fmt.Errorf("%w; reconnect: %v", err, rerr)
 			}
 		}
 	}
 	ru.seq++
-	name := fmt.Sprintf("steps/%03d-cleanup-%s.txt", ru.seq, safeName(ru.redact(e.cmd)))
+	name := fmt.Sprintf("steps/%03d-cleanup-%s.txt", ru.seq, safeName(e.shown))
 	if text != "" {
 		if _, werr := ru.writeOutput(name, text); werr == nil {
 			rec.Output = name
@@ -140,11 +179,16 @@ func (ru *run) cleanupOne(ctx context.Context, e undoEntry) CleanupRecord {
 		rec.Status = "ok"
 		ru.printf("      ok\n")
 	}
-	_ = ru.j.Append(JournalEntry{Time: ru.now(), Event: evCleanupEntry, Key: e.key, Command: e.cmd, Status: rec.Status, Error: rec.Error})
+	if jerr := ru.j.Append(JournalEntry{Time: ru.now(), Event: evCleanupEntry, Key: e.key, Command: e.shown, Status: rec.Status, Error: rec.Error}); jerr != nil {
+		// The command was sent; the journal still lists it as pending, so
+		// `runbook cleanup` would only send it once more.
+		rec.Note = "not journaled: " + jerr.Error()
+		ru.printf("      %s\n", rec.Note)
+	}
 	return rec
 }
 
-func (ru *run) cleanupSend(ctx context.Context, cmd string) (text string, err error) {
+func (ru *run) cleanupSend(ctx context.Context, e undoEntry) (text string, err error) {
 	defer func() {
 		if p := recover(); p != nil { // a bug must not stop the other entries
 			err = fmt.Errorf("internal error (a bug: please report it): %v", p)
@@ -153,7 +197,7 @@ func (ru *run) cleanupSend(ctx context.Context, cmd string) (text string, err er
 	t := 30 * time.Second
 	cctx, cancel := context.WithTimeout(ctx, t)
 	defer cancel()
-	res, err := ru.tr.Run(cctx, transports.Command{CLI: cmd, Timeout: t})
+	res, err := ru.tr.Run(cctx, transports.Command{CLI: e.cmd, Shown: e.shown, Timeout: t})
 	return res.Text, err
 }
 

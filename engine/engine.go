@@ -40,23 +40,49 @@ const (
 	ExitInterrupted = 130
 )
 
+// outcomes is the one table from a run's status to its exit code and the
+// words the terminal, summary.md and report.html print for it. An
+// incomplete cleanup (exit 3) wins over every status and has its own
+// words (Outcome): exit 3 is never "ok".
+var outcomes = map[Status]struct {
+	exit  int
+	words string
+}{
+	StatusOK:            {ExitOK, "ok"},
+	StatusFailed:        {ExitStepFailed, "failed"},
+	StatusTimeout:       {ExitStepFailed, "timed out"},
+	StatusInterrupted:   {ExitInterrupted, "interrupted"},
+	StatusConnectFailed: {ExitConnect, "could not connect"},
+	StatusRefused:       {ExitInvalid, "refused, nothing was sent"},
+}
+
+// dirtyWords are the words of exit 3.
+const dirtyWords = "CLEANUP INCOMPLETE, the device may still be in debug"
+
 // ExitCode maps a status and whether cleanup is incomplete to the process
 // exit code. An incomplete cleanup wins over everything.
 func ExitCode(s Status, dirty bool) int {
 	if dirty {
 		return ExitDirty
 	}
-	switch s {
-	case StatusOK:
-		return ExitOK
-	case StatusInterrupted:
-		return ExitInterrupted
-	case StatusConnectFailed:
-		return ExitConnect
-	case StatusRefused:
-		return ExitInvalid
+	if o, ok := outcomes[s]; ok {
+		return o.exit
 	}
 	return ExitStepFailed
+}
+
+// Outcome is what a run with status s that exited with code exit is
+// called, everywhere it is printed: "ok", "failed", ..., and for exit 3
+// "CLEANUP INCOMPLETE, the device may still be in debug (steps: ok)".
+func Outcome(s string, exit int) string {
+	words := s
+	if o, ok := outcomes[Status(s)]; ok {
+		words = o.words
+	}
+	if exit == ExitDirty {
+		return dirtyWords + " (steps: " + words + ")"
+	}
+	return words
 }
 
 // Errors a run can end with, matched with errors.Is.
@@ -147,8 +173,11 @@ type Runner struct {
 
 	mu      sync.Mutex
 	pending []undoEntry // armed undo entries not yet done, oldest first
-	phase   string
-	dir     string
+	// cleanups are the cleanup: entries not yet done, in their order;
+	// pending from the moment the transport opened.
+	cleanups []undoEntry
+	phase    string
+	dir      string
 }
 
 // Dir is the run folder, once it exists.
@@ -189,7 +218,10 @@ func (r *Runner) Pending() []string {
 	defer r.mu.Unlock()
 	var out []string
 	for i := len(r.pending) - 1; i >= 0; i-- {
-		out = append(out, r.pending[i].cmd)
+		out = append(out, r.pending[i].shown)
+	}
+	for _, c := range r.cleanups {
+		out = append(out, c.shown)
 	}
 	return out
 }
@@ -207,9 +239,12 @@ func (r *Runner) setPhase(p string) {
 	r.mu.Unlock()
 }
 
+// undoEntry is one undo or cleanup command: cmd is sent, shown is written
+// down (see render).
 type undoEntry struct {
-	key string
-	cmd string
+	key   string
+	cmd   string
+	shown string
 }
 
 // needsOperator reports whether the playbook would ask the operator.
@@ -334,19 +369,22 @@ func (r *Runner) Run(ctx context.Context) *Result {
 	r.mu.Lock()
 	r.dir = dir
 	r.mu.Unlock()
-	j, err := openJournal(filepath.Join(dir, JournalFile), r.redact)
+	j, err := openJournal(filepath.Join(dir, JournalFile))
 	if err != nil {
 		return finish(StatusRefused, fmt.Errorf("run folder: %w", err))
 	}
 	ru.j = j
 	defer j.Close()
-	_ = j.Append(JournalEntry{Time: start, Event: evRunStart, Version: ManifestVersion, Playbook: pb.Name, Target: o.Target, Transport: o.Transport, Cassette: o.Cassette, PID: os.Getpid(), Params: stringParams(m.Params)})
+	// Durable before anything is sent: without it `runbook cleanup` could
+	// not find the target.
+	if err := j.Append(JournalEntry{Time: start, Event: evRunStart, Version: ManifestVersion, Playbook: pb.Name, Target: o.Target, Transport: o.Transport, Cassette: o.Cassette, PID: os.Getpid(), Params: stringParams(m.Params)}); err != nil {
+		return finish(StatusRefused, fmt.Errorf("run folder: %w", err))
+	}
 	m.Status = "running"
 	if err := ru.writeManifest(); err != nil {
 		return finish(StatusRefused, fmt.Errorf("run folder: %w", err))
 	}
 	r.printf("runbook: %s (%s) against %s over %s\n", pb.Name, o.Source, o.Target, o.Transport)
-	r.printf("runbook: run folder %s\n", dir)
 
 	status, runErr := ru.mainRecovered(ctx)
 
@@ -358,6 +396,17 @@ func (r *Runner) Run(ctx context.Context) *Result {
 	if ru.tr != nil {
 		_ = ru.tr.Close()
 	}
+	if !ru.connected {
+		// Nothing was sent: the run keeps no folder and evaluates no
+		// finding (docs/run-folder.md). The error says what went wrong.
+		j.Close()
+		_ = os.RemoveAll(dir)
+		res.Dir = ""
+		finish(status, runErr)
+		r.setPhase("done")
+		r.printf("runbook: %s (exit %d): nothing was sent to %s, so no run folder is kept\n", m.Status, res.ExitCode, o.Target)
+		return res
+	}
 	res.Pending = r.Pending()
 	m.CleanupPending = res.Pending
 
@@ -365,7 +414,9 @@ func (r *Runner) Run(ctx context.Context) *Result {
 	m.DeviceClock = ru.deviceClock()
 	m.Ended = ru.now()
 	finish(status, runErr)
-	_ = j.Append(JournalEntry{Time: m.Ended, Event: evRunEnd, Status: string(status), Error: m.Error})
+	if err := j.Append(JournalEntry{Time: m.Ended, Event: evRunEnd, Status: string(status), Error: m.Error}); err != nil {
+		r.printf("runbook: %v\n", err)
+	}
 	if err := ru.writeManifest(); err != nil {
 		r.printf("runbook: writing manifest: %v\n", err)
 	}
@@ -409,8 +460,9 @@ func newRunDir(base string) (string, error) {
 func (ru *run) mainRecovered(ctx context.Context) (status Status, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			ru.printf("runbook: internal error: %v\n%s", p, debug.Stack())
-			status, err = StatusFailed, fmt.Errorf("internal error (a bug: please report it): %v", p)
+			msg := ru.redact(fmt.Sprint(p))
+			ru.printf("runbook: internal error: %s\n%s", msg, debug.Stack())
+			status, err = StatusFailed, fmt.Errorf("internal error (a bug: please report it): %s", msg)
 		}
 	}()
 	return ru.main(ctx)
@@ -431,7 +483,7 @@ func (ru *run) main(ctx context.Context) (Status, error) {
 	if len(ru.pb.Warnings) > 0 {
 		if o.Yes {
 			ru.m.AutoConfirm = true
-			_ = ru.j.Append(JournalEntry{Time: ru.now(), Event: evPrompt, Message: "warnings accepted with --yes", Status: "auto-continued"})
+			_ = ru.j.Append(JournalEntry{Time: ru.now(), Event: evPrompt, Message: "warnings accepted with --yes", Status: "auto-continued"}) // not durable: about the operator, not the device
 		} else {
 			ok, err := o.Prompter.Ask(ctx, "Continue despite these warnings? Press Enter to continue, or type abort.", 0)
 			if err != nil {
@@ -451,14 +503,23 @@ func (ru *run) main(ctx context.Context) (Status, error) {
 		return ru.classify(ctx, err)
 	}
 	ru.tr, ru.connected = tr, true
+	ru.printf("runbook: run folder %s\n", ru.dir)
 	if vc, ok := tr.(transports.VirtualClock); ok && vc.VirtualTime() {
 		ru.clock = newVirtualClock(o.Now().UTC())
 	}
 	facts := tr.Facts()
-	ru.m.Target.Facts = facts
+	shown := make(map[string]string, len(facts))
+	for k, v := range facts { // device text
+		shown[k] = ru.redact(v)
+	}
+	ru.m.Target.Facts = shown
 	ru.target.Hostname, ru.target.Model = facts["hostname"], facts["model"]
 	ru.target.Serial, ru.target.Version = facts["serial"], facts["sw_version"]
-	ru.planCleanup()
+	if err := ru.planCleanup(); err != nil {
+		// Nothing was sent yet: without the plan on record, a killed run
+		// could not be cleaned up.
+		return StatusFailed, err
+	}
 	if err := ru.runSteps(ctx, ru.pb.Steps); err != nil {
 		return ru.classify(ctx, err)
 	}

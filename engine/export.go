@@ -22,47 +22,44 @@ import (
 func (ru *run) export(ctx context.Context, s *playbook.Step) error {
 	env := ru.env(nil)
 	x := s.Export
-	file := ""
-	if x.File != nil {
-		var err error
-		if file, err = x.File.Render(env); err != nil {
-			return fmt.Errorf("export file: %w", err)
-		}
+	// file and to are sent; shownFile and shownTo are written down.
+	file, shownFile, err := ru.render(x.File, env)
+	if err != nil {
+		return fmt.Errorf("export file: %w", err)
 	}
 	scpCmd := "scp export " + x.Category
+	shownScp := scpCmd
 	if file != "" {
 		scpCmd += " from " + file
+		shownScp += " from " + shownFile
 	}
 	if ex, ok := ru.tr.(transports.Exporter); ok && ex.CanExport(x.Category) {
-		return ru.pull(ctx, s, ex, x.Category, file)
+		return ru.pull(ctx, s, ex, x.Category, file, shownFile)
 	}
-	to := ""
-	if x.ScpTo != nil {
-		var err error
-		if to, err = x.ScpTo.Render(env); err != nil {
-			return fmt.Errorf("export scp.to: %w", err)
-		}
+	to, shownTo, err := ru.render(x.ScpTo, env)
+	if err != nil {
+		return fmt.Errorf("export scp.to: %w", err)
 	}
 	what := x.Category
 	if file != "" {
-		what += " " + file
+		what += " " + shownFile
 	}
 	if it, ok := ru.tr.(transports.Interactive); to != "" && (!ok || !it.Interactive()) {
 		// scp export asks for a password: only a CLI session can answer.
 		ru.addNote(fmt.Sprintf("%s was not exported: the %s transport can neither pull it nor answer the password question of scp export. "+
 			"On the firewall's CLI (SSH) run `%s to %s`, then attach the file to the case.",
-			what, ru.o.Transport, scpCmd, to))
+			what, ru.o.Transport, shownScp, shownTo))
 		ru.skip(s)
 		return nil
 	}
 	if to == "" {
 		ru.addNote(fmt.Sprintf("%s was not exported: the %s transport cannot pull it and no scp destination was given. "+
 			"On the firewall run `%s to USER@HOST:PATH` (or pass --param scp_to=USER@HOST:PATH), then attach the file to the case.",
-			what, ru.o.Transport, scpCmd))
+			what, ru.o.Transport, shownScp))
 		ru.skip(s)
 		return nil
 	}
-	cmd := transports.Command{CLI: scpCmd + " to " + to, Timeout: ru.stepTimeout(s)}
+	cmd := transports.Command{CLI: scpCmd + " to " + to, Shown: shownScp + " to " + shownTo, Timeout: ru.stepTimeout(s)}
 	if s.Timeout == 0 && cmd.Timeout < 10*time.Minute {
 		cmd.Timeout = 10 * time.Minute // a tech-support file takes minutes to generate
 	}
@@ -76,20 +73,20 @@ func (ru *run) export(ctx context.Context, s *playbook.Step) error {
 		}
 		cmd.Scp.Password = pw
 	}
-	_, err := ru.send(ctx, s, cmd, nil, 1, 1)
+	_, err = ru.send(ctx, s, cmd, nil, 1, 1)
 	switch {
 	case errors.Is(err, transports.ErrHostKeyNotAccepted):
-		host := to
+		host := shownTo
 		if i := strings.IndexByte(host, '@'); i >= 0 {
 			host = host[i+1:]
 		}
 		host, _, _ = strings.Cut(host, ":")
 		ru.addNote(fmt.Sprintf("%s was not exported: the firewall has not seen the SSH host key of %s and asked whether to trust it; "+
 			"runbook answered no. Check the key, then run again with --scp-accept-new-host-key to answer yes for that run, "+
-			"or run `%s to %s` on the firewall's CLI yourself.", what, host, scpCmd, to))
+			"or run `%s to %s` on the firewall's CLI yourself.", what, host, shownScp, shownTo))
 	case errors.Is(err, transports.ErrCopyFailed):
 		ru.addNote(fmt.Sprintf("%s was not exported: `scp export` failed on the firewall (see the step's output for the device's words). "+
-			"Fix the destination or its password, then run `%s to %s` on the firewall's CLI and attach the file to the case.", what, scpCmd, to))
+			"Fix the destination or its password, then run `%s to %s` on the firewall's CLI and attach the file to the case.", what, shownScp, shownTo))
 	}
 	return err
 }
@@ -104,12 +101,12 @@ func explain(err error) error {
 }
 
 // pull streams a file from the device into artifacts/.
-func (ru *run) pull(ctx context.Context, s *playbook.Step, ex transports.Exporter, category, file string) error {
+func (ru *run) pull(ctx context.Context, s *playbook.Step, ex transports.Exporter, category, file, shownFile string) error {
 	ru.seq++
 	seq := ru.seq
 	label := "export " + category
 	if file != "" {
-		label += " " + file
+		label += " " + shownFile
 	}
 	ru.printf("[%3d] %s\n", seq, label)
 	start := ru.now()
@@ -135,7 +132,7 @@ func (ru *run) pull(ctx context.Context, s *playbook.Step, ex transports.Exporte
 	}
 	rec := StepRecord{Seq: seq, ID: s.ID, Kind: "export", Line: s.Line, Command: label, Start: start, End: ru.now(), Status: "ok"}
 	if err == nil {
-		name := artifactName(info.Name, category, file)
+		name := artifactName(ru.redact(info.Name), category, shownFile)
 		final := filepath.Join(ru.dir, "artifacts", name)
 		if err = os.Rename(tmp.Name(), final); err == nil {
 			sum := hex.EncodeToString(h.Sum(nil))

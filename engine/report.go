@@ -112,19 +112,19 @@ func (ru *run) evalFindings() {
 	for _, f := range ru.pb.Findings {
 		ok, err := f.When.Bool(env)
 		if err != nil {
-			ru.m.Unevaluated = append(ru.m.Unevaluated, fmt.Sprintf("%s: %v", f.ID, err))
+			ru.m.Unevaluated = append(ru.m.Unevaluated, fmt.Sprintf("%s: %s", f.ID, ru.redact(err.Error())))
 			continue
 		}
 		if !ok {
 			continue
 		}
-		msg, err := f.Message.Render(env)
+		_, msg, err := ru.render(f.Message, env)
 		if err != nil {
 			msg = f.Message.Src
 		}
-		rec := FindingRecord{ID: f.ID, Severity: string(f.Severity), Message: ru.redact(msg)}
+		rec := FindingRecord{ID: f.ID, Severity: string(f.Severity), Message: msg}
 		for _, ev := range f.Evidence {
-			rec.Evidence = append(rec.Evidence, evidence(ev, ru.steps[ev.Step])...)
+			rec.Evidence = append(rec.Evidence, ru.evidence(ev, ru.steps[ev.Step])...)
 		}
 		ru.m.Findings = append(ru.m.Findings, rec)
 	}
@@ -135,12 +135,16 @@ func (ru *run) evalFindings() {
 
 // evidence is what a finding's evidence entry records of step v: the
 // field's value at each run, and for a for_each step one record per item.
-func evidence(ev playbook.Evidence, v playbook.StepView) []EvidenceRecord {
+func (ru *run) evidence(ev playbook.Evidence, v playbook.StepView) []EvidenceRecord {
 	values := func(runs []playbook.RunView) []any {
 		var out []any
 		for _, run := range runs {
 			if ev.Field != "" {
-				out = append(out, playbook.Lookup(run.Fields, ev.Field))
+				v := playbook.Lookup(run.Fields, ev.Field)
+				if s, ok := v.(string); ok { // device text
+					v = ru.redact(s)
+				}
+				out = append(out, v)
 			}
 		}
 		return out
@@ -236,7 +240,8 @@ func (ru *run) writeManifest() error {
 	if err != nil {
 		return err
 	}
-	return WriteFileAtomic(filepath.Join(ru.dir, "manifest.json"), []byte(ru.redact(string(b))))
+	// Not redacted as a whole: every value was redacted as it was recorded.
+	return WriteFileAtomic(filepath.Join(ru.dir, "manifest.json"), b)
 }
 
 func marshalManifest(m *Manifest) ([]byte, error) {
@@ -259,14 +264,15 @@ func (ru *run) printEnd(res *Result) {
 		}
 		ru.printf("Finish with: runbook cleanup %s\n", res.Dir)
 	}
-	ru.printf("runbook: %s (exit %d); summary: %s\n", m.Status, res.ExitCode, filepath.Join(res.Dir, "summary.md"))
+	ru.printf("runbook: %s (exit %d); summary: %s\n", Outcome(m.Status, res.ExitCode), res.ExitCode, filepath.Join(res.Dir, "summary.md"))
 }
 
 // writeSummary writes summary.md, ready to paste into a support case.
-func (ru *run) writeSummary() error { return writeSummary(ru.dir, ru.m, ru.redact) }
+func (ru *run) writeSummary() error { return writeSummary(ru.dir, ru.m) }
 
-// writeSummary writes summary.md of the run folder dir from m.
-func writeSummary(dir string, m *Manifest, redact func(string) string) error {
+// writeSummary writes summary.md of the run folder dir from m, whose
+// values are already redacted: the Markdown is not redacted again.
+func writeSummary(dir string, m *Manifest) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# %s: %s\n\n", m.Playbook.Name, m.Playbook.Title)
 	fmt.Fprintf(&b, "| | |\n|---|---|\n")
@@ -281,7 +287,7 @@ func writeSummary(dir string, m *Manifest, redact func(string) string) error {
 	if m.DeviceClock != "" {
 		fmt.Fprintf(&b, "| Device clock at the problem | %s |\n", m.DeviceClock)
 	}
-	fmt.Fprintf(&b, "| Result | %s (exit %d) |\n", m.Status, m.ExitCode)
+	fmt.Fprintf(&b, "| Result | %s (exit %d) |\n", Outcome(m.Status, m.ExitCode), m.ExitCode)
 	if m.Error != "" {
 		fmt.Fprintf(&b, "| Error | %s |\n", mdCell(m.Error))
 	}
@@ -355,7 +361,7 @@ func writeSummary(dir string, m *Manifest, redact func(string) string) error {
 	for _, a := range m.Artifacts {
 		fmt.Fprintf(&b, "- `%s` (%d bytes, sha256 %s)\n", a.Path, a.Size, short(a.SHA256))
 	}
-	return WriteFileAtomic(filepath.Join(dir, "summary.md"), []byte(redact(b.String())))
+	return WriteFileAtomic(filepath.Join(dir, "summary.md"), []byte(b.String()))
 }
 
 // itemNote shows the item of a for_each step's run beside the step id.

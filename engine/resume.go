@@ -62,7 +62,7 @@ func FinishCleanup(ctx context.Context, dir string, open func(context.Context) (
 		fmt.Fprintf(out, "runbook: %s: nothing left to clean up\n", dir)
 		return rep, nil
 	}
-	j, err := openJournal(filepath.Join(dir, JournalFile), redact)
+	j, err := openJournal(filepath.Join(dir, JournalFile))
 	if err != nil {
 		return rep, err
 	}
@@ -72,8 +72,9 @@ func FinishCleanup(ctx context.Context, dir string, open func(context.Context) (
 		return rep, err
 	}
 	defer tr.Close()
+	var done []PendingEntry
 	for _, p := range pending {
-		fmt.Fprintf(out, "  undo: %s\n", p.Command)
+		fmt.Fprintf(out, "  %s: %s\n", entryKind(p.Key), p.Command)
 		var err error
 		if strings.Contains(p.Command, secret.Placeholder) {
 			// The journal never holds a secret: this command cannot be
@@ -81,7 +82,7 @@ func FinishCleanup(ctx context.Context, dir string, open func(context.Context) (
 			err = errors.New("the command holds a secret, which the journal does not keep: run it on the device by hand")
 		} else {
 			cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-			_, err = tr.Run(cctx, transports.Command{CLI: p.Command, Timeout: 30 * time.Second})
+			_, err = tr.Run(cctx, transports.Command{CLI: p.Command, Shown: p.Command, Timeout: 30 * time.Second})
 			cancel()
 		}
 		e := JournalEntry{Time: time.Now().UTC(), Event: evCleanupEntry, Key: p.Key, Command: p.Command, Status: "ok"}
@@ -91,6 +92,7 @@ func FinishCleanup(ctx context.Context, dir string, open func(context.Context) (
 			fmt.Fprintf(out, "      FAILED: %s\n", e.Error)
 		} else {
 			rep.Done = append(rep.Done, p.Command)
+			done = append(done, p)
 			fmt.Fprintf(out, "      ok\n")
 		}
 		if jerr := j.Append(e); jerr != nil {
@@ -105,16 +107,29 @@ func FinishCleanup(ctx context.Context, dir string, open func(context.Context) (
 			rebuildFromJournal(dir, m, entries)
 		}
 		m.CleanupPending = rep.Failed
-		for _, c := range rep.Done {
-			m.Undo = append(m.Undo, CleanupRecord{Command: c, Status: "ok", Time: time.Now().UTC(), Note: "by runbook cleanup"})
+		for _, p := range done {
+			rec := CleanupRecord{Command: p.Command, Status: "ok", Time: time.Now().UTC(), Note: "by runbook cleanup"}
+			if entryKind(p.Key) == "cleanup" {
+				m.Cleanup = append(m.Cleanup, rec)
+			} else {
+				m.Undo = append(m.Undo, rec)
+			}
 		}
 		m.ExitCode = ExitCode(Status(m.Status), len(rep.Failed) > 0)
 		if b, err := marshalManifest(m); err == nil {
-			_ = WriteFileAtomic(filepath.Join(dir, "manifest.json"), []byte(redact(string(b))))
+			_ = WriteFileAtomic(filepath.Join(dir, "manifest.json"), b)
 		}
-		_ = writeSummary(dir, m, redact)
+		_ = writeSummary(dir, m)
 	}
 	return rep, nil
+}
+
+// entryKind labels a pending entry by its key: undo or cleanup.
+func entryKind(key string) string {
+	if strings.HasPrefix(key, "cleanup-") {
+		return "cleanup"
+	}
+	return "undo"
 }
 
 // rebuildFromJournal fills the manifest of a run whose engine was killed:

@@ -179,13 +179,13 @@ func (ru *run) runCommand(ctx context.Context, s *playbook.Step) error {
 	if err != nil {
 		return err
 	}
-	var undo []string
+	var undo []undoEntry
 	for _, u := range s.Undo {
-		c, err := u.Render(env)
+		c, shown, err := ru.render(u, env)
 		if err != nil {
 			return fmt.Errorf("undo: %w", err)
 		}
-		undo = append(undo, c)
+		undo = append(undo, undoEntry{cmd: c, shown: shown})
 	}
 	count, interval, err := repeatOf(s, env)
 	if err != nil {
@@ -230,13 +230,13 @@ func (ru *run) runCommand(ctx context.Context, s *playbook.Step) error {
 // command renders the command of the run step s: its CLI, XML form and
 // prompt answers.
 func (ru *run) command(s *playbook.Step, env map[string]any) (transports.Command, error) {
-	cli, err := s.Run.Render(env)
+	cli, shown, err := ru.render(s.Run, env)
 	if err != nil {
 		return transports.Command{}, fmt.Errorf("run: %w", err)
 	}
-	cmd := transports.Command{CLI: cli, Timeout: ru.stepTimeout(s)}
+	cmd := transports.Command{CLI: cli, Shown: shown, Timeout: ru.stepTimeout(s)}
 	if s.XML != nil {
-		if cmd.XML, err = s.XML.Render(env); err != nil {
+		if cmd.XML, _, err = ru.render(s.XML, env); err != nil {
 			return transports.Command{}, fmt.Errorf("xml: %w", err)
 		}
 	}
@@ -259,8 +259,8 @@ func repeatOf(s *playbook.Step, env map[string]any) (count int, interval time.Du
 	if count, err = s.Repeat.Count.Eval(env); err != nil {
 		return 0, 0, fmt.Errorf("repeat.count: %w", err)
 	}
-	if count < 1 {
-		return 0, 0, fmt.Errorf("repeat.count is %d, must be at least 1", count)
+	if err := playbook.CheckCount(count); err != nil {
+		return 0, 0, fmt.Errorf("repeat.count: %w", err)
 	}
 	if s.Repeat.Interval != nil {
 		if interval, err = s.Repeat.Interval.Eval(env); err != nil {
@@ -283,23 +283,30 @@ func (ru *run) stepTimeout(s *playbook.Step) time.Duration {
 }
 
 // send sends one command and records everything about it.
-func (ru *run) send(ctx context.Context, s *playbook.Step, cmd transports.Command, undo []string, i, count int) (playbook.RunView, error) {
+func (ru *run) send(ctx context.Context, s *playbook.Step, cmd transports.Command, undo []undoEntry, i, count int) (playbook.RunView, error) {
 	ru.seq++
 	seq := ru.seq
+	if cmd.Shown == "" {
+		cmd.Shown = ru.redact(cmd.CLI)
+	}
+	shownUndo := make([]string, len(undo))
+	for k, u := range undo {
+		shownUndo[k] = u.shown
+	}
 	if len(undo) > 0 && !ru.armed[s] {
 		// Journaled (fsynced) before the command is sent: a crash after
 		// sending still leaves the undo on record.
-		if err := ru.j.Append(JournalEntry{Time: ru.now(), Event: evUndoIntent, Seq: seq, Step: s.ID, Command: cmd.CLI, Undo: undo}); err != nil {
-			return playbook.RunView{}, err
+		if err := ru.j.Append(JournalEntry{Time: ru.now(), Event: evUndoIntent, Seq: seq, Step: s.ID, Command: cmd.Shown, Undo: shownUndo}); err != nil {
+			return playbook.RunView{}, fmt.Errorf("not sent: %w", err)
 		}
 	}
-	label := cmd.CLI
+	label := cmd.Shown
 	if count > 1 {
-		label = fmt.Sprintf("%s  (%d/%d)", cmd.CLI, i, count)
+		label = fmt.Sprintf("%s  (%d/%d)", cmd.Shown, i, count)
 	}
 	ru.printf("[%3d] %s\n", seq, label)
 	start := ru.now()
-	_ = ru.j.Append(JournalEntry{Time: start, Event: evStepStart, Seq: seq, Step: s.ID, Command: cmd.CLI, Item: ru.itemOr()})
+	_ = ru.j.Append(JournalEntry{Time: start, Event: evStepStart, Seq: seq, Step: s.ID, Command: cmd.Shown, Item: ru.itemOr()}) // not durable
 	cctx, cancel := context.WithTimeout(ctx, cmd.Timeout)
 	res, err := ru.tr.Run(cctx, cmd)
 	cancel()
@@ -309,13 +316,17 @@ func (ru *run) send(ctx context.Context, s *playbook.Step, cmd transports.Comman
 		// The stack runs newest first; a step's own undo list runs in the
 		// order written.
 		for k := len(undo) - 1; k >= 0; k-- {
-			ru.pending = append(ru.pending, undoEntry{key: undoKey(seq, k), cmd: undo[k]})
+			ru.pending = append(ru.pending, undoEntry{key: undoKey(seq, k), cmd: undo[k].cmd, shown: undo[k].shown})
 		}
 		ru.mu.Unlock()
-		_ = ru.j.Append(JournalEntry{Time: ru.now(), Event: evUndoArmed, Seq: seq, Step: s.ID, Undo: undo})
+		if jerr := ru.j.Append(JournalEntry{Time: ru.now(), Event: evUndoArmed, Seq: seq, Step: s.ID, Undo: shownUndo}); jerr != nil && err == nil {
+			// The intent is on record, so the undo is not lost; but a
+			// journal that cannot be written must not see more debug.
+			err = jerr
+		}
 	}
 	end := ru.now()
-	rec := StepRecord{Seq: seq, ID: s.ID, Kind: string(s.Kind), Line: s.Line, Command: cmd.CLI, Start: start, End: end, Status: "ok"}
+	rec := StepRecord{Seq: seq, ID: s.ID, Kind: string(s.Kind), Line: s.Line, Command: cmd.Shown, Start: start, End: end, Status: "ok"}
 	if count > 1 {
 		rec.Run = i
 	}
@@ -336,8 +347,8 @@ func (ru *run) send(ctx context.Context, s *playbook.Step, cmd transports.Comman
 	if err != nil && text == "" {
 		text = "# " + rec.Status + ": " + err.Error() + "\n"
 	}
-	// Named from the redacted command: a file name is never redacted later.
-	name := fmt.Sprintf("steps/%03d-%s.txt", seq, fileLabel(s, ru.redact(cmd.CLI))+ru.itemSuffix())
+	// Named from the shown command: a file name is never redacted later.
+	name := fmt.Sprintf("steps/%03d-%s.txt", seq, fileLabel(s, cmd.Shown)+ru.itemSuffix())
 	sum, werr := ru.writeOutput(name, text)
 	if werr != nil {
 		ru.printf("      could not write %s: %v\n", name, werr)
@@ -348,12 +359,12 @@ func (ru *run) send(ctx context.Context, s *playbook.Step, cmd transports.Comman
 	if err == nil && s.Parse != "" {
 		f, perr := parse.Parse(s.Parse, res.Text, res.Data)
 		if perr != nil {
-			rec.Note = "parse " + s.Parse + ": " + perr.Error()
+			rec.Note = "parse " + s.Parse + ": " + ru.redact(perr.Error())
 		}
 		out.Fields = f
 	}
 	ru.m.Steps = append(ru.m.Steps, rec)
-	_ = ru.j.Append(JournalEntry{Time: end, Event: evStepEnd, Seq: seq, Step: s.ID, Status: rec.Status, Error: rec.Error, Item: ru.itemOr()})
+	_ = ru.j.Append(JournalEntry{Time: end, Event: evStepEnd, Seq: seq, Step: s.ID, Status: rec.Status, Error: rec.Error, Item: ru.itemOr()}) // not durable
 	if err != nil {
 		ru.printf("      %s: %s\n", rec.Status, rec.Error)
 	} else {
@@ -376,19 +387,28 @@ func (ru *run) send(ctx context.Context, s *playbook.Step, cmd transports.Comman
 func (ru *run) satisfyUndo(cli string) {
 	ru.mu.Lock()
 	var done []undoEntry
-	kept := ru.pending[:0]
 	for _, p := range ru.pending {
 		if p.cmd == cli {
 			done = append(done, p)
-			continue
 		}
-		kept = append(kept, p)
 	}
-	ru.pending = kept
 	ru.mu.Unlock()
 	for _, p := range done {
-		_ = ru.j.Append(JournalEntry{Time: ru.now(), Event: evCleanupEntry, Key: p.key, Command: p.cmd, Status: "ok", Message: "done by the playbook"})
-		ru.m.Undo = append(ru.m.Undo, CleanupRecord{Command: p.cmd, Status: "ok", Time: ru.now(), Note: "done by the playbook's own step"})
+		// Taken off the stack only once the journal says so: else it is
+		// sent again at cleanup, which is harmless.
+		if err := ru.j.Append(JournalEntry{Time: ru.now(), Event: evCleanupEntry, Key: p.key, Command: p.shown, Status: "ok", Message: "done by the playbook"}); err != nil {
+			ru.printf("      %v\n", err)
+			continue
+		}
+		ru.mu.Lock()
+		for k, q := range ru.pending {
+			if q.key == p.key {
+				ru.pending = append(ru.pending[:k], ru.pending[k+1:]...)
+				break
+			}
+		}
+		ru.mu.Unlock()
+		ru.m.Undo = append(ru.m.Undo, CleanupRecord{Command: p.shown, Status: "ok", Time: ru.now(), Note: "done by the playbook's own step"})
 	}
 }
 
@@ -513,7 +533,7 @@ func (ru *run) wait(ctx context.Context, s *playbook.Step) error {
 	}
 	msg := ""
 	if s.Message != nil {
-		if msg, err = s.Message.Render(ru.env(nil)); err != nil {
+		if _, msg, err = ru.render(s.Message, ru.env(nil)); err != nil {
 			return err
 		}
 	}
@@ -531,7 +551,7 @@ func statusOf(err error) string {
 }
 
 func (ru *run) prompt(ctx context.Context, s *playbook.Step) error {
-	msg, err := s.Message.Render(ru.env(nil))
+	_, msg, err := ru.render(s.Message, ru.env(nil))
 	if err != nil {
 		return fmt.Errorf("prompt: %w", err)
 	}
@@ -570,7 +590,7 @@ func (ru *run) prompt(ctx context.Context, s *playbook.Step) error {
 }
 
 func (ru *run) note(s *playbook.Step) error {
-	msg, err := s.Message.Render(ru.env(nil))
+	_, msg, err := ru.render(s.Message, ru.env(nil))
 	if err != nil {
 		return fmt.Errorf("note: %w", err)
 	}
@@ -580,17 +600,16 @@ func (ru *run) note(s *playbook.Step) error {
 	return nil
 }
 
+// addNote records msg, whose values are already redacted (render).
 func (ru *run) addNote(msg string) {
-	msg = ru.redact(msg)
 	ru.m.Notes = append(ru.m.Notes, msg)
 	ru.printf("NOTE: %s\n", msg)
 	_ = ru.j.Append(JournalEntry{Time: ru.now(), Event: evNote, Message: msg})
 }
 
-func (ru *run) printf(format string, a ...any) {
-	fmt.Fprint(ru.o.Out, ru.redact(fmt.Sprintf(format, a...)))
-}
-
+// printf writes progress. It redacts nothing: every argument is a shown
+// command or an already redacted value, so a secret that is a word of the
+// playbook ("debug") never rewrites a command on the terminal.
 func (r *Runner) printf(format string, a ...any) {
-	fmt.Fprint(r.o.Out, r.redact(fmt.Sprintf(format, a...)))
+	fmt.Fprintf(r.o.Out, format, a...)
 }

@@ -6,16 +6,17 @@
 package inventory
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/runbook-dev/runbook/internal/yamlerr"
 	"github.com/runbook-dev/runbook/secret"
 	"github.com/runbook-dev/runbook/transports"
 )
@@ -78,37 +79,42 @@ func Load(path string) (*Inventory, error) {
 	return Parse(path, b)
 }
 
-// Parse reads an inventory from b; path names it in errors.
+// Parse reads an inventory from b; path names it in errors. Every problem
+// is reported at once, each an *Error with its line and column, in order.
 func Parse(path string, b []byte) (*Inventory, error) {
 	inv := &Inventory{File: path, Targets: map[string]transports.Target{}, Groups: map[string][]string{}}
-	var doc yaml.Node
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	if err := dec.Decode(&doc); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+	doc, probs := yamlerr.Decode(b)
+	if len(probs) > 0 {
+		var errs []error
+		for _, p := range probs {
+			errs = append(errs, &Error{File: path, Line: p.Line, Col: p.Col, Msg: p.Msg})
+		}
+		return nil, errors.Join(errs...)
 	}
-	var errs []error
+	if doc == nil || len(doc.Content) == 0 {
+		return nil, &Error{File: path, Line: 1, Col: 1, Msg: "empty inventory: want a mapping with targets: and groups:"}
+	}
+	var errs []*Error
 	bad := func(n *yaml.Node, format string, a ...any) {
 		errs = append(errs, &Error{File: path, Line: n.Line, Col: n.Column, Msg: fmt.Sprintf(format, a...)})
 	}
-	if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
-		return nil, &Error{File: path, Line: 1, Col: 1, Msg: "an inventory is a mapping with targets: and groups:"}
-	}
 	root := doc.Content[0]
-	for i := 0; i+1 < len(root.Content); i += 2 {
-		k, v := root.Content[i], root.Content[i+1]
+	if root.Kind != yaml.MappingNode {
+		return nil, &Error{File: path, Line: root.Line, Col: root.Column, Msg: "an inventory is a mapping with targets: and groups:"}
+	}
+	groupKeys := map[string]*yaml.Node{}
+	var groupNodes []*yaml.Node // each group's list, in order
+	for _, kv := range pairs(root, "the inventory", bad) {
+		k, v := kv[0], kv[1]
 		switch k.Value {
 		case "targets":
 			if v.Kind != yaml.MappingNode {
 				bad(v, "targets must be a mapping of name to target")
 				continue
 			}
-			for j := 0; j+1 < len(v.Content); j += 2 {
-				name := v.Content[j].Value
-				if _, dup := inv.Targets[name]; dup {
-					bad(v.Content[j], "target %q defined twice", name)
-					continue
-				}
-				t, terrs := parseTarget(path, name, v.Content[j+1])
+			for _, tv := range pairs(v, "targets", bad) {
+				name := tv[0].Value
+				t, terrs := parseTarget(path, name, tv[1])
 				errs = append(errs, terrs...)
 				inv.Targets[name] = t
 			}
@@ -117,35 +123,120 @@ func Parse(path string, b []byte) (*Inventory, error) {
 				bad(v, "groups must be a mapping of name to a list of targets")
 				continue
 			}
-			for j := 0; j+1 < len(v.Content); j += 2 {
-				gn, gv := v.Content[j], v.Content[j+1]
-				var members []string
-				if err := gv.Decode(&members); err != nil {
-					bad(gv, "group %s: want a list of target names", gn.Value)
+			for _, gv := range pairs(v, "groups", bad) {
+				gn, list := gv[0], gv[1]
+				if list.Kind != yaml.SequenceNode {
+					bad(list, "group %s: want a list of target names", gn.Value)
 					continue
 				}
+				var members []string
+				for _, m := range list.Content {
+					if m.Kind != yaml.ScalarNode {
+						bad(m, "group %s: want a list of target names", gn.Value)
+						continue
+					}
+					members = append(members, m.Value)
+				}
 				inv.Groups[gn.Value] = members
+				groupKeys[gn.Value] = gn
+				groupNodes = append(groupNodes, gn, list)
 			}
 		default:
 			bad(k, "unknown key %q (want targets or groups)", k.Value)
 		}
 	}
-	for g, members := range inv.Groups {
-		for _, m := range members {
-			if _, ok := inv.Targets[m]; !ok {
-				errs = append(errs, fmt.Errorf("%s: group %s: unknown target %q", path, g, m))
+	for i := 0; i+1 < len(groupNodes); i += 2 {
+		gn, list := groupNodes[i], groupNodes[i+1]
+		for _, m := range list.Content {
+			_, isTarget := inv.Targets[m.Value]
+			switch {
+			case m.Kind != yaml.ScalarNode || isTarget:
+			case groupKeys[m.Value] != nil:
+				bad(m, "group %s: %q is a group: a group lists targets only", gn.Value, m.Value)
+			default:
+				msg := fmt.Sprintf("group %s: unknown target %q", gn.Value, m.Value)
+				if s := closest(m.Value, inv.Targets); s != "" {
+					msg += fmt.Sprintf(" (did you mean %q?)", s)
+				}
+				bad(m, "%s", msg)
 			}
+		}
+		if _, clash := inv.Targets[gn.Value]; clash {
+			bad(gn, "group %s has the name of a target", gn.Value)
 		}
 	}
 	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+		sort.SliceStable(errs, func(i, j int) bool {
+			if errs[i].Line != errs[j].Line {
+				return errs[i].Line < errs[j].Line
+			}
+			return errs[i].Col < errs[j].Col
+		})
+		out := make([]error, len(errs))
+		for i, e := range errs {
+			out[i] = e
+		}
+		return nil, errors.Join(out...)
 	}
 	return inv, nil
 }
 
-func parseTarget(path, name string, n *yaml.Node) (transports.Target, []error) {
+// pairs returns the key and value nodes of mapping n, reporting a key
+// given twice (the first one is kept) and a key that is not a string.
+func pairs(n *yaml.Node, what string, bad func(*yaml.Node, string, ...any)) [][2]*yaml.Node {
+	var out [][2]*yaml.Node
+	seen := map[string]*yaml.Node{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if k.Kind != yaml.ScalarNode {
+			bad(k, "%s: keys must be strings", what)
+			continue
+		}
+		if prev, dup := seen[k.Value]; dup {
+			bad(k, "%s: %q is given twice (first at %d:%d)", what, k.Value, prev.Line, prev.Column)
+			continue
+		}
+		seen[k.Value] = k
+		out = append(out, [2]*yaml.Node{k, v})
+	}
+	return out
+}
+
+// closest is the target name nearest to s by one or two edits, or "".
+func closest(s string, targets map[string]transports.Target) string {
+	best, bestD := "", 3
+	for n := range targets {
+		if d := distance(s, n); d < bestD || (d == bestD && n < best) {
+			best, bestD = n, d
+		}
+	}
+	return best
+}
+
+func distance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	prev := make([]int, len(rb)+1)
+	cur := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			c := 1
+			if ra[i-1] == rb[j-1] {
+				c = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+c)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(rb)]
+}
+
+func parseTarget(path, name string, n *yaml.Node) (transports.Target, []*Error) {
 	t := transports.Target{Name: name}
-	var errs []error
+	var errs []*Error
 	bad := func(n *yaml.Node, format string, a ...any) {
 		errs = append(errs, &Error{File: path, Line: n.Line, Col: n.Column, Msg: fmt.Sprintf("target %s: ", name) + fmt.Sprintf(format, a...)})
 	}
@@ -166,8 +257,10 @@ func parseTarget(path, name string, n *yaml.Node) (transports.Target, []error) {
 		}
 		return r
 	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
+	for _, kv := range pairs(n, "target "+name, func(n *yaml.Node, f string, a ...any) {
+		errs = append(errs, &Error{File: path, Line: n.Line, Col: n.Column, Msg: fmt.Sprintf(f, a...)})
+	}) {
+		k, v := kv[0], kv[1]
 		if !targetKeys[k.Value] {
 			bad(k, "unknown key %q", k.Value)
 			continue
@@ -226,24 +319,36 @@ func parseTarget(path, name string, n *yaml.Node) (transports.Target, []error) {
 	return t, errs
 }
 
-func parseTLS(path, name string, n *yaml.Node, t *transports.TLS) []error {
-	var errs []error
-	if n.Kind != yaml.MappingNode {
-		return []error{&Error{File: path, Line: n.Line, Col: n.Column, Msg: fmt.Sprintf("target %s: tls must be a mapping", name)}}
+// fingerprintRe is the form of tls.fingerprint, as the schema has it.
+var fingerprintRe = regexp.MustCompile(`^sha256:([0-9A-Fa-f]{2}:?){31}[0-9A-Fa-f]{2}$`)
+
+func parseTLS(path, name string, n *yaml.Node, t *transports.TLS) []*Error {
+	var errs []*Error
+	bad := func(n *yaml.Node, format string, a ...any) {
+		errs = append(errs, &Error{File: path, Line: n.Line, Col: n.Column, Msg: fmt.Sprintf("target %s: ", name) + fmt.Sprintf(format, a...)})
 	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
+	if n.Kind != yaml.MappingNode {
+		bad(n, "tls must be a mapping")
+		return errs
+	}
+	for _, kv := range pairs(n, fmt.Sprintf("target %s: tls", name), func(n *yaml.Node, f string, a ...any) {
+		errs = append(errs, &Error{File: path, Line: n.Line, Col: n.Column, Msg: fmt.Sprintf(f, a...)})
+	}) {
+		k, v := kv[0], kv[1]
 		switch k.Value {
 		case "ca_file":
 			t.CAFile = expandHome(v.Value)
 		case "fingerprint":
 			t.Fingerprint = v.Value
+			if !fingerprintRe.MatchString(v.Value) {
+				bad(v, "tls.fingerprint must be sha256: and 64 hex digits (colons between pairs allowed), such as sha256:%s", strings.Repeat("ab", 32))
+			}
 		case "insecure_skip_verify":
 			if err := v.Decode(&t.InsecureSkipVerify); err != nil {
-				errs = append(errs, &Error{File: path, Line: v.Line, Col: v.Column, Msg: fmt.Sprintf("target %s: tls.insecure_skip_verify: want true or false", name)})
+				bad(v, "tls.insecure_skip_verify: want true or false")
 			}
 		default:
-			errs = append(errs, &Error{File: path, Line: k.Line, Col: k.Column, Msg: fmt.Sprintf("target %s: tls: unknown key %q", name, k.Value)})
+			bad(k, "tls: unknown key %q", k.Value)
 		}
 	}
 	return errs

@@ -77,18 +77,20 @@ func render(w io.Writer, m *engine.Manifest, dir string) error {
 type view struct {
 	M           *engine.Manifest
 	ResultClass string
-	Started     string
-	Ended       string
-	Duration    string
-	SHA256      string
-	Facts       []kv
-	Params      []kv
-	Findings    []findingView
-	Groups      []chartGroup
-	Steps       []stepView
-	Cleanup     []cleanupView
-	CleanupCmd  string
-	Files       []fileView
+	// Result is the run's outcome in words (engine.Outcome).
+	Result     string
+	Started    string
+	Ended      string
+	Duration   string
+	SHA256     string
+	Facts      []kv
+	Params     []kv
+	Findings   []findingView
+	Groups     []chartGroup
+	Steps      []stepView
+	Cleanup    []cleanupView
+	CleanupCmd string
+	Files      []fileView
 }
 
 type kv struct{ K, V string }
@@ -121,6 +123,7 @@ func build(m *engine.Manifest, dir string) view {
 	v := view{
 		M:           m,
 		ResultClass: resultClass(m),
+		Result:      engine.Outcome(m.Status, m.ExitCode),
 		Started:     fmtTime(m.Started),
 		Ended:       fmtTime(m.Ended),
 		SHA256:      m.Playbook.SHA256,

@@ -143,7 +143,7 @@ func TestShowsWhatSummaryShows(t *testing.T) {
 	for _, want := range []string{
 		"fw1 (ssh)", "PA-5060-edge", "10.2.9", "multi_vsys",
 		"built-in phase2-down", "sha256 9f2c4e0b7a1d3c5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6",
-		`<span class="result res-bad">failed</span> exit code 3`,
+		`<span class="result res-bad">CLEANUP INCOMPLETE, the device may still be in debug (steps: failed)</span> exit code 3`,
 		"Fri Nov 27 10:02:33 UTC 2026",
 		"2026-11-27 10:02:30 UTC", "2026-11-27 10:13:07 UTC", "(10m37s)",
 		"Not evaluated: replay-drops: steps.counters: no such step ran",

@@ -7,10 +7,14 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/rogpeppe/go-internal/diff"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/runbook-dev/runbook/internal/yamlerr"
 )
 
 // Expectation is what replaying a case must give: every command sent, in
@@ -72,13 +76,69 @@ func LoadExpectation(path string) (*Expectation, error) {
 	if err != nil {
 		return nil, fmt.Errorf("expectations: %w", err)
 	}
+	doc, probs := yamlerr.Decode(b)
+	if len(probs) > 0 {
+		p := probs[0]
+		return nil, badInput("expectations %s:%d:%d: %s", path, p.Line, p.Col, p.Msg)
+	}
+	var e Expectation
+	if doc == nil {
+		return &e, nil
+	}
+	// Decoded again with the decoder: KnownFields is lost in Node.Decode.
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
-	var e Expectation
 	if err := dec.Decode(&e); err != nil && !errors.Is(err, io.EOF) {
+		var te *yaml.TypeError
+		if errors.As(err, &te) {
+			var msgs []string
+			for _, m := range te.Errors {
+				msgs = append(msgs, placeTypeError(path, doc, m))
+			}
+			return nil, badInput("%s", strings.Join(msgs, "\n"))
+		}
 		return nil, badInput("expectations %s: %w", path, err)
 	}
 	return &e, nil
+}
+
+var typeErrRe = regexp.MustCompile(`^line (\d+): (.*)$`)
+var unknownFieldRe = regexp.MustCompile(`^field (\S+) not found in type`)
+
+// placeTypeError writes one of yaml's type errors ("line N: ...") as
+// "expectations PATH:LINE:COL: ...", the column that of the node on that
+// line it is about.
+func placeTypeError(path string, doc *yaml.Node, m string) string {
+	sm := typeErrRe.FindStringSubmatch(m)
+	if sm == nil {
+		return fmt.Sprintf("expectations %s: %s", path, m)
+	}
+	line, _ := strconv.Atoi(sm[1])
+	msg := sm[2]
+	key := ""
+	if fm := unknownFieldRe.FindStringSubmatch(msg); fm != nil {
+		key = fm[1]
+		msg = fmt.Sprintf("unknown key %q (want exit_code, commands, undo, cleanup, findings; id and severity in a finding)", key)
+	}
+	col := 0
+	var find func(n *yaml.Node)
+	find = func(n *yaml.Node) {
+		if col > 0 {
+			return
+		}
+		if n.Line == line && (key == "" || n.Value == key) && n.Kind != yaml.DocumentNode {
+			col = n.Column
+			return
+		}
+		for _, c := range n.Content {
+			find(c)
+		}
+	}
+	find(doc)
+	if col == 0 {
+		col = 1
+	}
+	return fmt.Sprintf("expectations %s:%d:%d: %s", path, line, col, msg)
 }
 
 // WriteExpectation writes e to path atomically (a temporary file in the

@@ -235,6 +235,7 @@ func TestRunBadInput(t *testing.T) {
 		{"v0.yaml", "version: 0\nplaybook: tunnel-check\nexchanges: []\n", "version 0 is not a cassette version", replay.ErrVersion},
 		{"anon.yaml", "version: 1\nexchanges: []\n", "no `playbook:` in its header", nil},
 		{"orphan.yaml", "version: 1\nplaybook: nowhere\nexchanges: []\n", `records playbook "nowhere": no nowhere.yaml beside it or in a parent directory, and no built-in`, nil},
+		{"broken.yaml", "version: 1\nplaybook: tunnel-check\nexchanges:\n\t- command: x\n", "broken.yaml:4:1: a tab in the indentation: YAML indents with spaces only", nil},
 		{"params.yaml", "version: 1\nplaybook: tunnel-check\nparams: {tunnel: x, peer_ip: not-an-ip}\nexchanges: []\n", `param peer_ip: "not-an-ip" is not an IP address`, playbook.ErrParams},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -253,8 +254,16 @@ func TestRunBadInput(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := runtest.Run(ctx, cs[0], runtest.Options{TempDir: t.TempDir()})
-	if !errors.Is(out.Err, runtest.ErrInput) || !strings.Contains(out.Err.Error(), "field comands not found") {
-		t.Errorf("typo: %v", out.Err)
+	if want := cs[0].Expect + `:2:1: unknown key "comands"`; !errors.Is(out.Err, runtest.ErrInput) || !strings.Contains(out.Err.Error(), want) {
+		t.Errorf("typo: %v, want %q", out.Err, want)
+	}
+	// So is a syntax error, at its place.
+	if err := os.WriteFile(cs[0].Expect, []byte("exit_code: 0\ncommands: [show clock\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out = runtest.Run(ctx, cs[0], runtest.Options{TempDir: t.TempDir()})
+	if want := cs[0].Expect + ":2:11: this [ is not closed"; !errors.Is(out.Err, runtest.ErrInput) || !strings.Contains(out.Err.Error(), want) {
+		t.Errorf("syntax: %v, want %q", out.Err, want)
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/text/message"
 
 	"github.com/runbook-dev/runbook/engine/playbook"
+	"github.com/runbook-dev/runbook/internal/yamlerr"
 )
 
 // PlaybookJSON is the text of playbook.schema.json.
@@ -86,11 +87,20 @@ func validate(which, file string, src []byte) error {
 	if err != nil {
 		return err
 	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(src, &doc); err != nil {
-		return fmt.Errorf("%s: %w", file, err)
+	lines := strings.Split(string(src), "\n")
+	doc, probs := yamlerr.Decode(src)
+	if len(probs) > 0 {
+		var list playbook.ErrorList
+		for _, pr := range probs {
+			e := &playbook.Error{Pos: playbook.Pos{File: file, Line: pr.Line, Col: pr.Col}, Msg: pr.Msg}
+			if pr.Line >= 1 && pr.Line <= len(lines) {
+				e.Source = yamlerr.Printable(strings.TrimRight(lines[pr.Line-1], "\r"))
+			}
+			list = append(list, e)
+		}
+		return list
 	}
-	if doc.Kind == 0 || len(doc.Content) == 0 {
+	if doc == nil || len(doc.Content) == 0 {
 		return playbook.ErrorList{{Pos: playbook.Pos{File: file, Line: 1, Col: 1}, Msg: "empty file"}}
 	}
 	root := doc.Content[0]
@@ -106,7 +116,6 @@ func validate(which, file string, src []byte) error {
 	if !errors.As(verr, &ve) {
 		return fmt.Errorf("%s: %w", file, verr)
 	}
-	lines := strings.Split(string(src), "\n")
 	p := message.NewPrinter(language.English)
 	var list playbook.ErrorList
 	found := leaves(ve, nil)

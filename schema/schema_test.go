@@ -76,6 +76,10 @@ func TestSchemaAndLoaderAgree(t *testing.T) {
 		{"for_each with undo", head + "steps: [{run: 'a ${item}', for_each: '[1]', undo: b}]\n"},
 		{"for_each in cleanup", head + "steps: [{run: a}]\ncleanup: [{run: 'a ${item}', for_each: '[1]'}]\n"},
 		{"for_each in ${ }", head + "steps: [{run: 'a ${item}', for_each: '${[1]}'}]\n"},
+		{"repeat count too large", head + "steps: [{run: a, repeat: {count: 99999999999, interval: 1s}}]\n"},
+		{"retry max too large", head + "steps: [{run: a, until: 'true', retry: {max: 99999999999}}]\n"},
+		{"second document", head + "steps: [{run: a}]\n---\ncleanup: [{run: b}]\n"},
+		{"unclosed bracket", head + "steps: [{run: a}\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			serr := Validate("t.yaml", []byte(tc.src))
@@ -110,6 +114,7 @@ func TestLoaderOnly(t *testing.T) {
 		{"item outside for_each", head + "steps: [{run: 'a ${item}'}]\n"},
 		{"for_each not a list", head + "params: {t: {type: string}}\nsteps: [{run: 'a ${item}', for_each: params.t}]\n"},
 		{"for_each command without item", head + "steps: [{run: a, for_each: '[1, 2]'}]\n"},
+		{"duration too long", head + "steps: [{wait: 25h}]\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if err := Validate("t.yaml", []byte(tc.src)); err != nil {

@@ -10,14 +10,18 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
 	"net/url"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Forms lists the allowed reference forms, for error messages.
@@ -150,62 +154,97 @@ func expandHome(p string) string {
 // Placeholder replaces every redacted value.
 const Placeholder = "«redacted»"
 
-// Redactor replaces known secret values, and their URL-encoded and base64
-// forms, in text. It is safe for concurrent use.
+// Redactor replaces known secret values in text that came from a device
+// or a transport (outputs, errors, captured values). It is safe for
+// concurrent use.
+//
+// It redacts values, never encoded text: callers apply it to each string
+// before that string is encoded (JSON, Markdown, HTML, YAML), so a secret
+// that happens to be a key, an event name or a command of the playbook
+// never rewrites the structure around it. Commands are not passed through
+// it as a whole: only the values substituted into a command are
+// (docs/run-folder.md, "Secrets").
+//
+// Each registered value is looked for as written, and in the forms a
+// device may echo it in: JSON-escaped, XML-escaped, URL-escaped and
+// base64. A value holding white space is also looked for word by word (a
+// CLI echoes only the first unknown word: "Unknown command: correct").
+// A needle shorter than MinAnywhere bytes is replaced only where it is a
+// whole token: an edge of the needle that is a letter or a digit must not
+// touch another letter or digit. So a one-letter secret "a" hides "a" in
+// "Unknown command: a" but leaves "data" alone; longer needles are
+// replaced wherever they occur.
 type Redactor struct {
-	mu   sync.RWMutex
-	olds []string
-	r    *strings.Replacer
+	mu    sync.RWMutex
+	long  []string // needles replaced anywhere
+	short []string // needles replaced as whole tokens, longest first
+	r     *strings.Replacer
 }
 
-// Add registers a secret value. Values shorter than 4 bytes are refused as
-// too likely to redact innocent text; they are still never logged by us.
+// MinAnywhere is the length from which a needle is replaced wherever it
+// occurs; shorter ones are replaced as whole tokens only.
+const MinAnywhere = 4
+
+// Add registers a secret value, whatever its length. The empty string is
+// ignored.
 func (rd *Redactor) Add(v string) {
-	if len(v) < 4 {
+	if v == "" {
 		return
+	}
+	needles := Encodings(v)
+	if f := strings.Fields(v); len(f) > 1 || (len(f) == 1 && f[0] != v) {
+		for _, w := range f {
+			needles = append(needles, Encodings(w)...)
+		}
 	}
 	rd.mu.Lock()
 	defer rd.mu.Unlock()
-	for _, f := range append([]string{v, url.QueryEscape(v), url.PathEscape(v),
-		base64.StdEncoding.EncodeToString([]byte(v)), base64.RawStdEncoding.EncodeToString([]byte(v))}, jsonForms(v)...) {
-		if !contains(rd.olds, f) {
-			rd.olds = append(rd.olds, f)
+	for _, n := range needles {
+		if len(n) >= MinAnywhere {
+			if !slices.Contains(rd.long, n) {
+				rd.long = append(rd.long, n)
+			}
+		} else if !slices.Contains(rd.short, n) {
+			rd.short = append(rd.short, n)
 		}
 	}
 	// Longest first, so a value never leaves a tail of a longer form behind.
-	sort.Slice(rd.olds, func(i, j int) bool { return len(rd.olds[i]) > len(rd.olds[j]) })
-	pairs := make([]string, 0, 2*len(rd.olds))
-	for _, o := range rd.olds {
+	sort.SliceStable(rd.long, func(i, j int) bool { return len(rd.long[i]) > len(rd.long[j]) })
+	sort.SliceStable(rd.short, func(i, j int) bool { return len(rd.short[i]) > len(rd.short[j]) })
+	pairs := make([]string, 0, 2*len(rd.long))
+	for _, o := range rd.long {
 		pairs = append(pairs, o, Placeholder)
 	}
 	rd.r = strings.NewReplacer(pairs...)
 }
 
-// jsonForms returns v as it appears inside a JSON string, with and without
-// HTML escaping: the journal and manifest.json are redacted once encoded,
-// where ", \, <, >, & and control characters are escaped.
-func jsonForms(v string) []string {
-	var out []string
+// Encodings returns v and the forms it takes once escaped for JSON (with and
+// without HTML escaping), XML, a URL query or path, and base64.
+func Encodings(v string) []string {
+	out := []string{v}
+	add := func(f string) {
+		if f != "" && !slices.Contains(out, f) {
+			out = append(out, f)
+		}
+	}
 	for _, html := range []bool{true, false} {
 		var b strings.Builder
 		enc := json.NewEncoder(&b)
 		enc.SetEscapeHTML(html)
-		if enc.Encode(v) != nil {
-			continue
+		if enc.Encode(v) == nil {
+			q := strings.TrimSuffix(b.String(), "\n")
+			add(q[1 : len(q)-1])
 		}
-		q := strings.TrimSuffix(b.String(), "\n")
-		out = append(out, q[1:len(q)-1])
 	}
+	var x strings.Builder
+	_ = xml.EscapeText(&x, []byte(v))
+	add(x.String())
+	add(strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&apos;").Replace(v))
+	add(url.QueryEscape(v))
+	add(url.PathEscape(v))
+	add(base64.StdEncoding.EncodeToString([]byte(v)))
+	add(base64.RawStdEncoding.EncodeToString([]byte(v)))
 	return out
-}
-
-func contains(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // String returns s with every secret replaced.
@@ -214,13 +253,66 @@ func (rd *Redactor) String(s string) string {
 		return s
 	}
 	rd.mu.RLock()
-	r := rd.r
+	r, short := rd.r, rd.short
 	rd.mu.RUnlock()
-	if r == nil {
+	if r != nil {
+		s = r.Replace(s)
+	}
+	for _, n := range short {
+		s = replaceTokens(s, n)
+	}
+	return s
+}
+
+// replaceTokens replaces the whole-token occurrences of n in s.
+func replaceTokens(s, n string) string {
+	var b strings.Builder
+	last, from := 0, 0
+	for {
+		i := strings.Index(s[from:], n)
+		if i < 0 {
+			break
+		}
+		i += from
+		end := i + len(n)
+		if wholeToken(s, i, end) {
+			b.WriteString(s[last:i])
+			b.WriteString(Placeholder)
+			last = end
+			from = end
+		} else {
+			from = i + 1
+		}
+		if from >= len(s) {
+			break
+		}
+	}
+	if last == 0 {
 		return s
 	}
-	return r.Replace(s)
+	b.WriteString(s[last:])
+	return b.String()
 }
+
+// wholeToken reports whether s[i:end] does not continue a word on either
+// side: an edge rune that is a letter or digit is not next to another.
+func wholeToken(s string, i, end int) bool {
+	first, _ := utf8.DecodeRuneInString(s[i:end])
+	lastR, _ := utf8.DecodeLastRuneInString(s[i:end])
+	if word(first) && i > 0 {
+		if prev, _ := utf8.DecodeLastRuneInString(s[:i]); word(prev) {
+			return false
+		}
+	}
+	if word(lastR) && end < len(s) {
+		if next, _ := utf8.DecodeRuneInString(s[end:]); word(next) {
+			return false
+		}
+	}
+	return true
+}
+
+func word(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
 
 // Writer returns a writer that redacts what it passes to w. Lines are
 // redacted whole, so a secret split across two Write calls within one line

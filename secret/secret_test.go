@@ -115,11 +115,34 @@ func TestRedactWriterAcrossWrites(t *testing.T) {
 	}
 }
 
-func TestShortValuesNotRedacted(t *testing.T) {
-	rd := &secret.Redactor{}
-	rd.Add("ab")
-	if got := rd.String("tab stop"); got != "tab stop" {
-		t.Errorf("got %q", got)
+// TestRedactRule pins how each kind of secret is hidden in device text:
+// short ones as whole tokens only, words of a secret with a space one by
+// one, escaped forms as the device may echo them.
+func TestRedactRule(t *testing.T) {
+	P := secret.Placeholder
+	cases := []struct{ secret, in, want string }{
+		{"a", "Unknown command: a", "Unknown command: " + P},
+		{"a", "data a-b 0xa", "data " + P + "-b 0xa"},
+		{"ab", "tab stop", "tab stop"},
+		{"ab", "key=ab&x", "key=" + P + "&x"},
+		{"x y", "Unknown command: x", "Unknown command: " + P},
+		{"x y", "show x y", "show " + P},
+		{"correct horse", "Unknown command: correct", "Unknown command: " + P},
+		{`"q'`, `say "q' and x"q'y`, "say " + P + " and x" + P + "y"},
+		{`"q'`, "&quot;q&apos;", P},
+		{`<&%\`, `a <&%\ b`, "a " + P + " b"},
+		{`<&%\`, "&lt;&amp;%\\ %3C%26%25%5C", P + " " + P},
+		{`<&%\`, `"\u003c\u0026%\\"`, `"` + P + `"`},
+		{"pässwörd", "pässwörd cMOkc3N3w7ZyZA== p%C3%A4ssw%C3%B6rd", P + " " + P + " " + P},
+		{"undo", "undone", P + "ne"},
+		{"debug", "", ""},
+	}
+	for _, c := range cases {
+		rd := &secret.Redactor{}
+		rd.Add(c.secret)
+		if got := rd.String(c.in); got != c.want {
+			t.Errorf("secret %q: String(%q) = %q, want %q", c.secret, c.in, got, c.want)
+		}
 	}
 	var nilRd *secret.Redactor
 	if got := nilRd.String("x"); got != "x" {
@@ -127,9 +150,10 @@ func TestShortValuesNotRedacted(t *testing.T) {
 	}
 }
 
-// TestRedactJSONEscapedForms: the journal and manifest.json are redacted
-// after JSON encoding, which escapes ", \, <, > and &; a secret holding one
-// of them must still be caught in its escaped form.
+// TestRedactJSONEscapedForms: a device may echo a secret inside JSON it
+// encoded itself, where ", \, <, > and & are escaped; a secret holding one
+// of them must still be caught in its escaped form. (Our own files are
+// redacted as values before encoding, never like this.)
 func TestRedactJSONEscapedForms(t *testing.T) {
 	for _, pw := range []string{`p&ss<w>rd`, `qu"ote\d`, "tab\there"} {
 		rd := &secret.Redactor{}

@@ -307,6 +307,10 @@ func (s *APIServer) op(w http.ResponseWriter, r *http.Request, user string) {
 		apiError(w, http.StatusOK, code, lines...)
 		return
 	}
+	if inner, ok := s.dev.structuredState(cli, out); ok {
+		envelope(w, http.StatusOK, "success", "", "<result>"+inner+"</result>")
+		return
+	}
 	if inner, ok := structured(cli, out); ok {
 		envelope(w, http.StatusOK, "success", "", "<result>"+inner+"</result>")
 		return
@@ -334,6 +338,9 @@ func opErrorCode(cli string, err error) (string, []string) {
 		return "17", []string{ce.Msg}
 	case "invalid":
 		return "17", []string{" " + cli + "  is invalid"}
+	case "xmlapi":
+		// The line as pan-python shows it: " debug not available to xmlapi client".
+		return "17", []string{" " + ce.Msg}
 	case "validation":
 		return "12", strings.Split(strings.TrimSpace(strings.TrimPrefix(ce.Msg, "Validation Error:")), "\n")
 	}
@@ -487,10 +494,8 @@ func (d *Device) captureFiles() []string {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	var out []string
-	for f, ok := range d.files {
-		if ok {
-			out = append(out, f)
-		}
+	for f := range d.files {
+		out = append(out, f)
 	}
 	sort.Strings(out)
 	return out
@@ -500,5 +505,5 @@ func (d *Device) captureFiles() []string {
 func (d *Device) hasCaptureFile(name string) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.files[name]
+	return d.files[name] != nil
 }

@@ -165,7 +165,8 @@ func TestAPIStructuredAndShared(t *testing.T) {
 	if dig(t, fe, "name") != "sap-sap" || dig(t, fe, "state") != "active" {
 		t.Errorf("flow entry = %v", fe)
 	}
-	res, err = c.Run(ctx, transports.Command{CLI: "show session all filter source " + topo.LocalIP + " destination " + topo.PeerIP + " application ike"})
+	// The peer started IKE: its session runs from the peer to this firewall.
+	res, err = c.Run(ctx, transports.Command{CLI: "show session all filter source " + topo.PeerIP + " destination " + topo.LocalIP + " application ike"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -309,8 +310,16 @@ func TestAPIExportFiltersPcap(t *testing.T) {
 	if !errors.As(err, &de) || de.Code != "7" {
 		t.Fatalf("missing file = %v, want DeviceError code 7", err)
 	}
-	if _, err := c.Run(ctx, transports.Command{CLI: "debug dataplane packet-diag set capture stage receive file rx.pcap"}); err != nil {
-		t.Fatal(err)
+	// A file is written only when a packet is captured: filter the inner
+	// traffic (new sessions, so marked) before the capture.
+	for _, cli := range []string{
+		"debug dataplane packet-diag set filter match source 192.168.10.10 destination 192.168.20.10",
+		"debug dataplane packet-diag set filter on",
+		"debug dataplane packet-diag set capture stage receive file rx.pcap",
+	} {
+		if _, err := c.Run(ctx, transports.Command{CLI: cli}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if _, err := c.Run(ctx, transports.Command{CLI: "debug dataplane packet-diag set capture on"}); err != nil {
 		t.Fatal(err)
@@ -377,7 +386,7 @@ func TestAPIParseAgreement(t *testing.T) {
 	}{
 		{"ipsec-sa", "show vpn ipsec-sa tunnel " + topo.Tunnel, []string{"tunnel_id", "count"}},
 		{"keyvalue", "show vpn flow tunnel-id 207", []string{"decap_packets", "encap_packets", "state"}},
-		{"sessions", "show session all filter source " + topo.LocalIP + " destination " + topo.PeerIP + " application ipsec-esp", []string{"count", "first_id"}},
+		{"sessions", "show session all filter source " + topo.PeerIP + " destination " + topo.LocalIP + " application ipsec-esp", []string{"count", "first_id"}},
 		{"system-resources", "show system resources", []string{"cpu_busy", "cpu_idle", "load_1", "mem_used_pct", "processes"}},
 	}
 	for _, tt := range tests {

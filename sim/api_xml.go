@@ -210,7 +210,7 @@ func flowXML(out string) (string, bool) {
 	n := 0
 	for _, l := range strings.Split(out, "\n") {
 		t := strings.TrimSpace(l)
-		if rest, ok := strings.CutPrefix(t, "tunnel "); ok && name == "" && !strings.Contains(t, ":") {
+		if rest, ok := strings.CutPrefix(t, "tunnel "); ok && name == "" {
 			name = strings.TrimSpace(rest)
 			continue
 		}
@@ -271,4 +271,62 @@ func sessionsXML(out string) (string, bool) {
 		return "", false // not the session table: send the text
 	}
 	return b.String(), true
+}
+
+// structuredState answers the commands whose XML answer the simulator builds
+// from the device's state rather than from its text:
+//
+//   - show vpn ike-sa [detail] [gateway G]: one result/entry per IKE SA with
+//     name, gwid, peerip and created, the elements the Centreon plugin
+//     network::paloalto::restapi::mode::listipsec reads (it takes an empty
+//     created, or no entry, as phase 1 down); no entry when there is no SA
+//     ("gives no output", centreon-plugins issue 2178). Which elements a
+//     device adds besides these four, and whether child SAs are listed, no
+//     public source shows: the simulator sends these four only.
+//   - test security-policy-match: since PAN-OS 8.1 the CLI text in
+//     result/msg/line; before 8.1 result/rules/entry holding "NAME; index:
+//     N" (PaloAltoNetworks/pan-os-ansible panos_match_rule.py, which reads
+//     both); result/rules empty when no rule matches (ansible-pan issue 250).
+func (d *Device) structuredState(cli, out string) (string, bool) {
+	w := strings.Fields(cli)
+	switch {
+	case len(w) >= 3 && w[0] == "show" && w[1] == "vpn" && w[2] == "ike-sa":
+		rest := w[3:]
+		if len(rest) > 0 && rest[0] == "detail" {
+			rest = rest[1:]
+		}
+		gw := ""
+		if len(rest) == 2 && rest[0] == "gateway" {
+			gw = rest[1]
+		}
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		t := d.topo
+		if !d.ikeUp() || (gw != "" && gw != t.Gateway) {
+			return "", true
+		}
+		est, _ := d.saTimes()
+		return "<entry><name>" + xmlText(t.Gateway) + "</name><gwid>" + fmt.Sprint(t.GatewayID) + "</gwid><peerip>" +
+			xmlText(t.PeerIP) + "</peerip><created>" + xmlText(est) + "</created></entry>", true
+	case len(w) >= 2 && w[0] == "test" && w[1] == "security-policy-match":
+		if strings.TrimSpace(out) == "" {
+			return "<rules></rules>", true
+		}
+		if versionAtLeast(d.opts.SWVersion, 8, 1) {
+			return "<msg><line>" + cdata(out) + "</line></msg>", true
+		}
+		first, _, _ := strings.Cut(out, "\n")
+		first = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(first), "{"))
+		return "<rules><entry>" + xmlText(strings.Trim(first, `" `)) + "</entry></rules>", true
+	}
+	return "", false
+}
+
+// versionAtLeast compares a PAN-OS version ("10.2.9") with major.minor.
+func versionAtLeast(v string, major, minor int) bool {
+	var a, b int
+	if _, err := fmt.Sscanf(v, "%d.%d", &a, &b); err != nil {
+		return true
+	}
+	return a > major || (a == major && b >= minor)
 }

@@ -33,6 +33,8 @@ func (d *Device) dispatch(cli string) (string, error) {
 		return d.setCmd(w[1:])
 	case "scp":
 		return "", serverErr("scp export needs an interactive session")
+	case "delete":
+		return d.deleteCmd(w[1:])
 	}
 	return "", unknownCmd(w[0])
 }
@@ -226,6 +228,7 @@ func (d *Device) packetDiag(w []string) (string, error) {
 	case is(w, "clear", "all"):
 		d.filters = nil
 		d.stages = map[string]string{}
+		d.filterOn = -1
 		d.debug[SwPacketFilter] = "off"
 		d.debug[SwPacketCapture] = "off"
 		return "Packet diagnosis setting set to default.\n", nil
@@ -233,10 +236,14 @@ func (d *Device) packetDiag(w []string) (string, error) {
 		d.filters = nil
 		return "", nil
 	case is(w, "set", "filter", "on"):
+		if d.debug[SwPacketFilter] != "on" {
+			d.filterOn = d.seq
+		}
 		d.debug[SwPacketFilter] = "on"
 		return "", nil
 	case is(w, "set", "filter", "off"):
 		d.debug[SwPacketFilter] = "off"
+		d.filterOn = -1
 		return "", nil
 	case len(w) >= 3 && w[0] == "set" && w[1] == "filter" && w[2] == "match":
 		kv, err := keyValues(w[3:], "source", "destination", "destination-port", "source-port", "protocol", "ingress-interface", "non-ip")
@@ -268,17 +275,12 @@ func (d *Device) packetDiag(w []string) (string, error) {
 		if len(d.filters) >= 4 {
 			return "", serverErr("at most 4 packet filters can be set")
 		}
-		d.filters = append(d.filters, pdFilter{src: kv["source"], dst: kv["destination"], dport: kv["destination-port"], prot: kv["protocol"]})
+		d.filters = append(d.filters, pdFilter{src: kv["source"], dst: kv["destination"], sport: kv["source-port"], dport: kv["destination-port"], prot: kv["protocol"]})
 		return "", nil
 	case is(w, "set", "capture", "on"):
 		d.debug[SwPacketCapture] = "on"
 		return "", nil
 	case is(w, "set", "capture", "off"):
-		if d.debug[SwPacketCapture] == "on" {
-			for _, f := range d.stages {
-				d.files[f] = true
-			}
-		}
 		d.debug[SwPacketCapture] = "off"
 		return "", nil
 	case len(w) == 6 && w[0] == "set" && w[1] == "capture" && w[2] == "stage" && w[4] == "file":
@@ -407,7 +409,7 @@ func (d *Device) scpExport(ctx context.Context, cli string, ask Asker) (string, 
 		}
 		src = "/opt/var.dp0/log/pan/" + kv["from"]
 	case "filter-pcap":
-		if !d.files[kv["from"]] {
+		if d.files[kv["from"]] == nil {
 			d.mu.Unlock()
 			return "", serverErr(fmt.Sprintf("file %s not found", kv["from"]))
 		}
@@ -497,4 +499,26 @@ func scpHostKeyQuestion(host string) string {
 	return "The authenticity of host '" + host + " (" + host + ")' can't be established.\n" +
 		"ECDSA key fingerprint is SHA256:" + base64.RawStdEncoding.EncodeToString(sum[:]) + ".\n" +
 		"Are you sure you want to continue connecting (yes/no)? "
+}
+
+// deleteCmd runs `delete debug-filter file NAME`, which removes a data-plane
+// capture file (the form public tools send before a new capture, e.g.
+// nautobot-app-chatops-panorama: `delete debug-filter file python.pcap`).
+// The answer for a file that does not exist is ours: no public source shows
+// it.
+func (d *Device) deleteCmd(w []string) (string, error) {
+	if len(w) == 0 {
+		return "", invalidSyntax()
+	}
+	if w[0] != "debug-filter" {
+		return "", unknownCmd(w[0])
+	}
+	if len(w) != 3 || w[1] != "file" {
+		return "", invalidSyntax()
+	}
+	if d.files[w[2]] == nil {
+		return "", serverErr(fmt.Sprintf("file %s not found", w[2]))
+	}
+	delete(d.files, w[2])
+	return "", nil
 }

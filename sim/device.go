@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -73,6 +74,32 @@ type Options struct {
 	// Faults are the failures to inject; they can be changed later with
 	// SetFaults.
 	Faults Faults
+	// LocalInitiates makes this firewall the side that started the IKE
+	// exchange and the ESP traffic: the IKE and ESP sessions run from
+	// LocalIP to PeerIP. By default the peer started them (the article asks
+	// the peer to initiate), so they run from PeerIP to LocalIP.
+	LocalInitiates bool
+	// FreshSessions makes the IKE and ESP sessions start after the capture
+	// filter is set (the peer started the tunnel once the filter was in
+	// place, as the article asks). Without it they predate any filter: a
+	// filter marks only new sessions, so they are not captured and the
+	// packet-filter counters do not count them.
+	FreshSessions bool
+	// StaleCaptures are data-plane capture files left on the device by an
+	// earlier run (e.g. rx.pcap, tx.pcap, drop.pcap, fw.pcap): `scp export
+	// filter-pcap` and the API export them until `delete debug-filter file
+	// NAME` removes them.
+	StaleCaptures []string
+	// Setup are commands run when the device is made, before any session
+	// (not logged): the state an operator left, e.g. `debug ike global on
+	// debug` or their own `debug dataplane packet-diag set filter match
+	// ...`. AsFound compares the state with the one Setup left.
+	Setup []string
+	// Refuse makes the device refuse every command that matches one of
+	// these, with PAN-OS's own error text, before it runs (the state does
+	// not change). SetRefusals changes them later. (Not in Faults, which
+	// stays comparable.)
+	Refuse []Refusal
 }
 
 // Faults are failures the simulator injects on purpose.
@@ -118,6 +145,69 @@ type Faults struct {
 	// refused").
 	ScpFail      string
 	ScpFailEarly bool
+	// PeerIKEUnanswered: the peer's IKE requests arrive and this firewall
+	// does not answer them. The IKE session runs from PeerIP to LocalIP with
+	// bytes client-to-server and none server-to-client. Without it (and
+	// without NoIKESession) a phase1-down device is the one sending: its
+	// IKE session runs from LocalIP to PeerIP and nothing comes back.
+	PeerIKEUnanswered bool
+	// NoIKESession: nothing from the peer and nothing to it (a passive
+	// gateway whose peer is silent): there is no IKE session at all.
+	NoIKESession bool
+	// DenyIPSec puts a deny rule (DenyRule, index 1) in front of the rule
+	// that allows IKE and ESP: test security-policy-match answers it for
+	// IKE and ESP between the peer and this firewall, in both directions.
+	DenyIPSec bool
+}
+
+// Refusal is one refused command pattern (Options.Refuse).
+type Refusal struct {
+	// Match is a regular expression matched against the command line
+	// (leading and trailing blanks removed), e.g. `^debug mprelay `.
+	Match string
+	// Error is how the device refuses: RefuseInvalid ("Invalid syntax."),
+	// RefuseUnknown ("Unknown command: WORD") or RefuseXMLAPI (only over
+	// the XML API: "WORD not available to xmlapi client", WORD the
+	// command's first word; over SSH the command runs).
+	Error string
+	// Word is the word an RefuseUnknown refusal names; default the line's
+	// last word.
+	Word string
+}
+
+// The refusal kinds of Refusal.Error.
+const (
+	RefuseInvalid = "invalid"
+	RefuseUnknown = "unknown"
+	RefuseXMLAPI  = "xmlapi"
+)
+
+// refusal returns the error a matching Refusal gives cli sent via via, or
+// nil. A pattern that does not compile matches nothing.
+func refusal(rs []Refusal, via, cli string) error {
+	for _, r := range rs {
+		re, err := regexp.Compile(r.Match)
+		if err != nil || !re.MatchString(cli) {
+			continue
+		}
+		w := strings.Fields(cli)
+		switch r.Error {
+		case RefuseUnknown:
+			word := r.Word
+			if word == "" && len(w) > 0 {
+				word = w[len(w)-1]
+			}
+			return unknownCmd(word)
+		case RefuseXMLAPI:
+			if strings.HasPrefix(via, "api:") && len(w) > 0 {
+				// pan-os-python issue 509: "debug not available to xmlapi client".
+				return &CommandError{Kind: "xmlapi", Msg: w[0] + " not available to xmlapi client"}
+			}
+		default:
+			return invalidSyntax()
+		}
+	}
+	return nil
 }
 
 // ErrDropConnection is returned by Shell.Exec when a DropAfter fault fires:
@@ -200,21 +290,31 @@ type Device struct {
 	seq       int
 	debug     map[string]string
 	filters   []pdFilter
-	stages    map[string]string // stage -> file
-	files     map[string]bool   // capture files on the device
-	ikePcap   bool              // ikemgr.pcap exists
-	ctr       map[string]int64  // global counters
-	ctrLast   map[string]int64  // baseline of the last delta sample
+	stages    map[string]string       // stage -> file
+	files     map[string]*captureFile // capture files on the device
+	filterOn  int                     // seq when the packet filter was switched on; -1 when off
+	ikePcap   bool                    // ikemgr.pcap exists
+	ctr       map[string]int64        // global counters
+	ctrLast   map[string]int64        // baseline of the last delta sample
 	ctrLastAt time.Time
-	flow      flowCounters
+	flows     map[int]*flowCounters // by tunnel id, one per SA
 	rng       *rand.Rand
 	log       []LogEntry
 	scpKnown  map[string]bool // remote hosts scp export has accepted the key of
+	found     string          // the debug and packet-diag state after Setup
+	refuse    []Refusal
 }
 
 type pdFilter struct {
-	src, dst    string
-	dport, prot string
+	src, dst           string
+	sport, dport, prot string
+}
+
+// captureFile is a data-plane capture file: stale when an earlier run left
+// it, packets is the number of packets this run wrote to it.
+type captureFile struct {
+	stale   bool
+	packets int64
 }
 
 type flowCounters struct {
@@ -255,8 +355,10 @@ func NewDevice(o Options) *Device {
 		faults: o.Faults,
 		debug:  map[string]string{},
 		stages: map[string]string{},
-		files:  map[string]bool{},
+		files:  map[string]*captureFile{},
 		ctr:    map[string]int64{},
+		flows:  map[int]*flowCounters{},
+		refuse: append([]Refusal(nil), o.Refuse...),
 		rng:    rand.New(rand.NewSource(o.Seed)),
 	}
 	d.boot = clock().Add(-(52*time.Hour + 38*time.Minute + 49*time.Second))
@@ -268,10 +370,24 @@ func NewDevice(o Options) *Device {
 		d.ctr[c.name] = c.base
 	}
 	d.ctrLast = copyCounters(d.ctr)
-	d.flow = flowCounters{encapPkts: 387833, decapPkts: 1483008, encapBytes: 71262032, decapBytes: 2107755408, acquire: 12}
-	if o.Scenario == Phase1Down || o.Scenario == Phase2Down {
-		d.flow = flowCounters{}
+	d.filterOn = -1
+	for i, sa := range d.sas() {
+		f := &flowCounters{encapPkts: 387833, decapPkts: 1483008, encapBytes: 71262032, decapBytes: 2107755408, acquire: 12}
+		if i > 0 {
+			f = &flowCounters{encapPkts: 12093 * int64(i), decapPkts: 40117 * int64(i), encapBytes: 2225112 * int64(i), decapBytes: 57006257 * int64(i), acquire: 3}
+		}
+		if o.Scenario == Phase1Down || o.Scenario == Phase2Down {
+			f = &flowCounters{}
+		}
+		d.flows[sa.tunnelID] = f
 	}
+	for _, name := range o.StaleCaptures {
+		d.files[name] = &captureFile{stale: true, packets: 37}
+	}
+	for _, c := range o.Setup {
+		d.dispatch(strings.TrimSpace(c)) // a refused setup command changes nothing
+	}
+	d.found = d.stateLocked()
 	return d
 }
 
@@ -290,6 +406,13 @@ func (d *Device) SetFaults(f Faults) {
 	defer d.mu.Unlock()
 	d.faults = f
 	d.dropFired = false
+}
+
+// SetRefusals replaces the refused command patterns (Options.Refuse).
+func (d *Device) SetRefusals(rs []Refusal) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.refuse = append([]Refusal(nil), rs...)
 }
 
 // Facts returns hostname, model, serial and sw_version.
@@ -333,6 +456,43 @@ func (d *Device) Clean() (bool, []string) {
 	return len(on) == 0, on
 }
 
+// stateLocked is the debug levels, the packet-diag filters and the capture
+// stages, as one comparable text.
+func (d *Device) stateLocked() string {
+	var b strings.Builder
+	keys := make([]string, 0, len(d.debug))
+	for k := range d.debug {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(&b, "%s=%s\n", k, d.debug[k])
+	}
+	for i, f := range d.filters {
+		fmt.Fprintf(&b, "filter %d: %+v\n", i+1, f)
+	}
+	stages := make([]string, 0, len(d.stages))
+	for s := range d.stages {
+		stages = append(stages, s)
+	}
+	sort.Strings(stages)
+	for _, s := range stages {
+		fmt.Fprintf(&b, "stage %s: %s\n", s, d.stages[s])
+	}
+	return b.String()
+}
+
+// AsFound reports whether the debug levels, packet-diag filters and
+// capture stages are what they were when the device was made (after
+// Options.Setup); if not, it returns both states, one "key=value" line
+// each.
+func (d *Device) AsFound() (ok bool, found, now string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	now = d.stateLocked()
+	return now == d.found, d.found, now
+}
+
 // Log returns every command received so far, in order.
 func (d *Device) Log() []LogEntry {
 	d.mu.Lock()
@@ -368,6 +528,12 @@ func (d *Device) exec(ctx context.Context, via, cli string, ask Asker) (string, 
 		d.appendLogLocked(via, cli, "dropped")
 		d.mu.Unlock()
 		return "", ErrDropConnection
+	}
+	if err := refusal(d.refuse, via, cli); err != nil {
+		d.tickLocked()
+		d.appendLogLocked(via, cli, err.Error())
+		d.mu.Unlock()
+		return "", err
 	}
 	d.mu.Unlock()
 

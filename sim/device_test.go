@@ -254,30 +254,53 @@ func TestScenarios(t *testing.T) {
 	topo := DefaultTopology()
 	for _, tc := range []struct {
 		sc                     Scenario
-		ike, ipsec             string
+		ike                    []string // lines of the ike-sa detail
+		noIKE                  bool     // no "IKE SA:" block
+		ipsec                  string
 		encapMoves, decapMoves bool
-		policy                 string
-		espSessions            bool
+		policy                 string // "" for the empty answer
+		espFromPeer            bool   // an ESP session peer -> local
+		espFromLocal           bool
+		ikeFromPeer            bool // the IKE session runs peer -> local
+		ikeS2C                 bool // bytes server-to-client
 	}{
-		{Healthy, "Established", "1 ipsec sa found", true, true, "allow-ipsec; index", true},
-		{Phase1Down, "There is no IKEv2 SA found.", "0 ipsec sa found", false, false, "No rule matched.", false},
-		{Phase2Down, "There is no IKEv2 IPsec Child SA found.", "0 ipsec sa found", false, false, "allow-ipsec; index", false},
-		{NoTraffic, "Mature", "1 ipsec sa found", true, false, "allow-ipsec; index", true},
-		{Performance, "Mature", "1 ipsec sa found", true, true, "allow-ipsec; index", true},
-		{NoEncap, "Mature", "1 ipsec sa found", false, true, "allow-ipsec; index", true},
-		{Idle, "Mature", "1 ipsec sa found", false, false, "allow-ipsec; index", true},
+		{sc: Healthy, ike: []string{"        State:      Established", "        Tunnel 207    sap-sap", "        State:      Mature"}, ipsec: "1 ipsec sa found",
+			encapMoves: true, decapMoves: true, policy: `"allow-ipsec; index: 3" {`, espFromPeer: true, ikeFromPeer: true, ikeS2C: true},
+		{sc: Phase1Down, noIKE: true, ipsec: "0 ipsec sa found", policy: "", ikeFromPeer: false, ikeS2C: false},
+		{sc: Phase2Down, ike: []string{"        State:      Established", "        Type:       INFO"}, ipsec: "0 ipsec sa found",
+			policy: `"allow-ipsec; index: 3" {`, ikeFromPeer: true, ikeS2C: true},
+		{sc: NoTraffic, ike: []string{"        State:      Mature"}, ipsec: "1 ipsec sa found", encapMoves: true, policy: `"allow-ipsec; index: 3" {`,
+			espFromLocal: true, ikeFromPeer: true, ikeS2C: true},
+		{sc: Performance, ike: []string{"        State:      Mature"}, ipsec: "1 ipsec sa found", encapMoves: true, decapMoves: true,
+			policy: `"allow-ipsec; index: 3" {`, espFromPeer: true, ikeFromPeer: true, ikeS2C: true},
+		{sc: NoEncap, ike: []string{"        State:      Mature"}, ipsec: "1 ipsec sa found", decapMoves: true, policy: `"allow-ipsec; index: 3" {`,
+			espFromPeer: true, ikeFromPeer: true, ikeS2C: true},
+		{sc: Idle, ike: []string{"        State:      Mature"}, ipsec: "1 ipsec sa found", policy: `"allow-ipsec; index: 3" {`,
+			espFromPeer: true, ikeFromPeer: true, ikeS2C: true},
 	} {
 		t.Run(string(tc.sc), func(t *testing.T) {
 			d := newDev(t, tc.sc)
-			if out := run(t, d, "show vpn ike-sa detail gateway "+topo.Gateway); !strings.Contains(out, tc.ike) {
-				t.Errorf("ike-sa lacks %q:\n%s", tc.ike, out)
+			det := run(t, d, "show vpn ike-sa detail gateway "+topo.Gateway)
+			if !strings.HasPrefix(det, "IKE Gateway sap, ID 90 10.1.1.2 => 10.1.1.1\n  Current time: ") {
+				t.Errorf("ike-sa detail header:\n%s", det)
+			}
+			if strings.Contains(det, "\nIKE SA:\n") == tc.noIKE {
+				t.Errorf("ike-sa detail, IKE SA block want %v:\n%s", !tc.noIKE, det)
+			}
+			for _, l := range tc.ike {
+				if !hasLine(strings.Split(det, "\n"), l) {
+					t.Errorf("ike-sa detail lacks %q:\n%s", l, det)
+				}
+			}
+			if esp := strings.Contains(det, "Type:       ESP"); esp != d.up() {
+				t.Errorf("ESP child SA %v, want %v:\n%s", esp, d.up(), det)
 			}
 			if out := run(t, d, "show vpn ipsec-sa tunnel "+topo.Tunnel); !strings.Contains(out, tc.ipsec) {
 				t.Errorf("ipsec-sa lacks %q:\n%s", tc.ipsec, out)
 			}
-			policy := run(t, d, "test security-policy-match application ike destination-port 500 from untrust to untrust source 10.1.1.2 destination 10.1.1.1 protocol 17")
-			if !strings.Contains(policy, tc.policy) {
-				t.Errorf("policy %q lacks %q", policy, tc.policy)
+			policy := run(t, d, "test security-policy-match source 10.1.1.1 destination 10.1.1.2 protocol 17 destination-port 500 application ike")
+			if tc.policy == "" && policy != "" || tc.policy != "" && !strings.HasPrefix(policy, tc.policy+"\n") {
+				t.Errorf("policy %q, want it to start with %q", policy, tc.policy)
 			}
 			f1 := run(t, d, "show vpn flow tunnel-id 207")
 			run(t, d, "show clock")
@@ -291,22 +314,43 @@ func TestScenarios(t *testing.T) {
 					t.Errorf("%s %d -> %d, moves want %v", c.label, a, b, c.moves)
 				}
 			}
+			// Counters of the inner traffic, with a filter on it: new
+			// sessions, so marked.
+			run(t, d, "debug dataplane packet-diag set filter match source "+topo.LocalHost+" destination "+topo.RemoteHost)
+			run(t, d, "debug dataplane packet-diag set filter on")
 			run(t, d, "show counter global filter delta yes packet-filter yes")
 			run(t, d, "show clock")
 			delta := run(t, d, "show counter global filter packet-filter yes delta yes")
 			if strings.Contains(delta, "flow_tunnel_encap_pkt") != tc.encapMoves || strings.Contains(delta, "flow_tunnel_decap_pkt") != tc.decapMoves {
 				t.Errorf("delta counters:\n%s", delta)
 			}
-			esp := run(t, d, "show session all filter source 10.1.1.2 destination 10.1.1.1 application ipsec-esp")
-			if strings.Contains(esp, "145372") != tc.espSessions {
-				t.Errorf("esp sessions:\n%s", esp)
+			run(t, d, "debug dataplane packet-diag clear all")
+			for _, dir := range []struct {
+				src, dst string
+				want     bool
+			}{{topo.PeerIP, topo.LocalIP, tc.espFromPeer}, {topo.LocalIP, topo.PeerIP, tc.espFromLocal}} {
+				esp := run(t, d, "show session all filter source "+dir.src+" destination "+dir.dst+" application ipsec-esp")
+				if strings.Contains(esp, "145372") != dir.want {
+					t.Errorf("esp sessions %s -> %s, want %v:\n%s", dir.src, dir.dst, dir.want, esp)
+				}
 			}
-			ike := run(t, d, "show session all filter destination-port 500 source 10.1.1.2 destination 10.1.1.1")
+			src, dst := topo.LocalIP, topo.PeerIP
+			if tc.ikeFromPeer {
+				src, dst = dst, src
+			}
+			ike := run(t, d, "show session all filter destination-port 500 source "+src+" destination "+dst)
 			if !regexp.MustCompile(`(?m)^145371\s+ike\s+ACTIVE`).MatchString(ike) {
-				t.Errorf("ike session:\n%s", ike)
+				t.Errorf("ike session %s -> %s:\n%s", src, dst, ike)
 			}
-			if out := run(t, d, "show session id 145371"); !strings.Contains(out, "application                          : ike") {
+			if other := run(t, d, "show session all filter destination-port 500 source "+dst+" destination "+src); strings.Contains(other, "145371") {
+				t.Errorf("ike session found in the other direction too:\n%s", other)
+			}
+			out := run(t, d, "show session id 145371")
+			if !strings.Contains(out, "application                          : ike") || !strings.Contains(out, "source:      "+src+" [untrust]") {
 				t.Errorf("session id:\n%s", out)
+			}
+			if s2c := !strings.Contains(out, "total byte count(s2c)                : 0\n"); s2c != tc.ikeS2C {
+				t.Errorf("ike s2c bytes %v, want %v:\n%s", s2c, tc.ikeS2C, out)
 			}
 		})
 	}
@@ -317,6 +361,7 @@ func TestOtherNamesNotFound(t *testing.T) {
 	for cli, want := range map[string]string{
 		"show vpn ipsec-sa tunnel other":         "Total 0 tunnels found. 0 ipsec sa found.",
 		"show vpn ike-sa gateway other":          "There is no IKEv2 SA found.",
+		"show vpn ike-sa detail gateway other":   "There is no IKEv2 SA found.",
 		"show vpn flow tunnel-id 9":              "tunnel-id 9 not found",
 		"show session id 7":                      "Session 7 is not found",
 		"show session all filter source 1.2.3.4": "Dst[Dport]/Zone (translated IP[Port])\n---",

@@ -1,5 +1,7 @@
 package sim
 
+import "fmt"
+
 // Topology is the VPN a simulated device has: one route-based IPSec tunnel
 // to one peer. Tests and the demo target pass these values as playbook
 // parameters; commands naming another tunnel or gateway get the "not
@@ -32,6 +34,80 @@ type Topology struct {
 	// network of LocalIP (a /24) and RemoteNetwork: fib-lookup finds no
 	// route to any other address, and ping gets no reply from it.
 	NoDefaultRoute bool
+	// ProxyIDs, when set, make the tunnel a proxy-ID tunnel: it has one
+	// IPSec SA per proxy ID, named TUNNEL:PROXYID (sap-sap:pid1), each with
+	// its own tunnel id, and none under the bare tunnel name or TunnelID.
+	ProxyIDs []ProxyID
+}
+
+// ProxyID is one proxy ID (traffic selector pair) of a proxy-ID tunnel.
+type ProxyID struct {
+	Name     string // "pid1"
+	TunnelID int    // the SA's own tunnel id
+	Local    string // local network, CIDR
+	Remote   string // remote network, CIDR
+}
+
+// DenyRule is the name of the deny rule the DenyIPSec fault adds.
+const DenyRule = "deny-vpn-peer"
+
+// ProxyIDTopology is DefaultTopology with two proxy IDs: sap-sap:pid1
+// (tunnel id 208, 192.168.10.0/24 to 192.168.20.0/24) and sap-sap:pid2
+// (tunnel id 209, 192.168.11.0/24 to 192.168.21.0/24).
+func ProxyIDTopology() Topology {
+	t := DefaultTopology()
+	t.ProxyIDs = []ProxyID{
+		{Name: "pid1", TunnelID: 208, Local: "192.168.10.0/24", Remote: "192.168.20.0/24"},
+		{Name: "pid2", TunnelID: 209, Local: "192.168.11.0/24", Remote: "192.168.21.0/24"},
+	}
+	return t
+}
+
+// saInfo is one IPSec SA of the topology (a pair of SPIs).
+type saInfo struct {
+	name          string // TUNNEL or TUNNEL:PROXYID
+	tunnelID      int
+	spiIn, spiOut string
+	local, remote string // proxy-id networks, CIDR
+}
+
+// sas lists the tunnel's SAs: one, or one per proxy ID.
+func (d *Device) sas() []saInfo {
+	t := d.topo
+	if len(t.ProxyIDs) == 0 {
+		return []saInfo{{name: t.Tunnel, tunnelID: t.TunnelID, spiIn: "8AE5524F", spiOut: "B198C409", local: "0.0.0.0/0", remote: "0.0.0.0/0"}}
+	}
+	out := make([]saInfo, len(t.ProxyIDs))
+	for i, p := range t.ProxyIDs {
+		id := p.TunnelID
+		if id == 0 {
+			id = t.TunnelID + 1 + i
+		}
+		out[i] = saInfo{name: t.Tunnel + ":" + p.Name, tunnelID: id,
+			spiIn: fmt.Sprintf("%08X", 0x8AE5524F+0x1111*(i+1)), spiOut: fmt.Sprintf("%08X", 0xB198C409+0x2222*(i+1)),
+			local: p.Local, remote: p.Remote}
+	}
+	return out
+}
+
+// saByID finds an SA by tunnel id.
+func (d *Device) saByID(id int) (saInfo, bool) {
+	for _, sa := range d.sas() {
+		if sa.tunnelID == id {
+			return sa, true
+		}
+	}
+	return saInfo{}, false
+}
+
+// saByName finds an SA by its name (TUNNEL or TUNNEL:PROXYID).
+func (d *Device) saByName(name string) (saInfo, bool) {
+	for _, sa := range d.sas() {
+		if sa.name == name {
+			return sa, true
+		}
+	}
+	return saInfo{}, false
 }
 
 // DefaultTopology is the tunnel of the article's sample: sap-sap (id 207)

@@ -32,6 +32,11 @@ type Transport interface {
 type Command struct {
 	// CLI is the command as typed at the PAN-OS CLI.
 	CLI string
+	// Shown is CLI as it may be written down (a recording, a log): every
+	// value that holds a secret replaced by secret.Placeholder, the rest
+	// as written. Empty means the caller did not say; then a writer must
+	// redact CLI itself.
+	Shown string
 	// XML is the explicit XML API op form; empty means the transport derives
 	// it from CLI where it needs one.
 	XML string

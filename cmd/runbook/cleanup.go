@@ -74,6 +74,17 @@ func runCleanup(ctx context.Context, opts *cleanupOptions) error {
 		return &exitError{code: exitInvalid, err: fmt.Errorf("%s: the run is still going (pid %d) and cleans up itself when it ends; "+
 			"stop it with Ctrl-C or `kill %d` (it still cleans up), or give --force if pid %d is not that run", opts.Dir, pid, pid, pid)}
 	}
+	if len(engine.Pending(entries)) == 0 {
+		// Nothing to send: no target, no inventory needed.
+		fmt.Fprintf(io.ErrOut, "runbook: %s: nothing left to clean up\n", opts.Dir)
+		return nil
+	}
+	if start.Target == demoTarget && start.Transport == "ssh" {
+		// The demo device is a simulator inside the runbook process that
+		// ran it: it ended with that process, debug switches and all.
+		fmt.Fprintf(io.ErrOut, "runbook: %s: the demo device ran inside the runbook process and ended with it; nothing is left on any device\n", opts.Dir)
+		return nil
+	}
 	t, err := cleanupTarget(opts, start)
 	if err != nil {
 		return &exitError{code: exitInvalid, err: err}
@@ -122,7 +133,7 @@ func cleanupTarget(opts *cleanupOptions, start engine.JournalEntry) (transports.
 	if err != nil {
 		return transports.Target{}, err
 	}
-	inv, err := inventory.Load(path)
+	inv, err := loadInventory(path)
 	if err != nil {
 		return transports.Target{}, err
 	}

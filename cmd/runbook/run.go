@@ -176,6 +176,13 @@ func runRun(ctx context.Context, opts *runOptions) error {
 	redactor := &secret.Redactor{}
 	prompter := newTerminalPrompter(io)
 	resolver := &secret.Resolver{Redactor: redactor, Getenv: io.Getenv, Prompt: prompter.secret}
+	// Every env: and file: secret the targets name is read now: one that
+	// is missing is an input error, before any folder or connection.
+	for _, t := range targets {
+		if err := readSecrets(ctx, resolver, t.t); err != nil {
+			return &exitError{code: exitInvalid, err: err}
+		}
+	}
 	rec, err := startRecording(opts, pb, targets[0], given, redactor)
 	if err != nil {
 		return err
@@ -319,7 +326,7 @@ func resolveTargets(ctx context.Context, opts *runOptions, pb *playbook.Playbook
 	}
 	path, ferr := inventory.Find(opts.Inventory, opts.io.Getenv)
 	if ferr == nil {
-		if inv, err = inventory.Load(path); err != nil {
+		if inv, err = loadInventory(path); err != nil {
 			return nil, nil, err
 		}
 	} else if needInv && opts.Replay == "" {
@@ -370,6 +377,11 @@ func resolveTargets(ctx context.Context, opts *runOptions, pb *playbook.Playbook
 			if !ok {
 				return nil, nil, fmt.Errorf("target %s: transport %q is not available", t.Name, t.Transport)
 			}
+			if t.Transport == "replay" {
+				if err := checkCassette(t.Cassette, pb); err != nil {
+					return nil, nil, fmt.Errorf("target %s: %w", t.Name, err)
+				}
+			}
 			out = append(out, target{t: t, params: t.Params, dial: d})
 		}
 	}
@@ -400,4 +412,41 @@ func (p *prefixWriter) Write(b []byte) (int, error) {
 	}
 	_, err := io.WriteString(p.w, sb.String())
 	return len(b), err
+}
+
+// checkCassette checks a cassette to replay as runbook test does: it loads,
+// and it records the playbook being run.
+func checkCassette(path string, pb *playbook.Playbook) error {
+	cas, err := replay.Load(path)
+	if err != nil {
+		return err
+	}
+	switch cas.Playbook {
+	case "":
+		return fmt.Errorf("cassette %s: no `playbook:` in its header: cannot tell which playbook it records", path)
+	case pb.Name:
+		return nil
+	}
+	return fmt.Errorf("cassette %s records playbook %q, not %q", path, cas.Playbook, pb.Name)
+}
+
+// readSecrets resolves the env: and file: secrets of t (prompts are asked
+// when the target is opened), so one that is unset fails before anything
+// starts. The resolver keeps the values for the dial.
+func readSecrets(ctx context.Context, rs *secret.Resolver, t transports.Target) error {
+	if t.Transport == "replay" {
+		return nil
+	}
+	for _, s := range []struct {
+		key string
+		ref secret.Ref
+	}{{"password", t.Password}, {"passphrase", t.Passphrase}, {"api_key", t.APIKey}} {
+		if s.ref.Kind != "env" && s.ref.Kind != "file" {
+			continue
+		}
+		if _, err := rs.Resolve(ctx, s.ref); err != nil {
+			return fmt.Errorf("target %s: %s: %w", t.Name, s.key, err)
+		}
+	}
+	return nil
 }

@@ -50,15 +50,8 @@ func runTargets(opts *targetsOptions) error {
 	if err != nil {
 		return &exitError{code: exitInvalid, err: err}
 	}
-	src, err := os.ReadFile(path)
+	inv, err := loadInventory(path)
 	if err != nil {
-		return &exitError{code: exitInvalid, err: fmt.Errorf("inventory: %w", err)}
-	}
-	inv, err := inventory.Parse(path, src)
-	if err != nil {
-		return &exitError{code: exitInvalid, err: err}
-	}
-	if err := schema.ValidateInventory(path, src); err != nil {
 		return &exitError{code: exitInvalid, err: err}
 	}
 	fmt.Fprintf(opts.io.Out, "%s: ok\n\n", path)
@@ -107,6 +100,23 @@ func runTargets(opts *targetsOptions) error {
 		}
 	}
 	return nil
+}
+
+// loadInventory reads and checks the inventory at path: the loader, then
+// the JSON Schema. targets, run and cleanup all check it this one way.
+func loadInventory(path string) (*inventory.Inventory, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("inventory: %w", err)
+	}
+	inv, err := inventory.Parse(path, src)
+	if err != nil {
+		return nil, err
+	}
+	if err := schema.ValidateInventory(path, src); err != nil {
+		return nil, err
+	}
+	return inv, nil
 }
 
 func dash(s string) string {

@@ -182,6 +182,10 @@ func (l *loader) paramDefault(file string, p *Param, n *yaml.Node) {
 	if _, err := ParseValue(p, n.Value); err != nil {
 		if p.Type == TypeSecret {
 			l.errf(file, n, "default of secret parameter %q: %v", p.Name, secret.ErrLiteral)
+			// The value may be the secret itself: never in the snippet.
+			if e := l.errs[len(l.errs)-1]; n.Value != "" {
+				e.Source = strings.ReplaceAll(e.Source, n.Value, secret.Placeholder)
+			}
 			return
 		}
 		l.errf(file, n, "default of parameter %q: %v", p.Name, err)
@@ -405,8 +409,10 @@ func (l *loader) runStep(file string, s *Step, get map[string]*yaml.Node) {
 				switch p.key {
 				case "count":
 					r.Count = l.intValue(file, p.v, "count")
-					if r.Count != nil && r.Count.Expr == nil && r.Count.Value < 1 {
-						l.errf(file, p.v, "repeat count must be at least 1, not %d", r.Count.Value)
+					if r.Count != nil && r.Count.Expr == nil {
+						if err := CheckCount(r.Count.Value); err != nil {
+							l.errf(file, p.v, "%v", err)
+						}
 					}
 				case "interval":
 					r.Interval = l.durationValue(file, p.v, "interval")
@@ -443,6 +449,8 @@ func (l *loader) runStep(file string, s *Step, get map[string]*yaml.Node) {
 					if m, ok := l.integer(file, p.v, "retry max"); ok {
 						if m < 1 {
 							l.errf(file, p.v, "retry max must be at least 1, not %d", m)
+						} else if m > MaxRetry {
+							l.errf(file, p.v, "retry max must be at most %d, not %d", MaxRetry, m)
 						}
 						r.Max = m
 					}
@@ -570,6 +578,10 @@ func (l *loader) include(file string, n *yaml.Node) []*Step {
 		return nil
 	}
 	target := l.join(file, rel)
+	if target == "" {
+		l.errf(file, n, "include %s: outside the playbook's folder; only files in its folder or below can be included", rel)
+		return nil
+	}
 	if slices.Contains(l.includes, target) || target == file {
 		chain := append(slices.Clone(l.includes), target)
 		l.errf(file, n, "include cycle: %s", strings.Join(chain, " -> "))
@@ -687,6 +699,9 @@ func (l *loader) duration(file string, n *yaml.Node, what string) (d time.Durati
 	}
 	s := n.Value
 	v, err := ParseDuration(s)
+	if err == nil {
+		err = checkDuration(v)
+	}
 	if err != nil {
 		l.errf(file, n, "%s: %v", what, err)
 		return 0, false

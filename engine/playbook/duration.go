@@ -38,3 +38,22 @@ func FormatDuration(d time.Duration) string {
 	}
 	return s
 }
+
+// checkDuration refuses a duration longer than MaxDuration.
+func checkDuration(d time.Duration) error {
+	if d > MaxDuration {
+		return fmt.Errorf("duration %s is longer than %s, the most a playbook allows", FormatDuration(d), FormatDuration(MaxDuration))
+	}
+	return nil
+}
+
+// CheckCount refuses a repeat count outside 1..MaxRepeatCount.
+func CheckCount(n int) error {
+	switch {
+	case n < 1:
+		return fmt.Errorf("repeat count must be at least 1, not %d", n)
+	case n > MaxRepeatCount:
+		return fmt.Errorf("repeat count must be at most %d, not %d", MaxRepeatCount, n)
+	}
+	return nil
+}

@@ -521,6 +521,9 @@ func (v *DurationValue) Eval(env map[string]any) (time.Duration, error) {
 	if d <= 0 {
 		return 0, fmt.Errorf("%s: %s: duration %s must be greater than zero", v.Expr.Pos, v.Expr.Src, d)
 	}
+	if err := checkDuration(d); err != nil {
+		return 0, fmt.Errorf("%s: %s: %w", v.Expr.Pos, v.Expr.Src, err)
+	}
 	return d, nil
 }
 

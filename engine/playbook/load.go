@@ -3,7 +3,6 @@ package playbook
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -15,6 +14,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/runbook-dev/runbook/internal/yamlerr"
 )
 
 // Parsers lists the names a run step's `parse:` may use. Package parse
@@ -60,11 +61,23 @@ const maxIncludeDepth = 16
 // are.
 func Load(path string) (*Playbook, error) {
 	read := func(name string) ([]byte, error) { return os.ReadFile(name) }
+	base, baseErr := filepath.Abs(filepath.Dir(path))
+	// An include outside the playbook's folder is refused before it is
+	// read (join returns ""): a playbook cannot make validate print a line
+	// of any file. Symbolic links inside the folder are not followed here.
 	join := func(from, rel string) string {
-		if filepath.IsAbs(rel) {
-			return rel
+		t := rel
+		if !filepath.IsAbs(rel) {
+			t = filepath.Join(filepath.Dir(from), filepath.FromSlash(rel))
 		}
-		return filepath.Join(filepath.Dir(from), filepath.FromSlash(rel))
+		abs, err := filepath.Abs(t)
+		if err != nil || baseErr != nil {
+			return ""
+		}
+		if r, err := filepath.Rel(base, abs); err != nil || r == ".." || strings.HasPrefix(r, ".."+string(filepath.Separator)) {
+			return ""
+		}
+		return t
 	}
 	return load(path, read, join)
 }
@@ -73,7 +86,14 @@ func Load(path string) (*Playbook, error) {
 // are resolved relative to the including file within fsys.
 func LoadFS(fsys fs.FS, name string) (*Playbook, error) {
 	read := func(n string) ([]byte, error) { return fs.ReadFile(fsys, n) }
-	join := func(from, rel string) string { return path.Join(path.Dir(from), rel) }
+	base := path.Dir(name)
+	join := func(from, rel string) string { // "" outside name's folder, as in Load
+		t := path.Join(path.Dir(from), rel)
+		if path.IsAbs(rel) || !fs.ValidPath(t) || (base != "." && t != base && !strings.HasPrefix(t, base+"/")) {
+			return ""
+		}
+		return t
+	}
 	return load(name, read, join)
 }
 
@@ -153,47 +173,30 @@ type captureDef struct {
 	pos Pos
 }
 
-// parse reads src into its document's root node, reporting syntax errors.
+// parse reads src into its document's root node, reporting syntax errors
+// (and a second document) at their place.
 func (l *loader) parse(file string, src []byte) *yaml.Node {
 	l.files = append(l.files, file)
 	l.sources[file] = strings.Split(strings.ReplaceAll(string(src), "\r\n", "\n"), "\n")
-	var doc yaml.Node
-	if err := yaml.Unmarshal(src, &doc); err != nil {
-		l.yamlError(file, err)
+	doc, probs := yamlerr.Decode(src)
+	for _, p := range probs {
+		l.add(Pos{File: file, Line: p.Line, Col: p.Col}, "%s", p.Msg)
+	}
+	if len(probs) > 0 {
 		return nil
 	}
-	if doc.Kind == 0 || len(doc.Content) == 0 {
+	if doc == nil || len(doc.Content) == 0 {
 		l.add(Pos{File: file, Line: 1, Col: 1}, "empty file")
 		return nil
 	}
 	return doc.Content[0]
 }
 
-var yamlLineRe = regexp.MustCompile(`^yaml: (?:line (\d+): )?(.*)$`)
-
-func (l *loader) yamlError(file string, err error) {
-	var te *yaml.TypeError
-	msgs := []string{err.Error()}
-	if errors.As(err, &te) {
-		msgs = te.Errors
-	}
-	for _, m := range msgs {
-		line := 1
-		if sm := yamlLineRe.FindStringSubmatch(m); sm != nil {
-			if sm[1] != "" {
-				line, _ = strconv.Atoi(sm[1])
-			}
-			m = sm[2]
-		}
-		l.add(Pos{File: file, Line: line, Col: 1}, "yaml: %s", m)
-	}
-}
-
 // add records an error at p.
 func (l *loader) add(p Pos, format string, args ...any) {
 	e := &Error{Pos: p, Msg: fmt.Sprintf(format, args...)}
 	if lines := l.sources[p.File]; p.Line >= 1 && p.Line <= len(lines) {
-		e.Source = lines[p.Line-1]
+		e.Source = yamlerr.Printable(lines[p.Line-1])
 	}
 	l.errs = append(l.errs, e)
 }

@@ -151,6 +151,18 @@ type Answer struct {
 	Secret bool
 }
 
+// The bounds a playbook's counts and durations must keep, checked when it
+// loads (a literal) or when the run starts (an expression of params). They
+// refuse a typo such as 99999999999 that would keep debug on for ever.
+const (
+	// MaxRepeatCount bounds repeat: count.
+	MaxRepeatCount = 10000
+	// MaxRetry bounds retry: max.
+	MaxRetry = 1000
+	// MaxDuration bounds every duration: timeouts, waits, intervals.
+	MaxDuration = 24 * time.Hour
+)
+
 // Repeat runs a step Count times, Interval apart.
 type Repeat struct {
 	Pos

@@ -81,7 +81,9 @@ func (e *ParamError) Unwrap() error { return ErrParams }
 // zero value of its type for an optional parameter with no default (a zero
 // secret.Ref for a secret). Unknown names (with the closest known name
 // suggested), bad values and missing required parameters are reported all
-// at once, each a *ParamError joined with errors.Join.
+// at once, each a *ParamError joined with errors.Join. So is every repeat
+// count, repeat interval and wait computed from params alone that its step
+// would refuse (see checkBounds): the run is refused before it starts.
 func (p *Playbook) Bind(given map[string]string) (map[string]any, error) {
 	var errs []error
 	out := make(map[string]any, len(p.Params))
@@ -133,6 +135,9 @@ func (p *Playbook) Bind(given map[string]string) (map[string]any, error) {
 			continue
 		}
 		out[x.Name] = v
+	}
+	if len(errs) == 0 {
+		errs = p.checkBounds(out)
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)

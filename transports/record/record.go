@@ -172,7 +172,7 @@ func (r *Recorder) Run(ctx context.Context, cmd transports.Command) (transports.
 		return res, err
 	}
 	x := replay.Exchange{
-		Command:  r.red.String(cmd.CLI),
+		Command:  r.red.Command(cmd),
 		XML:      r.red.String(cmd.XML),
 		Output:   r.red.String(res.Text),
 		Data:     r.red.Value(res.Data),

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/runbook-dev/runbook/internal/yamlerr"
 )
 
 // ErrVersion is wrapped by Load and Decode for a cassette of a format
@@ -36,12 +38,13 @@ func Load(path string) (*Cassette, error) {
 // name:line:col. Unknown keys are refused, so a typo is reported.
 func Decode(name string, b []byte) (*Cassette, error) {
 	d := decoder{name: name}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(b, &doc); err != nil {
-		return nil, fmt.Errorf("cassette %s: %w", name, err)
+	doc, probs := yamlerr.Decode(b)
+	if len(probs) > 0 {
+		p := probs[0]
+		return nil, fmt.Errorf("cassette %s:%d:%d: %s", name, p.Line, p.Col, p.Msg)
 	}
-	if len(doc.Content) == 0 {
-		return nil, fmt.Errorf("cassette %s: empty file", name)
+	if doc == nil || len(doc.Content) == 0 {
+		return nil, fmt.Errorf("cassette %s:1:1: empty file", name)
 	}
 	c := &Cassette{}
 	d.cassette(doc.Content[0], c)

@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/runbook-dev/runbook/secret"
+	"github.com/runbook-dev/runbook/transports"
 )
 
 // Pattern is an author's redaction pattern: every match (or, if the regexp
@@ -86,8 +87,7 @@ func CompilePatterns(infos []PatternInfo) ([]Pattern, error) {
 }
 
 // AddSecret registers one more secret value (for example a prompt answer
-// marked secret). Values shorter than 4 bytes are ignored, as by
-// secret.Redactor.
+// marked secret), redacted as secret.Redactor does.
 func (r *Redaction) AddSecret(v string) { r.secrets.Add(v) }
 
 // Info is what a cassette header records about r.
@@ -106,11 +106,28 @@ func (r *Redaction) Secrets(s string) string {
 	return redactStatic(r.secrets.String(s))
 }
 
+// Command returns the command as a cassette records it. A command the
+// caller gave a Shown form for (the engine does, with each substituted
+// secret already replaced) keeps its literal text: only author patterns
+// and the shape rules apply, so a secret that is also a word of a command
+// ("debug") does not rewrite it. Without a Shown form, the CLI is
+// redacted as any text.
+func (r *Redaction) Command(cmd transports.Command) string {
+	if cmd.Shown == "" {
+		return r.String(cmd.CLI)
+	}
+	return r.byPatterns(redactStatic(cmd.Shown))
+}
+
 // String returns s with secrets and author patterns replaced. Author
 // patterns are replaced consistently: a value seen before gets the same
 // placeholder again.
 func (r *Redaction) String(s string) string {
-	s = r.Secrets(s)
+	return r.byPatterns(r.Secrets(s))
+}
+
+// byPatterns replaces the author patterns in s.
+func (r *Redaction) byPatterns(s string) string {
 	if len(r.res) == 0 {
 		return s
 	}

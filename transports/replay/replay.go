@@ -209,7 +209,24 @@ func (t *Transport) Run(ctx context.Context, cmd transports.Command) (transports
 	if t.err != nil {
 		return transports.Result{}, t.err
 	}
-	x, err := t.next(cmd.CLI)
+	var x *Exchange
+	var err error
+	if cmd.Shown != "" {
+		// The caller already replaced each substituted secret: the
+		// literal text is matched as written, never redacted again. A
+		// cassette written by hand may hold the secret itself: then the
+		// command is matched as sent (the error shows the shown form).
+		shown := *t.m
+		shown.redact = nil
+		x, err = t.next(&shown, cmd.Shown)
+		if err != nil && cmd.Shown != cmd.CLI && errors.Is(err, ErrMismatch) {
+			if x2, err2 := t.next(t.m, cmd.CLI); err2 == nil {
+				x, err = x2, nil
+			}
+		}
+	} else {
+		x, err = t.next(t.m, cmd.CLI)
+	}
 	if err != nil {
 		return transports.Result{}, err
 	}
@@ -249,64 +266,64 @@ func (t *Transport) wait(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// next finds and consumes the exchange that answers cli.
-func (t *Transport) next(cli string) (*Exchange, error) {
-	in := t.m.incoming(cli)
+// next finds and consumes the exchange that answers cli, as m sees it.
+func (t *Transport) next(m *matcher, cli string) (*Exchange, error) {
+	in := m.incoming(cli)
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.opts.Mode == ByCommand {
-		return t.nextByCommand(cli, in)
+		return t.nextByCommand(m, cli, in)
 	}
 	if t.pos >= len(t.c.Exchanges) {
 		return nil, t.mismatch(0, "", cli, ErrExhausted,
-			"all %d exchanges used, got `%s`", len(t.c.Exchanges), t.m.display(cli))
+			"all %d exchanges used, got `%s`", len(t.c.Exchanges), m.display(cli))
 	}
 	i := t.pos
 	x := &t.c.Exchanges[i]
-	add, err := t.m.match(t.shapes[i], in)
+	add, err := m.match(t.shapes[i], in)
 	if err != nil {
 		msg := "exchange %d (line %d) expects `%s`, got `%s`"
 		if errors.Is(err, errBinding) {
 			msg += " (" + err.Error() + ")"
 		}
-		return nil, t.mismatch(i+1, x.Command, cli, ErrMismatch, msg, i+1, x.Line, x.Command, t.m.display(cli))
+		return nil, t.mismatch(i+1, x.Command, cli, ErrMismatch, msg, i+1, x.Line, x.Command, m.display(cli))
 	}
-	t.m.commit(add)
+	m.commit(add)
 	t.pos++
 	t.used[i] = true
 	t.left--
 	return x, nil
 }
 
-func (t *Transport) nextByCommand(cli string, in shape) (*Exchange, error) {
+func (t *Transport) nextByCommand(m *matcher, cli string, in shape) (*Exchange, error) {
 	idx := t.byKey[in.skel]
 	if len(idx) == 0 {
-		return nil, t.mismatch(0, "", cli, ErrMismatch, "no exchange for `%s`", t.m.display(cli))
+		return nil, t.mismatch(0, "", cli, ErrMismatch, "no exchange for `%s`", m.display(cli))
 	}
 	var firstErr error
 	for _, i := range idx {
 		if t.used[i] {
 			continue
 		}
-		add, err := t.m.match(t.shapes[i], in)
+		add, err := m.match(t.shapes[i], in)
 		if err != nil {
 			if firstErr == nil {
 				firstErr = err
 			}
 			continue
 		}
-		t.m.commit(add)
+		m.commit(add)
 		t.used[i] = true
 		t.left--
 		return &t.c.Exchanges[i], nil
 	}
 	if firstErr != nil {
-		return nil, t.mismatch(0, "", cli, ErrMismatch, "no exchange for `%s` (%v)", t.m.display(cli), firstErr)
+		return nil, t.mismatch(0, "", cli, ErrMismatch, "no exchange for `%s` (%v)", m.display(cli), firstErr)
 	}
 	last := idx[len(idx)-1]
 	return nil, t.mismatch(last+1, t.c.Exchanges[last].Command, cli, ErrExhausted,
 		"all %d answers to `%s` used (the last is exchange %d, line %d)",
-		len(idx), t.m.display(cli), last+1, t.c.Exchanges[last].Line)
+		len(idx), m.display(cli), last+1, t.c.Exchanges[last].Line)
 }
 
 func (t *Transport) mismatch(index int, want, got string, sentinel error, format string, args ...any) error {
