@@ -33,6 +33,9 @@ type simCase struct {
 	topo func(t *sim.Topology)
 	// faults are injected into the simulated device from the start.
 	faults sim.Faults
+	// opts changes the simulator's other options (who started the tunnel,
+	// sessions created after the filter, files of an earlier capture).
+	opts func(o *sim.Options)
 	// params builds the playbook's parameters from the topology.
 	params func(t sim.Topology) map[string]string
 	// scp gives scp_to (and the scp_password secret): files leave by
@@ -59,17 +62,20 @@ func trafficParams(t sim.Topology) map[string]string {
 // each playbook the typical session (cassette named after the playbook,
 // replayed by the demo target) and the unhappy branches.
 var simCases = []simCase{
-	{name: "phase1-down", playbook: "phase1-down", scenario: sim.Phase1Down, params: phase1Params, scp: true,
-		findings: []string{"ike-not-allowed", "no-ike-sa", "ike-no-reply"}},
+	// phase1-down: the peer keeps trying; its IKE sessions are new ones, so
+	// the capture filter marks them. This firewall's own requests go
+	// unanswered; no rule of the rulebase matches IKE (the default rule
+	// applies, which the device does not name).
+	{name: "phase1-down", playbook: "phase1-down", scenario: sim.Phase1Down, params: phase1Params, scp: true, opts: fresh,
+		findings: []string{"ike-no-rule-matches", "no-ike-sa", "ike-no-reply"}},
 	// The peer address given is not answering: no ping reply, no IKE
 	// session at all, so the session detail is skipped.
-	{name: "phase1-down-peer-unreachable", playbook: "phase1-down", scenario: sim.Phase1Down,
-		params: func(t sim.Topology) map[string]string {
-			p := phase1Params(t)
-			p["peer_ip"] = "203.0.113.77"
-			return p
-		},
-		findings: []string{"ike-not-allowed", "no-ike-sa", "peer-unreachable"}},
+	{name: "phase1-down-peer-unreachable", playbook: "phase1-down", scenario: sim.Phase1Down, params: func(t sim.Topology) map[string]string {
+		p := phase1Params(t)
+		p["peer_ip"] = "203.0.113.77"
+		return p
+	}, opts: fresh,
+		findings: []string{"ike-no-rule-matches", "no-ike-sa", "peer-unreachable", "no-ike-seen"}},
 	{name: "phase2-down", playbook: "phase2-down", scenario: sim.Healthy, params: phase2Params, scp: true},
 	{name: "phase2-down-no-sa", playbook: "phase2-down", scenario: sim.Phase2Down, params: phase2Params,
 		findings: []string{"no-sa", "no-esp-session"}},
@@ -90,22 +96,39 @@ var simCases = []simCase{
 	// *-healthy ones, with phase2-down and tunnel-up-no-traffic above, are
 	// the healthy tunnel on which no finding of the playbook fires.
 	{name: "phase1-down-healthy", playbook: "phase1-down", scenario: sim.Healthy, params: phase1Params},
+	// Healthy too, with this firewall as the side that started IKE: no
+	// finding may fire whichever side started.
+	{name: "phase1-down-healthy-initiator", playbook: "phase1-down", scenario: sim.Healthy, params: phase1Params,
+		opts: func(o *sim.Options) { o.LocalInitiates = true }},
 	// The peer is outside the connected network and the virtual router has
 	// no default route.
-	{name: "phase1-down-no-route", playbook: "phase1-down", scenario: sim.Phase1Down, params: phase1Params,
+	{name: "phase1-down-no-route", playbook: "phase1-down", scenario: sim.Phase1Down, params: phase1Params, opts: fresh,
 		topo:     func(t *sim.Topology) { t.PeerIP, t.NoDefaultRoute = "203.0.113.77", true },
-		findings: []string{"ike-not-allowed", "no-ike-sa", "ike-no-reply", "no-route", "peer-unreachable"}},
+		findings: []string{"ike-no-rule-matches", "no-ike-sa", "ike-no-reply", "no-route", "peer-unreachable"}},
 	// The tunnel's remote network covers the peer's address: IKE to the
 	// peer is routed into the tunnel.
-	{name: "phase1-down-wrong-interface", playbook: "phase1-down", scenario: sim.Phase1Down, params: phase1Params,
+	{name: "phase1-down-wrong-interface", playbook: "phase1-down", scenario: sim.Phase1Down, params: phase1Params, opts: fresh,
 		topo:     func(t *sim.Topology) { t.RemoteNetwork = "10.1.1.0/24" },
-		findings: []string{"ike-not-allowed", "no-ike-sa", "ike-no-reply", "peer-route-wrong-interface"}},
+		findings: []string{"ike-no-rule-matches", "no-ike-sa", "ike-no-reply", "peer-route-wrong-interface"}},
+	// A deny rule in front of the rule that allows IKE and ESP.
+	{name: "phase1-down-ike-denied", playbook: "phase1-down", scenario: sim.Phase1Down, params: phase1Params, opts: fresh,
+		faults:   sim.Faults{DenyIPSec: true},
+		findings: []string{"ike-not-allowed", "no-ike-sa", "ike-no-reply", "drops-rising"}},
+	// The peer's IKE requests arrive and this firewall does not answer.
+	{name: "phase1-down-peer-unanswered", playbook: "phase1-down", scenario: sim.Phase1Down, params: phase1Params, opts: fresh,
+		faults:   sim.Faults{PeerIKEUnanswered: true},
+		findings: []string{"ike-no-rule-matches", "no-ike-sa", "ike-peer-unanswered"}},
 	// IKE SA up, no child SA; packets for the tunnel dropped for lack of SA.
-	{name: "phase1-down-phase1-only", playbook: "phase1-down", scenario: sim.Phase2Down, params: phase1Params,
-		findings: []string{"phase1-only", "drops-rising"}},
-	// No rule matches ESP (the phase1-down device matches no rule at all).
-	{name: "phase2-down-esp-blocked", playbook: "phase2-down", scenario: sim.Phase1Down, params: phase2Params,
+	{name: "phase1-down-phase1-only", playbook: "phase1-down", scenario: sim.Phase2Down, params: phase1Params, opts: fresh,
+		findings: []string{"phase1-only"}},
+	// A deny rule matches ESP and ESP over UDP from the peer.
+	{name: "phase2-down-esp-blocked", playbook: "phase2-down", scenario: sim.Phase2Down, params: phase2Params,
+		faults:   sim.Faults{DenyIPSec: true},
 		findings: []string{"esp-not-allowed", "no-sa", "no-esp-session"}},
+	// No rule of the rulebase matches ESP (the phase1-down device's
+	// rulebase).
+	{name: "phase2-down-no-rule", playbook: "phase2-down", scenario: sim.Phase1Down, params: phase2Params,
+		findings: []string{"esp-no-rule-matches", "no-sa", "no-esp-session"}},
 	{name: "phase2-down-decap-flat", playbook: "phase2-down", scenario: sim.NoTraffic, params: phase2Params,
 		findings: []string{"decap-flat"}},
 	{name: "phase2-down-encap-flat", playbook: "phase2-down", scenario: sim.NoEncap, params: phase2Params,
@@ -113,6 +136,12 @@ var simCases = []simCase{
 	{name: "phase2-down-tunnel-errors", playbook: "phase2-down", scenario: sim.Healthy, params: phase2Params,
 		faults:   sim.Faults{AuthErrors: true, ReplayDrops: true},
 		findings: []string{"auth-errors", "replay-drops"}},
+	// A tunnel with two proxy IDs: two SAs, each sampled; healthy, then
+	// decrypting nothing on either.
+	{name: "phase2-down-proxy-ids", playbook: "phase2-down", scenario: sim.Healthy, params: phase2Params,
+		topo: proxyIDs},
+	{name: "tunnel-up-no-traffic-proxy-ids-decap-flat", playbook: "tunnel-up-no-traffic", scenario: sim.NoTraffic, params: trafficParams,
+		topo: proxyIDs, findings: []string{"decap-flat"}},
 	// No route at all to the destination.
 	{name: "tunnel-up-no-traffic-no-fib-route", playbook: "tunnel-up-no-traffic", scenario: sim.Healthy, params: trafficParams,
 		topo:     func(t *sim.Topology) { t.RemoteNetwork, t.NoDefaultRoute = "", true },
@@ -126,6 +155,10 @@ var simCases = []simCase{
 	{name: "tunnel-up-no-traffic-tunnel-errors", playbook: "tunnel-up-no-traffic", scenario: sim.Healthy, params: trafficParams,
 		faults:   sim.Faults{AuthErrors: true, ReplayDrops: true},
 		findings: []string{"auth-errors", "replay-drops"}},
+	// Capture files of an earlier run are on the device: they are deleted
+	// before the new capture, so they are not exported as this run's.
+	{name: "tunnel-up-no-traffic-stale-captures", playbook: "tunnel-up-no-traffic", scenario: sim.Healthy, params: trafficParams, scp: true,
+		opts: func(o *sim.Options) { o.StaleCaptures = []string{"rx.pcap", "tx.pcap", "drop.pcap", "fw.pcap"} }},
 	{name: "performance-healthy", playbook: "performance", scenario: sim.Healthy, params: trafficParams},
 	{name: "performance-decap-flat", playbook: "performance", scenario: sim.NoTraffic, params: trafficParams,
 		findings: []string{"decap-flat"}},
@@ -146,6 +179,14 @@ var simCases = []simCase{
 	{name: "performance-mgmt-cpu", playbook: "performance", scenario: sim.Healthy, params: trafficParams,
 		faults: sim.Faults{MgmtCPU: 92}, findings: []string{"mgmt-cpu-high"}},
 }
+
+// fresh: the peer (re)starts IKE after the capture filter is set, as the
+// playbook asks, so its sessions are new and the filter marks them.
+func fresh(o *sim.Options) { o.FreshSessions = true }
+
+// proxyIDs gives the tunnel two proxy IDs (sim.ProxyIDTopology): SAs
+// sap-sap:pid1 and sap-sap:pid2, tunnel ids 208 and 209.
+func proxyIDs(t *sim.Topology) { t.ProxyIDs = sim.ProxyIDTopology().ProxyIDs }
 
 // The scp destination and password of the recordings. The password reaches
 // the simulator only through the secret reference; the recorder redacts it.
@@ -281,7 +322,11 @@ func simRun(t *testing.T, c simCase, path string) (*engine.Result, *sim.Device) 
 	if c.topo != nil {
 		c.topo(&topo)
 	}
-	st := newSimTransport(sim.Options{Scenario: c.scenario, Topology: &topo, Seed: 1, ScpPassword: scpPassword, Faults: c.faults})
+	o := sim.Options{Scenario: c.scenario, Topology: &topo, Seed: 1, ScpPassword: scpPassword, Faults: c.faults}
+	if c.opts != nil {
+		c.opts(&o)
+	}
+	st := newSimTransport(o)
 	given := c.params(topo)
 	recorded := map[string]string{}
 	for k, v := range given {
@@ -382,11 +427,20 @@ func TestSimulatorRuns(t *testing.T) {
 				t.Errorf("cleanup pending: %v", res.Pending)
 			}
 			checkFindings(t, res.Manifest, c.findings)
-			// The commands the device received, in order; none refused.
+			// No capture file left by an earlier run survives into this
+			// run's evidence.
+			for _, f := range []string{"rx.pcap", "tx.pcap", "drop.pcap", "fw.pcap"} {
+				if _, _, stale := dev.CaptureFile(f); stale {
+					t.Errorf("%s still holds an earlier capture's packets", f)
+				}
+			}
+			// The commands the device received, in order; none refused but
+			// the deletion of a capture file an earlier run may not have
+			// left.
 			var got []string
 			for _, e := range dev.Log() {
 				got = append(got, e.CLI)
-				if e.Err != "" {
+				if e.Err != "" && !strings.HasPrefix(e.CLI, "delete debug-filter file ") {
 					t.Errorf("device refused %q: %s", e.CLI, e.Err)
 				}
 			}

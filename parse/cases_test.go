@@ -59,3 +59,19 @@ func TestSystemResourcesFromAPIText(t *testing.T) {
 		t.Errorf("no output: %v %v", none, err)
 	}
 }
+
+// TestIKESAEmptyAPIAnswer: over the XML API a gateway without an IKE SA
+// answers an empty <result/> (centreon-plugins issue 2178: no output when
+// the tunnel is down). That is an answer of the XML form saying "no SA",
+// not an unrecognised text.
+func TestIKESAEmptyAPIAnswer(t *testing.T) {
+	got, err := Parse("ike-sa", "", "")
+	if err != nil || got["form"] != "xml" || got["established"] != false || got["phase1_count"] != int64(0) || got["phase2_known"] != false {
+		t.Errorf("got %v %v", got, err)
+	}
+	// An empty text answer over SSH says nothing: no form.
+	got, err = Parse("ike-sa", "", nil)
+	if err != nil || got["form"] != "" {
+		t.Errorf("text: got %v %v", got, err)
+	}
+}

@@ -22,6 +22,10 @@ import (
 // tells the child SAs) and form ("table", "detail", "xml" or "" when
 // nothing was recognised). docs/parsers.md lists the fields of each entry.
 func parseIKESA(text string, data any) (map[string]any, error) {
+	if m, ok := data.(map[string]any); ok && len(m) == 0 {
+		// An empty API answer: the device lists no IKE SA (phase 1 down).
+		return ikeResult("xml", []any{}, []any{}, []any{}, false, 0), nil
+	}
 	if data != nil {
 		if out := ikeSAXML(data); out != nil {
 			return out, nil

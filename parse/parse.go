@@ -72,10 +72,17 @@ func Parse(name, text string, data any) (map[string]any, error) {
 	// A text-only op result (show clock, resource-monitor, ...) arrives over
 	// the API as the character data of <result>: read it as text.
 	if s, ok := data.(string); ok {
-		if strings.TrimSpace(text) == "" {
+		switch {
+		case strings.TrimSpace(s) == "" && strings.TrimSpace(text) == "":
+			// An empty <result/>: a structured answer with nothing in it
+			// (no SA, no session), not a text one.
+			data = map[string]any{}
+		case strings.TrimSpace(text) == "":
 			text = s
+			data = nil
+		default:
+			data = nil
 		}
-		data = nil
 	}
 	if line, bad := errorLine(text); bad {
 		return nil, fmt.Errorf("parse %s: %w: %q", name, ErrNotOutput, line)

@@ -317,6 +317,19 @@ type captureFile struct {
 	packets int64
 }
 
+// CaptureFile tells whether the data-plane capture file name exists, how
+// many packets it holds, and whether some of them are from a capture made
+// before the device was handed over (Options.StaleCaptures).
+func (d *Device) CaptureFile(name string) (exists bool, packets int64, stale bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	cf := d.files[name]
+	if cf == nil {
+		return false, 0, false
+	}
+	return true, cf.packets, cf.stale
+}
+
 type flowCounters struct {
 	encapPkts, decapPkts, encapBytes, decapBytes int64
 	acquire                                      int64

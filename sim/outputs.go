@@ -95,6 +95,9 @@ var counterSpecs = []counterSpec{
 		map[Scenario]int64{Phase2Down: 8}, true},
 	{"flow_host_vardata_rate_limit_reached", "drop", "flow", "pktproc", "Packets dropped: rate limit reached for packet capture", 0,
 		map[Scenario]int64{Performance: 12}, false},
+	// Moved by Faults.DenyIPSec (tickLocked): the peer's IKE and ESP packets
+	// denied by the deny rule. The counter is PAN-OS's; its rate is ours.
+	{"flow_policy_deny", "drop", "flow", "session", "Session setup: denied by policy", 0, nil, false},
 }
 
 // tickLocked moves counters as if one command's worth of time passed, and
@@ -106,6 +109,9 @@ func (d *Device) tickLocked() {
 		if r := c.rate[sc]; r > 0 {
 			d.ctr[c.name] += r + d.rng.Int63n(r/4+1)
 		}
+	}
+	if d.faults.DenyIPSec {
+		d.ctr["flow_policy_deny"] += 2 + d.rng.Int63n(2)
 	}
 	var enc, dec int64
 	switch sc {
@@ -152,9 +158,13 @@ func (d *Device) tickLocked() {
 			if n == 0 {
 				break
 			}
+			// A file of the same name left by an earlier capture is
+			// written on: its old packets stay in it (ours: no public
+			// source says whether PAN-OS appends or replaces; appending is
+			// the case a procedure must guard against).
 			cf := d.files[f]
-			if cf == nil || cf.stale {
-				cf = &captureFile{} // a new capture replaces the old file
+			if cf == nil {
+				cf = &captureFile{}
 				d.files[f] = cf
 			}
 			cf.packets += n
