@@ -306,6 +306,7 @@ type Device struct {
 }
 
 type pdFilter struct {
+	index              int // slot 1-4
 	src, dst           string
 	sport, dport, prot string
 }
@@ -481,8 +482,8 @@ func (d *Device) stateLocked() string {
 	for _, k := range keys {
 		fmt.Fprintf(&b, "%s=%s\n", k, d.debug[k])
 	}
-	for i, f := range d.filters {
-		fmt.Fprintf(&b, "filter %d: %+v\n", i+1, f)
+	for _, f := range d.filters {
+		fmt.Fprintf(&b, "filter %d: %+v\n", f.index, f)
 	}
 	stages := make([]string, 0, len(d.stages))
 	for s := range d.stages {
