@@ -184,3 +184,127 @@ func checkDualSteps(t *testing.T, m *engine.Manifest, withScp bool) {
 		}
 	}
 }
+
+// TestDualRecordReplay records a run against a firewall reached both ways
+// into one cassette, each exchange and export tagged with its transport,
+// then replays it: the same commands, each over the same transport, the
+// same artifacts.
+func TestDualRecordReplay(t *testing.T) {
+	sec := newSecrets(t)
+	fw := startFirewall(t, sim.Options{Scenario: sim.Phase1Down, Seed: 1, FreshSessions: true}, sec)
+	w := newWorkspace(t, fw, sec)
+	w.addDualTarget(t)
+	cassette := filepath.Join(w.dir, "dual.yaml")
+	_, code := w.run(t, w.dualArgs("phase1-down", "--record", cassette)...)
+	if code != 0 {
+		t.Fatalf("recording: exit %d", code)
+	}
+	recorded := checkRunFolder(t, w.runDir(t))
+	b, err := os.ReadFile(cassette)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"  transport: ssh+xmlapi\n", "    transport: ssh\n", "      transport: xmlapi\n"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("the cassette lacks %q", want)
+		}
+	}
+	// The tech-support file is too large to be inline: the cassette
+	// points at the recorded run folder's copy, which stays.
+	out := filepath.Join(w.dir, "replayed")
+	p, code := w.run(t, "run", "phase1-down", "-t", targetDual, "--replay", cassette, "--yes", "-o", out)
+	if code != 0 {
+		t.Fatalf("replay: exit %d", code)
+	}
+	dirs, _ := filepath.Glob(filepath.Join(out, "*", "manifest.json"))
+	if len(dirs) != 1 {
+		t.Fatalf("replay run folders: %q", dirs)
+	}
+	replayed := checkRunFolder(t, filepath.Dir(dirs[0]))
+	b, _ = os.ReadFile(cassette)
+	checkNoSecrets(t, sec, out, map[string][]byte{"cassette": b, "stdout": p.stdout.Bytes(), "stderr": p.stderr.Bytes()})
+	steps := func(m manifest) []string {
+		var out []string
+		for _, s := range m.Steps {
+			if s.Command != "" {
+				out = append(out, s.Command+" via "+s.Transport+" => "+s.Status)
+			}
+		}
+		return out
+	}
+	if a, b := steps(recorded), steps(replayed); !slices.Equal(a, b) {
+		t.Errorf("the replay differs from the recording:\nrecorded:\n%s\nreplayed:\n%s", strings.Join(a, "\n"), strings.Join(b, "\n"))
+	}
+	if len(replayed.Artifacts) != 5 {
+		t.Errorf("replayed artifacts %+v, want the four captures and the tech-support file", replayed.Artifacts)
+	}
+	for i, a := range replayed.Artifacts {
+		if i < len(recorded.Artifacts) && (a.SHA256 != recorded.Artifacts[i].SHA256 || a.Path != recorded.Artifacts[i].Path) {
+			t.Errorf("artifact %s differs from the recorded %s", a.Path, recorded.Artifacts[i].Path)
+		}
+	}
+}
+
+// TestRefusedOverAPI runs phase1-down over the XML API alone against a
+// firewall that answers its IKE and mprelay debug commands with "debug
+// not available to xmlapi client": each is recorded refused with a note
+// naming the CLI command to run, nothing is left to undo, and the rest of
+// the evidence is collected.
+func TestRefusedOverAPI(t *testing.T) {
+	sec := newSecrets(t)
+	fw := startFirewall(t, sim.Options{Scenario: sim.Phase1Down, Seed: 1, FreshSessions: true,
+		Refuse: []sim.Refusal{{Match: `^debug (ike|mprelay) `, Error: sim.RefuseXMLAPI}}}, sec)
+	w := newWorkspace(t, fw, sec)
+	p, code := w.run(t, w.runArgs("phase1-down", targetAPI, "50ms")...)
+	if code != 0 {
+		t.Errorf("exit %d, want 0", code)
+	}
+	dir := w.runDir(t)
+	m := checkRunFolder(t, dir)
+	checkNothingPending(t, dir, m)
+	checkClean(t, fw.dev)
+	checkNoSecrets(t, sec, dir, map[string][]byte{"stdout": p.stdout.Bytes(), "stderr": p.stderr.Bytes()})
+	refused := map[string]bool{}
+	for _, s := range m.Steps {
+		ike := strings.HasPrefix(s.Command, "debug ike ") || strings.HasPrefix(s.Command, "debug mprelay ")
+		switch {
+		case ike && s.Status == "refused":
+			refused[s.Command] = true
+			if !strings.Contains(s.Note, "Run it on the firewall's CLI (SSH): `"+s.Command+"`") || !strings.Contains(s.Error, "debug not available to xmlapi client") {
+				t.Errorf("refused %q: note %q error %q", s.Command, s.Note, s.Error)
+			}
+		case ike:
+			t.Errorf("%q: %s, want refused", s.Command, s.Status)
+		case s.ID == "ike_pcap":
+			if s.Status != "skipped" {
+				t.Errorf("ike_pcap: %s, want skipped (no API export)", s.Status)
+			}
+		case s.Status != "ok" && s.Status != "skipped" && s.Status != "auto-continued":
+			t.Errorf("step %s %q: %s (%s)", s.ID, s.Command, s.Status, s.Error)
+		}
+	}
+	for _, cli := range []string{"debug ike pcap on", "debug ike global on debug", "debug mprelay on debug"} {
+		if !refused[cli] {
+			t.Errorf("%q was not recorded refused", cli)
+		}
+	}
+	note := "Run it on the firewall's CLI (SSH): `debug ike global on debug`, then `debug ike global on normal` once the evidence is taken"
+	if !slices.ContainsFunc(m.Notes, func(n string) bool { return strings.Contains(n, note) }) {
+		t.Errorf("notes %q lack %q", m.Notes, note)
+	}
+	// Nothing the device refused is undone; what it ran is.
+	for _, u := range m.Undo {
+		if strings.HasPrefix(u.Command, "debug ike ") || strings.HasPrefix(u.Command, "debug mprelay ") {
+			if u.Note == "" || u.Transport != "" {
+				t.Errorf("undo %q of a refused command: %+v, want not sent", u.Command, u)
+			}
+		}
+	}
+	if len(m.Artifacts) != 5 {
+		t.Errorf("artifacts %+v, want the four captures and the tech-support file", m.Artifacts)
+	}
+	sum, _ := os.ReadFile(filepath.Join(dir, "summary.md"))
+	if !strings.Contains(string(sum), note) {
+		t.Error("summary.md lacks the note")
+	}
+}

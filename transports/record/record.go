@@ -22,10 +22,11 @@ import (
 const DefaultInlineMax = 64 << 10
 
 // Categories are the export categories New asks an Exporter about, to
-// record which ones the transport could export.
+// record which ones the transport could export. filter-pcap is the CLI's
+// name of filters-pcap, which playbooks use so that they run both ways.
 var Categories = []string{
 	"tech-support", "device-state", "configuration", "certificate",
-	"filters-pcap", "debug-pcap", "application-pcap", "threat-pcap", "dlp-pcap", "mgmt-pcap",
+	"filters-pcap", "filter-pcap", "debug-pcap", "application-pcap", "threat-pcap", "dlp-pcap", "mgmt-pcap",
 }
 
 // Options configure a recording.
