@@ -143,7 +143,7 @@ func (ru *run) cleanupOne(ctx context.Context, e undoEntry) CleanupRecord {
 	ru.printf("  %s: %s\n", what, e.shown)
 	rec := CleanupRecord{Command: e.shown, Time: ru.now()}
 	var err error
-	var text string
+	var text, via string
 	if ru.tr == nil {
 		if ru.unreachable != nil {
 			// Re-opening already failed after its bounded attempts: the
@@ -154,17 +154,18 @@ func (ru *run) cleanupOne(ctx context.Context, e undoEntry) CleanupRecord {
 		}
 	}
 	if err == nil {
-		text, err = ru.cleanupSend(ctx, e)
+		text, via, err = ru.cleanupSend(ctx, e)
 		if err != nil && lostSession(err) && ctx.Err() == nil {
 			if ru.unreachable != nil {
 				err = fmt.Errorf("%w; %v", err, ru.unreachable)
 			} else if rerr := ru.reopen(ctx); rerr == nil {
-				text, err = ru.cleanupSend(ctx, e)
+				text, via, err = ru.cleanupSend(ctx, e)
 			} else {
 				err = fmt.Errorf("%w; reconnect: %v", err, rerr)
 			}
 		}
 	}
+	rec.Transport = via // empty when it was never sent
 	ru.seq++
 	name := fmt.Sprintf("steps/%03d-cleanup-%s.txt", ru.seq, safeName(e.shown))
 	if text != "" {
@@ -188,7 +189,7 @@ func (ru *run) cleanupOne(ctx context.Context, e undoEntry) CleanupRecord {
 	return rec
 }
 
-func (ru *run) cleanupSend(ctx context.Context, e undoEntry) (text string, err error) {
+func (ru *run) cleanupSend(ctx context.Context, e undoEntry) (text, via string, err error) {
 	defer func() {
 		if p := recover(); p != nil { // a bug must not stop the other entries
 			err = fmt.Errorf("internal error (a bug: please report it): %v", p)
@@ -198,7 +199,7 @@ func (ru *run) cleanupSend(ctx context.Context, e undoEntry) (text string, err e
 	cctx, cancel := context.WithTimeout(ctx, t)
 	defer cancel()
 	res, err := ru.tr.Run(cctx, transports.Command{CLI: e.cmd, Shown: e.shown, Timeout: t})
-	return res.Text, err
+	return res.Text, ru.via(res.Transport), err
 }
 
 func lostSession(err error) bool {

@@ -64,12 +64,17 @@ type StepRecord struct {
 	Kind    string `json:"kind"`
 	Line    int    `json:"line,omitempty"`
 	Command string `json:"command,omitempty"`
-	Run     int    `json:"run,omitempty"` // 1-based run of a repeated step
+	// Transport is the transport that carried the command or the export
+	// (ssh, xmlapi; for a target reached both ways, the part that did).
+	Transport string `json:"transport,omitempty"`
+	Run       int    `json:"run,omitempty"` // 1-based run of a repeated step
 	// Item is the item of a for_each step this run was for.
 	Item  string    `json:"item,omitempty"`
 	Start time.Time `json:"start"`
 	End   time.Time `json:"end"`
-	// Status is ok, failed, timeout, skipped, interrupted.
+	// Status is ok, failed, timeout, skipped, interrupted, or refused (the
+	// device would not take the command over this transport: Note says
+	// how to run it by hand).
 	Status string `json:"status"`
 	Error  string `json:"error,omitempty"`
 	Output string `json:"output,omitempty"` // path relative to the run folder
@@ -79,12 +84,15 @@ type StepRecord struct {
 
 // CleanupRecord is one undo or cleanup command and how it went.
 type CleanupRecord struct {
-	Command string    `json:"command"`
-	Status  string    `json:"status"` // ok, failed, pending
-	Error   string    `json:"error,omitempty"`
-	Time    time.Time `json:"time"`
-	Output  string    `json:"output,omitempty"`
-	Note    string    `json:"note,omitempty"`
+	Command string `json:"command"`
+	// Transport is the transport that carried the command, when it was
+	// sent.
+	Transport string    `json:"transport,omitempty"`
+	Status    string    `json:"status"` // ok, failed, pending
+	Error     string    `json:"error,omitempty"`
+	Time      time.Time `json:"time"`
+	Output    string    `json:"output,omitempty"`
+	Note      string    `json:"note,omitempty"`
 }
 
 // ArtifactRecord is a file brought back into artifacts/.

@@ -108,6 +108,13 @@ func (ru *run) runStep(ctx context.Context, s *playbook.Step) error {
 		ru.printf("      continuing (on_error: continue)\n")
 		return nil
 	}
+	if errors.Is(err, transports.ErrNotOverAPI) && s.OnError == "" {
+		// Refused for the way it came, not for what it asks: the note says
+		// how to run it by hand, and the rest of the evidence is taken.
+		// An author who wants a hard stop writes on_error: fail.
+		ru.printf("      continuing: the note says how to run it on the CLI\n")
+		return nil
+	}
 	if s.Kind == playbook.KindExport && s.OnError == "" {
 		// A failed export does not cost the evidence still to come (the
 		// other captures, the tech-support file): the run goes on, and
@@ -310,7 +317,12 @@ func (ru *run) send(ctx context.Context, s *playbook.Step, cmd transports.Comman
 	cctx, cancel := context.WithTimeout(ctx, cmd.Timeout)
 	res, err := ru.tr.Run(cctx, cmd)
 	cancel()
-	if len(undo) > 0 && !ru.armed[s] {
+	// Refused because of the way it came (the XML API): the device did
+	// not run it, so there is nothing to undo.
+	notOverAPI := errors.Is(err, transports.ErrNotOverAPI)
+	if len(undo) > 0 && !ru.armed[s] && notOverAPI {
+		ru.undoNotNeeded(seq, undo)
+	} else if len(undo) > 0 && !ru.armed[s] {
 		ru.armed[s] = true
 		ru.mu.Lock()
 		// The stack runs newest first; a step's own undo list runs in the
@@ -326,7 +338,7 @@ func (ru *run) send(ctx context.Context, s *playbook.Step, cmd transports.Comman
 		}
 	}
 	end := ru.now()
-	rec := StepRecord{Seq: seq, ID: s.ID, Kind: string(s.Kind), Line: s.Line, Command: cmd.Shown, Start: start, End: end, Status: "ok"}
+	rec := StepRecord{Seq: seq, ID: s.ID, Kind: string(s.Kind), Line: s.Line, Command: cmd.Shown, Transport: ru.via(res.Transport), Start: start, End: end, Status: "ok"}
 	if count > 1 {
 		rec.Run = i
 	}
@@ -335,6 +347,10 @@ func (ru *run) send(ctx context.Context, s *playbook.Step, cmd transports.Comman
 		err = explain(err)
 		rec.Status = "failed"
 		switch {
+		case notOverAPI && ctx.Err() == nil:
+			rec.Status = "refused"
+			rec.Note = notOverAPINote(cmd.Shown, shownUndo)
+			ru.addNote(rec.Note)
 		case ctx.Err() != nil:
 			rec.Status = "interrupted"
 		case errors.Is(err, transports.ErrTimeout) || errors.Is(err, context.DeadlineExceeded):
@@ -379,6 +395,44 @@ func (ru *run) send(ctx context.Context, s *playbook.Step, cmd transports.Comman
 		return out, err
 	}
 	return out, nil
+}
+
+// via is the transport a command went over: the part that answered, as
+// the transport says, else the target's.
+func (ru *run) via(part string) string {
+	if part != "" {
+		return part
+	}
+	return ru.o.Transport
+}
+
+// notOverAPINote tells the operator how to run by hand a command the
+// device refused over the XML API, and its undo after.
+func notOverAPINote(shown string, undo []string) string {
+	msg := fmt.Sprintf("`%s` was not run: the firewall does not take it over the XML API, so what it turns on is missing from the evidence. "+
+		"Run it on the firewall's CLI (SSH): `%s`", shown, shown)
+	if len(undo) > 0 {
+		msg += ", then `" + strings.Join(undo, "`, `") + "` once the evidence is taken"
+	}
+	return msg + "; or give the target both ways (transport: [ssh, xmlapi]) so that runbook sends it over SSH."
+}
+
+// undoNotNeeded records that the undo of the command journaled as seq is
+// not needed: the device refused the command without running it. The
+// journal says so, so `runbook cleanup` does not send it either.
+func (ru *run) undoNotNeeded(seq int, undo []undoEntry) {
+	for k, u := range undo {
+		rec := CleanupRecord{Command: u.shown, Status: "ok", Time: ru.now(), Note: "not sent: the device refused the command it undoes"}
+		if err := ru.j.Append(JournalEntry{Time: ru.now(), Event: evCleanupEntry, Key: undoKey(seq, k), Command: u.shown, Status: "ok", Message: rec.Note}); err != nil {
+			// Not on record as done: then it is still undone, harmlessly.
+			ru.printf("      %v\n", err)
+			ru.mu.Lock()
+			ru.pending = append(ru.pending, undoEntry{key: undoKey(seq, k), cmd: u.cmd, shown: u.shown})
+			ru.mu.Unlock()
+			continue
+		}
+		ru.m.Undo = append(ru.m.Undo, rec)
+	}
 }
 
 // satisfyUndo takes off the stack the pending undo entries that a command
