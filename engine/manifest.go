@@ -85,6 +85,12 @@ type CleanupRecord struct {
 	Time    time.Time `json:"time"`
 	Output  string    `json:"output,omitempty"`
 	Note    string    `json:"note,omitempty"`
+	// AcceptedForm is, for an entry of several forms (one_of), the index
+	// of the form the device accepted (0 for the first); Command is that
+	// form. Nil when the entry has one form or none was accepted.
+	AcceptedForm *int `json:"accepted_form,omitempty"`
+	// Refused are the forms the device refused, with its words.
+	Refused []RefusedForm `json:"refused,omitempty"`
 }
 
 // ArtifactRecord is a file brought back into artifacts/.

@@ -289,14 +289,16 @@ func (ru *run) send(ctx context.Context, s *playbook.Step, cmd transports.Comman
 	if cmd.Shown == "" {
 		cmd.Shown = ru.redact(cmd.CLI)
 	}
-	shownUndo := make([]string, len(undo))
-	for k, u := range undo {
-		shownUndo[k] = u.shown
-	}
 	if len(undo) > 0 && !ru.armed[s] {
-		// Journaled (fsynced) before the command is sent: a crash after
-		// sending still leaves the undo on record.
-		if err := ru.j.Append(JournalEntry{Time: ru.now(), Event: evUndoIntent, Seq: seq, Step: s.ID, Command: cmd.Shown, Undo: shownUndo}); err != nil {
+		// Journaled (fsynced) before the command is sent, and in the
+		// ledger from then on: a crash after sending still leaves the undo
+		// on record. Not sent if that fails.
+		shownUndo := make([]Forms, len(undo))
+		send := make([][]string, len(undo))
+		for k, u := range undo {
+			shownUndo[k], send[k] = Forms{u.shown}, []string{u.cmd}
+		}
+		if err := ru.ledger.record(ru.j, JournalEntry{Time: ru.now(), Event: evUndoIntent, Seq: seq, Step: s.ID, Command: cmd.Shown, Undo: shownUndo}, send...); err != nil {
 			return playbook.RunView{}, fmt.Errorf("not sent: %w", err)
 		}
 	}
@@ -312,14 +314,7 @@ func (ru *run) send(ctx context.Context, s *playbook.Step, cmd transports.Comman
 	cancel()
 	if len(undo) > 0 && !ru.armed[s] {
 		ru.armed[s] = true
-		ru.mu.Lock()
-		// The stack runs newest first; a step's own undo list runs in the
-		// order written.
-		for k := len(undo) - 1; k >= 0; k-- {
-			ru.pending = append(ru.pending, undoEntry{key: undoKey(seq, k), cmd: undo[k].cmd, shown: undo[k].shown})
-		}
-		ru.mu.Unlock()
-		if jerr := ru.j.Append(JournalEntry{Time: ru.now(), Event: evUndoArmed, Seq: seq, Step: s.ID, Undo: shownUndo}); jerr != nil && err == nil {
+		if jerr := ru.j.Append(JournalEntry{Time: ru.now(), Event: evUndoArmed, Seq: seq, Step: s.ID}); jerr != nil && err == nil {
 			// The intent is on record, so the undo is not lost; but a
 			// journal that cannot be written must not see more debug.
 			err = jerr
@@ -381,34 +376,24 @@ func (ru *run) send(ctx context.Context, s *playbook.Step, cmd transports.Comman
 	return out, nil
 }
 
-// satisfyUndo takes off the stack the pending undo entries that a command
-// the playbook just ran successfully already did (a procedure that switches
-// debug off itself, before exporting the capture): they are not sent again.
+// satisfyUndo takes out of the ledger the pending undo entries that a
+// command the playbook just ran successfully already did (a procedure that
+// switches debug off itself, before exporting the capture): they are not
+// sent again. An entry is satisfied when cli is the command its first form
+// sends.
 func (ru *run) satisfyUndo(cli string) {
-	ru.mu.Lock()
-	var done []undoEntry
-	for _, p := range ru.pending {
-		if p.cmd == cli {
-			done = append(done, p)
+	for _, p := range ru.ledger.Pending() {
+		if p.Key.Kind != KindUndo || len(p.send) == 0 || p.send[0] != cli {
+			continue
 		}
-	}
-	ru.mu.Unlock()
-	for _, p := range done {
-		// Taken off the stack only once the journal says so: else it is
+		// Out of the ledger only once the journal says so: else it is
 		// sent again at cleanup, which is harmless.
-		if err := ru.j.Append(JournalEntry{Time: ru.now(), Event: evCleanupEntry, Key: p.key, Command: p.shown, Status: "ok", Message: "done by the playbook"}); err != nil {
+		e := JournalEntry{Time: ru.now(), Event: evCleanupEntry, Key: p.Key.String(), Command: p.Command, Status: "ok", Message: "done by the playbook"}
+		if err := ru.ledger.record(ru.j, e); err != nil {
 			ru.printf("      %v\n", err)
 			continue
 		}
-		ru.mu.Lock()
-		for k, q := range ru.pending {
-			if q.key == p.key {
-				ru.pending = append(ru.pending[:k], ru.pending[k+1:]...)
-				break
-			}
-		}
-		ru.mu.Unlock()
-		ru.m.Undo = append(ru.m.Undo, CleanupRecord{Command: p.shown, Status: "ok", Time: ru.now(), Note: "done by the playbook's own step"})
+		ru.m.Undo = append(ru.m.Undo, CleanupRecord{Command: p.Command, Status: "ok", Time: ru.now(), Note: "done by the playbook's own step"})
 	}
 }
 
