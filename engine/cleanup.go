@@ -43,7 +43,7 @@ func (ru *run) planCleanup() error {
 }
 
 // cleanupForms are the forms of a cleanup: entry.
-func cleanupForms(s *playbook.Step) []*playbook.Template { return []*playbook.Template{s.Run} }
+func cleanupForms(s *playbook.Step) []*playbook.Template { return s.Forms() }
 
 // formSources are the forms as written, for an entry that cannot be
 // rendered.

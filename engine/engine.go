@@ -243,11 +243,11 @@ func (r *Runner) setPhase(p string) {
 	r.mu.Unlock()
 }
 
-// undoEntry is one undo entry of a step as rendered: cmd is sent, shown
-// is written down (see render).
+// undoEntry is one undo entry of a step as rendered, each of its forms:
+// cmd is sent, shown is written down (see render).
 type undoEntry struct {
-	cmd   string
-	shown string
+	cmd   []string
+	shown []string
 }
 
 // needsOperator reports whether the playbook would ask the operator.

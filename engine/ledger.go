@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -271,14 +272,37 @@ func (l *Ledger) Pending() []PendingEntry {
 	return out
 }
 
+// refusal returns the device's words if it refused form (as shown) in
+// this run folder.
+func (l *Ledger) refusal(form string) (string, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	why, ok := l.refused[form]
+	return why, ok
+}
+
 // Shown lists the pending entries as the operator reads them: one line
-// each, its forms joined by " | " when it has several.
+// each (ShowForms).
 func (l *Ledger) Shown() []string {
 	var out []string
 	for _, p := range l.Pending() {
-		out = append(out, strings.Join(p.Forms, " | "))
+		out = append(out, ShowForms(p.Forms))
 	}
 	return out
+}
+
+// ShowForms writes the forms of one entry for the operator: the command
+// itself when it has one, else `one of: "form1", "form2"` (quoted, as a
+// PAN-OS command may hold "|" or ",").
+func ShowForms(forms []string) string {
+	if len(forms) == 1 {
+		return forms[0]
+	}
+	q := make([]string, len(forms))
+	for i, f := range forms {
+		q[i] = strconv.Quote(f)
+	}
+	return "one of: " + strings.Join(q, ", ")
 }
 
 // entryTimeout bounds each undo or cleanup command; DefaultCleanupTimeout
@@ -477,7 +501,7 @@ func (d *drainer) one(ctx context.Context, p PendingEntry) CleanupRecord {
 	}
 	rec := CleanupRecord{Command: p.Command, Time: d.now(), Note: d.note}
 	if p.Hold != "" {
-		msg := "not sent: " + p.Hold + "; run it by hand if it applies: " + strings.Join(p.Forms, " | ")
+		msg := "not sent: " + p.Hold + "; run it by hand if it applies: " + ShowForms(p.Forms)
 		d.s.printf("  %s: %s\n      FAILED: %s\n", p.Label(), p.Command, msg)
 		rec.Status, rec.Error = "failed", msg
 		d.journalResult(p, &rec)
@@ -557,6 +581,13 @@ type RefusedForm struct {
 	Command string `json:"command"`
 	Error   string `json:"error"`
 }
+
+// RefusedError is a command whose every form the device refused.
+type RefusedError struct {
+	Refused []RefusedForm
+}
+
+func (e *RefusedError) Error() string { return refusedAll(e.Refused) }
 
 // refusedAll says that the device refused every form, naming each with the
 // device's words, for the operator to try by hand.
