@@ -440,13 +440,14 @@ type drainer struct {
 	// later is set for `runbook cleanup`: the device may have changed
 	// since the run, so an entry whose every form it refused then is tried
 	// again, once each (a form refused while another is left untried is
-	// still skipped).
+	// still skipped). An entry of one form is always sent, as before
+	// one_of: its refusal is no reason to think the device is clean.
 	later bool
 }
 
-// drain sends every pending entry: the forms of each in order, never a
-// form the device already refused in this run folder, until one is
-// accepted. Every entry is attempted even when one fails; one that fails
+// drain sends every pending entry: the forms of each in order until one
+// is accepted, never a form of a one_of the device already refused in this
+// run folder (see later). Every entry is attempted even when one fails; one that fails
 // stays pending. Each result is journaled, so draining twice sends nothing
 // the second time.
 func (d *drainer) drain(ctx context.Context) []drained {
@@ -519,7 +520,7 @@ func (d *drainer) one(ctx context.Context, p PendingEntry) CleanupRecord {
 		} else {
 			d.s.printf("      trying form %d of %d: %s\n", i+1, len(p.Forms), form)
 		}
-		if why, ok := p.Refused[form]; ok {
+		if why, ok := p.Refused[form]; ok && len(p.Forms) > 1 {
 			d.s.printf("      not sent: the device refused it earlier in this run: %s\n", why)
 			refused = append(refused, RefusedForm{Form: i, Command: form, Error: why})
 			continue

@@ -7,6 +7,9 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/runbook-dev/runbook/transports"
+	"github.com/runbook-dev/runbook/transports/replay"
 )
 
 // TestLedgerPending is the spec of the ledger: for each sequence of journal
@@ -190,5 +193,29 @@ func TestLedgerRecordFailureChangesNothing(t *testing.T) {
 	}
 	if p := l.Pending(); len(p) != 0 {
 		t.Errorf("pending %+v after a failed append, want none", p)
+	}
+}
+
+// TestRefusedKinds: which errors count as the device refusing a form (the
+// next form is tried) and which do not (a lost session, a timeout, a
+// failed copy), for every error kind a cassette records, after a
+// record-and-replay round trip, so a replay reproduces each refusal.
+func TestRefusedKinds(t *testing.T) {
+	want := map[replay.ErrorKind]bool{
+		replay.KindDevice: true, replay.KindUnknownCommand: true,
+		replay.KindTimeout: false, replay.KindClosed: false, replay.KindUnexpectedPrompt: false,
+		replay.KindCopyFailed: false, replay.KindHostKeyNotAccepted: false,
+	}
+	for kind, refused := range want {
+		err := (&replay.Error{Kind: kind, Message: "words"}).Err("debug ike global off")
+		back := replay.ErrorFrom(err, nil).Err("debug ike global off")
+		if Refused(err) != refused || Refused(back) != refused {
+			t.Errorf("%s: Refused = %t (after a round trip %t), want %t", kind, Refused(err), Refused(back), refused)
+		}
+	}
+	api := &transports.DeviceError{Command: "debug ike global off", Code: "17", Message: "debug not available to xmlapi client"}
+	back := replay.ErrorFrom(api, nil).Err(api.Command)
+	if !Refused(back) || refusalWords(back) != "debug not available to xmlapi client (code 17)" {
+		t.Errorf("xmlapi refusal after a round trip: refused %t, words %q", Refused(back), refusalWords(back))
 	}
 }
