@@ -502,7 +502,7 @@ func TestFinishCleanupNeverSendsAPlaceholder(t *testing.T) {
 	dir := t.TempDir()
 	lines := []engine.JournalEntry{
 		{Event: "run-start", Target: "fw1", Transport: "replay"},
-		{Event: "undo-intent", Seq: 1, Command: "debug x on", Undo: []string{"debug x off token «redacted»", "debug ike pcap off"}},
+		{Event: "undo-intent", Seq: 1, Command: "debug x on", Undo: []engine.Forms{{"debug x off token «redacted»"}, {"debug ike pcap off"}}},
 	}
 	var b strings.Builder
 	for _, l := range lines {

@@ -73,7 +73,7 @@ func (ru *run) export(ctx context.Context, s *playbook.Step) error {
 		}
 		cmd.Scp.Password = pw
 	}
-	_, err = ru.send(ctx, s, cmd, nil, 1, 1)
+	_, err = ru.send(ctx, s, []transports.Command{cmd}, nil, 1, 1)
 	switch {
 	case errors.Is(err, transports.ErrHostKeyNotAccepted):
 		host := shownTo

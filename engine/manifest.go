@@ -80,6 +80,12 @@ type StepRecord struct {
 	Output string `json:"output,omitempty"` // path relative to the run folder
 	SHA256 string `json:"sha256,omitempty"`
 	Note   string `json:"note,omitempty"`
+	// AcceptedForm is, for a step of several forms (run: one_of), the
+	// index of the form the device accepted (0 for the first); Command is
+	// that form. Nil for a plain command, or when no form was accepted.
+	AcceptedForm *int `json:"accepted_form,omitempty"`
+	// Refused are the forms the device refused, each with its words.
+	Refused []RefusedForm `json:"refused,omitempty"`
 }
 
 // CleanupRecord is one undo or cleanup command and how it went.
@@ -93,6 +99,12 @@ type CleanupRecord struct {
 	Time      time.Time `json:"time"`
 	Output    string    `json:"output,omitempty"`
 	Note      string    `json:"note,omitempty"`
+	// AcceptedForm is, for an entry of several forms (one_of), the index
+	// of the form the device accepted (0 for the first); Command is that
+	// form. Nil when the entry has one form or none was accepted.
+	AcceptedForm *int `json:"accepted_form,omitempty"`
+	// Refused are the forms the device refused, with its words.
+	Refused []RefusedForm `json:"refused,omitempty"`
 }
 
 // ArtifactRecord is a file brought back into artifacts/.
