@@ -506,3 +506,9 @@ func commands(m *engine.Manifest) []string {
 
 // manifest is a run's manifest.json as the engine reads it back.
 type manifest = *engine.Manifest
+
+// refusedDelete reports a step that deleted an earlier capture's file that
+// is not there: the device refuses it, and the run expects that.
+func refusedDelete(s engine.StepRecord) bool {
+	return s.Status == "failed" && strings.HasPrefix(s.Command, "delete debug-filter file ")
+}

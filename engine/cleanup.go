@@ -2,232 +2,179 @@ package engine
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
-	"github.com/runbook-dev/runbook/transports"
+	"github.com/runbook-dev/runbook/engine/playbook"
 )
 
-// planCleanup makes every cleanup: entry pending, now that the transport
-// is open, and journals the ones it can render already, so `runbook
-// cleanup` knows them even if the engine dies. An entry with a when:, or
-// whose rendering needs values not known yet, is rendered again at cleanup
-// time. A plan that cannot be journaled stops the run before any step.
+// planCleanup puts every cleanup: entry in the ledger, through the
+// journal, now that the transport is open: they are pending from the
+// start, and `runbook cleanup` knows them even if the engine dies. An
+// entry with a when:, or whose rendering needs values not known yet, is
+// journaled held (its Hold says why) and decided at cleanup time. A plan
+// that cannot be journaled stops the run before any step.
 func (ru *run) planCleanup() error {
 	env := ru.env(nil)
-	var left []undoEntry
 	for i, s := range ru.pb.Cleanup {
 		if s.Run == nil {
 			continue
 		}
-		e := undoEntry{key: cleanupKey(i), shown: s.Run.Src}
-		if s.When == nil {
-			if cmd, shown, err := ru.render(s.Run, env); err == nil {
-				e.cmd, e.shown = cmd, shown
-				if err := ru.j.Append(JournalEntry{Time: ru.now(), Event: evCleanupPlan, Key: e.key, Command: shown}); err != nil {
-					return err
-				}
-				ru.cleanup = append(ru.cleanup, e)
-			}
+		e := JournalEntry{Time: ru.now(), Event: evCleanupPlan, Key: cleanupKey(i).String()}
+		shown, send, err := ru.renderForms(cleanupForms(s), env)
+		switch {
+		case err != nil:
+			shown, send = formSources(cleanupForms(s)), nil
+			e.Hold = "its command needs values the run had not captured yet"
+		case s.When != nil:
+			send = nil
+			e.Hold = fmt.Sprintf("its when: %s was not decided by the run", strings.TrimSpace(s.When.Src))
 		}
-		left = append(left, e)
+		e.Command = shown[0]
+		if len(shown) > 1 {
+			e.Forms = shown
+		}
+		if err := ru.ledger.record(ru.j, e, send); err != nil {
+			return err
+		}
 	}
-	ru.mu.Lock()
-	ru.cleanups = left
-	ru.mu.Unlock()
 	return nil
 }
 
-// setCleanup updates the pending cleanup: entry key; done takes it off.
-func (ru *run) setCleanup(e undoEntry, done bool) {
-	ru.mu.Lock()
-	defer ru.mu.Unlock()
-	for k, c := range ru.cleanups {
-		if c.key == e.key {
-			if done {
-				ru.cleanups = append(ru.cleanups[:k], ru.cleanups[k+1:]...)
-			} else {
-				ru.cleanups[k] = e
-			}
-			return
-		}
+// cleanupForms are the forms of a cleanup: entry.
+func cleanupForms(s *playbook.Step) []*playbook.Template { return s.Forms() }
+
+// formSources are the forms as written, for an entry that cannot be
+// rendered.
+func formSources(forms []*playbook.Template) []string {
+	out := make([]string, len(forms))
+	for i, t := range forms {
+		out[i] = t.Src
 	}
+	return out
 }
 
-// runCleanup runs the undo stack, newest first, then the cleanup: section.
-// Every entry is attempted even when one fails; a dropped connection is
-// re-opened (bounded) so cleanup still reaches the device. An entry that
-// fails, including one whose when: or command cannot be evaluated, stays
-// pending: the run exits 3.
-func (ru *run) runCleanup(ctx context.Context) {
-	ru.mu.Lock()
-	stack := append([]undoEntry(nil), ru.pending...)
-	ru.mu.Unlock()
-	if len(stack) > 0 || len(ru.pb.Cleanup) > 0 {
-		ru.printf("cleanup: %d undo, %d cleanup\n", len(stack), len(ru.pb.Cleanup))
+// renderForms renders every form: shown to write down, send to send.
+func (ru *run) renderForms(forms []*playbook.Template, env map[string]any) (shown, send []string, err error) {
+	for _, t := range forms {
+		real, sh, err := ru.render(t, env)
+		if err != nil {
+			return nil, nil, err
+		}
+		shown, send = append(shown, sh), append(send, real)
 	}
-	for i := len(stack) - 1; i >= 0; i-- {
-		e := stack[i]
-		rec := ru.cleanupOne(ctx, e)
-		ru.m.Undo = append(ru.m.Undo, rec)
-		if rec.Status == "ok" {
-			ru.mu.Lock()
-			for k, p := range ru.pending {
-				if p.key == e.key {
-					ru.pending = append(ru.pending[:k], ru.pending[k+1:]...)
-					break
-				}
+	return shown, send, nil
+}
+
+// prepareCleanup decides a cleanup: entry just before it is sent: its
+// when: (false records it skipped; an error is a recorded failure that
+// keeps it pending, and held, for `runbook cleanup`), and its rendering
+// with the values known now, journaled again if it changed so that
+// `runbook cleanup` finishes it as it is sent here. Undo entries need no
+// deciding.
+func (ru *run) prepareCleanup(_ context.Context, p PendingEntry) (skip bool, err error) {
+	if p.Key.Kind != KindCleanup || p.Key.Index >= len(ru.pb.Cleanup) {
+		return false, nil
+	}
+	s := ru.pb.Cleanup[p.Key.Index]
+	env := ru.env(nil)
+	if s.When != nil {
+		ok, err := s.When.Bool(env)
+		if err != nil {
+			// Journaled held with why, so that `runbook cleanup` still
+			// finds it pending and leaves it to the operator.
+			e := JournalEntry{Time: ru.now(), Event: evCleanupPlan, Key: p.Key.String(), Command: p.Command,
+				Hold: fmt.Sprintf("its when: %s could not be evaluated in the run (%s)", strings.TrimSpace(s.When.Src), firstLine(ru.redact(err.Error())))}
+			if len(p.Forms) > 1 {
+				e.Forms = p.Forms
 			}
-			ru.mu.Unlock()
+			if jerr := ru.ledger.record(ru.j, e, p.send); jerr != nil {
+				ru.printf("      %v\n", jerr)
+			}
+			return false, fmt.Errorf("when: %w", err)
+		}
+		if !ok {
+			e := JournalEntry{Time: ru.now(), Event: evCleanupEntry, Key: p.Key.String(), Command: p.Command, Status: "skipped", Message: "when: false"}
+			if err := ru.ledger.record(ru.j, e); err != nil {
+				ru.printf("      %v\n", err)
+			}
+			return true, nil
 		}
 	}
+	shown, send, err := ru.renderForms(cleanupForms(s), env)
+	if err != nil {
+		return false, err
+	}
+	if p.Hold == "" && slices.Equal(shown, p.Forms) && slices.Equal(send, p.send) {
+		return false, nil
+	}
+	e := JournalEntry{Time: ru.now(), Event: evCleanupPlan, Key: p.Key.String(), Command: shown[0]}
+	if len(shown) > 1 {
+		e.Forms = shown
+	}
+	// Not sent if it cannot be journaled first.
+	if err := ru.ledger.record(ru.j, e, send); err != nil {
+		return false, fmt.Errorf("not sent: %w", err)
+	}
+	return false, nil
+}
+
+// runCleanup drains the ledger: the undo entries newest first, then the
+// cleanup: section (ledger.go). Every entry is attempted even when one
+// fails; a dropped connection is re-opened (bounded) so cleanup still
+// reaches the device. An entry that fails, including one whose when: or
+// command cannot be evaluated, stays pending: the run exits 3.
+func (ru *run) runCleanup(ctx context.Context) {
 	if !ru.connected { // never connected: nothing was sent, nothing to clean
 		return
 	}
-	env := ru.env(nil)
-	failed := func(e undoEntry, err error) {
-		msg := ru.redact(err.Error())
-		ru.printf("  cleanup: %s\n      FAILED: %s\n", e.shown, msg)
-		ru.m.Cleanup = append(ru.m.Cleanup, CleanupRecord{Command: e.shown, Status: "failed", Error: msg, Time: ru.now()})
-		ru.setCleanup(e, false)
+	pending := ru.ledger.Pending()
+	n := map[EntryKind]int{}
+	for _, p := range pending {
+		n[p.Key.Kind]++
 	}
-	for i, s := range ru.pb.Cleanup {
-		key := cleanupKey(i)
-		if s.Run == nil {
-			continue
-		}
-		e := undoEntry{key: key, shown: s.Run.Src}
-		if s.When != nil {
-			ok, err := s.When.Bool(env)
-			if err != nil {
-				failed(e, fmt.Errorf("when: %w", err))
-				continue
-			}
-			if !ok {
-				ru.setCleanup(e, true)
-				continue
-			}
-		}
-		cmd, shown, err := ru.render(s.Run, env)
-		if err != nil {
-			failed(e, err)
-			continue
-		}
-		e.cmd, e.shown = cmd, shown
-		if !slices.Contains(ru.cleanup, e) {
-			// Not journaled at the start (a when:, or a value captured
-			// since): journaled now, before it is sent, so that
-			// `runbook cleanup` finishes it as it is sent here. Not sent
-			// if that fails.
-			if err := ru.j.Append(JournalEntry{Time: ru.now(), Event: evCleanupPlan, Key: key, Command: shown}); err != nil {
-				failed(e, fmt.Errorf("not sent: %w", err))
-				continue
-			}
-		}
-		rec := ru.cleanupOne(ctx, e)
-		ru.m.Cleanup = append(ru.m.Cleanup, rec)
-		ru.setCleanup(e, rec.Status == "ok")
+	if len(pending) > 0 {
+		ru.printf("cleanup: %d undo, %d cleanup\n", n[KindUndo], n[KindCleanup])
 	}
-}
-
-// cleanupOne runs one undo or cleanup command, re-opening the transport
-// once (with bounded backoff) if the session was lost.
-func (ru *run) cleanupOne(ctx context.Context, e undoEntry) CleanupRecord {
-	what := "undo"
-	if strings.HasPrefix(e.key, "cleanup-") {
-		what = "cleanup"
-	}
-	ru.printf("  %s: %s\n", what, e.shown)
-	rec := CleanupRecord{Command: e.shown, Time: ru.now()}
-	var err error
-	var text string
-	if ru.tr == nil {
-		if ru.unreachable != nil {
-			// Re-opening already failed after its bounded attempts: the
-			// remaining entries stay pending for `runbook cleanup`.
-			err = ru.unreachable
+	s := ru.session()
+	d := &drainer{l: ru.ledger, j: ru.j, s: s, now: ru.now, redact: ru.redact,
+		prepare: ru.prepareCleanup, output: ru.cleanupOutput,
+		sending: func(k EntryKind) {
+			ru.mu.Lock()
+			ru.current = k
+			ru.mu.Unlock()
+		}}
+	for _, r := range d.drain(ctx) {
+		if r.entry.Key.Kind == KindCleanup {
+			ru.m.Cleanup = append(ru.m.Cleanup, r.rec)
 		} else {
-			err = ru.reopen(ctx)
+			ru.m.Undo = append(ru.m.Undo, r.rec)
 		}
 	}
-	if err == nil {
-		text, err = ru.cleanupSend(ctx, e)
-		if err != nil && lostSession(err) && ctx.Err() == nil {
-			if ru.unreachable != nil {
-				err = fmt.Errorf("%w; %v", err, ru.unreachable)
-			} else if rerr := ru.reopen(ctx); rerr == nil {
-				text, err = ru.cleanupSend(ctx, e)
-			} else {
-				err = fmt.Errorf("%w; reconnect: %v", err, rerr)
-			}
-		}
-	}
+	ru.tr, ru.unreachable = s.tr, s.unreachable
+}
+
+// cleanupOutput writes what the device answered to a cleanup command.
+func (ru *run) cleanupOutput(p PendingEntry, text string) string {
 	ru.seq++
-	name := fmt.Sprintf("steps/%03d-cleanup-%s.txt", ru.seq, safeName(e.shown))
-	if text != "" {
-		if _, werr := ru.writeOutput(name, text); werr == nil {
-			rec.Output = name
-		}
+	name := fmt.Sprintf("steps/%03d-cleanup-%s.txt", ru.seq, safeName(p.Command))
+	if _, err := ru.writeOutput(name, text); err != nil {
+		return ""
 	}
-	if err != nil {
-		rec.Status, rec.Error = "failed", ru.redact(err.Error())
-		ru.printf("      FAILED: %s\n", rec.Error)
-	} else {
-		rec.Status = "ok"
-		ru.printf("      ok\n")
-	}
-	if jerr := ru.j.Append(JournalEntry{Time: ru.now(), Event: evCleanupEntry, Key: e.key, Command: e.shown, Status: rec.Status, Error: rec.Error}); jerr != nil {
-		// The command was sent; the journal still lists it as pending, so
-		// `runbook cleanup` would only send it once more.
-		rec.Note = "not journaled: " + jerr.Error()
-		ru.printf("      %s\n", rec.Note)
-	}
-	return rec
+	return name
 }
 
-func (ru *run) cleanupSend(ctx context.Context, e undoEntry) (text string, err error) {
-	defer func() {
-		if p := recover(); p != nil { // a bug must not stop the other entries
-			err = fmt.Errorf("internal error (a bug: please report it): %v", p)
-		}
-	}()
-	t := 30 * time.Second
-	cctx, cancel := context.WithTimeout(ctx, t)
-	defer cancel()
-	res, err := ru.tr.Run(cctx, transports.Command{CLI: e.cmd, Shown: e.shown, Timeout: t})
-	return res.Text, err
+// session is the run's transport as the ledger's reopen policy drives it.
+func (ru *run) session() *session {
+	return &session{open: ru.o.Open, tr: ru.tr, unreachable: ru.unreachable, clock: ru.clock, printf: ru.printf, transport: ru.o.Transport}
 }
 
-func lostSession(err error) bool {
-	var ce *transports.ConnError
-	return errors.Is(err, transports.ErrClosed) || errors.As(err, &ce)
-}
-
-// reopen replaces the transport, trying up to 3 times with backoff.
+// reopen replaces the transport, as the ledger's policy does: up to 3
+// times with backoff.
 func (ru *run) reopen(ctx context.Context) error {
-	if ru.tr != nil {
-		_ = ru.tr.Close()
-		ru.tr = nil
-	}
-	backoff := 500 * time.Millisecond
-	var err error
-	for attempt := 1; attempt <= 3; attempt++ {
-		var tr transports.Transport
-		if tr, err = ru.o.Open(ctx); err == nil {
-			ru.tr = tr
-			ru.printf("      reconnected\n")
-			return nil
-		}
-		if attempt < 3 {
-			if serr := ru.clock.Sleep(ctx, backoff); serr != nil {
-				return serr
-			}
-			backoff *= 2
-		}
-	}
-	ru.unreachable = fmt.Errorf("cannot reconnect: %w", err)
-	return ru.unreachable
+	s := ru.session()
+	err := s.reopen(ctx)
+	ru.tr, ru.unreachable = s.tr, s.unreachable
+	return err
 }

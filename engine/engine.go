@@ -171,13 +171,15 @@ type Runner struct {
 	o      Options
 	redact func(string) string
 
-	mu      sync.Mutex
-	pending []undoEntry // armed undo entries not yet done, oldest first
-	// cleanups are the cleanup: entries not yet done, in their order;
-	// pending from the moment the transport opened.
-	cleanups []undoEntry
-	phase    string
-	dir      string
+	// ledger owns the undo and cleanup entries not yet done (ledger.go);
+	// cleanup: entries are in it from the moment the transport opened.
+	ledger *Ledger
+
+	mu    sync.Mutex
+	phase string
+	dir   string
+	// current is the kind of the ledger entry being sent, 0 outside one.
+	current EntryKind
 }
 
 // Dir is the run folder, once it exists.
@@ -202,28 +204,30 @@ func New(o Options) *Runner {
 		o.Now = time.Now
 	}
 	if o.CleanupTimeout == 0 {
-		o.CleanupTimeout = 2 * time.Minute
+		o.CleanupTimeout = DefaultCleanupTimeout
 	}
 	if o.MaxExportBytes == 0 {
 		o.MaxExportBytes = 4 << 30
 	}
 	rd := o.Secrets.Redactor
-	return &Runner{o: o, redact: rd.String}
+	return &Runner{o: o, redact: rd.String, ledger: newLedger()}
 }
 
 // Pending returns the undo and cleanup commands still to run, in the order
 // they will run.
-func (r *Runner) Pending() []string {
+// (an entry of several forms as "form1 | form2").
+func (r *Runner) Pending() []string { return r.ledger.Shown() }
+
+// Sending tells, during cleanup, the kind of the ledger entry whose
+// command is being sent ("undo" or "cleanup"), and "" otherwise: the label
+// the ledger prints it with.
+func (r *Runner) Sending() string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	var out []string
-	for i := len(r.pending) - 1; i >= 0; i-- {
-		out = append(out, r.pending[i].shown)
+	if r.current == 0 {
+		return ""
 	}
-	for _, c := range r.cleanups {
-		out = append(out, c.shown)
-	}
-	return out
+	return r.current.String()
 }
 
 // Phase tells what the runner is doing: "steps", "cleanup" or "done".
@@ -239,12 +243,11 @@ func (r *Runner) setPhase(p string) {
 	r.mu.Unlock()
 }
 
-// undoEntry is one undo or cleanup command: cmd is sent, shown is written
-// down (see render).
+// undoEntry is one undo entry of a step as rendered, each of its forms:
+// cmd is sent, shown is written down (see render).
 type undoEntry struct {
-	key   string
-	cmd   string
-	shown string
+	cmd   []string
+	shown []string
 }
 
 // needsOperator reports whether the playbook would ask the operator.
@@ -288,7 +291,6 @@ type run struct {
 	// re-opening it for cleanup failed, so later entries fail fast.
 	connected   bool
 	unreachable error
-	cleanup     []undoEntry // rendered cleanup: entries
 	// item is the current item of a for_each step (foreach.go), nil
 	// outside one.
 	item *string

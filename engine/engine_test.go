@@ -502,7 +502,7 @@ func TestFinishCleanupNeverSendsAPlaceholder(t *testing.T) {
 	dir := t.TempDir()
 	lines := []engine.JournalEntry{
 		{Event: "run-start", Target: "fw1", Transport: "replay"},
-		{Event: "undo-intent", Seq: 1, Command: "debug x on", Undo: []string{"debug x off token «redacted»", "debug ike pcap off"}},
+		{Event: "undo-intent", Seq: 1, Command: "debug x on", Undo: []engine.Forms{{"debug x off token «redacted»"}, {"debug ike pcap off"}}},
 	}
 	var b strings.Builder
 	for _, l := range lines {
@@ -520,5 +520,52 @@ func TestFinishCleanupNeverSendsAPlaceholder(t *testing.T) {
 	}
 	if !reflect.DeepEqual(rep.Done, []string{"debug ike pcap off"}) || !reflect.DeepEqual(rep.Failed, []string{"debug x off token «redacted»"}) {
 		t.Errorf("done %q failed %q", rep.Done, rep.Failed)
+	}
+}
+
+// TestRefusedOverAPI: a command the firewall refuses to an API client is
+// recorded refused with a note naming the CLI command and its undo, its
+// undo is neither armed nor pending, and the run goes on; on_error: fail
+// still stops it.
+func TestRefusedOverAPI(t *testing.T) {
+	refuse := func(c *replay.Cassette) {
+		var xs []replay.Exchange
+		for _, x := range c.Exchanges {
+			switch x.Command {
+			case "debug ike global on debug":
+				x.Output, x.Error = "", &replay.Error{Kind: replay.KindNotOverAPI, Message: "debug not available to xmlapi client", Code: "17"}
+			case "debug ike global on normal":
+				continue // never sent: the device did not run what it undoes
+			}
+			xs = append(xs, x)
+		}
+		c.Exchanges = xs
+	}
+	res, tr := runIt(t, runCfg{edit: refuse})
+	if res.Status != engine.StatusOK || res.ExitCode != 0 || len(res.Pending) > 0 {
+		t.Fatalf("status %s exit %d pending %q: %v", res.Status, res.ExitCode, res.Pending, res.Err)
+	}
+	if n := tr.Remaining(); n != 0 {
+		t.Errorf("%d exchanges not used", n)
+	}
+	s := res.Manifest.Steps[0]
+	note := "Run it on the firewall's CLI (SSH): `debug ike global on debug`, then `debug ike global on normal` once the evidence is taken"
+	if s.Status != "refused" || !strings.Contains(s.Note, note) || !strings.Contains(s.Error, "debug not available to xmlapi client") || s.Transport != "replay" {
+		t.Errorf("refused step %+v", s)
+	}
+	if !strings.Contains(strings.Join(res.Manifest.Notes, "\n"), note) {
+		t.Errorf("notes %q", res.Manifest.Notes)
+	}
+	entries, err := engine.ReadJournal(filepath.Join(res.Dir, engine.JournalFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := engine.Pending(entries); len(p) > 0 {
+		t.Errorf("the journal leaves %+v pending", p)
+	}
+
+	res, _ = runIt(t, runCfg{edit: refuse, mode: replay.ByCommand, pbEdit: func(pb *playbook.Playbook) { pb.Steps[0].OnError = playbook.OnErrorFail }})
+	if res.Status != engine.StatusFailed || res.ExitCode != engine.ExitStepFailed || len(res.Pending) > 0 {
+		t.Errorf("on_error: fail: status %s exit %d pending %q", res.Status, res.ExitCode, res.Pending)
 	}
 }

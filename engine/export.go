@@ -73,7 +73,7 @@ func (ru *run) export(ctx context.Context, s *playbook.Step) error {
 		}
 		cmd.Scp.Password = pw
 	}
-	_, err = ru.send(ctx, s, cmd, nil, 1, 1)
+	_, err = ru.send(ctx, s, []transports.Command{cmd}, nil, 1, 1)
 	switch {
 	case errors.Is(err, transports.ErrHostKeyNotAccepted):
 		host := shownTo
@@ -130,7 +130,7 @@ func (ru *run) pull(ctx context.Context, s *playbook.Step, ex transports.Exporte
 	if err == nil {
 		err = cerr
 	}
-	rec := StepRecord{Seq: seq, ID: s.ID, Kind: "export", Line: s.Line, Command: label, Start: start, End: ru.now(), Status: "ok"}
+	rec := StepRecord{Seq: seq, ID: s.ID, Kind: "export", Line: s.Line, Command: label, Transport: ru.via(info.Transport), Start: start, End: ru.now(), Status: "ok"}
 	if err == nil {
 		name := artifactName(ru.redact(info.Name), category, shownFile)
 		final := filepath.Join(ru.dir, "artifacts", name)

@@ -56,7 +56,7 @@ func (ru *run) runForEach(ctx context.Context, s *playbook.Step) error {
 				return context.Cause(ctx)
 			}
 			ru.item = &items[k]
-			if _, err := ru.send(ctx, s, cmds[k], nil, i, count); err != nil {
+			if _, err := ru.send(ctx, s, cmds[k:k+1], nil, i, count); err != nil {
 				return fmt.Errorf("item %s: %w", items[k], err)
 			}
 		}

@@ -229,7 +229,7 @@ func TestForEachRebuiltFromJournal(t *testing.T) {
 	t0 := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
 	lines := []engine.JournalEntry{
 		{Time: t0, Event: "run-start", Target: "fw1", Transport: "replay"},
-		{Time: t0, Event: "undo-intent", Seq: 1, Command: "debug ike pcap on", Undo: []string{"debug ike pcap off"}},
+		{Time: t0, Event: "undo-intent", Seq: 1, Command: "debug ike pcap on", Undo: []engine.Forms{{"debug ike pcap off"}}},
 		{Time: t0, Event: "step-start", Seq: 2, Step: "flow", Command: "show vpn flow tunnel-id 207", Item: "207"},
 		{Time: t0, Event: "step-end", Seq: 2, Step: "flow", Status: "ok", Item: "207"},
 		{Time: t0, Event: "step-start", Seq: 3, Step: "flow", Command: "show vpn flow tunnel-id 208", Item: "208"},

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"slices"
 	"time"
 )
 
@@ -23,7 +22,8 @@ const (
 	evUndoIntent   = "undo-intent"   // before a command with undo is sent
 	evUndoArmed    = "undo-armed"    // the command was sent: its undo is on the stack
 	evCleanupPlan  = "cleanup-plan"  // a cleanup: entry, rendered at start
-	evCleanupEntry = "cleanup-entry" // an undo or cleanup entry was run
+	evCleanupEntry = "cleanup-entry" // an undo or cleanup entry was run (or decided: skipped)
+	evRefused      = "refused"       // the device refused a form (ledger.go)
 	evPrompt       = "prompt"
 	evNote         = "note"
 	evRunEnd       = "run-end"
@@ -38,8 +38,16 @@ type JournalEntry struct {
 	Command string    `json:"command,omitempty"`
 	// Item is the item of a for_each step (step-start, step-end).
 	Item string `json:"item,omitempty"`
-	// Undo is the undo commands of a step, journaled before it is sent.
-	Undo []string `json:"undo,omitempty"`
+	// Undo is the undo entries of a step, each with its forms, journaled
+	// before the step is sent.
+	Undo []Forms `json:"undo,omitempty"`
+	// Forms are every form of a cleanup-plan entry when it has several
+	// (Command is the first).
+	Forms Forms `json:"forms,omitempty"`
+	// Hold, on a cleanup-plan, says why the entry cannot be sent as
+	// journaled (its when: is not decided yet, its command needs values
+	// captured later): `runbook cleanup` leaves it to the operator.
+	Hold string `json:"hold,omitempty"`
 	// Key identifies an undo or cleanup entry across runs of `runbook cleanup`.
 	Key     string `json:"key,omitempty"`
 	Status  string `json:"status,omitempty"`
@@ -132,7 +140,7 @@ func (j *journal) Append(e JournalEntry) error {
 // after sending a debug command leaves its undo on record.
 var durable = map[string]bool{
 	evRunStart: true, evUndoIntent: true, evUndoArmed: true,
-	evCleanupPlan: true, evCleanupEntry: true, evRunEnd: true,
+	evCleanupPlan: true, evCleanupEntry: true, evRefused: true, evRunEnd: true,
 }
 
 func (j *journal) Close() error { return j.f.Close() }
@@ -166,73 +174,4 @@ func ReadJournal(path string) ([]JournalEntry, error) {
 		out = append(out, e)
 	}
 	return out, nil
-}
-
-// PendingEntry is an undo or cleanup command not yet done.
-type PendingEntry struct {
-	Key     string
-	Command string
-}
-
-// Pending computes, from a journal, the undo entries (newest first) and then
-// the cleanup entries that were not run successfully. An undo whose command
-// was journaled as about to be sent counts, even if the engine died before
-// recording that it was sent: the command may have reached the device.
-func Pending(entries []JournalEntry) []PendingEntry {
-	done := map[string]bool{}
-	for _, e := range entries {
-		if e.Event == evCleanupEntry && e.Status == "ok" {
-			done[e.Key] = true
-		}
-	}
-	var undo, cleanup []PendingEntry
-	seen := map[string]bool{}
-	plan := map[string]int{} // key -> index in cleanup
-	for _, e := range entries {
-		switch e.Event {
-		case evUndoIntent:
-			// Reversed, like the in-process stack: a step's list runs in
-			// the order written.
-			for i := len(e.Undo) - 1; i >= 0; i-- {
-				k := undoKey(e.Seq, i)
-				if !seen[k] {
-					seen[k] = true
-					undo = append(undo, PendingEntry{Key: k, Command: e.Undo[i]})
-				}
-			}
-		case evCleanupPlan:
-			// A cleanup entry rendered again at cleanup time (with values
-			// captured since) is journaled again: the latest form wins.
-			if i, ok := plan[e.Key]; ok {
-				cleanup[i].Command = e.Command
-			} else {
-				plan[e.Key] = len(cleanup)
-				cleanup = append(cleanup, PendingEntry{Key: e.Key, Command: e.Command})
-			}
-		}
-	}
-	// In the order of the cleanup: section, also for entries journaled late.
-	slices.SortStableFunc(cleanup, func(a, b PendingEntry) int { return cleanupIndex(a.Key) - cleanupIndex(b.Key) })
-	var out []PendingEntry
-	for i := len(undo) - 1; i >= 0; i-- {
-		if !done[undo[i].Key] {
-			out = append(out, undo[i])
-		}
-	}
-	for _, c := range cleanup {
-		if !done[c.Key] {
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
-func undoKey(seq, i int) string { return fmt.Sprintf("undo-%d-%d", seq, i) }
-func cleanupKey(i int) string   { return fmt.Sprintf("cleanup-%d", i) }
-
-// cleanupIndex is the position in the cleanup: section of a cleanupKey.
-func cleanupIndex(key string) int {
-	var i int
-	fmt.Sscanf(key, "cleanup-%d", &i)
-	return i
 }

@@ -64,27 +64,47 @@ type StepRecord struct {
 	Kind    string `json:"kind"`
 	Line    int    `json:"line,omitempty"`
 	Command string `json:"command,omitempty"`
-	Run     int    `json:"run,omitempty"` // 1-based run of a repeated step
+	// Transport is the transport that carried the command or the export
+	// (ssh, xmlapi; for a target reached both ways, the part that did).
+	Transport string `json:"transport,omitempty"`
+	Run       int    `json:"run,omitempty"` // 1-based run of a repeated step
 	// Item is the item of a for_each step this run was for.
 	Item  string    `json:"item,omitempty"`
 	Start time.Time `json:"start"`
 	End   time.Time `json:"end"`
-	// Status is ok, failed, timeout, skipped, interrupted.
+	// Status is ok, failed, timeout, skipped, interrupted, or refused (the
+	// device would not take the command over this transport: Note says
+	// how to run it by hand).
 	Status string `json:"status"`
 	Error  string `json:"error,omitempty"`
 	Output string `json:"output,omitempty"` // path relative to the run folder
 	SHA256 string `json:"sha256,omitempty"`
 	Note   string `json:"note,omitempty"`
+	// AcceptedForm is, for a step of several forms (run: one_of), the
+	// index of the form the device accepted (0 for the first); Command is
+	// that form. Nil for a plain command, or when no form was accepted.
+	AcceptedForm *int `json:"accepted_form,omitempty"`
+	// Refused are the forms the device refused, each with its words.
+	Refused []RefusedForm `json:"refused,omitempty"`
 }
 
 // CleanupRecord is one undo or cleanup command and how it went.
 type CleanupRecord struct {
-	Command string    `json:"command"`
-	Status  string    `json:"status"` // ok, failed, pending
-	Error   string    `json:"error,omitempty"`
-	Time    time.Time `json:"time"`
-	Output  string    `json:"output,omitempty"`
-	Note    string    `json:"note,omitempty"`
+	Command string `json:"command"`
+	// Transport is the transport that carried the command, when it was
+	// sent.
+	Transport string    `json:"transport,omitempty"`
+	Status    string    `json:"status"` // ok, failed, pending
+	Error     string    `json:"error,omitempty"`
+	Time      time.Time `json:"time"`
+	Output    string    `json:"output,omitempty"`
+	Note      string    `json:"note,omitempty"`
+	// AcceptedForm is, for an entry of several forms (one_of), the index
+	// of the form the device accepted (0 for the first); Command is that
+	// form. Nil when the entry has one form or none was accepted.
+	AcceptedForm *int `json:"accepted_form,omitempty"`
+	// Refused are the forms the device refused, with its words.
+	Refused []RefusedForm `json:"refused,omitempty"`
 }
 
 // ArtifactRecord is a file brought back into artifacts/.

@@ -324,7 +324,14 @@ func writeSummary(dir string, m *Manifest) error {
 			fmt.Fprintf(&b, "- %s\n", n)
 		}
 	}
-	b.WriteString("\n## Timeline\n\n| # | time (UTC) | step | command | status | output |\n|---|---|---|---|---|---|\n")
+	// A target reached several ways says which way each command went; one
+	// reached one way says it once, in the table above.
+	via := len(StepTransports(m)) > 1
+	if via {
+		b.WriteString("\n## Timeline\n\n| # | time (UTC) | step | command | via | status | output |\n|---|---|---|---|---|---|---|\n")
+	} else {
+		b.WriteString("\n## Timeline\n\n| # | time (UTC) | step | command | status | output |\n|---|---|---|---|---|---|\n")
+	}
 	for _, s := range m.Steps {
 		cmd := s.Command
 		if cmd == "" {
@@ -338,6 +345,10 @@ func writeSummary(dir string, m *Manifest) error {
 		if s.Status == "skipped" && s.Note != "" && s.Command != "" {
 			status += " (" + mdCell(s.Note) + ")"
 		}
+		if via {
+			fmt.Fprintf(&b, "| %s | %s | %s%s | %s | %s | %s | %s |\n", seq, s.Start.Format("15:04:05"), s.ID, itemNote(s.Item), mdCell(cmd), s.Transport, status, s.Output)
+			continue
+		}
 		fmt.Fprintf(&b, "| %s | %s | %s%s | %s | %s | %s |\n", seq, s.Start.Format("15:04:05"), s.ID, itemNote(s.Item), mdCell(cmd), status, s.Output)
 	}
 	b.WriteString("\n## Cleanup\n\n")
@@ -346,6 +357,9 @@ func writeSummary(dir string, m *Manifest) error {
 	}
 	for _, c := range append(append([]CleanupRecord(nil), m.Undo...), m.Cleanup...) {
 		fmt.Fprintf(&b, "- `%s`: %s", c.Command, c.Status)
+		if via && c.Transport != "" {
+			fmt.Fprintf(&b, " (via %s)", c.Transport)
+		}
 		if c.Error != "" {
 			fmt.Fprintf(&b, " (%s)", c.Error)
 		}
@@ -362,6 +376,18 @@ func writeSummary(dir string, m *Manifest) error {
 		fmt.Fprintf(&b, "- `%s` (%d bytes, sha256 %s)\n", a.Path, a.Size, short(a.SHA256))
 	}
 	return WriteFileAtomic(filepath.Join(dir, "summary.md"), []byte(b.String()))
+}
+
+// StepTransports lists, in order of first use, the transports the steps
+// of m went over: more than one for a target reached several ways.
+func StepTransports(m *Manifest) []string {
+	var out []string
+	for _, s := range m.Steps {
+		if s.Transport != "" && !slices.Contains(out, s.Transport) {
+			out = append(out, s.Transport)
+		}
+	}
+	return out
 }
 
 // itemNote shows the item of a for_each step's run beside the step id.

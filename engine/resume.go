@@ -10,10 +10,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
-	"github.com/runbook-dev/runbook/secret"
 	"github.com/runbook-dev/runbook/transports"
 )
 
@@ -44,10 +42,13 @@ type CleanupReport struct {
 	Failed []string
 }
 
-// FinishCleanup runs, from a run folder's journal, every undo and cleanup
-// entry not yet done (undo newest first, then cleanup), and journals each
-// result, so running it twice does nothing the second time. It is how a run
-// whose engine was killed is finished (`runbook cleanup RUNDIR`).
+// FinishCleanup drains, from a run folder's journal, every undo and
+// cleanup entry not yet done, by the same ledger as the run itself (undo
+// newest first, then cleanup; the same labels, timeouts and reopen
+// policy), and journals each result, so running it twice does nothing the
+// second time. It is how a run whose engine was killed is finished
+// (`runbook cleanup RUNDIR`). It returns open's error if the device cannot
+// be reached before anything is sent.
 func FinishCleanup(ctx context.Context, dir string, open func(context.Context) (transports.Transport, error), out io.Writer, redact func(string) string) (CleanupReport, error) {
 	var rep CleanupReport
 	if redact == nil {
@@ -57,8 +58,8 @@ func FinishCleanup(ctx context.Context, dir string, open func(context.Context) (
 	if err != nil {
 		return rep, err
 	}
-	pending := Pending(entries)
-	if len(pending) == 0 {
+	l := NewLedger(entries)
+	if len(l.Pending()) == 0 {
 		fmt.Fprintf(out, "runbook: %s: nothing left to clean up\n", dir)
 		return rep, nil
 	}
@@ -67,36 +68,27 @@ func FinishCleanup(ctx context.Context, dir string, open func(context.Context) (
 		return rep, err
 	}
 	defer j.Close()
+	ctx, cancel := context.WithTimeout(ctx, DefaultCleanupTimeout)
+	defer cancel()
 	tr, err := open(ctx)
 	if err != nil {
 		return rep, err
 	}
-	defer tr.Close()
-	var done []PendingEntry
-	for _, p := range pending {
-		fmt.Fprintf(out, "  %s: %s\n", entryKind(p.Key), p.Command)
-		var err error
-		if strings.Contains(p.Command, secret.Placeholder) {
-			// The journal never holds a secret: this command cannot be
-			// rebuilt from it, and sending the placeholder would be wrong.
-			err = errors.New("the command holds a secret, which the journal does not keep: run it on the device by hand")
-		} else {
-			cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-			_, err = tr.Run(cctx, transports.Command{CLI: p.Command, Shown: p.Command, Timeout: 30 * time.Second})
-			cancel()
+	s := &session{open: open, tr: tr, clock: realClock{}, printf: func(format string, a ...any) { fmt.Fprintf(out, format, a...) }}
+	defer func() {
+		if s.tr != nil {
+			_ = s.tr.Close()
 		}
-		e := JournalEntry{Time: time.Now().UTC(), Event: evCleanupEntry, Key: p.Key, Command: p.Command, Status: "ok"}
-		if err != nil {
-			e.Status, e.Error = "failed", redact(err.Error())
-			rep.Failed = append(rep.Failed, p.Command)
-			fmt.Fprintf(out, "      FAILED: %s\n", e.Error)
+	}()
+	now := func() time.Time { return time.Now().UTC() }
+	d := &drainer{l: l, j: j, s: s, now: now, redact: redact, note: "by runbook cleanup", later: true}
+	var done []drained
+	for _, r := range d.drain(ctx) {
+		if r.rec.Status == "ok" {
+			rep.Done = append(rep.Done, r.rec.Command)
+			done = append(done, r)
 		} else {
-			rep.Done = append(rep.Done, p.Command)
-			done = append(done, p)
-			fmt.Fprintf(out, "      ok\n")
-		}
-		if jerr := j.Append(e); jerr != nil {
-			return rep, jerr
+			rep.Failed = append(rep.Failed, r.rec.Command)
 		}
 	}
 	// Keep the manifest and the summary in step, if the run got far enough
@@ -106,30 +98,21 @@ func FinishCleanup(ctx context.Context, dir string, open func(context.Context) (
 			// The engine died mid-run: rebuild what it did from the journal.
 			rebuildFromJournal(dir, m, entries)
 		}
-		m.CleanupPending = rep.Failed
-		for _, p := range done {
-			rec := CleanupRecord{Command: p.Command, Status: "ok", Time: time.Now().UTC(), Note: "by runbook cleanup"}
-			if entryKind(p.Key) == "cleanup" {
-				m.Cleanup = append(m.Cleanup, rec)
+		m.CleanupPending = l.Shown()
+		for _, r := range done {
+			if r.entry.Key.Kind == KindCleanup {
+				m.Cleanup = append(m.Cleanup, r.rec)
 			} else {
-				m.Undo = append(m.Undo, rec)
+				m.Undo = append(m.Undo, r.rec)
 			}
 		}
-		m.ExitCode = ExitCode(Status(m.Status), len(rep.Failed) > 0)
+		m.ExitCode = ExitCode(Status(m.Status), len(m.CleanupPending) > 0)
 		if b, err := marshalManifest(m); err == nil {
 			_ = WriteFileAtomic(filepath.Join(dir, "manifest.json"), b)
 		}
 		_ = writeSummary(dir, m)
 	}
 	return rep, nil
-}
-
-// entryKind labels a pending entry by its key: undo or cleanup.
-func entryKind(key string) string {
-	if strings.HasPrefix(key, "cleanup-") {
-		return "cleanup"
-	}
-	return "undo"
 }
 
 // rebuildFromJournal fills the manifest of a run whose engine was killed:

@@ -108,6 +108,13 @@ func (ru *run) runStep(ctx context.Context, s *playbook.Step) error {
 		ru.printf("      continuing (on_error: continue)\n")
 		return nil
 	}
+	if errors.Is(err, transports.ErrNotOverAPI) && s.OnError == "" {
+		// Refused for the way it came, not for what it asks: the note says
+		// how to run it by hand, and the rest of the evidence is taken.
+		// An author who wants a hard stop writes on_error: fail.
+		ru.printf("      continuing: the note says how to run it on the CLI\n")
+		return nil
+	}
 	if s.Kind == playbook.KindExport && s.OnError == "" {
 		// A failed export does not cost the evidence still to come (the
 		// other captures, the tech-support file): the run goes on, and
@@ -175,17 +182,17 @@ func (ru *run) runCommand(ctx context.Context, s *playbook.Step) error {
 		return ru.runForEach(ctx, s)
 	}
 	env := ru.env(nil)
-	cmd, err := ru.command(s, env)
+	forms, err := ru.commands(s, env)
 	if err != nil {
 		return err
 	}
 	var undo []undoEntry
 	for _, u := range s.Undo {
-		c, shown, err := ru.render(u, env)
+		shown, send, err := ru.renderForms(u, env)
 		if err != nil {
 			return fmt.Errorf("undo: %w", err)
 		}
-		undo = append(undo, undoEntry{cmd: c, shown: shown})
+		undo = append(undo, undoEntry{cmd: send, shown: shown})
 	}
 	count, interval, err := repeatOf(s, env)
 	if err != nil {
@@ -202,7 +209,7 @@ func (ru *run) runCommand(ctx context.Context, s *playbook.Step) error {
 			}
 		}
 		for a := 1; ; a++ {
-			out, err := ru.send(ctx, s, cmd, undo, i, count)
+			out, err := ru.send(ctx, s, forms, undo, i, count)
 			if err != nil {
 				return err
 			}
@@ -227,6 +234,28 @@ func (ru *run) runCommand(ctx context.Context, s *playbook.Step) error {
 	return nil
 }
 
+// commands renders the forms of the run step s (one, or its one_of), each
+// with the step's prompt answers.
+func (ru *run) commands(s *playbook.Step, env map[string]any) ([]transports.Command, error) {
+	if s.OneOf == nil {
+		cmd, err := ru.command(s, env)
+		return []transports.Command{cmd}, err
+	}
+	var out []transports.Command
+	for k, t := range s.OneOf {
+		cli, shown, err := ru.render(t, env)
+		if err != nil {
+			return nil, fmt.Errorf("run one_of form %d: %w", k+1, err)
+		}
+		cmd := transports.Command{CLI: cli, Shown: shown, Timeout: ru.stepTimeout(s)}
+		if cmd.Prompts, err = ru.answers(s, env); err != nil {
+			return nil, err
+		}
+		out = append(out, cmd)
+	}
+	return out, nil
+}
+
 // command renders the command of the run step s: its CLI, XML form and
 // prompt answers.
 func (ru *run) command(s *playbook.Step, env map[string]any) (transports.Command, error) {
@@ -240,14 +269,23 @@ func (ru *run) command(s *playbook.Step, env map[string]any) (transports.Command
 			return transports.Command{}, fmt.Errorf("xml: %w", err)
 		}
 	}
+	if cmd.Prompts, err = ru.answers(s, env); err != nil {
+		return transports.Command{}, err
+	}
+	return cmd, nil
+}
+
+// answers renders the prompt answers of s.
+func (ru *run) answers(s *playbook.Step, env map[string]any) ([]transports.Prompt, error) {
+	var out []transports.Prompt
 	for _, a := range s.Prompts {
 		ans, err := a.Answer.Render(env)
 		if err != nil {
-			return transports.Command{}, fmt.Errorf("prompts: %w", err)
+			return nil, fmt.Errorf("prompts: %w", err)
 		}
-		cmd.Prompts = append(cmd.Prompts, transports.Prompt{Pattern: a.Match, Answer: ans, Secret: true})
+		out = append(out, transports.Prompt{Pattern: a.Match, Answer: ans, Secret: true})
 	}
-	return cmd, nil
+	return out, nil
 }
 
 // repeatOf evaluates the repeat of s: how many runs, how far apart.
@@ -282,21 +320,29 @@ func (ru *run) stepTimeout(s *playbook.Step) time.Duration {
 	return 60 * time.Second
 }
 
-// send sends one command and records everything about it.
-func (ru *run) send(ctx context.Context, s *playbook.Step, cmd transports.Command, undo []undoEntry, i, count int) (playbook.RunView, error) {
+// send sends one command, trying its forms in order until the device
+// accepts one (refused: the device's own error; a lost session or a
+// timeout ends the attempt as it is), and records everything about it.
+// A form the device refused earlier in the run is not sent again.
+func (ru *run) send(ctx context.Context, s *playbook.Step, forms []transports.Command, undo []undoEntry, i, count int) (playbook.RunView, error) {
 	ru.seq++
 	seq := ru.seq
-	if cmd.Shown == "" {
-		cmd.Shown = ru.redact(cmd.CLI)
+	for k := range forms {
+		if forms[k].Shown == "" {
+			forms[k].Shown = ru.redact(forms[k].CLI)
+		}
 	}
-	shownUndo := make([]string, len(undo))
-	for k, u := range undo {
-		shownUndo[k] = u.shown
-	}
+	cmd := forms[0]
 	if len(undo) > 0 && !ru.armed[s] {
-		// Journaled (fsynced) before the command is sent: a crash after
-		// sending still leaves the undo on record.
-		if err := ru.j.Append(JournalEntry{Time: ru.now(), Event: evUndoIntent, Seq: seq, Step: s.ID, Command: cmd.Shown, Undo: shownUndo}); err != nil {
+		// Journaled (fsynced) before the command is sent, and in the
+		// ledger from then on: a crash after sending still leaves the undo
+		// on record. Not sent if that fails.
+		shownUndo := make([]Forms, len(undo))
+		send := make([][]string, len(undo))
+		for k, u := range undo {
+			shownUndo[k], send[k] = u.shown, u.cmd
+		}
+		if err := ru.ledger.record(ru.j, JournalEntry{Time: ru.now(), Event: evUndoIntent, Seq: seq, Step: s.ID, Command: cmd.Shown, Undo: shownUndo}, send...); err != nil {
 			return playbook.RunView{}, fmt.Errorf("not sent: %w", err)
 		}
 	}
@@ -307,26 +353,65 @@ func (ru *run) send(ctx context.Context, s *playbook.Step, cmd transports.Comman
 	ru.printf("[%3d] %s\n", seq, label)
 	start := ru.now()
 	_ = ru.j.Append(JournalEntry{Time: start, Event: evStepStart, Seq: seq, Step: s.ID, Command: cmd.Shown, Item: ru.itemOr()}) // not durable
-	cctx, cancel := context.WithTimeout(ctx, cmd.Timeout)
-	res, err := ru.tr.Run(cctx, cmd)
-	cancel()
-	if len(undo) > 0 && !ru.armed[s] {
-		ru.armed[s] = true
-		ru.mu.Lock()
-		// The stack runs newest first; a step's own undo list runs in the
-		// order written.
-		for k := len(undo) - 1; k >= 0; k-- {
-			ru.pending = append(ru.pending, undoEntry{key: undoKey(seq, k), cmd: undo[k].cmd, shown: undo[k].shown})
+	var res transports.Result
+	var err error
+	var refused []RefusedForm
+	accepted, tried := -1, 0
+	for k, c := range forms {
+		if why, ok := ru.ledger.refusal(c.Shown); ok && len(forms) > 1 {
+			ru.printf("      form %d of %d not sent, the device refused it earlier: %s\n", k+1, len(forms), c.Shown)
+			refused = append(refused, RefusedForm{Form: k, Command: c.Shown, Error: why})
+			continue
 		}
-		ru.mu.Unlock()
-		if jerr := ru.j.Append(JournalEntry{Time: ru.now(), Event: evUndoArmed, Seq: seq, Step: s.ID, Undo: shownUndo}); jerr != nil && err == nil {
+		if tried > 0 {
+			ru.printf("      trying form %d of %d: %s\n", k+1, len(forms), c.Shown)
+		}
+		tried++
+		cmd = c
+		cctx, cancel := context.WithTimeout(ctx, c.Timeout)
+		res, err = ru.tr.Run(cctx, c)
+		cancel()
+		if err == nil {
+			accepted = k
+			break
+		}
+		if !Refused(err) || ctx.Err() != nil {
+			break
+		}
+		words := ru.redact(refusalWords(err))
+		refused = append(refused, RefusedForm{Form: k, Command: c.Shown, Error: words})
+		if jerr := ru.ledger.record(ru.j, JournalEntry{Time: ru.now(), Event: evRefused, Seq: seq, Step: s.ID, Command: c.Shown, Error: words}); jerr != nil {
+			ru.printf("      %v\n", jerr)
+		}
+		if len(forms) > 1 {
+			ru.printf("      refused: %s\n", words)
+		}
+	}
+	if len(forms) > 1 && accepted < 0 && len(refused) == len(forms) {
+		err = &RefusedError{Refused: refused}
+	}
+	// Refused because of the way it came (the XML API): the device did
+	// not run it, so there is nothing to undo.
+	notOverAPI := errors.Is(err, transports.ErrNotOverAPI)
+	if len(undo) > 0 && !ru.armed[s] && notOverAPI {
+		ru.armed[s] = true
+		ru.undoNotNeeded(seq, undo)
+	} else if len(undo) > 0 && !ru.armed[s] {
+		ru.armed[s] = true
+		if jerr := ru.j.Append(JournalEntry{Time: ru.now(), Event: evUndoArmed, Seq: seq, Step: s.ID}); jerr != nil && err == nil {
 			// The intent is on record, so the undo is not lost; but a
 			// journal that cannot be written must not see more debug.
 			err = jerr
 		}
 	}
 	end := ru.now()
-	rec := StepRecord{Seq: seq, ID: s.ID, Kind: string(s.Kind), Line: s.Line, Command: cmd.Shown, Start: start, End: end, Status: "ok"}
+	rec := StepRecord{Seq: seq, ID: s.ID, Kind: string(s.Kind), Line: s.Line, Command: cmd.Shown, Transport: ru.via(res.Transport), Start: start, End: end, Status: "ok"}
+	if len(forms) > 1 {
+		rec.Refused = refused
+		if accepted >= 0 {
+			rec.AcceptedForm = &accepted
+		}
+	}
 	if count > 1 {
 		rec.Run = i
 	}
@@ -335,6 +420,14 @@ func (ru *run) send(ctx context.Context, s *playbook.Step, cmd transports.Comman
 		err = explain(err)
 		rec.Status = "failed"
 		switch {
+		case notOverAPI && ctx.Err() == nil:
+			rec.Status = "refused"
+			shownUndo := make([]string, len(undo))
+			for k, u := range undo {
+				shownUndo[k] = ShowForms(u.shown)
+			}
+			rec.Note = notOverAPINote(cmd.Shown, shownUndo)
+			ru.addNote(rec.Note)
 		case ctx.Err() != nil:
 			rec.Status = "interrupted"
 		case errors.Is(err, transports.ErrTimeout) || errors.Is(err, context.DeadlineExceeded):
@@ -381,34 +474,79 @@ func (ru *run) send(ctx context.Context, s *playbook.Step, cmd transports.Comman
 	return out, nil
 }
 
-// satisfyUndo takes off the stack the pending undo entries that a command
-// the playbook just ran successfully already did (a procedure that switches
-// debug off itself, before exporting the capture): they are not sent again.
-func (ru *run) satisfyUndo(cli string) {
-	ru.mu.Lock()
-	var done []undoEntry
-	for _, p := range ru.pending {
-		if p.cmd == cli {
-			done = append(done, p)
-		}
+// via is the transport a command went over: the part that answered, as
+// the transport says, else the target's.
+func (ru *run) via(part string) string {
+	if part != "" {
+		return part
 	}
-	ru.mu.Unlock()
-	for _, p := range done {
-		// Taken off the stack only once the journal says so: else it is
-		// sent again at cleanup, which is harmless.
-		if err := ru.j.Append(JournalEntry{Time: ru.now(), Event: evCleanupEntry, Key: p.key, Command: p.shown, Status: "ok", Message: "done by the playbook"}); err != nil {
+	return ru.o.Transport
+}
+
+// notOverAPINote tells the operator how to run by hand a command the
+// device refused over the XML API, and its undo after.
+func notOverAPINote(shown string, undo []string) string {
+	msg := fmt.Sprintf("`%s` was not run: the firewall does not take it over the XML API, so what it turns on is missing from the evidence. "+
+		"Run it on the firewall's CLI (SSH): `%s`", shown, shown)
+	if len(undo) > 0 {
+		msg += ", then `" + strings.Join(undo, "`, `") + "` once the evidence is taken"
+	}
+	return msg + "; or give the target both ways (transport: [ssh, xmlapi]) so that runbook sends it over SSH."
+}
+
+// undoNotNeeded records that the undo of the command journaled as seq is
+// not needed: the device refused the command without running it. The
+// journal says so, so `runbook cleanup` does not send it either.
+func (ru *run) undoNotNeeded(seq int, undo []undoEntry) {
+	for k, u := range undo {
+		shown := ShowForms(u.shown)
+		rec := CleanupRecord{Command: shown, Status: "ok", Time: ru.now(), Note: "not sent: the device refused the command it undoes"}
+		if err := ru.ledger.record(ru.j, JournalEntry{Time: ru.now(), Event: evCleanupEntry, Key: undoKey(seq, k).String(), Command: shown, Status: "ok", Message: rec.Note}); err != nil {
+			// Not on record as done: then it is still pending, and
+			// undone at the end, harmlessly.
 			ru.printf("      %v\n", err)
 			continue
 		}
-		ru.mu.Lock()
-		for k, q := range ru.pending {
-			if q.key == p.key {
-				ru.pending = append(ru.pending[:k], ru.pending[k+1:]...)
+		ru.m.Undo = append(ru.m.Undo, rec)
+	}
+}
+
+// satisfyUndo takes out of the ledger the pending undo entries that a
+// command the playbook just ran successfully already did (a procedure that
+// switches debug off itself, before exporting the capture): they are not
+// sent again. An entry is satisfied when cli is the command of the form
+// its cleanup would send first: its first form the device has not refused
+// in this run. So a step `one_of: [a, b]` accepted with b (a refused)
+// satisfies an undo `b`, `one_of: [a, b]` and `one_of: [b, a]`; accepted
+// with a, it satisfies `a` and `one_of: [a, b]` but not `one_of: [b, a]`,
+// whose cleanup would send b.
+func (ru *run) satisfyUndo(cli string) {
+	for _, p := range ru.ledger.Pending() {
+		if p.Key.Kind != KindUndo || len(p.send) != len(p.Forms) {
+			continue
+		}
+		first := -1
+		for k, f := range p.Forms {
+			if _, refused := p.Refused[f]; !refused {
+				first = k
 				break
 			}
 		}
-		ru.mu.Unlock()
-		ru.m.Undo = append(ru.m.Undo, CleanupRecord{Command: p.shown, Status: "ok", Time: ru.now(), Note: "done by the playbook's own step"})
+		if first < 0 || p.send[first] != cli {
+			continue
+		}
+		// Out of the ledger only once the journal says so: else it is
+		// sent again at cleanup, which is harmless.
+		e := JournalEntry{Time: ru.now(), Event: evCleanupEntry, Key: p.Key.String(), Command: p.Forms[first], Status: "ok", Message: "done by the playbook"}
+		if err := ru.ledger.record(ru.j, e); err != nil {
+			ru.printf("      %v\n", err)
+			continue
+		}
+		rec := CleanupRecord{Command: p.Forms[first], Status: "ok", Time: ru.now(), Note: "done by the playbook's own step"}
+		if len(p.Forms) > 1 {
+			rec.AcceptedForm = &first
+		}
+		ru.m.Undo = append(ru.m.Undo, rec)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -66,8 +67,12 @@ func Find(explicit string, getenv func(string) string) (string, error) {
 var targetKeys = map[string]bool{
 	"transport": true, "host": true, "port": true, "user": true, "password": true,
 	"key_file": true, "passphrase": true, "use_agent": true, "known_hosts": true,
-	"api_key": true, "tls": true, "cassette": true, "params": true,
+	"api_key": true, "tls": true, "cassette": true, "params": true, "ports": true,
 }
+
+// The transports a target may list together (transport: [ssh, xmlapi]),
+// in the order their names are joined into Target.Transport: ssh+xmlapi.
+var partNames = []string{"ssh", "xmlapi"}
 
 // Load reads and checks an inventory file. Every problem is reported, each
 // with file:line:col.
@@ -257,6 +262,7 @@ func parseTarget(path, name string, n *yaml.Node) (transports.Target, []*Error) 
 		}
 		return r
 	}
+	var portNode, portsNode *yaml.Node
 	for _, kv := range pairs(n, "target "+name, func(n *yaml.Node, f string, a ...any) {
 		errs = append(errs, &Error{File: path, Line: n.Line, Col: n.Column, Msg: fmt.Sprintf(f, a...)})
 	}) {
@@ -268,9 +274,13 @@ func parseTarget(path, name string, n *yaml.Node) (transports.Target, []*Error) 
 		var err error
 		switch k.Value {
 		case "transport":
+			if v.Kind == yaml.SequenceNode {
+				t.Transport = parseParts(v, bad)
+				break
+			}
 			t.Transport = v.Value
 			if v.Value != "ssh" && v.Value != "xmlapi" && v.Value != "replay" {
-				bad(v, "transport must be ssh, xmlapi or replay, not %q", v.Value)
+				bad(v, "transport must be ssh, xmlapi or replay (or both ssh and xmlapi: [ssh, xmlapi]), not %q", v.Value)
 			}
 		case "host":
 			t.Host = v.Value
@@ -279,6 +289,10 @@ func parseTarget(path, name string, n *yaml.Node) (transports.Target, []*Error) 
 			if err == nil && (t.Port < 1 || t.Port > 65535) {
 				bad(v, "port %d out of range", t.Port)
 			}
+			portNode = v
+		case "ports":
+			t.Ports = parsePorts(v, bad)
+			portsNode = v
 		case "user":
 			t.User = v.Value
 		case "password":
@@ -310,13 +324,74 @@ func parseTarget(path, name string, n *yaml.Node) (transports.Target, []*Error) 
 	if t.Transport == "" {
 		bad(n, "transport is required (ssh, xmlapi or replay)")
 	}
-	if (t.Transport == "ssh" || t.Transport == "xmlapi") && t.Host == "" {
+	several := strings.Contains(t.Transport, "+")
+	if several && portNode != nil {
+		bad(portNode, "port: a target reached over %s has a port for each: write ports: {ssh: N, xmlapi: N} (a transport left out uses its default, 22 and 443)", strings.ReplaceAll(t.Transport, "+", " and "))
+	}
+	if !several && portsNode != nil {
+		bad(portsNode, "ports: only a target reached several ways (transport: [ssh, xmlapi]) has ports; write port: N")
+	}
+	if (t.Transport == "ssh" || t.Transport == "xmlapi" || several) && t.Host == "" {
 		bad(n, "host is required for transport %s", t.Transport)
 	}
 	if t.Transport == "replay" && t.Cassette == "" {
 		bad(n, "cassette is required for transport replay")
 	}
 	return t, errs
+}
+
+// parseParts reads `transport: [ssh, xmlapi]`: the transports a target is
+// reached by together, joined in partNames order ("ssh+xmlapi"). A list of
+// one is that transport.
+func parseParts(v *yaml.Node, bad func(*yaml.Node, string, ...any)) string {
+	seen := map[string]bool{}
+	for _, it := range v.Content {
+		switch {
+		case it.Kind != yaml.ScalarNode || !slices.Contains(partNames, it.Value):
+			bad(it, "transport: a list names ssh and xmlapi (a target reached both ways), not %q", it.Value)
+		case seen[it.Value]:
+			bad(it, "transport: %s is listed twice", it.Value)
+		}
+		seen[it.Value] = true
+	}
+	var out []string
+	for _, p := range partNames {
+		if seen[p] {
+			out = append(out, p)
+		}
+	}
+	if len(out) == 0 {
+		bad(v, "transport: an empty list; want ssh, xmlapi, replay or [ssh, xmlapi]")
+		return ""
+	}
+	return strings.Join(out, "+")
+}
+
+// parsePorts reads `ports: {ssh: N, xmlapi: N}`.
+func parsePorts(v *yaml.Node, bad func(*yaml.Node, string, ...any)) map[string]int {
+	if v.Kind != yaml.MappingNode {
+		bad(v, "ports must be a mapping of transport to port, such as {ssh: 22, xmlapi: 443}")
+		return nil
+	}
+	out := map[string]int{}
+	for _, kv := range pairs(v, "ports", bad) {
+		k, pv := kv[0], kv[1]
+		if !slices.Contains(partNames, k.Value) {
+			bad(k, "ports: unknown transport %q (want ssh or xmlapi)", k.Value)
+			continue
+		}
+		var port int
+		if err := pv.Decode(&port); err != nil {
+			bad(pv, "ports.%s: want a port number", k.Value)
+			continue
+		}
+		if port < 1 || port > 65535 {
+			bad(pv, "ports.%s: port %d out of range", k.Value, port)
+			continue
+		}
+		out[k.Value] = port
+	}
+	return out
 }
 
 // fingerprintRe is the form of tls.fingerprint, as the schema has it.

@@ -43,6 +43,10 @@ func TestExampleInventory(t *testing.T) {
 	if fw1.Password.String() != "env:FW1_PASSWORD" || fw1.Port != 22 || fw1.User != "admin" {
 		t.Errorf("fw1 %+v", fw1)
 	}
+	both := inv.Targets["fw3"]
+	if both.Transport != "ssh+xmlapi" || both.Port != 0 || both.Ports["xmlapi"] != 8443 || both.Ports["ssh"] != 0 || both.APIKey.IsZero() || both.KnownHosts == "" {
+		t.Errorf("fw3 (both ways) %+v", both)
+	}
 	if want := filepath.Join("..", "examples", "cassettes", "phase2-down.yaml"); inv.Targets["lab"].Cassette != want {
 		t.Errorf("cassette %q, want %q (relative to the inventory)", inv.Targets["lab"].Cassette, want)
 	}
@@ -65,7 +69,7 @@ func TestBadInventory(t *testing.T) {
 		{"no host", "targets:\n  fw1:\n    transport: ssh\n",
 			"inv.yaml:3:5: target fw1: host is required for transport ssh"},
 		{"bad transport", "targets:\n  fw1:\n    transport: telnet\n    host: h\n",
-			`inv.yaml:3:16: target fw1: transport must be ssh, xmlapi or replay, not "telnet"`},
+			`inv.yaml:3:16: target fw1: transport must be ssh, xmlapi or replay (or both ssh and xmlapi: [ssh, xmlapi]), not "telnet"`},
 		{"group of unknown", "targets:\n  fw1: {transport: ssh, host: h}\ngroups:\n  g: [fw1, fw9]\n",
 			`inv.yaml:4:12: group g: unknown target "fw9" (did you mean "fw1"?)`},
 		{"group of a group", "targets:\n  fw1: {transport: ssh, host: h}\ngroups:\n  a: [fw1, b]\n  b: [a]\n",
@@ -91,6 +95,16 @@ func TestBadInventory(t *testing.T) {
 			`inv.yaml:2:33: control character U+001B is not allowed: write it as an escape in a double-quoted string, such as "\x1b"`},
 		{"port range", "targets:\n  fw1: {transport: ssh, host: h, port: 70000}\n",
 			"inv.yaml:2:40: target fw1: port 70000 out of range"},
+		{"both ways with port", "targets:\n  fw1: {transport: [ssh, xmlapi], host: h, port: 22}\n",
+			"inv.yaml:2:50: target fw1: port: a target reached over ssh and xmlapi has a port for each: write ports: {ssh: N, xmlapi: N} (a transport left out uses its default, 22 and 443)"},
+		{"ports on one transport", "targets:\n  fw1: {transport: ssh, host: h, ports: {ssh: 22}}\n",
+			"inv.yaml:2:41: target fw1: ports: only a target reached several ways (transport: [ssh, xmlapi]) has ports; write port: N"},
+		{"replay in a list", "targets:\n  fw1: {transport: [ssh, replay], host: h}\n",
+			`inv.yaml:2:26: target fw1: transport: a list names ssh and xmlapi (a target reached both ways), not "replay"`},
+		{"both ways without host", "targets:\n  fw1: {transport: [ssh, xmlapi]}\n",
+			"inv.yaml:2:8: target fw1: host is required for transport ssh+xmlapi"},
+		{"unknown port name", "targets:\n  fw1: {transport: [ssh, xmlapi], host: h, ports: {api: 443}}\n",
+			`inv.yaml:2:52: target fw1: ports: unknown transport "api" (want ssh or xmlapi)`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

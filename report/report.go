@@ -106,7 +106,9 @@ type stepView struct {
 	Seq, Time, ID, Kind, Text, Status, Class, Error, Note string
 	Item                                                  string // of a for_each step's run
 	Output                                                string
-	Link                                                  bool
+	// Via is the transport of the step, shown when the run used several.
+	Via  string
+	Link bool
 }
 
 type cleanupView struct {
@@ -141,9 +143,13 @@ func build(m *engine.Manifest, dir string) view {
 		v.Findings = append(v.Findings, fv)
 	}
 	v.Groups = chartGroups(m)
+	several := len(engine.StepTransports(m)) > 1
 	for _, s := range m.Steps {
 		sv := stepView{ID: s.ID, Kind: s.Kind, Item: s.Item, Text: s.Command, Status: s.Status, Class: statusClass(s.Status),
 			Error: s.Error, Note: s.Note, Output: s.Output, Link: linkable(s.Output)}
+		if several {
+			sv.Via = s.Transport
+		}
 		if s.Seq > 0 {
 			sv.Seq = strconv.Itoa(s.Seq)
 		}

@@ -188,7 +188,7 @@ func replayCase(ctx context.Context, c Case, o Options) (got *Expectation, runEr
 		Open: func(context.Context) (transports.Transport, error) {
 			// A reconnect continues the same recorded session, as the
 			// recording of a reconnected session does.
-			return &session{tr: tr, log: log, phase: r.Phase}, nil
+			return &session{tr: tr, log: log, label: r.Sending}, nil
 		},
 	})
 	res := r.Run(ctx)
@@ -275,9 +275,10 @@ func BindCassette(pb *playbook.Playbook, c *replay.Cassette) (params map[string]
 	return params, secretVals, nil
 }
 
-// sent is one command (or export) sent, with the engine's phase then.
+// sent is one command (or export) sent, with the label of the ledger
+// entry it was sent for ("undo", "cleanup"), "" for a step.
 type sent struct {
-	phase string
+	label string
 	text  string
 }
 
@@ -287,51 +288,28 @@ type commandLog struct {
 	sent []sent
 }
 
-func (l *commandLog) add(phase, text string) {
+func (l *commandLog) add(label, text string) {
 	l.mu.Lock()
-	l.sent = append(l.sent, sent{phase, text})
+	l.sent = append(l.sent, sent{label, text})
 	l.mu.Unlock()
 }
 
 // expectation builds what res gave. Commands sent in the cleanup phase are
-// told apart (undo, then cleanup:) by walking the manifest's records in
-// the same order; a command sent again right after (a retry on a
-// re-opened session) keeps its label.
+// told apart (undo, then cleanup:) by the label the engine's ledger gave
+// the entry each was sent for (engine.Runner.Sending).
 func (l *commandLog) expectation(res *engine.Result) *Expectation {
 	m := res.Manifest
 	e := &Expectation{ExitCode: res.ExitCode}
-	type label struct {
-		undo bool
-		cmd  string
-	}
-	var labels []label
-	for _, u := range m.Undo {
-		labels = append(labels, label{true, u.Command})
-	}
-	for _, c := range m.Cleanup {
-		labels = append(labels, label{false, c.Command})
-	}
-	next, last := 0, label{}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, s := range l.sent {
-		if s.phase != "cleanup" {
-			e.Commands = append(e.Commands, s.text)
-			continue
-		}
-		lab := label{false, s.text}
-		switch {
-		case next < len(labels) && labels[next].cmd == s.text:
-			lab = labels[next]
-			next++
-		case last.cmd == s.text:
-			lab = last
-		}
-		last = lab
-		if lab.undo {
+		switch s.label {
+		case engine.KindUndo.String():
 			e.Undo = append(e.Undo, s.text)
-		} else {
+		case engine.KindCleanup.String():
 			e.Cleanup = append(e.Cleanup, s.text)
+		default:
+			e.Commands = append(e.Commands, s.text)
 		}
 	}
 	for _, f := range m.Findings {
@@ -341,12 +319,12 @@ func (l *commandLog) expectation(res *engine.Result) *Expectation {
 }
 
 // session is what the engine sees of the replay: every command and export
-// is logged with the phase it was sent in. Close ends only this session;
+// is logged with the label of the ledger entry it was sent for. Close ends only this session;
 // a re-opened session continues the same replay.
 type session struct {
 	tr    *replay.Transport
 	log   *commandLog
-	phase func() string
+	label func() string
 
 	mu     sync.Mutex
 	closed bool
@@ -369,7 +347,7 @@ func (s *session) Run(ctx context.Context, cmd transports.Command) (transports.R
 	if s.isClosed() {
 		return transports.Result{}, fmt.Errorf("replay: %w", transports.ErrClosed)
 	}
-	s.log.add(s.phase(), cmd.CLI)
+	s.log.add(s.label(), cmd.CLI)
 	return s.tr.Run(ctx, cmd)
 }
 
@@ -399,7 +377,7 @@ func (s *session) Export(ctx context.Context, req transports.ExportRequest, w io
 	if req.File != "" {
 		text += " " + req.File
 	}
-	s.log.add(s.phase(), text)
+	s.log.add(s.label(), text)
 	return s.tr.Export(ctx, req, w)
 }
 

@@ -4,7 +4,8 @@
 // transport is opened for.
 //
 // This package and its implementations (transports/ssh, transports/xmlapi,
-// transports/replay) know nothing of playbooks: they must not import engine/.
+// transports/replay, and transports/dual, which holds an SSH and an XML API
+// transport as one) know nothing of playbooks: they must not import engine/.
 // The conformance suite every transport passes lives in
 // transports/transporttest.
 package transports

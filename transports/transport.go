@@ -84,6 +84,11 @@ type Result struct {
 	// Data is the structured answer where the transport has one (the XML
 	// API's <result> as nested map[string]any / []any / string), else nil.
 	Data any
+	// Transport names the transport that answered (ssh, xmlapi) when the
+	// Transport run is made of several (transports/dual) or replays one
+	// that was; also set beside an error. Empty means the transport the
+	// target names.
+	Transport string
 }
 
 // Facts describe the device a transport is connected to. Keys are lower-case:
@@ -109,6 +114,9 @@ type ExportInfo struct {
 	Name string
 	// Size is the number of bytes written.
 	Size int64
+	// Transport names the transport that pulled the file, as
+	// Result.Transport does for a command; empty means the target's.
+	Transport string
 }
 
 // Exporter is implemented by transports that can pull a file from the device
@@ -151,6 +159,11 @@ var (
 	// ErrHostKeyNotAccepted: an `scp export` asked whether to trust a remote
 	// host key the device has not seen, and Command.Scp did not allow it.
 	ErrHostKeyNotAccepted = errors.New("scp: new remote host key not accepted")
+	// ErrNotOverAPI: the device refused the command because it came over
+	// the XML API (PAN-OS: "debug not available to xmlapi client"); the
+	// same command runs on its CLI (SSH). Wrapped by a *DeviceError: the
+	// device did not run it.
+	ErrNotOverAPI = errors.New("not available over the XML API: run it on the CLI (SSH)")
 )
 
 // DeviceError is a command the device refused, with the device's own words.
@@ -184,11 +197,16 @@ func (e *ConnError) Unwrap() error { return e.Err }
 // inventory gives it. Secrets are references, resolved by the transport
 // through DialOptions.Resolve.
 type Target struct {
-	Name      string
-	Transport string // ssh, xmlapi, replay
+	Name string
+	// Transport is ssh, xmlapi, replay, or ssh+xmlapi for a target reached
+	// both ways (transports/dual).
+	Transport string
 	Host      string
 	Port      int
-	User      string
+	// Ports are the ports of each part of a target reached several ways
+	// (ssh+xmlapi), by transport name; a part not listed uses its default.
+	Ports map[string]int
+	User  string
 
 	Password   secret.Ref
 	KeyFile    string

@@ -30,6 +30,11 @@ func newCleanupCmd(io *IOStreams) *cobra.Command {
 		Long: `Read the journal of a run folder, reconnect to its target, and run every undo
 and cleanup command that was not done yet (undo newest first, then cleanup),
 recording each in the journal. Running it twice does nothing the second time.
+It drains the same ledger as the run itself, with the same labels (undo:,
+cleanup:), the same 30s per command and the same reconnects. An entry with
+several forms (one_of) tries them in order, skipping those the device already
+refused; one whose when: the run never decided (or that failed) is printed for
+you to run by hand, and stays pending.
 
 Exit codes:
   0  nothing left to do, or everything done

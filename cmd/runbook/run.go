@@ -65,6 +65,12 @@ firewall could not open or write, a lost connection) is a failed step with
 the firewall's own words; the remaining exports and steps still run, and
 the run ends with exit 1. An export step with its own on_error follows it.
 
+A target reached both ways (inventory: transport: [ssh, xmlapi]) sends every
+CLI command over SSH and pulls over the API what it can export (tech-support,
+filter captures); only the IKE capture is pushed with scp export. Over the
+API alone, a debug command the firewall refuses to API clients is recorded
+refused, with a note naming the CLI command to run, and the run goes on.
+
 The built-in target "demo" needs no inventory and no firewall: it replays the
 recorded session shipped for the playbook, with the parameters it was
 recorded with for any not given.

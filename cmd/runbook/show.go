@@ -88,15 +88,18 @@ type (
 		Values      []string `json:"values,omitempty"`
 	}
 	shownStep struct {
-		Index    string            `json:"index"`
-		Pos      string            `json:"pos"`
-		Kind     string            `json:"kind"`
-		ID       string            `json:"id,omitempty"`
-		Name     string            `json:"name,omitempty"`
-		When     string            `json:"when,omitempty"`
-		OnError  string            `json:"on_error,omitempty"`
-		Timeout  string            `json:"timeout,omitempty"`
-		Command  string            `json:"command,omitempty"`
+		Index   string `json:"index"`
+		Pos     string `json:"pos"`
+		Kind    string `json:"kind"`
+		ID      string `json:"id,omitempty"`
+		Name    string `json:"name,omitempty"`
+		When    string `json:"when,omitempty"`
+		OnError string `json:"on_error,omitempty"`
+		Timeout string `json:"timeout,omitempty"`
+		Command string `json:"command,omitempty"`
+		// OneOf are every form of a run: one_of, the first (Command)
+		// included.
+		OneOf    []string          `json:"one_of,omitempty"`
 		XML      string            `json:"xml,omitempty"`
 		Message  string            `json:"message,omitempty"`
 		Wait     string            `json:"wait,omitempty"`
@@ -108,14 +111,22 @@ type (
 		Captures map[string]string `json:"captures,omitempty"`
 		Parse    string            `json:"parse,omitempty"`
 		Prompts  []string          `json:"prompts,omitempty"`
-		Undo     []string          `json:"undo,omitempty"`
-		Export   map[string]string `json:"export,omitempty"`
-		If       string            `json:"if,omitempty"`
-		Then     []*shownStep      `json:"then,omitempty"`
-		Else     []*shownStep      `json:"else,omitempty"`
+		// Undo are the undo entries as written: a string, or
+		// {"one_of": [...]}.
+		Undo   []any `json:"undo,omitempty"`
+		undo   [][]string
+		Export map[string]string `json:"export,omitempty"`
+		If     string            `json:"if,omitempty"`
+		Then   []*shownStep      `json:"then,omitempty"`
+		Else   []*shownStep      `json:"else,omitempty"`
+	}
+	shownOneOf struct {
+		OneOf []string `json:"one_of"`
 	}
 	shownCleanup struct {
 		Command string `json:"command"`
+		// OneOf are every form of an entry of several, Command the first.
+		OneOf []string `json:"one_of,omitempty"`
 		// From is "undo of step N" or "cleanup".
 		From string `json:"from"`
 		When string `json:"when,omitempty"`
@@ -156,8 +167,8 @@ func describePlaybook(pb *playbook.Playbook, source string) *shownPlaybook {
 	var push func(steps []*shownStep)
 	push = func(steps []*shownStep) {
 		for _, s := range steps {
-			for i := len(s.Undo) - 1; i >= 0; i-- {
-				stack = append(stack, shownCleanup{Command: s.Undo[i], From: "undo of step " + s.Index, When: "if step " + s.Index + " ran"})
+			for i := len(s.undo) - 1; i >= 0; i-- {
+				stack = append(stack, shownCleanup{Command: s.undo[i][0], OneOf: alternatives(s.undo[i]), From: "undo of step " + s.Index, When: "if step " + s.Index + " ran"})
 			}
 			push(s.Then)
 			push(s.Else)
@@ -168,7 +179,7 @@ func describePlaybook(pb *playbook.Playbook, source string) *shownPlaybook {
 		v.CleanupPlan = append(v.CleanupPlan, stack[i])
 	}
 	for _, s := range describeSteps(pb.Cleanup, "c") {
-		c := shownCleanup{Command: s.Command, From: "cleanup"}
+		c := shownCleanup{Command: s.Command, OneOf: s.OneOf, From: "cleanup"}
 		if c.Command == "" {
 			c.Command = s.Kind + ": " + firstNonEmpty(s.Message, s.Wait, s.If)
 		}
@@ -245,8 +256,17 @@ func describeSteps(steps []*playbook.Step, prefix string) []*shownStep {
 			}
 			v.Prompts = append(v.Prompts, fmt.Sprintf("%s -> %s", a.Match, ans))
 		}
+		if s.OneOf != nil {
+			v.OneOf = trimmed(s.OneOf.Srcs())
+		}
 		for _, u := range s.Undo {
-			v.Undo = append(v.Undo, tmplSrc(u))
+			forms := trimmed(u.Srcs())
+			v.undo = append(v.undo, forms)
+			if len(forms) == 1 {
+				v.Undo = append(v.Undo, forms[0])
+			} else {
+				v.Undo = append(v.Undo, shownOneOf{OneOf: forms})
+			}
 		}
 		if e := s.Export; e != nil {
 			v.Export = map[string]string{"category": e.Category}
@@ -262,6 +282,22 @@ func describeSteps(steps []*playbook.Step, prefix string) []*shownStep {
 			v.Else = describeSteps(s.Else, idx+".e")
 		}
 		out = append(out, v)
+	}
+	return out
+}
+
+// alternatives are forms when there are several, nil for one.
+func alternatives(forms []string) []string {
+	if len(forms) < 2 {
+		return nil
+	}
+	return forms
+}
+
+func trimmed(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = strings.TrimSpace(s)
 	}
 	return out
 }
@@ -350,6 +386,9 @@ func (v *shownPlaybook) write(w io.Writer) error {
 			from += ", " + c.When
 		}
 		fmt.Fprintf(tw, "  %2d. %s\t[%s]\n", i+1, c.Command, from)
+		for _, alt := range c.OneOf[min(1, len(c.OneOf)):] {
+			fmt.Fprintf(tw, "      or %s\t\n", alt)
+		}
 	}
 	tw.Flush()
 	if len(v.Findings) > 0 {
@@ -386,6 +425,9 @@ func writeSteps(b *strings.Builder, steps []*shownStep, depth int) {
 		switch s.Kind {
 		case "run":
 			what = "run " + s.Command
+			if len(s.OneOf) > 1 {
+				what = "run one of: " + s.OneOf[0]
+			}
 		case "wait":
 			what = "wait " + s.Wait
 			if s.Message != "" {
@@ -406,6 +448,9 @@ func writeSteps(b *strings.Builder, steps []*shownStep, depth int) {
 		fmt.Fprintf(b, "%s%s%s\n", head, label, what)
 		detail := ind + strings.Repeat(" ", len(s.Index)+2)
 		line := func(format string, a ...any) { fmt.Fprintf(b, detail+format+"\n", a...) }
+		for _, alt := range s.OneOf[min(1, len(s.OneOf)):] {
+			line("    or %s", alt)
+		}
 		if s.When != "" {
 			line("when %s", s.When)
 		}
@@ -451,8 +496,15 @@ func writeSteps(b *strings.Builder, steps []*shownStep, depth int) {
 		if to := s.Export["scp_to"]; to != "" {
 			line("scp to %s (when the transport cannot pull files)", to)
 		}
-		for _, u := range s.Undo {
-			line("undo %s", u)
+		for _, u := range s.undo {
+			if len(u) == 1 {
+				line("undo %s", u[0])
+				continue
+			}
+			line("undo one of: %s", u[0])
+			for _, alt := range u[1:] {
+				line("             or %s", alt)
+			}
 		}
 		if s.OnError == "continue" {
 			line("on error: continue")

@@ -71,6 +71,15 @@ func runTargets(opts *targetsOptions) error {
 		if t.Transport == "replay" {
 			addr = t.Cassette
 		}
+		if len(t.Ports) > 0 {
+			var ps []string
+			for _, p := range []string{"ssh", "xmlapi"} {
+				if port, ok := t.Ports[p]; ok {
+					ps = append(ps, fmt.Sprintf("%s %d", p, port))
+				}
+			}
+			addr += " (" + strings.Join(ps, ", ") + ")"
+		}
 		var secrets []string
 		for label, ref := range map[string]string{"password": t.Password.String(), "passphrase": t.Passphrase.String(), "api_key": t.APIKey.String()} {
 			if ref != "" {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/runbook-dev/runbook/examples"
 	"github.com/runbook-dev/runbook/transports"
+	"github.com/runbook-dev/runbook/transports/dual"
 	"github.com/runbook-dev/runbook/transports/replay"
 	"github.com/runbook-dev/runbook/transports/ssh"
 	"github.com/runbook-dev/runbook/transports/xmlapi"
@@ -17,6 +18,8 @@ func registry() transports.Registry {
 		"replay": replayDialer(replay.Strict, 0),
 		"ssh":    ssh.Dial,
 		"xmlapi": xmlapi.Dial,
+		// A target reached both ways (transport: [ssh, xmlapi]).
+		dual.Name: dual.Dialer(ssh.Dial, xmlapi.Dial),
 	}
 }
 

@@ -144,12 +144,25 @@ func printXML(w io.Writer, arg string) error {
 			}
 		}
 		fmt.Fprintf(w, "%s:%d: %s\n    %s: %s\n", s.File, s.Line, s.Run.Src, how, form)
-		for _, u := range s.Undo {
-			x, err := xmlapi.CmdXML(u.Src)
+		for _, alt := range s.OneOf[min(1, len(s.OneOf)):] {
+			x, err := xmlapi.CmdXML(alt.Src)
 			if err != nil {
 				x, failed = err.Error(), true
 			}
-			fmt.Fprintf(w, "    undo %s\n    converted: %s\n", u.Src, x)
+			fmt.Fprintf(w, "    or %s\n    converted: %s\n", alt.Src, x)
+		}
+		for _, u := range s.Undo {
+			for k, f := range u {
+				x, err := xmlapi.CmdXML(f.Src)
+				if err != nil {
+					x, failed = err.Error(), true
+				}
+				word := "undo"
+				if k > 0 {
+					word = "  or"
+				}
+				fmt.Fprintf(w, "    %s %s\n    converted: %s\n", word, f.Src, x)
+			}
 		}
 	}
 	playbook.Walk(pb.Steps, show)

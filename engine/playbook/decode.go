@@ -367,9 +367,17 @@ var (
 
 func (l *loader) runStep(file string, s *Step, get map[string]*yaml.Node) {
 	from := len(l.pending) // the expressions for_each's item is visible in
-	s.Run = l.template(file, get["run"], "run")
+	if forms := l.oneOf(file, get["run"], "run"); len(forms) > 0 {
+		s.Run = forms[0]
+		if isOneOf(get["run"]) {
+			s.OneOf = forms
+		}
+	}
 	if v := get["xml"]; v != nil {
 		s.XML = l.template(file, v, "xml")
+		if s.OneOf != nil {
+			l.errf(file, v, "xml is not allowed with run: one_of: each form is sent as written (the XML API derives each form's XML)")
+		}
 	}
 	if v := get["timeout"]; v != nil {
 		s.Timeout, _ = l.duration(file, v, "timeout")
@@ -480,17 +488,72 @@ func (l *loader) runStep(file string, s *Step, get map[string]*yaml.Node) {
 		v = deref(v)
 		if v.Kind == yaml.SequenceNode {
 			for _, it := range v.Content {
-				if t := l.template(file, it, "undo"); t != nil {
-					s.Undo = append(s.Undo, t)
+				if forms := l.oneOf(file, it, "undo"); forms != nil {
+					s.Undo = append(s.Undo, forms)
 				}
 			}
-		} else if t := l.template(file, v, "undo"); t != nil {
-			s.Undo = append(s.Undo, t)
+		} else if forms := l.oneOf(file, v, "undo"); forms != nil {
+			s.Undo = append(s.Undo, forms)
 		}
 	}
 	if get["for_each"] != nil {
 		l.forEach(file, s, get, from)
 	}
+}
+
+// isOneOf reports whether n is written {one_of: [...]}.
+func isOneOf(n *yaml.Node) bool {
+	return n != nil && deref(n).Kind == yaml.MappingNode
+}
+
+// oneOf decodes a command position: a string (one form) or
+// {one_of: [form, form, ...]}, two or more distinct forms tried in order.
+func (l *loader) oneOf(file string, n *yaml.Node, what string) OneOf {
+	if n == nil {
+		return nil
+	}
+	if !isOneOf(n) {
+		if t := l.template(file, n, what); t != nil {
+			return OneOf{t}
+		}
+		return nil
+	}
+	m := deref(n)
+	has := false
+	for i := 0; i < len(m.Content); i += 2 {
+		has = has || deref(m.Content[i]).Value == "one_of"
+	}
+	if !has {
+		l.errf(file, n, "%s must be a string or {one_of: [form, form, ...]}, not a mapping without one_of", what)
+		return nil
+	}
+	pairs, ok := l.mapping(file, n, what, []string{"one_of"})
+	if !ok || len(pairs) == 0 {
+		return nil
+	}
+	items, ok := l.seq(file, pairs[0].v, what+" one_of")
+	if !ok {
+		return nil
+	}
+	if len(items) < 2 {
+		l.errf(file, pairs[0].v, "%s one_of needs at least two forms (a single command is written as a string)", what)
+		return nil
+	}
+	var out OneOf
+	seen := map[string]int{}
+	for _, it := range items {
+		t := l.template(file, it, what+" one_of")
+		if t == nil {
+			return nil
+		}
+		if line, dup := seen[t.Src]; dup {
+			l.errf(file, it, "%s one_of: form %q is given twice (first at line %d)", what, t.Src, line)
+			return nil
+		}
+		seen[t.Src] = l.pos(file, it).Line
+		out = append(out, t)
+	}
+	return out
 }
 
 func (l *loader) captureMap(file string, s *Step, n *yaml.Node) {

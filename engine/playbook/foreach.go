@@ -120,6 +120,9 @@ func (l *loader) forEach(file string, s *Step, get map[string]*yaml.Node, from i
 	if v := get["undo"]; v != nil {
 		l.errf(file, v, "undo is not allowed with for_each (an undo per item is ambiguous): put the command with undo in its own step")
 	}
+	if s.OneOf != nil {
+		l.errf(file, get["run"], "run: one_of is not allowed with for_each (which form each item ran would be ambiguous): put the alternatives in a step of their own")
+	}
 	if n.Kind == yaml.SequenceNode || n.Kind == yaml.MappingNode {
 		l.errf(file, n, `for_each must be an expression giving a list, such as steps.sa.fields.tunnel_ids or '["a", "b"]', not %s`, describe(n))
 		return

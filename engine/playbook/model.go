@@ -111,7 +111,12 @@ type Step struct {
 	OnError OnError
 
 	// run
+	//
+	// Run is the command; with one_of it is the first form, and OneOf
+	// holds every form (the first included), tried in order until the
+	// device accepts one. OneOf is nil for a plain command.
 	Run      *Template
+	OneOf    OneOf
 	XML      *Template // explicit XML API op form
 	Prompts  []*Answer
 	Repeat   *Repeat
@@ -119,7 +124,9 @@ type Step struct {
 	Retry    *Retry // set whenever Until is
 	Captures []*Capture
 	Parse    string // parser name, "" for none
-	Undo     []*Template
+	// Undo are the step's undo entries, each with its forms (one, or
+	// several given as one_of).
+	Undo []OneOf
 	// ForEach gives the items a run step runs for: its command once per
 	// item, `item` in its templates (foreach.go). Nil when none.
 	ForEach *Expr
@@ -140,6 +147,32 @@ type Step struct {
 	If   *Expr
 	Then []*Step
 	Else []*Step
+}
+
+// OneOf are the forms of one command position, tried in order until the
+// device accepts one: a plain command is one form, `{one_of: [...]}` two
+// or more.
+type OneOf []*Template
+
+// Srcs are the forms as written.
+func (o OneOf) Srcs() []string {
+	out := make([]string, len(o))
+	for i, t := range o {
+		out[i] = t.Src
+	}
+	return out
+}
+
+// Forms are the forms of a run step (or cleanup entry): OneOf when given,
+// else its one command.
+func (s *Step) Forms() OneOf {
+	if s.OneOf != nil {
+		return s.OneOf
+	}
+	if s.Run == nil {
+		return nil
+	}
+	return OneOf{s.Run}
 }
 
 // Answer answers an interactive question a command asks.

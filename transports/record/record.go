@@ -22,10 +22,11 @@ import (
 const DefaultInlineMax = 64 << 10
 
 // Categories are the export categories New asks an Exporter about, to
-// record which ones the transport could export.
+// record which ones the transport could export. filter-pcap is the CLI's
+// name of filters-pcap, which playbooks use so that they run both ways.
 var Categories = []string{
 	"tech-support", "device-state", "configuration", "certificate",
-	"filters-pcap", "debug-pcap", "application-pcap", "threat-pcap", "dlp-pcap", "mgmt-pcap",
+	"filters-pcap", "filter-pcap", "debug-pcap", "application-pcap", "threat-pcap", "dlp-pcap", "mgmt-pcap",
 }
 
 // Options configure a recording.
@@ -172,12 +173,13 @@ func (r *Recorder) Run(ctx context.Context, cmd transports.Command) (transports.
 		return res, err
 	}
 	x := replay.Exchange{
-		Command:  r.red.Command(cmd),
-		XML:      r.red.String(cmd.XML),
-		Output:   r.red.String(res.Text),
-		Data:     r.red.Value(res.Data),
-		Error:    replay.ErrorFrom(err, r.red.String),
-		Duration: d,
+		Command:   r.red.Command(cmd),
+		XML:       r.red.String(cmd.XML),
+		Transport: res.Transport,
+		Output:    r.red.String(res.Text),
+		Data:      r.red.Value(res.Data),
+		Error:     replay.ErrorFrom(err, r.red.String),
+		Duration:  d,
 	}
 	r.fail(r.w.Exchange(x))
 	return res, err
@@ -212,7 +214,7 @@ func (r *Recorder) export(ctx context.Context, exp transports.Exporter, req tran
 	if cancelled(ctx, err) || r.isClosed() {
 		return info, err
 	}
-	e := replay.Export{Category: req.Category, File: r.red.String(req.File)}
+	e := replay.Export{Category: req.Category, File: r.red.String(req.File), Transport: info.Transport}
 	if err != nil {
 		e.Error = replay.ErrorFrom(err, r.red.String)
 		r.fail(r.w.Export(e))

@@ -75,6 +75,9 @@ type Exchange struct {
 	Command string
 	// XML is the explicit XML API form, if the command had one.
 	XML string
+	// Transport is the part of a target reached several ways that carried
+	// the command (ssh, xmlapi); empty when the target has one transport.
+	Transport string
 	// Output is the text answer.
 	Output string
 	// Data is the structured answer (nested map[string]any, []any,
@@ -103,11 +106,14 @@ const (
 	// (device errors wrapping ErrCopyFailed, ErrHostKeyNotAccepted).
 	KindCopyFailed         ErrorKind = "copy-failed"
 	KindHostKeyNotAccepted ErrorKind = "host-key-not-accepted"
+	// KindNotOverAPI is a command the XML API refused to its clients (a
+	// device error wrapping ErrNotOverAPI).
+	KindNotOverAPI ErrorKind = "not-over-api"
 )
 
 func (k ErrorKind) valid() bool {
 	switch k {
-	case KindDevice, KindUnknownCommand, KindTimeout, KindClosed, KindUnexpectedPrompt, KindCopyFailed, KindHostKeyNotAccepted:
+	case KindDevice, KindUnknownCommand, KindTimeout, KindClosed, KindUnexpectedPrompt, KindCopyFailed, KindHostKeyNotAccepted, KindNotOverAPI:
 		return true
 	}
 	return false
@@ -143,6 +149,8 @@ func ErrorFrom(err error, redact func(string) string) *Error {
 			k = KindHostKeyNotAccepted
 		case errors.Is(err, transports.ErrCopyFailed):
 			k = KindCopyFailed
+		case errors.Is(err, transports.ErrNotOverAPI):
+			k = KindNotOverAPI
 		}
 		return &Error{Kind: k, Message: redact(de.Message), Code: de.Code}
 	case errors.Is(err, transports.ErrUnknownCommand):
@@ -172,6 +180,8 @@ func (e *Error) Err(command string) error {
 		return &transports.DeviceError{Command: command, Code: e.Code, Message: e.Message, Err: transports.ErrCopyFailed}
 	case KindHostKeyNotAccepted:
 		return &transports.DeviceError{Command: command, Code: e.Code, Message: e.Message, Err: transports.ErrHostKeyNotAccepted}
+	case KindNotOverAPI:
+		return &transports.DeviceError{Command: command, Code: e.Code, Message: e.Message, Err: transports.ErrNotOverAPI}
 	case KindTimeout:
 		return fmt.Errorf("replay: %q: %s: %w", command, e.Message, transports.ErrTimeout)
 	case KindUnexpectedPrompt:
@@ -186,6 +196,9 @@ type Export struct {
 	// Category and File are the request: export category and file within it.
 	Category string
 	File     string
+	// Transport is the part of a target reached several ways that pulled
+	// the file; empty when the target has one transport.
+	Transport string
 	// Name is the base name the file was saved under.
 	Name string
 	// Size is the number of bytes and SHA256 their hex digest.

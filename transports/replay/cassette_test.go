@@ -116,14 +116,14 @@ func TestDecodeErrors(t *testing.T) {
 		version        bool
 	}{
 		{"typo in a key", "version: 1\nexchanges:\n  - command: show clock\n    outptu: x\n",
-			"cassette c.yaml:4:5: unknown key \"outptu\" in exchange (want one of command, xml, duration, output, data, error)", false},
+			"cassette c.yaml:4:5: unknown key \"outptu\" in exchange (want one of command, xml, transport, duration, output, data, error)", false},
 		{"newer version", "version: 2\nexchanges: []\n",
 			"cassette c.yaml:1:10: version 2 is newer than this runbook reads (1): upgrade runbook to replay it", true},
 		{"no version", "exchanges: []\n",
 			"cassette c.yaml:1:1: no version: this is not a cassette, or a cassette from before versions (want `version: 1`)", true},
 		{"version zero", "version: 0\n", "cassette c.yaml:1:10: version 0 is not a cassette version (versions start at 1)", true},
 		{"bad error kind", "version: 1\nexchanges:\n  - command: x\n    error: {kind: oops, message: m}\n",
-			"cassette c.yaml:4:19: error kind \"oops\" is not one of device, unknown-command, timeout, closed, unexpected-prompt, copy-failed, host-key-not-accepted", false},
+			"cassette c.yaml:4:19: error kind \"oops\" is not one of device, unknown-command, timeout, closed, unexpected-prompt, copy-failed, host-key-not-accepted, not-over-api", false},
 		{"negative duration", "version: 1\nexchanges:\n  - command: x\n    duration: -5s\n",
 			"cassette c.yaml:4:15: duration \"-5s\" must be a non-negative duration such as 120ms or 2s", false},
 		{"no command", "version: 1\nexchanges:\n  - output: x\n", "cassette c.yaml:3:5: exchange has no command", false},
@@ -218,6 +218,7 @@ func TestErrorFromAndBack(t *testing.T) {
 		{&transports.DeviceError{Command: "x", Message: "busy", Code: "13"}, replay.KindDevice, nil},
 		{&transports.DeviceError{Command: "scp export x", Message: "lost connection", Err: transports.ErrCopyFailed}, replay.KindCopyFailed, transports.ErrCopyFailed},
 		{&transports.DeviceError{Command: "scp export x", Message: "Host key verification failed.", Err: transports.ErrHostKeyNotAccepted}, replay.KindHostKeyNotAccepted, transports.ErrHostKeyNotAccepted},
+		{&transports.DeviceError{Command: "debug ike global on debug", Message: "debug not available to xmlapi client", Code: "17", Err: transports.ErrNotOverAPI}, replay.KindNotOverAPI, transports.ErrNotOverAPI},
 		{transports.ErrTimeout, replay.KindTimeout, transports.ErrTimeout},
 		{transports.ErrUnexpectedPrompt, replay.KindUnexpectedPrompt, transports.ErrUnexpectedPrompt},
 		{transports.ErrClosed, replay.KindClosed, transports.ErrClosed},
@@ -234,7 +235,7 @@ func TestErrorFromAndBack(t *testing.T) {
 			if tt.is != nil && !errors.Is(back, tt.is) {
 				t.Fatalf("Err() = %v, want %v", back, tt.is)
 			}
-			device := tt.kind == replay.KindDevice || tt.kind == replay.KindUnknownCommand || tt.kind == replay.KindCopyFailed || tt.kind == replay.KindHostKeyNotAccepted
+			device := tt.kind == replay.KindDevice || tt.kind == replay.KindUnknownCommand || tt.kind == replay.KindCopyFailed || tt.kind == replay.KindHostKeyNotAccepted || tt.kind == replay.KindNotOverAPI
 			if device != errors.As(back, &de) {
 				t.Fatalf("Err() = %T, DeviceError expected only for device kinds", back)
 			}
@@ -242,5 +243,50 @@ func TestErrorFromAndBack(t *testing.T) {
 	}
 	if replay.ErrorFrom(nil, nil) != nil {
 		t.Error("ErrorFrom(nil) is not nil")
+	}
+}
+
+// TestDualCassette: one cassette holds the exchanges of both parts of a
+// target reached over SSH and the XML API, each tagged with its transport,
+// and replay says which part answered each command and each export.
+func TestDualCassette(t *testing.T) {
+	c := &replay.Cassette{
+		Header: replay.Header{Target: replay.Target{Name: "fw1", Transport: "ssh+xmlapi"}, ExportCategories: []string{"filters-pcap", "tech-support"}},
+		Exchanges: []replay.Exchange{
+			{Command: "debug ike global on debug", Transport: "ssh", Output: ""},
+			{Command: "show clock", Transport: "ssh", Output: "Thu Nov 27 10:02:33 PST 2026\n"},
+			{Command: "show bogus", Error: &replay.Error{Kind: replay.KindNotOverAPI, Message: "debug not available to xmlapi client", Code: "17"}},
+		},
+		Exports: []replay.Export{{Category: "filters-pcap", File: "rx.pcap", Transport: "xmlapi", Name: "rx.pcap", Size: 2, Content: []byte("ab"),
+			SHA256: "fb8e20fc2e4c3f248c60c39bd652f3c1347298bb977b8b4d5903b85055620603", After: 2}},
+	}
+	path := filepath.Join(t.TempDir(), "dual.yaml")
+	if err := replay.Save(path, c); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(path)
+	if !strings.Contains(string(b), "    transport: ssh\n") || !strings.Contains(string(b), "      transport: xmlapi\n") || !strings.Contains(string(b), "kind: not-over-api") {
+		t.Fatalf("cassette lacks the transport tags or the error kind:\n%s", b)
+	}
+	l, err := replay.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := replay.New(l, replay.Options{})
+	for i, want := range []string{"ssh", "ssh", ""} {
+		res, err := tr.Run(t.Context(), transports.Command{CLI: l.Exchanges[i].Command})
+		if res.Transport != want {
+			t.Errorf("%s: Transport %q, want %q", l.Exchanges[i].Command, res.Transport, want)
+		}
+		if i == 2 && !errors.Is(err, transports.ErrNotOverAPI) {
+			t.Errorf("%s: %v, want ErrNotOverAPI", l.Exchanges[i].Command, err)
+		}
+	}
+	info, err := tr.Export(t.Context(), transports.ExportRequest{Category: "filters-pcap", File: "rx.pcap"}, &bytes.Buffer{})
+	if err != nil || info.Transport != "xmlapi" {
+		t.Errorf("export: %+v %v", info, err)
+	}
+	if !tr.Interactive() {
+		t.Error("a replayed ssh+xmlapi target answers prompts (its SSH part did)")
 	}
 }

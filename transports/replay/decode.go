@@ -243,12 +243,14 @@ func (d *decoder) redaction(n *yaml.Node, r *RedactionInfo) {
 func (d *decoder) exchange(n *yaml.Node) Exchange {
 	x := Exchange{Line: n.Line}
 	seen := false
-	d.fields(n, "exchange", []string{"command", "xml", "duration", "output", "data", "error"}, func(k string, v *yaml.Node) {
+	d.fields(n, "exchange", []string{"command", "xml", "transport", "duration", "output", "data", "error"}, func(k string, v *yaml.Node) {
 		switch k {
 		case "command":
 			x.Command, seen = d.str(v, "command"), true
 		case "xml":
 			x.XML = d.str(v, "xml")
+		case "transport":
+			x.Transport = d.str(v, "transport")
 		case "duration":
 			x.Duration = d.duration(v)
 		case "output":
@@ -271,10 +273,12 @@ func (d *decoder) export(n *yaml.Node) Export {
 	e := Export{Line: n.Line}
 	d.fields(n, "exchanges item", []string{"export"}, func(_ string, v *yaml.Node) {
 		var size *yaml.Node
-		d.fields(v, "export", []string{"category", "file", "name", "size", "sha256", "path", "base64", "error"}, func(k string, v *yaml.Node) {
+		d.fields(v, "export", []string{"category", "file", "transport", "name", "size", "sha256", "path", "base64", "error"}, func(k string, v *yaml.Node) {
 			switch k {
 			case "category":
 				e.Category = d.str(v, "export category")
+			case "transport":
+				e.Transport = d.str(v, "export transport")
 			case "file":
 				e.File = d.str(v, "export file")
 			case "name":
@@ -324,7 +328,7 @@ func (d *decoder) error(n *yaml.Node) *Error {
 		case "kind":
 			e.Kind = ErrorKind(d.str(v, "error kind"))
 			if d.err == nil && !e.Kind.valid() {
-				d.fail(v, "error kind %q is not one of device, unknown-command, timeout, closed, unexpected-prompt, copy-failed, host-key-not-accepted", e.Kind)
+				d.fail(v, "error kind %q is not one of device, unknown-command, timeout, closed, unexpected-prompt, copy-failed, host-key-not-accepted, not-over-api", e.Kind)
 			}
 		case "message":
 			e.Message = d.str(v, "error message")

@@ -251,6 +251,9 @@ func writeExchange(b *bytes.Buffer, x *Exchange) {
 	if x.XML != "" {
 		writeKey(b, ind, "xml", x.XML)
 	}
+	if x.Transport != "" {
+		writeKey(b, ind, "transport", x.Transport)
+	}
 	fmt.Fprintf(b, "%sduration: %s\n", ind, formatDuration(x.Duration))
 	if x.Error != nil {
 		writeError(b, ind, x.Error)
@@ -269,6 +272,9 @@ func writeExport(b *bytes.Buffer, e *Export) {
 	writeKey(b, ind, "category", e.Category)
 	if e.File != "" {
 		writeKey(b, ind, "file", e.File)
+	}
+	if e.Transport != "" {
+		writeKey(b, ind, "transport", e.Transport)
 	}
 	if e.Error != nil {
 		writeError(b, ind, e.Error)

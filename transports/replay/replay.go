@@ -159,11 +159,11 @@ func Dialer(opts Options) transports.Dialer {
 // does not sleep for waits and intervals.
 func (t *Transport) VirtualTime() bool { return t.opts.Pace <= 0 }
 
-// Facts returns the recorded facts.
 // Interactive reports whether the recorded transport could answer
-// Command.Prompts: every transport but the XML API.
+// Command.Prompts: every transport but the XML API alone.
 func (t *Transport) Interactive() bool { return t.c.Target.Transport != "xmlapi" }
 
+// Facts returns the recorded facts.
 func (t *Transport) Facts() transports.Facts {
 	f := make(transports.Facts, len(t.c.Target.Facts))
 	for k, v := range t.c.Target.Facts {
@@ -246,7 +246,7 @@ func (t *Transport) Run(ctx context.Context, cmd transports.Command) (transports
 		// transport's would be; a caller must re-open to go on.
 		t.Close()
 	}
-	return transports.Result{Text: x.Output, Data: x.Data}, x.Error.Err(x.Command)
+	return transports.Result{Text: x.Output, Data: x.Data, Transport: x.Transport}, x.Error.Err(x.Command)
 }
 
 // wait sleeps d times Pace when paced, returning early on ctx or Close.
@@ -361,7 +361,7 @@ func (t *Transport) Export(ctx context.Context, req transports.ExportRequest, w 
 		what += " " + e.File
 	}
 	if e.Error != nil {
-		return transports.ExportInfo{}, fmt.Errorf("replay: export %s: %w", what, e.Error.Err("export "+what))
+		return transports.ExportInfo{Transport: e.Transport}, fmt.Errorf("replay: export %s: %w", what, e.Error.Err("export "+what))
 	}
 	if req.MaxBytes > 0 && e.Size > req.MaxBytes {
 		return transports.ExportInfo{}, fmt.Errorf("replay: export %s: %d bytes, over the limit of %d", what, e.Size, req.MaxBytes)
@@ -395,7 +395,7 @@ func (t *Transport) Export(ctx context.Context, req transports.ExportRequest, w 
 	if n != e.Size || (e.SHA256 != "" && hex.EncodeToString(h.Sum(nil)) != e.SHA256) {
 		return transports.ExportInfo{}, fmt.Errorf("replay: export %s: content differs from the recorded size and sha256 (changed since recording?)", what)
 	}
-	return transports.ExportInfo{Name: e.Name, Size: n}, nil
+	return transports.ExportInfo{Name: e.Name, Size: n, Transport: e.Transport}, nil
 }
 
 func (t *Transport) nextExport(req transports.ExportRequest) (*Export, error) {

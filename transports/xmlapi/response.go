@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 
 	"github.com/runbook-dev/runbook/transports"
@@ -173,11 +174,21 @@ func (r *response) deviceError(cli string) *transports.DeviceError {
 		}
 	}
 	e := &transports.DeviceError{Command: cli, Code: r.code, Message: msg}
-	if r.code == "1" || r.code == "17" {
+	switch {
+	case notOverAPI.MatchString(msg):
+		// The command exists; only this client may not send it.
+		e.Err = transports.ErrNotOverAPI
+	case r.code == "1" || r.code == "17":
 		e.Err = transports.ErrUnknownCommand
 	}
 	return e
 }
+
+// notOverAPI is PAN-OS's answer to a command the API refuses to its
+// clients while the CLI runs it: " debug not available to xmlapi client"
+// (PaloAltoNetworks/pan-os-python issue 509). The word before it is the
+// command's first word.
+var notOverAPI = regexp.MustCompile(`(?i)\bnot available to xmlapi client\b`)
 
 // codeText is the PAN-OS XML API error code table (docs "PAN-OS XML API
 // Error Codes"), used when a response carries a code but no message.

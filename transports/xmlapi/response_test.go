@@ -136,3 +136,23 @@ func FuzzParseResponse(f *testing.F) {
 		}
 	})
 }
+
+// TestNotOverAPI: the API's refusal of a command it does not take from its
+// clients ("debug not available to xmlapi client", the words PAN-OS gave
+// in PaloAltoNetworks/pan-os-python issue 509; the envelope around them
+// is ours) is ErrNotOverAPI, not an unknown command: the CLI runs it.
+func TestNotOverAPI(t *testing.T) {
+	body := `<response status="error" code="17"><msg><line> debug not available to xmlapi client</line></msg></response>`
+	_, err := ParseResponse([]byte(body), "debug ike global on debug")
+	var de *transports.DeviceError
+	if !errors.As(err, &de) || !errors.Is(err, transports.ErrNotOverAPI) || errors.Is(err, transports.ErrUnknownCommand) {
+		t.Fatalf("err = %v, want a DeviceError wrapping ErrNotOverAPI only", err)
+	}
+	if de.Message != "debug not available to xmlapi client" || de.Code != "17" {
+		t.Errorf("DeviceError %+v", de)
+	}
+	other := `<response status="error" code="17"><msg><line> show bogus -> bogus  is unexpected</line></msg></response>`
+	if _, err := ParseResponse([]byte(other), "show bogus"); errors.Is(err, transports.ErrNotOverAPI) || !errors.Is(err, transports.ErrUnknownCommand) {
+		t.Errorf("an unknown command: %v", err)
+	}
+}
