@@ -385,9 +385,24 @@ func (d *Device) testCmd(w []string) (string, error) {
 			return "", err
 		}
 		return d.fibLookup(kv["virtual-router"], kv["ip"])
+	case len(w) >= 2 && w[0] == "advanced-routing" && w[1] == "fib-lookup":
+		// The Advanced Routing Engine's form (a public probe sends its XML,
+		// <test><advanced-routing><fib-lookup><logical-router>); its text
+		// answer is ours, in the legacy layout.
+		kv, err := keyValues(w[2:], "logical-router", "ip")
+		if err != nil {
+			return "", err
+		}
+		if kv["ip"] == "" || kv["logical-router"] == "" {
+			return "", invalidSyntax()
+		}
+		if err := checkIP("ip", kv["ip"]); err != nil {
+			return "", err
+		}
+		return d.fibLookup(kv["logical-router"], kv["ip"])
 	}
 	switch w[0] {
-	case "routing", "vpn":
+	case "routing", "vpn", "advanced-routing":
 		return "", invalidSyntax()
 	}
 	return "", unknownCmd(w[0])
