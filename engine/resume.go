@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/runbook-dev/runbook/engine/playbook"
 	"github.com/runbook-dev/runbook/secret"
 	"github.com/runbook-dev/runbook/transports"
 )
@@ -115,7 +116,7 @@ func FinishCleanup(ctx context.Context, dir string, open func(context.Context) (
 				m.Undo = append(m.Undo, rec)
 			}
 		}
-		m.ExitCode = ExitCode(Status(m.Status), len(rep.Failed) > 0)
+		m.ExitCode = ExitCode(Status(m.Status), len(rep.Failed) > 0, FailsOn(m.Findings, playbook.Severity(m.FailOn)))
 		if b, err := marshalManifest(m); err == nil {
 			_ = WriteFileAtomic(filepath.Join(dir, "manifest.json"), b)
 		}

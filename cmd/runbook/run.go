@@ -40,6 +40,8 @@ type runOptions struct {
 	// ScpAcceptNewHostKey lets the firewall trust the host key of an scp
 	// destination it has not seen, for this run.
 	ScpAcceptNewHostKey bool
+	// FailOn is --fail-on: critical, warning or empty.
+	FailOn string
 }
 
 func newRunCmd(io *IOStreams) *cobra.Command {
@@ -69,6 +71,10 @@ The built-in target "demo" needs no inventory and no firewall: it replays the
 recorded session shipped for the playbook, with the parameters it was
 recorded with for any not given.
 
+A run whose findings fired ends "done, 1 critical finding" rather than "ok";
+with --fail-on critical (or warning) it also exits 5 when a finding of that
+severity or worse fired, for a monitoring job or cron.
+
 The inventory is --inventory, else $RUNBOOK_INVENTORY, else ./inventory.yaml,
 else ~/.config/runbook/inventory.yaml.
 
@@ -83,6 +89,10 @@ else ~/.config/runbook/inventory.yaml.
   # Both ends of the tunnel at once (a group), bundled for the case
   runbook run phase1-down -t sap-vpn -p gateway=gw-sap -p peer_ip=10.1.1.1 \
       -p local_ip=10.1.1.2 --bundle
+
+  # For cron or monitoring: exit 5 when a critical finding fired (needs: fw1 in an inventory)
+  runbook run phase2-down -t fw1 -p tunnel=sap-sap -p gateway=gw-sap \
+      -p peer_ip=10.1.1.1 -p local_ip=10.1.1.2 --yes --fail-on critical
 
   # Replay a recorded session instead of connecting
   runbook run phase2-down -t fw1 --replay examples/cassettes/phase2-down.yaml --yes`,
@@ -111,6 +121,7 @@ else ~/.config/runbook/inventory.yaml.
 	f.StringVar(&opts.Record, "record", "", "record the session into this cassette (redacted; see docs/testing-playbooks.md)")
 	f.StringArrayVar(&opts.Redact, "redact", nil, "with --record, also replace matches of REGEX by NAME-1, NAME-2, ... (NAME=REGEX, repeatable)")
 	f.BoolVar(&opts.AcceptNewHostKey, "accept-new-host-key", false, "add an unknown SSH host key to known_hosts (a changed key is always refused)")
+	f.StringVar(&opts.FailOn, "fail-on", "", "exit 5 when a finding of this severity or worse fired: critical or warning")
 	f.BoolVar(&opts.ScpAcceptNewHostKey, "scp-accept-new-host-key", false, "let the firewall trust the SSH host key of an scp export destination it has not seen (answer yes to its question); without it that export fails")
 	return cmd
 }
@@ -135,6 +146,11 @@ func runRun(ctx context.Context, opts *runOptions) error {
 	}
 	if opts.Timeout < 0 {
 		return usageError{errors.New("run: --timeout must be positive")}
+	}
+	switch playbook.Severity(opts.FailOn) {
+	case "", playbook.SeverityCritical, playbook.SeverityWarning:
+	default:
+		return usageError{fmt.Errorf("run: --fail-on %q: want critical or warning", opts.FailOn)}
 	}
 	if opts.Record != "" && len(opts.Targets) > 1 {
 		return usageError{errors.New("run: --record takes a single target")}
@@ -223,6 +239,7 @@ func runRun(ctx context.Context, opts *runOptions) error {
 			Out:       out,
 			Live:      io.IsTerminal && !multi,
 			Timeout:   opts.Timeout,
+			FailOn:    playbook.Severity(opts.FailOn),
 
 			ScpAcceptNewHostKey: opts.ScpAcceptNewHostKey,
 		}
@@ -281,22 +298,12 @@ func runRun(ctx context.Context, opts *runOptions) error {
 		if res.Dir != "" {
 			fmt.Fprintln(io.Out, res.Dir)
 		}
-		worst = worseExit(worst, res.ExitCode)
+		worst = engine.WorseExit(worst, res.ExitCode)
 	}
 	if worst == exitOK {
 		return nil
 	}
 	return &exitError{code: worst}
-}
-
-// exitRank orders exit codes from best to worst for several targets.
-var exitRank = map[int]int{exitOK: 0, exitInvalid: 1, exitStepFailed: 2, exitConnect: 3, exitInterrupted: 4, exitDirty: 5}
-
-func worseExit(a, b int) int {
-	if exitRank[b] > exitRank[a] {
-		return b
-	}
-	return a
 }
 
 func parseParamFlags(ps []string) (map[string]string, error) {
