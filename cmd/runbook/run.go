@@ -67,9 +67,13 @@ firewall could not open or write, a lost connection) is a failed step with
 the firewall's own words; the remaining exports and steps still run, and
 the run ends with exit 1. An export step with its own on_error follows it.
 
-The built-in target "demo" needs no inventory and no firewall: it replays the
-recorded session shipped for the playbook, with the parameters it was
-recorded with for any not given.
+The built-in target "demo" needs no inventory and no firewall: it starts the
+PAN-OS simulator in-process on a free loopback port and reaches it over real
+SSH; the simulator's tunnel supplies every parameter not given.
+
+A replay (--replay CASSETTE, or an inventory target with transport: replay)
+sends nothing: the cassette answers. The parameters it was recorded with
+supply those not given with --param (or by the target in the inventory).
 
 A run whose findings fired ends "done, 1 critical finding" rather than "ok";
 with --fail-on critical (or warning) it also exits 5 when a finding of that
@@ -79,7 +83,7 @@ The inventory is --inventory, else $RUNBOOK_INVENTORY, else ./inventory.yaml,
 else ~/.config/runbook/inventory.yaml.
 
 ` + exitCodesHelp,
-		Example: `  # No firewall at hand: the demo target replays a recorded session
+		Example: `  # No firewall at hand: the demo target is a simulated firewall
   runbook run phase2-down --target demo --yes
 
   # A real firewall, parameters on the command line
@@ -384,12 +388,15 @@ func resolveTargets(ctx context.Context, opts *runOptions, pb *playbook.Playbook
 			if !ok {
 				return nil, nil, fmt.Errorf("target %s: transport %q is not available", t.Name, t.Transport)
 			}
+			params := t.Params
 			if t.Transport == "replay" {
-				if err := checkCassette(t.Cassette, pb); err != nil {
+				cas, err := checkCassette(t.Cassette, pb)
+				if err != nil {
 					return nil, nil, fmt.Errorf("target %s: %w", t.Name, err)
 				}
+				params = replayParams(cas.Params, t.Params)
 			}
-			out = append(out, target{t: t, params: t.Params, dial: d})
+			out = append(out, target{t: t, params: params, dial: d})
 		}
 	}
 	return out, demoDev, nil
@@ -423,18 +430,33 @@ func (p *prefixWriter) Write(b []byte) (int, error) {
 
 // checkCassette checks a cassette to replay as runbook test does: it loads,
 // and it records the playbook being run.
-func checkCassette(path string, pb *playbook.Playbook) error {
+func checkCassette(path string, pb *playbook.Playbook) (*replay.Cassette, error) {
 	cas, err := replay.Load(path)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	switch cas.Playbook {
 	case "":
-		return fmt.Errorf("cassette %s: no `playbook:` in its header: cannot tell which playbook it records", path)
+		return nil, fmt.Errorf("cassette %s: no `playbook:` in its header: cannot tell which playbook it records", path)
 	case pb.Name:
-		return nil
+		return cas, nil
 	}
-	return fmt.Errorf("cassette %s records playbook %q, not %q", path, cas.Playbook, pb.Name)
+	return nil, fmt.Errorf("cassette %s records playbook %q, not %q", path, cas.Playbook, pb.Name)
+}
+
+// replayParams are the parameters a replay target supplies: those the
+// cassette was recorded with (a replay can only answer what was
+// recorded), under the target's own from the inventory. --param wins over
+// both.
+func replayParams(recorded, target map[string]string) map[string]string {
+	out := make(map[string]string, len(recorded)+len(target))
+	for k, v := range recorded {
+		out[k] = v
+	}
+	for k, v := range target {
+		out[k] = v
+	}
+	return out
 }
 
 // readSecrets resolves the env: and file: secrets of t (prompts are asked
