@@ -86,11 +86,12 @@ else ~/.config/runbook/inventory.yaml.
 		Example: `  # No firewall at hand: the demo target is a simulated firewall
   runbook run phase2-down --target demo --yes
 
-  # A real firewall, parameters on the command line
+  # A real firewall, parameters on the command line (needs: fw1 in an inventory)
   runbook run phase2-down -t fw1 -p tunnel=sap-sap -p gateway=gw-sap \
       -p peer_ip=10.1.1.1 -p local_ip=10.1.1.2
 
   # Both ends of the tunnel at once (a group), bundled for the case
+  # (needs: the group sap-vpn in an inventory)
   runbook run phase1-down -t sap-vpn -p gateway=gw-sap -p peer_ip=10.1.1.1 \
       -p local_ip=10.1.1.2 --bundle
 
