@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // The examples of the documentation run as written: every fenced ```sh
@@ -220,4 +221,23 @@ func exampleEnv(t *testing.T) []string {
 		env = append(env, kv)
 	}
 	return append(env, "HOME="+home)
+}
+
+// TestSimFlagsDocumented: docs/simulator.md names every flag of
+// `runbook sim`.
+func TestSimFlagsDocumented(t *testing.T) {
+	b, err := os.ReadFile("../../docs/simulator.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	newSimCmd(defaultStreams()).Flags().VisitAll(func(f *pflag.Flag) {
+		n++
+		if f.Name != "help" && !strings.Contains(string(b), "`--"+f.Name) {
+			t.Errorf("docs/simulator.md does not name --%s (%s)", f.Name, f.Usage)
+		}
+	})
+	if n < 10 {
+		t.Fatalf("runbook sim has %d flags: wrong command?", n)
+	}
 }
