@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/runbook-dev/runbook/engine/playbook"
 	"github.com/runbook-dev/runbook/transports"
 )
 
@@ -106,7 +107,7 @@ func FinishCleanup(ctx context.Context, dir string, open func(context.Context) (
 				m.Undo = append(m.Undo, r.rec)
 			}
 		}
-		m.ExitCode = ExitCode(Status(m.Status), len(m.CleanupPending) > 0)
+		m.ExitCode = ExitCode(Status(m.Status), len(m.CleanupPending) > 0, FailsOn(m.Findings, playbook.Severity(m.FailOn)))
 		if b, err := marshalManifest(m); err == nil {
 			_ = WriteFileAtomic(filepath.Join(dir, "manifest.json"), b)
 		}

@@ -169,6 +169,16 @@ func describe(s *playbook.Step) string {
 	return string(s.Kind)
 }
 
+// describeShown names a run step in a progress line: its name, else the
+// command as shown (rendered, secrets as their references), never the
+// template with its ${ }.
+func describeShown(s *playbook.Step, shown string) string {
+	if s.Name != "" || shown == "" {
+		return describe(s)
+	}
+	return shown
+}
+
 func firstLine(s string) string {
 	if i := strings.IndexByte(s, '\n'); i >= 0 {
 		return s[:i]
@@ -204,7 +214,7 @@ func (ru *run) runCommand(ctx context.Context, s *playbook.Step) error {
 	}
 	for i := 1; i <= count; i++ {
 		if i > 1 {
-			if err := ru.sleep(ctx, interval, fmt.Sprintf("next run of %s (%d/%d)", describe(s), i, count)); err != nil {
+			if err := ru.sleep(ctx, interval, fmt.Sprintf("next run of %s (%d/%d)", describeShown(s, forms[0].Shown), i, count)); err != nil {
 				return err
 			}
 		}

@@ -41,7 +41,8 @@ Exit codes:
   2  invalid input (not a run folder, unknown target)
   3  some commands still failed: the device may still be in debug
   4  could not connect or authenticate`,
-		Example: `  runbook cleanup runs/20261127T100233Z-phase2-down-fw1
+		Example: `  # Finish what a killed run left pending (needs: that run's folder and its target)
+  runbook cleanup runs/20261127T100233Z-phase2-down-fw1
   runbook cleanup -i lab-inventory.yaml runs/20261127T100233Z-phase2-down-fw1`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 1 {
