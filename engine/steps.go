@@ -307,9 +307,19 @@ func (ru *run) send(ctx context.Context, s *playbook.Step, cmd transports.Comman
 	ru.printf("[%3d] %s\n", seq, label)
 	start := ru.now()
 	_ = ru.j.Append(JournalEntry{Time: start, Event: evStepStart, Seq: seq, Step: s.ID, Command: cmd.Shown, Item: ru.itemOr()}) // not durable
-	cctx, cancel := context.WithTimeout(ctx, cmd.Timeout)
-	res, err := ru.tr.Run(cctx, cmd)
-	cancel()
+	res, err := ru.run1(ctx, cmd)
+	resent := false
+	if err != nil && errors.Is(err, transports.ErrNotSent) && ctx.Err() == nil {
+		// The session was lost between two steps (a repeat's wait, a
+		// server restarted): the device never saw this command. Re-open
+		// (bounded) and send it, so the procedure goes on.
+		if rerr := ru.reopen(ctx); rerr != nil {
+			err = fmt.Errorf("%w; %v", err, rerr)
+		} else {
+			res, err = ru.run1(ctx, cmd)
+			resent = true
+		}
+	}
 	if len(undo) > 0 && !ru.armed[s] {
 		ru.armed[s] = true
 		ru.mu.Lock()
@@ -331,12 +341,15 @@ func (ru *run) send(ctx context.Context, s *playbook.Step, cmd transports.Comman
 		rec.Run = i
 	}
 	rec.Item = ru.itemOr()
+	if resent {
+		rec.Note = "the session was lost before this command was sent: sent on a re-opened session"
+	}
 	if err != nil {
 		err = explain(err)
 		rec.Status = "failed"
 		switch {
 		case ctx.Err() != nil:
-			rec.Status = "interrupted"
+			rec.Status = stoppedStatus(ctx)
 		case errors.Is(err, transports.ErrTimeout) || errors.Is(err, context.DeadlineExceeded):
 			rec.Status = "timeout"
 			err = fmt.Errorf("%w after %s", transports.ErrTimeout, cmd.Timeout)
@@ -379,6 +392,24 @@ func (ru *run) send(ctx context.Context, s *playbook.Step, cmd transports.Comman
 		return out, err
 	}
 	return out, nil
+}
+
+// run1 sends cmd once on the current transport, bounded by its timeout.
+// With no transport (a reconnect failed earlier, a step with on_error:
+// continue went on) it re-opens one first, unless that already failed
+// after its bounded attempts.
+func (ru *run) run1(ctx context.Context, cmd transports.Command) (transports.Result, error) {
+	if ru.tr == nil {
+		if ru.unreachable != nil {
+			return transports.Result{}, fmt.Errorf("%w (%w)", ru.unreachable, transports.ErrNotSent)
+		}
+		if err := ru.reopen(ctx); err != nil {
+			return transports.Result{}, err
+		}
+	}
+	cctx, cancel := context.WithTimeout(ctx, cmd.Timeout)
+	defer cancel()
+	return ru.tr.Run(cctx, cmd)
 }
 
 // satisfyUndo takes off the stack the pending undo entries that a command
@@ -539,15 +570,21 @@ func (ru *run) wait(ctx context.Context, s *playbook.Step) error {
 	}
 	start := ru.now()
 	err = ru.sleep(ctx, d, msg)
-	ru.m.Steps = append(ru.m.Steps, StepRecord{ID: s.ID, Kind: "wait", Line: s.Line, Start: start, End: ru.now(), Status: statusOf(err), Note: fmt.Sprintf("wait %s %s", d, msg)})
+	status := "ok"
+	if err != nil {
+		status = stoppedStatus(ctx)
+	}
+	ru.m.Steps = append(ru.m.Steps, StepRecord{ID: s.ID, Kind: "wait", Line: s.Line, Start: start, End: ru.now(), Status: status, Note: fmt.Sprintf("wait %s %s", d, msg)})
 	return err
 }
 
-func statusOf(err error) string {
-	if err != nil {
-		return "interrupted"
+// stoppedStatus is the status of a step the run's context cut short:
+// "timeout" when the run's --timeout passed, else "interrupted" (a signal).
+func stoppedStatus(ctx context.Context) string {
+	if errors.Is(context.Cause(ctx), ErrRunTimeout) {
+		return "timeout"
 	}
-	return "ok"
+	return "interrupted"
 }
 
 func (ru *run) prompt(ctx context.Context, s *playbook.Step) error {
