@@ -95,7 +95,7 @@ type firewall struct {
 	sshPort     int
 	apiPort     int
 	hostKey     ssh.PublicKey // the SSH server's host key
-	fingerprint string // tls.fingerprint of the API's certificate
+	fingerprint string        // tls.fingerprint of the API's certificate
 }
 
 func startFirewall(t *testing.T, o sim.Options, s secrets) *firewall {
