@@ -599,11 +599,12 @@ func (ru *run) main(ctx context.Context) (Status, error) {
 	}
 	tr, err := o.Open(ctx)
 	if err != nil {
-		var ce *transports.ConnError
-		if errors.As(err, &ce) || ctx.Err() == nil {
-			return StatusConnectFailed, err
+		if ctx.Err() != nil {
+			// A signal (or --timeout) during the login: the transport says
+			// it could not connect, but the run was stopped (exit 130).
+			return ru.classify(ctx, context.Cause(ctx))
 		}
-		return ru.classify(ctx, err)
+		return StatusConnectFailed, err
 	}
 	ru.tr, ru.connected = tr, true
 	ru.printf("runbook: run folder %s\n", ru.dir)

@@ -367,6 +367,7 @@ func (ru *run) send(ctx context.Context, s *playbook.Step, forms []transports.Co
 	var err error
 	var refused []RefusedForm
 	accepted, tried := -1, 0
+	resent := false
 	for k, c := range forms {
 		if why, ok := ru.ledger.refusal(c.Shown); ok && len(forms) > 1 {
 			ru.printf("      form %d of %d not sent, the device refused it earlier: %s\n", k+1, len(forms), c.Shown)
@@ -378,9 +379,18 @@ func (ru *run) send(ctx context.Context, s *playbook.Step, forms []transports.Co
 		}
 		tried++
 		cmd = c
-		cctx, cancel := context.WithTimeout(ctx, c.Timeout)
-		res, err = ru.tr.Run(cctx, c)
-		cancel()
+		res, err = ru.run1(ctx, c)
+		if err != nil && errors.Is(err, transports.ErrNotSent) && ctx.Err() == nil {
+			// The session was lost between two steps (a repeat's wait, a
+			// server restarted): the device never saw this command.
+			// Re-open (bounded) and send it, so the procedure goes on.
+			if rerr := ru.reopen(ctx); rerr != nil {
+				err = fmt.Errorf("%w; %v", err, rerr)
+			} else {
+				res, err = ru.run1(ctx, c)
+				resent = true
+			}
+		}
 		if err == nil {
 			accepted = k
 			break
@@ -426,6 +436,9 @@ func (ru *run) send(ctx context.Context, s *playbook.Step, forms []transports.Co
 		rec.Run = i
 	}
 	rec.Item = ru.itemOr()
+	if resent {
+		rec.Note = "the session was lost before this command was sent: sent on a re-opened session"
+	}
 	if err != nil {
 		err = explain(err)
 		rec.Status = "failed"
@@ -439,7 +452,7 @@ func (ru *run) send(ctx context.Context, s *playbook.Step, forms []transports.Co
 			rec.Note = notOverAPINote(cmd.Shown, shownUndo)
 			ru.addNote(rec.Note)
 		case ctx.Err() != nil:
-			rec.Status = "interrupted"
+			rec.Status = stoppedStatus(ctx)
 		case errors.Is(err, transports.ErrTimeout) || errors.Is(err, context.DeadlineExceeded):
 			rec.Status = "timeout"
 			err = fmt.Errorf("%w after %s", transports.ErrTimeout, cmd.Timeout)
@@ -687,15 +700,21 @@ func (ru *run) wait(ctx context.Context, s *playbook.Step) error {
 	}
 	start := ru.now()
 	err = ru.sleep(ctx, d, msg)
-	ru.m.Steps = append(ru.m.Steps, StepRecord{ID: s.ID, Kind: "wait", Line: s.Line, Start: start, End: ru.now(), Status: statusOf(err), Note: fmt.Sprintf("wait %s %s", d, msg)})
+	status := "ok"
+	if err != nil {
+		status = stoppedStatus(ctx)
+	}
+	ru.m.Steps = append(ru.m.Steps, StepRecord{ID: s.ID, Kind: "wait", Line: s.Line, Start: start, End: ru.now(), Status: status, Note: fmt.Sprintf("wait %s %s", d, msg)})
 	return err
 }
 
-func statusOf(err error) string {
-	if err != nil {
-		return "interrupted"
+// stoppedStatus is the status of a step the run's context cut short:
+// "timeout" when the run's --timeout passed, else "interrupted" (a signal).
+func stoppedStatus(ctx context.Context) string {
+	if errors.Is(context.Cause(ctx), ErrRunTimeout) {
+		return "timeout"
 	}
-	return "ok"
+	return "interrupted"
 }
 
 func (ru *run) prompt(ctx context.Context, s *playbook.Step) error {
@@ -760,4 +779,22 @@ func (ru *run) addNote(msg string) {
 // playbook ("debug") never rewrites a command on the terminal.
 func (r *Runner) printf(format string, a ...any) {
 	fmt.Fprintf(r.o.Out, format, a...)
+}
+
+// run1 sends cmd once on the current transport, bounded by its timeout.
+// With no transport (a reconnect failed earlier, a step with on_error:
+// continue went on) it re-opens one first, unless that already failed
+// after its bounded attempts.
+func (ru *run) run1(ctx context.Context, cmd transports.Command) (transports.Result, error) {
+	if ru.tr == nil {
+		if ru.unreachable != nil {
+			return transports.Result{}, fmt.Errorf("%w (%w)", ru.unreachable, transports.ErrNotSent)
+		}
+		if err := ru.reopen(ctx); err != nil {
+			return transports.Result{}, err
+		}
+	}
+	cctx, cancel := context.WithTimeout(ctx, cmd.Timeout)
+	defer cancel()
+	return ru.tr.Run(cctx, cmd)
 }
