@@ -6,7 +6,12 @@
 // the end of every path: a finished run, an interrupt (SIGINT, SIGTERM), a
 // connection dropped mid-run, SIGKILL followed by `runbook cleanup`, and an
 // unreachable target. They also grep every byte the run wrote and printed
-// for the secrets it was given.
+// for the secrets it was given. The fault suite (faults_test.go, its harness
+// in faultharness_test.go, docs/faults.md) cuts each built-in playbook at
+// every step it sends (a signal, a dropped connection, a session lost
+// between two steps), and covers repeated signals, timeouts, a server that
+// goes away, SIGKILL then `runbook cleanup`, and output piped into a
+// process that dies first.
 //
 // The package has no code outside its tests. The tests import sim (the
 // stand-in firewall) and engine (only to read the run folder's manifest and

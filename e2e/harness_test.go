@@ -13,10 +13,12 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
 
 	"github.com/runbook-dev/runbook/engine"
@@ -34,7 +36,12 @@ const (
 	waitDelay      = 5 * time.Second  // after cancel, for the pipes to close
 )
 
-func TestMain(m *testing.M) { os.Exit(testMain(m)) }
+func TestMain(m *testing.M) {
+	if os.Getenv(readerRole) != "" {
+		os.Exit(reader())
+	}
+	os.Exit(testMain(m))
+}
 
 func testMain(m *testing.M) int {
 	dir, err := os.MkdirTemp("", "runbook-e2e-bin-")
@@ -87,8 +94,8 @@ type firewall struct {
 	dev         *sim.Device
 	sshPort     int
 	apiPort     int
-	hostKeyLine string // the known_hosts line of the SSH server
-	fingerprint string // tls.fingerprint of the API's certificate
+	hostKey     ssh.PublicKey // the SSH server's host key
+	fingerprint string        // tls.fingerprint of the API's certificate
 }
 
 func startFirewall(t *testing.T, o sim.Options, s secrets) *firewall {
@@ -129,7 +136,7 @@ func startFirewall(t *testing.T, o sim.Options, s secrets) *firewall {
 		dev:         dev,
 		sshPort:     sshAddr.Port,
 		apiPort:     apiLn.Addr().(*net.TCPAddr).Port,
-		hostKeyLine: knownhosts.Line([]string{knownhosts.Normalize(sshAddr.String())}, sshSrv.HostKey()),
+		hostKey:     sshSrv.HostKey(),
 		fingerprint: apiSrv.Fingerprint(),
 	}
 }
@@ -183,7 +190,10 @@ func (w *workspace) writeInventory(t *testing.T, sshPort, apiPort int) {
 	t.Helper()
 	kh := filepath.Join(w.dir, "known_hosts")
 	pwFile := filepath.Join(w.dir, "api-password")
-	if err := os.WriteFile(kh, []byte(w.fw.hostKeyLine+"\n"), 0o600); err != nil {
+	// The host key is known at the port the inventory reaches (the
+	// simulator's, or a gate's in front of it).
+	khLine := knownhosts.Line([]string{knownhosts.Normalize(fmt.Sprintf("127.0.0.1:%d", sshPort))}, w.fw.hostKey)
+	if err := os.WriteFile(kh, []byte(khLine+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(pwFile, []byte(w.sec.apiPassword+"\n"), 0o600); err != nil {
@@ -268,13 +278,40 @@ func (w *workspace) runArgs(playbook, target, interval string) []string {
 // proc is a running runbook process.
 type proc struct {
 	cmd            *exec.Cmd
-	stdout, stderr bytes.Buffer
+	stdout, stderr syncBuffer
 	done           chan struct{}
 }
+
+// syncBuffer is a bytes.Buffer the test may read while the process writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) Bytes() []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return bytes.Clone(s.b.Bytes())
+}
+
+func (s *syncBuffer) String() string { return string(s.Bytes()) }
 
 // start starts runbook with args in w's directory; the process is killed
 // when the test ends if it is still running.
 func (w *workspace) start(t *testing.T, args ...string) *proc {
+	t.Helper()
+	return w.startWith(t, nil, args...)
+}
+
+// startWith is start with setup changing the command before it starts
+// (its output streams, its process group).
+func (w *workspace) startWith(t *testing.T, setup func(*exec.Cmd), args ...string) *proc {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), processTimeout)
 	p := &proc{done: make(chan struct{})}
@@ -284,6 +321,9 @@ func (w *workspace) start(t *testing.T, args ...string) *proc {
 	p.cmd.Stdout = &p.stdout
 	p.cmd.Stderr = &p.stderr
 	p.cmd.WaitDelay = waitDelay
+	if setup != nil {
+		setup(p.cmd)
+	}
 	if err := p.cmd.Start(); err != nil {
 		cancel()
 		t.Fatalf("start runbook: %v", err)

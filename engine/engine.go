@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -37,52 +39,146 @@ const (
 	ExitInvalid     = 2
 	ExitDirty       = 3
 	ExitConnect     = 4
+	ExitFinding     = 5 // every step ran, cleanup done, a finding at --fail-on or worse fired
 	ExitInterrupted = 130
 )
 
 // outcomes is the one table from a run's status to its exit code and the
-// words the terminal, summary.md and report.html print for it. An
-// incomplete cleanup (exit 3) wins over every status and has its own
-// words (Outcome): exit 3 is never "ok".
+// words the terminal, summary.md and report.html print for it: words when
+// no finding fired, found (followed by the count, "done, 1 critical
+// finding") when one did. An incomplete cleanup (exit 3) wins over every
+// status and has its own words (Outcome): exit 3 is never "ok". A finding
+// at or above Options.FailOn turns the exit 0 of an ok run into
+// ExitFinding (5); it never changes any other code.
 var outcomes = map[Status]struct {
-	exit  int
-	words string
+	exit         int
+	words, found string
 }{
-	StatusOK:            {ExitOK, "ok"},
-	StatusFailed:        {ExitStepFailed, "failed"},
-	StatusTimeout:       {ExitStepFailed, "timed out"},
-	StatusInterrupted:   {ExitInterrupted, "interrupted"},
-	StatusConnectFailed: {ExitConnect, "could not connect"},
-	StatusRefused:       {ExitInvalid, "refused, nothing was sent"},
+	StatusOK:            {ExitOK, "ok", "done"},
+	StatusFailed:        {ExitStepFailed, "failed", "failed"},
+	StatusTimeout:       {ExitStepFailed, "timed out", "timed out"},
+	StatusInterrupted:   {ExitInterrupted, "interrupted", "interrupted"},
+	StatusConnectFailed: {ExitConnect, "could not connect", "could not connect"},
+	StatusRefused:       {ExitInvalid, "refused, nothing was sent", "refused, nothing was sent"},
 }
 
 // dirtyWords are the words of exit 3.
 const dirtyWords = "CLEANUP INCOMPLETE, the device may still be in debug"
 
-// ExitCode maps a status and whether cleanup is incomplete to the process
-// exit code. An incomplete cleanup wins over everything.
-func ExitCode(s Status, dirty bool) int {
+// exitPrecedence orders the exit codes from best to worst: the exit code
+// of several targets is the worst of theirs (WorseExit). 3 > 130 > 4 > 1 >
+// 2 > 5 > 0: a finding (5) is the mildest failure because it means the
+// procedure ran to the end and found what it was asked to fail on.
+var exitPrecedence = []int{ExitOK, ExitFinding, ExitInvalid, ExitStepFailed, ExitConnect, ExitInterrupted, ExitDirty}
+
+// WorseExit returns the worse of two exit codes (exitPrecedence); an
+// unknown code counts as worse than a step failure.
+func WorseExit(a, b int) int {
+	if rankExit(b) > rankExit(a) {
+		return b
+	}
+	return a
+}
+
+func rankExit(c int) int {
+	for i, e := range exitPrecedence {
+		if e == c {
+			return i
+		}
+	}
+	return slices.Index(exitPrecedence, ExitStepFailed)
+}
+
+// ExitCode maps a status, whether cleanup is incomplete and whether a
+// finding at --fail-on or worse fired (FailsOn) to the process exit code.
+// An incomplete cleanup wins over everything; a finding only turns an ok
+// run's 0 into ExitFinding.
+func ExitCode(s Status, dirty, findingFails bool) int {
 	if dirty {
 		return ExitDirty
 	}
-	if o, ok := outcomes[s]; ok {
-		return o.exit
+	o, ok := outcomes[s]
+	if !ok {
+		return ExitStepFailed
 	}
-	return ExitStepFailed
+	if o.exit == ExitOK && findingFails {
+		return ExitFinding
+	}
+	return o.exit
 }
 
-// Outcome is what a run with status s that exited with code exit is
-// called, everywhere it is printed: "ok", "failed", ..., and for exit 3
-// "CLEANUP INCOMPLETE, the device may still be in debug (steps: ok)".
-func Outcome(s string, exit int) string {
+// FailsOn reports whether a finding of severity failOn or worse is among
+// findings. An empty failOn never fails.
+func FailsOn(findings []FindingRecord, failOn playbook.Severity) bool {
+	if failOn == "" {
+		return false
+	}
+	limit := sevRank(string(failOn))
+	for _, f := range findings {
+		if sevRank(f.Severity) <= limit {
+			return true
+		}
+	}
+	return false
+}
+
+// sevRank ranks a severity, most severe lowest (severityRank); an unknown
+// one ranks below info.
+func sevRank(s string) int {
+	if r, ok := severityRank[playbook.Severity(s)]; ok {
+		return r
+	}
+	return len(severityRank)
+}
+
+// Outcome is what a run with status s that exited with code exit and
+// whose findings fired is called, everywhere it is printed: "ok",
+// "failed", "done, 1 critical finding", ..., and for exit 3 "CLEANUP
+// INCOMPLETE, the device may still be in debug (steps: ok)".
+func Outcome(s string, exit int, findings []FindingRecord) string {
 	words := s
 	if o, ok := outcomes[Status(s)]; ok {
 		words = o.words
+		if n := countFindings(findings); n != "" {
+			words = o.found + ", " + n
+		}
 	}
 	if exit == ExitDirty {
 		return dirtyWords + " (steps: " + words + ")"
 	}
 	return words
+}
+
+// countFindings says how many findings fired, by severity, most severe
+// first: "1 critical finding", "1 critical and 2 warning findings",
+// "2 critical, 1 warning and 1 info findings"; "" for none.
+func countFindings(findings []FindingRecord) string {
+	counts := map[string]int{}
+	var order []string
+	for _, f := range findings {
+		if counts[f.Severity] == 0 {
+			order = append(order, f.Severity)
+		}
+		counts[f.Severity]++
+	}
+	if len(findings) == 0 {
+		return ""
+	}
+	slices.SortStableFunc(order, func(a, b string) int {
+		return sevRank(a) - sevRank(b)
+	})
+	parts := make([]string, len(order))
+	for i, sev := range order {
+		parts[i] = fmt.Sprintf("%d %s", counts[sev], sev)
+	}
+	list := parts[len(parts)-1]
+	if len(parts) > 1 {
+		list = strings.Join(parts[:len(parts)-1], ", ") + " and " + list
+	}
+	if len(findings) == 1 {
+		return list + " finding"
+	}
+	return list + " findings"
 }
 
 // Errors a run can end with, matched with errors.Is.
@@ -138,6 +234,10 @@ type Options struct {
 	Out io.Writer
 	// Live adds countdowns for waits (a terminal).
 	Live bool
+	// FailOn makes an ok run exit ExitFinding (5) when a finding of this
+	// severity or worse fired (--fail-on); empty: findings never change
+	// the exit code.
+	FailOn playbook.Severity
 	// Timeout bounds the whole run (zero: none); StepTimeout is the default
 	// per-command timeout (zero: the playbook's, else 60s); CleanupTimeout
 	// bounds the cleanup phase (zero: 2m).
@@ -310,6 +410,7 @@ func (r *Runner) Run(ctx context.Context) *Result {
 		Version:   ManifestVersion,
 		Playbook:  ManifestPlaybook{Name: pb.Name, Title: pb.Title, Source: o.Source, SHA256: pb.SHA256},
 		Params:    displayParams(o.Params),
+		FailOn:    string(o.FailOn),
 		Target:    ManifestTarget{Name: o.Target, Transport: o.Transport},
 		Started:   start,
 		Steps:     []StepRecord{},
@@ -321,7 +422,7 @@ func (r *Runner) Run(ctx context.Context) *Result {
 	res := &Result{Manifest: m}
 	finish := func(s Status, err error) *Result {
 		res.Status, res.Err = s, err
-		res.ExitCode = ExitCode(s, len(res.Pending) > 0)
+		res.ExitCode = ExitCode(s, len(res.Pending) > 0, FailsOn(m.Findings, o.FailOn))
 		m.Status, m.ExitCode = string(s), res.ExitCode
 		if err != nil {
 			m.Error = r.redact(err.Error())
@@ -498,11 +599,12 @@ func (ru *run) main(ctx context.Context) (Status, error) {
 	}
 	tr, err := o.Open(ctx)
 	if err != nil {
-		var ce *transports.ConnError
-		if errors.As(err, &ce) || ctx.Err() == nil {
-			return StatusConnectFailed, err
+		if ctx.Err() != nil {
+			// A signal (or --timeout) during the login: the transport says
+			// it could not connect, but the run was stopped (exit 130).
+			return ru.classify(ctx, context.Cause(ctx))
 		}
-		return ru.classify(ctx, err)
+		return StatusConnectFailed, err
 	}
 	ru.tr, ru.connected = tr, true
 	ru.printf("runbook: run folder %s\n", ru.dir)

@@ -145,7 +145,7 @@ func (ru *run) pull(ctx context.Context, s *playbook.Step, ex transports.Exporte
 		os.Remove(tmp.Name())
 		rec.Status, rec.Error = "failed", ru.redact(err.Error())
 		if ctx.Err() != nil {
-			rec.Status = "interrupted"
+			rec.Status = stoppedStatus(ctx)
 		} else if errors.Is(err, context.DeadlineExceeded) {
 			rec.Status = "timeout"
 		}

@@ -47,7 +47,11 @@ func (ru *run) runForEach(ctx context.Context, s *playbook.Step) error {
 	for i := 1; i <= count; i++ {
 		if i > 1 {
 			ru.item = nil
-			if err := ru.sleep(ctx, interval, fmt.Sprintf("next run of %s (%d/%d)", describe(s), i, count)); err != nil {
+			what := describeShown(s, cmds[0].Shown)
+			if s.Name == "" && len(cmds) > 1 {
+				what += fmt.Sprintf(" and its %d other items", len(cmds)-1)
+			}
+			if err := ru.sleep(ctx, interval, fmt.Sprintf("next run of %s (%d/%d)", what, i, count)); err != nil {
 				return err
 			}
 		}

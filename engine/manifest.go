@@ -16,9 +16,12 @@ type Manifest struct {
 	Version  int              `json:"version"`
 	Playbook ManifestPlaybook `json:"playbook"`
 	Params   map[string]any   `json:"params"`
-	Target   ManifestTarget   `json:"target"`
-	Started  time.Time        `json:"started"`
-	Ended    time.Time        `json:"ended"`
+	// FailOn is the --fail-on severity the run was given (exit 5 when a
+	// finding of it or worse fired), empty when none.
+	FailOn  string         `json:"fail_on,omitempty"`
+	Target  ManifestTarget `json:"target"`
+	Started time.Time      `json:"started"`
+	Ended   time.Time      `json:"ended"`
 	// Status is ok, failed, timeout, interrupted or connect-failed.
 	Status string `json:"status"`
 	// ExitCode is the process exit code the run maps to.

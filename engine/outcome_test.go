@@ -3,37 +3,78 @@ package engine
 import (
 	"strings"
 	"testing"
+
+	"github.com/runbook-dev/runbook/engine/playbook"
 )
 
 // TestOutcome pins the one table of statuses, exit codes and words: exit 3
-// is never called ok.
+// is never called ok, and a run whose findings fired is not called ok
+// either.
 func TestOutcome(t *testing.T) {
+	crit := []FindingRecord{{ID: "no-sa", Severity: "critical"}}
+	mixed := []FindingRecord{{ID: "a", Severity: "critical"}, {ID: "b", Severity: "warning"}, {ID: "c", Severity: "info"}, {ID: "d", Severity: "critical"}}
+	warn := []FindingRecord{{ID: "w1", Severity: "warning"}, {ID: "w2", Severity: "warning"}}
+	info := []FindingRecord{{ID: "i", Severity: "info"}}
 	cases := []struct {
-		s     Status
-		dirty bool
-		exit  int
-		words string
+		s        Status
+		dirty    bool
+		findings []FindingRecord
+		failOn   playbook.Severity
+		exit     int
+		words    string
 	}{
-		{StatusOK, false, 0, "ok"},
-		{StatusFailed, false, 1, "failed"},
-		{StatusTimeout, false, 1, "timed out"},
-		{StatusRefused, false, 2, "refused, nothing was sent"},
-		{StatusConnectFailed, false, 4, "could not connect"},
-		{StatusInterrupted, false, 130, "interrupted"},
-		{StatusOK, true, 3, "CLEANUP INCOMPLETE, the device may still be in debug (steps: ok)"},
-		{StatusInterrupted, true, 3, "CLEANUP INCOMPLETE, the device may still be in debug (steps: interrupted)"},
+		{StatusOK, false, nil, "", 0, "ok"},
+		{StatusFailed, false, nil, "", 1, "failed"},
+		{StatusTimeout, false, nil, "", 1, "timed out"},
+		{StatusRefused, false, nil, "", 2, "refused, nothing was sent"},
+		{StatusConnectFailed, false, nil, "", 4, "could not connect"},
+		{StatusInterrupted, false, nil, "", 130, "interrupted"},
+		{StatusOK, true, nil, "", 3, "CLEANUP INCOMPLETE, the device may still be in debug (steps: ok)"},
+		{StatusInterrupted, true, nil, "", 3, "CLEANUP INCOMPLETE, the device may still be in debug (steps: interrupted)"},
+		// Findings change the words whatever --fail-on says ...
+		{StatusOK, false, crit, "", 0, "done, 1 critical finding"},
+		{StatusOK, false, info, "", 0, "done, 1 info finding"},
+		{StatusOK, false, warn, "", 0, "done, 2 warning findings"},
+		{StatusOK, false, mixed, "", 0, "done, 2 critical, 1 warning and 1 info findings"},
+		{StatusFailed, false, crit, "", 1, "failed, 1 critical finding"},
+		// ... and --fail-on the exit code of an ok run only.
+		{StatusOK, false, crit, playbook.SeverityCritical, 5, "done, 1 critical finding"},
+		{StatusOK, false, crit, playbook.SeverityWarning, 5, "done, 1 critical finding"},
+		{StatusOK, false, warn, playbook.SeverityCritical, 0, "done, 2 warning findings"},
+		{StatusOK, false, warn, playbook.SeverityWarning, 5, "done, 2 warning findings"},
+		{StatusOK, false, info, playbook.SeverityWarning, 0, "done, 1 info finding"},
+		{StatusFailed, false, crit, playbook.SeverityCritical, 1, "failed, 1 critical finding"},
+		{StatusInterrupted, false, crit, playbook.SeverityCritical, 130, "interrupted, 1 critical finding"},
+		{StatusOK, true, crit, playbook.SeverityCritical, 3, "CLEANUP INCOMPLETE, the device may still be in debug (steps: done, 1 critical finding)"},
 	}
 	for _, c := range cases {
-		exit := ExitCode(c.s, c.dirty)
+		exit := ExitCode(c.s, c.dirty, FailsOn(c.findings, c.failOn))
 		if exit != c.exit {
-			t.Errorf("ExitCode(%s, %t) = %d, want %d", c.s, c.dirty, exit, c.exit)
+			t.Errorf("ExitCode(%s, dirty %t, %d findings, fail-on %q) = %d, want %d", c.s, c.dirty, len(c.findings), c.failOn, exit, c.exit)
 		}
-		w := Outcome(string(c.s), exit)
+		w := Outcome(string(c.s), exit, c.findings)
 		if w != c.words {
-			t.Errorf("Outcome(%s, %d) = %q, want %q", c.s, exit, w, c.words)
+			t.Errorf("Outcome(%s, %d, %d findings) = %q, want %q", c.s, exit, len(c.findings), w, c.words)
 		}
-		if exit == ExitDirty && strings.HasPrefix(w, "ok") {
-			t.Errorf("exit 3 called %q", w)
+		if (exit == ExitDirty || len(c.findings) > 0) && strings.HasPrefix(w, "ok") {
+			t.Errorf("exit %d with %d findings called %q", exit, len(c.findings), w)
+		}
+	}
+}
+
+// TestWorseExit pins the precedence of exit codes across targets:
+// 3 > 130 > 4 > 1 > 2 > 5 > 0.
+func TestWorseExit(t *testing.T) {
+	order := []int{ExitOK, ExitFinding, ExitInvalid, ExitStepFailed, ExitConnect, ExitInterrupted, ExitDirty}
+	for i, a := range order {
+		for j, b := range order {
+			want := a
+			if j > i {
+				want = b
+			}
+			if got := WorseExit(a, b); got != want {
+				t.Errorf("WorseExit(%d, %d) = %d, want %d", a, b, got, want)
+			}
 		}
 	}
 }

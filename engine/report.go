@@ -264,7 +264,7 @@ func (ru *run) printEnd(res *Result) {
 		}
 		ru.printf("Finish with: runbook cleanup %s\n", res.Dir)
 	}
-	ru.printf("runbook: %s (exit %d); summary: %s\n", Outcome(m.Status, res.ExitCode), res.ExitCode, filepath.Join(res.Dir, "summary.md"))
+	ru.printf("runbook: %s (exit %d); summary: %s\n", Outcome(m.Status, res.ExitCode, m.Findings), res.ExitCode, filepath.Join(res.Dir, "summary.md"))
 }
 
 // writeSummary writes summary.md, ready to paste into a support case.
@@ -287,7 +287,7 @@ func writeSummary(dir string, m *Manifest) error {
 	if m.DeviceClock != "" {
 		fmt.Fprintf(&b, "| Device clock at the problem | %s |\n", m.DeviceClock)
 	}
-	fmt.Fprintf(&b, "| Result | %s (exit %d) |\n", Outcome(m.Status, m.ExitCode), m.ExitCode)
+	fmt.Fprintf(&b, "| Result | %s (exit %d) |\n", Outcome(m.Status, m.ExitCode, m.Findings), m.ExitCode)
 	if m.Error != "" {
 		fmt.Fprintf(&b, "| Error | %s |\n", mdCell(m.Error))
 	}

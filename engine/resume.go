@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/runbook-dev/runbook/engine/playbook"
 	"github.com/runbook-dev/runbook/transports"
 )
 
@@ -106,7 +107,7 @@ func FinishCleanup(ctx context.Context, dir string, open func(context.Context) (
 				m.Undo = append(m.Undo, r.rec)
 			}
 		}
-		m.ExitCode = ExitCode(Status(m.Status), len(m.CleanupPending) > 0)
+		m.ExitCode = ExitCode(Status(m.Status), len(m.CleanupPending) > 0, FailsOn(m.Findings, playbook.Severity(m.FailOn)))
 		if b, err := marshalManifest(m); err == nil {
 			_ = WriteFileAtomic(filepath.Join(dir, "manifest.json"), b)
 		}
@@ -115,14 +116,75 @@ func FinishCleanup(ctx context.Context, dir string, open func(context.Context) (
 	return rep, nil
 }
 
+// CompleteRunFolder makes the record of a run whose engine ended without
+// writing it (killed, or forced out by a third signal) say what happened:
+// manifest.json is rebuilt from the journal (its status, every step and
+// every undo and cleanup record the journal holds, what is still pending)
+// and summary.md is written. A run that wrote its own end, or whose record
+// was already completed, is left as it is, so calling it again changes
+// nothing. It reports whether it rebuilt the record. runbook cleanup calls
+// it whether or not anything was left to send.
+func CompleteRunFolder(dir string) (bool, error) {
+	start, entries, err := ReadRunStart(dir)
+	if err != nil {
+		return false, err
+	}
+	for _, e := range entries {
+		if e.Event == evRunEnd {
+			return false, nil
+		}
+	}
+	m, err := ReadManifest(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		// Killed between the journal's first line and the first manifest.
+		m = &Manifest{Version: ManifestVersion, Playbook: ManifestPlaybook{Name: start.Playbook}, Target: ManifestTarget{Name: start.Target, Transport: start.Transport},
+			Started: start.Time, Status: "running", Steps: []StepRecord{}, Undo: []CleanupRecord{}, Cleanup: []CleanupRecord{}, Findings: []FindingRecord{}, Artifacts: []ArtifactRecord{}}
+		if len(start.Params) > 0 {
+			m.Params = map[string]any{}
+			for k, v := range start.Params {
+				m.Params[k] = v
+			}
+		}
+	case err != nil:
+		return false, err
+	}
+	if m.Status != "running" {
+		return false, nil
+	}
+	rebuildFromJournal(dir, m, entries)
+	m.CleanupPending = nil
+	for _, p := range Pending(entries) {
+		m.CleanupPending = append(m.CleanupPending, ShowForms(p.Forms))
+	}
+	m.ExitCode = ExitCode(Status(m.Status), len(m.CleanupPending) > 0, FailsOn(m.Findings, playbook.Severity(m.FailOn)))
+	b, err := marshalManifest(m)
+	if err != nil {
+		return false, err
+	}
+	if err := WriteFileAtomic(filepath.Join(dir, "manifest.json"), b); err != nil {
+		return false, err
+	}
+	return true, writeSummary(dir, m)
+}
+
 // rebuildFromJournal fills the manifest of a run whose engine was killed:
-// the steps it started (with their outputs, where written) and its end.
+// the steps it started (with their outputs, where written), the undo and
+// cleanup commands it ran (also those that completed before it died), and
+// its end.
 func rebuildFromJournal(dir string, m *Manifest, entries []JournalEntry) {
 	m.Status = string(StatusInterrupted)
-	m.Error = "the engine was killed mid-run; runbook cleanup finished the cleanup from the journal"
+	m.Error = "the run ended before it could write its record (the engine was killed, or forced to exit); runbook cleanup rebuilt it from the journal"
 	bySeq := map[int]int{}
 	for _, e := range entries {
 		switch e.Event {
+		case evCleanupEntry:
+			rec := CleanupRecord{Command: e.Command, Status: e.Status, Error: e.Error, Time: e.Time, Note: e.Message}
+			if k, err := ParseKey(e.Key); err == nil && k.Kind == KindCleanup {
+				m.Cleanup = append(m.Cleanup, rec)
+			} else {
+				m.Undo = append(m.Undo, rec)
+			}
 		case evStepStart:
 			rec := StepRecord{Seq: e.Seq, ID: e.Step, Kind: "run", Command: e.Command, Item: e.Item, Start: e.Time, Status: "interrupted"}
 			if matches, _ := filepath.Glob(filepath.Join(dir, "steps", fmt.Sprintf("%03d-*.txt", e.Seq))); len(matches) == 1 {

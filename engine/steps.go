@@ -169,6 +169,16 @@ func describe(s *playbook.Step) string {
 	return string(s.Kind)
 }
 
+// describeShown names a run step in a progress line: its name, else the
+// command as shown (rendered, secrets as their references), never the
+// template with its ${ }.
+func describeShown(s *playbook.Step, shown string) string {
+	if s.Name != "" || shown == "" {
+		return describe(s)
+	}
+	return shown
+}
+
 func firstLine(s string) string {
 	if i := strings.IndexByte(s, '\n'); i >= 0 {
 		return s[:i]
@@ -204,7 +214,7 @@ func (ru *run) runCommand(ctx context.Context, s *playbook.Step) error {
 	}
 	for i := 1; i <= count; i++ {
 		if i > 1 {
-			if err := ru.sleep(ctx, interval, fmt.Sprintf("next run of %s (%d/%d)", describe(s), i, count)); err != nil {
+			if err := ru.sleep(ctx, interval, fmt.Sprintf("next run of %s (%d/%d)", describeShown(s, forms[0].Shown), i, count)); err != nil {
 				return err
 			}
 		}
@@ -357,6 +367,7 @@ func (ru *run) send(ctx context.Context, s *playbook.Step, forms []transports.Co
 	var err error
 	var refused []RefusedForm
 	accepted, tried := -1, 0
+	resent := false
 	for k, c := range forms {
 		if why, ok := ru.ledger.refusal(c.Shown); ok && len(forms) > 1 {
 			ru.printf("      form %d of %d not sent, the device refused it earlier: %s\n", k+1, len(forms), c.Shown)
@@ -368,9 +379,18 @@ func (ru *run) send(ctx context.Context, s *playbook.Step, forms []transports.Co
 		}
 		tried++
 		cmd = c
-		cctx, cancel := context.WithTimeout(ctx, c.Timeout)
-		res, err = ru.tr.Run(cctx, c)
-		cancel()
+		res, err = ru.run1(ctx, c)
+		if err != nil && errors.Is(err, transports.ErrNotSent) && ctx.Err() == nil {
+			// The session was lost between two steps (a repeat's wait, a
+			// server restarted): the device never saw this command.
+			// Re-open (bounded) and send it, so the procedure goes on.
+			if rerr := ru.reopen(ctx); rerr != nil {
+				err = fmt.Errorf("%w; %v", err, rerr)
+			} else {
+				res, err = ru.run1(ctx, c)
+				resent = true
+			}
+		}
 		if err == nil {
 			accepted = k
 			break
@@ -418,6 +438,9 @@ func (ru *run) send(ctx context.Context, s *playbook.Step, forms []transports.Co
 		rec.Run = i
 	}
 	rec.Item = ru.itemOr()
+	if resent {
+		rec.Note = "the session was lost before this command was sent: sent on a re-opened session"
+	}
 	if err != nil {
 		err = explain(err)
 		rec.Status = "failed"
@@ -431,7 +454,7 @@ func (ru *run) send(ctx context.Context, s *playbook.Step, forms []transports.Co
 			rec.Note = notOverAPINote(cmd.Shown, shownUndo)
 			ru.addNote(rec.Note)
 		case ctx.Err() != nil:
-			rec.Status = "interrupted"
+			rec.Status = stoppedStatus(ctx)
 		case errors.Is(err, transports.ErrTimeout) || errors.Is(err, context.DeadlineExceeded):
 			rec.Status = "timeout"
 			err = fmt.Errorf("%w after %s", transports.ErrTimeout, cmd.Timeout)
@@ -684,15 +707,21 @@ func (ru *run) wait(ctx context.Context, s *playbook.Step) error {
 	}
 	start := ru.now()
 	err = ru.sleep(ctx, d, msg)
-	ru.m.Steps = append(ru.m.Steps, StepRecord{ID: s.ID, Kind: "wait", Line: s.Line, Start: start, End: ru.now(), Status: statusOf(err), Note: fmt.Sprintf("wait %s %s", d, msg)})
+	status := "ok"
+	if err != nil {
+		status = stoppedStatus(ctx)
+	}
+	ru.m.Steps = append(ru.m.Steps, StepRecord{ID: s.ID, Kind: "wait", Line: s.Line, Start: start, End: ru.now(), Status: status, Note: fmt.Sprintf("wait %s %s", d, msg)})
 	return err
 }
 
-func statusOf(err error) string {
-	if err != nil {
-		return "interrupted"
+// stoppedStatus is the status of a step the run's context cut short:
+// "timeout" when the run's --timeout passed, else "interrupted" (a signal).
+func stoppedStatus(ctx context.Context) string {
+	if errors.Is(context.Cause(ctx), ErrRunTimeout) {
+		return "timeout"
 	}
-	return "ok"
+	return "interrupted"
 }
 
 func (ru *run) prompt(ctx context.Context, s *playbook.Step) error {
@@ -757,4 +786,22 @@ func (ru *run) addNote(msg string) {
 // playbook ("debug") never rewrites a command on the terminal.
 func (r *Runner) printf(format string, a ...any) {
 	fmt.Fprintf(r.o.Out, format, a...)
+}
+
+// run1 sends cmd once on the current transport, bounded by its timeout.
+// With no transport (a reconnect failed earlier, a step with on_error:
+// continue went on) it re-opens one first, unless that already failed
+// after its bounded attempts.
+func (ru *run) run1(ctx context.Context, cmd transports.Command) (transports.Result, error) {
+	if ru.tr == nil {
+		if ru.unreachable != nil {
+			return transports.Result{}, fmt.Errorf("%w (%w)", ru.unreachable, transports.ErrNotSent)
+		}
+		if err := ru.reopen(ctx); err != nil {
+			return transports.Result{}, err
+		}
+	}
+	cctx, cancel := context.WithTimeout(ctx, cmd.Timeout)
+	defer cancel()
+	return ru.tr.Run(cctx, cmd)
 }

@@ -125,7 +125,7 @@ func build(m *engine.Manifest, dir string) view {
 	v := view{
 		M:           m,
 		ResultClass: resultClass(m),
-		Result:      engine.Outcome(m.Status, m.ExitCode),
+		Result:      engine.Outcome(m.Status, m.ExitCode, m.Findings),
 		Started:     fmtTime(m.Started),
 		Ended:       fmtTime(m.Ended),
 		SHA256:      m.Playbook.SHA256,
@@ -231,12 +231,20 @@ func statusClass(s string) string {
 
 func resultClass(m *engine.Manifest) string {
 	switch {
-	case len(m.CleanupPending) > 0:
+	case len(m.CleanupPending) > 0, m.Status != "ok":
 		return "res-bad"
-	case m.Status == "ok":
-		return "res-ok"
 	}
-	return "res-bad"
+	// A clean run is green only when no critical or warning finding fired.
+	class := "res-ok"
+	for _, f := range m.Findings {
+		switch f.Severity {
+		case "critical":
+			return "res-bad"
+		case "warning":
+			class = "res-warn"
+		}
+	}
+	return class
 }
 
 // factOrder is the facts shown first, as in summary.md.

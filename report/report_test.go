@@ -143,7 +143,7 @@ func TestShowsWhatSummaryShows(t *testing.T) {
 	for _, want := range []string{
 		"fw1 (ssh)", "PA-5060-edge", "10.2.9", "multi_vsys",
 		"built-in phase2-down", "sha256 9f2c4e0b7a1d3c5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6",
-		`<span class="result res-bad">CLEANUP INCOMPLETE, the device may still be in debug (steps: failed)</span> exit code 3`,
+		`<span class="result res-bad">CLEANUP INCOMPLETE, the device may still be in debug (steps: failed, 1 critical, 1 warning and 1 info findings)</span> exit code 3`,
 		"Fri Nov 27 10:02:33 UTC 2026",
 		"2026-11-27 10:02:30 UTC", "2026-11-27 10:13:07 UTC", "(10m37s)",
 		"Not evaluated: replay-drops: steps.counters: no such step ran",
@@ -191,6 +191,28 @@ func TestPendingCleanupBox(t *testing.T) {
 	m.ExitCode = 1
 	if page := render(t, m); strings.Contains(page, "cleanup-pending") || strings.Contains(page, "Not undone") {
 		t.Errorf("a clean run shows the pending-cleanup box")
+	}
+}
+
+// TestResultBadge pins the result badge of a clean run: green "ok" only
+// when no critical or warning finding fired.
+func TestResultBadge(t *testing.T) {
+	cases := []struct {
+		findings []engine.FindingRecord
+		exit     int
+		want     string
+	}{
+		{nil, 0, `<span class="result res-ok">ok</span> exit code 0`},
+		{[]engine.FindingRecord{{ID: "i", Severity: "info"}}, 0, `<span class="result res-ok">done, 1 info finding</span> exit code 0`},
+		{[]engine.FindingRecord{{ID: "w", Severity: "warning"}}, 0, `<span class="result res-warn">done, 1 warning finding</span> exit code 0`},
+		{[]engine.FindingRecord{{ID: "w", Severity: "warning"}, {ID: "c", Severity: "critical"}}, 5, `<span class="result res-bad">done, 1 critical and 1 warning findings</span> exit code 5`},
+	}
+	for _, c := range cases {
+		m := fixedManifest(t)
+		m.Status, m.ExitCode, m.CleanupPending, m.Findings = "ok", c.exit, nil, c.findings
+		if page := render(t, m); !strings.Contains(page, c.want) {
+			t.Errorf("%d findings: page lacks %q", len(c.findings), c.want)
+		}
 	}
 }
 

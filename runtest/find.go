@@ -54,7 +54,9 @@ type Case struct {
 //   - a playbook file DIR/NAME.yaml: its cases are the cassettes in
 //     DIR/testdata/NAME/;
 //   - a cassette file (or its CASE.expect.yaml): that one case;
-//   - a directory: every cassette under it (hidden directories skipped).
+//   - a directory: every cassette under it (hidden directories skipped,
+//     and testdata/ directories below it too, except the testdata/NAME/
+//     of a playbook NAME.yaml beside them).
 //
 // No paths means ".". A path that does not exist, a playbook without cases
 // and a search that finds no cassette at all are errors wrapping ErrInput.
@@ -126,7 +128,10 @@ func newCase(cassette string) Case {
 
 // walk finds the cassettes under dir: every *.yaml file that is shaped
 // like a cassette, and every one with an expectations file beside it
-// (so a cassette that no longer loads is reported, not skipped).
+// (so a cassette that no longer loads is reported, not skipped). Hidden
+// directories are skipped, and so are testdata/ directories below dir
+// (other packages' test data, as `go test ./...` treats them) except
+// testdata/NAME/ beside a playbook NAME.yaml: a playbook's cases.
 func walk(dir string) ([]Case, error) {
 	var out []Case
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
@@ -134,7 +139,18 @@ func walk(dir string) ([]Case, error) {
 			return err
 		}
 		if d.IsDir() {
-			if p != dir && strings.HasPrefix(d.Name(), ".") {
+			if p == dir {
+				return nil
+			}
+			if strings.HasPrefix(d.Name(), ".") {
+				return filepath.SkipDir
+			}
+			if d.Name() == "testdata" {
+				cs, err := playbookCases(p)
+				if err != nil {
+					return err
+				}
+				out = append(out, cs...)
 				return filepath.SkipDir
 			}
 			return nil
@@ -154,6 +170,34 @@ func walk(dir string) ([]Case, error) {
 	})
 	if err != nil {
 		return nil, badInput("%s: %w", dir, err)
+	}
+	return out, nil
+}
+
+// playbookCases walks the directories testdata/NAME/ of td that have a
+// playbook NAME.yaml beside td, and nothing else of td.
+func playbookCases(td string) ([]Case, error) {
+	ents, err := os.ReadDir(td)
+	if err != nil {
+		return nil, err
+	}
+	var out []Case
+	for _, e := range ents {
+		if !e.IsDir() || strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		pb := filepath.Join(filepath.Dir(td), e.Name()+".yaml")
+		if st, err := os.Stat(pb); err != nil || st.IsDir() {
+			continue
+		}
+		if isC, err := IsCassette(pb); err != nil || isC {
+			continue
+		}
+		cs, err := walk(filepath.Join(td, e.Name()))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, cs...)
 	}
 	return out, nil
 }

@@ -81,6 +81,55 @@ func TestFind(t *testing.T) {
 	}
 }
 
+// TestFindSkipsOtherTestdata: a directory search enters a testdata/ folder
+// only for the testdata/NAME/ of a playbook NAME.yaml beside it, so other
+// packages' test data (a Go repository's pkg/testdata/) is not taken for
+// playbook cases. The testdata folder given itself is searched.
+func TestFindSkipsOtherTestdata(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "playbooks")
+	if err := os.CopyFS(dir, os.DirFS(lab(t))); err != nil {
+		t.Fatal(err)
+	}
+	cas, err := os.ReadFile(filepath.Join(dir, "testdata/tunnel-check/up.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{
+		"pkg/testdata/stray.yaml",              // a package's test data
+		"playbooks/testdata/orphan/stray.yaml", // no playbooks/orphan.yaml
+		"playbooks/testdata/stray.yaml",        // loose in testdata/
+		"pkg/testdata/tunnel-check/stray.yaml", // no pkg/tunnel-check.yaml
+	} {
+		p = filepath.Join(root, p)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, cas, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cs, err := runtest.Find(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		filepath.ToSlash(filepath.Join(dir, "testdata/tunnel-check/down.yaml")),
+		filepath.ToSlash(filepath.Join(dir, "testdata/tunnel-check/up.yaml")),
+	}
+	if got := names(cs); !slices.Equal(got, want) {
+		t.Errorf("cases %q, want %q", got, want)
+	}
+	// Named itself, a testdata folder is searched like any directory.
+	cs, err = runtest.Find(filepath.Join(root, "pkg/testdata"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cs) != 2 {
+		t.Errorf("pkg/testdata: cases %q, want its 2 cassettes", names(cs))
+	}
+}
+
 func TestFindBadInput(t *testing.T) {
 	dir := t.TempDir()
 	pb := filepath.Join(dir, "lonely.yaml")

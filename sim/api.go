@@ -302,6 +302,10 @@ func (s *APIServer) op(w http.ResponseWriter, r *http.Request, user string) {
 	if r.Context().Err() != nil {
 		return // the client has gone
 	}
+	if s.dev.hangUp() {
+		// Faults.HangUpAfter: this answer ends its keep-alive connection.
+		w.Header().Set("Connection", "close")
+	}
 	if err != nil {
 		code, lines := opErrorCode(cli, err)
 		apiError(w, http.StatusOK, code, lines...)

@@ -112,8 +112,20 @@ type Faults struct {
 	// unexpected `Do you want to continue? (y or n) ` question first.
 	AskOn string
 	// SlowOn, when set, delays every command starting with it by SlowBy.
-	SlowOn string
-	SlowBy time.Duration
+	// SlowAfter, when > 0, delays by SlowBy the one command that arrives
+	// once SlowAfter commands were answered (counted as DropAfter). A
+	// delay in progress ends early when SetFaults is called: a test holds
+	// a command with a long SlowBy and lets it go when it is ready.
+	SlowOn    string
+	SlowAfter int
+	SlowBy    time.Duration
+	// HangUpAfter, when > 0, makes the server close the connection right
+	// after it answered command number HangUpAfter (counted as
+	// DropAfter), once: the session is lost between two commands, while
+	// the client is idle (a repeat's wait, a firewall restarting). Over
+	// SSH the connection ends after the prompt; over the XML API the
+	// answer closes its keep-alive connection.
+	HangUpAfter int
 	// AuthErrors makes the tunnel's authentication and decryption error
 	// counters (show vpn flow tunnel-id) rise with every command, as when
 	// the peer's keys or algorithms differ.
@@ -287,6 +299,10 @@ type Device struct {
 	mu        sync.Mutex
 	faults    Faults
 	dropFired bool
+	slowFired bool
+	hungUp    bool
+	// release is closed by SetFaults, ending the delays in progress.
+	release   chan struct{}
 	seq       int
 	debug     map[string]string
 	filters   []pdFilter
@@ -363,17 +379,18 @@ func NewDevice(o Options) *Device {
 		clock = time.Now
 	}
 	d := &Device{
-		opts:   o,
-		topo:   topo,
-		clock:  clock,
-		faults: o.Faults,
-		debug:  map[string]string{},
-		stages: map[string]string{},
-		files:  map[string]*captureFile{},
-		ctr:    map[string]int64{},
-		flows:  map[int]*flowCounters{},
-		refuse: append([]Refusal(nil), o.Refuse...),
-		rng:    rand.New(rand.NewSource(o.Seed)),
+		opts:    o,
+		release: make(chan struct{}),
+		topo:    topo,
+		clock:   clock,
+		faults:  o.Faults,
+		debug:   map[string]string{},
+		stages:  map[string]string{},
+		files:   map[string]*captureFile{},
+		ctr:     map[string]int64{},
+		flows:   map[int]*flowCounters{},
+		refuse:  append([]Refusal(nil), o.Refuse...),
+		rng:     rand.New(rand.NewSource(o.Seed)),
 	}
 	d.boot = clock().Add(-(52*time.Hour + 38*time.Minute + 49*time.Second))
 	d.ctrLastAt = clock()
@@ -419,7 +436,21 @@ func (d *Device) SetFaults(f Faults) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.faults = f
-	d.dropFired = false
+	d.dropFired, d.slowFired, d.hungUp = false, false, false
+	close(d.release)
+	d.release = make(chan struct{})
+}
+
+// hangUp reports whether the connection must end now, after an answer:
+// once HangUpAfter commands were answered (Faults.HangUpAfter), once.
+func (d *Device) hangUp() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if f := d.faults; f.HangUpAfter > 0 && !d.hungUp && d.seq >= f.HangUpAfter {
+		d.hungUp = true
+		return true
+	}
+	return false
 }
 
 // SetRefusals replaces the refused command patterns (Options.Refuse).
@@ -549,14 +580,27 @@ func (d *Device) exec(ctx context.Context, via, cli string, ask Asker) (string, 
 		d.mu.Unlock()
 		return "", err
 	}
+	slow := f.SlowOn != "" && strings.HasPrefix(cli, f.SlowOn)
+	if f.SlowAfter > 0 && !d.slowFired && d.seq >= f.SlowAfter {
+		d.slowFired = true
+		slow = true
+	}
+	release := d.release
 	d.mu.Unlock()
 
-	delay := d.opts.Latency
-	if f.SlowOn != "" && strings.HasPrefix(cli, f.SlowOn) {
-		delay += f.SlowBy
-	}
-	if err := sleepCtx(ctx, delay); err != nil {
+	if err := sleepCtx(ctx, d.opts.Latency); err != nil {
 		return "", err
+	}
+	if slow {
+		t := time.NewTimer(f.SlowBy)
+		select {
+		case <-t.C:
+		case <-release:
+			t.Stop()
+		case <-ctx.Done():
+			t.Stop()
+			return "", ctx.Err()
+		}
 	}
 	if f.AskOn != "" && strings.HasPrefix(cli, f.AskOn) {
 		if ask == nil {

@@ -1,7 +1,9 @@
 package sim
 
 import (
+	"context"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -75,5 +77,50 @@ func TestNoDefaultRoute(t *testing.T) {
 	}
 	if out := run(t, d, "ping count 2 host 10.1.1.1"); !strings.Contains(out, "2 received") {
 		t.Errorf("ping of the connected peer:\n%s", out)
+	}
+}
+
+// TestSlowAfterReleasedBySetFaults holds the third command (SlowAfter 2)
+// far longer than the test may wait; SetFaults lets it go at once, and the
+// commands before and after it are not held.
+func TestSlowAfterReleasedBySetFaults(t *testing.T) {
+	d := newDev(t, Healthy)
+	d.SetFaults(Faults{SlowAfter: 2, SlowBy: time.Hour})
+	run(t, d, "show clock")
+	run(t, d, "show clock")
+	done := make(chan error, 1)
+	go func() {
+		_, err := d.Exec(context.Background(), "show clock")
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		t.Fatalf("the third command was not held (err %v)", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	d.SetFaults(Faults{})
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("SetFaults did not release the held command")
+	}
+	run(t, d, "show clock")
+}
+
+// TestHangUpAfter says the connection must end once HangUpAfter commands
+// were answered, and only once.
+func TestHangUpAfter(t *testing.T) {
+	d := newDev(t, Healthy)
+	d.SetFaults(Faults{HangUpAfter: 2})
+	var got []bool
+	for range 4 {
+		run(t, d, "show clock")
+		got = append(got, d.hangUp())
+	}
+	if want := []bool{false, true, false, false}; !slices.Equal(got, want) {
+		t.Errorf("hang up after each answer: %v, want %v", got, want)
 	}
 }

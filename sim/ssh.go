@@ -377,6 +377,12 @@ func (s *SSHServer) shell(ctx context.Context, sc *ssh.ServerConn, nc net.Conn, 
 		if err := t.write(sh.Prompt()); err != nil {
 			return
 		}
+		if s.dev.hangUp() {
+			// Faults.HangUpAfter: the answer and its prompt went out, then
+			// the connection ends while the client is idle.
+			nc.Close()
+			return
+		}
 		line, err := t.readLine(true)
 		if errors.Is(err, errInterrupt) {
 			continue

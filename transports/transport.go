@@ -145,6 +145,11 @@ type VirtualClock interface {
 var (
 	// ErrClosed: the session is closed or was lost.
 	ErrClosed = errors.New("session closed")
+	// ErrNotSent: the session was found lost (or could not be re-opened)
+	// before the command reached the device, so the device did not run
+	// it. It comes with ErrClosed or a *ConnError; the same command may be
+	// sent as is on a re-opened Transport.
+	ErrNotSent = errors.New("command not sent")
 	// ErrTimeout: the command did not complete within its timeout.
 	ErrTimeout = errors.New("command timed out")
 	// ErrUnknownCommand: the device does not know the command.

@@ -41,7 +41,8 @@ Exit codes:
   2  invalid input (not a run folder, unknown target)
   3  some commands still failed: the device may still be in debug
   4  could not connect or authenticate`,
-		Example: `  runbook cleanup runs/20261127T100233Z-phase2-down-fw1
+		Example: `  # Finish what a killed run left pending (needs: that run's folder and its target)
+  runbook cleanup runs/20261127T100233Z-phase2-down-fw1
   runbook cleanup -i lab-inventory.yaml runs/20261127T100233Z-phase2-down-fw1`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 1 {
@@ -79,6 +80,14 @@ func runCleanup(ctx context.Context, opts *cleanupOptions) error {
 		return &exitError{code: exitInvalid, err: fmt.Errorf("%s: the run is still going (pid %d) and cleans up itself when it ends; "+
 			"stop it with Ctrl-C or `kill %d` (it still cleans up), or give --force if pid %d is not that run", opts.Dir, pid, pid, pid)}
 	}
+	// A run whose engine died (SIGKILL, a forced third Ctrl-C) left its
+	// record at "running": rebuild it from the journal first, so the folder
+	// says what happened whatever comes next.
+	if rebuilt, err := engine.CompleteRunFolder(opts.Dir); err != nil {
+		fmt.Fprintf(io.ErrOut, "runbook: %s: rebuilding the run's record: %v\n", opts.Dir, err)
+	} else if rebuilt {
+		writeReport(io, opts.Dir)
+	}
 	if len(engine.Pending(entries)) == 0 {
 		// Nothing to send: no target, no inventory needed.
 		fmt.Fprintf(io.ErrOut, "runbook: %s: nothing left to clean up\n", opts.Dir)
@@ -114,11 +123,7 @@ func runCleanup(ctx context.Context, opts *cleanupOptions) error {
 		}
 		return &exitError{code: exitDirty, err: err}
 	}
-	if _, err := engine.ReadManifest(opts.Dir); err == nil {
-		if err := report.WriteDir(opts.Dir); err != nil {
-			fmt.Fprintf(io.ErrOut, "runbook: report %s: %v\n", opts.Dir, err)
-		}
-	}
+	writeReport(io, opts.Dir)
 	if len(rep.Failed) > 0 {
 		return &exitError{code: exitDirty, err: fmt.Errorf("cleanup incomplete: %d command(s) failed; the device may still be in debug", len(rep.Failed))}
 	}
@@ -147,4 +152,15 @@ func cleanupTarget(opts *cleanupOptions, start engine.JournalEntry) (transports.
 		return transports.Target{}, fmt.Errorf("%s: target %q of the run is not in the inventory", path, start.Target)
 	}
 	return t, nil
+}
+
+// writeReport writes report.html from the run folder's manifest, if it has
+// one.
+func writeReport(io *IOStreams, dir string) {
+	if _, err := engine.ReadManifest(dir); err != nil {
+		return
+	}
+	if err := report.WriteDir(dir); err != nil {
+		fmt.Fprintf(io.ErrOut, "runbook: report %s: %v\n", dir, err)
+	}
 }

@@ -18,6 +18,7 @@ const (
 	exitInvalid     = 2   // invalid input (usage, playbook, inventory, params), nothing sent
 	exitDirty       = 3   // cleanup incomplete: the device may still be in debug
 	exitConnect     = 4   // could not connect or authenticate, nothing sent
+	exitFinding     = 5   // done and clean, and a finding at --fail-on or worse fired
 	exitInterrupted = 130 // interrupted, cleanup done
 )
 
@@ -27,7 +28,11 @@ const exitCodesHelp = `Exit codes:
   2    invalid input (usage, playbook, inventory, params); nothing was sent
   3    cleanup incomplete: the device may still be in debug (wins over every other code)
   4    could not connect or authenticate; nothing was sent
-  130  interrupted, cleanup done`
+  5    done and clean, and a finding of the --fail-on severity or worse fired
+  130  interrupted, cleanup done
+With several targets the exit code is the worst of theirs, in this order:
+3 > 130 > 4 > 1 > 2 > 5 > 0. A finding never hides a failure: a run whose
+step failed exits 1 whatever its findings.`
 
 // usageError is bad command-line usage (exit 2).
 type usageError struct{ err error }

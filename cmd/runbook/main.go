@@ -7,5 +7,6 @@ import (
 )
 
 func main() {
+	ignoreSIGPIPE()
 	os.Exit(run(os.Args[1:], defaultStreams()))
 }

@@ -27,8 +27,8 @@ type IOStreams struct {
 func defaultStreams() *IOStreams {
 	return &IOStreams{
 		In:         os.Stdin,
-		Out:        os.Stdout,
-		ErrOut:     os.Stderr,
+		Out:        &lossyWriter{w: os.Stdout},
+		ErrOut:     &lossyWriter{w: os.Stderr},
 		IsTerminal: term.IsTerminal(int(os.Stdin.Fd())) && term.IsTerminal(int(os.Stdout.Fd())),
 		Getenv:     os.Getenv,
 	}

@@ -40,6 +40,8 @@ type runOptions struct {
 	// ScpAcceptNewHostKey lets the firewall trust the host key of an scp
 	// destination it has not seen, for this run.
 	ScpAcceptNewHostKey bool
+	// FailOn is --fail-on: critical, warning or empty.
+	FailOn string
 }
 
 func newRunCmd(io *IOStreams) *cobra.Command {
@@ -71,24 +73,37 @@ filter captures); only the IKE capture is pushed with scp export. Over the
 API alone, a debug command the firewall refuses to API clients is recorded
 refused, with a note naming the CLI command to run, and the run goes on.
 
-The built-in target "demo" needs no inventory and no firewall: it replays the
-recorded session shipped for the playbook, with the parameters it was
-recorded with for any not given.
+The built-in target "demo" needs no inventory and no firewall: it starts the
+PAN-OS simulator in-process on a free loopback port and reaches it over real
+SSH; the simulator's tunnel supplies every parameter not given.
+
+A replay (--replay CASSETTE, or an inventory target with transport: replay)
+sends nothing: the cassette answers. The parameters it was recorded with
+supply those not given with --param (or by the target in the inventory).
+
+A run whose findings fired ends "done, 1 critical finding" rather than "ok";
+with --fail-on critical (or warning) it also exits 5 when a finding of that
+severity or worse fired, for a monitoring job or cron.
 
 The inventory is --inventory, else $RUNBOOK_INVENTORY, else ./inventory.yaml,
 else ~/.config/runbook/inventory.yaml.
 
 ` + exitCodesHelp,
-		Example: `  # No firewall at hand: the demo target replays a recorded session
+		Example: `  # No firewall at hand: the demo target is a simulated firewall
   runbook run phase2-down --target demo --yes
 
-  # A real firewall, parameters on the command line
+  # A real firewall, parameters on the command line (needs: fw1 in an inventory)
   runbook run phase2-down -t fw1 -p tunnel=sap-sap -p gateway=gw-sap \
       -p peer_ip=10.1.1.1 -p local_ip=10.1.1.2
 
   # Both ends of the tunnel at once (a group), bundled for the case
+  # (needs: the group sap-vpn in an inventory)
   runbook run phase1-down -t sap-vpn -p gateway=gw-sap -p peer_ip=10.1.1.1 \
       -p local_ip=10.1.1.2 --bundle
+
+  # For cron or monitoring: exit 5 when a critical finding fired (needs: fw1 in an inventory)
+  runbook run phase2-down -t fw1 -p tunnel=sap-sap -p gateway=gw-sap \
+      -p peer_ip=10.1.1.1 -p local_ip=10.1.1.2 --yes --fail-on critical
 
   # Replay a recorded session instead of connecting
   runbook run phase2-down -t fw1 --replay examples/cassettes/phase2-down.yaml --yes`,
@@ -117,6 +132,7 @@ else ~/.config/runbook/inventory.yaml.
 	f.StringVar(&opts.Record, "record", "", "record the session into this cassette (redacted; see docs/testing-playbooks.md)")
 	f.StringArrayVar(&opts.Redact, "redact", nil, "with --record, also replace matches of REGEX by NAME-1, NAME-2, ... (NAME=REGEX, repeatable)")
 	f.BoolVar(&opts.AcceptNewHostKey, "accept-new-host-key", false, "add an unknown SSH host key to known_hosts (a changed key is always refused)")
+	f.StringVar(&opts.FailOn, "fail-on", "", "exit 5 when a finding of this severity or worse fired: critical or warning")
 	f.BoolVar(&opts.ScpAcceptNewHostKey, "scp-accept-new-host-key", false, "let the firewall trust the SSH host key of an scp export destination it has not seen (answer yes to its question); without it that export fails")
 	return cmd
 }
@@ -141,6 +157,11 @@ func runRun(ctx context.Context, opts *runOptions) error {
 	}
 	if opts.Timeout < 0 {
 		return usageError{errors.New("run: --timeout must be positive")}
+	}
+	switch playbook.Severity(opts.FailOn) {
+	case "", playbook.SeverityCritical, playbook.SeverityWarning:
+	default:
+		return usageError{fmt.Errorf("run: --fail-on %q: want critical or warning", opts.FailOn)}
 	}
 	if opts.Record != "" && len(opts.Targets) > 1 {
 		return usageError{errors.New("run: --record takes a single target")}
@@ -229,6 +250,7 @@ func runRun(ctx context.Context, opts *runOptions) error {
 			Out:       out,
 			Live:      io.IsTerminal && !multi,
 			Timeout:   opts.Timeout,
+			FailOn:    playbook.Severity(opts.FailOn),
 
 			ScpAcceptNewHostKey: opts.ScpAcceptNewHostKey,
 		}
@@ -287,22 +309,12 @@ func runRun(ctx context.Context, opts *runOptions) error {
 		if res.Dir != "" {
 			fmt.Fprintln(io.Out, res.Dir)
 		}
-		worst = worseExit(worst, res.ExitCode)
+		worst = engine.WorseExit(worst, res.ExitCode)
 	}
 	if worst == exitOK {
 		return nil
 	}
 	return &exitError{code: worst}
-}
-
-// exitRank orders exit codes from best to worst for several targets.
-var exitRank = map[int]int{exitOK: 0, exitInvalid: 1, exitStepFailed: 2, exitConnect: 3, exitInterrupted: 4, exitDirty: 5}
-
-func worseExit(a, b int) int {
-	if exitRank[b] > exitRank[a] {
-		return b
-	}
-	return a
 }
 
 func parseParamFlags(ps []string) (map[string]string, error) {
@@ -383,12 +395,15 @@ func resolveTargets(ctx context.Context, opts *runOptions, pb *playbook.Playbook
 			if !ok {
 				return nil, nil, fmt.Errorf("target %s: transport %q is not available", t.Name, t.Transport)
 			}
+			params := t.Params
 			if t.Transport == "replay" {
-				if err := checkCassette(t.Cassette, pb); err != nil {
+				cas, err := checkCassette(t.Cassette, pb)
+				if err != nil {
 					return nil, nil, fmt.Errorf("target %s: %w", t.Name, err)
 				}
+				params = replayParams(cas.Params, t.Params)
 			}
-			out = append(out, target{t: t, params: t.Params, dial: d})
+			out = append(out, target{t: t, params: params, dial: d})
 		}
 	}
 	return out, demoDev, nil
@@ -422,18 +437,33 @@ func (p *prefixWriter) Write(b []byte) (int, error) {
 
 // checkCassette checks a cassette to replay as runbook test does: it loads,
 // and it records the playbook being run.
-func checkCassette(path string, pb *playbook.Playbook) error {
+func checkCassette(path string, pb *playbook.Playbook) (*replay.Cassette, error) {
 	cas, err := replay.Load(path)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	switch cas.Playbook {
 	case "":
-		return fmt.Errorf("cassette %s: no `playbook:` in its header: cannot tell which playbook it records", path)
+		return nil, fmt.Errorf("cassette %s: no `playbook:` in its header: cannot tell which playbook it records", path)
 	case pb.Name:
-		return nil
+		return cas, nil
 	}
-	return fmt.Errorf("cassette %s records playbook %q, not %q", path, cas.Playbook, pb.Name)
+	return nil, fmt.Errorf("cassette %s records playbook %q, not %q", path, cas.Playbook, pb.Name)
+}
+
+// replayParams are the parameters a replay target supplies: those the
+// cassette was recorded with (a replay can only answer what was
+// recorded), under the target's own from the inventory. --param wins over
+// both.
+func replayParams(recorded, target map[string]string) map[string]string {
+	out := make(map[string]string, len(recorded)+len(target))
+	for k, v := range recorded {
+		out[k] = v
+	}
+	for k, v := range target {
+		out[k] = v
+	}
+	return out
 }
 
 // readSecrets resolves the env: and file: secrets of t (prompts are asked

@@ -38,7 +38,7 @@ Exit codes:
   0  shown
   2  the playbook has mistakes (see runbook validate) or does not exist`,
 		Example: `  runbook show phase2-down
-  runbook show ./my-playbook.yaml --json | jq '.params'`,
+  runbook show examples/playbooks/ha-health.yaml --json | jq '.params'`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Playbook = args[0]

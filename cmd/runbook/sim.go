@@ -51,10 +51,13 @@ Exit codes:
   0    stopped by Ctrl-C
   2    invalid flags
   4    cannot listen on the address`,
-		Example: `  runbook sim --ssh 127.0.0.1:2222
+		Example: `  # Each serves until Ctrl-C (needs: a terminal of its own and free ports)
+  runbook sim --ssh 127.0.0.1:2222
   RUNBOOK_SIM_PASSWORD=s3cret runbook sim --ssh 127.0.0.1:2222 --scenario phase2-down
   runbook sim --ssh 127.0.0.1:2222 --api 127.0.0.1:8443
   runbook sim --ssh 127.0.0.1:2222 --mgmt-cpu 92 --drop-after 12
+
+  # From another terminal (needs: the simulator above running)
   ssh -p 2222 admin@127.0.0.1`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, args []string) error {

@@ -34,8 +34,10 @@ else ~/.config/runbook/inventory.yaml. The built-in target demo is always there.
 Exit codes:
   0  the inventory is valid
   2  it is not, or none was found`,
-		Example: `  runbook targets
-  runbook targets -i examples/inventory.yaml`,
+		Example: `  runbook targets -i examples/inventory.yaml
+
+  # The inventory found by the usual search (needs: ./inventory.yaml or $RUNBOOK_INVENTORY)
+  runbook targets`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runTargets(opts)

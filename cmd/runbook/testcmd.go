@@ -38,10 +38,12 @@ command sent, in order, with undo and cleanup; the findings that fired; the exit
 Nothing is sent to any device.
 
 A PATH is a playbook file (its cases are the cassettes in testdata/NAME/ beside it),
-a cassette, or a directory searched for cassettes; the default is the current
-directory. A cassette's playbook is the one its header names: NAME.yaml beside it or
-in a parent directory (up to the repository's root), else the built-in of that name.
-Each case replays with the params recorded in the cassette and --yes.
+a cassette, or a directory searched for cassettes (hidden and testdata/ directories
+below it skipped, except a playbook's testdata/NAME/); the default is the current
+directory, which at this repository's root finds examples/cassettes. A cassette's
+playbook is the one its header names: NAME.yaml beside it or in a parent directory
+(up to the repository's root), else the built-in of that name. Each case replays
+with the params recorded in the cassette and --yes.
 
 See docs/testing-playbooks.md.
 
@@ -49,12 +51,12 @@ See docs/testing-playbooks.md.
 		Example: `  # Every case under the current directory
   runbook test
 
-  # The cases of one playbook, and one cassette
-  runbook test playbooks/phase2-down.yaml
-  runbook test playbooks/testdata/phase2-down/no-sa.yaml
+  # The shipped cassettes, and one of them
+  runbook test examples/cassettes
+  runbook test examples/cassettes/phase2-down.yaml
 
   # After changing a playbook on purpose: rewrite the expectations, then review the diff
-  runbook test --update playbooks/phase2-down.yaml`,
+  runbook test --update examples/cassettes/phase2-down.yaml`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Paths = args
 			return runTest(cmd.Context(), opts)

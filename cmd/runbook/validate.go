@@ -34,7 +34,7 @@ A PLAYBOOK is a file path, or the name of a built-in playbook with or without
 Exit codes:
   0  every playbook is valid
   2  a playbook has mistakes, or an argument names nothing`,
-		Example: `  runbook validate my-playbook.yaml
+		Example: `  runbook validate examples/playbooks/ha-health.yaml
   runbook validate phase2-down
   runbook validate playbooks/*.yaml
   runbook validate --xml phase2-down   # the XML API form of every command`,

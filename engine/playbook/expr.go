@@ -83,6 +83,9 @@ func (l *loader) template(file string, n *yaml.Node, what string) *Template {
 	}
 	parts, errOff, msg := splitTemplate(s)
 	if msg != "" {
+		if c := cutByComment(n); c != "" {
+			msg += fmt.Sprintf(" (YAML took %q for a comment and cut the value there: quote the whole value to use expr's #)", c)
+		}
 		l.add(l.posIn(file, n, errOff), "%s: %s", what, msg)
 		return nil
 	}
@@ -267,7 +270,20 @@ func (l *loader) exprError(pe *pendingExpr, err error) {
 			msg += fmt.Sprintf(" (did you mean %s?)", sg)
 		}
 	}
+	if c := cutByComment(pe.node); c != "" {
+		msg += fmt.Sprintf(" (YAML took %q for a comment and cut the value there: quote the whole value to use expr's #)", c)
+	}
 	l.add(l.posIn(pe.file, pe.node, off), "%s: %s", pe.what, msg)
+}
+
+// cutByComment returns the line comment that ended the plain (unquoted)
+// scalar n, if any: `when: all(steps.x, # > 0)` reaches expr as
+// `all(steps.x,` because YAML reads ` # > 0)` as a comment.
+func cutByComment(n *yaml.Node) string {
+	if n == nil || n.Kind != yaml.ScalarNode || n.Style != 0 {
+		return ""
+	}
+	return strings.TrimSpace(n.LineComment)
 }
 
 // memberBaseRe finds the environment map an unknown field belongs to.

@@ -445,7 +445,7 @@ func (c *Client) reconnectLocked(ctx context.Context) error {
 			break
 		}
 	}
-	return fmt.Errorf("ssh %s: reconnect failed after %d attempts: %w: %w", c.name, c.cfg.Reconnects, transports.ErrClosed, err)
+	return fmt.Errorf("ssh %s: reconnect failed after %d attempts: %w (%w): %w", c.name, c.cfg.Reconnects, transports.ErrClosed, transports.ErrNotSent, err)
 }
 
 // Run sends one command and returns its output without the echo and the
@@ -494,7 +494,9 @@ func (c *Client) exchange(ctx context.Context, sh *shell, cmd transports.Command
 		select {
 		case b, ok := <-sh.chunks:
 			if !ok {
-				return lose(fmt.Errorf("ssh %s: %w", c.name, transports.ErrClosed))
+				// The connection ended while idle (between two commands):
+				// this one was never written.
+				return lose(fmt.Errorf("ssh %s: %q: the session was lost before it was sent: %w (%w)", c.name, cmd.CLI, transports.ErrClosed, transports.ErrNotSent))
 			}
 			_ = b
 		default:
@@ -504,7 +506,19 @@ func (c *Client) exchange(ctx context.Context, sh *shell, cmd transports.Command
 	sh.buf = sh.buf[:0]
 	var text []byte // the output so far, cleaned as it arrives
 	if _, err := io.WriteString(sh.stdin, cmd.CLI+"\n"); err != nil {
-		return lose(fmt.Errorf("ssh %s: %q: %w", c.name, cmd.CLI, transports.ErrClosed))
+		return lose(fmt.Errorf("ssh %s: %q: %w (%w)", c.name, cmd.CLI, transports.ErrClosed, transports.ErrNotSent))
+	}
+	// lost is the error of a connection that ended after the command was
+	// written. The CLI echoes what it reads as it reads it: a session that
+	// ends before a single byte came back ended before the device read the
+	// command (a session that died between two commands, its end not yet
+	// seen when this one was written), so the command did not run.
+	heard := false
+	lost := func() error {
+		if !heard {
+			return fmt.Errorf("ssh %s: %q: the session was lost before the device read it: %w (%w)", c.name, cmd.CLI, transports.ErrClosed, transports.ErrNotSent)
+		}
+		return fmt.Errorf("ssh %s: %q: connection lost: %w", c.name, cmd.CLI, transports.ErrClosed)
 	}
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
@@ -587,8 +601,9 @@ func (c *Client) exchange(ctx context.Context, sh *shell, cmd transports.Command
 		select {
 		case b, ok := <-sh.chunks:
 			if !ok {
-				return lose(fmt.Errorf("ssh %s: %q: connection lost: %w", c.name, cmd.CLI, transports.ErrClosed))
+				return lose(lost())
 			}
+			heard = heard || len(b) > 0
 			sh.buf = append(sh.buf, b...)
 			n := cleanable(sh.buf)
 			text = append(text, clean(sh.buf[:n])...)
@@ -606,7 +621,7 @@ func (c *Client) exchange(ctx context.Context, sh *shell, cmd transports.Command
 		case <-ctx.Done():
 			return lose(fmt.Errorf("ssh %s: %q: %w", c.name, cmd.CLI, ctx.Err()))
 		case <-sh.done:
-			return lose(fmt.Errorf("ssh %s: %q: connection lost: %w", c.name, cmd.CLI, transports.ErrClosed))
+			return lose(lost())
 		}
 	}
 }

@@ -280,6 +280,10 @@ func (c *Client) Run(ctx context.Context, cmd transports.Command) (transports.Re
 	defer cancel()
 	body, err := c.post(ctx, url.Values{"type": {"op"}, "cmd": {x}}, true)
 	if err != nil {
+		if notDialed(err) {
+			// No connection could be made: the request never left.
+			return transports.Result{}, fmt.Errorf("xmlapi %s: %q: %w (%w)", c.target, label, err, transports.ErrNotSent)
+		}
 		return transports.Result{}, fmt.Errorf("xmlapi %s: %q: %w", c.target, label, err)
 	}
 	res, err := ParseResponse(body, label)
@@ -363,4 +367,11 @@ func (c *Client) netErr(ctx context.Context, err error) error {
 		err = ue.Err // the URL holds no secret, but says nothing the target name does not
 	}
 	return &transports.ConnError{Target: c.target, Err: err}
+}
+
+// notDialed reports whether err is a failure to open the connection (the
+// device refused it or could not be reached): nothing was sent.
+func notDialed(err error) bool {
+	var oe *net.OpError
+	return errors.As(err, &oe) && oe.Op == "dial"
 }
