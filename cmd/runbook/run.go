@@ -40,6 +40,8 @@ type runOptions struct {
 	// ScpAcceptNewHostKey lets the firewall trust the host key of an scp
 	// destination it has not seen, for this run.
 	ScpAcceptNewHostKey bool
+	// SessionLog is the raw transcript file (--session-log).
+	SessionLog string
 }
 
 func newRunCmd(io *IOStreams) *cobra.Command {
@@ -117,6 +119,7 @@ else ~/.config/runbook/inventory.yaml.
 	f.StringVar(&opts.Record, "record", "", "record the session into this cassette (redacted; see docs/testing-playbooks.md)")
 	f.StringArrayVar(&opts.Redact, "redact", nil, "with --record, also replace matches of REGEX by NAME-1, NAME-2, ... (NAME=REGEX, repeatable)")
 	f.BoolVar(&opts.AcceptNewHostKey, "accept-new-host-key", false, "add an unknown SSH host key to known_hosts (a changed key is always refused)")
+	f.StringVar(&opts.SessionLog, "session-log", "", "write the raw transcript of each session (SSH bytes, XML API requests and answers), secrets redacted, to FILE (several targets: FILE-TARGET)")
 	f.BoolVar(&opts.ScpAcceptNewHostKey, "scp-accept-new-host-key", false, "let the firewall trust the SSH host key of an scp export destination it has not seen (answer yes to its question); without it that export fails")
 	return cmd
 }
@@ -193,6 +196,16 @@ func runRun(ctx context.Context, opts *runOptions) error {
 	if err != nil {
 		return err
 	}
+	names := make([]string, len(targets))
+	for i, t := range targets {
+		names[i] = t.t.Name
+	}
+	logs, err := openSessionLogs(opts.SessionLog, names, redactor.String)
+	if err != nil {
+		rec.discard()
+		return &exitError{code: exitInvalid, err: err}
+	}
+	defer logs.close()
 
 	var mu sync.Mutex
 	var runners []*engine.Runner
@@ -236,8 +249,9 @@ func runRun(ctx context.Context, opts *runOptions) error {
 			eo.Prompter = prompter
 		}
 		tt, dial := t.t, t.dial
-		do := transports.DialOptions{Resolve: resolver.Resolve, AcceptNewHostKey: opts.AcceptNewHostKey, Warn: out, Redact: redactor.String, Secret: redactor.Add}
+		do := transports.DialOptions{Resolve: resolver.Resolve, AcceptNewHostKey: opts.AcceptNewHostKey, Warn: out, Redact: redactor.String, Secret: redactor.Add, SessionLog: logs.tap(tt.Name)}
 		eo.Cassette = tt.Cassette
+		eo.SessionLog = logs.path(tt.Name)
 		eo.Open = func(ctx context.Context) (transports.Transport, error) {
 			return dial(ctx, tt, do)
 		}
@@ -265,6 +279,9 @@ func runRun(ctx context.Context, opts *runOptions) error {
 	}
 	wg.Wait()
 	_ = rec.finish(io.ErrOut)
+	if err := logs.close(); err != nil {
+		fmt.Fprintf(io.ErrOut, "runbook: session log: %v\n", err)
+	}
 
 	worst := exitOK
 	for i, res := range results {
