@@ -221,7 +221,10 @@ type Target struct {
 	// Panorama, with its address, TLS policy and credentials, carrying
 	// Serial as the target parameter. Host, Port, User, Password, APIKey
 	// and TLS of this target are then unused.
+	// Via names the Panorama target in the inventory; the inventory sets
+	// Panorama to it.
 	Serial   string
+	Via      string
 	Panorama *Target
 
 	// Cassette is the recording a replay target plays back.
