@@ -460,6 +460,9 @@ func readSecrets(ctx context.Context, rs *secret.Resolver, t transports.Target) 
 	if t.Transport == "replay" {
 		return nil
 	}
+	if t.Panorama != nil {
+		t = *t.Panorama // reached through it, with its credentials
+	}
 	for _, s := range []struct {
 		key string
 		ref secret.Ref
