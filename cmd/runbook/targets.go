@@ -47,7 +47,7 @@ Exit codes:
   4  --panorama: could not connect to the Panorama or authenticate`,
 		Example: `  runbook targets
   runbook targets -i examples/inventory.yaml
-  runbook targets -i examples/inventory.yaml --panorama panorama`,
+  runbook targets --panorama pano --connected`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if opts.Panorama != "" {
