@@ -73,6 +73,17 @@ filter captures); only the IKE capture is pushed with scp export. Over the
 API alone, a debug command the firewall refuses to API clients is recorded
 refused, with a note naming the CLI command to run, and the run goes on.
 
+A target reached through Panorama (inventory: via: PANORAMA, serial: ...)
+runs over the XML API: every request goes to the Panorama with the firewall's
+serial as target=; 'runbook targets --panorama NAME' lists the serials.
+
+--session-log FILE writes the raw transcript of the session, as netmiko's
+session_log does: over SSH every byte sent and received on the shell channel,
+over the XML API each request (URL and parameters, never the key) and each
+answer. Every secret is redacted before a byte is written. With several
+targets each gets FILE-TARGET (session.log: session-fw1.log). The manifest
+names the file (session_log). A replayed target writes nothing.
+
 The built-in target "demo" needs no inventory and no firewall: it replays the
 recorded session shipped for the playbook, with the parameters it was
 recorded with for any not given.
