@@ -68,6 +68,7 @@ var targetKeys = map[string]bool{
 	"transport": true, "host": true, "port": true, "user": true, "password": true,
 	"key_file": true, "passphrase": true, "use_agent": true, "known_hosts": true,
 	"api_key": true, "tls": true, "cassette": true, "params": true, "ports": true,
+	"via": true, "serial": true, // panorama.go
 }
 
 // The transports a target may list together (transport: [ssh, xmlapi]),
@@ -109,6 +110,7 @@ func Parse(path string, b []byte) (*Inventory, error) {
 	}
 	groupKeys := map[string]*yaml.Node{}
 	var groupNodes []*yaml.Node // each group's list, in order
+	var targetsNode *yaml.Node
 	for _, kv := range pairs(root, "the inventory", bad) {
 		k, v := kv[0], kv[1]
 		switch k.Value {
@@ -117,6 +119,7 @@ func Parse(path string, b []byte) (*Inventory, error) {
 				bad(v, "targets must be a mapping of name to target")
 				continue
 			}
+			targetsNode = v
 			for _, tv := range pairs(v, "targets", bad) {
 				name := tv[0].Value
 				t, terrs := parseTarget(path, name, tv[1])
@@ -170,6 +173,7 @@ func Parse(path string, b []byte) (*Inventory, error) {
 			bad(gn, "group %s has the name of a target", gn.Value)
 		}
 	}
+	errs = append(errs, resolveVia(path, targetsNode, inv)...)
 	if len(errs) > 0 {
 		sort.SliceStable(errs, func(i, j int) bool {
 			if errs[i].Line != errs[j].Line {
@@ -316,6 +320,10 @@ func parseTarget(path, name string, n *yaml.Node) (transports.Target, []*Error) 
 			err = v.Decode(&t.Params)
 		case "tls":
 			errs = append(errs, parseTLS(path, name, v, &t.TLS)...)
+		case "via":
+			t.Via = v.Value
+		case "serial":
+			t.Serial = v.Value
 		}
 		if err != nil {
 			bad(v, "%s: wrong type", k.Value)
@@ -331,7 +339,7 @@ func parseTarget(path, name string, n *yaml.Node) (transports.Target, []*Error) 
 	if !several && portsNode != nil {
 		bad(portsNode, "ports: only a target reached several ways (transport: [ssh, xmlapi]) has ports; write port: N")
 	}
-	if (t.Transport == "ssh" || t.Transport == "xmlapi" || several) && t.Host == "" {
+	if (t.Transport == "ssh" || t.Transport == "xmlapi" || several) && t.Host == "" && t.Via == "" {
 		bad(n, "host is required for transport %s", t.Transport)
 	}
 	if t.Transport == "replay" && t.Cassette == "" {

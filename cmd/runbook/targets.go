@@ -16,6 +16,10 @@ import (
 type targetsOptions struct {
 	io        *IOStreams
 	Inventory string
+	// Panorama names a Panorama target whose managed firewalls to list
+	// (targets_panorama.go); Connected lists only the connected ones.
+	Panorama  string
+	Connected bool
 }
 
 func newTargetsCmd(io *IOStreams) *cobra.Command {
@@ -28,22 +32,40 @@ literally is refused), then list its targets (name, transport, address, user,
 where each secret comes from) and groups. Nothing is contacted and no secret is
 resolved.
 
+With --panorama NAME, the Panorama target NAME is contacted instead (its
+secrets are resolved) and the firewalls it manages are listed, as its
+'show devices all' says (--connected: 'show devices connected'): serial,
+hostname, address, model, version, whether it is connected, and the inventory
+target that reaches it (via: NAME, serial: ...).
+
 The inventory is --inventory, else $RUNBOOK_INVENTORY, else ./inventory.yaml,
 else ~/.config/runbook/inventory.yaml. The built-in target demo is always there.
 
 Exit codes:
-  0  the inventory is valid
-  2  it is not, or none was found`,
+  0  the inventory is valid (--panorama: the managed firewalls were listed)
+  2  it is not, or none was found, or --panorama names no xmlapi target
+  4  --panorama: could not connect to the Panorama or authenticate`,
 		Example: `  runbook targets -i examples/inventory.yaml
 
   # The inventory found by the usual search (needs: ./inventory.yaml or $RUNBOOK_INVENTORY)
-  runbook targets`,
+  runbook targets
+
+  # The firewalls a Panorama target manages (needs: an inventory with a Panorama)
+  runbook targets --panorama pano --connected`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if opts.Panorama != "" {
+				return runPanoramaTargets(cmd.Context(), opts)
+			}
+			if opts.Connected {
+				return usageError{fmt.Errorf("targets: --connected goes with --panorama NAME")}
+			}
 			return runTargets(opts)
 		},
 	}
 	cmd.Flags().StringVarP(&opts.Inventory, "inventory", "i", "", "inventory file")
+	cmd.Flags().StringVar(&opts.Panorama, "panorama", "", "list the firewalls this Panorama target manages (contacts it)")
+	cmd.Flags().BoolVar(&opts.Connected, "connected", false, "with --panorama, only the firewalls connected to it")
 	return cmd
 }
 
@@ -72,6 +94,9 @@ func runTargets(opts *targetsOptions) error {
 		}
 		if t.Transport == "replay" {
 			addr = t.Cassette
+		}
+		if t.Panorama != nil {
+			addr = fmt.Sprintf("via %s, serial %s", t.Via, t.Serial)
 		}
 		if len(t.Ports) > 0 {
 			var ps []string
