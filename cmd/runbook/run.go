@@ -336,7 +336,18 @@ func resolveTargets(ctx context.Context, opts *runOptions, pb *playbook.Playbook
 			return nil, nil, err
 		}
 	} else if needInv && opts.Replay == "" {
-		return nil, nil, ferr
+		// No inventory file: a --target may still be a Host of
+		// ~/.ssh/config.
+		solo, err := inventory.SSHConfigOnly()
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, n := range opts.Targets {
+			if n != demoTarget && !solo.IsAlias(n) {
+				return nil, nil, ferr
+			}
+		}
+		inv = solo
 	}
 	defer func() {
 		if err != nil && demoDev != nil {
@@ -349,7 +360,7 @@ func resolveTargets(ctx context.Context, opts *runOptions, pb *playbook.Playbook
 	for _, n := range opts.Targets {
 		var ts []transports.Target
 		switch {
-		case inv != nil && (inv.Targets[n].Name != "" || inv.Groups[n] != nil):
+		case inv != nil && (inv.Targets[n].Name != "" || inv.Groups[n] != nil || inv.IsAlias(n)):
 			if ts, err = inv.Resolve([]string{n}); err != nil {
 				return nil, nil, err
 			}

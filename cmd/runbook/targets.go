@@ -54,7 +54,15 @@ func runTargets(opts *targetsOptions) error {
 	if err != nil {
 		return &exitError{code: exitInvalid, err: err}
 	}
-	fmt.Fprintf(opts.io.Out, "%s: ok\n\n", path)
+	format := "runbook inventory"
+	if inv.Format == inventory.FormatAnsible {
+		format = "Ansible YAML inventory"
+	}
+	fmt.Fprintf(opts.io.Out, "%s: ok (%s)\n", path, format)
+	if inv.SSHConfig != "" {
+		fmt.Fprintf(opts.io.Out, "ssh_config: %s (SSH targets take HostName, Port, User, IdentityFile, UserKnownHostsFile, ProxyJump from it)\n", inv.SSHConfig)
+	}
+	fmt.Fprintln(opts.io.Out)
 	w := tabwriter.NewWriter(opts.io.Out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "TARGET\tTRANSPORT\tADDRESS\tUSER\tSECRETS")
 	names := make([]string, 0, len(inv.Targets))
@@ -70,6 +78,13 @@ func runTargets(opts *targetsOptions) error {
 		}
 		if t.Transport == "replay" {
 			addr = t.Cassette
+		}
+		if len(t.Jumps) > 0 {
+			var js []string
+			for _, j := range t.Jumps {
+				js = append(js, j.Name)
+			}
+			addr += " via " + strings.Join(js, ",")
 		}
 		if len(t.Ports) > 0 {
 			var ps []string
@@ -121,6 +136,11 @@ func loadInventory(path string) (*inventory.Inventory, error) {
 	inv, err := inventory.Parse(path, src)
 	if err != nil {
 		return nil, err
+	}
+	// An Ansible inventory is checked by its own loader: the schema is
+	// runbook's format.
+	if inv.Format != inventory.FormatRunbook {
+		return inv, nil
 	}
 	if err := schema.ValidateInventory(path, src); err != nil {
 		return nil, err

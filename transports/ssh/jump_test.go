@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/runbook-dev/runbook/inventory"
 	"github.com/runbook-dev/runbook/sim"
 	"github.com/runbook-dev/runbook/transports"
 )
@@ -168,5 +169,53 @@ func TestJumpNeverGetsTheFirewallPassword(t *testing.T) {
 	want := "connect fw1: jump host bastion: no credentials: give the jump host an IdentityFile in ssh_config, start ssh-agent, or make it an inventory target with key_file or password"
 	if err == nil || err.Error() != want {
 		t.Errorf("got %v\nwant %s", err, want)
+	}
+}
+
+// TestJumpFromSSHConfig: an inventory target whose host is an ssh_config
+// alias with ProxyJump reaches the simulator through the real OpenSSH
+// server named by another alias, with that alias's user, key and
+// known_hosts.
+func TestJumpFromSSHConfig(t *testing.T) {
+	o := jumpSSHD(t)
+	f := start(t, sim.NewDevice(sim.Options{Hostname: "PA-VM"}), sim.SSHConfig{})
+	t.Setenv("HOME", t.TempDir())
+	t.Setenv("SSH_AUTH_SOCK", "")
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "ssh_config"), strings.Join([]string{
+		"Host bastion",
+		"    HostName " + o.host,
+		"    Port " + strconv.Itoa(o.port),
+		"    User " + o.user,
+		"    IdentityFile " + o.keyFile,
+		"    UserKnownHostsFile " + o.kh,
+		"Host fw-lab",
+		"    HostName 127.0.0.1",
+		"    Port " + strconv.Itoa(f.target.Port),
+		"    ProxyJump bastion",
+		"",
+	}, "\n"))
+	writeFile(t, filepath.Join(dir, "inventory.yaml"), "ssh_config: ssh_config\ntargets:\n  fw1:\n    transport: ssh\n    host: fw-lab\n    user: admin\n"+
+		"    password: env:PW\n    known_hosts: "+f.target.KnownHosts+"\n")
+	inv, err := inventory.Load(filepath.Join(dir, "inventory.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts, err := inv.Resolve([]string{"fw1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	tr, err := openSSHConfig.Dial(ctx, ts[0], f.opts)
+	if err != nil {
+		t.Fatalf("dial fw1 through ssh_config's bastion: %v", err)
+	}
+	defer tr.Close()
+	if _, err := tr.Run(ctx, transports.Command{CLI: "show clock"}); err != nil {
+		t.Errorf("show clock: %v", err)
+	}
+	if n := o.forwarded(f.target.Port); n != 1 {
+		t.Errorf("sshd forwarded %d channels to the simulator, want 1", n)
 	}
 }
