@@ -3,7 +3,6 @@ package inventory_test
 import (
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -115,7 +114,7 @@ func hops(js []transports.Target) string {
 		if u == "" {
 			u = "jump?"
 		}
-		out = append(out, j.Name+"="+u+"@"+j.Host+":"+strconv.Itoa(j.Port)+" key="+j.KeyFile)
+		out = append(out, j.Name+"="+u+"@"+j.Host+":"+itoa(j.Port)+" key="+j.KeyFile)
 	}
 	return strings.Join(out, " | ")
 }
