@@ -136,3 +136,14 @@ func TestAnsibleWithSSHConfig(t *testing.T) {
 		t.Errorf("jumps %+v", j)
 	}
 }
+
+func TestExampleAnsibleInventory(t *testing.T) {
+	sshHome(t, "")
+	inv, err := inventory.Load("../examples/ansible-inventory.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inv.Format != inventory.FormatAnsible || len(inv.Targets) != 5 || inv.Targets["lab-fw"].Host != "192.0.2.3" {
+		t.Errorf("example: format %s, %d targets, lab-fw %+v", inv.Format, len(inv.Targets), inv.Targets["lab-fw"])
+	}
+}

@@ -76,7 +76,11 @@ recorded session shipped for the playbook, with the parameters it was
 recorded with for any not given.
 
 The inventory is --inventory, else $RUNBOOK_INVENTORY, else ./inventory.yaml,
-else ~/.config/runbook/inventory.yaml.
+else ~/.config/runbook/inventory.yaml: runbook's own format or an Ansible YAML
+inventory (its groups are targets too). SSH targets take HostName, Port, User,
+IdentityFile, UserKnownHostsFile and ProxyJump (jump hosts) from ~/.ssh/config
+(or the inventory's ssh_config:), the inventory's own values first; a --target
+that is a Host of it needs no inventory entry.
 
 ` + exitCodesHelp,
 		Example: `  # No firewall at hand: the demo target replays a recorded session
@@ -104,7 +108,7 @@ else ~/.config/runbook/inventory.yaml.
 		},
 	}
 	f := cmd.Flags()
-	f.StringArrayVarP(&opts.Targets, "target", "t", nil, "target or group name from the inventory (repeatable); demo needs no inventory")
+	f.StringArrayVarP(&opts.Targets, "target", "t", nil, "target or group name from the inventory, or a Host of ~/.ssh/config (repeatable); demo needs no inventory")
 	f.StringVarP(&opts.Inventory, "inventory", "i", "", "inventory file")
 	f.StringArrayVarP(&opts.Params, "param", "p", nil, "playbook parameter KEY=VALUE (repeatable)")
 	f.StringVarP(&opts.Out, "out", "o", "runs", "folder the run folders are written under")

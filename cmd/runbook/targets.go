@@ -31,11 +31,26 @@ resolved.
 The inventory is --inventory, else $RUNBOOK_INVENTORY, else ./inventory.yaml,
 else ~/.config/runbook/inventory.yaml. The built-in target demo is always there.
 
+Two formats are read, and the first line says which: runbook's own (targets:,
+groups:, ssh_config:) and an Ansible YAML inventory (all:, children:, hosts:,
+vars:, inherited as Ansible does), whose hosts with ansible_connection
+ansible.netcommon.network_cli and ansible_network_os paloaltonetworks.panos.panos
+are SSH targets and with ansible.netcommon.httpapi XML API targets; every group
+is a target name. ansible_password is a reference (env:NAME, file:PATH, prompt
+or {{ lookup('env', 'NAME') }}); a literal one, a vaulted or templated value,
+another connection and the INI form are refused with file:line:col.
+
+SSH targets take HostName, Port, User, IdentityFile, UserKnownHostsFile and
+ProxyJump from ~/.ssh/config (or ssh_config: in the inventory); the inventory's
+own values win. The listing shows the ssh_config read and each target's jump
+hosts.
+
 Exit codes:
   0  the inventory is valid
   2  it is not, or none was found`,
 		Example: `  runbook targets
-  runbook targets -i examples/inventory.yaml`,
+  runbook targets -i examples/inventory.yaml
+  runbook targets -i examples/ansible-inventory.yaml`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runTargets(opts)
