@@ -76,7 +76,7 @@ func TestSSHConfigAlias(t *testing.T) {
 	}
 	// bastion's own ProxyJump (outer) comes first; each hop has its own
 	// settings and none of the firewall's credentials.
-	if got := hops(fw1.Jumps); got != "outer=jump?@127.0.0.10:0 key="+filepath.Join(home, "keys/outer")+" | bastion=jump@127.0.0.9:2200 key=" {
+	if got := hops(fw1.Jumps); got != "outer=-@127.0.0.10:0 key="+filepath.Join(home, "keys/outer")+" | bastion=jump@127.0.0.9:2200 key=" {
 		t.Errorf("jumps %s", got)
 	}
 	for _, j := range fw1.Jumps {
@@ -102,21 +102,41 @@ func TestSSHConfigAlias(t *testing.T) {
 	}
 }
 
-// hops prints jump hosts as name=user@host:port key=file, user "jump?"
-// when the agent is to be used.
+// hops prints jump hosts as name=user@host:port key=file, user "-" when
+// none is given and "+agent" when ssh-agent is to be tried.
 func hops(js []transports.Target) string {
 	var out []string
 	for _, j := range js {
 		u := j.User
-		if j.UseAgent {
-			u += "?"
-		}
 		if u == "" {
-			u = "jump?"
+			u = "-"
 		}
-		out = append(out, j.Name+"="+u+"@"+j.Host+":"+itoa(j.Port)+" key="+j.KeyFile)
+		s := j.Name + "=" + u + "@" + j.Host + ":" + itoa(j.Port) + " key=" + j.KeyFile
+		if j.UseAgent {
+			s += " +agent"
+		}
+		out = append(out, s)
 	}
 	return strings.Join(out, " | ")
+}
+
+// TestSSHConfigJumpAgent: a jump host of ssh_config tries ssh-agent when
+// SSH_AUTH_SOCK is set, unless IdentitiesOnly yes; with no IdentityFile
+// it takes OpenSSH's first default key that exists.
+func TestSSHConfigJumpAgent(t *testing.T) {
+	home := sshHome(t, "Host fw\n  ProxyJump a,b\nHost b\n  IdentitiesOnly yes\n")
+	t.Setenv("SSH_AUTH_SOCK", filepath.Join(home, "agent.sock"))
+	if err := os.WriteFile(filepath.Join(home, ".ssh", "id_rsa"), []byte("key"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	inv, err := parse(t, t.TempDir(), "targets:\n  fw1: {transport: ssh, host: fw, use_agent: false}\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := filepath.Join(home, ".ssh", "id_rsa")
+	if got, want := hops(inv.Targets["fw1"].Jumps), "a=-@a:0 key="+key+" +agent | b=-@b:0 key="+key; got != want {
+		t.Errorf("jumps %s\nwant  %s", got, want)
+	}
 }
 
 // TestSSHConfigPrecedence: the inventory's own values win over ssh_config;
