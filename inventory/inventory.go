@@ -27,7 +27,21 @@ type Inventory struct {
 	File    string
 	Targets map[string]transports.Target
 	Groups  map[string][]string
+	// Format is the form the file was written in: FormatRunbook or
+	// FormatAnsible.
+	Format string
+	// SSHConfig is the ssh_config file read for SSH targets ("" if none
+	// was there).
+	SSHConfig string
+
+	ssh *sshResolver
 }
+
+// The inventory formats Parse reads.
+const (
+	FormatRunbook = "runbook"
+	FormatAnsible = "ansible"
+)
 
 // Error is a problem at a position of the inventory file.
 type Error struct {
@@ -69,6 +83,7 @@ var targetKeys = map[string]bool{
 	"key_file": true, "passphrase": true, "use_agent": true, "known_hosts": true,
 	"api_key": true, "tls": true, "cassette": true, "params": true, "ports": true,
 	"via": true, "serial": true, // panorama.go
+	"proxy_jump": true,
 }
 
 // The transports a target may list together (transport: [ssh, xmlapi]),
@@ -88,7 +103,10 @@ func Load(path string) (*Inventory, error) {
 // Parse reads an inventory from b; path names it in errors. Every problem
 // is reported at once, each an *Error with its line and column, in order.
 func Parse(path string, b []byte) (*Inventory, error) {
-	inv := &Inventory{File: path, Targets: map[string]transports.Target{}, Groups: map[string][]string{}}
+	inv := &Inventory{File: path, Targets: map[string]transports.Target{}, Groups: map[string][]string{}, Format: FormatRunbook}
+	if err := refuseINI(path, b); err != nil {
+		return nil, err
+	}
 	doc, probs := yamlerr.Decode(b)
 	if len(probs) > 0 {
 		var errs []error
@@ -108,6 +126,12 @@ func Parse(path string, b []byte) (*Inventory, error) {
 	if root.Kind != yaml.MappingNode {
 		return nil, &Error{File: path, Line: root.Line, Col: root.Column, Msg: "an inventory is a mapping with targets: and groups:"}
 	}
+	if isAnsible(root) {
+		return parseAnsible(path, root)
+	}
+	targetNodes := map[string]*yaml.Node{}
+	jumpNodes := map[string]*yaml.Node{}
+	var sshConfigNode *yaml.Node
 	groupKeys := map[string]*yaml.Node{}
 	var groupNodes []*yaml.Node // each group's list, in order
 	var targetsNode *yaml.Node
@@ -122,9 +146,10 @@ func Parse(path string, b []byte) (*Inventory, error) {
 			targetsNode = v
 			for _, tv := range pairs(v, "targets", bad) {
 				name := tv[0].Value
-				t, terrs := parseTarget(path, name, tv[1])
+				t, terrs := parseTarget(path, name, tv[1], jumpNodes)
 				errs = append(errs, terrs...)
 				inv.Targets[name] = t
+				targetNodes[name] = tv[0]
 			}
 		case "groups":
 			if v.Kind != yaml.MappingNode {
@@ -149,8 +174,14 @@ func Parse(path string, b []byte) (*Inventory, error) {
 				groupKeys[gn.Value] = gn
 				groupNodes = append(groupNodes, gn, list)
 			}
+		case "ssh_config":
+			if v.Kind != yaml.ScalarNode || v.Value == "" {
+				bad(v, "ssh_config: want the path of an OpenSSH client configuration file")
+				continue
+			}
+			sshConfigNode = v
 		default:
-			bad(k, "unknown key %q (want targets or groups)", k.Value)
+			bad(k, "unknown key %q (want targets, groups or ssh_config)", k.Value)
 		}
 	}
 	for i := 0; i+1 < len(groupNodes); i += 2 {
@@ -174,6 +205,17 @@ func Parse(path string, b []byte) (*Inventory, error) {
 		}
 	}
 	errs = append(errs, resolveVia(path, targetsNode, inv)...)
+	if len(errs) == 0 {
+		errs = inv.applySSHConfig(sshConfigNode, targetNodes, jumpNodes)
+	}
+	if err := joinSorted(errs); err != nil {
+		return nil, err
+	}
+	return inv, nil
+}
+
+// joinSorted joins errs in file order; nil if there are none.
+func joinSorted(errs []*Error) error {
 	if len(errs) > 0 {
 		sort.SliceStable(errs, func(i, j int) bool {
 			if errs[i].Line != errs[j].Line {
@@ -185,9 +227,9 @@ func Parse(path string, b []byte) (*Inventory, error) {
 		for i, e := range errs {
 			out[i] = e
 		}
-		return nil, errors.Join(out...)
+		return errors.Join(out...)
 	}
-	return inv, nil
+	return nil
 }
 
 // pairs returns the key and value nodes of mapping n, reporting a key
@@ -243,7 +285,7 @@ func distance(a, b string) int {
 	return prev[len(rb)]
 }
 
-func parseTarget(path, name string, n *yaml.Node) (transports.Target, []*Error) {
+func parseTarget(path, name string, n *yaml.Node, jumpNodes map[string]*yaml.Node) (transports.Target, []*Error) {
 	t := transports.Target{Name: name}
 	var errs []*Error
 	bad := func(n *yaml.Node, format string, a ...any) {
@@ -318,6 +360,12 @@ func parseTarget(path, name string, n *yaml.Node) (transports.Target, []*Error) 
 			}
 		case "params":
 			err = v.Decode(&t.Params)
+		case "proxy_jump":
+			if v.Kind != yaml.ScalarNode || v.Value == "" {
+				bad(v, "proxy_jump: want jump hosts as OpenSSH writes them: [user@]host[:port], comma-separated")
+				break
+			}
+			jumpNodes[name] = v
 		case "tls":
 			errs = append(errs, parseTLS(path, name, v, &t.TLS)...)
 		case "via":
@@ -463,6 +511,17 @@ func (inv *Inventory) Resolve(names []string) ([]transports.Target, error) {
 		return nil
 	}
 	for _, n := range names {
+		if _, ok := inv.Targets[n]; !ok && inv.Groups[n] == nil && inv.IsAlias(n) {
+			t, err := inv.Alias(n)
+			if err != nil {
+				return nil, err
+			}
+			if !seen[n] {
+				seen[n] = true
+				out = append(out, t)
+			}
+			continue
+		}
 		if g, ok := inv.Groups[n]; ok {
 			for _, m := range g {
 				if err := add(m); err != nil {

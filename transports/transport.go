@@ -236,6 +236,12 @@ type Target struct {
 	Cassette string
 	// Params are the playbook parameters a demo target supplies.
 	Params map[string]string
+
+	// Jumps are the SSH jump hosts (OpenSSH's ProxyJump) the SSH part of
+	// the target is reached through, first to last. Each is dialled with
+	// its own Host, Port, User, credentials and KnownHosts; its own Jumps
+	// are not used (the inventory flattens the chain).
+	Jumps []Target
 }
 
 // TLS is the certificate policy of an HTTPS target.

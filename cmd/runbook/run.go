@@ -99,7 +99,11 @@ with --fail-on critical (or warning) it also exits 5 when a finding of that
 severity or worse fired, for a monitoring job or cron.
 
 The inventory is --inventory, else $RUNBOOK_INVENTORY, else ./inventory.yaml,
-else ~/.config/runbook/inventory.yaml.
+else ~/.config/runbook/inventory.yaml: runbook's own format or an Ansible YAML
+inventory (its groups are targets too). SSH targets take HostName, Port, User,
+IdentityFile, UserKnownHostsFile and ProxyJump (jump hosts) from ~/.ssh/config
+(or the inventory's ssh_config:), the inventory's own values first; a --target
+that is a Host of it needs no inventory entry.
 
 ` + exitCodesHelp,
 		Example: `  # No firewall at hand: the demo target is a simulated firewall
@@ -132,7 +136,7 @@ else ~/.config/runbook/inventory.yaml.
 		},
 	}
 	f := cmd.Flags()
-	f.StringArrayVarP(&opts.Targets, "target", "t", nil, "target or group name from the inventory (repeatable); demo needs no inventory")
+	f.StringArrayVarP(&opts.Targets, "target", "t", nil, "target or group name from the inventory, or a Host of ~/.ssh/config (repeatable); demo needs no inventory")
 	f.StringVarP(&opts.Inventory, "inventory", "i", "", "inventory file")
 	f.StringArrayVarP(&opts.Params, "param", "p", nil, "playbook parameter KEY=VALUE (repeatable)")
 	f.StringVarP(&opts.Out, "out", "o", "runs", "folder the run folders are written under")
@@ -376,7 +380,18 @@ func resolveTargets(ctx context.Context, opts *runOptions, pb *playbook.Playbook
 			return nil, nil, err
 		}
 	} else if needInv && opts.Replay == "" {
-		return nil, nil, ferr
+		// No inventory file: a --target may still be a Host of
+		// ~/.ssh/config.
+		solo, err := inventory.SSHConfigOnly()
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, n := range opts.Targets {
+			if n != demoTarget && !solo.IsAlias(n) {
+				return nil, nil, ferr
+			}
+		}
+		inv = solo
 	}
 	defer func() {
 		if err != nil && demoDev != nil {
@@ -389,7 +404,7 @@ func resolveTargets(ctx context.Context, opts *runOptions, pb *playbook.Playbook
 	for _, n := range opts.Targets {
 		var ts []transports.Target
 		switch {
-		case inv != nil && (inv.Targets[n].Name != "" || inv.Groups[n] != nil):
+		case inv != nil && (inv.Targets[n].Name != "" || inv.Groups[n] != nil || inv.IsAlias(n)):
 			if ts, err = inv.Resolve([]string{n}); err != nil {
 				return nil, nil, err
 			}

@@ -41,6 +41,20 @@ target that reaches it (via: NAME, serial: ...).
 The inventory is --inventory, else $RUNBOOK_INVENTORY, else ./inventory.yaml,
 else ~/.config/runbook/inventory.yaml. The built-in target demo is always there.
 
+Two formats are read, and the first line says which: runbook's own (targets:,
+groups:, ssh_config:) and an Ansible YAML inventory (all:, children:, hosts:,
+vars:, inherited as Ansible does), whose hosts with ansible_connection
+ansible.netcommon.network_cli and ansible_network_os paloaltonetworks.panos.panos
+are SSH targets and with ansible.netcommon.httpapi XML API targets; every group
+is a target name. ansible_password is a reference (env:NAME, file:PATH, prompt
+or {{ lookup('env', 'NAME') }}); a literal one, a vaulted or templated value,
+another connection and the INI form are refused with file:line:col.
+
+SSH targets take HostName, Port, User, IdentityFile, UserKnownHostsFile and
+ProxyJump from ~/.ssh/config (or ssh_config: in the inventory); the inventory's
+own values win. The listing shows the ssh_config read and each target's jump
+hosts.
+
 Exit codes:
   0  the inventory is valid (--panorama: the managed firewalls were listed)
   2  it is not, or none was found, or --panorama names no xmlapi target
@@ -51,7 +65,10 @@ Exit codes:
   runbook targets
 
   # The firewalls a Panorama target manages (needs: an inventory with a Panorama)
-  runbook targets --panorama pano --connected`,
+  runbook targets --panorama pano --connected
+
+  # An Ansible YAML inventory
+  runbook targets -i examples/ansible-inventory.yaml`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if opts.Panorama != "" {
@@ -78,7 +95,15 @@ func runTargets(opts *targetsOptions) error {
 	if err != nil {
 		return &exitError{code: exitInvalid, err: err}
 	}
-	fmt.Fprintf(opts.io.Out, "%s: ok\n\n", path)
+	format := "runbook inventory"
+	if inv.Format == inventory.FormatAnsible {
+		format = "Ansible YAML inventory"
+	}
+	fmt.Fprintf(opts.io.Out, "%s: ok (%s)\n", path, format)
+	if inv.SSHConfig != "" {
+		fmt.Fprintf(opts.io.Out, "ssh_config: %s (SSH targets take HostName, Port, User, IdentityFile, UserKnownHostsFile, ProxyJump from it)\n", inv.SSHConfig)
+	}
+	fmt.Fprintln(opts.io.Out)
 	w := tabwriter.NewWriter(opts.io.Out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "TARGET\tTRANSPORT\tADDRESS\tUSER\tSECRETS")
 	names := make([]string, 0, len(inv.Targets))
@@ -97,6 +122,13 @@ func runTargets(opts *targetsOptions) error {
 		}
 		if t.Panorama != nil {
 			addr = fmt.Sprintf("via %s, serial %s", t.Via, t.Serial)
+		}
+		if len(t.Jumps) > 0 {
+			var js []string
+			for _, j := range t.Jumps {
+				js = append(js, j.Name)
+			}
+			addr += " via " + strings.Join(js, ",")
 		}
 		if len(t.Ports) > 0 {
 			var ps []string
@@ -148,6 +180,11 @@ func loadInventory(path string) (*inventory.Inventory, error) {
 	inv, err := inventory.Parse(path, src)
 	if err != nil {
 		return nil, err
+	}
+	// An Ansible inventory is checked by its own loader: the schema is
+	// runbook's format.
+	if inv.Format != inventory.FormatRunbook {
+		return inv, nil
 	}
 	if err := schema.ValidateInventory(path, src); err != nil {
 		return nil, err

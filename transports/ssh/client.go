@@ -106,6 +106,17 @@ func (c Config) open(ctx context.Context, t transports.Target, o transports.Dial
 			Timeout:         c.ConnectTimeout,
 		},
 	}
+	for _, j := range t.Jumps {
+		h, err := newHop(ctx, j, o, c.ConnectTimeout)
+		if h != nil {
+			a.closers = append(a.closers, h.auth.closers...)
+		}
+		if err != nil {
+			cl.closeAuth()
+			return nil, &transports.ConnError{Target: name, Err: err}
+		}
+		cl.jumps = append(cl.jumps, h)
+	}
 	if err := cl.connect(ctx); err != nil {
 		cl.closeAuth()
 		return nil, err
@@ -128,6 +139,8 @@ type Client struct {
 	// answer, an scp password) with the caller's redactor
 	// (DialOptions.Secret), so that an echo of it is redacted too; or nil.
 	secret func(string)
+	// jumps are the ProxyJump hosts, first to last (see jump.go).
+	jumps []*hop
 
 	runMu  sync.Mutex // one Run (or reconnect) at a time
 	mu     sync.Mutex // guards closed, facts and s; never held while waiting
@@ -192,15 +205,13 @@ func (c *Client) connect(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.ConnectTimeout)
 	defer cancel()
 	fail := func(err error) error { return &transports.ConnError{Target: c.name, Err: err} }
-	var d net.Dialer
-	nc, err := d.DialContext(ctx, "tcp", c.addr)
+	nc, stop, err := dialChain(ctx, c.jumps, c.addr)
 	if err != nil {
 		return fail(err)
 	}
-	stop := context.AfterFunc(ctx, func() { nc.Close() })
 	defer stop()
 	if dl, ok := ctx.Deadline(); ok {
-		nc.SetDeadline(dl)
+		nc.SetDeadline(dl) // a channel through a jump host has no deadlines: the ctx closes it
 	}
 	cc, chans, reqs, err := xssh.NewClientConn(nc, c.addr, c.ccfg)
 	if err != nil {
