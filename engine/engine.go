@@ -217,6 +217,9 @@ type Options struct {
 	// Cassette is the recording a replay target plays (journaled, so
 	// `runbook cleanup` can reach the same target).
 	Cassette string
+	// SessionLog is the path of the session log the transport writes
+	// (run --session-log), recorded in the manifest; empty means none.
+	SessionLog string
 	// Open opens (and, after a dropped connection, re-opens) the transport.
 	Open func(ctx context.Context) (transports.Transport, error)
 	// Secrets resolves secret parameters; its Redactor scrubs every byte
@@ -407,17 +410,18 @@ func (r *Runner) Run(ctx context.Context) *Result {
 	pb := o.Playbook
 	start := o.Now().UTC()
 	m := &Manifest{
-		Version:   ManifestVersion,
-		Playbook:  ManifestPlaybook{Name: pb.Name, Title: pb.Title, Source: o.Source, SHA256: pb.SHA256},
-		Params:    displayParams(o.Params),
-		FailOn:    string(o.FailOn),
-		Target:    ManifestTarget{Name: o.Target, Transport: o.Transport},
-		Started:   start,
-		Steps:     []StepRecord{},
-		Undo:      []CleanupRecord{},
-		Cleanup:   []CleanupRecord{},
-		Findings:  []FindingRecord{},
-		Artifacts: []ArtifactRecord{},
+		Version:    ManifestVersion,
+		Playbook:   ManifestPlaybook{Name: pb.Name, Title: pb.Title, Source: o.Source, SHA256: pb.SHA256},
+		Params:     displayParams(o.Params),
+		FailOn:     string(o.FailOn),
+		Target:     ManifestTarget{Name: o.Target, Transport: o.Transport},
+		SessionLog: o.SessionLog,
+		Started:    start,
+		Steps:      []StepRecord{},
+		Undo:       []CleanupRecord{},
+		Cleanup:    []CleanupRecord{},
+		Findings:   []FindingRecord{},
+		Artifacts:  []ArtifactRecord{},
 	}
 	res := &Result{Manifest: m}
 	finish := func(s Status, err error) *Result {

@@ -43,6 +43,9 @@ type Manifest struct {
 	// Unevaluated lists findings whose expression failed at run time.
 	Unevaluated []string `json:"findings_unevaluated,omitempty"`
 	AutoConfirm bool     `json:"auto_confirmed,omitempty"`
+	// SessionLog is the path of the raw transcript the transport wrote
+	// (run --session-log), as given; empty when there was none.
+	SessionLog string `json:"session_log,omitempty"`
 }
 
 // ManifestPlaybook identifies the playbook run.

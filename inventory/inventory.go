@@ -27,7 +27,21 @@ type Inventory struct {
 	File    string
 	Targets map[string]transports.Target
 	Groups  map[string][]string
+	// Format is the form the file was written in: FormatRunbook or
+	// FormatAnsible.
+	Format string
+	// SSHConfig is the ssh_config file read for SSH targets ("" if none
+	// was there).
+	SSHConfig string
+
+	ssh *sshResolver
 }
+
+// The inventory formats Parse reads.
+const (
+	FormatRunbook = "runbook"
+	FormatAnsible = "ansible"
+)
 
 // Error is a problem at a position of the inventory file.
 type Error struct {
@@ -68,6 +82,8 @@ var targetKeys = map[string]bool{
 	"transport": true, "host": true, "port": true, "user": true, "password": true,
 	"key_file": true, "passphrase": true, "use_agent": true, "known_hosts": true,
 	"api_key": true, "tls": true, "cassette": true, "params": true, "ports": true,
+	"via": true, "serial": true, // panorama.go
+	"proxy_jump": true,
 }
 
 // The transports a target may list together (transport: [ssh, xmlapi]),
@@ -87,7 +103,10 @@ func Load(path string) (*Inventory, error) {
 // Parse reads an inventory from b; path names it in errors. Every problem
 // is reported at once, each an *Error with its line and column, in order.
 func Parse(path string, b []byte) (*Inventory, error) {
-	inv := &Inventory{File: path, Targets: map[string]transports.Target{}, Groups: map[string][]string{}}
+	inv := &Inventory{File: path, Targets: map[string]transports.Target{}, Groups: map[string][]string{}, Format: FormatRunbook}
+	if err := refuseINI(path, b); err != nil {
+		return nil, err
+	}
 	doc, probs := yamlerr.Decode(b)
 	if len(probs) > 0 {
 		var errs []error
@@ -107,8 +126,15 @@ func Parse(path string, b []byte) (*Inventory, error) {
 	if root.Kind != yaml.MappingNode {
 		return nil, &Error{File: path, Line: root.Line, Col: root.Column, Msg: "an inventory is a mapping with targets: and groups:"}
 	}
+	if isAnsible(root) {
+		return parseAnsible(path, root)
+	}
+	targetNodes := map[string]*yaml.Node{}
+	jumpNodes := map[string]*yaml.Node{}
+	var sshConfigNode *yaml.Node
 	groupKeys := map[string]*yaml.Node{}
 	var groupNodes []*yaml.Node // each group's list, in order
+	var targetsNode *yaml.Node
 	for _, kv := range pairs(root, "the inventory", bad) {
 		k, v := kv[0], kv[1]
 		switch k.Value {
@@ -117,11 +143,13 @@ func Parse(path string, b []byte) (*Inventory, error) {
 				bad(v, "targets must be a mapping of name to target")
 				continue
 			}
+			targetsNode = v
 			for _, tv := range pairs(v, "targets", bad) {
 				name := tv[0].Value
-				t, terrs := parseTarget(path, name, tv[1])
+				t, terrs := parseTarget(path, name, tv[1], jumpNodes)
 				errs = append(errs, terrs...)
 				inv.Targets[name] = t
+				targetNodes[name] = tv[0]
 			}
 		case "groups":
 			if v.Kind != yaml.MappingNode {
@@ -146,8 +174,14 @@ func Parse(path string, b []byte) (*Inventory, error) {
 				groupKeys[gn.Value] = gn
 				groupNodes = append(groupNodes, gn, list)
 			}
+		case "ssh_config":
+			if v.Kind != yaml.ScalarNode || v.Value == "" {
+				bad(v, "ssh_config: want the path of an OpenSSH client configuration file")
+				continue
+			}
+			sshConfigNode = v
 		default:
-			bad(k, "unknown key %q (want targets or groups)", k.Value)
+			bad(k, "unknown key %q (want targets, groups or ssh_config)", k.Value)
 		}
 	}
 	for i := 0; i+1 < len(groupNodes); i += 2 {
@@ -170,6 +204,18 @@ func Parse(path string, b []byte) (*Inventory, error) {
 			bad(gn, "group %s has the name of a target", gn.Value)
 		}
 	}
+	errs = append(errs, resolveVia(path, targetsNode, inv)...)
+	if len(errs) == 0 {
+		errs = inv.applySSHConfig(sshConfigNode, targetNodes, jumpNodes)
+	}
+	if err := joinSorted(errs); err != nil {
+		return nil, err
+	}
+	return inv, nil
+}
+
+// joinSorted joins errs in file order; nil if there are none.
+func joinSorted(errs []*Error) error {
 	if len(errs) > 0 {
 		sort.SliceStable(errs, func(i, j int) bool {
 			if errs[i].Line != errs[j].Line {
@@ -181,9 +227,9 @@ func Parse(path string, b []byte) (*Inventory, error) {
 		for i, e := range errs {
 			out[i] = e
 		}
-		return nil, errors.Join(out...)
+		return errors.Join(out...)
 	}
-	return inv, nil
+	return nil
 }
 
 // pairs returns the key and value nodes of mapping n, reporting a key
@@ -239,7 +285,7 @@ func distance(a, b string) int {
 	return prev[len(rb)]
 }
 
-func parseTarget(path, name string, n *yaml.Node) (transports.Target, []*Error) {
+func parseTarget(path, name string, n *yaml.Node, jumpNodes map[string]*yaml.Node) (transports.Target, []*Error) {
 	t := transports.Target{Name: name}
 	var errs []*Error
 	bad := func(n *yaml.Node, format string, a ...any) {
@@ -314,8 +360,18 @@ func parseTarget(path, name string, n *yaml.Node) (transports.Target, []*Error) 
 			}
 		case "params":
 			err = v.Decode(&t.Params)
+		case "proxy_jump":
+			if v.Kind != yaml.ScalarNode || v.Value == "" {
+				bad(v, "proxy_jump: want jump hosts as OpenSSH writes them: [user@]host[:port], comma-separated")
+				break
+			}
+			jumpNodes[name] = v
 		case "tls":
 			errs = append(errs, parseTLS(path, name, v, &t.TLS)...)
+		case "via":
+			t.Via = v.Value
+		case "serial":
+			t.Serial = v.Value
 		}
 		if err != nil {
 			bad(v, "%s: wrong type", k.Value)
@@ -331,7 +387,7 @@ func parseTarget(path, name string, n *yaml.Node) (transports.Target, []*Error) 
 	if !several && portsNode != nil {
 		bad(portsNode, "ports: only a target reached several ways (transport: [ssh, xmlapi]) has ports; write port: N")
 	}
-	if (t.Transport == "ssh" || t.Transport == "xmlapi" || several) && t.Host == "" {
+	if (t.Transport == "ssh" || t.Transport == "xmlapi" || several) && t.Host == "" && t.Via == "" {
 		bad(n, "host is required for transport %s", t.Transport)
 	}
 	if t.Transport == "replay" && t.Cassette == "" {
@@ -455,6 +511,17 @@ func (inv *Inventory) Resolve(names []string) ([]transports.Target, error) {
 		return nil
 	}
 	for _, n := range names {
+		if _, ok := inv.Targets[n]; !ok && inv.Groups[n] == nil && inv.IsAlias(n) {
+			t, err := inv.Alias(n)
+			if err != nil {
+				return nil, err
+			}
+			if !seen[n] {
+				seen[n] = true
+				out = append(out, t)
+			}
+			continue
+		}
 		if g, ok := inv.Groups[n]; ok {
 			for _, m := range g {
 				if err := add(m); err != nil {

@@ -225,10 +225,27 @@ type Target struct {
 	APIKey     secret.Ref
 	TLS        TLS
 
+	// Serial and Panorama are set for a firewall reached through Panorama
+	// (inventory via: and serial:): every XML API request goes to the
+	// Panorama, with its address, TLS policy and credentials, carrying
+	// Serial as the target parameter. Host, Port, User, Password, APIKey
+	// and TLS of this target are then unused.
+	// Via names the Panorama target in the inventory; the inventory sets
+	// Panorama to it.
+	Serial   string
+	Via      string
+	Panorama *Target
+
 	// Cassette is the recording a replay target plays back.
 	Cassette string
 	// Params are the playbook parameters a demo target supplies.
 	Params map[string]string
+
+	// Jumps are the SSH jump hosts (OpenSSH's ProxyJump) the SSH part of
+	// the target is reached through, first to last. Each is dialled with
+	// its own Host, Port, User, credentials and KnownHosts; its own Jumps
+	// are not used (the inventory flattens the chain).
+	Jumps []Target
 }
 
 // TLS is the certificate policy of an HTTPS target.
@@ -254,6 +271,15 @@ type DialOptions struct {
 	// Secret, if set, registers a secret the transport obtained by itself
 	// (an API key generated with keygen) so it is redacted everywhere.
 	Secret func(value string)
+	// SessionLog, if set, receives the raw transcript of the session: over
+	// SSH every byte sent and received on the shell channel, over the XML
+	// API each request and each answer (transports/sessionlog). A
+	// transport writes a secret it knows (a secret prompt answer, an scp
+	// password, the API key, a keygen password) as secret.Placeholder,
+	// never its value; the writer redacts every registered secret besides
+	// (sessionlog.Writer). A transport that sends nothing (replay) writes
+	// nothing.
+	SessionLog io.Writer
 }
 
 // Dialer opens a transport to a target.

@@ -148,6 +148,9 @@ func cleanupTarget(opts *cleanupOptions, start engine.JournalEntry) (transports.
 		return transports.Target{}, err
 	}
 	t, ok := inv.Targets[start.Target]
+	if !ok && inv.IsAlias(start.Target) {
+		return inv.Alias(start.Target)
+	}
 	if !ok {
 		return transports.Target{}, fmt.Errorf("%s: target %q of the run is not in the inventory", path, start.Target)
 	}

@@ -42,6 +42,8 @@ type runOptions struct {
 	ScpAcceptNewHostKey bool
 	// FailOn is --fail-on: critical, warning or empty.
 	FailOn string
+	// SessionLog is the raw transcript file (--session-log).
+	SessionLog string
 }
 
 func newRunCmd(io *IOStreams) *cobra.Command {
@@ -73,6 +75,17 @@ filter captures); only the IKE capture is pushed with scp export. Over the
 API alone, a debug command the firewall refuses to API clients is recorded
 refused, with a note naming the CLI command to run, and the run goes on.
 
+A target reached through Panorama (inventory: via: PANORAMA, serial: ...)
+runs over the XML API: every request goes to the Panorama with the firewall's
+serial as target=; 'runbook targets --panorama NAME' lists the serials.
+
+--session-log FILE writes the raw transcript of the session, as netmiko's
+session_log does: over SSH every byte sent and received on the shell channel,
+over the XML API each request (URL and parameters, never the key) and each
+answer. Every secret is redacted before a byte is written. With several
+targets each gets FILE-TARGET (session.log: session-fw1.log). The manifest
+names the file (session_log). A replayed target writes nothing.
+
 The built-in target "demo" needs no inventory and no firewall: it starts the
 PAN-OS simulator in-process on a free loopback port and reaches it over real
 SSH; the simulator's tunnel supplies every parameter not given.
@@ -86,7 +99,11 @@ with --fail-on critical (or warning) it also exits 5 when a finding of that
 severity or worse fired, for a monitoring job or cron.
 
 The inventory is --inventory, else $RUNBOOK_INVENTORY, else ./inventory.yaml,
-else ~/.config/runbook/inventory.yaml.
+else ~/.config/runbook/inventory.yaml: runbook's own format or an Ansible YAML
+inventory (its groups are targets too). SSH targets take HostName, Port, User,
+IdentityFile, UserKnownHostsFile and ProxyJump (jump hosts) from ~/.ssh/config
+(or the inventory's ssh_config:), the inventory's own values first; a --target
+that is a Host of it needs no inventory entry.
 
 ` + exitCodesHelp,
 		Example: `  # No firewall at hand: the demo target is a simulated firewall
@@ -119,7 +136,7 @@ else ~/.config/runbook/inventory.yaml.
 		},
 	}
 	f := cmd.Flags()
-	f.StringArrayVarP(&opts.Targets, "target", "t", nil, "target or group name from the inventory (repeatable); demo needs no inventory")
+	f.StringArrayVarP(&opts.Targets, "target", "t", nil, "target or group name from the inventory, or a Host of ~/.ssh/config (repeatable); demo needs no inventory")
 	f.StringVarP(&opts.Inventory, "inventory", "i", "", "inventory file")
 	f.StringArrayVarP(&opts.Params, "param", "p", nil, "playbook parameter KEY=VALUE (repeatable)")
 	f.StringVarP(&opts.Out, "out", "o", "runs", "folder the run folders are written under")
@@ -133,6 +150,7 @@ else ~/.config/runbook/inventory.yaml.
 	f.StringArrayVar(&opts.Redact, "redact", nil, "with --record, also replace matches of REGEX by NAME-1, NAME-2, ... (NAME=REGEX, repeatable)")
 	f.BoolVar(&opts.AcceptNewHostKey, "accept-new-host-key", false, "add an unknown SSH host key to known_hosts (a changed key is always refused)")
 	f.StringVar(&opts.FailOn, "fail-on", "", "exit 5 when a finding of this severity or worse fired: critical or warning")
+	f.StringVar(&opts.SessionLog, "session-log", "", "write the raw transcript of each session (SSH bytes, XML API requests and answers), secrets redacted, to FILE (several targets: FILE-TARGET)")
 	f.BoolVar(&opts.ScpAcceptNewHostKey, "scp-accept-new-host-key", false, "let the firewall trust the SSH host key of an scp export destination it has not seen (answer yes to its question); without it that export fails")
 	return cmd
 }
@@ -214,6 +232,16 @@ func runRun(ctx context.Context, opts *runOptions) error {
 	if err != nil {
 		return err
 	}
+	names := make([]string, len(targets))
+	for i, t := range targets {
+		names[i] = t.t.Name
+	}
+	logs, err := openSessionLogs(opts.SessionLog, names, redactor.String)
+	if err != nil {
+		rec.discard()
+		return &exitError{code: exitInvalid, err: err}
+	}
+	defer logs.close()
 
 	var mu sync.Mutex
 	var runners []*engine.Runner
@@ -258,8 +286,9 @@ func runRun(ctx context.Context, opts *runOptions) error {
 			eo.Prompter = prompter
 		}
 		tt, dial := t.t, t.dial
-		do := transports.DialOptions{Resolve: resolver.Resolve, AcceptNewHostKey: opts.AcceptNewHostKey, Warn: out, Redact: redactor.String, Secret: redactor.Add}
+		do := transports.DialOptions{Resolve: resolver.Resolve, AcceptNewHostKey: opts.AcceptNewHostKey, Warn: out, Redact: redactor.String, Secret: redactor.Add, SessionLog: logs.tap(tt.Name)}
 		eo.Cassette = tt.Cassette
+		eo.SessionLog = logs.path(tt.Name)
 		eo.Open = func(ctx context.Context) (transports.Transport, error) {
 			return dial(ctx, tt, do)
 		}
@@ -287,6 +316,9 @@ func runRun(ctx context.Context, opts *runOptions) error {
 	}
 	wg.Wait()
 	_ = rec.finish(io.ErrOut)
+	if err := logs.close(); err != nil {
+		fmt.Fprintf(io.ErrOut, "runbook: session log: %v\n", err)
+	}
 
 	worst := exitOK
 	for i, res := range results {
@@ -348,7 +380,18 @@ func resolveTargets(ctx context.Context, opts *runOptions, pb *playbook.Playbook
 			return nil, nil, err
 		}
 	} else if needInv && opts.Replay == "" {
-		return nil, nil, ferr
+		// No inventory file: a --target may still be a Host of
+		// ~/.ssh/config.
+		solo, err := inventory.SSHConfigOnly()
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, n := range opts.Targets {
+			if n != demoTarget && !solo.IsAlias(n) {
+				return nil, nil, ferr
+			}
+		}
+		inv = solo
 	}
 	defer func() {
 		if err != nil && demoDev != nil {
@@ -361,7 +404,7 @@ func resolveTargets(ctx context.Context, opts *runOptions, pb *playbook.Playbook
 	for _, n := range opts.Targets {
 		var ts []transports.Target
 		switch {
-		case inv != nil && (inv.Targets[n].Name != "" || inv.Groups[n] != nil):
+		case inv != nil && (inv.Targets[n].Name != "" || inv.Groups[n] != nil || inv.IsAlias(n)):
 			if ts, err = inv.Resolve([]string{n}); err != nil {
 				return nil, nil, err
 			}
@@ -472,6 +515,9 @@ func replayParams(recorded, target map[string]string) map[string]string {
 func readSecrets(ctx context.Context, rs *secret.Resolver, t transports.Target) error {
 	if t.Transport == "replay" {
 		return nil
+	}
+	if t.Panorama != nil {
+		t = *t.Panorama // reached through it, with its credentials
 	}
 	for _, s := range []struct {
 		key string

@@ -55,6 +55,7 @@ Exit codes:
   runbook sim --ssh 127.0.0.1:2222
   RUNBOOK_SIM_PASSWORD=s3cret runbook sim --ssh 127.0.0.1:2222 --scenario phase2-down
   runbook sim --ssh 127.0.0.1:2222 --api 127.0.0.1:8443
+  runbook sim --ssh 127.0.0.1:2222 --panorama 127.0.0.1:9443
   runbook sim --ssh 127.0.0.1:2222 --mgmt-cpu 92 --drop-after 12
 
   # From another terminal (needs: the simulator above running)
@@ -134,8 +135,15 @@ func runSim(ctx context.Context, ios *IOStreams, opts simOptions) error {
 		}
 		servers = append(servers, s)
 	}
+	if opts.API.Panorama != "" {
+		s, err := simPanoramaServer(dev, opts.API, opts.User, password, pwNote)
+		if err != nil {
+			return err
+		}
+		servers = append(servers, s)
+	}
 	if len(servers) == 0 {
-		return usageError{errors.New("sim: nothing to serve: give --ssh ADDR and/or --api ADDR")}
+		return usageError{errors.New("sim: nothing to serve: give --ssh ADDR, --api ADDR and/or --panorama ADDR")}
 	}
 
 	ctx, cancel := context.WithCancel(ctx)

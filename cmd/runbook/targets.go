@@ -16,6 +16,10 @@ import (
 type targetsOptions struct {
 	io        *IOStreams
 	Inventory string
+	// Panorama names a Panorama target whose managed firewalls to list
+	// (targets_panorama.go); Connected lists only the connected ones.
+	Panorama  string
+	Connected bool
 }
 
 func newTargetsCmd(io *IOStreams) *cobra.Command {
@@ -28,22 +32,57 @@ literally is refused), then list its targets (name, transport, address, user,
 where each secret comes from) and groups. Nothing is contacted and no secret is
 resolved.
 
+With --panorama NAME, the Panorama target NAME is contacted instead (its
+secrets are resolved) and the firewalls it manages are listed, as its
+'show devices all' says (--connected: 'show devices connected'): serial,
+hostname, address, model, version, whether it is connected, and the inventory
+target that reaches it (via: NAME, serial: ...).
+
 The inventory is --inventory, else $RUNBOOK_INVENTORY, else ./inventory.yaml,
 else ~/.config/runbook/inventory.yaml. The built-in target demo is always there.
 
+Two formats are read, and the first line says which: runbook's own (targets:,
+groups:, ssh_config:) and an Ansible YAML inventory (all:, children:, hosts:,
+vars:, inherited as Ansible does), whose hosts with ansible_connection
+ansible.netcommon.network_cli and ansible_network_os paloaltonetworks.panos.panos
+are SSH targets and with ansible.netcommon.httpapi XML API targets; every group
+is a target name. ansible_password is a reference (env:NAME, file:PATH, prompt
+or {{ lookup('env', 'NAME') }}); a literal one, a vaulted or templated value,
+another connection and the INI form are refused with file:line:col.
+
+SSH targets take HostName, Port, User, IdentityFile, UserKnownHostsFile and
+ProxyJump from ~/.ssh/config (or ssh_config: in the inventory); the inventory's
+own values win. The listing shows the ssh_config read and each target's jump
+hosts.
+
 Exit codes:
-  0  the inventory is valid
-  2  it is not, or none was found`,
+  0  the inventory is valid (--panorama: the managed firewalls were listed)
+  2  it is not, or none was found, or --panorama names no xmlapi target
+  4  --panorama: could not connect to the Panorama or authenticate`,
 		Example: `  runbook targets -i examples/inventory.yaml
 
   # The inventory found by the usual search (needs: ./inventory.yaml or $RUNBOOK_INVENTORY)
-  runbook targets`,
+  runbook targets
+
+  # The firewalls a Panorama target manages (needs: an inventory with a Panorama)
+  runbook targets --panorama pano --connected
+
+  # An Ansible YAML inventory
+  runbook targets -i examples/ansible-inventory.yaml`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if opts.Panorama != "" {
+				return runPanoramaTargets(cmd.Context(), opts)
+			}
+			if opts.Connected {
+				return usageError{fmt.Errorf("targets: --connected goes with --panorama NAME")}
+			}
 			return runTargets(opts)
 		},
 	}
 	cmd.Flags().StringVarP(&opts.Inventory, "inventory", "i", "", "inventory file")
+	cmd.Flags().StringVar(&opts.Panorama, "panorama", "", "list the firewalls this Panorama target manages (contacts it)")
+	cmd.Flags().BoolVar(&opts.Connected, "connected", false, "with --panorama, only the firewalls connected to it")
 	return cmd
 }
 
@@ -56,7 +95,15 @@ func runTargets(opts *targetsOptions) error {
 	if err != nil {
 		return &exitError{code: exitInvalid, err: err}
 	}
-	fmt.Fprintf(opts.io.Out, "%s: ok\n\n", path)
+	format := "runbook inventory"
+	if inv.Format == inventory.FormatAnsible {
+		format = "Ansible YAML inventory"
+	}
+	fmt.Fprintf(opts.io.Out, "%s: ok (%s)\n", path, format)
+	if inv.SSHConfig != "" {
+		fmt.Fprintf(opts.io.Out, "ssh_config: %s (SSH targets take HostName, Port, User, IdentityFile, UserKnownHostsFile, ProxyJump from it)\n", inv.SSHConfig)
+	}
+	fmt.Fprintln(opts.io.Out)
 	w := tabwriter.NewWriter(opts.io.Out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "TARGET\tTRANSPORT\tADDRESS\tUSER\tSECRETS")
 	names := make([]string, 0, len(inv.Targets))
@@ -72,6 +119,16 @@ func runTargets(opts *targetsOptions) error {
 		}
 		if t.Transport == "replay" {
 			addr = t.Cassette
+		}
+		if t.Panorama != nil {
+			addr = fmt.Sprintf("via %s, serial %s", t.Via, t.Serial)
+		}
+		if len(t.Jumps) > 0 {
+			var js []string
+			for _, j := range t.Jumps {
+				js = append(js, j.Name)
+			}
+			addr += " via " + strings.Join(js, ",")
 		}
 		if len(t.Ports) > 0 {
 			var ps []string
@@ -123,6 +180,11 @@ func loadInventory(path string) (*inventory.Inventory, error) {
 	inv, err := inventory.Parse(path, src)
 	if err != nil {
 		return nil, err
+	}
+	// An Ansible inventory is checked by its own loader: the schema is
+	// runbook's format.
+	if inv.Format != inventory.FormatRunbook {
+		return inv, nil
 	}
 	if err := schema.ValidateInventory(path, src); err != nil {
 		return nil, err

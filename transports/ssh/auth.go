@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/user"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -121,6 +122,13 @@ func hostKeyCallback(path string, acceptNew bool) xssh.HostKeyCallback {
 	}
 }
 
+// keyLockedError is an encrypted key with no passphrase to open it.
+type keyLockedError struct{ file string }
+
+func (e *keyLockedError) Error() string {
+	return fmt.Sprintf("key_file %s is encrypted: set passphrase (env:NAME, file:PATH or prompt)", e.file)
+}
+
 // auth is what a Client logs in with.
 type auth struct {
 	user    string
@@ -136,8 +144,32 @@ var getenv = os.Getenv
 // keyboard-interactive that answers the PAN-OS banner question "yes" and
 // the password question with the password.
 func buildAuth(ctx context.Context, t transports.Target, o transports.DialOptions) (*auth, error) {
+	return buildAuthFor(ctx, t, o, false)
+}
+
+// buildJumpAuth is buildAuth for a jump host: as OpenSSH, the user
+// defaults to the local user, and neither PANOS_USERNAME nor
+// PANOS_PASSWORD (the firewall's) is ever sent to it. An encrypted key
+// without a passphrase is skipped when the agent is there to try instead.
+func buildJumpAuth(ctx context.Context, t transports.Target, o transports.DialOptions) (*auth, error) {
+	return buildAuthFor(ctx, t, o, true)
+}
+
+// localUser is the user OpenSSH logs in as when none is given; replaced
+// in tests.
+var localUser = func() string {
+	if u, err := user.Current(); err == nil {
+		return u.Username
+	}
+	return getenv("USER")
+}
+
+func buildAuthFor(ctx context.Context, t transports.Target, o transports.DialOptions, jump bool) (*auth, error) {
 	a := &auth{user: t.User}
-	if a.user == "" {
+	if a.user == "" && jump {
+		a.user = localUser()
+	}
+	if a.user == "" && !jump {
 		a.user = getenv("PANOS_USERNAME")
 	}
 	if a.user == "" {
@@ -152,10 +184,13 @@ func buildAuth(ctx context.Context, t transports.Target, o transports.DialOption
 	var signers []xssh.Signer
 	if t.KeyFile != "" {
 		s, err := loadKey(ctx, t, resolve)
-		if err != nil {
+		switch {
+		case err != nil && jump && t.UseAgent && errors.As(err, new(*keyLockedError)):
+		case err != nil:
 			return nil, err
+		default:
+			signers = append(signers, s)
 		}
-		signers = append(signers, s)
 	}
 	if t.UseAgent {
 		sock := getenv("SSH_AUTH_SOCK")
@@ -183,7 +218,7 @@ func buildAuth(ctx context.Context, t transports.Target, o transports.DialOption
 			return nil, fmt.Errorf("password: %w", err)
 		}
 		pw = v
-	} else if t.KeyFile == "" && !t.UseAgent {
+	} else if t.KeyFile == "" && !t.UseAgent && !jump {
 		pw = getenv("PANOS_PASSWORD")
 	}
 	if pw != "" {
@@ -203,6 +238,9 @@ func buildAuth(ctx context.Context, t transports.Target, o transports.DialOption
 				}
 				return ans, nil
 			}))
+	}
+	if len(a.methods) == 0 && jump {
+		return nil, errors.New("no credentials: give the jump host an IdentityFile in ssh_config, start ssh-agent, or make it an inventory target with key_file or password")
 	}
 	if len(a.methods) == 0 {
 		return nil, errors.New("no credentials: set password, key_file or use_agent (or PANOS_PASSWORD)")
@@ -225,7 +263,7 @@ func loadKey(ctx context.Context, t transports.Target, resolve func(context.Cont
 	var pm *xssh.PassphraseMissingError
 	if errors.As(err, &pm) {
 		if t.Passphrase.IsZero() {
-			return nil, fmt.Errorf("key_file %s is encrypted: set passphrase (%s)", t.KeyFile, "env:NAME, file:PATH or prompt")
+			return nil, &keyLockedError{file: t.KeyFile}
 		}
 		pp, rerr := resolve(ctx, t.Passphrase)
 		if rerr != nil {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/runbook-dev/runbook/secret"
 	"github.com/runbook-dev/runbook/transports"
+	"github.com/runbook-dev/runbook/transports/sessionlog"
 )
 
 type secretRef = secret.Ref
@@ -92,16 +93,29 @@ func (c Config) open(ctx context.Context, t transports.Target, o transports.Dial
 		return nil, &transports.ConnError{Target: name, Err: err}
 	}
 	cl := &Client{
-		cfg:  c,
-		name: name,
-		addr: net.JoinHostPort(t.Host, strconv.Itoa(port)),
-		auth: a,
+		cfg:    c,
+		name:   name,
+		addr:   net.JoinHostPort(t.Host, strconv.Itoa(port)),
+		auth:   a,
+		log:    o.SessionLog,
+		secret: o.Secret,
 		ccfg: &xssh.ClientConfig{
 			User:            a.user,
 			Auth:            a.methods,
 			HostKeyCallback: hostKeyCallback(khPath, o.AcceptNewHostKey),
 			Timeout:         c.ConnectTimeout,
 		},
+	}
+	for _, j := range t.Jumps {
+		h, err := newHop(ctx, j, o, c.ConnectTimeout)
+		if h != nil {
+			a.closers = append(a.closers, h.auth.closers...)
+		}
+		if err != nil {
+			cl.closeAuth()
+			return nil, &transports.ConnError{Target: name, Err: err}
+		}
+		cl.jumps = append(cl.jumps, h)
 	}
 	if err := cl.connect(ctx); err != nil {
 		cl.closeAuth()
@@ -119,6 +133,14 @@ type Client struct {
 	addr string
 	auth *auth
 	ccfg *xssh.ClientConfig
+	// log is the session log tap (DialOptions.SessionLog), or nil.
+	log io.Writer
+	// secret registers a secret met during a command (a secret prompt
+	// answer, an scp password) with the caller's redactor
+	// (DialOptions.Secret), so that an echo of it is redacted too; or nil.
+	secret func(string)
+	// jumps are the ProxyJump hosts, first to last (see jump.go).
+	jumps []*hop
 
 	runMu  sync.Mutex // one Run (or reconnect) at a time
 	mu     sync.Mutex // guards closed, facts and s; never held while waiting
@@ -134,12 +156,30 @@ type shell struct {
 	conn   *xssh.Client
 	sess   *xssh.Session
 	stdin  io.Writer
+	log    io.Writer     // session log tap, or nil
 	chunks chan []byte   // closed when the output ends
 	done   chan struct{} // closed by close()
 	once   sync.Once
 	buf    []byte         // received, not yet consumed
 	base   string         // "user@host" or "user@host(active)", learned at login
 	prompt *regexp.Regexp // base at the end of the text, on its own line
+}
+
+// register hands v to DialOptions.Secret, when the caller gave one.
+func (c *Client) register(v string) {
+	if c.secret != nil {
+		c.secret(v)
+	}
+}
+
+// send writes text on the shell channel and shown, what may be written
+// down of it (a secret answer as secret.Placeholder), to the session log.
+func (s *shell) send(text, shown string) error {
+	if s.log != nil {
+		io.WriteString(s.log, shown)
+	}
+	_, err := io.WriteString(s.stdin, text)
+	return err
 }
 
 func (s *shell) close() {
@@ -165,15 +205,13 @@ func (c *Client) connect(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.ConnectTimeout)
 	defer cancel()
 	fail := func(err error) error { return &transports.ConnError{Target: c.name, Err: err} }
-	var d net.Dialer
-	nc, err := d.DialContext(ctx, "tcp", c.addr)
+	nc, stop, err := dialChain(ctx, c.jumps, c.addr)
 	if err != nil {
 		return fail(err)
 	}
-	stop := context.AfterFunc(ctx, func() { nc.Close() })
 	defer stop()
 	if dl, ok := ctx.Deadline(); ok {
-		nc.SetDeadline(dl)
+		nc.SetDeadline(dl) // a channel through a jump host has no deadlines: the ctx closes it
 	}
 	cc, chans, reqs, err := xssh.NewClientConn(nc, c.addr, c.ccfg)
 	if err != nil {
@@ -267,13 +305,16 @@ func (c *Client) startShell(ctx context.Context, conn *xssh.Client) (*shell, err
 	if err := sess.Shell(); err != nil {
 		return nil, fmt.Errorf("shell: %w", err)
 	}
-	sh := &shell{conn: conn, sess: sess, stdin: stdin, chunks: make(chan []byte, 64), done: make(chan struct{})}
+	sh := &shell{conn: conn, sess: sess, stdin: stdin, log: c.log, chunks: make(chan []byte, 64), done: make(chan struct{})}
 	go func() {
 		defer close(sh.chunks)
 		for {
 			b := make([]byte, 32*1024)
 			n, err := stdout.Read(b)
 			if n > 0 {
+				if sh.log != nil {
+					sh.log.Write(b[:n]) // every byte received, as received
+				}
 				select {
 				case sh.chunks <- b[:n]:
 				case <-sh.done:
@@ -390,7 +431,7 @@ func (c *Client) Close() error {
 	if sh != nil {
 		// The session is closed at once; a Run in flight fails with
 		// ErrClosed. A polite "exit" first, without waiting for it.
-		go io.WriteString(sh.stdin, "exit\n")
+		go sh.send("exit\n", "exit\n")
 		sh.close()
 	}
 	c.runMu.Lock()
@@ -505,7 +546,11 @@ func (c *Client) exchange(ctx context.Context, sh *shell, cmd transports.Command
 	}
 	sh.buf = sh.buf[:0]
 	var text []byte // the output so far, cleaned as it arrives
-	if _, err := io.WriteString(sh.stdin, cmd.CLI+"\n"); err != nil {
+	shown := cmd.Shown
+	if shown == "" {
+		shown = cmd.CLI // the session log redacts registered secrets itself
+	}
+	if err := sh.send(cmd.CLI+"\n", shown+"\n"); err != nil {
 		return lose(fmt.Errorf("ssh %s: %q: %w (%w)", c.name, cmd.CLI, transports.ErrClosed, transports.ErrNotSent))
 	}
 	// lost is the error of a connection that ended after the command was
@@ -530,10 +575,12 @@ func (c *Client) exchange(ctx context.Context, sh *shell, cmd transports.Command
 		sc = &scpState{opts: *cmd.Scp}
 		if cmd.Scp.Password != "" {
 			secrets = append(secrets, cmd.Scp.Password)
+			c.register(cmd.Scp.Password)
 		}
 	}
 	for {
 		if at := findPrompt(prompt, text); at >= 0 {
+			sessionlog.Flush(sh.log) // the prompt is back: the exchange is whole
 			out := finish(string(text[:at]), cmd.CLI, secrets)
 			if m := errorLine.FindStringSubmatch(out); m != nil {
 				de := &transports.DeviceError{Command: cmd.CLI, Message: deviceMessage(out, m[1])}
@@ -562,7 +609,7 @@ func (c *Client) exchange(ctx context.Context, sh *shell, cmd transports.Command
 		}
 		if sc != nil && len(tail) > 0 && sc.abort == nil {
 			if reply, ok := sc.answer(cmd.CLI, func() string { return redact(string(text), secrets) }, string(tail)); ok {
-				if _, err := io.WriteString(sh.stdin, reply); err != nil {
+				if err := sh.send(reply, redact(reply, secrets)); err != nil {
 					return lose(fmt.Errorf("ssh %s: %q: %w", c.name, cmd.CLI, transports.ErrClosed))
 				}
 				answered = len(text)
@@ -581,7 +628,12 @@ func (c *Client) exchange(ctx context.Context, sh *shell, cmd transports.Command
 			matched := false
 			for _, p := range cmd.Prompts {
 				if p.Pattern != nil && p.Pattern.Match(tail) {
-					if _, err := io.WriteString(sh.stdin, p.Answer+"\n"); err != nil {
+					shownAnswer := p.Answer
+					if p.Secret {
+						shownAnswer = secret.Placeholder
+						c.register(p.Answer) // before it is sent: an echo is redacted too
+					}
+					if err := sh.send(p.Answer+"\n", shownAnswer+"\n"); err != nil {
 						return lose(fmt.Errorf("ssh %s: %q: %w", c.name, cmd.CLI, transports.ErrClosed))
 					}
 					if p.Secret && p.Answer != "" {

@@ -67,7 +67,7 @@ func (l *lockedBuffer) String() string {
 // startOpenSSH writes an sshd_config into a temp dir, starts sshd -D on a
 // free loopback port and stops it when the test ends. It skips the test
 // only when sshd is not installed.
-func startOpenSSH(t *testing.T) *openSSH {
+func startOpenSSH(t *testing.T, extra ...string) *openSSH {
 	t.Helper()
 	if _, err := os.Stat(sshdPath); errors.Is(err, os.ErrNotExist) {
 		t.Skipf("%s not found: install openssh-server (apt-get install -y openssh-server) to run the real OpenSSH test", sshdPath)
@@ -131,12 +131,13 @@ func startOpenSSH(t *testing.T) *openSSH {
 		o.port = ln.Addr().(*net.TCPAddr).Port
 		ln.Close()
 		cfg := filepath.Join(dir, "sshd_config")
-		writeFile(t, cfg, strings.Join([]string{
-			"ListenAddress 127.0.0.1:" + strconv.Itoa(o.port),
-			"HostKey " + hostKeyFile,
-			"PidFile " + filepath.Join(dir, "sshd.pid"),
-			"AuthorizedKeysFile " + authKeys,
-			"AllowUsers " + o.user,
+		// sshd takes the first value of a keyword: extra lines go first.
+		writeFile(t, cfg, strings.Join(append(append([]string{}, extra...),
+			"ListenAddress 127.0.0.1:"+strconv.Itoa(o.port),
+			"HostKey "+hostKeyFile,
+			"PidFile "+filepath.Join(dir, "sshd.pid"),
+			"AuthorizedKeysFile "+authKeys,
+			"AllowUsers "+o.user,
 			"PermitRootLogin prohibit-password",
 			"PubkeyAuthentication yes",
 			"PasswordAuthentication no",
@@ -146,11 +147,11 @@ func startOpenSSH(t *testing.T) *openSSH {
 			"UseDNS no",
 			"PrintMotd no",
 			"PrintLastLog no",
-			"Banner " + banner,
+			"Banner "+banner,
 			"LogLevel VERBOSE",
-			"ForceCommand " + shellBin + " -log " + o.cmdLog,
+			"ForceCommand "+shellBin+" -log "+o.cmdLog,
 			"",
-		}, "\n"))
+		), "\n"))
 		if o.runSSHD(t, cfg) {
 			break
 		}

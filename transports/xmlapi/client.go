@@ -55,6 +55,11 @@ type Client struct {
 	key    string
 	facts  transports.Facts
 	closed atomic.Bool
+	// serial is the firewall's serial when it is reached through Panorama:
+	// every request but keygen carries it as target=.
+	serial string
+	// log is the session log tap (DialOptions.SessionLog), or nil.
+	log io.Writer
 	// life is cancelled by Close, cutting short requests in flight.
 	life context.Context
 	end  context.CancelFunc
@@ -80,7 +85,27 @@ func Dial(ctx context.Context, t transports.Target, o transports.DialOptions) (t
 }
 
 // Open is Dial returning the concrete *Client.
+//
+// A target with a Panorama (inventory via:) is reached through it: Open
+// connects to the Panorama's address with its TLS policy, generates or
+// takes the Panorama's key, and sends every request with target=Serial,
+// so the facts are the firewall's.
 func Open(ctx context.Context, t transports.Target, o transports.DialOptions) (*Client, error) {
+	name := t.Name
+	serial := ""
+	if t.Panorama != nil {
+		if t.Serial == "" {
+			return nil, fmt.Errorf("xmlapi: target %s: reached via %s but has no serial", t.Name, t.Panorama.Name)
+		}
+		serial = t.Serial
+		t = *t.Panorama
+		if name == "" {
+			name = "via " + t.Name
+		}
+	}
+	if name == "" {
+		name = t.Host
+	}
 	host := t.Host
 	if host == "" {
 		host = Getenv("PANOS_HOSTNAME")
@@ -92,17 +117,15 @@ func Open(ctx context.Context, t transports.Target, o transports.DialOptions) (*
 	if port == 0 {
 		port = 443
 	}
-	name := t.Name
 	if name == "" {
 		name = host
 	}
-	t.Name = name
 	tc, err := tlsConfig(t, host)
 	if err != nil {
 		return nil, fmt.Errorf("xmlapi: %w", err)
 	}
 	if t.TLS.InsecureSkipVerify && o.Warn != nil {
-		fmt.Fprintf(o.Warn, "WARNING: target %s: TLS certificate verification is OFF (tls.insecure_skip_verify); anyone on the path can read the API key and the answers. Pin the certificate with tls.fingerprint instead.\n", name)
+		fmt.Fprintf(o.Warn, "WARNING: target %s: TLS certificate verification is OFF (tls.insecure_skip_verify); anyone on the path can read the API key and the answers. Pin the certificate with tls.fingerprint instead.\n", t.Name)
 	}
 	tr := &http.Transport{
 		Proxy:               http.ProxyFromEnvironment,
@@ -118,10 +141,12 @@ func Open(ctx context.Context, t transports.Target, o transports.DialOptions) (*
 		life:         life,
 		end:          end,
 		target:       name,
+		serial:       serial,
 		url:          (&url.URL{Scheme: "https", Host: net.JoinHostPort(host, strconv.Itoa(port)), Path: "/api/"}).String(),
 		http:         &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
 		PollInterval: time.Second,
 		PollMax:      10 * time.Second,
+		log:          o.SessionLog,
 	}
 	fail := func(err error) (*Client, error) {
 		c.Close()
@@ -146,6 +171,9 @@ func Open(ctx context.Context, t transports.Target, o transports.DialOptions) (*
 		return fail(fmt.Errorf("show system info: %w", err))
 	}
 	c.facts = transports.Facts{"transport": Name}
+	if serial != "" {
+		c.facts["via"] = t.Name
+	}
 	if m, ok := res.Data.(map[string]any); ok {
 		if sys, ok := m["system"].(map[string]any); ok {
 			for fact, el := range map[string]string{"hostname": "hostname", "model": "model", "serial": "serial", "sw_version": "sw-version"} {
@@ -318,6 +346,7 @@ func (c *Client) post(ctx context.Context, form url.Values, withKey bool) ([]byt
 	if len(body) > maxResponse {
 		return nil, fmt.Errorf("%w: larger than %d bytes", ErrMalformed, maxResponse)
 	}
+	c.logResponse(form, resp, body)
 	if resp.StatusCode != http.StatusOK {
 		if _, perr := parseResponse(body); perr == nil {
 			return body, nil // PAN-OS may send its error envelope with a 4xx
@@ -328,8 +357,16 @@ func (c *Client) post(ctx context.Context, form url.Values, withKey bool) ([]byt
 }
 
 // do sends one POST. The key goes in the X-PAN-KEY header, never in the URL
-// or the body.
+// or the body. Through Panorama, a request with the key also carries
+// target=<the firewall's serial> (PAN-OS XML API: "Target a firewall
+// through Panorama"; pan-python adds it to op, config, commit and export
+// requests alike).
 func (c *Client) do(ctx context.Context, form url.Values, withKey bool) (*http.Response, error) {
+	if withKey && c.serial != "" {
+		// Through Panorama: the firewall is named by its serial on every
+		// request; keygen (withKey false) is Panorama's own.
+		form.Set("target", c.serial)
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, strings.NewReader(form.Encode()))
 	if err != nil {
 		return nil, err
@@ -339,6 +376,7 @@ func (c *Client) do(ctx context.Context, form url.Values, withKey bool) (*http.R
 	if withKey {
 		req.Header.Set("X-PAN-KEY", c.key)
 	}
+	c.logRequest(form, withKey)
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return nil, c.netErr(ctx, err)

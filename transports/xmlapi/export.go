@@ -180,6 +180,7 @@ func (c *Client) download(ctx context.Context, form url.Values, req transports.E
 		if err != nil {
 			return transports.ExportInfo{}, c.netErr(ctx, err)
 		}
+		c.logResponse(form, resp, body)
 		r, err := parseResponse(body)
 		if err != nil {
 			return transports.ExportInfo{}, err
@@ -189,6 +190,7 @@ func (c *Client) download(ctx context.Context, form url.Values, req transports.E
 		}
 		return transports.ExportInfo{}, fmt.Errorf("%w: an XML answer where a file was expected", ErrMalformed)
 	}
+	c.logFile(resp)
 	if resp.StatusCode != http.StatusOK {
 		return transports.ExportInfo{}, &HTTPError{Target: c.target, StatusCode: resp.StatusCode}
 	}
