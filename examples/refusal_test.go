@@ -67,9 +67,20 @@ func TestEveryCommandRefused(t *testing.T) {
 					o.Refuse = []sim.Refusal{{Match: "^" + regexp.QuoteMeta(cli) + "$", Error: sim.RefuseInvalid}}
 				}
 				res, dev := simRun(t, c, filepath.Join(t.TempDir(), "run.yaml"))
+				// A level that cannot be read is set back to its documented
+				// default, and a note says so.
+				unread := map[string]string{"debug ike global show": "ike.global", "debug mprelay show": "mprelay"}[cli]
 				switch res.ExitCode {
 				case 0, 1:
-					if ok, found, now := dev.AsFound(); !ok {
+					if unread != "" {
+						def := map[string]string{"ike.global": "normal", "mprelay": "info"}[unread]
+						if got := dev.DebugState()[unread]; got != def {
+							t.Errorf("%s is %s, want its default %s once its level could not be read", unread, got, def)
+						}
+						if !slices.ContainsFunc(res.Manifest.Notes, func(n string) bool { return strings.Contains(n, "could not be read") }) {
+							t.Errorf("no note says the level could not be read: %q", res.Manifest.Notes)
+						}
+					} else if ok, found, now := dev.AsFound(); !ok {
 						t.Errorf("exit %d but the device is not as found:\nfound:\n%s\nnow:\n%s", res.ExitCode, found, now)
 					}
 					if len(res.Pending) > 0 {
@@ -134,6 +145,10 @@ func dependsOn(want, refused string) bool {
 	case strings.HasPrefix(refused, "debug ike global on"), strings.HasPrefix(refused, "debug mprelay on"):
 		// The switch back is not needed when the switch on was refused.
 		return strings.HasPrefix(want, "debug ike global") || strings.HasPrefix(want, "debug mprelay")
+	case strings.HasPrefix(refused, "debug dataplane packet-diag set capture stage "):
+		// The stage was not set: nothing to clear.
+		stage := strings.Fields(refused)[6]
+		return want == "debug dataplane packet-diag clear capture stage "+stage
 	case refused == "debug dataplane packet-diag set filter on" || refused == "debug dataplane packet-diag set capture on":
 		return strings.HasPrefix(want, "debug dataplane packet-diag")
 	}

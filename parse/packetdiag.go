@@ -13,7 +13,7 @@ const maxFilters = 4
 var (
 	// Index 1: 1.1.1.50[0]->0.0.0.0[0], proto 0 (Tech Note "Packet Based
 	// Troubleshooting", section "Viewing the packet filter").
-	pdIndex = regexp.MustCompile(`(?i)^\s*Index\s+(\d+)\s*:\s*([0-9A-Fa-f.:/]+)\[(\d+)\]\s*->\s*([0-9A-Fa-f.:/]+)\[(\d+)\]\s*,\s*proto\s+(\d+)`)
+	pdIndex   = regexp.MustCompile(`(?i)^\s*Index\s+(\d+)\s*:\s*([0-9A-Fa-f.:/]+)\[(\d+)\]\s*->\s*([0-9A-Fa-f.:/]+)\[(\d+)\]\s*,\s*proto\s+(\d+)`)
 	pdEnabled = regexp.MustCompile(`(?i)^\s*Enabled\s*:\s*(yes|no)\b`)
 	// Stage: receive / File: rx.pcap (ours: the Tech Note's sample sets no
 	// stage, see docs/parsers.md).

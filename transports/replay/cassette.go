@@ -97,11 +97,11 @@ type ErrorKind string
 
 // The error kinds a cassette records.
 const (
-	KindDevice           ErrorKind = "device"
-	KindUnknownCommand   ErrorKind = "unknown-command"
+	KindDevice         ErrorKind = "device"
+	KindUnknownCommand ErrorKind = "unknown-command"
 	// KindInvalidSyntax is a command the device's parser refused ("Invalid
 	// syntax.": a device error wrapping ErrInvalidSyntax).
-	KindInvalidSyntax ErrorKind = "invalid-syntax"
+	KindInvalidSyntax    ErrorKind = "invalid-syntax"
 	KindTimeout          ErrorKind = "timeout"
 	KindClosed           ErrorKind = "closed"
 	KindUnexpectedPrompt ErrorKind = "unexpected-prompt"
