@@ -118,6 +118,7 @@ func TestSweepInterrupt(t *testing.T) {
 				w := newWorkspace(t, fw, sec)
 				p := w.start(t, w.sweepArgs(pb, over)...)
 				dir := w.waitJournalSeq(t, p, st.seq)
+				waitHolding(t, fw)
 				p.signal(t, syscall.SIGINT)
 				code := p.wait(t)
 				if code != 130 {
@@ -288,8 +289,8 @@ func TestSecondSignal(t *testing.T) {
 	if code != 130 {
 		t.Errorf("exit %d, want 130\nstderr:\n%s", code, p.stderr.String())
 	}
-	if !strings.Contains(p.stderr.String(), "  "+pending[1].Command+"\n") {
-		t.Errorf("the second signal did not list %q as pending:\n%s", pending[1].Command, p.stderr.String())
+	if listed := engine.ShowForms(pending[1].Forms); !strings.Contains(p.stderr.String(), "  "+listed+"\n") {
+		t.Errorf("the second signal did not list %q as pending:\n%s", listed, p.stderr.String())
 	}
 	m := checkEnded(t, sec, fw, dir, code, streamsOf(p))
 	var want []string
@@ -390,6 +391,7 @@ func TestKillSweep(t *testing.T) {
 			w := newWorkspace(t, fw, sec)
 			p := w.start(t, w.sweepArgs(pb, overSSH)...)
 			dir := w.waitJournalSeq(t, p, st.seq)
+			waitHolding(t, fw)
 			p.signal(t, syscall.SIGKILL)
 			if code := p.wait(t); code != -1 {
 				t.Fatalf("exit %d, want killed", code)
@@ -712,4 +714,16 @@ func repeatedStep(t *testing.T, ref *reference) int {
 	}
 	t.Fatal("the playbook repeats no step")
 	return 0
+}
+
+// waitHolding waits until the device holds the command the fault delays:
+// a signal sent before it arrived would let the hold catch the undo
+// instead.
+func waitHolding(t *testing.T, fw *firewall) {
+	t.Helper()
+	select {
+	case <-fw.dev.Holding():
+	case <-time.After(journalTimeout):
+		t.Fatalf("the device held no command within %v", journalTimeout)
+	}
 }

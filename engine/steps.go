@@ -413,7 +413,9 @@ func (ru *run) send(ctx context.Context, s *playbook.Step, forms []transports.Co
 	// Refused because of the way it came (the XML API): the device did
 	// not run it, so there is nothing to undo.
 	notOverAPI := errors.Is(err, transports.ErrNotOverAPI)
-	if len(undo) > 0 && !ru.armed[s] && notOverAPI {
+	// Refused by the device's command parser: it did not run either.
+	notRun := notOverAPI || errors.Is(err, transports.ErrUnknownCommand) || errors.Is(err, transports.ErrInvalidSyntax)
+	if len(undo) > 0 && !ru.armed[s] && notRun {
 		ru.armed[s] = true
 		ru.undoNotNeeded(seq, undo)
 	} else if len(undo) > 0 && !ru.armed[s] {
@@ -471,7 +473,7 @@ func (ru *run) send(ctx context.Context, s *playbook.Step, forms []transports.Co
 	} else {
 		rec.Output, rec.SHA256 = name, sum
 	}
-	out := playbook.RunView{Text: res.Text, Data: res.Data, Time: end, Item: ru.itemOr()}
+	out := playbook.RunView{Text: res.Text, Data: res.Data, Time: end, Item: ru.itemOr(), Form: max(accepted, 0)}
 	if err == nil && s.Parse != "" {
 		f, perr := parse.Parse(s.Parse, res.Text, res.Data)
 		if perr != nil {
@@ -490,7 +492,7 @@ func (ru *run) send(ctx context.Context, s *playbook.Step, forms []transports.Co
 	if err != nil {
 		return out, err
 	}
-	ru.satisfyUndo(cmd.CLI)
+	ru.satisfyUndo(seq, cmd.CLI)
 	if err := ru.capture(s, out); err != nil {
 		return out, err
 	}
@@ -535,7 +537,7 @@ func (ru *run) undoNotNeeded(seq int, undo []undoEntry) {
 }
 
 // satisfyUndo takes out of the ledger the pending undo entries that a
-// command the playbook just ran successfully already did (a procedure that
+// command the playbook just ran successfully (seq) already did (a procedure that
 // switches debug off itself, before exporting the capture): they are not
 // sent again. An entry is satisfied when cli is the command of the form
 // its cleanup would send first: its first form the device has not refused
@@ -543,9 +545,14 @@ func (ru *run) undoNotNeeded(seq int, undo []undoEntry) {
 // satisfies an undo `b`, `one_of: [a, b]` and `one_of: [b, a]`; accepted
 // with a, it satisfies `a` and `one_of: [a, b]` but not `one_of: [b, a]`,
 // whose cleanup would send b.
-func (ru *run) satisfyUndo(cli string) {
+func (ru *run) satisfyUndo(seq int, cli string) {
 	for _, p := range ru.ledger.Pending() {
 		if p.Key.Kind != KindUndo || len(p.send) != len(p.Forms) {
+			continue
+		}
+		if p.Key.Seq == seq {
+			// The undo of this very command (which leaves a switch as it
+			// was found, say): only a later command does it.
 			continue
 		}
 		first := -1
@@ -581,7 +588,7 @@ func (ru *run) record(s *playbook.Step, out playbook.RunView, status, errText st
 	v := ru.steps[s.ID]
 	v.Ran, v.Skipped = true, false
 	v.Status, v.OK, v.Error = status, status == "ok", errText
-	v.Text, v.Data, v.Fields = out.Text, out.Data, out.Fields
+	v.Text, v.Data, v.Fields, v.Form = out.Text, out.Data, out.Fields, out.Form
 	v.Runs = append(v.Runs, out)
 	if ru.item != nil {
 		v.Items = recordItem(v.Items, out, status, errText)

@@ -160,6 +160,25 @@ var simCases = []simCase{
 	{name: "tunnel-up-no-traffic-stale-captures", playbook: "tunnel-up-no-traffic", scenario: sim.Healthy, params: trafficParams, scp: true,
 		opts: func(o *sim.Options) { o.StaleCaptures = []string{"rx.pcap", "tx.pcap", "drop.pcap", "fw.pcap"} }},
 	{name: "performance-healthy", playbook: "performance", scenario: sim.Healthy, params: trafficParams},
+	// The operator left ikemgr and mprelay at debug and a capture filter of
+	// their own in slot 1, with the filter on: the run uses the free slots
+	// and leaves all of it as it was.
+	{name: "phase1-down-operator-state", playbook: "phase1-down", scenario: sim.Phase1Down, params: phase1Params, opts: func(o *sim.Options) {
+		fresh(o)
+		o.Setup = operatorState
+	}, findings: []string{"ike-no-rule-matches", "no-ike-sa", "ike-no-reply"}},
+	{name: "tunnel-up-no-traffic-operator-state", playbook: "tunnel-up-no-traffic", scenario: sim.Healthy, params: trafficParams,
+		opts: func(o *sim.Options) { o.Setup = operatorState }},
+	// Three of the four filter slots are the operator's: phase1-down needs
+	// two, so it captures nothing and says so; the filters stay.
+	{name: "phase1-down-no-filter-slot", playbook: "phase1-down", scenario: sim.Phase1Down, params: phase1Params, opts: func(o *sim.Options) {
+		fresh(o)
+		o.Setup = []string{
+			"debug dataplane packet-diag set filter match source 10.9.9.1",
+			"debug dataplane packet-diag set filter match source 10.9.9.2",
+			"debug dataplane packet-diag set filter match source 10.9.9.3",
+		}
+	}, findings: []string{"ike-no-rule-matches", "no-ike-sa", "ike-no-reply"}},
 	{name: "performance-decap-flat", playbook: "performance", scenario: sim.NoTraffic, params: trafficParams,
 		findings: []string{"decap-flat"}},
 	{name: "performance-encap-flat", playbook: "performance", scenario: sim.NoEncap, params: trafficParams,
@@ -178,6 +197,15 @@ var simCases = []simCase{
 		faults: sim.Faults{MgmtCPU: 92}, findings: []string{"mgmt-cpu-high"}},
 	{name: "performance-mgmt-cpu", playbook: "performance", scenario: sim.Healthy, params: trafficParams,
 		faults: sim.Faults{MgmtCPU: 92}, findings: []string{"mgmt-cpu-high"}},
+}
+
+// operatorState is what an operator left on the device before the run:
+// ikemgr and mprelay at debug, a filter of their own, the filter on.
+var operatorState = []string{
+	"debug ike global on debug",
+	"debug mprelay on debug",
+	"debug dataplane packet-diag set filter match source 10.9.9.9 destination 10.8.8.8",
+	"debug dataplane packet-diag set filter on",
 }
 
 // fresh: the peer (re)starts IKE after the capture filter is set, as the
@@ -254,8 +282,11 @@ func (t *simTransport) Run(ctx context.Context, cmd transports.Command) (transpo
 	switch {
 	case errors.As(err, &ce):
 		de := &transports.DeviceError{Command: cmd.CLI, Message: ce.Msg}
-		if ce.Kind == "unknown" {
+		switch ce.Kind {
+		case "unknown":
 			de.Err = transports.ErrUnknownCommand
+		case "invalid":
+			de.Err = transports.ErrInvalidSyntax
 		}
 		return transports.Result{Text: out}, de
 	case err != nil:
@@ -420,8 +451,13 @@ func TestSimulatorRuns(t *testing.T) {
 			if res.ExitCode != c.exit {
 				t.Fatalf("exit code %d (status %s, err %v), want %d", res.ExitCode, res.Status, res.Err, c.exit)
 			}
-			if ok, on := dev.Clean(); !ok {
+			if ok, on := dev.Clean(); !ok && len(dev.Options().Setup) == 0 {
 				t.Errorf("device left dirty: %v", on)
+			}
+			// As found: the debug levels, the operator's filters and
+			// stages are what they were before the run.
+			if ok, found, now := dev.AsFound(); !ok {
+				t.Errorf("device not left as found:\nfound:\n%s\nnow:\n%s", found, now)
 			}
 			if len(res.Pending) > 0 {
 				t.Errorf("cleanup pending: %v", res.Pending)

@@ -11,7 +11,7 @@ import (
 // Names lists the parsers a playbook may select with `parse:`.
 var Names = []string{"keyvalue", "table", "ipsec-sa", "ike-sa", "sessions", "counters",
 	"resource-monitor", "fib-lookup", "pool-statistics", "clock", "system-resources",
-	"security-policy-match"}
+	"security-policy-match", "packet-diag-setting"}
 
 // ErrUnknownParser is returned by Parse for a name not in Names.
 var ErrUnknownParser = errors.New("unknown parser")
@@ -49,6 +49,8 @@ func parserFor(name string) parserFunc {
 		return parseClock
 	case "system-resources":
 		return parseSystemResources
+	case "packet-diag-setting":
+		return parsePacketDiagSetting
 	case "security-policy-match":
 		return parseSecurityPolicyMatch
 	}

@@ -54,6 +54,8 @@ var goldenCases = []struct {
 	{"system-resources", "fixture_system_resources.txt"},
 	{"system-resources", "fixture_system_resources_procps.txt"},
 	{"system-resources", "fixture_system_resources_percore.txt"},
+	{"packet-diag-setting", "debug_dataplane_packet-diag_show_setting.txt"},
+	{"packet-diag-setting", "fixture_packet-diag_show_setting_capture.txt"},
 }
 
 func TestGolden(t *testing.T) {

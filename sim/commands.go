@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"sort"
 	"strconv"
 	"strings"
 )
@@ -203,6 +204,9 @@ func (d *Device) debugCmd(w []string) (string, error) {
 	case len(w) == 3 && w[0] == "mprelay" && w[1] == "on" && ikeLevels[w[2]]:
 		d.debug[SwMprelay] = w[2]
 		return "", nil
+	case is(w, "mprelay", "show"):
+		// ours: no public source shows this answer.
+		return "sw.mprelay.debug.level: " + d.debug[SwMprelay] + "\n", nil
 	case is(w, "mprelay", "off"):
 		d.debug[SwMprelay] = defaultMprelay
 		return "", nil
@@ -245,7 +249,43 @@ func (d *Device) packetDiag(w []string) (string, error) {
 		d.debug[SwPacketFilter] = "off"
 		d.filterOn = -1
 		return "", nil
-	case len(w) >= 3 && w[0] == "set" && w[1] == "filter" && w[2] == "match":
+	case len(w) == 4 && w[0] == "clear" && w[1] == "filter" && w[2] == "index":
+		// The index form of clear filter (ours: unverified, the counterpart
+		// of `set filter index N match`).
+		n, err := checkNum("index", w[3], maxFilters)
+		if err != nil || n < 1 {
+			return "", invalidSyntax()
+		}
+		kept := d.filters[:0]
+		for _, f := range d.filters {
+			if f.index != n {
+				kept = append(kept, f)
+			}
+		}
+		d.filters = kept
+		return "", nil
+	case len(w) == 4 && w[0] == "clear" && w[1] == "capture" && w[2] == "stage":
+		// ours: unverified, the counterpart of `set capture stage S file F`.
+		switch w[3] {
+		case "receive", "transmit", "drop", "firewall":
+			delete(d.stages, w[3])
+			return "", nil
+		}
+		return "", invalidSyntax()
+	case len(w) >= 5 && w[0] == "set" && w[1] == "filter" && w[2] == "index" && w[4] == "match",
+		len(w) >= 3 && w[0] == "set" && w[1] == "filter" && w[2] == "match":
+		// `set filter index N match ...` names the slot (public tools send
+		// it, e.g. nautobot-app-chatops-panorama); without index the lowest
+		// free slot is taken.
+		index := 0
+		if w[2] == "index" {
+			n, err := checkNum("index", w[3], maxFilters)
+			if err != nil || n < 1 {
+				return "", invalidSyntax()
+			}
+			index = n
+			w = append([]string{"set", "filter"}, w[4:]...)
+		}
 		kv, err := keyValues(w[3:], "source", "destination", "destination-port", "source-port", "protocol", "ingress-interface", "non-ip")
 		if err != nil {
 			return "", err
@@ -272,10 +312,26 @@ func (d *Device) packetDiag(w []string) (string, error) {
 				return "", err
 			}
 		}
-		if len(d.filters) >= 4 {
+		used := map[int]bool{}
+		for _, f := range d.filters {
+			used[f.index] = true
+		}
+		if index == 0 {
+			for i := 1; i <= maxFilters && index == 0; i++ {
+				if !used[i] {
+					index = i
+				}
+			}
+		}
+		if index == 0 {
 			return "", serverErr("at most 4 packet filters can be set")
 		}
-		d.filters = append(d.filters, pdFilter{src: kv["source"], dst: kv["destination"], sport: kv["source-port"], dport: kv["destination-port"], prot: kv["protocol"]})
+		if used[index] {
+			// ours: the text of a device refusing a slot in use is unknown.
+			return "", serverErr(fmt.Sprintf("packet filter index %d is in use", index))
+		}
+		d.filters = append(d.filters, pdFilter{index: index, src: kv["source"], dst: kv["destination"], sport: kv["source-port"], dport: kv["destination-port"], prot: kv["protocol"]})
+		sort.Slice(d.filters, func(i, j int) bool { return d.filters[i].index < d.filters[j].index })
 		return "", nil
 	case is(w, "set", "capture", "on"):
 		d.debug[SwPacketCapture] = "on"
@@ -329,9 +385,24 @@ func (d *Device) testCmd(w []string) (string, error) {
 			return "", err
 		}
 		return d.fibLookup(kv["virtual-router"], kv["ip"])
+	case len(w) >= 2 && w[0] == "advanced-routing" && w[1] == "fib-lookup":
+		// The Advanced Routing Engine's form (a public probe sends its XML,
+		// <test><advanced-routing><fib-lookup><logical-router>); its text
+		// answer is ours, in the legacy layout.
+		kv, err := keyValues(w[2:], "logical-router", "ip")
+		if err != nil {
+			return "", err
+		}
+		if kv["ip"] == "" || kv["logical-router"] == "" {
+			return "", invalidSyntax()
+		}
+		if err := checkIP("ip", kv["ip"]); err != nil {
+			return "", err
+		}
+		return d.fibLookup(kv["logical-router"], kv["ip"])
 	}
 	switch w[0] {
-	case "routing", "vpn":
+	case "routing", "vpn", "advanced-routing":
 		return "", invalidSyntax()
 	}
 	return "", unknownCmd(w[0])

@@ -302,7 +302,10 @@ type Device struct {
 	slowFired bool
 	hungUp    bool
 	// release is closed by SetFaults, ending the delays in progress.
-	release   chan struct{}
+	release chan struct{}
+	// holding is closed when a command starts being held (SlowAfter,
+	// SlowOn), so that a test can act while the device holds it.
+	holding   chan struct{}
 	seq       int
 	debug     map[string]string
 	filters   []pdFilter
@@ -322,6 +325,7 @@ type Device struct {
 }
 
 type pdFilter struct {
+	index              int // slot 1-4
 	src, dst           string
 	sport, dport, prot string
 }
@@ -380,6 +384,7 @@ func NewDevice(o Options) *Device {
 	d := &Device{
 		opts:    o,
 		release: make(chan struct{}),
+		holding: make(chan struct{}),
 		topo:    topo,
 		clock:   clock,
 		faults:  o.Faults,
@@ -512,8 +517,8 @@ func (d *Device) stateLocked() string {
 	for _, k := range keys {
 		fmt.Fprintf(&b, "%s=%s\n", k, d.debug[k])
 	}
-	for i, f := range d.filters {
-		fmt.Fprintf(&b, "filter %d: %+v\n", i+1, f)
+	for _, f := range d.filters {
+		fmt.Fprintf(&b, "filter %d: %+v\n", f.index, f)
 	}
 	stages := make([]string, 0, len(d.stages))
 	for s := range d.stages {
@@ -535,6 +540,14 @@ func (d *Device) AsFound() (ok bool, found, now string) {
 	defer d.mu.Unlock()
 	now = d.stateLocked()
 	return now == d.found, d.found, now
+}
+
+// Holding returns a channel closed once the device holds a command (the
+// SlowAfter or SlowOn fault): the command reached it and waits.
+func (d *Device) Holding() <-chan struct{} {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.holding
 }
 
 // Log returns every command received so far, in order.
@@ -585,6 +598,13 @@ func (d *Device) exec(ctx context.Context, via, cli string, ask Asker) (string, 
 		slow = true
 	}
 	release := d.release
+	if slow {
+		select {
+		case <-d.holding:
+		default:
+			close(d.holding)
+		}
+	}
 	d.mu.Unlock()
 
 	if err := sleepCtx(ctx, d.opts.Latency); err != nil {

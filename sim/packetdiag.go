@@ -10,6 +10,10 @@ import (
 // setting` (73 characters in the Tech Note's copy).
 var packetDiagLine = strings.Repeat("-", 73) + "\n"
 
+// maxFilters is the number of packet-diag filter slots (KB "Getting
+// Started: Packet Capture": four filters).
+const maxFilters = 4
+
 // packetDiagSetting prints `debug dataplane packet-diag show setting` in
 // the layout of the Tech Note "Packet Based Troubleshooting"
 // (testdata/debug_dataplane_packet-diag_show_setting.txt): the filter
@@ -33,8 +37,8 @@ func (d *Device) packetDiagSetting() string {
 	b.WriteString("Packet filter\n")
 	fmt.Fprintf(&b, "Enabled: %s\n", yes(SwPacketFilter))
 	b.WriteString("Match pre-parsed packet: no\n")
-	for i, f := range d.filters {
-		fmt.Fprintf(&b, "Index %d: %s[%s]->%s[%s], proto %s\n", i+1, or0(f.src, "0.0.0.0"), or0(f.sport, "0"),
+	for _, f := range d.filters {
+		fmt.Fprintf(&b, "Index %d: %s[%s]->%s[%s], proto %s\n", f.index, or0(f.src, "0.0.0.0"), or0(f.sport, "0"),
 			or0(f.dst, "0.0.0.0"), or0(f.dport, "0"), or0(f.prot, "0"))
 		b.WriteString("ingress-interface any, egress-interface any, exclude non-IP\n")
 	}

@@ -154,6 +154,10 @@ var (
 	ErrTimeout = errors.New("command timed out")
 	// ErrUnknownCommand: the device does not know the command.
 	ErrUnknownCommand = errors.New("unknown command")
+	// ErrInvalidSyntax: the device's command parser refused the command
+	// (PAN-OS: "Invalid syntax."). Wrapped by a *DeviceError. Like an
+	// unknown command, it did not run: nothing it would switch on is on.
+	ErrInvalidSyntax = errors.New("invalid syntax")
 	// ErrUnexpectedPrompt: the command asked a question no Prompt answers.
 	ErrUnexpectedPrompt = errors.New("unexpected prompt")
 	// ErrNotSupported: the transport cannot do this (e.g. export a category).

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -136,7 +138,7 @@ func printXML(w io.Writer, arg string) error {
 			form = s.XML.Src
 		} else {
 			how = "converted"
-			x, err := xmlapi.CmdXML(s.Run.Src)
+			x, err := templateXML(s.Run.Src)
 			if err != nil {
 				form, how, failed = err.Error(), "cannot convert", true
 			} else {
@@ -145,7 +147,7 @@ func printXML(w io.Writer, arg string) error {
 		}
 		fmt.Fprintf(w, "%s:%d: %s\n    %s: %s\n", s.File, s.Line, s.Run.Src, how, form)
 		for _, alt := range s.OneOf[min(1, len(s.OneOf)):] {
-			x, err := xmlapi.CmdXML(alt.Src)
+			x, err := templateXML(alt.Src)
 			if err != nil {
 				x, failed = err.Error(), true
 			}
@@ -153,7 +155,7 @@ func printXML(w io.Writer, arg string) error {
 		}
 		for _, u := range s.Undo {
 			for k, f := range u {
-				x, err := xmlapi.CmdXML(f.Src)
+				x, err := templateXML(f.Src)
 				if err != nil {
 					x, failed = err.Error(), true
 				}
@@ -171,4 +173,77 @@ func printXML(w io.Writer, arg string) error {
 		return fmt.Errorf("%s: some commands have no XML API form (give them an explicit xml: key)", arg)
 	}
 	return nil
+}
+
+// templateXML converts a command template to its XML API op form, each
+// ${...} kept as written, as one value: the expression inside may hold
+// quotes and spaces the CLI rules would split on, and what it renders to is
+// known only at run time.
+func templateXML(src string) (string, error) {
+	var spans []string
+	var b strings.Builder
+	for i := 0; i < len(src); {
+		if strings.HasPrefix(src[i:], "$${") {
+			b.WriteString("$${")
+			i += 3
+			continue
+		}
+		if !strings.HasPrefix(src[i:], "${") {
+			b.WriteByte(src[i])
+			i++
+			continue
+		}
+		end := templateEnd(src, i+2)
+		if end < 0 {
+			return "", fmt.Errorf("%w: unterminated ${", xmlapi.ErrCmdSyntax)
+		}
+		fmt.Fprintf(&b, "runbookvalue%dx", len(spans))
+		spans = append(spans, src[i:end+1])
+		i = end + 1
+	}
+	x, err := xmlapi.CmdXML(b.String())
+	if err != nil {
+		return "", err
+	}
+	for k := range spans {
+		if strings.Contains(x, fmt.Sprintf("<runbookvalue%dx>", k)) {
+			// The expression gives keywords, not a value: its XML is known
+			// only once it is rendered, and is converted then.
+			return fmt.Sprintf("(converted when sent: %s gives keywords)", spans[k]), nil
+		}
+	}
+	for k := len(spans) - 1; k >= 0; k-- {
+		var esc strings.Builder
+		_ = xml.EscapeText(&esc, []byte(spans[k]))
+		x = strings.ReplaceAll(x, fmt.Sprintf("runbookvalue%dx", k), esc.String())
+	}
+	return x, nil
+}
+
+// templateEnd returns the index of the } that closes the ${ whose body
+// starts at i, skipping quoted strings and nested braces; -1 if none.
+func templateEnd(s string, i int) int {
+	depth := 0
+	var quote byte
+	for ; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case quote != 0:
+			if c == '\\' {
+				i++
+			} else if c == quote {
+				quote = 0
+			}
+		case c == '"' || c == '\'' || c == '`':
+			quote = c
+		case c == '{':
+			depth++
+		case c == '}':
+			if depth == 0 {
+				return i
+			}
+			depth--
+		}
+	}
+	return -1
 }

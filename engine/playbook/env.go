@@ -24,6 +24,8 @@ type StepView struct {
 	Data   any            `expr:"data"`
 	Fields map[string]any `expr:"fields"`
 	Runs   []RunView      `expr:"runs"`
+	// Form is the form the device accepted in the last run (RunView.Form).
+	Form int `expr:"form"`
 	// Items holds one view per item of a for_each step, in the order of
 	// the list; it is empty for a step without for_each.
 	Items []ItemView `expr:"items"`
@@ -37,6 +39,9 @@ type RunView struct {
 	Time   time.Time      `expr:"time"`
 	// Item is the item of a for_each step this run was for ("" otherwise).
 	Item string `expr:"item"`
+	// Form is the index of the form the device accepted, for a command of
+	// several forms (one_of): 0 for the first (and for a single form).
+	Form int `expr:"form"`
 }
 
 // Output is what until and capture expressions see as `output`: the run

@@ -23,7 +23,7 @@ import (
 var Parsers = []string{
 	"keyvalue", "table", "ipsec-sa", "ike-sa", "sessions", "counters",
 	"resource-monitor", "fib-lookup", "pool-statistics", "clock", "system-resources",
-	"security-policy-match",
+	"security-policy-match", "packet-diag-setting",
 }
 
 // The kind keys: exactly one of them makes a step what it is.

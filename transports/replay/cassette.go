@@ -97,8 +97,11 @@ type ErrorKind string
 
 // The error kinds a cassette records.
 const (
-	KindDevice           ErrorKind = "device"
-	KindUnknownCommand   ErrorKind = "unknown-command"
+	KindDevice         ErrorKind = "device"
+	KindUnknownCommand ErrorKind = "unknown-command"
+	// KindInvalidSyntax is a command the device's parser refused ("Invalid
+	// syntax.": a device error wrapping ErrInvalidSyntax).
+	KindInvalidSyntax    ErrorKind = "invalid-syntax"
 	KindTimeout          ErrorKind = "timeout"
 	KindClosed           ErrorKind = "closed"
 	KindUnexpectedPrompt ErrorKind = "unexpected-prompt"
@@ -113,7 +116,7 @@ const (
 
 func (k ErrorKind) valid() bool {
 	switch k {
-	case KindDevice, KindUnknownCommand, KindTimeout, KindClosed, KindUnexpectedPrompt, KindCopyFailed, KindHostKeyNotAccepted, KindNotOverAPI:
+	case KindDevice, KindUnknownCommand, KindInvalidSyntax, KindTimeout, KindClosed, KindUnexpectedPrompt, KindCopyFailed, KindHostKeyNotAccepted, KindNotOverAPI:
 		return true
 	}
 	return false
@@ -145,6 +148,8 @@ func ErrorFrom(err error, redact func(string) string) *Error {
 		switch {
 		case errors.Is(err, transports.ErrUnknownCommand):
 			k = KindUnknownCommand
+		case errors.Is(err, transports.ErrInvalidSyntax):
+			k = KindInvalidSyntax
 		case errors.Is(err, transports.ErrHostKeyNotAccepted):
 			k = KindHostKeyNotAccepted
 		case errors.Is(err, transports.ErrCopyFailed):
@@ -176,6 +181,8 @@ func (e *Error) Err(command string) error {
 		return &transports.DeviceError{Command: command, Code: e.Code, Message: e.Message}
 	case KindUnknownCommand:
 		return &transports.DeviceError{Command: command, Code: e.Code, Message: e.Message, Err: transports.ErrUnknownCommand}
+	case KindInvalidSyntax:
+		return &transports.DeviceError{Command: command, Code: e.Code, Message: e.Message, Err: transports.ErrInvalidSyntax}
 	case KindCopyFailed:
 		return &transports.DeviceError{Command: command, Code: e.Code, Message: e.Message, Err: transports.ErrCopyFailed}
 	case KindHostKeyNotAccepted:

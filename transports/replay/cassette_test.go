@@ -123,7 +123,7 @@ func TestDecodeErrors(t *testing.T) {
 			"cassette c.yaml:1:1: no version: this is not a cassette, or a cassette from before versions (want `version: 1`)", true},
 		{"version zero", "version: 0\n", "cassette c.yaml:1:10: version 0 is not a cassette version (versions start at 1)", true},
 		{"bad error kind", "version: 1\nexchanges:\n  - command: x\n    error: {kind: oops, message: m}\n",
-			"cassette c.yaml:4:19: error kind \"oops\" is not one of device, unknown-command, timeout, closed, unexpected-prompt, copy-failed, host-key-not-accepted, not-over-api", false},
+			"cassette c.yaml:4:19: error kind \"oops\" is not one of device, unknown-command, invalid-syntax, timeout, closed, unexpected-prompt, copy-failed, host-key-not-accepted, not-over-api", false},
 		{"negative duration", "version: 1\nexchanges:\n  - command: x\n    duration: -5s\n",
 			"cassette c.yaml:4:15: duration \"-5s\" must be a non-negative duration such as 120ms or 2s", false},
 		{"no command", "version: 1\nexchanges:\n  - output: x\n", "cassette c.yaml:3:5: exchange has no command", false},

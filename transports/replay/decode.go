@@ -328,7 +328,7 @@ func (d *decoder) error(n *yaml.Node) *Error {
 		case "kind":
 			e.Kind = ErrorKind(d.str(v, "error kind"))
 			if d.err == nil && !e.Kind.valid() {
-				d.fail(v, "error kind %q is not one of device, unknown-command, timeout, closed, unexpected-prompt, copy-failed, host-key-not-accepted, not-over-api", e.Kind)
+				d.fail(v, "error kind %q is not one of device, unknown-command, invalid-syntax, timeout, closed, unexpected-prompt, copy-failed, host-key-not-accepted, not-over-api", e.Kind)
 			}
 		case "message":
 			e.Message = d.str(v, "error message")

@@ -586,6 +586,8 @@ func (c *Client) exchange(ctx context.Context, sh *shell, cmd transports.Command
 				de := &transports.DeviceError{Command: cmd.CLI, Message: deviceMessage(out, m[1])}
 				if strings.HasPrefix(m[1], "Unknown command") {
 					de.Err = transports.ErrUnknownCommand
+				} else if strings.HasPrefix(strings.ToLower(m[1]), "invalid syntax") {
+					de.Err = transports.ErrInvalidSyntax
 				} else if sc != nil {
 					de.Err = transports.ErrCopyFailed
 				}
