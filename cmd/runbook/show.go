@@ -188,7 +188,19 @@ func writeSteps(b *strings.Builder, steps []*playbook.OutlineStep, depth int) {
 		if s.XML != "" {
 			line("xml %s", s.XML)
 		}
-		if s.ForEach != "" {
+		switch s.Will { // a dry run's plan only
+		case "skip":
+			line("SKIPPED: %s", s.Because)
+		case "depends":
+			line("%s", s.Because)
+		}
+		switch {
+		case s.ForEach != "" && s.Items != nil:
+			line("for each item of %s: %s", s.ForEach, strings.Join(s.Items, ", "))
+			for _, c := range s.Commands {
+				line("  run %s", c)
+			}
+		case s.ForEach != "":
 			line("for each item of %s (at most %d; none: skipped)", s.ForEach, playbook.MaxItems)
 		}
 		if s.Repeat != nil {
