@@ -159,6 +159,9 @@ type renderer struct {
 	env        map[string]any
 	secrets    map[string]bool
 	capturedBy map[string][]string // capture name -> "step ID" of each step capturing it
+	// withItem is set while the commands of a for_each whose items are
+	// known are rendered: env holds item.
+	withItem bool
 }
 
 // decision is whether a step runs: will is willRun, willSkip or
@@ -221,6 +224,9 @@ func (r *renderer) unknown(e *Expr, s *Step) string {
 		case "output":
 			add("output of this step")
 		case "item":
+			if r.withItem {
+				continue
+			}
 			if s != nil && s.ForEach != nil {
 				w := "item: each of " + exprSrc(s.ForEach)
 				if u := r.unknown(s.ForEach, nil); u != "" {
@@ -342,7 +348,8 @@ func (r *renderer) forEach(s *Step, v *OutlineStep) {
 		v.Will, v.Because = willSkip, "for_each gives no items"
 	}
 	saved := r.env
-	defer func() { r.env = saved }()
+	r.withItem = true
+	defer func() { r.env, r.withItem = saved, false }()
 	for _, it := range items {
 		env := make(map[string]any, len(saved)+1)
 		for k, x := range saved {
