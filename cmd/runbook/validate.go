@@ -4,11 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/runbook-dev/runbook/engine/playbook"
-	"github.com/runbook-dev/runbook/schema"
 	"github.com/runbook-dev/runbook/transports/xmlapi"
 )
 
@@ -80,53 +80,41 @@ func runValidate(opts *validateOptions) error {
 	return nil
 }
 
-// validateOne runs the loader and the schema on one argument. The loader's
-// errors come first in position order; a schema error is added only on a
-// line the loader said nothing about, so one mistake is reported once.
+// validateOne checks one argument as run does (playbookSource.load:
+// schema.Check) and returns its mistakes.
 func validateOne(arg string) (playbook.ErrorList, error) {
 	s, err := findPlaybook(arg)
 	if err != nil {
 		return nil, err
 	}
-	name := s.path
-	var all playbook.ErrorList
 	if _, err := s.load(); err != nil {
 		var list playbook.ErrorList
 		if !errors.As(err, &list) {
 			return nil, err
 		}
-		all = append(all, list...)
+		return list, nil
 	}
-	seen := map[playbook.Pos]bool{}
-	for _, e := range all {
-		seen[playbook.Pos{File: e.File, Line: e.Line}] = true
-	}
-	if serr := schema.Validate(name, s.src); serr != nil {
-		var list playbook.ErrorList
-		if !errors.As(serr, &list) {
-			if len(all) == 0 {
-				return nil, serr
-			}
-		}
-		for _, e := range list {
-			if !seen[playbook.Pos{File: e.File, Line: e.Line}] {
-				all = append(all, e)
-			}
-		}
-	}
-	all.Sort()
-	return all, nil
+	return nil, nil
 }
 
 // printXML prints, for every command of a playbook, the XML API op form it
 // becomes: the step's explicit xml:, or the CLI converted by the documented
-// rules (${...} stay as written, as values).
+// rules. A command is converted as the transport converts it, rendered
+// (templateXML); each ${...} stays as written, as a value.
 func printXML(w io.Writer, arg string) error {
 	pb, _, err := resolvePlaybook(arg)
 	if err != nil {
 		return err
 	}
 	var failed bool
+	conv := func(t *playbook.Template) string {
+		x, err := templateXML(t)
+		if err != nil {
+			failed = true
+			return err.Error()
+		}
+		return x
+	}
 	show := func(s *playbook.Step) {
 		if s.Run == nil {
 			return
@@ -136,7 +124,7 @@ func printXML(w io.Writer, arg string) error {
 			form = s.XML.Src
 		} else {
 			how = "converted"
-			x, err := xmlapi.CmdXML(s.Run.Src)
+			x, err := templateXML(s.Run)
 			if err != nil {
 				form, how, failed = err.Error(), "cannot convert", true
 			} else {
@@ -145,23 +133,15 @@ func printXML(w io.Writer, arg string) error {
 		}
 		fmt.Fprintf(w, "%s:%d: %s\n    %s: %s\n", s.File, s.Line, s.Run.Src, how, form)
 		for _, alt := range s.OneOf[min(1, len(s.OneOf)):] {
-			x, err := xmlapi.CmdXML(alt.Src)
-			if err != nil {
-				x, failed = err.Error(), true
-			}
-			fmt.Fprintf(w, "    or %s\n    converted: %s\n", alt.Src, x)
+			fmt.Fprintf(w, "    or %s\n    converted: %s\n", alt.Src, conv(alt))
 		}
 		for _, u := range s.Undo {
 			for k, f := range u {
-				x, err := xmlapi.CmdXML(f.Src)
-				if err != nil {
-					x, failed = err.Error(), true
-				}
 				word := "undo"
 				if k > 0 {
 					word = "  or"
 				}
-				fmt.Fprintf(w, "    %s %s\n    converted: %s\n", word, f.Src, x)
+				fmt.Fprintf(w, "    %s %s\n    converted: %s\n", word, f.Src, conv(f))
 			}
 		}
 	}
@@ -171,4 +151,32 @@ func printXML(w io.Writer, arg string) error {
 		return fmt.Errorf("%s: some commands have no XML API form (give them an explicit xml: key)", arg)
 	}
 	return nil
+}
+
+// templateXML converts t as the XML API transport converts its rendering:
+// its literal text as sent (with $${ already ${), each ${ expr } a single
+// value word, then written back as ${expr}. Converting the source instead
+// split ${ params.n * 2 } into words and refused a command that runs.
+func templateXML(t *playbook.Template) (string, error) {
+	var cli strings.Builder
+	var exprs []string
+	for _, p := range t.Parts {
+		if p.Expr == nil {
+			cli.WriteString(p.Lit)
+			continue
+		}
+		// A word of private-use runes: never an element name, and
+		// untouched by the XML escaping of values.
+		fmt.Fprintf(&cli, "\ue000%d\ue001", len(exprs))
+		exprs = append(exprs, "${"+p.Expr.Src+"}")
+	}
+	x, err := xmlapi.CmdXML(cli.String())
+	for i, e := range exprs {
+		ph := fmt.Sprintf("\ue000%d\ue001", i)
+		x = strings.ReplaceAll(x, ph, e)
+		if err != nil {
+			err = errors.New(strings.ReplaceAll(err.Error(), ph, e))
+		}
+	}
+	return x, err
 }
