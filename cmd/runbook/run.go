@@ -98,6 +98,15 @@ A replay (--replay CASSETTE, or an inventory target with transport: replay)
 sends nothing: the cassette answers. The parameters it was recorded with
 supply those not given with --param (or by the target in the inventory).
 
+--dry-run checks the input exactly as a run does (playbook, targets, params
+and their bounds, env: and file: secrets; a mistake is exit 2 with the same
+words) and prints, for each target, every command with its parameters filled
+in, the undo of each, the cleanup plan, the prompts and what each export would
+do (pulled, pushed with scp export, or noted). A value only the device's answers
+give is shown as such: <vars.tunnel_id: from step sa>. It connects to nothing:
+the demo target starts no simulator, and no run folder is written. --json
+prints the plan as one JSON document.
+
 A run whose findings fired ends "done, 1 critical finding" rather than "ok";
 with --fail-on critical (or warning) it also exits 5 when a finding of that
 severity or worse fired, for a monitoring job or cron.
@@ -125,6 +134,9 @@ that is a Host of it needs no inventory entry.
   # For cron or monitoring: exit 5 when a critical finding fired (needs: fw1 in an inventory)
   runbook run phase2-down -t fw1 -p tunnel=sap-sap -p gateway=gw-sap \
       -p peer_ip=10.1.1.1 -p local_ip=10.1.1.2 --yes --fail-on critical
+
+  # See every command, its undo and the cleanup plan first; nothing is sent
+  runbook run phase2-down --target demo --dry-run
 
   # Replay a recorded session instead of connecting
   runbook run phase2-down -t fw1 --replay examples/cassettes/phase2-down.yaml --yes`,

@@ -34,9 +34,7 @@ step ran), then the cleanup: section. --json gives the same for tools.
 A PLAYBOOK is a file path, or the name of a built-in playbook with or without
 .yaml; an existing file of that name wins.
 
-Exit codes:
-  0  shown
-  2  the playbook has mistakes (see runbook validate) or does not exist`,
+` + exitHelp("show"),
 		Example: `  runbook show phase2-down
   runbook show examples/playbooks/ha-health.yaml --json | jq '.params'`,
 		Args: cobra.ExactArgs(1),

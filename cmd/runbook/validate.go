@@ -31,9 +31,7 @@ file:line:col: message, with the source line and a caret.
 A PLAYBOOK is a file path, or the name of a built-in playbook with or without
 .yaml; an existing file of that name wins.
 
-Exit codes:
-  0  every playbook is valid
-  2  a playbook has mistakes, or an argument names nothing`,
+` + exitHelp("validate"),
 		Example: `  runbook validate examples/playbooks/ha-health.yaml
   runbook validate phase2-down
   runbook validate playbooks/*.yaml
