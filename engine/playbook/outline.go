@@ -228,8 +228,8 @@ func describeSteps(steps []*Step, prefix string, r *renderer, parent *decision) 
 			d = r.decide(s, parent)
 			v.Will, v.Because = d.will, d.because
 		}
-		// item is what ${item} renders as: unknown unless the plan knows
-		// the list (then Commands has one rendering per item).
+		// tm is a template as written, or rendered for a plan (${item}
+		// stays unknown here; forEach renders each known item).
 		tm := func(t *Template) string {
 			if r == nil {
 				return tmplSrc(t)
