@@ -4,7 +4,8 @@
 //
 // The schema describes the same grammar the Go loader (engine/playbook)
 // enforces, so editors complete and check playbooks; expressions are beyond
-// it and only the loader checks them. This package imports engine/playbook
-// only for its Error type; it must not import the engine, a transport or
-// cobra.
+// it and only the loader checks them. Check is the one check every command
+// makes of a playbook: the loader and the schema, their errors merged.
+// This package imports engine/playbook for its Error type and its loader;
+// it must not import the engine, a transport or cobra.
 package schema

@@ -36,11 +36,7 @@ several forms (one_of) tries them in order, skipping those the device already
 refused; one whose when: the run never decided (or that failed) is printed for
 you to run by hand, and stays pending.
 
-Exit codes:
-  0  nothing left to do, or everything done
-  2  invalid input (not a run folder, unknown target)
-  3  some commands still failed: the device may still be in debug
-  4  could not connect or authenticate`,
+` + exitHelp("cleanup"),
 		Example: `  # Finish what a killed run left pending (needs: that run's folder and its target)
   runbook cleanup runs/20261127T100233Z-phase2-down-fw1
   runbook cleanup -i lab-inventory.yaml runs/20261127T100233Z-phase2-down-fw1`,

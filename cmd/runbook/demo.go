@@ -95,6 +95,13 @@ func startDemo(ctx context.Context, pb *playbook.Playbook) (*demoDevice, error) 
 	}}, nil
 }
 
+// demoPlanTarget is the demo target as a dry run shows it: the simulator is
+// not started, so it has no port yet; its topology supplies the params.
+func demoPlanTarget() transports.Target {
+	topo := sim.DefaultTopology()
+	return transports.Target{Name: demoTarget, Transport: "ssh", Host: "127.0.0.1", User: "admin", Params: topo.Params()}
+}
+
 // report says whether the demo device was left clean.
 func (d *demoDevice) report(w io.Writer) {
 	if clean, on := d.dev.Clean(); clean {

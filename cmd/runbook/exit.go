@@ -7,29 +7,102 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
+
+	"github.com/runbook-dev/runbook/engine"
+	"github.com/runbook-dev/runbook/engine/playbook"
+	"github.com/runbook-dev/runbook/transports"
 )
 
-// The exit codes, chosen in one place (exitCode). Listed in `runbook run --help`.
+// The exit codes, chosen in one place (exitCode). They are the engine's
+// (engine.Outcome's table maps each run status to one); the commands that
+// run nothing use the same numbers for the same kinds of ending.
 const (
-	exitOK          = 0   // done and clean
-	exitStepFailed  = 1   // a step failed, cleanup done
-	exitInvalid     = 2   // invalid input (usage, playbook, inventory, params), nothing sent
-	exitDirty       = 3   // cleanup incomplete: the device may still be in debug
-	exitConnect     = 4   // could not connect or authenticate, nothing sent
-	exitFinding     = 5   // done and clean, and a finding at --fail-on or worse fired
-	exitInterrupted = 130 // interrupted, cleanup done
+	exitOK          = engine.ExitOK          // done and clean
+	exitStepFailed  = engine.ExitStepFailed  // a step failed, cleanup done
+	exitInvalid     = engine.ExitInvalid     // invalid input (usage, playbook, inventory, params), nothing sent
+	exitDirty       = engine.ExitDirty       // cleanup incomplete: the device may still be in debug
+	exitConnect     = engine.ExitConnect     // could not connect or authenticate, nothing sent
+	exitFinding     = engine.ExitFinding     // done and clean, and a finding at --fail-on or worse fired
+	exitInterrupted = engine.ExitInterrupted // interrupted, cleanup done
 )
 
-const exitCodesHelp = `Exit codes:
-  0    done and clean
-  1    a step failed (or an export failed, the other steps still ran), cleanup done
-  2    invalid input (usage, playbook, inventory, params); nothing was sent
-  3    cleanup incomplete: the device may still be in debug (wins over every other code)
-  4    could not connect or authenticate; nothing was sent
-  5    done and clean, and a finding of the --fail-on severity or worse fired
-  130  interrupted, cleanup done
+// exitUse is one exit code of a command and what it means there.
+type exitUse struct {
+	code  int
+	words string
+}
+
+// exitTable is the one table of exit codes per command: each command's help
+// lists its codes from here (exitHelp), and a test checks each command's
+// help has its section.
+var exitTable = map[string][]exitUse{
+	"run": {
+		{exitOK, "done and clean (--dry-run: the plan was printed, nothing was sent)"},
+		{exitStepFailed, "a step failed (or an export failed, the other steps still ran), cleanup done"},
+		{exitInvalid, "invalid input (usage, playbook, inventory, params); nothing was sent"},
+		{exitDirty, "cleanup incomplete: the device may still be in debug (wins over every other code)"},
+		{exitConnect, "could not connect or authenticate; nothing was sent"},
+		{exitFinding, "done and clean, and a finding of the --fail-on severity or worse fired"},
+		{exitInterrupted, "interrupted, cleanup done"},
+	},
+	"cleanup": {
+		{exitOK, "nothing left to do, or everything done"},
+		{exitInvalid, "invalid input (not a run folder, unknown target)"},
+		{exitDirty, "some commands still failed: the device may still be in debug"},
+		{exitConnect, "could not connect or authenticate"},
+	},
+	"show": {
+		{exitOK, "shown"},
+		{exitInvalid, "the playbook has mistakes (see runbook validate) or does not exist"},
+	},
+	"validate": {
+		{exitOK, "every playbook is valid"},
+		{exitInvalid, "a playbook has mistakes, or an argument names nothing"},
+	},
+	"targets": {
+		{exitOK, "the inventory is valid (--panorama: the managed firewalls were listed)"},
+		{exitInvalid, "it is not, or none was found, or --panorama names no xmlapi target"},
+		{exitConnect, "--panorama: could not connect to the Panorama or authenticate"},
+	},
+	"sim": {
+		{exitOK, "stopped by Ctrl-C"},
+		{exitInvalid, "invalid flags"},
+		{exitConnect, "cannot listen on the address"},
+	},
+	"test": {
+		{exitOK, "every case passed (or, with --update, every case ran)"},
+		{exitStepFailed, "a case failed: its replay differs from its expectations, or it has none"},
+		{exitInvalid, "invalid input: a path that does not exist, a playbook without cases, a\ncassette or playbook that does not load, params that do not bind"},
+	},
+}
+
+// exitHelp is the "Exit codes:" section of a command's help, from
+// exitTable.
+func exitHelp(command string) string {
+	uses := exitTable[command]
+	width := 0
+	for _, u := range uses {
+		width = max(width, len(strconv.Itoa(u.code)))
+	}
+	var b strings.Builder
+	b.WriteString("Exit codes:")
+	for _, u := range uses {
+		lines := strings.Split(u.words, "\n")
+		fmt.Fprintf(&b, "\n  %-*d  %s", width, u.code, lines[0])
+		for _, l := range lines[1:] {
+			fmt.Fprintf(&b, "\n  %*s  %s", width, "", l)
+		}
+	}
+	return b.String()
+}
+
+// exitCodesHelp is run's section, with how several targets combine
+// (engine.WorseExit; a test checks the order written here).
+var exitCodesHelp = exitHelp("run") + `
 With several targets the exit code is the worst of theirs, in this order:
 3 > 130 > 4 > 1 > 2 > 5 > 0. A finding never hides a failure: a run whose
 step failed exits 1 whatever its findings.`
@@ -67,11 +140,25 @@ func exitCode(err error, stderr io.Writer) int {
 		return ee.code
 	}
 	fmt.Fprintln(stderr, "runbook:", err)
+	return exitFor(err)
+}
+
+// exitFor maps a typed error to its exit code: bad usage, a playbook's
+// mistakes, bad params and a run that needs an operator are invalid input;
+// a connection that failed is exitConnect; a cancelled context (a signal)
+// is exitInterrupted. Anything else is invalid input too (cobra's unknown
+// commands and flags).
+func exitFor(err error) int {
 	var ue usageError
-	if errors.As(err, &ue) {
+	var list playbook.ErrorList
+	var ce *transports.ConnError
+	switch {
+	case errors.As(err, &ue), errors.As(err, &list), errors.Is(err, playbook.ErrParams),
+		errors.Is(err, engine.ErrNeedsConfirmation):
 		return exitInvalid
-	}
-	if errors.Is(err, context.Canceled) {
+	case errors.As(err, &ce):
+		return exitConnect
+	case errors.Is(err, context.Canceled):
 		return exitInterrupted
 	}
 	// Unknown commands and flags from cobra are usage errors too.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/runbook-dev/runbook/engine/playbook"
 	"github.com/runbook-dev/runbook/playbooks"
+	"github.com/runbook-dev/runbook/schema"
 )
 
 // playbookSource says where a PLAYBOOK argument was found.
@@ -56,12 +57,15 @@ func findPlaybook(arg string) (playbookSource, error) {
 	return playbookSource{}, fmt.Errorf("%w: %s", errNoPlaybook, msg)
 }
 
-// load loads the playbook s names.
+// load checks and loads the playbook s names: the check run, show, test
+// and validate all make (schema.Check: the loader and the schema).
 func (s playbookSource) load() (*playbook.Playbook, error) {
-	if s.builtin {
-		return playbook.LoadFS(builtins.FS, s.path)
-	}
-	return playbook.Load(s.path)
+	return schema.Check(s.path, s.src, func() (*playbook.Playbook, error) {
+		if s.builtin {
+			return playbook.LoadFS(builtins.FS, s.path)
+		}
+		return playbook.Load(s.path)
+	})
 }
 
 // resolvePlaybook loads a PLAYBOOK argument (a path, or a built-in name with

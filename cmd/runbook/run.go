@@ -44,6 +44,10 @@ type runOptions struct {
 	FailOn string
 	// SessionLog is the raw transcript file (--session-log).
 	SessionLog string
+	// DryRun checks the input and prints the plan; nothing is sent.
+	DryRun bool
+	// JSON prints the dry run's plan as one JSON document.
+	JSON bool
 }
 
 func newRunCmd(io *IOStreams) *cobra.Command {
@@ -94,6 +98,15 @@ A replay (--replay CASSETTE, or an inventory target with transport: replay)
 sends nothing: the cassette answers. The parameters it was recorded with
 supply those not given with --param (or by the target in the inventory).
 
+--dry-run checks the input exactly as a run does (playbook, targets, params
+and their bounds, env: and file: secrets; a mistake is exit 2 with the same
+words) and prints, for each target, every command with its parameters filled
+in, the undo of each, the cleanup plan, the prompts and what each export would
+do (pulled, pushed with scp export, or noted). A value only the device's answers
+give is shown as such: <vars.tunnel_id: from step sa>. It connects to nothing:
+the demo target starts no simulator, and no run folder is written. --json
+prints the plan as one JSON document.
+
 A run whose findings fired ends "done, 1 critical finding" rather than "ok";
 with --fail-on critical (or warning) it also exits 5 when a finding of that
 severity or worse fired, for a monitoring job or cron.
@@ -121,6 +134,9 @@ that is a Host of it needs no inventory entry.
   # For cron or monitoring: exit 5 when a critical finding fired (needs: fw1 in an inventory)
   runbook run phase2-down -t fw1 -p tunnel=sap-sap -p gateway=gw-sap \
       -p peer_ip=10.1.1.1 -p local_ip=10.1.1.2 --yes --fail-on critical
+
+  # See every command, its undo and the cleanup plan first; nothing is sent
+  runbook run phase2-down --target demo --dry-run
 
   # Replay a recorded session instead of connecting
   runbook run phase2-down -t fw1 --replay examples/cassettes/phase2-down.yaml --yes`,
@@ -152,6 +168,8 @@ that is a Host of it needs no inventory entry.
 	f.StringVar(&opts.FailOn, "fail-on", "", "exit 5 when a finding of this severity or worse fired: critical or warning")
 	f.StringVar(&opts.SessionLog, "session-log", "", "write the raw transcript of each session (SSH bytes, XML API requests and answers), secrets redacted, to FILE (several targets: FILE-TARGET)")
 	f.BoolVar(&opts.ScpAcceptNewHostKey, "scp-accept-new-host-key", false, "let the firewall trust the SSH host key of an scp export destination it has not seen (answer yes to its question); without it that export fails")
+	f.BoolVar(&opts.DryRun, "dry-run", false, "check the input as a run does and print every command with its values, the undo of each, the cleanup plan, the prompts and the exports; connect to nothing, send nothing")
+	f.BoolVar(&opts.JSON, "json", false, "with --dry-run, print the plan as one JSON document")
 	return cmd
 }
 
@@ -181,53 +199,25 @@ func runRun(ctx context.Context, opts *runOptions) error {
 	default:
 		return usageError{fmt.Errorf("run: --fail-on %q: want critical or warning", opts.FailOn)}
 	}
+	if opts.JSON && !opts.DryRun {
+		return usageError{errors.New("run: --json needs --dry-run")}
+	}
 	if opts.Record != "" && len(opts.Targets) > 1 {
 		return usageError{errors.New("run: --record takes a single target")}
 	}
-	pb, source, err := resolvePlaybook(opts.Playbook)
+	in, err := checkRun(ctx, opts)
+	if in != nil && in.demoDev != nil {
+		defer in.demoDev.stop()
+		defer in.demoDev.report(io.ErrOut)
+	}
 	if err != nil {
-		return &exitError{code: exitInvalid, err: err}
+		return err
 	}
-	fmt.Fprintf(io.ErrOut, "runbook: using %s\n", source)
-	given, err := parseParamFlags(opts.Params)
-	if err != nil {
-		return usageError{err}
+	if opts.DryRun {
+		return dryRun(opts, in)
 	}
-	targets, demoDev, err := resolveTargets(ctx, opts, pb)
-	if err != nil {
-		return &exitError{code: exitInvalid, err: err}
-	}
-	if demoDev != nil {
-		defer demoDev.stop()
-		defer demoDev.report(io.ErrOut)
-	}
-	// Bind every target's parameters before anything is sent.
-	bound := make([]map[string]any, len(targets))
-	for i, t := range targets {
-		p := map[string]string{}
-		for k, v := range t.params {
-			if pb.Param(k) != nil {
-				p[k] = v
-			}
-		}
-		for k, v := range given {
-			p[k] = v
-		}
-		if bound[i], err = pb.Bind(p); err != nil {
-			return &exitError{code: exitInvalid, err: fmt.Errorf("%s: %w", pb.Name, err)}
-		}
-	}
-
-	redactor := &secret.Redactor{}
-	prompter := newTerminalPrompter(io)
-	resolver := &secret.Resolver{Redactor: redactor, Getenv: io.Getenv, Prompt: prompter.secret}
-	// Every env: and file: secret the targets name is read now: one that
-	// is missing is an input error, before any folder or connection.
-	for _, t := range targets {
-		if err := readSecrets(ctx, resolver, t.t); err != nil {
-			return &exitError{code: exitInvalid, err: err}
-		}
-	}
+	pb, source, given, targets, bound := in.pb, in.source, in.given, in.targets, in.bound
+	redactor, prompter, resolver := in.redactor, in.prompter, in.resolver
 	rec, err := startRecording(opts, pb, targets[0], given, redactor)
 	if err != nil {
 		return err
@@ -349,6 +339,76 @@ func runRun(ctx context.Context, opts *runOptions) error {
 	return &exitError{code: worst}
 }
 
+// runInput is what run has checked before any folder exists or anything
+// is sent: the playbook, the targets, each target's bound parameters and
+// the secrets the targets read from the environment and files.
+type runInput struct {
+	pb      *playbook.Playbook
+	source  string
+	given   map[string]string
+	targets []target
+	demoDev *demoDevice // nil unless the demo target was started
+	bound   []map[string]any
+	// from says, per target, where each parameter came from: given
+	// (--param) or target; default otherwise.
+	from     []map[string]string
+	redactor *secret.Redactor
+	prompter *terminalPrompter
+	resolver *secret.Resolver
+}
+
+// checkRun checks the input of a run, a dry run the same: the playbook
+// loads, every target resolves, each target's params bind (Playbook.Bind,
+// its bounds included) and the env: and file: secrets are readable. Every
+// error is exit 2. The demo device it may start is in the result, error
+// or not, for the caller to stop.
+func checkRun(ctx context.Context, opts *runOptions) (*runInput, error) {
+	io := opts.io
+	pb, source, err := resolvePlaybook(opts.Playbook)
+	if err != nil {
+		return nil, &exitError{code: exitInvalid, err: err}
+	}
+	fmt.Fprintf(io.ErrOut, "runbook: using %s\n", source)
+	given, err := parseParamFlags(opts.Params)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	targets, demoDev, err := resolveTargets(ctx, opts, pb)
+	if err != nil {
+		return nil, &exitError{code: exitInvalid, err: err}
+	}
+	in := &runInput{pb: pb, source: source, given: given, targets: targets, demoDev: demoDev}
+	// Bind every target's parameters before anything is sent.
+	in.bound = make([]map[string]any, len(targets))
+	in.from = make([]map[string]string, len(targets))
+	for i, t := range targets {
+		p, from := map[string]string{}, map[string]string{}
+		for k, v := range t.params {
+			if pb.Param(k) != nil {
+				p[k], from[k] = v, "target"
+			}
+		}
+		for k, v := range given {
+			p[k], from[k] = v, "given"
+		}
+		if in.bound[i], err = pb.Bind(p); err != nil {
+			return in, &exitError{code: exitInvalid, err: fmt.Errorf("%s: %w", pb.Name, err)}
+		}
+		in.from[i] = from
+	}
+	in.redactor = &secret.Redactor{}
+	in.prompter = newTerminalPrompter(io)
+	in.resolver = &secret.Resolver{Redactor: in.redactor, Getenv: io.Getenv, Prompt: in.prompter.secret}
+	// Every env: and file: secret the targets name is read now: one that
+	// is missing is an input error, before any folder or connection.
+	for _, t := range targets {
+		if err := readSecrets(ctx, in.resolver, t.t); err != nil {
+			return in, &exitError{code: exitInvalid, err: err}
+		}
+	}
+	return in, nil
+}
+
 func parseParamFlags(ps []string) (map[string]string, error) {
 	out := map[string]string{}
 	for _, p := range ps {
@@ -408,6 +468,9 @@ func resolveTargets(ctx context.Context, opts *runOptions, pb *playbook.Playbook
 			if ts, err = inv.Resolve([]string{n}); err != nil {
 				return nil, nil, err
 			}
+		case n == demoTarget && opts.Replay == "" && opts.DryRun:
+			// A dry run starts no simulator: the target as it would be.
+			ts = []transports.Target{demoPlanTarget()}
 		case n == demoTarget && opts.Replay == "":
 			if demoDev == nil {
 				if demoDev, err = startDemo(ctx, pb); err != nil {

@@ -1,11 +1,11 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -34,9 +34,7 @@ step ran), then the cleanup: section. --json gives the same for tools.
 A PLAYBOOK is a file path, or the name of a built-in playbook with or without
 .yaml; an existing file of that name wins.
 
-Exit codes:
-  0  shown
-  2  the playbook has mistakes (see runbook validate) or does not exist`,
+` + exitHelp("show"),
 		Example: `  runbook show phase2-down
   runbook show examples/playbooks/ha-health.yaml --json | jq '.params'`,
 		Args: cobra.ExactArgs(1),
@@ -54,287 +52,18 @@ func runShow(opts *showOptions) error {
 	if err != nil {
 		return &exitError{code: exitInvalid, err: err}
 	}
-	v := describePlaybook(pb, source)
+	v := playbook.NewOutline(pb, source)
 	if opts.JSON {
 		enc := json.NewEncoder(opts.io.Out)
 		enc.SetIndent("", "  ")
 		enc.SetEscapeHTML(false)
 		return enc.Encode(v)
 	}
-	return v.write(opts.io.Out)
+	return writeOutline(opts.io.Out, v)
 }
 
-// The JSON form of `show`. Expressions and templates appear as written.
-type (
-	shownPlaybook struct {
-		Name        string         `json:"name"`
-		Title       string         `json:"title"`
-		Description string         `json:"description,omitempty"`
-		Source      string         `json:"source"`
-		SHA256      string         `json:"sha256"`
-		Timeout     string         `json:"timeout,omitempty"`
-		Warnings    []string       `json:"warnings"`
-		Params      []shownParam   `json:"params"`
-		Steps       []*shownStep   `json:"steps"`
-		CleanupPlan []shownCleanup `json:"cleanup_plan"`
-		Findings    []shownFinding `json:"findings"`
-	}
-	shownParam struct {
-		Name        string   `json:"name"`
-		Type        string   `json:"type"`
-		Required    bool     `json:"required"`
-		Default     *string  `json:"default,omitempty"`
-		Description string   `json:"description,omitempty"`
-		Values      []string `json:"values,omitempty"`
-	}
-	shownStep struct {
-		Index   string `json:"index"`
-		Pos     string `json:"pos"`
-		Kind    string `json:"kind"`
-		ID      string `json:"id,omitempty"`
-		Name    string `json:"name,omitempty"`
-		When    string `json:"when,omitempty"`
-		OnError string `json:"on_error,omitempty"`
-		Timeout string `json:"timeout,omitempty"`
-		Command string `json:"command,omitempty"`
-		// OneOf are every form of a run: one_of, the first (Command)
-		// included.
-		OneOf    []string          `json:"one_of,omitempty"`
-		XML      string            `json:"xml,omitempty"`
-		Message  string            `json:"message,omitempty"`
-		Wait     string            `json:"wait,omitempty"`
-		Default  string            `json:"default,omitempty"`
-		Repeat   map[string]string `json:"repeat,omitempty"`
-		ForEach  string            `json:"for_each,omitempty"`
-		Until    string            `json:"until,omitempty"`
-		Retry    map[string]string `json:"retry,omitempty"`
-		Captures map[string]string `json:"captures,omitempty"`
-		Parse    string            `json:"parse,omitempty"`
-		Prompts  []string          `json:"prompts,omitempty"`
-		// Undo are the undo entries as written: a string, or
-		// {"one_of": [...]}.
-		Undo   []any `json:"undo,omitempty"`
-		undo   [][]string
-		Export map[string]string `json:"export,omitempty"`
-		If     string            `json:"if,omitempty"`
-		Then   []*shownStep      `json:"then,omitempty"`
-		Else   []*shownStep      `json:"else,omitempty"`
-	}
-	shownOneOf struct {
-		OneOf []string `json:"one_of"`
-	}
-	shownCleanup struct {
-		Command string `json:"command"`
-		// OneOf are every form of an entry of several, Command the first.
-		OneOf []string `json:"one_of,omitempty"`
-		// From is "undo of step N" or "cleanup".
-		From string `json:"from"`
-		When string `json:"when,omitempty"`
-	}
-	shownFinding struct {
-		ID       string              `json:"id,omitempty"`
-		Severity string              `json:"severity"`
-		When     string              `json:"when"`
-		Message  string              `json:"message"`
-		Evidence []playbook.Evidence `json:"evidence,omitempty"`
-	}
-)
-
-func describePlaybook(pb *playbook.Playbook, source string) *shownPlaybook {
-	v := &shownPlaybook{
-		Name: pb.Name, Title: pb.Title, Description: strings.TrimSpace(pb.Description),
-		Source: source, SHA256: pb.SHA256, Warnings: pb.Warnings,
-		Params: []shownParam{}, Steps: describeSteps(pb.Steps, ""), CleanupPlan: []shownCleanup{},
-		Findings: []shownFinding{},
-	}
-	if v.Warnings == nil {
-		v.Warnings = []string{}
-	}
-	if pb.Timeout > 0 {
-		v.Timeout = playbook.FormatDuration(pb.Timeout)
-	}
-	for _, p := range pb.Params {
-		sp := shownParam{Name: p.Name, Type: string(p.Type), Required: p.Required, Description: p.Description, Values: p.Values}
-		if p.HasDefault {
-			d := p.Default
-			sp.Default = &d
-		}
-		v.Params = append(v.Params, sp)
-	}
-	// The undo stack: entries pushed in step order, popped newest first; a
-	// step's own list runs in the order written (pushed in reverse).
-	var stack []shownCleanup
-	var push func(steps []*shownStep)
-	push = func(steps []*shownStep) {
-		for _, s := range steps {
-			for i := len(s.undo) - 1; i >= 0; i-- {
-				stack = append(stack, shownCleanup{Command: s.undo[i][0], OneOf: alternatives(s.undo[i]), From: "undo of step " + s.Index, When: "if step " + s.Index + " ran"})
-			}
-			push(s.Then)
-			push(s.Else)
-		}
-	}
-	push(v.Steps)
-	for i := len(stack) - 1; i >= 0; i-- {
-		v.CleanupPlan = append(v.CleanupPlan, stack[i])
-	}
-	for _, s := range describeSteps(pb.Cleanup, "c") {
-		c := shownCleanup{Command: s.Command, OneOf: s.OneOf, From: "cleanup"}
-		if c.Command == "" {
-			c.Command = s.Kind + ": " + firstNonEmpty(s.Message, s.Wait, s.If)
-		}
-		if s.When != "" {
-			c.When = "when " + s.When
-		}
-		v.CleanupPlan = append(v.CleanupPlan, c)
-	}
-	for _, f := range pb.Findings {
-		v.Findings = append(v.Findings, shownFinding{ID: f.ID, Severity: string(f.Severity),
-			When: exprSrc(f.When), Message: tmplSrc(f.Message), Evidence: f.Evidence})
-	}
-	return v
-}
-
-func firstNonEmpty(ss ...string) string {
-	for _, s := range ss {
-		if s != "" {
-			return s
-		}
-	}
-	return ""
-}
-
-func describeSteps(steps []*playbook.Step, prefix string) []*shownStep {
-	out := make([]*shownStep, 0, len(steps))
-	for i, s := range steps {
-		// 1, 2, ...; then-branch 2.1, 2.2; else-branch 2.e1; cleanup c1.
-		idx := prefix + strconv.Itoa(i+1)
-		v := &shownStep{
-			Index: idx, Pos: s.Pos.String(), Kind: string(s.Kind), ID: s.ID, Name: s.Name,
-			When: exprSrc(s.When), OnError: string(s.OnError),
-			Command: tmplSrc(s.Run), XML: tmplSrc(s.XML), Message: tmplSrc(s.Message),
-			Parse: s.Parse, Until: exprSrc(s.Until), If: exprSrc(s.If), ForEach: exprSrc(s.ForEach),
-		}
-		if s.Timeout > 0 {
-			v.Timeout = playbook.FormatDuration(s.Timeout)
-		}
-		if s.Kind == playbook.KindPrompt {
-			if s.PromptTimeout > 0 {
-				v.Timeout = playbook.FormatDuration(s.PromptTimeout)
-			}
-			v.Default = s.Default
-		}
-		if s.Wait != nil {
-			v.Wait = durSrc(s.Wait)
-		}
-		if r := s.Repeat; r != nil {
-			v.Repeat = map[string]string{"count": intSrc(r.Count)}
-			if r.Interval != nil {
-				v.Repeat["interval"] = durSrc(r.Interval)
-			}
-		}
-		if r := s.Retry; r != nil {
-			v.Retry = map[string]string{"max": strconv.Itoa(r.Max)}
-			if r.Interval > 0 {
-				v.Retry["interval"] = playbook.FormatDuration(r.Interval)
-			}
-		}
-		if len(s.Captures) > 0 {
-			v.Captures = map[string]string{}
-			for _, c := range s.Captures {
-				if c.Regex != nil {
-					v.Captures[c.Name] = "regex " + c.Regex.String()
-				} else {
-					v.Captures[c.Name] = "expr " + exprSrc(c.Expr)
-				}
-			}
-		}
-		for _, a := range s.Prompts {
-			ans := tmplSrc(a.Answer)
-			if a.Secret {
-				ans += " (secret)"
-			}
-			v.Prompts = append(v.Prompts, fmt.Sprintf("%s -> %s", a.Match, ans))
-		}
-		if s.OneOf != nil {
-			v.OneOf = trimmed(s.OneOf.Srcs())
-		}
-		for _, u := range s.Undo {
-			forms := trimmed(u.Srcs())
-			v.undo = append(v.undo, forms)
-			if len(forms) == 1 {
-				v.Undo = append(v.Undo, forms[0])
-			} else {
-				v.Undo = append(v.Undo, shownOneOf{OneOf: forms})
-			}
-		}
-		if e := s.Export; e != nil {
-			v.Export = map[string]string{"category": e.Category}
-			if e.File != nil {
-				v.Export["file"] = tmplSrc(e.File)
-			}
-			if e.ScpTo != nil {
-				v.Export["scp_to"] = tmplSrc(e.ScpTo)
-			}
-		}
-		if s.Kind == playbook.KindIf {
-			v.Then = describeSteps(s.Then, idx+".")
-			v.Else = describeSteps(s.Else, idx+".e")
-		}
-		out = append(out, v)
-	}
-	return out
-}
-
-// alternatives are forms when there are several, nil for one.
-func alternatives(forms []string) []string {
-	if len(forms) < 2 {
-		return nil
-	}
-	return forms
-}
-
-func trimmed(ss []string) []string {
-	out := make([]string, len(ss))
-	for i, s := range ss {
-		out[i] = strings.TrimSpace(s)
-	}
-	return out
-}
-
-func exprSrc(e *playbook.Expr) string {
-	if e == nil {
-		return ""
-	}
-	return strings.TrimSpace(e.Src)
-}
-
-func tmplSrc(t *playbook.Template) string {
-	if t == nil {
-		return ""
-	}
-	return strings.TrimSpace(t.Src)
-}
-
-func intSrc(v *playbook.IntValue) string {
-	if v == nil {
-		return ""
-	}
-	if v.Expr != nil {
-		return "${" + v.Expr.Src + "}"
-	}
-	return strconv.Itoa(v.Value)
-}
-
-func durSrc(v *playbook.DurationValue) string {
-	if v.Expr != nil {
-		return "${" + v.Expr.Src + "}"
-	}
-	return playbook.FormatDuration(v.Value)
-}
-
-// write prints v for a person.
-func (v *shownPlaybook) write(w io.Writer) error {
+// writeOutline prints v for a person.
+func writeOutline(w io.Writer, v *playbook.Outline) error {
 	b := &strings.Builder{}
 	fmt.Fprintf(b, "%s: %s\n", v.Name, v.Title)
 	fmt.Fprintf(b, "from %s (sha256 %s)\n", v.Source, v.SHA256[:12])
@@ -410,7 +139,7 @@ func (v *shownPlaybook) write(w io.Writer) error {
 	return err
 }
 
-func writeSteps(b *strings.Builder, steps []*shownStep, depth int) {
+func writeSteps(b *strings.Builder, steps []*playbook.OutlineStep, depth int) {
 	ind := strings.Repeat("  ", depth)
 	for _, s := range steps {
 		head := fmt.Sprintf("%s%s. ", ind, s.Index)
@@ -457,7 +186,19 @@ func writeSteps(b *strings.Builder, steps []*shownStep, depth int) {
 		if s.XML != "" {
 			line("xml %s", s.XML)
 		}
-		if s.ForEach != "" {
+		switch s.Will { // a dry run's plan only
+		case "skip":
+			line("SKIPPED: %s", s.Because)
+		case "depends":
+			line("%s", s.Because)
+		}
+		switch {
+		case s.ForEach != "" && s.Items != nil:
+			line("for each item of %s: %s", s.ForEach, strings.Join(s.Items, ", "))
+			for _, c := range s.Commands {
+				line("  run %s", c)
+			}
+		case s.ForEach != "":
 			line("for each item of %s (at most %d; none: skipped)", s.ForEach, playbook.MaxItems)
 		}
 		if s.Repeat != nil {
@@ -468,7 +209,7 @@ func writeSteps(b *strings.Builder, steps []*shownStep, depth int) {
 			}
 		}
 		if s.Until != "" {
-			line("until %s (at most %s tries, every %s)", s.Until, s.Retry["max"], firstNonEmpty(s.Retry["interval"], "0s"))
+			line("until %s (at most %s tries, every %s)", s.Until, s.Retry["max"], cmp.Or(s.Retry["interval"], "0s"))
 		}
 		if s.Timeout != "" {
 			if s.Kind == "prompt" {
@@ -496,7 +237,7 @@ func writeSteps(b *strings.Builder, steps []*shownStep, depth int) {
 		if to := s.Export["scp_to"]; to != "" {
 			line("scp to %s (when the transport cannot pull files)", to)
 		}
-		for _, u := range s.undo {
+		for _, u := range s.UndoForms {
 			if len(u) == 1 {
 				line("undo %s", u[0])
 				continue

@@ -47,10 +47,7 @@ demo target's parameters.
 The password is read from the environment variable named by --password-env;
 when it is unset the password is "admin".
 
-Exit codes:
-  0    stopped by Ctrl-C
-  2    invalid flags
-  4    cannot listen on the address`,
+` + exitHelp("sim"),
 		Example: `  # Each serves until Ctrl-C (needs: a terminal of its own and free ports)
   runbook sim --ssh 127.0.0.1:2222
   RUNBOOK_SIM_PASSWORD=s3cret runbook sim --ssh 127.0.0.1:2222 --scenario phase2-down

@@ -55,10 +55,7 @@ ProxyJump from ~/.ssh/config (or ssh_config: in the inventory); the inventory's
 own values win. The listing shows the ssh_config read and each target's jump
 hosts.
 
-Exit codes:
-  0  the inventory is valid (--panorama: the managed firewalls were listed)
-  2  it is not, or none was found, or --panorama names no xmlapi target
-  4  --panorama: could not connect to the Panorama or authenticate`,
+` + exitHelp("targets"),
 		Example: `  runbook targets -i examples/inventory.yaml
 
   # The inventory found by the usual search (needs: ./inventory.yaml or $RUNBOOK_INVENTORY)

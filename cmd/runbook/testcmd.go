@@ -21,11 +21,7 @@ type testOptions struct {
 	ByCommand bool
 }
 
-const testExitCodesHelp = `Exit codes:
-  0    every case passed (or, with --update, every case ran)
-  1    a case failed: its replay differs from its expectations, or it has none
-  2    invalid input: a path that does not exist, a playbook without cases, a
-       cassette or playbook that does not load, params that do not bind`
+var testExitCodesHelp = exitHelp("test")
 
 func newTestCmd(io *IOStreams) *cobra.Command {
 	opts := &testOptions{io: io}

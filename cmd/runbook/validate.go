@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
@@ -10,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/runbook-dev/runbook/engine/playbook"
-	"github.com/runbook-dev/runbook/schema"
 	"github.com/runbook-dev/runbook/transports/xmlapi"
 )
 
@@ -33,9 +31,7 @@ file:line:col: message, with the source line and a caret.
 A PLAYBOOK is a file path, or the name of a built-in playbook with or without
 .yaml; an existing file of that name wins.
 
-Exit codes:
-  0  every playbook is valid
-  2  a playbook has mistakes, or an argument names nothing`,
+` + exitHelp("validate"),
 		Example: `  runbook validate examples/playbooks/ha-health.yaml
   runbook validate phase2-down
   runbook validate playbooks/*.yaml
@@ -82,53 +78,41 @@ func runValidate(opts *validateOptions) error {
 	return nil
 }
 
-// validateOne runs the loader and the schema on one argument. The loader's
-// errors come first in position order; a schema error is added only on a
-// line the loader said nothing about, so one mistake is reported once.
+// validateOne checks one argument as run does (playbookSource.load:
+// schema.Check) and returns its mistakes.
 func validateOne(arg string) (playbook.ErrorList, error) {
 	s, err := findPlaybook(arg)
 	if err != nil {
 		return nil, err
 	}
-	name := s.path
-	var all playbook.ErrorList
 	if _, err := s.load(); err != nil {
 		var list playbook.ErrorList
 		if !errors.As(err, &list) {
 			return nil, err
 		}
-		all = append(all, list...)
+		return list, nil
 	}
-	seen := map[playbook.Pos]bool{}
-	for _, e := range all {
-		seen[playbook.Pos{File: e.File, Line: e.Line}] = true
-	}
-	if serr := schema.Validate(name, s.src); serr != nil {
-		var list playbook.ErrorList
-		if !errors.As(serr, &list) {
-			if len(all) == 0 {
-				return nil, serr
-			}
-		}
-		for _, e := range list {
-			if !seen[playbook.Pos{File: e.File, Line: e.Line}] {
-				all = append(all, e)
-			}
-		}
-	}
-	all.Sort()
-	return all, nil
+	return nil, nil
 }
 
 // printXML prints, for every command of a playbook, the XML API op form it
 // becomes: the step's explicit xml:, or the CLI converted by the documented
-// rules (${...} stay as written, as values).
+// rules. A command is converted as the transport converts it, rendered
+// (templateXML); each ${...} stays as written, as a value.
 func printXML(w io.Writer, arg string) error {
 	pb, _, err := resolvePlaybook(arg)
 	if err != nil {
 		return err
 	}
 	var failed bool
+	conv := func(t *playbook.Template) string {
+		x, err := templateXML(t)
+		if err != nil {
+			failed = true
+			return err.Error()
+		}
+		return x
+	}
 	show := func(s *playbook.Step) {
 		if s.Run == nil {
 			return
@@ -138,7 +122,7 @@ func printXML(w io.Writer, arg string) error {
 			form = s.XML.Src
 		} else {
 			how = "converted"
-			x, err := templateXML(s.Run.Src)
+			x, err := templateXML(s.Run)
 			if err != nil {
 				form, how, failed = err.Error(), "cannot convert", true
 			} else {
@@ -147,23 +131,15 @@ func printXML(w io.Writer, arg string) error {
 		}
 		fmt.Fprintf(w, "%s:%d: %s\n    %s: %s\n", s.File, s.Line, s.Run.Src, how, form)
 		for _, alt := range s.OneOf[min(1, len(s.OneOf)):] {
-			x, err := templateXML(alt.Src)
-			if err != nil {
-				x, failed = err.Error(), true
-			}
-			fmt.Fprintf(w, "    or %s\n    converted: %s\n", alt.Src, x)
+			fmt.Fprintf(w, "    or %s\n    converted: %s\n", alt.Src, conv(alt))
 		}
 		for _, u := range s.Undo {
 			for k, f := range u {
-				x, err := templateXML(f.Src)
-				if err != nil {
-					x, failed = err.Error(), true
-				}
 				word := "undo"
 				if k > 0 {
 					word = "  or"
 				}
-				fmt.Fprintf(w, "    %s %s\n    converted: %s\n", word, f.Src, x)
+				fmt.Fprintf(w, "    %s %s\n    converted: %s\n", word, f.Src, conv(f))
 			}
 		}
 	}
@@ -175,75 +151,30 @@ func printXML(w io.Writer, arg string) error {
 	return nil
 }
 
-// templateXML converts a command template to its XML API op form, each
-// ${...} kept as written, as one value: the expression inside may hold
-// quotes and spaces the CLI rules would split on, and what it renders to is
-// known only at run time.
-func templateXML(src string) (string, error) {
-	var spans []string
-	var b strings.Builder
-	for i := 0; i < len(src); {
-		if strings.HasPrefix(src[i:], "$${") {
-			b.WriteString("$${")
-			i += 3
+// templateXML converts t as the XML API transport converts its rendering:
+// its literal text as sent (with $${ already ${), each ${ expr } a single
+// value word, then written back as ${expr}. Converting the source instead
+// split ${ params.n * 2 } into words and refused a command that runs.
+func templateXML(t *playbook.Template) (string, error) {
+	var cli strings.Builder
+	var exprs []string
+	for _, p := range t.Parts {
+		if p.Expr == nil {
+			cli.WriteString(p.Lit)
 			continue
 		}
-		if !strings.HasPrefix(src[i:], "${") {
-			b.WriteByte(src[i])
-			i++
-			continue
-		}
-		end := templateEnd(src, i+2)
-		if end < 0 {
-			return "", fmt.Errorf("%w: unterminated ${", xmlapi.ErrCmdSyntax)
-		}
-		fmt.Fprintf(&b, "runbookvalue%dx", len(spans))
-		spans = append(spans, src[i:end+1])
-		i = end + 1
+		// A word of private-use runes: never an element name, and
+		// untouched by the XML escaping of values.
+		fmt.Fprintf(&cli, "\ue000%d\ue001", len(exprs))
+		exprs = append(exprs, "${"+p.Expr.Src+"}")
 	}
-	x, err := xmlapi.CmdXML(b.String())
-	if err != nil {
-		return "", err
-	}
-	for k := range spans {
-		if strings.Contains(x, fmt.Sprintf("<runbookvalue%dx>", k)) {
-			// The expression gives keywords, not a value: its XML is known
-			// only once it is rendered, and is converted then.
-			return fmt.Sprintf("(converted when sent: %s gives keywords)", spans[k]), nil
+	x, err := xmlapi.CmdXML(cli.String())
+	for i, e := range exprs {
+		ph := fmt.Sprintf("\ue000%d\ue001", i)
+		x = strings.ReplaceAll(x, ph, e)
+		if err != nil {
+			err = errors.New(strings.ReplaceAll(err.Error(), ph, e))
 		}
 	}
-	for k := len(spans) - 1; k >= 0; k-- {
-		var esc strings.Builder
-		_ = xml.EscapeText(&esc, []byte(spans[k]))
-		x = strings.ReplaceAll(x, fmt.Sprintf("runbookvalue%dx", k), esc.String())
-	}
-	return x, nil
-}
-
-// templateEnd returns the index of the } that closes the ${ whose body
-// starts at i, skipping quoted strings and nested braces; -1 if none.
-func templateEnd(s string, i int) int {
-	depth := 0
-	var quote byte
-	for ; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case quote != 0:
-			if c == '\\' {
-				i++
-			} else if c == quote {
-				quote = 0
-			}
-		case c == '"' || c == '\'' || c == '`':
-			quote = c
-		case c == '{':
-			depth++
-		case c == '}':
-			if depth == 0 {
-				return i
-			}
-			depth--
-		}
-	}
-	return -1
+	return x, err
 }
