@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/runbook-dev/runbook/engine"
+	"github.com/runbook-dev/runbook/observe"
 	"github.com/runbook-dev/runbook/engine/playbook"
 	"github.com/runbook-dev/runbook/examples"
 	"github.com/runbook-dev/runbook/playbooks"
@@ -83,7 +84,7 @@ func replayRun(t *testing.T, c *replay.Cassette) (*engine.Result, *logged) {
 		},
 		Dir: filepath.Join(t.TempDir(), "run"),
 		Yes: true,
-		Out: &out,
+		Observer: observe.NewText(&out, false),
 		Now: func() time.Time { return start },
 	}).Run(context.Background())
 	if t.Failed() || res.Err != nil {

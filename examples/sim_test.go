@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/runbook-dev/runbook/engine"
+	"github.com/runbook-dev/runbook/observe"
 	"github.com/runbook-dev/runbook/playbooks"
 	"github.com/runbook-dev/runbook/secret"
 	"github.com/runbook-dev/runbook/sim"
@@ -377,7 +378,7 @@ func simRun(t *testing.T, c simCase, path string) (*engine.Result, *sim.Device) 
 		}},
 		Dir: filepath.Join(t.TempDir(), "run"),
 		Yes: true,
-		Out: &out,
+		Observer: observe.NewText(&out, false),
 		Now: func() time.Time { return start },
 	}).Run(context.Background())
 	if err := w.Close(); err != nil {

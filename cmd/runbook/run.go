@@ -14,6 +14,7 @@ import (
 	"github.com/runbook-dev/runbook/engine"
 	"github.com/runbook-dev/runbook/engine/playbook"
 	"github.com/runbook-dev/runbook/inventory"
+	"github.com/runbook-dev/runbook/observe"
 	"github.com/runbook-dev/runbook/report"
 	"github.com/runbook-dev/runbook/secret"
 	"github.com/runbook-dev/runbook/transports"
@@ -44,6 +45,9 @@ type runOptions struct {
 	FailOn string
 	// SessionLog is the raw transcript file (--session-log).
 	SessionLog string
+	// JSON is --json: the events as NDJSON on stdout (docs/events.md),
+	// the human output on stderr as always.
+	JSON bool
 }
 
 func newRunCmd(io *IOStreams) *cobra.Command {
@@ -151,6 +155,7 @@ that is a Host of it needs no inventory entry.
 	f.BoolVar(&opts.AcceptNewHostKey, "accept-new-host-key", false, "add an unknown SSH host key to known_hosts (a changed key is always refused)")
 	f.StringVar(&opts.FailOn, "fail-on", "", "exit 5 when a finding of this severity or worse fired: critical or warning")
 	f.StringVar(&opts.SessionLog, "session-log", "", "write the raw transcript of each session (SSH bytes, XML API requests and answers), secrets redacted, to FILE (several targets: FILE-TARGET)")
+	f.BoolVar(&opts.JSON, "json", false, "print the run's events on stdout, one JSON object per line (docs/events.md); the human output stays on stderr")
 	f.BoolVar(&opts.ScpAcceptNewHostKey, "scp-accept-new-host-key", false, "let the firewall trust the SSH host key of an scp export destination it has not seen (answer yes to its question); without it that export fails")
 	return cmd
 }
@@ -261,6 +266,10 @@ func runRun(ctx context.Context, opts *runOptions) error {
 		return pending, dirs
 	})
 	defer restore()
+	var stream *observe.JSON
+	if opts.JSON {
+		stream = observe.NewJSON(io.Out)
+	}
 	for i, t := range targets {
 		out := io.ErrOut
 		if multi {
@@ -275,8 +284,7 @@ func runRun(ctx context.Context, opts *runOptions) error {
 			Secrets:   resolver,
 			OutDir:    opts.Out,
 			Yes:       opts.Yes,
-			Out:       out,
-			Live:      io.IsTerminal && !multi,
+			Observer:  observers(observe.NewText(out, io.IsTerminal && !multi), stream),
 			Timeout:   opts.Timeout,
 			FailOn:    playbook.Severity(opts.FailOn),
 
@@ -338,7 +346,7 @@ func runRun(ctx context.Context, opts *runOptions) error {
 				fmt.Fprintf(io.ErrOut, "runbook: bundle %s\n", p)
 			}
 		}
-		if res.Dir != "" {
+		if res.Dir != "" && !opts.JSON {
 			fmt.Fprintln(io.Out, res.Dir)
 		}
 		worst = engine.WorseExit(worst, res.ExitCode)
@@ -347,6 +355,14 @@ func runRun(ctx context.Context, opts *runOptions) error {
 		return nil
 	}
 	return &exitError{code: worst}
+}
+
+// observers fans out to the terminal printer and, with --json, the stream.
+func observers(text *observe.Text, stream *observe.JSON) engine.Observer {
+	if stream == nil {
+		return text
+	}
+	return engine.Observers{text, stream}
 }
 
 func parseParamFlags(ps []string) (map[string]string, error) {
