@@ -376,10 +376,10 @@ func simRun(t *testing.T, c simCase, path string) (*engine.Result, *sim.Device) 
 			}
 			return ""
 		}},
-		Dir: filepath.Join(t.TempDir(), "run"),
-		Yes: true,
+		Dir:      filepath.Join(t.TempDir(), "run"),
+		Yes:      true,
 		Observer: observe.NewText(&out, false),
-		Now: func() time.Time { return start },
+		Now:      func() time.Time { return start },
 	}).Run(context.Background())
 	if err := w.Close(); err != nil {
 		t.Fatal(err)

@@ -98,6 +98,10 @@ A replay (--replay CASSETTE, or an inventory target with transport: replay)
 sends nothing: the cassette answers. The parameters it was recorded with
 supply those not given with --param (or by the target in the inventory).
 
+--json prints the run's events on stdout instead of the run folders, one JSON
+object per line (docs/events.md: steps, undo armed, waits, cleanup, findings,
+the end, each with its target); the human output stays on stderr.
+
 A run whose findings fired ends "done, 1 critical finding" rather than "ok";
 with --fail-on critical (or warning) it also exits 5 when a finding of that
 severity or worse fired, for a monitoring job or cron.
