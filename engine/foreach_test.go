@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/runbook-dev/runbook/engine"
-	"github.com/runbook-dev/runbook/observe"
 	"github.com/runbook-dev/runbook/engine/playbook"
+	"github.com/runbook-dev/runbook/observe"
 	"github.com/runbook-dev/runbook/transports"
 	"github.com/runbook-dev/runbook/transports/replay"
 )

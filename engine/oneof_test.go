@@ -9,8 +9,8 @@ import (
 	"testing"
 
 	"github.com/runbook-dev/runbook/engine"
-	"github.com/runbook-dev/runbook/observe"
 	"github.com/runbook-dev/runbook/engine/playbook"
+	"github.com/runbook-dev/runbook/observe"
 	"github.com/runbook-dev/runbook/transports"
 	"github.com/runbook-dev/runbook/transports/replay"
 )

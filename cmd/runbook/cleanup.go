@@ -8,8 +8,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/runbook-dev/runbook/engine"
-	"github.com/runbook-dev/runbook/observe"
 	"github.com/runbook-dev/runbook/inventory"
+	"github.com/runbook-dev/runbook/observe"
 	"github.com/runbook-dev/runbook/report"
 	"github.com/runbook-dev/runbook/secret"
 	"github.com/runbook-dev/runbook/transports"
