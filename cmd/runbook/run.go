@@ -13,6 +13,7 @@ import (
 
 	"github.com/runbook-dev/runbook/engine"
 	"github.com/runbook-dev/runbook/engine/playbook"
+	"github.com/runbook-dev/runbook/fleet"
 	"github.com/runbook-dev/runbook/inventory"
 	"github.com/runbook-dev/runbook/observe"
 	"github.com/runbook-dev/runbook/report"
@@ -213,17 +214,8 @@ func runRun(ctx context.Context, opts *runOptions) error {
 	// Bind every target's parameters before anything is sent.
 	bound := make([]map[string]any, len(targets))
 	for i, t := range targets {
-		p := map[string]string{}
-		for k, v := range t.params {
-			if pb.Param(k) != nil {
-				p[k] = v
-			}
-		}
-		for k, v := range given {
-			p[k] = v
-		}
-		if bound[i], err = pb.Bind(p); err != nil {
-			return &exitError{code: exitInvalid, err: fmt.Errorf("%s: %w", pb.Name, err)}
+		if bound[i], err = fleet.Bind(pb, t.params, given); err != nil {
+			return &exitError{code: exitInvalid, err: err}
 		}
 	}
 
@@ -252,23 +244,9 @@ func runRun(ctx context.Context, opts *runOptions) error {
 	}
 	defer logs.close()
 
-	var mu sync.Mutex
-	var runners []*engine.Runner
-	results := make([]*engine.Result, len(targets))
-	sem := make(chan struct{}, opts.Parallel)
-	var wg sync.WaitGroup
+	runs := &fleet.Fleet{Parallel: opts.Parallel}
 	multi := len(targets) > 1
-	restore := watchSignals(func() (pending, dirs []string) {
-		mu.Lock()
-		defer mu.Unlock()
-		for _, r := range runners {
-			if p := r.Pending(); len(p) > 0 {
-				pending = append(pending, p...)
-				dirs = append(dirs, r.Dir())
-			}
-		}
-		return pending, dirs
-	})
+	restore := watchSignals(runs.Pending)
 	defer restore()
 	var stream *observe.JSON
 	if opts.JSON {
@@ -305,34 +283,21 @@ func runRun(ctx context.Context, opts *runOptions) error {
 			return dial(ctx, tt, do)
 		}
 		eo.Open = rec.open(eo.Open)
-		r := engine.New(eo)
-		rec.attach(r)
 		// Every target is checked before any starts: nothing is sent
 		// unless all of them can run.
-		if err := r.Check(); err != nil {
+		r, err := runs.Add(eo)
+		if err != nil {
 			rec.discard()
-			return &exitError{code: exitInvalid, err: fmt.Errorf("%s: %w", t.t.Name, err)}
+			return &exitError{code: exitInvalid, err: err}
 		}
-		mu.Lock()
-		runners = append(runners, r)
-		mu.Unlock()
+		rec.attach(r)
 	}
-	for i, r := range runners {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			results[i] = r.Run(ctx)
-		}()
-	}
-	wg.Wait()
+	results := runs.Run(ctx)
 	_ = rec.finish(io.ErrOut)
 	if err := logs.close(); err != nil {
 		fmt.Fprintf(io.ErrOut, "runbook: session log: %v\n", err)
 	}
 
-	worst := exitOK
 	for i, res := range results {
 		if res.Dir != "" && res.Manifest != nil {
 			// From the redacted manifest.json, never from memory.
@@ -353,8 +318,8 @@ func runRun(ctx context.Context, opts *runOptions) error {
 		if res.Dir != "" && !opts.JSON {
 			fmt.Fprintln(io.Out, res.Dir)
 		}
-		worst = engine.WorseExit(worst, res.ExitCode)
 	}
+	worst := fleet.WorstExit(results)
 	if worst == exitOK {
 		return nil
 	}
