@@ -59,8 +59,10 @@ func TestFleet(t *testing.T) {
 		c := cassette(tunnel, i == 1)
 		if _, err := f.Add(engine.Options{
 			Playbook: pb, Params: params, Target: n, Transport: "replay", Yes: true,
-			Dir:  filepath.Join(t.TempDir(), n),
-			Open: func(context.Context) (transports.Transport, error) { return replay.New(c, replay.Options{Mode: replay.Strict}), nil },
+			Dir: filepath.Join(t.TempDir(), n),
+			Open: func(context.Context) (transports.Transport, error) {
+				return replay.New(c, replay.Options{Mode: replay.Strict}), nil
+			},
 		}); err != nil {
 			t.Fatal(err)
 		}
