@@ -90,7 +90,8 @@ func secretRun(t *testing.T, s, role string, kill bool) {
 	if kill {
 		interval = longInterval
 	}
-	args := []string{"run", pb, "-i", w.inventory(), "-t", targetSSH, "--yes", "-o", w.out(),
+	// --json: the event stream on stdout is searched too.
+	args := []string{"run", pb, "-i", w.inventory(), "-t", targetSSH, "--yes", "--json", "-o", w.out(),
 		"-p", "token=file:" + tokFile, "-p", "interval=" + interval}
 	streams := map[string][]byte{}
 	var dir string
@@ -117,6 +118,7 @@ func secretRun(t *testing.T, s, role string, kill bool) {
 		}
 		dir = w.runDir(t)
 		streams["run stdout"], streams["run stderr"] = p.stdout.Bytes(), p.stderr.Bytes()
+		checkStream(t, p.stdout.Bytes())
 	}
 	checkClean(t, fw.dev)
 	m := checkRunFolder(t, dir)
@@ -139,6 +141,32 @@ func secretRun(t *testing.T, s, role string, kill bool) {
 		t.Error(l)
 	}
 	checkNoSecrets(t, secrets{apiKey: sec.apiKey, apiPassword: sec.apiPassword, scpPassword: sec.scpPassword, sshPassword: distinct(sec.sshPassword)}, dir, streams)
+}
+
+// checkStream checks that the --json stream is whole: only events, the
+// secret command among the steps, ended with exit 0. (leaks and
+// checkNoSecrets search it for the secret.)
+func checkStream(t *testing.T, b []byte) {
+	t.Helper()
+	var steps, ended int
+	for _, line := range strings.Split(strings.TrimSuffix(string(b), "\n"), "\n") {
+		var e engine.Event
+		if err := json.Unmarshal([]byte(line), &e); err != nil || e.V != engine.EventSchema {
+			t.Fatalf("stdout line %q is not an event (%v)", line, err)
+		}
+		switch e.Type {
+		case engine.EvStepEnded:
+			steps++
+		case engine.EvRunEnded:
+			ended++
+			if e.ExitCode == nil || *e.ExitCode != 0 {
+				t.Errorf("run-ended %+v, want exit 0", e)
+			}
+		}
+	}
+	if steps != 4 || ended != 1 {
+		t.Errorf("stream: %d step-ended, %d run-ended; want 4 and 1:\n%s", steps, ended, b)
+	}
 }
 
 // waitJournalCount polls the journal of the run p is writing until it

@@ -90,14 +90,14 @@ func (ru *run) prepareCleanup(_ context.Context, p PendingEntry) (skip bool, err
 				e.Forms = p.Forms
 			}
 			if jerr := ru.ledger.record(ru.j, e, p.send); jerr != nil {
-				ru.printf("      %v\n", jerr)
+				ru.problem("step", jerr)
 			}
 			return false, fmt.Errorf("when: %w", err)
 		}
 		if !ok {
 			e := JournalEntry{Time: ru.now(), Event: evCleanupEntry, Key: p.Key.String(), Command: p.Command, Status: "skipped", Message: "when: false"}
 			if err := ru.ledger.record(ru.j, e); err != nil {
-				ru.printf("      %v\n", err)
+				ru.problem("step", err)
 			}
 			return true, nil
 		}
@@ -134,17 +134,10 @@ func (ru *run) runCleanup(ctx context.Context) {
 	for _, p := range pending {
 		n[p.Key.Kind]++
 	}
-	if len(pending) > 0 {
-		ru.printf("cleanup: %d undo, %d cleanup\n", n[KindUndo], n[KindCleanup])
-	}
+	ru.em.emit(Event{Type: EvCleanupStarted, UndoCount: n[KindUndo], CleanupCount: n[KindCleanup]})
 	s := ru.session()
 	d := &drainer{l: ru.ledger, j: ru.j, s: s, now: ru.now, redact: ru.redact,
-		prepare: ru.prepareCleanup, output: ru.cleanupOutput,
-		sending: func(k EntryKind) {
-			ru.mu.Lock()
-			ru.current = k
-			ru.mu.Unlock()
-		}}
+		prepare: ru.prepareCleanup, output: ru.cleanupOutput}
 	for _, r := range d.drain(ctx) {
 		if r.entry.Key.Kind == KindCleanup {
 			ru.m.Cleanup = append(ru.m.Cleanup, r.rec)
@@ -153,6 +146,7 @@ func (ru *run) runCleanup(ctx context.Context) {
 		}
 	}
 	ru.tr, ru.unreachable = s.tr, s.unreachable
+	ru.em.emit(Event{Type: EvCleanupEnded, Pending: ru.ledger.Shown()})
 }
 
 // cleanupOutput writes what the device answered to a cleanup command.
@@ -167,7 +161,7 @@ func (ru *run) cleanupOutput(p PendingEntry, text string) string {
 
 // session is the run's transport as the ledger's reopen policy drives it.
 func (ru *run) session() *session {
-	return &session{open: ru.o.Open, tr: ru.tr, unreachable: ru.unreachable, clock: ru.clock, printf: ru.printf, transport: ru.o.Transport}
+	return &session{open: ru.o.Open, tr: ru.tr, unreachable: ru.unreachable, clock: ru.clock, emit: ru.em.emit, transport: ru.o.Transport}
 }
 
 // reopen replaces the transport, as the ledger's policy does: up to 3

@@ -8,6 +8,11 @@
 // The engine writes the run folder (manifest.json, journal.jsonl,
 // steps/NNN-<id>.txt, summary.md, artifacts/).
 //
+// It prints nothing: everything a person or a program follows of a run is
+// an Event (events.go), handed in order to Options.Observer; the terminal
+// printer and the NDJSON stream are observers (package observe). Every
+// event field is redacted before any observer sees it.
+//
 // It imports the transports interface only, never an implementation, and
-// never cobra or os.Stdout: all output goes through Options.Out.
+// never cobra or os.Stdout.
 package engine

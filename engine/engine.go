@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -233,10 +232,9 @@ type Options struct {
 	Yes bool
 	// Prompter asks the operator; nil means there is no terminal.
 	Prompter Prompter
-	// Out receives progress, one line per event (redacted).
-	Out io.Writer
-	// Live adds countdowns for waits (a terminal).
-	Live bool
+	// Observer receives the run's events, in order (events.go); nil
+	// means none. The engine prints nothing itself.
+	Observer Observer
 	// FailOn makes an ok run exit ExitFinding (5) when a finding of this
 	// severity or worse fired (--fail-on); empty: findings never change
 	// the exit code.
@@ -277,12 +275,12 @@ type Runner struct {
 	// ledger owns the undo and cleanup entries not yet done (ledger.go);
 	// cleanup: entries are in it from the moment the transport opened.
 	ledger *Ledger
+	// em delivers the run's events to Options.Observer.
+	em *emitter
 
 	mu    sync.Mutex
 	phase string
 	dir   string
-	// current is the kind of the ledger entry being sent, 0 outside one.
-	current EntryKind
 }
 
 // Dir is the run folder, once it exists.
@@ -300,9 +298,6 @@ func New(o Options) *Runner {
 	if o.Secrets.Redactor == nil {
 		o.Secrets.Redactor = &secret.Redactor{}
 	}
-	if o.Out == nil {
-		o.Out = io.Discard
-	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -313,25 +308,15 @@ func New(o Options) *Runner {
 		o.MaxExportBytes = 4 << 30
 	}
 	rd := o.Secrets.Redactor
-	return &Runner{o: o, redact: rd.String, ledger: newLedger()}
+	r := &Runner{o: o, redact: rd.String, ledger: newLedger()}
+	r.em = &emitter{obs: o.Observer, target: o.Target, now: o.Now}
+	return r
 }
 
 // Pending returns the undo and cleanup commands still to run, in the order
 // they will run.
 // (an entry of several forms as "form1 | form2").
 func (r *Runner) Pending() []string { return r.ledger.Shown() }
-
-// Sending tells, during cleanup, the kind of the ledger entry whose
-// command is being sent ("undo" or "cleanup"), and "" otherwise: the label
-// the ledger prints it with.
-func (r *Runner) Sending() string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.current == 0 {
-		return ""
-	}
-	return r.current.String()
-}
 
 // Phase tells what the runner is doing: "steps", "cleanup" or "done".
 func (r *Runner) Phase() string {
@@ -491,7 +476,13 @@ func (r *Runner) Run(ctx context.Context) *Result {
 	if err := ru.writeManifest(); err != nil {
 		return finish(StatusRefused, fmt.Errorf("run folder: %w", err))
 	}
-	r.printf("runbook: %s (%s) against %s over %s\n", pb.Name, o.Source, o.Target, o.Transport)
+	r.em.now = func() time.Time {
+		if ru.connected {
+			return ru.now()
+		}
+		return o.Now()
+	}
+	r.em.emit(Event{Type: EvRunStarted, Time: start, Playbook: pb.Name, Source: o.Source, Transport: o.Transport, Dir: dir})
 
 	status, runErr := ru.mainRecovered(ctx)
 
@@ -511,7 +502,7 @@ func (r *Runner) Run(ctx context.Context) *Result {
 		res.Dir = ""
 		finish(status, runErr)
 		r.setPhase("done")
-		r.printf("runbook: %s (exit %d): nothing was sent to %s, so no run folder is kept\n", m.Status, res.ExitCode, o.Target)
+		r.emitEnd(res, "")
 		return res
 	}
 	res.Pending = r.Pending()
@@ -522,10 +513,10 @@ func (r *Runner) Run(ctx context.Context) *Result {
 	m.Ended = ru.now()
 	finish(status, runErr)
 	if err := j.Append(JournalEntry{Time: m.Ended, Event: evRunEnd, Status: string(status), Error: m.Error}); err != nil {
-		r.printf("runbook: %v\n", err)
+		ru.problem("run", err)
 	}
 	if err := ru.writeManifest(); err != nil {
-		r.printf("runbook: writing manifest: %v\n", err)
+		ru.problem("run", fmt.Errorf("writing manifest: %w", err))
 	}
 	// The manifest handed back is the redacted one, as written: nothing in
 	// memory that callers may render holds a secret.
@@ -533,7 +524,7 @@ func (r *Runner) Run(ctx context.Context) *Result {
 		res.Manifest = red
 	}
 	if err := ru.writeSummary(); err != nil {
-		r.printf("runbook: writing summary: %v\n", err)
+		ru.problem("run", fmt.Errorf("writing summary: %w", err))
 	}
 	r.setPhase("done")
 	ru.printEnd(res)
@@ -568,7 +559,7 @@ func (ru *run) mainRecovered(ctx context.Context) (status Status, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			msg := ru.redact(fmt.Sprint(p))
-			ru.printf("runbook: internal error: %s\n%s", msg, debug.Stack())
+			ru.em.emit(Event{Type: EvProblem, Scope: "run", Message: "internal error: " + msg + "\n" + strings.TrimSuffix(ru.redact(string(debug.Stack())), "\n")})
 			status, err = StatusFailed, fmt.Errorf("internal error (a bug: please report it): %s", msg)
 		}
 	}()
@@ -585,7 +576,7 @@ func (ru *run) main(ctx context.Context) (Status, error) {
 	}
 	ru.setPhase("steps")
 	for _, w := range ru.pb.Warnings {
-		ru.printf("WARNING: %s\n", w)
+		ru.em.emit(Event{Type: EvWarning, Message: w})
 	}
 	if len(ru.pb.Warnings) > 0 {
 		if o.Yes {
@@ -611,10 +602,10 @@ func (ru *run) main(ctx context.Context) (Status, error) {
 		return StatusConnectFailed, err
 	}
 	ru.tr, ru.connected = tr, true
-	ru.printf("runbook: run folder %s\n", ru.dir)
 	if vc, ok := tr.(transports.VirtualClock); ok && vc.VirtualTime() {
 		ru.clock = newVirtualClock(o.Now().UTC())
 	}
+	ru.em.emit(Event{Type: EvConnected, Dir: ru.dir, Transport: o.Transport})
 	facts := tr.Facts()
 	shown := make(map[string]string, len(facts))
 	for k, v := range facts { // device text

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -514,7 +513,7 @@ func TestFinishCleanupNeverSendsAPlaceholder(t *testing.T) {
 	}
 	c := &replay.Cassette{Exchanges: []replay.Exchange{{Command: "debug ike pcap off"}}}
 	tr := replay.New(c, replay.Options{Mode: replay.ByCommand})
-	rep, err := engine.FinishCleanup(context.Background(), dir, func(context.Context) (transports.Transport, error) { return tr, nil }, io.Discard, nil)
+	rep, err := engine.FinishCleanup(context.Background(), dir, func(context.Context) (transports.Transport, error) { return tr, nil }, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

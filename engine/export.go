@@ -108,7 +108,7 @@ func (ru *run) pull(ctx context.Context, s *playbook.Step, ex transports.Exporte
 	if file != "" {
 		label += " " + shownFile
 	}
-	ru.printf("[%3d] %s\n", seq, label)
+	ru.em.emit(Event{Type: EvStepStarted, Seq: seq, Step: s.ID, Kind: string(s.Kind), Command: label})
 	start := ru.now()
 	_ = ru.j.Append(JournalEntry{Time: start, Event: evStepStart, Seq: seq, Step: s.ID, Command: label})
 	tmp, err := os.CreateTemp(filepath.Join(ru.dir, "artifacts"), ".partial-*")
@@ -117,14 +117,8 @@ func (ru *run) pull(ctx context.Context, s *playbook.Step, ex transports.Exporte
 	}
 	h := sha256.New()
 	cctx, cancel := context.WithTimeout(ctx, ru.exportTimeout(s))
-	req := transports.ExportRequest{Category: category, File: file, MaxBytes: ru.o.MaxExportBytes}
-	if ru.o.Live {
-		req.Progress = ru.progressBar()
-	}
+	req := transports.ExportRequest{Category: category, File: file, MaxBytes: ru.o.MaxExportBytes, Progress: ru.progress(seq, s.ID)}
 	info, err := ex.Export(cctx, req, io.MultiWriter(tmp, h))
-	if ru.o.Live {
-		ru.printf("\r\033[K")
-	}
 	cancel()
 	cerr := tmp.Close()
 	if err == nil {
@@ -138,7 +132,6 @@ func (ru *run) pull(ctx context.Context, s *playbook.Step, ex transports.Exporte
 			sum := hex.EncodeToString(h.Sum(nil))
 			rec.Output, rec.SHA256 = "artifacts/"+name, sum
 			ru.m.Artifacts = append(ru.m.Artifacts, ArtifactRecord{Step: s.ID, Category: category, Path: "artifacts/" + name, Size: info.Size, SHA256: sum})
-			ru.printf("      ok (%d bytes) -> artifacts/%s\n", info.Size, name)
 		}
 	}
 	if err != nil {
@@ -149,8 +142,9 @@ func (ru *run) pull(ctx context.Context, s *playbook.Step, ex transports.Exporte
 		} else if errors.Is(err, context.DeadlineExceeded) {
 			rec.Status = "timeout"
 		}
-		ru.printf("      %s: %s\n", rec.Status, rec.Error)
 	}
+	ru.em.emit(Event{Type: EvStepEnded, Seq: seq, Step: s.ID, Kind: string(s.Kind), Command: label, Status: EventStatus(rec.Status),
+		Error: rec.Error, Output: rec.Output, Bytes: info.Size, DurationMS: durMS(rec.End.Sub(rec.Start))})
 	ru.m.Steps = append(ru.m.Steps, rec)
 	_ = ru.j.Append(JournalEntry{Time: ru.now(), Event: evStepEnd, Seq: seq, Step: s.ID, Status: rec.Status, Error: rec.Error})
 	ru.record(s, playbook.RunView{Text: rec.Output, Time: rec.End}, rec.Status, rec.Error)
@@ -177,26 +171,23 @@ func artifactName(name, category, file string) string {
 	return name
 }
 
-// progressBar returns an ExportRequest.Progress that redraws one line on the
-// terminal, at most ten times a second.
-func (ru *run) progressBar() func(done, total int64) {
-	var last time.Time
+// progress returns an ExportRequest.Progress that emits export-progress
+// events: at each whole percent of a known total, else at each MiB, and
+// at the end. Bounded by the bytes, not the clock, so a replay's events
+// are the same every time (at most about a hundred per export with a
+// total).
+func (ru *run) progress(seq int, step string) func(done, total int64) {
+	last := int64(-1)
 	return func(done, total int64) {
-		now := time.Now()
-		if now.Sub(last) < 100*time.Millisecond && done != total {
-			return
-		}
-		last = now
+		mark := done >> 20
 		if total > 0 {
-			const width = 30
-			n := int(float64(width) * float64(done) / float64(total))
-			if n > width {
-				n = width
-			}
-			ru.printf("\r\033[K      [%s%s] %s / %s", strings.Repeat("#", n), strings.Repeat(".", width-n), FormatBytes(done), FormatBytes(total))
+			mark = done * 100 / total
+		}
+		if mark == last && done != total {
 			return
 		}
-		ru.printf("\r\033[K      %s", FormatBytes(done))
+		last = mark
+		ru.em.emit(Event{Type: EvExportProgress, Seq: seq, Step: step, Bytes: done, Total: total})
 	}
 }
 

@@ -43,7 +43,11 @@ func (ru *run) runForEach(ctx context.Context, s *playbook.Step) error {
 			return fmt.Errorf("item %s: %w", items[k], err)
 		}
 	}
-	ru.printf("      for each of %d items: %s\n", len(items), strings.Join(items, ", "))
+	shownItems := make([]string, len(items))
+	for k, it := range items {
+		shownItems[k] = ru.redact(it)
+	}
+	ru.em.emit(Event{Type: EvForEach, Step: s.ID, Items: shownItems})
 	for i := 1; i <= count; i++ {
 		if i > 1 {
 			ru.item = nil

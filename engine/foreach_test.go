@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/runbook-dev/runbook/engine"
 	"github.com/runbook-dev/runbook/engine/playbook"
+	"github.com/runbook-dev/runbook/observe"
 	"github.com/runbook-dev/runbook/transports"
 	"github.com/runbook-dev/runbook/transports/replay"
 )
@@ -33,7 +33,7 @@ func runForEach(t *testing.T, pb *playbook.Playbook) (*engine.Result, *replay.Tr
 	var out bytes.Buffer
 	tr := replay.New(c, replay.Options{Mode: replay.Strict})
 	r := engine.New(engine.Options{
-		Playbook: pb, Params: params, Target: "fw1", Transport: "replay", Yes: true, Out: &out,
+		Playbook: pb, Params: params, Target: "fw1", Transport: "replay", Yes: true, Observer: observe.NewText(&out, false),
 		Dir:  filepath.Join(t.TempDir(), "run"),
 		Open: func(context.Context) (transports.Transport, error) { return tr, nil },
 	})
@@ -248,7 +248,7 @@ func TestForEachRebuiltFromJournal(t *testing.T) {
 	}
 	c := &replay.Cassette{Exchanges: []replay.Exchange{{Command: "debug ike pcap off"}}}
 	tr := replay.New(c, replay.Options{Mode: replay.ByCommand})
-	if _, err := engine.FinishCleanup(context.Background(), dir, func(context.Context) (transports.Transport, error) { return tr, nil }, io.Discard, nil); err != nil {
+	if _, err := engine.FinishCleanup(context.Background(), dir, func(context.Context) (transports.Transport, error) { return tr, nil }, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	got, err := engine.ReadManifest(dir)

@@ -3,7 +3,6 @@ package engine_test
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -37,14 +36,14 @@ func TestCleanupAfterTornJournal(t *testing.T) {
 	open := func(ctx context.Context) (transports.Transport, error) {
 		return replay.New(c, replay.Options{Mode: replay.ByCommand}), nil
 	}
-	rep, err := engine.FinishCleanup(context.Background(), dir, open, io.Discard, nil)
+	rep, err := engine.FinishCleanup(context.Background(), dir, open, nil, nil)
 	if err != nil {
 		t.Fatalf("first cleanup: %v", err)
 	}
 	if len(rep.Done) != 1 || len(rep.Failed) != 0 {
 		t.Fatalf("first cleanup: done %q, failed %q; want the one undo done", rep.Done, rep.Failed)
 	}
-	rep, err = engine.FinishCleanup(context.Background(), dir, open, io.Discard, nil)
+	rep, err = engine.FinishCleanup(context.Background(), dir, open, nil, nil)
 	if err != nil {
 		t.Fatalf("second cleanup: %v", err)
 	}
@@ -195,7 +194,7 @@ cleanup:
 	}}
 	rep, err := engine.FinishCleanup(context.Background(), dir, func(ctx context.Context) (transports.Transport, error) {
 		return replay.New(later, replay.Options{}), nil
-	}, io.Discard, nil)
+	}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

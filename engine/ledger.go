@@ -320,7 +320,8 @@ type session struct {
 	tr          transports.Transport
 	unreachable error
 	clock       Clock
-	printf      func(format string, a ...any)
+	// emit delivers the session's events (reconnected, cleanup entries).
+	emit func(Event)
 	// via is the transport that carried the last command sent (the part
 	// that answered, for a target reached both ways), "" before any.
 	via string
@@ -341,7 +342,7 @@ func (s *session) reopen(ctx context.Context) error {
 		var tr transports.Transport
 		if tr, err = s.open(ctx); err == nil {
 			s.tr = tr
-			s.printf("      reconnected\n")
+			s.emit(Event{Type: EvReconnected, Transport: s.transport})
 			return nil
 		}
 		if attempt < 3 {
@@ -444,9 +445,6 @@ type drainer struct {
 	output func(p PendingEntry, text string) string
 	// note is added to every record ("by runbook cleanup").
 	note string
-	// sending, if set, is told the kind of the entry being sent, and 0
-	// once it is done.
-	sending func(EntryKind)
 	// later is set for `runbook cleanup`: the device may have changed
 	// since the run, so an entry whose every form it refused then is tried
 	// again, once each (a form refused while another is left untried is
@@ -488,8 +486,9 @@ func (d *drainer) drain(ctx context.Context) []drained {
 
 // fail records p as failed without sending anything.
 func (d *drainer) fail(p PendingEntry, msg string) CleanupRecord {
-	d.s.printf("  %s: %s\n      FAILED: %s\n", p.Label(), p.Command, msg)
+	d.entry(p, p.Command, 0)
 	rec := CleanupRecord{Command: p.Command, Status: "failed", Error: msg, Time: d.now(), Note: d.note}
+	d.ended(p, &rec)
 	d.journalResult(p, &rec)
 	return rec
 }
@@ -500,21 +499,18 @@ func (d *drainer) journalResult(p PendingEntry, rec *CleanupRecord) {
 		// The command was sent (or not): the journal still lists the
 		// entry as pending, so `runbook cleanup` would only try it again.
 		rec.Note = strings.TrimPrefix(rec.Note+"; not journaled: "+err.Error(), "; ")
-		d.s.printf("      %s\n", rec.Note)
+		d.s.emit(Event{Type: EvProblem, Scope: "step", Key: p.Key.String(), Message: rec.Note})
 	}
 }
 
 // one tries the forms of p in order.
 func (d *drainer) one(ctx context.Context, p PendingEntry) CleanupRecord {
-	if d.sending != nil {
-		d.sending(p.Key.Kind)
-		defer d.sending(0)
-	}
 	rec := CleanupRecord{Command: p.Command, Time: d.now(), Note: d.note}
 	if p.Hold != "" {
 		msg := "not sent: " + p.Hold + "; run it by hand if it applies: " + ShowForms(p.Forms)
-		d.s.printf("  %s: %s\n      FAILED: %s\n", p.Label(), p.Command, msg)
+		d.entry(p, p.Command, 0)
 		rec.Status, rec.Error = "failed", msg
+		d.ended(p, &rec)
 		d.journalResult(p, &rec)
 		return rec
 	}
@@ -526,12 +522,12 @@ func (d *drainer) one(ctx context.Context, p PendingEntry) CleanupRecord {
 	}
 	for i, form := range p.Forms {
 		if i == 0 {
-			d.s.printf("  %s: %s\n", p.Label(), form)
+			d.entry(p, form, len(p.Forms))
 		} else {
-			d.s.printf("      trying form %d of %d: %s\n", i+1, len(p.Forms), form)
+			d.s.emit(Event{Type: EvFormTried, Key: p.Key.String(), Label: p.Label(), Form: i + 1, Forms: len(p.Forms), Command: form})
 		}
 		if why, ok := p.Refused[form]; ok && len(p.Forms) > 1 {
-			d.s.printf("      not sent: the device refused it earlier in this run: %s\n", why)
+			d.s.emit(Event{Type: EvFormSkipped, Key: p.Key.String(), Label: p.Label(), Form: i + 1, Forms: len(p.Forms), Command: form, Error: why})
 			refused = append(refused, RefusedForm{Form: i, Command: form, Error: why})
 			continue
 		}
@@ -553,6 +549,9 @@ func (d *drainer) one(ctx context.Context, p PendingEntry) CleanupRecord {
 		if err == nil {
 			accepted = i
 			rec.Command = form
+			if len(p.Forms) > 1 {
+				d.s.emit(Event{Type: EvFormAccepted, Key: p.Key.String(), Label: p.Label(), Form: i + 1, Forms: len(p.Forms), Command: form})
+			}
 			break
 		}
 		if !Refused(err) {
@@ -560,9 +559,9 @@ func (d *drainer) one(ctx context.Context, p PendingEntry) CleanupRecord {
 		}
 		words := d.redact(refusalWords(err))
 		refused = append(refused, RefusedForm{Form: i, Command: form, Error: words})
-		d.s.printf("      refused: %s\n", words)
+		d.s.emit(Event{Type: EvFormRefused, Key: p.Key.String(), Label: p.Label(), Form: i + 1, Forms: len(p.Forms), Command: form, Error: words})
 		if jerr := d.l.record(d.j, JournalEntry{Time: d.now(), Event: evRefused, Key: p.Key.String(), Command: form, Error: words}); jerr != nil {
-			d.s.printf("      %v\n", jerr)
+			d.s.emit(Event{Type: EvProblem, Scope: "step", Key: p.Key.String(), Message: d.redact(jerr.Error())})
 		}
 	}
 	if len(p.Forms) > 1 {
@@ -574,16 +573,26 @@ func (d *drainer) one(ctx context.Context, p PendingEntry) CleanupRecord {
 	switch {
 	case accepted >= 0:
 		rec.Status = "ok"
-		d.s.printf("      ok\n")
 	case err == nil || len(p.Forms) > 1 && len(refused) == len(p.Forms):
 		rec.Status, rec.Error = "failed", refusedAll(refused)
-		d.s.printf("      FAILED: %s\n", rec.Error)
 	default:
 		rec.Status, rec.Error = "failed", d.redact(err.Error())
-		d.s.printf("      FAILED: %s\n", rec.Error)
 	}
+	d.ended(p, &rec)
 	d.journalResult(p, &rec)
 	return rec
+}
+
+// entry emits cleanup-entry: p is sent, first as command (forms: how many
+// it has, 0 for an entry failed before any was sent).
+func (d *drainer) entry(p PendingEntry, command string, forms int) {
+	d.s.emit(Event{Type: EvCleanupEntry, Key: p.Key.String(), Label: p.Label(), Command: command, Forms: forms})
+}
+
+// ended emits cleanup-entry-ended with rec's status, before the result is
+// journaled (a journal failure follows as a problem).
+func (d *drainer) ended(p PendingEntry, rec *CleanupRecord) {
+	d.s.emit(Event{Type: EvCleanupEntryEnded, Key: p.Key.String(), Label: p.Label(), Command: rec.Command, Status: EventStatus(rec.Status), Error: rec.Error, Output: rec.Output})
 }
 
 // RefusedForm is one form of a command the device refused, with its words.

@@ -2,7 +2,6 @@ package engine_test
 
 import (
 	"context"
-	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/runbook-dev/runbook/engine"
 	"github.com/runbook-dev/runbook/engine/playbook"
+	"github.com/runbook-dev/runbook/observe"
 	"github.com/runbook-dev/runbook/transports"
 	"github.com/runbook-dev/runbook/transports/replay"
 )
@@ -250,7 +250,7 @@ func TestFinishCleanupTriesEveryForm(t *testing.T) {
 	}}
 	open := func(context.Context) (transports.Transport, error) { return replay.New(c, replay.Options{}), nil }
 	var out strings.Builder
-	rep, err := engine.FinishCleanup(context.Background(), dir, open, &out, nil)
+	rep, err := engine.FinishCleanup(context.Background(), dir, open, observe.NewText(&out, false), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -262,7 +262,7 @@ func TestFinishCleanupTriesEveryForm(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
 	}
-	rep, err = engine.FinishCleanup(context.Background(), dir, open, io.Discard, nil)
+	rep, err = engine.FinishCleanup(context.Background(), dir, open, nil, nil)
 	if err != nil || len(rep.Done)+len(rep.Failed) != 0 {
 		t.Errorf("second cleanup: %v, done %q failed %q", err, rep.Done, rep.Failed)
 	}

@@ -252,19 +252,21 @@ func marshalManifest(m *Manifest) ([]byte, error) {
 	return append(b, '\n'), nil
 }
 
+// printEnd emits the findings and the end of the run.
 func (ru *run) printEnd(res *Result) {
-	m := ru.m
-	for _, f := range m.Findings {
-		ru.printf("FINDING [%s] %s: %s\n", f.Severity, f.ID, f.Message)
+	for _, f := range ru.m.Findings {
+		ru.em.emit(Event{Type: EvFinding, ID: f.ID, Severity: f.Severity, Message: f.Message})
 	}
-	if len(res.Pending) > 0 {
-		ru.printf("CLEANUP INCOMPLETE: the device may still be in debug. Not undone:\n")
-		for _, p := range res.Pending {
-			ru.printf("  %s\n", p)
-		}
-		ru.printf("Finish with: runbook cleanup %s\n", res.Dir)
-	}
-	ru.printf("runbook: %s (exit %d); summary: %s\n", Outcome(m.Status, res.ExitCode, m.Findings), res.ExitCode, filepath.Join(res.Dir, "summary.md"))
+	ru.emitEnd(res, filepath.Join(res.Dir, "summary.md"))
+}
+
+// emitEnd emits run-ended: summary is summary.md, empty when no run folder
+// is kept.
+func (r *Runner) emitEnd(res *Result, summary string) {
+	m := res.Manifest
+	code := res.ExitCode
+	r.em.emit(Event{Type: EvRunEnded, Status: EventStatus(m.Status), ExitCode: &code, Outcome: Outcome(m.Status, res.ExitCode, m.Findings),
+		Dir: res.Dir, Summary: summary, Pending: res.Pending, Error: m.Error})
 }
 
 // writeSummary writes summary.md, ready to paste into a support case.

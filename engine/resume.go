@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -49,19 +48,28 @@ type CleanupReport struct {
 // policy), and journals each result, so running it twice does nothing the
 // second time. It is how a run whose engine was killed is finished
 // (`runbook cleanup RUNDIR`). It returns open's error if the device cannot
-// be reached before anything is sent.
-func FinishCleanup(ctx context.Context, dir string, open func(context.Context) (transports.Transport, error), out io.Writer, redact func(string) string) (CleanupReport, error) {
+// be reached before anything is sent. Its events (cleanup-started with
+// Resume set, each entry, cleanup-ended) go to obs, which may be nil.
+func FinishCleanup(ctx context.Context, dir string, open func(context.Context) (transports.Transport, error), obs Observer, redact func(string) string) (CleanupReport, error) {
 	var rep CleanupReport
 	if redact == nil {
 		redact = func(s string) string { return s }
 	}
-	_, entries, err := ReadRunStart(dir)
+	start, entries, err := ReadRunStart(dir)
 	if err != nil {
 		return rep, err
 	}
 	l := NewLedger(entries)
-	if len(l.Pending()) == 0 {
-		fmt.Fprintf(out, "runbook: %s: nothing left to clean up\n", dir)
+	now := func() time.Time { return time.Now().UTC() }
+	em := &emitter{obs: obs, target: start.Target, now: now}
+	pending := l.Pending()
+	n := map[EntryKind]int{}
+	for _, p := range pending {
+		n[p.Key.Kind]++
+	}
+	em.emit(Event{Type: EvCleanupStarted, Resume: true, Dir: dir, UndoCount: n[KindUndo], CleanupCount: n[KindCleanup]})
+	if len(pending) == 0 {
+		em.emit(Event{Type: EvCleanupEnded, Resume: true, Dir: dir})
 		return rep, nil
 	}
 	j, err := openJournal(filepath.Join(dir, JournalFile))
@@ -75,13 +83,12 @@ func FinishCleanup(ctx context.Context, dir string, open func(context.Context) (
 	if err != nil {
 		return rep, err
 	}
-	s := &session{open: open, tr: tr, clock: realClock{}, printf: func(format string, a ...any) { fmt.Fprintf(out, format, a...) }}
+	s := &session{open: open, tr: tr, clock: realClock{}, emit: em.emit}
 	defer func() {
 		if s.tr != nil {
 			_ = s.tr.Close()
 		}
 	}()
-	now := func() time.Time { return time.Now().UTC() }
 	d := &drainer{l: l, j: j, s: s, now: now, redact: redact, note: "by runbook cleanup", later: true}
 	var done []drained
 	for _, r := range d.drain(ctx) {
@@ -92,6 +99,7 @@ func FinishCleanup(ctx context.Context, dir string, open func(context.Context) (
 			rep.Failed = append(rep.Failed, r.rec.Command)
 		}
 	}
+	em.emit(Event{Type: EvCleanupEnded, Resume: true, Dir: dir, Pending: l.Shown()})
 	// Keep the manifest and the summary in step, if the run got far enough
 	// to write a manifest.
 	if m, err := ReadManifest(dir); err == nil {

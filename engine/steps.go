@@ -105,14 +105,14 @@ func (ru *run) runStep(ctx context.Context, s *playbook.Step) error {
 		return err
 	}
 	if s.OnError == playbook.OnErrorContinue {
-		ru.printf("      continuing (on_error: continue)\n")
+		ru.em.emit(Event{Type: EvStepContinued, Step: s.ID, Reason: ReasonOnErrorContinue})
 		return nil
 	}
 	if errors.Is(err, transports.ErrNotOverAPI) && s.OnError == "" {
 		// Refused for the way it came, not for what it asks: the note says
 		// how to run it by hand, and the rest of the evidence is taken.
 		// An author who wants a hard stop writes on_error: fail.
-		ru.printf("      continuing: the note says how to run it on the CLI\n")
+		ru.em.emit(Event{Type: EvStepContinued, Step: s.ID, Reason: ReasonNotOverAPI})
 		return nil
 	}
 	if s.Kind == playbook.KindExport && s.OnError == "" {
@@ -120,7 +120,7 @@ func (ru *run) runStep(ctx context.Context, s *playbook.Step) error {
 		// other captures, the tech-support file): the run goes on, and
 		// ends failed (exit 1) once every step ran.
 		ru.exportFailed = append(ru.exportFailed, &stepError{step: s, err: err})
-		ru.printf("      continuing: the run goes on to the remaining steps and will end failed (exit 1)\n")
+		ru.em.emit(Event{Type: EvStepContinued, Step: s.ID, Reason: ReasonExportFailed})
 		return nil
 	}
 	return &stepError{step: s, err: err}
@@ -140,11 +140,7 @@ func (ru *run) skipBecause(s *playbook.Step, why string) {
 	}
 	now := ru.now()
 	ru.m.Steps = append(ru.m.Steps, StepRecord{ID: s.ID, Kind: string(s.Kind), Line: s.Line, Command: srcOf(s), Start: now, End: now, Status: "skipped", Note: why})
-	if why != "" {
-		ru.printf("  -   %s (skipped: %s)\n", describe(s), why)
-		return
-	}
-	ru.printf("  -   %s (skipped)\n", describe(s))
+	ru.em.emit(Event{Type: EvStepSkipped, Step: s.ID, Kind: string(s.Kind), Name: describe(s), Reason: why})
 }
 
 func srcOf(s *playbook.Step) string {
@@ -356,11 +352,18 @@ func (ru *run) send(ctx context.Context, s *playbook.Step, forms []transports.Co
 			return playbook.RunView{}, fmt.Errorf("not sent: %w", err)
 		}
 	}
-	label := cmd.Shown
-	if count > 1 {
-		label = fmt.Sprintf("%s  (%d/%d)", cmd.Shown, i, count)
+	if len(undo) > 0 && !ru.armed[s] {
+		shown := make([]string, len(undo))
+		for k, u := range undo {
+			shown[k] = ShowForms(u.shown)
+		}
+		ru.em.emit(Event{Type: EvUndoArmed, Seq: seq, Step: s.ID, Command: cmd.Shown, Undo: shown})
 	}
-	ru.printf("[%3d] %s\n", seq, label)
+	started := Event{Type: EvStepStarted, Seq: seq, Step: s.ID, Kind: string(s.Kind), Command: cmd.Shown, Item: ru.itemOr()}
+	if count > 1 {
+		started.Run, started.Runs = i, count
+	}
+	ru.em.emit(started)
 	start := ru.now()
 	_ = ru.j.Append(JournalEntry{Time: start, Event: evStepStart, Seq: seq, Step: s.ID, Command: cmd.Shown, Item: ru.itemOr()}) // not durable
 	var res transports.Result
@@ -370,12 +373,12 @@ func (ru *run) send(ctx context.Context, s *playbook.Step, forms []transports.Co
 	resent := false
 	for k, c := range forms {
 		if why, ok := ru.ledger.refusal(c.Shown); ok && len(forms) > 1 {
-			ru.printf("      form %d of %d not sent, the device refused it earlier: %s\n", k+1, len(forms), c.Shown)
+			ru.em.emit(Event{Type: EvFormSkipped, Seq: seq, Step: s.ID, Form: k + 1, Forms: len(forms), Command: c.Shown, Error: why})
 			refused = append(refused, RefusedForm{Form: k, Command: c.Shown, Error: why})
 			continue
 		}
 		if tried > 0 {
-			ru.printf("      trying form %d of %d: %s\n", k+1, len(forms), c.Shown)
+			ru.em.emit(Event{Type: EvFormTried, Seq: seq, Step: s.ID, Form: k + 1, Forms: len(forms), Command: c.Shown})
 		}
 		tried++
 		cmd = c
@@ -393,6 +396,9 @@ func (ru *run) send(ctx context.Context, s *playbook.Step, forms []transports.Co
 		}
 		if err == nil {
 			accepted = k
+			if len(forms) > 1 {
+				ru.em.emit(Event{Type: EvFormAccepted, Seq: seq, Step: s.ID, Form: k + 1, Forms: len(forms), Command: c.Shown})
+			}
 			break
 		}
 		if !Refused(err) || ctx.Err() != nil {
@@ -401,11 +407,9 @@ func (ru *run) send(ctx context.Context, s *playbook.Step, forms []transports.Co
 		words := ru.redact(refusalWords(err))
 		refused = append(refused, RefusedForm{Form: k, Command: c.Shown, Error: words})
 		if jerr := ru.ledger.record(ru.j, JournalEntry{Time: ru.now(), Event: evRefused, Seq: seq, Step: s.ID, Command: c.Shown, Error: words}); jerr != nil {
-			ru.printf("      %v\n", jerr)
+			ru.problem("step", jerr)
 		}
-		if len(forms) > 1 {
-			ru.printf("      refused: %s\n", words)
-		}
+		ru.em.emit(Event{Type: EvFormRefused, Seq: seq, Step: s.ID, Form: k + 1, Forms: len(forms), Command: c.Shown, Error: words})
 	}
 	if len(forms) > 1 && accepted < 0 && len(refused) == len(forms) {
 		err = &RefusedError{Refused: refused}
@@ -469,7 +473,7 @@ func (ru *run) send(ctx context.Context, s *playbook.Step, forms []transports.Co
 	name := fmt.Sprintf("steps/%03d-%s.txt", seq, fileLabel(s, cmd.Shown)+ru.itemSuffix())
 	sum, werr := ru.writeOutput(name, text)
 	if werr != nil {
-		ru.printf("      could not write %s: %v\n", name, werr)
+		ru.problem("step", fmt.Errorf("could not write %s: %w", name, werr))
 	} else {
 		rec.Output, rec.SHA256 = name, sum
 	}
@@ -483,11 +487,8 @@ func (ru *run) send(ctx context.Context, s *playbook.Step, forms []transports.Co
 	}
 	ru.m.Steps = append(ru.m.Steps, rec)
 	_ = ru.j.Append(JournalEntry{Time: end, Event: evStepEnd, Seq: seq, Step: s.ID, Status: rec.Status, Error: rec.Error, Item: ru.itemOr()}) // not durable
-	if err != nil {
-		ru.printf("      %s: %s\n", rec.Status, rec.Error)
-	} else {
-		ru.printf("      ok (%s) -> %s\n", end.Sub(start).Round(time.Millisecond), name)
-	}
+	ru.em.emit(Event{Type: EvStepEnded, Seq: seq, Step: s.ID, Kind: string(s.Kind), Command: cmd.Shown, Item: rec.Item,
+		Status: EventStatus(rec.Status), Error: rec.Error, Output: rec.Output, DurationMS: durMS(end.Sub(start))})
 	ru.record(s, out, rec.Status, rec.Error)
 	if err != nil {
 		return out, err
@@ -529,10 +530,11 @@ func (ru *run) undoNotNeeded(seq int, undo []undoEntry) {
 		if err := ru.ledger.record(ru.j, JournalEntry{Time: ru.now(), Event: evCleanupEntry, Key: undoKey(seq, k).String(), Command: shown, Status: "ok", Message: rec.Note}); err != nil {
 			// Not on record as done: then it is still pending, and
 			// undone at the end, harmlessly.
-			ru.printf("      %v\n", err)
+			ru.problem("step", err)
 			continue
 		}
 		ru.m.Undo = append(ru.m.Undo, rec)
+		ru.em.emit(Event{Type: EvUndoSatisfied, Seq: seq, Key: undoKey(seq, k).String(), Command: shown, Reason: ReasonCommandRefused})
 	}
 }
 
@@ -569,9 +571,10 @@ func (ru *run) satisfyUndo(seq int, cli string) {
 		// sent again at cleanup, which is harmless.
 		e := JournalEntry{Time: ru.now(), Event: evCleanupEntry, Key: p.Key.String(), Command: p.Forms[first], Status: "ok", Message: "done by the playbook"}
 		if err := ru.ledger.record(ru.j, e); err != nil {
-			ru.printf("      %v\n", err)
+			ru.problem("step", err)
 			continue
 		}
+		ru.em.emit(Event{Type: EvUndoSatisfied, Key: p.Key.String(), Command: p.Forms[first], Reason: ReasonDoneByPlaybook})
 		rec := CleanupRecord{Command: p.Forms[first], Status: "ok", Time: ru.now(), Note: "done by the playbook's own step"}
 		if len(p.Forms) > 1 {
 			rec.AcceptedForm = &first
@@ -621,7 +624,7 @@ func (ru *run) capture(s *playbook.Step, out playbook.RunView) error {
 		}
 		ru.vars[c.Name] = val
 		if val != "" {
-			ru.printf("      captured %s = %s\n", c.Name, ru.redact(val))
+			ru.em.emit(Event{Type: EvCapture, Step: s.ID, Name: c.Name, Value: ru.redact(val)})
 		}
 	}
 	return nil
@@ -665,33 +668,16 @@ func (ru *run) sleep(ctx context.Context, d time.Duration, why string) error {
 	if d <= 0 {
 		return nil
 	}
-	ru.printf("      waiting %s: %s\n", d, why)
-	if _, virtual := ru.clock.(*virtualClock); ru.o.Live && !virtual {
-		return ru.countdown(ctx, d)
+	_, virtual := ru.clock.(*virtualClock)
+	deadline := ru.now().Add(d)
+	ru.em.emit(Event{Type: EvWait, Message: why, DurationMS: durMS(d), Deadline: &deadline, Virtual: virtual})
+	err := ru.clock.Sleep(ctx, d)
+	status := EvOK
+	if err != nil {
+		status = EventStatus(stoppedStatus(ctx))
 	}
-	return ru.clock.Sleep(ctx, d)
-}
-
-// countdown sleeps d on the real clock, redrawing the time left each second.
-func (ru *run) countdown(ctx context.Context, d time.Duration) error {
-	end := time.Now().Add(d)
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
-	for {
-		left := time.Until(end)
-		if left <= 0 {
-			ru.printf("\r\033[K")
-			return nil
-		}
-		ru.printf("\r\033[K      %s left", left.Round(time.Second))
-		select {
-		case <-ctx.Done():
-			ru.printf("\r\033[K")
-			return context.Cause(ctx)
-		case <-t.C:
-		case <-time.After(left):
-		}
-	}
+	ru.em.emit(Event{Type: EvWaitEnded, Status: status})
+	return err
 }
 
 func (ru *run) wait(ctx context.Context, s *playbook.Step) error {
@@ -732,11 +718,12 @@ func (ru *run) prompt(ctx context.Context, s *playbook.Step) error {
 	start := ru.now()
 	rec := StepRecord{ID: s.ID, Kind: "prompt", Line: s.Line, Start: start, Note: msg}
 	if ru.o.Yes {
-		ru.printf(">>> %s\n", msg)
-		ru.printf("    (continuing: --yes)\n")
+		ru.em.emit(Event{Type: EvPrompt, Step: s.ID, Message: msg, Auto: true})
+		ru.em.emit(Event{Type: EvPromptAnswered, Step: s.ID, Status: EvAutoContinued, Auto: true})
 		rec.Status = "auto-continued"
 		_ = ru.j.Append(JournalEntry{Time: start, Event: evPrompt, Step: s.ID, Message: msg, Status: "auto-continued"})
 	} else {
+		ru.em.emit(Event{Type: EvPrompt, Step: s.ID, Message: msg, DurationMS: durMS(s.PromptTimeout)})
 		ok, err := ru.o.Prompter.Ask(ctx, msg, s.PromptTimeout)
 		switch {
 		case errors.Is(err, ErrPromptTimeout) && s.Default == "continue":
@@ -749,6 +736,7 @@ func (ru *run) prompt(ctx context.Context, s *playbook.Step) error {
 		}
 		if !ok {
 			rec.Status, rec.End = "aborted", ru.now()
+			ru.em.emit(Event{Type: EvPromptAnswered, Step: s.ID, Status: EvAborted})
 			ru.m.Steps = append(ru.m.Steps, rec)
 			_ = ru.j.Append(JournalEntry{Time: ru.now(), Event: evPrompt, Step: s.ID, Message: msg, Status: "aborted"})
 			return ErrAborted
@@ -756,6 +744,7 @@ func (ru *run) prompt(ctx context.Context, s *playbook.Step) error {
 		if rec.Status == "" {
 			rec.Status = "continued"
 		}
+		ru.em.emit(Event{Type: EvPromptAnswered, Step: s.ID, Status: EventStatus(rec.Status)})
 		_ = ru.j.Append(JournalEntry{Time: ru.now(), Event: evPrompt, Step: s.ID, Message: msg, Status: rec.Status})
 	}
 	rec.End = ru.now()
@@ -777,15 +766,14 @@ func (ru *run) note(s *playbook.Step) error {
 // addNote records msg, whose values are already redacted (render).
 func (ru *run) addNote(msg string) {
 	ru.m.Notes = append(ru.m.Notes, msg)
-	ru.printf("NOTE: %s\n", msg)
+	ru.em.emit(Event{Type: EvNote, Message: msg})
 	_ = ru.j.Append(JournalEntry{Time: ru.now(), Event: evNote, Message: msg})
 }
 
-// printf writes progress. It redacts nothing: every argument is a shown
-// command or an already redacted value, so a secret that is a word of the
-// playbook ("debug") never rewrites a command on the terminal.
-func (r *Runner) printf(format string, a ...any) {
-	fmt.Fprintf(r.o.Out, format, a...)
+// problem emits err as a problem of scope "run" or "step", redacted: an
+// error may quote device text.
+func (ru *run) problem(scope string, err error) {
+	ru.em.emit(Event{Type: EvProblem, Scope: scope, Message: ru.redact(err.Error())})
 }
 
 // run1 sends cmd once on the current transport, bounded by its timeout.

@@ -14,6 +14,7 @@ import (
 	"github.com/runbook-dev/runbook/engine"
 	"github.com/runbook-dev/runbook/engine/playbook"
 	"github.com/runbook-dev/runbook/examples"
+	"github.com/runbook-dev/runbook/observe"
 	"github.com/runbook-dev/runbook/playbooks"
 	"github.com/runbook-dev/runbook/transports"
 	"github.com/runbook-dev/runbook/transports/replay"
@@ -61,6 +62,12 @@ func loadPlaybook(t *testing.T, name string) (*playbook.Playbook, string) {
 // stored in it and --yes semantics.
 func replayRun(t *testing.T, c *replay.Cassette) (*engine.Result, *logged) {
 	t.Helper()
+	return replayRunObserved(t, c, nil)
+}
+
+// replayRunObserved is replayRun with obs observing the run's events too.
+func replayRunObserved(t *testing.T, c *replay.Cassette, obs engine.Observer) (*engine.Result, *logged) {
+	t.Helper()
 	pb, src := loadPlaybook(t, c.Playbook)
 	params, err := pb.Bind(c.Params)
 	if err != nil {
@@ -81,10 +88,10 @@ func replayRun(t *testing.T, c *replay.Cassette) (*engine.Result, *logged) {
 			tr = &logged{Transport: replay.New(c, replay.Options{Mode: replay.Strict})}
 			return tr, nil
 		},
-		Dir: filepath.Join(t.TempDir(), "run"),
-		Yes: true,
-		Out: &out,
-		Now: func() time.Time { return start },
+		Dir:      filepath.Join(t.TempDir(), "run"),
+		Yes:      true,
+		Observer: engine.Observers{observe.NewText(&out, false), obs},
+		Now:      func() time.Time { return start },
 	}).Run(context.Background())
 	if t.Failed() || res.Err != nil {
 		t.Logf("engine output:\n%s", out.String())

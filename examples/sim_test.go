@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/runbook-dev/runbook/engine"
+	"github.com/runbook-dev/runbook/observe"
 	"github.com/runbook-dev/runbook/playbooks"
 	"github.com/runbook-dev/runbook/secret"
 	"github.com/runbook-dev/runbook/sim"
@@ -406,10 +407,10 @@ func simRun(t *testing.T, c simCase, path string) (*engine.Result, *sim.Device) 
 			}
 			return ""
 		}},
-		Dir: filepath.Join(t.TempDir(), "run"),
-		Yes: true,
-		Out: &out,
-		Now: func() time.Time { return start },
+		Dir:      filepath.Join(t.TempDir(), "run"),
+		Yes:      true,
+		Observer: observe.NewText(&out, false),
+		Now:      func() time.Time { return start },
 	}).Run(context.Background())
 	if err := w.Close(); err != nil {
 		t.Fatal(err)

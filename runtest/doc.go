@@ -8,7 +8,7 @@
 // The conventions (where cases live, how a cassette finds its playbook, the
 // expectations file) are documented in docs/testing-playbooks.md.
 //
-// This package imports the engine, the playbook model, the built-in
+// This package imports the engine, its observers (observe), the playbook model, the built-in
 // playbooks, secret and transports/replay. It must not import cobra, any
 // live transport, nor cmd/runbook.
 package runtest

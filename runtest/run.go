@@ -13,6 +13,7 @@ import (
 
 	"github.com/runbook-dev/runbook/engine"
 	"github.com/runbook-dev/runbook/engine/playbook"
+	"github.com/runbook-dev/runbook/observe"
 	"github.com/runbook-dev/runbook/playbooks"
 	"github.com/runbook-dev/runbook/secret"
 	"github.com/runbook-dev/runbook/transports"
@@ -169,12 +170,15 @@ func replayCase(ctx context.Context, c Case, o Options) (got *Expectation, runEr
 
 	tr := replay.New(cas, replay.Options{Mode: o.Mode, Redact: redactor.String})
 	log := &commandLog{}
-	var r *engine.Runner
+	var obs engine.Observer = log
+	if o.Out != nil {
+		obs = engine.Observers{log, observe.NewText(o.Out, false)}
+	}
 	target := cas.Target.Name
 	if target == "" {
 		target = "replay"
 	}
-	r = engine.New(engine.Options{
+	r := engine.New(engine.Options{
 		Playbook:  pb,
 		Source:    source,
 		Params:    params,
@@ -184,11 +188,11 @@ func replayCase(ctx context.Context, c Case, o Options) (got *Expectation, runEr
 		Secrets:   resolver,
 		Dir:       tmp + string(os.PathSeparator) + "run",
 		Yes:       true,
-		Out:       o.Out,
+		Observer:  obs,
 		Open: func(context.Context) (transports.Transport, error) {
 			// A reconnect continues the same recorded session, as the
 			// recording of a reconnected session does.
-			return &session{tr: tr, log: log, label: r.Sending}, nil
+			return &session{tr: tr, log: log}, nil
 		},
 	})
 	res := r.Run(ctx)
@@ -282,23 +286,40 @@ type sent struct {
 	text  string
 }
 
-// commandLog collects what a case's run sent, in order.
+// commandLog collects what a case's run sent, in order, and the run's
+// findings. It observes the run's events: between a cleanup-entry and its
+// cleanup-entry-ended, what is sent is for that ledger entry (undo or
+// cleanup), and is labelled so.
 type commandLog struct {
-	mu   sync.Mutex
-	sent []sent
+	mu       sync.Mutex
+	sent     []sent
+	label    string
+	findings []Finding
 }
 
-func (l *commandLog) add(label, text string) {
+// Event implements engine.Observer.
+func (l *commandLog) Event(e engine.Event) {
 	l.mu.Lock()
-	l.sent = append(l.sent, sent{label, text})
+	defer l.mu.Unlock()
+	switch e.Type {
+	case engine.EvCleanupEntry:
+		l.label = e.Label
+	case engine.EvCleanupEntryEnded:
+		l.label = ""
+	case engine.EvFinding:
+		l.findings = append(l.findings, Finding{ID: e.ID, Severity: e.Severity})
+	}
+}
+
+// add logs text, sent for the current ledger entry if any.
+func (l *commandLog) add(text string) {
+	l.mu.Lock()
+	l.sent = append(l.sent, sent{l.label, text})
 	l.mu.Unlock()
 }
 
-// expectation builds what res gave. Commands sent in the cleanup phase are
-// told apart (undo, then cleanup:) by the label the engine's ledger gave
-// the entry each was sent for (engine.Runner.Sending).
+// expectation builds what res gave from what the run sent and its events.
 func (l *commandLog) expectation(res *engine.Result) *Expectation {
-	m := res.Manifest
 	e := &Expectation{ExitCode: res.ExitCode}
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -312,19 +333,17 @@ func (l *commandLog) expectation(res *engine.Result) *Expectation {
 			e.Commands = append(e.Commands, s.text)
 		}
 	}
-	for _, f := range m.Findings {
-		e.Findings = append(e.Findings, Finding{ID: f.ID, Severity: f.Severity})
-	}
+	e.Findings = append(e.Findings, l.findings...)
 	return e
 }
 
 // session is what the engine sees of the replay: every command and export
-// is logged with the label of the ledger entry it was sent for. Close ends only this session;
+// is logged (with the label of the ledger entry it was sent for, from the
+// run's events). Close ends only this session;
 // a re-opened session continues the same replay.
 type session struct {
-	tr    *replay.Transport
-	log   *commandLog
-	label func() string
+	tr  *replay.Transport
+	log *commandLog
 
 	mu     sync.Mutex
 	closed bool
@@ -347,7 +366,7 @@ func (s *session) Run(ctx context.Context, cmd transports.Command) (transports.R
 	if s.isClosed() {
 		return transports.Result{}, fmt.Errorf("replay: %w", transports.ErrClosed)
 	}
-	s.log.add(s.label(), cmd.CLI)
+	s.log.add(cmd.CLI)
 	return s.tr.Run(ctx, cmd)
 }
 
@@ -377,7 +396,7 @@ func (s *session) Export(ctx context.Context, req transports.ExportRequest, w io
 	if req.File != "" {
 		text += " " + req.File
 	}
-	s.log.add(s.label(), text)
+	s.log.add(text)
 	return s.tr.Export(ctx, req, w)
 }
 

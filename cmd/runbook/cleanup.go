@@ -9,6 +9,7 @@ import (
 
 	"github.com/runbook-dev/runbook/engine"
 	"github.com/runbook-dev/runbook/inventory"
+	"github.com/runbook-dev/runbook/observe"
 	"github.com/runbook-dev/runbook/report"
 	"github.com/runbook-dev/runbook/secret"
 	"github.com/runbook-dev/runbook/transports"
@@ -111,7 +112,7 @@ func runCleanup(ctx context.Context, opts *cleanupOptions) error {
 	}
 	do := transports.DialOptions{Resolve: resolver.Resolve, Warn: io.ErrOut, Redact: redactor.String, Secret: redactor.Add}
 	open := func(ctx context.Context) (transports.Transport, error) { return dial(ctx, t, do) }
-	rep, err := engine.FinishCleanup(ctx, opts.Dir, open, io.ErrOut, redactor.String)
+	rep, err := engine.FinishCleanup(ctx, opts.Dir, open, observe.NewText(io.ErrOut, false), redactor.String)
 	if err != nil {
 		var ce *transports.ConnError
 		if errors.As(err, &ce) {

@@ -9,15 +9,16 @@ import (
 	"sync"
 	"time"
 
-	"github.com/spf13/cobra"
-
 	"github.com/runbook-dev/runbook/engine"
 	"github.com/runbook-dev/runbook/engine/playbook"
+	"github.com/runbook-dev/runbook/fleet"
 	"github.com/runbook-dev/runbook/inventory"
+	"github.com/runbook-dev/runbook/observe"
 	"github.com/runbook-dev/runbook/report"
 	"github.com/runbook-dev/runbook/secret"
 	"github.com/runbook-dev/runbook/transports"
 	"github.com/runbook-dev/runbook/transports/replay"
+	"github.com/spf13/cobra"
 )
 
 type runOptions struct {
@@ -46,7 +47,9 @@ type runOptions struct {
 	SessionLog string
 	// DryRun checks the input and prints the plan; nothing is sent.
 	DryRun bool
-	// JSON prints the dry run's plan as one JSON document.
+	// JSON is --json: the events as NDJSON on stdout (docs/events.md), the
+	// human output on stderr as always; with DryRun, the plan as one JSON
+	// document.
 	JSON bool
 }
 
@@ -104,8 +107,12 @@ words) and prints, for each target, every command with its parameters filled
 in, the undo of each, the cleanup plan, the prompts and what each export would
 do (pulled, pushed with scp export, or noted). A value only the device's answers
 give is shown as such: <vars.tunnel_id: from step sa>. It connects to nothing:
-the demo target starts no simulator, and no run folder is written. --json
-prints the plan as one JSON document.
+the demo target starts no simulator, and no run folder is written. With
+--json the plan is printed as one JSON document.
+
+--json prints the run's events on stdout instead of the run folders, one JSON
+object per line (docs/events.md: steps, undo armed, waits, cleanup, findings,
+the end, each with its target); the human output stays on stderr.
 
 A run whose findings fired ends "done, 1 critical finding" rather than "ok";
 with --fail-on critical (or warning) it also exits 5 when a finding of that
@@ -169,7 +176,7 @@ that is a Host of it needs no inventory entry.
 	f.StringVar(&opts.SessionLog, "session-log", "", "write the raw transcript of each session (SSH bytes, XML API requests and answers), secrets redacted, to FILE (several targets: FILE-TARGET)")
 	f.BoolVar(&opts.ScpAcceptNewHostKey, "scp-accept-new-host-key", false, "let the firewall trust the SSH host key of an scp export destination it has not seen (answer yes to its question); without it that export fails")
 	f.BoolVar(&opts.DryRun, "dry-run", false, "check the input as a run does and print every command with its values, the undo of each, the cleanup plan, the prompts and the exports; connect to nothing, send nothing")
-	f.BoolVar(&opts.JSON, "json", false, "with --dry-run, print the plan as one JSON document")
+	f.BoolVar(&opts.JSON, "json", false, "print the run's events as NDJSON on stdout, human output on stderr (docs/events.md); with --dry-run, the plan as one JSON document")
 	return cmd
 }
 
@@ -198,9 +205,6 @@ func runRun(ctx context.Context, opts *runOptions) error {
 	case "", playbook.SeverityCritical, playbook.SeverityWarning:
 	default:
 		return usageError{fmt.Errorf("run: --fail-on %q: want critical or warning", opts.FailOn)}
-	}
-	if opts.JSON && !opts.DryRun {
-		return usageError{errors.New("run: --json needs --dry-run")}
 	}
 	if opts.Record != "" && len(opts.Targets) > 1 {
 		return usageError{errors.New("run: --record takes a single target")}
@@ -233,24 +237,14 @@ func runRun(ctx context.Context, opts *runOptions) error {
 	}
 	defer logs.close()
 
-	var mu sync.Mutex
-	var runners []*engine.Runner
-	results := make([]*engine.Result, len(targets))
-	sem := make(chan struct{}, opts.Parallel)
-	var wg sync.WaitGroup
+	runs := &fleet.Fleet{Parallel: opts.Parallel}
 	multi := len(targets) > 1
-	restore := watchSignals(func() (pending, dirs []string) {
-		mu.Lock()
-		defer mu.Unlock()
-		for _, r := range runners {
-			if p := r.Pending(); len(p) > 0 {
-				pending = append(pending, p...)
-				dirs = append(dirs, r.Dir())
-			}
-		}
-		return pending, dirs
-	})
+	restore := watchSignals(runs.Pending)
 	defer restore()
+	var stream *observe.JSON
+	if opts.JSON {
+		stream = observe.NewJSON(io.Out)
+	}
 	for i, t := range targets {
 		out := io.ErrOut
 		if multi {
@@ -265,8 +259,7 @@ func runRun(ctx context.Context, opts *runOptions) error {
 			Secrets:   resolver,
 			OutDir:    opts.Out,
 			Yes:       opts.Yes,
-			Out:       out,
-			Live:      io.IsTerminal && !multi,
+			Observer:  observers(observe.NewText(out, io.IsTerminal && !multi), stream),
 			Timeout:   opts.Timeout,
 			FailOn:    playbook.Severity(opts.FailOn),
 
@@ -283,34 +276,21 @@ func runRun(ctx context.Context, opts *runOptions) error {
 			return dial(ctx, tt, do)
 		}
 		eo.Open = rec.open(eo.Open)
-		r := engine.New(eo)
-		rec.attach(r)
 		// Every target is checked before any starts: nothing is sent
 		// unless all of them can run.
-		if err := r.Check(); err != nil {
+		r, err := runs.Add(eo)
+		if err != nil {
 			rec.discard()
-			return &exitError{code: exitInvalid, err: fmt.Errorf("%s: %w", t.t.Name, err)}
+			return &exitError{code: exitInvalid, err: err}
 		}
-		mu.Lock()
-		runners = append(runners, r)
-		mu.Unlock()
+		rec.attach(r)
 	}
-	for i, r := range runners {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			results[i] = r.Run(ctx)
-		}()
-	}
-	wg.Wait()
+	results := runs.Run(ctx)
 	_ = rec.finish(io.ErrOut)
 	if err := logs.close(); err != nil {
 		fmt.Fprintf(io.ErrOut, "runbook: session log: %v\n", err)
 	}
 
-	worst := exitOK
 	for i, res := range results {
 		if res.Dir != "" && res.Manifest != nil {
 			// From the redacted manifest.json, never from memory.
@@ -328,15 +308,23 @@ func runRun(ctx context.Context, opts *runOptions) error {
 				fmt.Fprintf(io.ErrOut, "runbook: bundle %s\n", p)
 			}
 		}
-		if res.Dir != "" {
+		if res.Dir != "" && !opts.JSON {
 			fmt.Fprintln(io.Out, res.Dir)
 		}
-		worst = engine.WorseExit(worst, res.ExitCode)
 	}
+	worst := fleet.WorstExit(results)
 	if worst == exitOK {
 		return nil
 	}
 	return &exitError{code: worst}
+}
+
+// observers fans out to the terminal printer and, with --json, the stream.
+func observers(text *observe.Text, stream *observe.JSON) engine.Observer {
+	if stream == nil {
+		return text
+	}
+	return engine.Observers{text, stream}
 }
 
 // runInput is what run has checked before any folder exists or anything

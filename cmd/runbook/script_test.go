@@ -1,15 +1,18 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/runbook-dev/runbook/engine"
 	"github.com/runbook-dev/runbook/playbooks"
 )
 
@@ -36,6 +39,7 @@ func TestScript(t *testing.T) {
 		Cmds: map[string]func(*testscript.TestScript, bool, []string){
 			"exits":  cmdExits,
 			"rundir": cmdRunDir,
+			"ndjson": cmdNDJSON,
 		},
 	})
 }
@@ -86,4 +90,35 @@ func cmdRunDir(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("rundir: want one run folder in %s, found %q", args[1], dirs)
 	}
 	ts.Setenv(args[0], filepath.Join(ts.MkAbs(args[1]), dirs[0]))
+}
+
+// cmdNDJSON checks that the last command's stdout is nothing but events
+// (one JSON object per line, each of the current schema), and that each
+// TYPE given is among them:
+//
+//	ndjson run-started step-ended run-ended
+func cmdNDJSON(ts *testscript.TestScript, neg bool, args []string) {
+	if neg {
+		ts.Fatalf("usage: ndjson [TYPE...]")
+	}
+	out := ts.ReadFile("stdout")
+	if out == "" {
+		ts.Fatalf("ndjson: stdout is empty")
+	}
+	seen := map[engine.EventType]bool{}
+	for i, line := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
+		var e engine.Event
+		if err := json.Unmarshal([]byte(line), &e); err != nil {
+			ts.Fatalf("ndjson: stdout line %d is not JSON: %v\n%s", i+1, err, line)
+		}
+		if e.V != engine.EventSchema || e.Type == "" {
+			ts.Fatalf("ndjson: stdout line %d is not an event of schema %d:\n%s", i+1, engine.EventSchema, line)
+		}
+		seen[e.Type] = true
+	}
+	for _, t := range args {
+		if !seen[engine.EventType(t)] {
+			ts.Fatalf("ndjson: no %s event on stdout", t)
+		}
+	}
 }

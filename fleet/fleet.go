@@ -1,0 +1,104 @@
+package fleet
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/runbook-dev/runbook/engine"
+	"github.com/runbook-dev/runbook/engine/playbook"
+)
+
+// Bind binds the parameters of one target: those the target supplies (an
+// inventory's params, a demo device's, a cassette's) that the playbook
+// declares, under the ones given on the command line, which win.
+func Bind(pb *playbook.Playbook, target, given map[string]string) (map[string]any, error) {
+	p := make(map[string]string, len(target)+len(given))
+	for k, v := range target {
+		if pb.Param(k) != nil {
+			p[k] = v
+		}
+	}
+	for k, v := range given {
+		p[k] = v
+	}
+	params, err := pb.Bind(p)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", pb.Name, err)
+	}
+	return params, nil
+}
+
+// Fleet is the runs of one invocation. Add every target first, then Run
+// once; Pending may be called from another goroutine at any time.
+type Fleet struct {
+	// Parallel bounds the runs at once; below 1 means 1.
+	Parallel int
+
+	mu      sync.Mutex
+	runners []*engine.Runner
+}
+
+// Add prepares the run of o and checks, before anything is sent, that it
+// can start (engine.Runner.Check): the error names the target, and the
+// caller should then send nothing to any target.
+func (f *Fleet) Add(o engine.Options) (*engine.Runner, error) {
+	r := engine.New(o)
+	if err := r.Check(); err != nil {
+		return nil, fmt.Errorf("%s: %w", o.Target, err)
+	}
+	f.mu.Lock()
+	f.runners = append(f.runners, r)
+	f.mu.Unlock()
+	return r, nil
+}
+
+// Run runs every target added, at most Parallel at once, and returns
+// their results in the order they were added. Each run cleans up on its
+// own when ctx is cancelled.
+func (f *Fleet) Run(ctx context.Context) []*engine.Result {
+	f.mu.Lock()
+	runners := append([]*engine.Runner(nil), f.runners...)
+	f.mu.Unlock()
+	results := make([]*engine.Result, len(runners))
+	sem := make(chan struct{}, max(f.Parallel, 1))
+	var wg sync.WaitGroup
+	for i, r := range runners {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			results[i] = r.Run(ctx)
+		}()
+	}
+	wg.Wait()
+	return results
+}
+
+// Pending returns the undo and cleanup commands still to run across every
+// target, and the run folder of each target that has some: what a
+// repeated signal tells the operator (`runbook cleanup RUNDIR`).
+func (f *Fleet) Pending() (pending, dirs []string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, r := range f.runners {
+		if p := r.Pending(); len(p) > 0 {
+			pending = append(pending, p...)
+			dirs = append(dirs, r.Dir())
+		}
+	}
+	return pending, dirs
+}
+
+// WorstExit is the exit code of several runs: the worst of theirs
+// (engine.WorseExit); 0 for none.
+func WorstExit(results []*engine.Result) int {
+	worst := engine.ExitOK
+	for _, res := range results {
+		if res != nil {
+			worst = engine.WorseExit(worst, res.ExitCode)
+		}
+	}
+	return worst
+}
