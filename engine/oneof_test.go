@@ -229,7 +229,12 @@ steps:
 	}
 	u := res.Manifest.Undo
 	if len(u) != 1 || u[0].Note != "done by the playbook's own step" || u[0].Command != "debug ike global on normal" {
-		t.Errorf("undo %+v", u)
+		t.Fatalf("undo %+v", u)
+	}
+	// DoneBy names the step that sent it: the second one.
+	steps := res.Manifest.Steps
+	if u[0].DoneBy == 0 || u[0].DoneBy != steps[len(steps)-1].Seq || steps[len(steps)-1].Command != u[0].Command {
+		t.Errorf("undo done by seq %d; steps %+v", u[0].DoneBy, steps)
 	}
 }
 

@@ -490,7 +490,7 @@ func (ru *run) send(ctx context.Context, s *playbook.Step, forms []transports.Co
 	if err != nil {
 		return out, err
 	}
-	ru.satisfyUndo(cmd.CLI)
+	ru.satisfyUndo(cmd.CLI, seq)
 	if err := ru.capture(s, out); err != nil {
 		return out, err
 	}
@@ -542,8 +542,8 @@ func (ru *run) undoNotNeeded(seq int, undo []undoEntry) {
 // in this run. So a step `one_of: [a, b]` accepted with b (a refused)
 // satisfies an undo `b`, `one_of: [a, b]` and `one_of: [b, a]`; accepted
 // with a, it satisfies `a` and `one_of: [a, b]` but not `one_of: [b, a]`,
-// whose cleanup would send b.
-func (ru *run) satisfyUndo(cli string) {
+// whose cleanup would send b. seq is the step's, recorded as DoneBy.
+func (ru *run) satisfyUndo(cli string, seq int) {
 	for _, p := range ru.ledger.Pending() {
 		if p.Key.Kind != KindUndo || len(p.send) != len(p.Forms) {
 			continue
@@ -565,7 +565,7 @@ func (ru *run) satisfyUndo(cli string) {
 			ru.printf("      %v\n", err)
 			continue
 		}
-		rec := CleanupRecord{Command: p.Forms[first], Status: "ok", Time: ru.now(), Note: "done by the playbook's own step"}
+		rec := CleanupRecord{Command: p.Forms[first], Status: "ok", Time: ru.now(), Note: "done by the playbook's own step", DoneBy: seq}
 		if len(p.Forms) > 1 {
 			rec.AcceptedForm = &first
 		}
