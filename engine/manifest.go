@@ -139,7 +139,7 @@ type SeriesRecord struct {
 	Step string `json:"step"`
 	// Item is the item of a for_each step the series is of: each item has
 	// its own series.
-	Item   string      `json:"item,omitempty"`
+	Item  string `json:"item,omitempty"`
 	Field string `json:"field"`
 	// Kind says what a value is, so the report draws the right view
 	// (docs/run-folder.md): SeriesDelta, SeriesCumulative or SeriesGauge.
