@@ -341,9 +341,10 @@ func fmtTime(t time.Time) string {
 	return t.UTC().Format("2006-01-02 15:04:05 UTC")
 }
 
-// evidenceValues prints a finding's values, one per run, and for the
-// values of a series what they add up to: the change of a running total,
-// the sum of delta samples.
+// evidenceValues prints a finding's values, one per run. The values of a
+// running total read as its changes (its samples all look alike in three
+// significant digits: 388k, 388k, 388k); those of a delta counter with
+// their sum.
 func evidenceValues(v []any, kind string) string {
 	parts := make([]string, len(v))
 	nums := make([]float64, 0, len(v))
@@ -359,7 +360,11 @@ func evidenceValues(v []any, kind string) string {
 	}
 	switch kind {
 	case engine.SeriesCumulative:
-		s += " (change " + fmtSigned(nums[len(nums)-1]-nums[0]) + ")"
+		steps := make([]string, len(nums)-1)
+		for k := range steps {
+			steps[k] = fmtSigned(nums[k+1] - nums[k])
+		}
+		return "from " + fmtNum(nums[0]) + ": " + strings.Join(steps, ", ") + " (change " + fmtSigned(nums[len(nums)-1]-nums[0]) + ")"
 	case engine.SeriesDelta:
 		sum := 0.0
 		for _, x := range nums {

@@ -157,8 +157,9 @@ func TestShowsWhatSummaryShows(t *testing.T) {
 		`<td class="s">undo</td>`, "ssh: session closed; reconnect: dial fw1: connection refused",
 		`<code>env:PANOS_API_KEY</code>`,
 		// Evidence: step, field, values.
-		// A running total: the short values and its change.
-		`<td><code>flow</code></td><td><code>encap_packets</code></td><td class="mono">388k → 388k → 388k → 388k (change &#43;257)</td>`,
+		// A running total: where it started, its changes and their sum.
+		`<td><code>flow</code></td><td><code>encap_packets</code></td><td class="mono">from 388k: &#43;67, &#43;101, &#43;89 (change &#43;257)</td>`,
+		`<td><code>resources</code></td><td><code>cpu_max</code></td><td class="mono">41 → 78 → 93 → 88</td>`,
 		`<td><code>sa</code></td><td><span class="muted">(whole output)</span></td>`,
 	} {
 		if !strings.Contains(page, want) {
