@@ -62,6 +62,9 @@ type dot struct{ X, Y, Title string }
 type bar struct {
 	X, Y, W, H, LX, LY, Label, Title string
 	Neg                              bool
+	// Restart marks the interval in which a running total went down: it
+	// restarted (a rekey, a clear), and the bar is its new value.
+	Restart bool
 }
 
 // Chart geometry, in SVG user units. The page scales the SVG to its
@@ -198,14 +201,12 @@ func chart(id, title string, s engine.SeriesRecord, kind string) chartView {
 	}
 	// What is drawn: the values, or the change over each interval.
 	drawn := vals
+	var restarts []bool
 	if kind == engine.SeriesCumulative {
 		if n < 2 {
 			kind, c.What = engine.SeriesGauge, kindWhat[engine.SeriesGauge]
 		} else {
-			drawn = make([]float64, n-1)
-			for k := range drawn {
-				drawn[k] = vals[k+1] - vals[k]
-			}
+			drawn, restarts = changes(vals)
 		}
 	}
 	lo, hi, step := niceAxis(drawn)
@@ -280,6 +281,10 @@ func chart(id, title string, s engine.SeriesRecord, kind string) chartView {
 			if r, ok := rate(times, k, k+1, d); ok {
 				b.Title += " (" + fmtRate(r) + ")"
 			}
+			if restarts[k] {
+				b.Restart = true
+				b.Title += ", counted from 0: the counter restarted"
+			}
 		}
 		if slotW >= minLabelW {
 			// Every bar is labelled, a zero one too: "0" on the line says
@@ -342,19 +347,39 @@ func deltaSummary(v []float64) string {
 	return s
 }
 
+// changes is the change of a running total over each interval. A total
+// that went down restarted (a new SA after a rekey, a clear): the change of
+// that interval is counted from zero, its new value, as monitoring tools
+// count a counter reset, and restarts says which intervals did.
+func changes(v []float64) (d []float64, restarts []bool) {
+	d = make([]float64, len(v)-1)
+	restarts = make([]bool, len(v)-1)
+	for k := range d {
+		d[k] = v[k+1] - v[k]
+		if d[k] < 0 {
+			d[k], restarts[k] = v[k+1], true
+		}
+	}
+	return d, restarts
+}
+
 // cumulativeSummary: the change from the first sample to the last, its
 // rate, and the running total.
 func cumulativeSummary(v []float64, times []time.Time) string {
 	n := len(v)
-	total := v[n-1] - v[0]
+	d, restarts := changes(v)
+	total := 0.0
+	for _, x := range d {
+		total += x
+	}
 	s := fmtSigned(total)
 	if d, ok := between(times, 0, n-1); ok {
 		s += " over " + d.String() + " (" + fmtRate(total/d.Seconds()) + ")"
 	}
 	s += "; running total " + fmtNum(v[0]) + " → " + fmtNum(v[n-1])
-	for k := 1; k < n; k++ {
-		if v[k] < v[k-1] {
-			s += "; it went down: the counter restarted (a rekey or a clear)"
+	for k, r := range restarts {
+		if r {
+			s += "; it restarted from 0 before " + label(times, k+1) + " (a rekey or a clear): that interval counts its new value"
 			break
 		}
 	}

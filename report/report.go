@@ -360,11 +360,17 @@ func evidenceValues(v []any, kind string) string {
 	}
 	switch kind {
 	case engine.SeriesCumulative:
-		steps := make([]string, len(nums)-1)
-		for k := range steps {
-			steps[k] = fmtSigned(nums[k+1] - nums[k])
+		d, restarts := changes(nums)
+		steps := make([]string, len(d))
+		total := 0.0
+		for k, x := range d {
+			steps[k] = fmtSigned(x)
+			if restarts[k] {
+				steps[k] += " (restarted)"
+			}
+			total += x
 		}
-		return "from " + fmtNum(nums[0]) + ": " + strings.Join(steps, ", ") + " (change " + fmtSigned(nums[len(nums)-1]-nums[0]) + ")"
+		return "from " + fmtNum(nums[0]) + ": " + strings.Join(steps, ", ") + " (change " + fmtSigned(total) + ")"
 	case engine.SeriesDelta:
 		sum := 0.0
 		for _, x := range nums {

@@ -419,6 +419,9 @@ func TestChartViews(t *testing.T) {
 		{Step: "counters", Field: "drops", Kind: engine.SeriesDelta, Values: []float64{0, 0, 0}, Times: ts},
 		{Step: "totals", Field: "pkt_recv", Kind: engine.SeriesCumulative, Values: []float64{2160195281.5, 2160295281.5, 2160595281.5}, Times: ts},
 		{Step: "flow", Field: "lifetime_remain", Kind: engine.SeriesCumulative, Values: []float64{25922, 25921, 25920}, Times: ts},
+		// A running total that restarted (a new SA): counted from 0, never
+		// a drop of two billion.
+		{Step: "flow", Field: "decap_bytes", Kind: engine.SeriesCumulative, Values: []float64{2108380648, 48000, 96000}, Times: ts},
 		{Step: "flow", Field: "gateway_id", Kind: engine.SeriesCumulative, Values: []float64{1, 2, 3}, Times: ts},
 		{Step: "resources", Field: "cpu", Kind: engine.SeriesGauge, Values: []float64{0.1, 0.365, -0.265000000000001}, Times: ts},
 	}
@@ -433,6 +436,8 @@ func TestChartViews(t *testing.T) {
 		`<b>pkt_recv</b>: change over each interval (running total)<br>&#43;400k over 20s (20k/s); running total 2.16G → 2.16G`,
 		`text-anchor="end">300k</text>`,
 		`<b>cpu</b>: value at each sample<br>values 0.1, 0.365, -0.265`,
+		`<b>decap_bytes</b>: change over each interval (running total)<br>&#43;96k over 20s (4.8k/s); running total 2.11G → 96k; it restarted from 0 before 10:02:41 (a rekey or a clear): that interval counts its new value`,
+		`<rect class="bar restart"`, `<title>10:02:31 → 10:02:41: &#43;48000 (4.8k/s), counted from 0: the counter restarted</title>`,
 		// A bookkeeping field a finding names is drawn beside it.
 		`<b>lifetime_remain</b>: change over each interval (running total)`,
 	} {
@@ -440,7 +445,7 @@ func TestChartViews(t *testing.T) {
 			t.Errorf("page lacks %q", want)
 		}
 	}
-	for _, bad := range []string{"<b>elapsed_seconds</b>", "<b>count</b>", "<b>gateway_id</b>", ">-3<", ": -3", "2160195281", "0.265000", "e&#43;"} {
+	for _, bad := range []string{"<b>elapsed_seconds</b>", "<b>count</b>", "<b>gateway_id</b>", ">-3<", ": -3", "2160195281", "0.265000", "e&#43;", "-2.11G", "bar down"} {
 		if i := strings.Index(page[strings.Index(page, `id="findings"`):strings.Index(page, `id="timeline"`)], bad); i >= 0 {
 			t.Errorf("the findings and charts show %q: %s", bad, page[strings.Index(page, `id="findings"`)+max(0, i-80):][:160])
 		}
