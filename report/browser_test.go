@@ -223,12 +223,18 @@ func assertFits(t *testing.T, l layout, width int) {
 	}
 }
 
+// TestBrowserRendersReport renders the fixture (a failed run with a
+// pending cleanup: the loud box with the long `runbook cleanup DIR`, an
+// error, every severity) at a desktop and a phone width.
 func TestBrowserRendersReport(t *testing.T) {
 	dir := t.TempDir()
 	if err := report.Write(dir, fixedManifest(t)); err != nil {
 		t.Fatal(err)
 	}
-	assertInked(t, screenshot(t, filepath.Join(dir, report.FileName), "fixture-1200.png", 1200, 1600))
+	page := filepath.Join(dir, report.FileName)
+	assertInked(t, screenshot(t, page, "fixture-1200.png", 1200, 1600))
+	assertInked(t, screenshot(t, page, "fixture-390.png", 390, 1600))
+	assertFits(t, measure(t, page, 390), 390)
 }
 
 // TestBrowserCassetteReport renders the report of a shipped cassette with
