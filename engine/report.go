@@ -418,6 +418,10 @@ func writeSummary(dir string, m *Manifest) error {
 		b.WriteString("Nothing to undo.\n")
 	}
 	for _, c := range append(append([]CleanupRecord(nil), m.Undo...), m.Cleanup...) {
+		if c.DoneBy > 0 && c.Status == "ok" { // sent once, by the step
+			fmt.Fprintf(&b, "- `%s`: done by step %d, not sent again\n", c.Command, c.DoneBy)
+			continue
+		}
 		fmt.Fprintf(&b, "- `%s`: %s", c.Command, c.Status)
 		if via && c.Transport != "" {
 			fmt.Fprintf(&b, " (via %s)", c.Transport)
