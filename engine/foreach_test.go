@@ -141,14 +141,16 @@ func TestForEach(t *testing.T) {
 		t.Errorf("mixed delta: fired %v, unevaluated %q", ok, m.Unevaluated)
 	}
 
-	// Series: one per item and changed field.
+	// Series: one per item and changed field, and the field a finding
+	// names as evidence even when it stayed flat (208's decap_packets);
+	// running totals of show vpn flow tunnel-id.
 	var series []string
 	for _, s := range m.Series {
-		series = append(series, fmt.Sprintf("%s/%s/%s %v", s.Step, s.Item, s.Field, s.Values))
+		series = append(series, fmt.Sprintf("%s/%s/%s %s %v", s.Step, s.Item, s.Field, s.Kind, s.Values))
 	}
 	wantSeries := []string{
-		"flow/207/decap_packets [2000 2150]", "flow/207/encap_packets [1000 1100]",
-		"flow/208/encap_packets [500 580]",
+		"flow/207/decap_packets cumulative [2000 2150]", "flow/207/encap_packets cumulative [1000 1100]",
+		"flow/208/decap_packets cumulative [0 0]", "flow/208/encap_packets cumulative [500 580]",
 	}
 	if !reflect.DeepEqual(series, wantSeries) {
 		t.Errorf("series %q, want %q", series, wantSeries)

@@ -111,6 +111,10 @@ type CleanupRecord struct {
 	AcceptedForm *int `json:"accepted_form,omitempty"`
 	// Refused are the forms the device refused, with its words.
 	Refused []RefusedForm `json:"refused,omitempty"`
+	// DoneBy is the seq of the playbook's own step that sent this undo
+	// command: the entry was satisfied by it and not sent again. Zero for
+	// an entry sent at cleanup (or not sent).
+	DoneBy int `json:"done_by_seq,omitempty"`
 }
 
 // ArtifactRecord is a file brought back into artifacts/.
@@ -135,11 +139,28 @@ type SeriesRecord struct {
 	Step string `json:"step"`
 	// Item is the item of a for_each step the series is of: each item has
 	// its own series.
-	Item   string      `json:"item,omitempty"`
-	Field  string      `json:"field"`
+	Item  string `json:"item,omitempty"`
+	Field string `json:"field"`
+	// Kind says what a value is, so the report draws the right view
+	// (docs/run-folder.md): SeriesDelta, SeriesCumulative or SeriesGauge.
+	Kind   string      `json:"kind,omitempty"`
 	Values []float64   `json:"values"`
 	Times  []time.Time `json:"times"`
 }
+
+// The kinds of a series (SeriesRecord.Kind).
+const (
+	// SeriesDelta: every sample is already a change, the device's count
+	// since its previous sample (show counter global ... delta yes).
+	SeriesDelta = "delta"
+	// SeriesCumulative: a running total (show counter global without
+	// delta, show vpn flow tunnel-id): its change between samples is what
+	// tells.
+	SeriesCumulative = "cumulative"
+	// SeriesGauge: a level read at each sample (CPU, a pool's free
+	// buffers).
+	SeriesGauge = "gauge"
+)
 
 // EvidenceRecord names the values a finding rests on.
 type EvidenceRecord struct {

@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -229,7 +230,20 @@ steps:
 	}
 	u := res.Manifest.Undo
 	if len(u) != 1 || u[0].Note != "done by the playbook's own step" || u[0].Command != "debug ike global on normal" {
-		t.Errorf("undo %+v", u)
+		t.Fatalf("undo %+v", u)
+	}
+	// DoneBy names the step that sent it: the second one.
+	steps := res.Manifest.Steps
+	if u[0].DoneBy == 0 || u[0].DoneBy != steps[len(steps)-1].Seq || steps[len(steps)-1].Command != u[0].Command {
+		t.Errorf("undo done by seq %d; steps %+v", u[0].DoneBy, steps)
+	}
+	// summary.md says so once, not as a second command that went well.
+	b, err := os.ReadFile(filepath.Join(res.Dir, "summary.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprintf("- `debug ike global on normal`: done by step %d, not sent again\n", u[0].DoneBy); !strings.Contains(string(b), want) {
+		t.Errorf("summary.md lacks %q:\n%s", want, b)
 	}
 }
 

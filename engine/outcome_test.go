@@ -78,3 +78,23 @@ func TestWorseExit(t *testing.T) {
 		}
 	}
 }
+
+func TestSeriesKind(t *testing.T) {
+	for _, c := range []struct{ parser, command, want string }{
+		{"counters", "show counter global filter delta yes packet-filter yes", SeriesDelta},
+		{"counters", "show counter global filter packet-filter yes delta yes severity drop", SeriesDelta},
+		{"counters", `show counter global filter delta "yes"`, SeriesDelta},
+		{"counters", "show counter global", SeriesCumulative},
+		{"counters", "show counter global filter delta no", SeriesCumulative},
+		{"keyvalue", "show vpn flow tunnel-id 207", SeriesCumulative},
+		{"keyvalue", "show vpn flow  tunnel-id 207", SeriesCumulative},
+		{"keyvalue", "show vpn flow", SeriesGauge},
+		{"system-resources", "show system resources", SeriesGauge},
+		{"resource-monitor", "show running resource-monitor second last 5", SeriesGauge},
+		{"", "", SeriesGauge},
+	} {
+		if got := SeriesKind(c.parser, c.command); got != c.want {
+			t.Errorf("SeriesKind(%q, %q) = %q, want %q", c.parser, c.command, got, c.want)
+		}
+	}
+}

@@ -164,52 +164,114 @@ func (ru *run) evidence(ev playbook.Evidence, v playbook.StepView) []EvidenceRec
 const maxSeries = 40
 
 // collectSeries keeps, for each repeated step with parsed fields, the
-// top-level numeric fields that changed between runs; for a for_each step,
-// those of each item (at most maxSeries per item).
+// numeric fields a finding names as evidence (changed or not: a counter
+// that stays flat is what a finding rests on), then the other top-level
+// numeric fields that changed between runs; for a for_each step, those of
+// each item (at most maxSeries per item).
 func (ru *run) collectSeries() {
 	ids := make([]string, 0, len(ru.steps))
 	for id := range ru.steps {
 		ids = append(ids, id)
 	}
 	sort.Strings(ids)
+	parsers := map[string]string{}
+	visit := func(s *playbook.Step) {
+		if s.ID != "" {
+			parsers[s.ID] = s.Parse
+		}
+	}
+	playbook.Walk(ru.pb.Steps, visit)
+	playbook.Walk(ru.pb.Cleanup, visit)
+	evidence := map[string][]string{}
+	for _, f := range ru.pb.Findings {
+		for _, ev := range f.Evidence {
+			if ev.Field != "" && !slices.Contains(evidence[ev.Step], ev.Field) {
+				evidence[ev.Step] = append(evidence[ev.Step], ev.Field)
+			}
+		}
+	}
 	for _, id := range ids {
 		v := ru.steps[id]
 		if len(v.Items) == 0 {
-			ru.addSeries(id, "", v)
+			ru.addSeries(id, "", v, parsers[id], evidence[id])
 			continue
 		}
 		for _, it := range v.Items {
-			ru.addSeries(id, it.Item, playbook.StepView{Runs: it.Runs})
+			ru.addSeries(id, it.Item, playbook.StepView{Runs: it.Runs}, parsers[id], evidence[id])
 		}
 	}
 }
 
 // addSeries adds the series of step id (of its item, when given) to the
-// manifest: v holds the runs to draw.
-func (ru *run) addSeries(id, item string, v playbook.StepView) {
+// manifest: v holds the runs to draw, parser is the step's, evidence the
+// fields findings name.
+func (ru *run) addSeries(id, item string, v playbook.StepView, parser string, evidence []string) {
 	if len(v.Runs) < 2 || v.Runs[0].Fields == nil {
 		return
 	}
+	command := ru.stepCommand(id, item)
 	var names []string
 	for k := range v.Runs[0].Fields {
-		names = append(names, k)
+		if !slices.Contains(evidence, k) {
+			names = append(names, k)
+		}
 	}
 	sort.Strings(names)
 	n := 0
-	for _, f := range names {
+	for i, f := range append(slices.Clone(evidence), names...) {
 		vals := playbook.Samples(v, f)
-		if len(vals) != len(v.Runs) || !changed(vals) {
+		if len(vals) != len(v.Runs) || (i >= len(evidence) && !changed(vals)) {
 			continue
 		}
 		times := make([]time.Time, len(v.Runs))
 		for i, r := range v.Runs {
 			times[i] = r.Time
 		}
-		ru.m.Series = append(ru.m.Series, SeriesRecord{Step: id, Item: item, Field: f, Values: vals, Times: times})
+		ru.m.Series = append(ru.m.Series, SeriesRecord{Step: id, Item: item, Field: f,
+			Kind: SeriesKind(parser, command), Values: vals, Times: times})
 		if n++; n >= maxSeries {
 			break
 		}
 	}
+}
+
+// stepCommand is the command step id ran first (for item, when given), as
+// recorded.
+func (ru *run) stepCommand(id, item string) string {
+	for _, s := range ru.m.Steps {
+		if s.ID == id && s.Item == item && s.Command != "" {
+			return s.Command
+		}
+	}
+	return ""
+}
+
+// cumulativeCommands are the commands whose every numeric field is a
+// running total: the counters of an SA since it was set up.
+var cumulativeCommands = []string{"show vpn flow tunnel-id", "show running tunnel flow"}
+
+// SeriesKind says what the numeric fields of a step that ran command with
+// parser are (docs/run-folder.md): SeriesDelta when the command asks for
+// `delta yes` (the device prints the change since its previous sample),
+// SeriesCumulative for the counters parser without it and for the
+// commands of cumulativeCommands, SeriesGauge otherwise.
+func SeriesKind(parser, command string) string {
+	words := strings.Fields(command)
+	for i := 0; i+1 < len(words); i++ {
+		if words[i] == "delta" && strings.Trim(words[i+1], `"`) == "yes" {
+			return SeriesDelta
+		}
+	}
+	if parser == "counters" {
+		return SeriesCumulative
+	}
+	norm := strings.Join(words, " ")
+	for _, c := range cumulativeCommands {
+		if strings.HasPrefix(norm, c+" ") || norm == c {
+			return SeriesCumulative
+		}
+	}
+	return SeriesGauge
 }
 
 func changed(v []float64) bool {
@@ -358,6 +420,10 @@ func writeSummary(dir string, m *Manifest) error {
 		b.WriteString("Nothing to undo.\n")
 	}
 	for _, c := range append(append([]CleanupRecord(nil), m.Undo...), m.Cleanup...) {
+		if c.DoneBy > 0 && c.Status == "ok" { // sent once, by the step
+			fmt.Fprintf(&b, "- `%s`: done by step %d, not sent again\n", c.Command, c.DoneBy)
+			continue
+		}
 		fmt.Fprintf(&b, "- `%s`: %s", c.Command, c.Status)
 		if via && c.Transport != "" {
 			fmt.Fprintf(&b, " (via %s)", c.Transport)

@@ -546,7 +546,7 @@ func (ru *run) undoNotNeeded(seq int, undo []undoEntry) {
 // in this run. So a step `one_of: [a, b]` accepted with b (a refused)
 // satisfies an undo `b`, `one_of: [a, b]` and `one_of: [b, a]`; accepted
 // with a, it satisfies `a` and `one_of: [a, b]` but not `one_of: [b, a]`,
-// whose cleanup would send b.
+// whose cleanup would send b. seq is the step's, recorded as DoneBy.
 func (ru *run) satisfyUndo(seq int, cli string) {
 	for _, p := range ru.ledger.Pending() {
 		if p.Key.Kind != KindUndo || len(p.send) != len(p.Forms) {
@@ -575,7 +575,7 @@ func (ru *run) satisfyUndo(seq int, cli string) {
 			continue
 		}
 		ru.em.emit(Event{Type: EvUndoSatisfied, Key: p.Key.String(), Command: p.Forms[first], Reason: ReasonDoneByPlaybook})
-		rec := CleanupRecord{Command: p.Forms[first], Status: "ok", Time: ru.now(), Note: "done by the playbook's own step"}
+		rec := CleanupRecord{Command: p.Forms[first], Status: "ok", Time: ru.now(), Note: "done by the playbook's own step", DoneBy: seq}
 		if len(p.Forms) > 1 {
 			rec.AcceptedForm = &first
 		}

@@ -17,67 +17,121 @@ type chartGroup struct {
 	Command string
 	Runs    int
 	Charts  []chartView
+	// Unchanged are the fields that did not move, in words: not charted.
+	Unchanged []string
 }
 
-// chartView is one series drawn as inline SVG: the values as a line, the
-// change between consecutive runs as bars beneath it. Coordinates are
-// precomputed strings so the template only places them.
+// chartView is one series drawn as inline SVG, in the view its kind calls
+// for (docs/run-folder.md, "Charts"):
+//
+//   - gauge: the value at each sample, as a line;
+//   - delta (show counter ... delta yes): each sample is already the
+//     change since the sample before, drawn as it is, one bar per sample;
+//   - cumulative (a running total): the change over each interval between
+//     two samples, one bar per interval, with its rate per second.
+//
+// The y axis always holds zero, so no two tick labels read the same in the
+// page's number format. Coordinates are precomputed strings so the
+// template only places them.
 type chartView struct {
-	ID     string // unique within the page, for aria-labelledby
-	Step   string
-	Item   string
-	Field  string
+	ID    string // unique within the page, for aria-labelledby
+	Title string // the SVG's accessible title
+	Field string
+	// What says what is drawn: "value at each sample", ...
+	What   string
 	W, H   int
 	Frame  box
 	YTicks []tick
 	XTicks []tick
-	Line   string // polyline points
+	Zero   string // y of the zero line
+	Line   string // polyline points, for a gauge
 	Dots   []dot
-	// Deltas
-	DFrame   box
-	Baseline string
-	Bars     []bar
-	DTicks   []tick
-	// Text under the chart.
-	Values    string
-	DeltaText string
-	Summary   string
+	Bars   []bar
+	// Summary is the chart in words, under it.
+	Summary string
 }
 
-type box struct{ X, Y, W, H, X2, Y2, MidY string }
+type box struct{ X, Y, X2, Y2 string }
 
-type tick struct{ X, Y, Label string }
+// tick is an axis label at (X, Y), anchored by Anchor; GY is the y of its
+// grid line (y axis only).
+type tick struct{ X, Y, GY, Label, Anchor string }
 
 type dot struct{ X, Y, Title string }
 
 type bar struct {
 	X, Y, W, H, LX, LY, Label, Title string
 	Neg                              bool
+	// Restart marks the interval in which a running total went down: it
+	// restarted (a rekey, a clear), and the bar is its new value.
+	Restart bool
 }
 
-// Chart geometry, in SVG user units (CSS pixels at 100%).
+// Chart geometry, in SVG user units. The page scales the SVG to its
+// column (about 340 to 520 CSS pixels), so the text stays 10 to 15 pixels.
 const (
-	chartW     = 520
-	padLeft    = 74
-	padRight   = 30
-	plotTop    = 12
-	plotH      = 104
-	xLabelY    = plotTop + plotH + 14
-	deltaTop   = xLabelY + 22
-	deltaH     = 46
-	chartH     = deltaTop + deltaH + 14
-	maxBarW    = 26.0
-	barLabelsN = 12 // label each bar when there are at most this many
-	xTicksMax  = 6
+	chartW    = 400
+	padLeft   = 50 // room for "-1.53M" at the y ticks
+	padRight  = 10
+	plotTop   = 16 // room for a bar's label above the highest bar
+	plotH     = 100
+	xLabelY   = plotTop + plotH + 16
+	chartH    = xLabelY + 6
+	maxBarW   = 28.0
+	minLabelW = 40.0 // a bar is labelled when its slot is at least this wide
+	xLabelW   = 56.0 // "15:04:05" at the page's font size
+	yTicksN   = 4
 )
 
-// chartGroups groups the manifest's series by step (and item), in
-// manifest order.
-func chartGroups(m *engine.Manifest) []chartGroup {
+// The words of each view.
+var kindWhat = map[string]string{
+	engine.SeriesGauge:      "value at each sample",
+	engine.SeriesDelta:      "change since the sample before, as the device counts it (delta yes)",
+	engine.SeriesCumulative: "change over each interval (running total)",
+}
+
+// seriesKind is the kind the engine recorded, or for a manifest written
+// before series had one, the engine's rule applied to the command.
+func seriesKind(s engine.SeriesRecord, command string) string {
+	if _, ok := kindWhat[s.Kind]; ok {
+		return s.Kind
+	}
+	return engine.SeriesKind("", command)
+}
+
+// bookkeepingFields are the fields never charted unless a finding names
+// them: they describe the output or the SA rather than the traffic (ids,
+// sizes, clocks and lifetimes that only count down or up with time).
+var bookkeepingFields = map[string]bool{
+	// show counter global: how many counters were listed, and the
+	// seconds since the previous delta sample.
+	"count": true, "elapsed_seconds": true,
+	// show vpn flow tunnel-id: ids, configuration and clocks of the SA.
+	"id": true, "gateway_id": true, "session": true, "tunnel_mtu": true,
+	"lifetime_remain": true, "latest_rekey": true, "en_decap_context": true,
+	"owner_state": true, "ownership": true, "sending_sequence": true, "receive_sequence": true,
+}
+
+// bookkeeping reports whether field is not charted on its own: one of
+// bookkeepingFields, or an id (a name ending in _id).
+func bookkeeping(field string) bool {
+	return bookkeepingFields[field] || strings.HasSuffix(field, "_id")
+}
+
+// seriesKey names a series: its step, item and field.
+type seriesKey struct{ step, item, field string }
+
+// chartGroups groups the series no finding names by step (and item), in
+// manifest order, leaving out bookkeeping fields. used are the series
+// already drawn beside a finding.
+func chartGroups(m *engine.Manifest, used map[seriesKey]bool, next func() string) []chartGroup {
 	var groups []chartGroup
 	type key struct{ step, item string }
 	index := map[key]int{}
-	for i, s := range m.Series {
+	for _, s := range m.Series {
+		if used[seriesKey{s.Step, s.Item, s.Field}] || bookkeeping(s.Field) {
+			continue
+		}
 		g, ok := index[key{s.Step, s.Item}]
 		if !ok {
 			g = len(groups)
@@ -87,9 +141,40 @@ func chartGroups(m *engine.Manifest) []chartGroup {
 		if len(s.Values) > groups[g].Runs {
 			groups[g].Runs = len(s.Values)
 		}
-		groups[g].Charts = append(groups[g].Charts, chart(i, s))
+		kind := seriesKind(s, groups[g].Command)
+		if w, ok := unchanged(s, kind); ok {
+			groups[g].Unchanged = append(groups[g].Unchanged, w)
+			continue
+		}
+		title := s.Step
+		if s.Item != "" {
+			title += " item " + s.Item
+		}
+		groups[g].Charts = append(groups[g].Charts, chart(next(), title+": "+s.Field, s, kind))
 	}
 	return groups
+}
+
+// unchanged says, for a series with nothing to draw, what it did: a level
+// or a running total that stayed the same, a delta counter at 0 in every
+// sample. A series a finding names is drawn all the same.
+func unchanged(s engine.SeriesRecord, kind string) (string, bool) {
+	vals, _ := finite(s.Values, nil)
+	if len(vals) < 2 {
+		return "", false
+	}
+	for _, v := range vals[1:] {
+		if v != vals[0] {
+			return "", false
+		}
+	}
+	if kind == engine.SeriesDelta {
+		if vals[0] != 0 {
+			return "", false
+		}
+		return s.Field + " 0 in every sample", true
+	}
+	return s.Field + " stayed at " + fmtNum(vals[0]), true
 }
 
 // stepCommand is the command a step ran (its first run; for a for_each
@@ -103,126 +188,124 @@ func stepCommand(m *engine.Manifest, id, item string) string {
 	return ""
 }
 
-func chart(i int, s engine.SeriesRecord) chartView {
-	c := chartView{ID: "chart-" + strconv.Itoa(i+1), Step: s.Step, Item: s.Item, Field: s.Field, W: chartW, H: chartH}
-	vals := finite(s.Values)
+// chart draws series s of the given kind.
+func chart(id, title string, s engine.SeriesRecord, kind string) chartView {
+	c := chartView{ID: id, Title: title, Field: s.Field, What: kindWhat[kind], W: chartW, H: chartH,
+		Frame: box{X: f(padLeft), Y: f(plotTop), X2: f(chartW - padRight), Y2: f(plotTop + plotH)}}
+	vals, times := finite(s.Values, s.Times)
 	n := len(vals)
-	plotW := float64(chartW - padLeft - padRight)
-	c.Frame = frame(padLeft, plotTop, plotW, plotH)
-	c.DFrame = frame(padLeft, deltaTop, plotW, deltaH)
 	if n == 0 {
 		c.Summary = "no numeric samples"
+		c.Zero = f(plotTop + plotH)
 		return c
 	}
-	xAt := func(k int) float64 {
-		if n == 1 {
-			return padLeft + plotW/2
+	// What is drawn: the values, or the change over each interval.
+	drawn := vals
+	var restarts []bool
+	if kind == engine.SeriesCumulative {
+		if n < 2 {
+			kind, c.What = engine.SeriesGauge, kindWhat[engine.SeriesGauge]
+		} else {
+			drawn, restarts = changes(vals)
 		}
-		return padLeft + plotW*float64(k)/float64(n-1)
+	}
+	lo, hi, step := niceAxis(drawn)
+	if math.IsInf(hi-lo, 0) || math.IsNaN(hi-lo) {
+		c.Summary = "values too large to draw: " + join(vals, fmtNum)
+		c.Zero = f(plotTop + plotH)
+		return c
+	}
+	yAt := func(v float64) float64 { return plotTop + plotH*(hi-v)/(hi-lo) }
+	for k := 0; k <= int(math.Round((hi-lo)/step)) && k <= 3*yTicksN; k++ {
+		y := yAt(lo + float64(k)*step)
+		c.YTicks = append(c.YTicks, tick{X: f(padLeft - 5), Y: f(y + 4), GY: f(y), Label: fmtNum(lo + float64(k)*step), Anchor: "end"})
+	}
+	c.Zero = f(yAt(0))
+	plotW := float64(chartW - padLeft - padRight)
+	slots := len(drawn)
+	slotW := plotW / float64(slots)
+	centre := func(k int) float64 { return padLeft + slotW*(float64(k)+0.5) }
+
+	// The time labels: under each slot for values, at the slot edges for
+	// intervals; thinned out so that they do not overlap.
+	xs := make([]float64, n)
+	for k := range xs {
+		if kind == engine.SeriesCumulative {
+			xs[k] = padLeft + slotW*float64(k)
+		} else {
+			xs[k] = centre(k)
+		}
+	}
+	every := 1
+	if gap := xs[min(1, n-1)] - xs[0]; n > 1 && gap < xLabelW+6 {
+		every = int(math.Ceil((xLabelW + 6) / gap))
+	}
+	ks := []int{}
+	for k := 0; k < n; k += every {
+		ks = append(ks, k)
+	}
+	if last := ks[len(ks)-1]; last != n-1 {
+		if xs[n-1]-xs[last] < xLabelW+6 {
+			ks = ks[:len(ks)-1] // the last sample's label takes its place
+		}
+		ks = append(ks, n-1)
+	}
+	for _, k := range ks {
+		c.XTicks = append(c.XTicks, xTick(xs[k], label(times, k)))
 	}
 
-	// The values, as a line over [lo, hi].
-	lo, hi := minMax(vals)
-	if lo == hi {
-		pad := math.Max(math.Abs(lo)*0.05, 1)
-		lo, hi = lo-pad, hi+pad
-	}
-	yAt := func(v float64) float64 { return plotTop + plotH*(1-(v-lo)/(hi-lo)) }
-	dlo, dhi := minMax(vals)
-	yv := []float64{dhi, (dlo + dhi) / 2, dlo}
-	if dlo == dhi {
-		yv = yv[:1]
-	}
-	for i, l := range axisLabels(yv) {
-		c.YTicks = append(c.YTicks, tick{X: f(padLeft - 6), Y: f(yAt(yv[i]) + 4), Label: l})
-	}
-	pts := make([]string, n)
-	for k, v := range vals {
-		x, y := xAt(k), yAt(v)
-		pts[k] = f(x) + "," + f(y)
-		c.Dots = append(c.Dots, dot{X: f(x), Y: f(y), Title: label(s.Times, k) + ": " + fmtNum(v)})
-	}
-	c.Line = strings.Join(pts, " ")
-	step := 1
-	if n > xTicksMax {
-		step = int(math.Ceil(float64(n-1) / float64(xTicksMax-1)))
-	}
-	for k := 0; k < n; k += step {
-		c.XTicks = append(c.XTicks, tick{X: f(xAt(k)), Y: f(xLabelY), Label: label(s.Times, k)})
-	}
-	if last := n - 1; (last)%step != 0 {
-		c.XTicks = append(c.XTicks, tick{X: f(xAt(last)), Y: f(xLabelY), Label: label(s.Times, last)})
+	if kind == engine.SeriesGauge {
+		pts := make([]string, n)
+		for k, v := range vals {
+			x, y := centre(k), yAt(v)
+			pts[k] = f(x) + "," + f(y)
+			c.Dots = append(c.Dots, dot{X: f(x), Y: f(y), Title: label(times, k) + ": " + fmtExact(v)})
+		}
+		c.Line = strings.Join(pts, " ")
+		c.Summary = gaugeSummary(vals)
+		if len(vals) != len(s.Values) {
+			c.Summary += " (non-numeric samples left out)"
+		}
+		return c
 	}
 
-	// The deltas, as bars around a zero baseline.
-	deltas := make([]float64, 0, n)
-	for k := 1; k < n; k++ {
-		deltas = append(deltas, vals[k]-vals[k-1])
-	}
-	dmin, dmax := 0.0, 0.0
-	for _, d := range deltas {
-		dmin, dmax = math.Min(dmin, d), math.Max(dmax, d)
-	}
-	span := dmax - dmin
-	base := float64(deltaTop + deltaH)
-	if span > 0 {
-		base = deltaTop + deltaH*dmax/span
-	}
-	c.Baseline = f(base)
-	if dmax > 0 && base-deltaTop >= 12 {
-		c.DTicks = append(c.DTicks, tick{X: f(padLeft - 6), Y: f(deltaTop + 8), Label: "+" + fmtShort(dmax)})
-	}
-	c.DTicks = append(c.DTicks, tick{X: f(padLeft - 6), Y: f(base + 4), Label: "0"})
-	if dmin < 0 && deltaTop+deltaH-base >= 12 {
-		c.DTicks = append(c.DTicks, tick{X: f(padLeft - 6), Y: f(deltaTop + deltaH), Label: fmtShort(dmin)})
-	}
-	bw := maxBarW
-	if n > 1 {
-		bw = math.Min(maxBarW, 0.6*plotW/float64(n-1))
-	}
-	var dtext []string
-	for k, d := range deltas {
-		xm := (xAt(k) + xAt(k+1)) / 2
-		h := 0.0
-		if span > 0 {
-			h = deltaH * math.Abs(d) / span
+	bw := math.Min(maxBarW, 0.6*slotW)
+	for k, d := range drawn {
+		x := centre(k)
+		y0, y1 := yAt(0), yAt(d)
+		b := bar{X: f(x - bw/2), Y: f(math.Min(y0, y1)), W: f(bw), H: f(math.Abs(y1 - y0)), Neg: d < 0, LX: f(x)}
+		if kind == engine.SeriesDelta {
+			b.Title = label(times, k) + ": " + fmtExact(d)
+		} else {
+			b.Title = label(times, k) + " → " + label(times, k+1) + ": " + signedExact(d)
+			if r, ok := rate(times, k, k+1, d); ok {
+				b.Title += " (" + fmtRate(r) + ")"
+			}
+			if restarts[k] {
+				b.Restart = true
+				b.Title += ", counted from 0: the counter restarted"
+			}
 		}
-		y := base - h
-		if d < 0 {
-			y = base
-		}
-		b := bar{X: f(xm - bw/2), Y: f(y), W: f(bw), H: f(h), Neg: d < 0, LX: f(xm),
-			Title: label(s.Times, k) + " → " + label(s.Times, k+1) + ": " + signed(d, fmtNum)}
-		if len(deltas) <= barLabelsN && d != 0 {
-			b.Label = signed(d, fmtShort)
-			if d < 0 {
-				b.LY = f(y + h + 10)
+		if slotW >= minLabelW {
+			// Every bar is labelled, a zero one too: "0" on the line says
+			// the counter did not move, not that a bar is missing.
+			if kind == engine.SeriesCumulative {
+				b.Label = fmtSigned(d)
 			} else {
-				b.LY = f(y - 2)
+				b.Label = fmtNum(d)
+			}
+			if d < 0 {
+				b.LY = f(y1 + 11)
+			} else {
+				b.LY = f(y1 - 3)
 			}
 		}
 		c.Bars = append(c.Bars, b)
-		t := signed(d, fmtNum)
-		if r, ok := rate(s.Times, k, k+1, d); ok {
-			t += " (" + fmtRate(r) + ")"
-		}
-		dtext = append(dtext, t)
 	}
-	strs := make([]string, n)
-	for k, v := range vals {
-		strs[k] = fmtNum(v)
-	}
-	c.Values = strings.Join(strs, " → ")
-	c.DeltaText = strings.Join(dtext, ", ")
-	if n > 1 {
-		total := vals[n-1] - vals[0]
-		c.Summary = "Δ first→last " + signed(total, fmtNum)
-		if r, ok := rate(s.Times, 0, n-1, total); ok {
-			c.Summary += ", " + fmtRate(r)
-		}
-		if d, ok := between(s.Times, 0, n-1); ok {
-			c.Summary += " over " + d.String()
-		}
+	if kind == engine.SeriesDelta {
+		c.Summary = deltaSummary(vals)
+	} else {
+		c.Summary = cumulativeSummary(vals, times)
 	}
 	if len(vals) != len(s.Values) {
 		c.Summary += " (non-numeric samples left out)"
@@ -230,39 +313,145 @@ func chart(i int, s engine.SeriesRecord) chartView {
 	return c
 }
 
-// axisLabels labels values briefly (388.1k), or exactly when the brief
-// labels would not tell them apart (a counter that moved by a few).
-func axisLabels(v []float64) []string {
-	short := make([]string, len(v))
-	seen := map[string]bool{}
-	distinct := true
-	for i, x := range v {
-		short[i] = fmtShort(x)
-		distinct = distinct && !seen[short[i]]
-		seen[short[i]] = true
+func xTick(x float64, l string) tick {
+	t := tick{X: f(x), Y: f(xLabelY), Label: l, Anchor: "middle"}
+	switch {
+	case x-xLabelW/2 < 0:
+		t.Anchor, t.X = "start", f(math.Max(x-xLabelW/2, 0))
+	case x+xLabelW/2 > chartW:
+		t.Anchor, t.X = "end", f(math.Min(x+xLabelW/2, chartW))
 	}
-	if distinct {
-		return short
-	}
-	exact := make([]string, len(v))
-	for i, x := range v {
-		exact[i] = fmtNum(math.Round(x*100) / 100)
-	}
-	return exact
+	return t
 }
 
-func frame(x, y, w, h float64) box {
-	return box{X: f(x), Y: f(y), W: f(w), H: f(h), X2: f(x + w), Y2: f(y + h), MidY: f(y + h/2)}
+// gaugeSummary: the values, or their range when there are many.
+func gaugeSummary(v []float64) string {
+	if len(v) <= 8 {
+		return "values " + join(v, fmtNum)
+	}
+	lo, hi := minMax(v)
+	return "from " + fmtNum(v[0]) + " to " + fmtNum(v[len(v)-1]) + ", between " + fmtNum(lo) + " and " + fmtNum(hi) +
+		" over " + strconv.Itoa(len(v)) + " samples"
 }
 
-func finite(v []float64) []float64 {
-	out := make([]float64, 0, len(v))
+// deltaSummary: the samples and their sum.
+func deltaSummary(v []float64) string {
+	sum := 0.0
 	for _, x := range v {
-		if !math.IsNaN(x) && !math.IsInf(x, 0) {
-			out = append(out, x)
+		sum += x
+	}
+	s := "total " + fmtNum(sum) + " in " + strconv.Itoa(len(v)) + " samples"
+	if len(v) <= 8 {
+		s = "per sample " + join(v, fmtNum) + "; " + s
+	}
+	return s
+}
+
+// changes is the change of a running total over each interval. A total
+// that went down restarted (a new SA after a rekey, a clear): the change of
+// that interval is counted from zero, its new value, as monitoring tools
+// count a counter reset, and restarts says which intervals did.
+func changes(v []float64) (d []float64, restarts []bool) {
+	d = make([]float64, len(v)-1)
+	restarts = make([]bool, len(v)-1)
+	for k := range d {
+		d[k] = v[k+1] - v[k]
+		if d[k] < 0 {
+			d[k], restarts[k] = v[k+1], true
 		}
 	}
-	return out
+	return d, restarts
+}
+
+// cumulativeSummary: the change from the first sample to the last, its
+// rate, and the running total.
+func cumulativeSummary(v []float64, times []time.Time) string {
+	n := len(v)
+	d, restarts := changes(v)
+	total := 0.0
+	for _, x := range d {
+		total += x
+	}
+	s := fmtSigned(total)
+	if d, ok := between(times, 0, n-1); ok {
+		s += " over " + d.String() + " (" + fmtRate(total/d.Seconds()) + ")"
+	}
+	s += "; running total " + fmtNum(v[0]) + " → " + fmtNum(v[n-1])
+	for k, r := range restarts {
+		if r {
+			s += "; it restarted from 0 before " + label(times, k+1) + " (a rekey or a clear): that interval counts its new value"
+			break
+		}
+	}
+	return s
+}
+
+func join(v []float64, format func(float64) string) string {
+	parts := make([]string, len(v))
+	for i, x := range v {
+		parts[i] = format(x)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// niceAxis is a y axis holding zero and every value of v, from lo to hi in
+// steps of 1, 2, 2.5 or 5 times a power of ten: its ticks have at most two
+// significant digits, which the page's format shows exactly.
+func niceAxis(v []float64) (lo, hi, step float64) {
+	for _, x := range v {
+		lo, hi = math.Min(lo, x), math.Max(hi, x)
+	}
+	if lo == hi { // all zero
+		return 0, 1, 1
+	}
+	raw := (hi - lo) / yTicksN
+	mag := math.Pow(10, math.Floor(math.Log10(raw)))
+	step = 10 * mag
+	for _, m := range []float64{1, 2, 2.5, 5} {
+		if m*mag >= raw*(1-1e-9) {
+			step = m * mag
+			break
+		}
+	}
+	if integers(v) && step < 1 { // counts: no tick at half a packet
+		step = 1
+	}
+	if step == 2.5 && integers(v) {
+		step = 2
+	}
+	lo = math.Floor(lo/step+1e-9) * step
+	hi = math.Ceil(hi/step-1e-9) * step
+	if hi == lo {
+		hi = lo + step
+	}
+	return lo, hi, step
+}
+
+func integers(v []float64) bool {
+	for _, x := range v {
+		if x != math.Trunc(x) {
+			return false
+		}
+	}
+	return true
+}
+
+// finite keeps the finite values and the times that go with them.
+func finite(v []float64, times []time.Time) ([]float64, []time.Time) {
+	out := make([]float64, 0, len(v))
+	var ts []time.Time
+	for i, x := range v {
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			continue
+		}
+		out = append(out, x)
+		if i < len(times) {
+			ts = append(ts, times[i])
+		} else {
+			ts = append(ts, time.Time{})
+		}
+	}
+	return out, ts
 }
 
 func minMax(v []float64) (lo, hi float64) {
@@ -297,23 +486,11 @@ func rate(times []time.Time, a, b int, delta float64) (float64, bool) {
 	return delta / d.Seconds(), true
 }
 
-func fmtRate(r float64) string {
-	a := math.Abs(r)
-	switch {
-	case a >= 100 || r == math.Trunc(r):
-		return strconv.FormatFloat(r, 'f', 0, 64) + "/s"
-	case a >= 1:
-		return strconv.FormatFloat(r, 'f', 1, 64) + "/s"
-	}
-	s := strings.TrimRight(strconv.FormatFloat(r, 'f', 3, 64), "0")
-	return strings.TrimSuffix(s, ".") + "/s"
-}
-
-func signed(v float64, format func(float64) string) string {
+func signedExact(v float64) string {
 	if v > 0 {
-		return "+" + format(v)
+		return "+" + fmtExact(v)
 	}
-	return format(v)
+	return fmtExact(v)
 }
 
 // f formats an SVG coordinate.

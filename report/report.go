@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"html/template"
 	"io"
-	"math"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -77,20 +76,23 @@ func render(w io.Writer, m *engine.Manifest, dir string) error {
 type view struct {
 	M           *engine.Manifest
 	ResultClass string
-	// Result is the run's outcome in words (engine.Outcome).
-	Result     string
-	Started    string
-	Ended      string
-	Duration   string
-	SHA256     string
-	Facts      []kv
-	Params     []kv
-	Findings   []findingView
-	Groups     []chartGroup
-	Steps      []stepView
-	Cleanup    []cleanupView
-	CleanupCmd string
-	Files      []fileView
+	// Result is the result line in words: Outcome and CleanupState.
+	Result string
+	// Outcome is the run's outcome (engine.Outcome): the findings, or
+	// "CLEANUP INCOMPLETE ..."; CleanupState what its cleanup did.
+	Outcome, CleanupState, CleanupClass string
+	Started                             string
+	Ended                               string
+	Duration                            string
+	SHA256                              string
+	Facts                               []kv
+	Params                              []kv
+	Findings                            []findingView
+	Groups                              []chartGroup
+	Steps                               []stepView
+	Cleanup                             []cleanupView
+	CleanupCmd                          string
+	Files                               []fileView
 }
 
 type kv struct{ K, V string }
@@ -98,6 +100,8 @@ type kv struct{ K, V string }
 type findingView struct {
 	ID, Severity, Message, Class string
 	Evidence                     []evidenceView
+	// Charts are the series the evidence names, drawn beside it.
+	Charts []chartView
 }
 
 type evidenceView struct{ Step, Item, Field, Values string }
@@ -112,8 +116,8 @@ type stepView struct {
 }
 
 type cleanupView struct {
-	Kind, Command, Status, Class, Error, Output string
-	Link                                        bool
+	Kind, Command, Status, Class, Error, Output, Note string
+	Link                                              bool
 }
 
 type fileView struct {
@@ -125,24 +129,47 @@ func build(m *engine.Manifest, dir string) view {
 	v := view{
 		M:           m,
 		ResultClass: resultClass(m),
-		Result:      engine.Outcome(m.Status, m.ExitCode, m.Findings),
+		Outcome:     engine.Outcome(m.Status, m.ExitCode, m.Findings),
 		Started:     fmtTime(m.Started),
 		Ended:       fmtTime(m.Ended),
 		SHA256:      m.Playbook.SHA256,
 	}
+	v.CleanupState, v.CleanupClass = cleanupState(m)
+	v.Result = v.Outcome + "; " + v.CleanupState
 	if !m.Started.IsZero() && m.Ended.After(m.Started) {
 		v.Duration = m.Ended.Sub(m.Started).Round(time.Second).String()
 	}
 	v.Facts = facts(m.Target.Facts)
 	v.Params = params(m.Params)
+	n := 0
+	next := func() string { n++; return "chart-" + strconv.Itoa(n) }
+	series := map[seriesKey]engine.SeriesRecord{}
+	for _, s := range m.Series {
+		series[seriesKey{s.Step, s.Item, s.Field}] = s
+	}
+	used := map[seriesKey]bool{}
 	for _, f := range sortedFindings(m.Findings) {
 		fv := findingView{ID: f.ID, Severity: f.Severity, Message: f.Message, Class: severityClass(f.Severity)}
 		for _, e := range f.Evidence {
-			fv.Evidence = append(fv.Evidence, evidenceView{Step: e.Step, Item: e.Item, Field: e.Field, Values: fmtValues(e.Values)})
+			k := seriesKey{e.Step, e.Item, e.Field}
+			s, ok := series[k]
+			kind := ""
+			if ok {
+				kind = seriesKind(s, stepCommand(m, s.Step, s.Item))
+			}
+			fv.Evidence = append(fv.Evidence, evidenceView{Step: e.Step, Item: e.Item, Field: e.Field, Values: evidenceValues(e.Values, kind)})
+			if ok && e.Field != "" {
+				used[k] = true
+				title := f.ID + " (" + f.Severity + "): " + e.Step
+				if e.Item != "" {
+					title += " item " + e.Item
+				}
+				fv.Charts = append(fv.Charts, chart(next(), title+": "+e.Field, s, kind))
+			}
 		}
 		v.Findings = append(v.Findings, fv)
 	}
-	v.Groups = chartGroups(m)
+	v.Groups = chartGroups(m, used, next)
 	several := len(engine.StepTransports(m)) > 1
 	for _, s := range m.Steps {
 		sv := stepView{ID: s.ID, Kind: s.Kind, Item: s.Item, Text: s.Command, Status: s.Status, Class: statusClass(s.Status),
@@ -166,8 +193,14 @@ func build(m *engine.Manifest, dir string) view {
 	}
 	add := func(kind string, recs []engine.CleanupRecord) {
 		for _, c := range recs {
-			v.Cleanup = append(v.Cleanup, cleanupView{Kind: kind, Command: c.Command, Status: c.Status,
-				Class: statusClass(c.Status), Error: c.Error, Output: c.Output, Link: linkable(c.Output)})
+			cv := cleanupView{Kind: kind, Command: c.Command, Status: c.Status,
+				Class: statusClass(c.Status), Error: c.Error, Output: c.Output, Link: linkable(c.Output), Note: c.Note}
+			if c.DoneBy > 0 && c.Status == "ok" {
+				// Sent once, by the step: not a second time at cleanup.
+				cv.Status = "done by step " + strconv.Itoa(c.DoneBy)
+				cv.Note = "not sent again"
+			}
+			v.Cleanup = append(v.Cleanup, cv)
 		}
 	}
 	add("undo", m.Undo)
@@ -308,12 +341,44 @@ func fmtTime(t time.Time) string {
 	return t.UTC().Format("2006-01-02 15:04:05 UTC")
 }
 
-func fmtValues(v []any) string {
+// evidenceValues prints a finding's values, one per run. The values of a
+// running total read as its changes (its samples all look alike in three
+// significant digits: 388k, 388k, 388k); those of a delta counter with
+// their sum.
+func evidenceValues(v []any, kind string) string {
 	parts := make([]string, len(v))
+	nums := make([]float64, 0, len(v))
 	for i, x := range v {
 		parts[i] = fmtValue(x)
+		if n, ok := x.(float64); ok {
+			nums = append(nums, n)
+		}
 	}
-	return strings.Join(parts, " → ")
+	s := strings.Join(parts, " → ")
+	if len(nums) != len(v) || len(v) < 2 {
+		return s
+	}
+	switch kind {
+	case engine.SeriesCumulative:
+		d, restarts := changes(nums)
+		steps := make([]string, len(d))
+		total := 0.0
+		for k, x := range d {
+			steps[k] = fmtSigned(x)
+			if restarts[k] {
+				steps[k] += " (restarted)"
+			}
+			total += x
+		}
+		return "from " + fmtNum(nums[0]) + ": " + strings.Join(steps, ", ") + " (change " + fmtSigned(total) + ")"
+	case engine.SeriesDelta:
+		sum := 0.0
+		for _, x := range nums {
+			sum += x
+		}
+		s += " (total " + fmtNum(sum) + ")"
+	}
+	return s
 }
 
 func fmtValue(x any) string {
@@ -325,47 +390,54 @@ func fmtValue(x any) string {
 	case float32:
 		return fmtNum(float64(n))
 	case int:
-		return strconv.Itoa(n)
+		return fmtNum(float64(n))
 	case int64:
-		return strconv.FormatInt(n, 10)
+		return fmtNum(float64(n))
 	}
 	return fmt.Sprint(x)
 }
 
-// fmtNum prints a number without an exponent, to 15 significant digits:
-// exact for counters, and free of float noise in differences
-// (1.001 - 0.001 prints 1, not 1.0000000000000002).
-func fmtNum(v float64) string {
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return strconv.FormatFloat(v, 'g', -1, 64)
+// cleanupState says what the cleanup did, for the result line beside
+// engine.Outcome (which says "CLEANUP INCOMPLETE ..." when the device may
+// be dirty): what was undone and how, or that there was nothing to undo.
+// An undo the playbook's own step sent counts once, as that step's.
+func cleanupState(m *engine.Manifest) (words, class string) {
+	if n := len(m.CleanupPending); n > 0 {
+		return plural(n, "command") + " not undone", "st-bad"
 	}
-	r, err := strconv.ParseFloat(strconv.FormatFloat(v, 'g', 15, 64), 64)
-	if err != nil {
-		r = v
-	}
-	return strconv.FormatFloat(r, 'f', -1, 64)
-}
-
-// fmtShort prints a number in at most about six characters, for axes.
-func fmtShort(v float64) string {
-	a := math.Abs(v)
-	trim := func(s string) string {
-		if strings.Contains(s, ".") {
-			s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	sent, byStep, failed := 0, 0, 0
+	for _, c := range append(append([]engine.CleanupRecord(nil), m.Undo...), m.Cleanup...) {
+		switch {
+		case c.Status != "ok":
+			failed++
+		case c.DoneBy > 0:
+			byStep++
+		default:
+			sent++
 		}
-		return s
+	}
+	var parts []string
+	if sent > 0 {
+		parts = append(parts, strconv.Itoa(sent)+" sent at cleanup")
+	}
+	if byStep > 0 {
+		parts = append(parts, strconv.Itoa(byStep)+" undone by the playbook's own steps")
+	}
+	if failed > 0 {
+		parts = append(parts, strconv.Itoa(failed)+" failed")
 	}
 	switch {
-	case a >= 1e12:
-		return trim(strconv.FormatFloat(v/1e12, 'f', 1, 64)) + "T"
-	case a >= 1e9:
-		return trim(strconv.FormatFloat(v/1e9, 'f', 1, 64)) + "G"
-	case a >= 1e6:
-		return trim(strconv.FormatFloat(v/1e6, 'f', 2, 64)) + "M"
-	case a >= 1e4:
-		return trim(strconv.FormatFloat(v/1e3, 'f', 1, 64)) + "k"
-	case a >= 100 || v == math.Trunc(v):
-		return strconv.FormatFloat(v, 'f', 0, 64)
+	case len(parts) == 0:
+		return "nothing to undo", "st-ok"
+	case failed > 0:
+		return "cleanup: " + strings.Join(parts, ", "), "st-bad"
 	}
-	return trim(strconv.FormatFloat(v, 'f', 2, 64))
+	return "cleanup done (" + strings.Join(parts, ", ") + ")", "st-ok"
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return strconv.Itoa(n) + " " + word + "s"
 }

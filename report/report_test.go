@@ -17,7 +17,10 @@ import (
 	"time"
 
 	"github.com/runbook-dev/runbook/engine"
+	"github.com/runbook-dev/runbook/observe"
 	"github.com/runbook-dev/runbook/engine/playbook"
+	"github.com/runbook-dev/runbook/examples"
+	"github.com/runbook-dev/runbook/playbooks"
 	"github.com/runbook-dev/runbook/report"
 	"github.com/runbook-dev/runbook/secret"
 	"github.com/runbook-dev/runbook/transports"
@@ -143,7 +146,7 @@ func TestShowsWhatSummaryShows(t *testing.T) {
 	for _, want := range []string{
 		"fw1 (ssh)", "PA-5060-edge", "10.2.9", "multi_vsys",
 		"built-in phase2-down", "sha256 9f2c4e0b7a1d3c5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6",
-		`<span class="result res-bad">CLEANUP INCOMPLETE, the device may still be in debug (steps: failed, 1 critical, 1 warning and 1 info findings)</span> exit code 3`,
+		`<span class="result res-bad">CLEANUP INCOMPLETE, the device may still be in debug (steps: failed, 1 critical, 1 warning and 1 info findings)</span> <span class="st-bad">1 command not undone</span> <span class="muted">(exit code 3)</span>`,
 		"Fri Nov 27 10:02:33 UTC 2026",
 		"2026-11-27 10:02:30 UTC", "2026-11-27 10:13:07 UTC", "(10m37s)",
 		"Not evaluated: replay-drops: steps.counters: no such step ran",
@@ -151,11 +154,13 @@ func TestShowsWhatSummaryShows(t *testing.T) {
 		`<a href="steps/005-flow.txt">steps/005-flow.txt</a>`,
 		`<a href="artifacts/ikemgr.pcap"><code>artifacts/ikemgr.pcap</code></a>: debug-pcap (1.8 MiB)`,
 		"transport: command timed out after 30s",
-		`<td class="st-bad">timeout</td>`, `<td class="st-skip">skipped</td>`,
-		"<td>undo</td>", "ssh: session closed; reconnect: dial fw1: connection refused",
+		`<td class="st st-bad">timeout</td>`, `<td class="st st-skip">skipped</td>`,
+		`<td class="s">undo</td>`, "ssh: session closed; reconnect: dial fw1: connection refused",
 		`<code>env:PANOS_API_KEY</code>`,
 		// Evidence: step, field, values.
-		`<td><code>flow</code></td><td><code>encap_packets</code></td><td class="mono">387833 → 387900 → 388001 → 388090</td>`,
+		// A running total: where it started, its changes and their sum.
+		`<td><code>flow</code></td><td><code>encap_packets</code></td><td class="mono">from 388k: &#43;67, &#43;101, &#43;89 (change &#43;257)</td>`,
+		`<td><code>resources</code></td><td><code>cpu_max</code></td><td class="mono">41 → 78 → 93 → 88</td>`,
 		`<td><code>sa</code></td><td><span class="muted">(whole output)</span></td>`,
 	} {
 		if !strings.Contains(page, want) {
@@ -194,25 +199,47 @@ func TestPendingCleanupBox(t *testing.T) {
 	}
 }
 
-// TestResultBadge pins the result badge of a clean run: green "ok" only
-// when no critical or warning finding fired.
+// TestResultBadge pins the result line of a clean run: a green "ok" only
+// when no critical or warning finding fired, then the state of the
+// cleanup.
 func TestResultBadge(t *testing.T) {
+	ok := []engine.CleanupRecord{{Command: "debug ike pcap off", Status: "ok"}}
+	byStep := []engine.CleanupRecord{{Command: "debug ike pcap off", Status: "ok", DoneBy: 7, Note: "done by the playbook's own step"}}
 	cases := []struct {
 		findings []engine.FindingRecord
+		undo     []engine.CleanupRecord
 		exit     int
 		want     string
 	}{
-		{nil, 0, `<span class="result res-ok">ok</span> exit code 0`},
-		{[]engine.FindingRecord{{ID: "i", Severity: "info"}}, 0, `<span class="result res-ok">done, 1 info finding</span> exit code 0`},
-		{[]engine.FindingRecord{{ID: "w", Severity: "warning"}}, 0, `<span class="result res-warn">done, 1 warning finding</span> exit code 0`},
-		{[]engine.FindingRecord{{ID: "w", Severity: "warning"}, {ID: "c", Severity: "critical"}}, 5, `<span class="result res-bad">done, 1 critical and 1 warning findings</span> exit code 5`},
+		{nil, nil, 0, `<span class="result res-ok">ok</span> <span class="st-ok">nothing to undo</span> <span class="muted">(exit code 0)</span>`},
+		{[]engine.FindingRecord{{ID: "i", Severity: "info"}}, ok, 0, `<span class="result res-ok">done, 1 info finding</span> <span class="st-ok">cleanup done (1 sent at cleanup)</span>`},
+		{[]engine.FindingRecord{{ID: "w", Severity: "warning"}}, byStep, 0, `<span class="result res-warn">done, 1 warning finding</span> <span class="st-ok">cleanup done (1 undone by the playbook&#39;s own steps)</span>`},
+		{[]engine.FindingRecord{{ID: "w", Severity: "warning"}, {ID: "c", Severity: "critical"}}, append(ok, byStep...), 5,
+			`<span class="result res-bad">done, 1 critical and 1 warning findings</span> <span class="st-ok">cleanup done (1 sent at cleanup, 1 undone by the playbook&#39;s own steps)</span> <span class="muted">(exit code 5)</span>`},
+		{nil, []engine.CleanupRecord{{Command: "x", Status: "failed"}}, 1, `<span class="st-bad">cleanup: 1 failed</span>`},
 	}
 	for _, c := range cases {
 		m := fixedManifest(t)
-		m.Status, m.ExitCode, m.CleanupPending, m.Findings = "ok", c.exit, nil, c.findings
+		m.Status, m.ExitCode, m.CleanupPending, m.Findings, m.Undo, m.Cleanup = "ok", c.exit, nil, c.findings, c.undo, nil
 		if page := render(t, m); !strings.Contains(page, c.want) {
 			t.Errorf("%d findings: page lacks %q", len(c.findings), c.want)
 		}
+	}
+}
+
+// TestUndoDoneByTheStep: an undo the playbook's own step sent reads as
+// done once, by that step, not as a second command sent at cleanup.
+func TestUndoDoneByTheStep(t *testing.T) {
+	m := fixedManifest(t)
+	m.Undo = []engine.CleanupRecord{{Command: "debug ike pcap off", Status: "ok", DoneBy: 17, Note: "done by the playbook's own step"}}
+	m.Cleanup, m.CleanupPending, m.ExitCode = nil, nil, 1
+	page := render(t, m)
+	want := `<td class="s">undo</td><td class="cmd"><code>debug ike pcap off</code></td><td class="st st-ok">done by step 17<span class="note">not sent again</span></td><td class="o"></td>`
+	if !strings.Contains(page, want) {
+		t.Errorf("page lacks %q", want)
+	}
+	if strings.Contains(page, "sent at cleanup") {
+		t.Error("the result line counts the undo as sent at cleanup")
 	}
 }
 
@@ -321,7 +348,7 @@ func TestOnlyRunFolderPathsLinked(t *testing.T) {
 	if !strings.Contains(page, `<a href="steps/007-flow.txt">`) {
 		t.Error("an ordinary step output is not linked")
 	}
-	if !strings.Contains(page, "<td>javascript:alert(1)</td>") {
+	if !strings.Contains(page, `<td class="o">javascript:alert(1)</td>`) {
 		t.Error("an unlinkable output is not shown as text")
 	}
 }
@@ -332,20 +359,96 @@ func TestCharts(t *testing.T) {
 		t.Errorf("%d charts, want one per series (5)", got)
 	}
 	for _, want := range []string{
-		`<h3>Step <code>flow</code>: <code>show vpn flow tunnel-id 207</code> <span class="muted">(4 runs)</span></h3>`,
-		// Per-interval deltas and rates of encap_packets (10s apart).
-		"Δ per interval: <span class=\"mono\">&#43;67 (6.7/s), &#43;101 (10.1/s), &#43;89 (8.9/s)</span>",
-		"Δ first→last &#43;257, 8.6/s over 30s",
-		// CPU fell between the last two samples: a down bar.
-		`<rect class="bar down"`,
-		"Δ per interval: <span class=\"mono\">&#43;37 (3.7/s), &#43;15 (1.5/s), -5 (-0.5/s)</span>",
-		// Axis labels: value extremes, exact when brief ones would collide, and run times.
-		`text-anchor="end">388.1k</text>`, `text-anchor="end">387.8k</text>`,
-		`text-anchor="end">1483012</text>`, `text-anchor="end">1483010</text>`, `text-anchor="end">1483008</text>`,
-		`text-anchor="middle">10:02:31</text>`, `text-anchor="middle">10:03:01</text>`,
+		// A running total (show vpn flow tunnel-id): its change over each
+		// interval (10s apart), with rates.
+		`<b>encap_packets</b>: change over each interval (running total)<br>&#43;257 over 30s (8.57/s); running total 388k → 388k</figcaption>`,
+		`<title>10:02:31 → 10:02:41: &#43;67 (6.7/s)</title>`,
+		`text-anchor="middle">&#43;101</text>`,
+		// decap_packets moved by 4 then stood still: zero bars say so.
+		`<b>decap_packets</b>: change over each interval (running total)<br>&#43;4 over 30s (0.133/s); running total 1.48M → 1.48M</figcaption>`,
+		`text-anchor="middle">0</text>`,
+		// A level (resource monitor): a line of its values, the axis from 0.
+		`<b>cpu_avg</b>: value at each sample<br>values 22.5, 39.3, 51, 47.8</figcaption>`,
+		`<polyline class="line"`,
+		// Axis labels: y ticks in the page's format, run times under the plot.
+		`text-anchor="end">0</text>`, `text-anchor="end">100</text>`,
+		`text-anchor="middle">10:02:41</text>`, `text-anchor="end">10:03:01</text>`,
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("charts lack %q", want)
+		}
+	}
+}
+
+// TestEvidenceChartsFirst: the charts a finding rests on are drawn in its
+// box, labelled with it, before the other samples; a series drawn beside a
+// finding is not drawn again.
+func TestEvidenceChartsFirst(t *testing.T) {
+	page := render(t, fixedManifest(t))
+	finding := strings.Index(page, "<code>decap-flat</code>")
+	evidence := strings.Index(page, `<title id="chart-1-t">decap-flat (critical): flow: encap_packets</title>`)
+	evidence2 := strings.Index(page, `<title id="chart-2-t">decap-flat (critical): flow: decap_packets</title>`)
+	others := strings.Index(page, `<section id="samples">`)
+	if finding < 0 || evidence < finding || evidence2 < evidence || others < evidence2 {
+		t.Errorf("finding at %d, its charts at %d and %d, the other samples at %d: want the finding's charts in its box, first", finding, evidence, evidence2, others)
+	}
+	if strings.Contains(page[others:], "<b>encap_packets</b>") {
+		t.Error("a chart beside a finding is drawn again among the other samples")
+	}
+	if !strings.Contains(page[others:], "<b>packet_buffer</b>") {
+		t.Error("a series no finding names is not among the other samples")
+	}
+}
+
+// TestChartViews: each kind of series is drawn its own way, and
+// bookkeeping fields are not drawn unless a finding names them.
+func TestChartViews(t *testing.T) {
+	m := fixedManifest(t)
+	ts := m.Series[0].Times[:3]
+	m.Steps = append(m.Steps,
+		engine.StepRecord{Seq: 30, ID: "counters", Kind: "run", Command: "show counter global filter delta yes packet-filter yes", Run: 1, Status: "ok"},
+		engine.StepRecord{Seq: 31, ID: "totals", Kind: "run", Command: "show counter global", Run: 1, Status: "ok"},
+	)
+	m.Series = []engine.SeriesRecord{
+		// delta yes: every sample is already a change. Drawn as it is;
+		// never a difference of two samples (-3, +2 here).
+		{Step: "counters", Field: "pkt_sent", Kind: engine.SeriesDelta, Values: []float64{36, 33, 35}, Times: ts},
+		// The same with no kind recorded: the command says delta yes.
+		{Step: "counters", Field: "flow_tunnel_decap_pkt", Values: []float64{67, 36, 33}, Times: ts},
+		{Step: "counters", Field: "elapsed_seconds", Kind: engine.SeriesDelta, Values: []float64{4, 2, 2}, Times: ts},
+		{Step: "counters", Field: "count", Kind: engine.SeriesDelta, Values: []float64{12, 14, 13}, Times: ts},
+		{Step: "counters", Field: "drops", Kind: engine.SeriesDelta, Values: []float64{0, 0, 0}, Times: ts},
+		{Step: "totals", Field: "pkt_recv", Kind: engine.SeriesCumulative, Values: []float64{2160195281.5, 2160295281.5, 2160595281.5}, Times: ts},
+		{Step: "flow", Field: "lifetime_remain", Kind: engine.SeriesCumulative, Values: []float64{25922, 25921, 25920}, Times: ts},
+		// A running total that restarted (a new SA): counted from 0, never
+		// a drop of two billion.
+		{Step: "flow", Field: "decap_bytes", Kind: engine.SeriesCumulative, Values: []float64{2108380648, 48000, 96000}, Times: ts},
+		{Step: "flow", Field: "gateway_id", Kind: engine.SeriesCumulative, Values: []float64{1, 2, 3}, Times: ts},
+		{Step: "resources", Field: "cpu", Kind: engine.SeriesGauge, Values: []float64{0.1, 0.365, -0.265000000000001}, Times: ts},
+	}
+	m.Findings = []engine.FindingRecord{{ID: "clock", Severity: "info", Message: "m",
+		Evidence: []engine.EvidenceRecord{{Step: "flow", Field: "lifetime_remain", Values: []any{25922.0, 25921.0, 25920.0}}}}}
+	page := render(t, m)
+	for _, want := range []string{
+		`<b>pkt_sent</b>: change since the sample before, as the device counts it (delta yes)<br>per sample 36, 33, 35; total 104 in 3 samples`,
+		`<title>10:02:31: 36</title>`, `text-anchor="middle">33</text>`,
+		`<b>flow_tunnel_decap_pkt</b>: change since the sample before, as the device counts it (delta yes)<br>per sample 67, 36, 33; total 136 in 3 samples`,
+		`Unchanged: <code>drops 0 in every sample</code>.`,
+		`<b>pkt_recv</b>: change over each interval (running total)<br>&#43;400k over 20s (20k/s); running total 2.16G → 2.16G`,
+		`text-anchor="end">300k</text>`,
+		`<b>cpu</b>: value at each sample<br>values 0.1, 0.365, -0.265`,
+		`<b>decap_bytes</b>: change over each interval (running total)<br>&#43;96k over 20s (4.8k/s); running total 2.11G → 96k; it restarted from 0 before 10:02:41 (a rekey or a clear): that interval counts its new value`,
+		`<rect class="bar restart"`, `<title>10:02:31 → 10:02:41: &#43;48000 (4.8k/s), counted from 0: the counter restarted</title>`,
+		// A bookkeeping field a finding names is drawn beside it.
+		`<b>lifetime_remain</b>: change over each interval (running total)`,
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	for _, bad := range []string{"<b>elapsed_seconds</b>", "<b>count</b>", "<b>gateway_id</b>", ">-3<", ": -3", "2160195281", "0.265000", "e&#43;", "-2.11G", "bar down"} {
+		if i := strings.Index(page[strings.Index(page, `id="findings"`):strings.Index(page, `id="timeline"`)], bad); i >= 0 {
+			t.Errorf("the findings and charts show %q: %s", bad, page[strings.Index(page, `id="findings"`)+max(0, i-80):][:160])
 		}
 	}
 }
@@ -369,13 +472,14 @@ func TestChartEdgeCases(t *testing.T) {
 			t.Errorf("an SVG attribute holds %s", bad)
 		}
 	}
-	for _, want := range []string{"no numeric samples", "(non-numeric samples left out)", "#50</text>"} {
+	for _, want := range []string{"no numeric samples", "(non-numeric samples left out)", "#50</text>",
+		"Unchanged: <code>flat stayed at 5</code>.", "<b>one</b>: value at each sample<br>values 7"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("page lacks %q", want)
 		}
 	}
-	if got := strings.Count(page, `<figure class="chart">`); got != 5 {
-		t.Errorf("%d charts, want 5", got)
+	if got := strings.Count(page, `<figure class="chart">`); got != 4 {
+		t.Errorf("%d charts, want 4 (flat is not drawn)", got)
 	}
 }
 
@@ -414,6 +518,96 @@ func engineRun(t *testing.T) *engine.Result {
 		t.Fatalf("run: exit %d: %v", res.ExitCode, res.Err)
 	}
 	return res
+}
+
+// cassetteWithFindings is the shipped cassette whose report the golden
+// and the browser tests show: a critical and a warning finding on the
+// flow counters, and undo commands the playbook's own steps sent.
+const cassetteWithFindings = "phase2-down-tunnel-errors"
+
+// cassetteRun replays the shipped cassette name with its built-in
+// playbook, the parameters recorded in it and a fixed clock: the same run
+// folder every time.
+func cassetteRun(t *testing.T, name string) *engine.Result {
+	t.Helper()
+	c, err := examples.Cassette(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pb, err := playbooks.Load(c.Playbook)
+	if err != nil {
+		t.Fatal(err)
+	}
+	params, err := pb.Bind(c.Params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Date(2026, 11, 27, 10, 2, 30, 0, time.UTC)
+	var out strings.Builder
+	res := engine.New(engine.Options{
+		Playbook: pb, Source: "built-in " + c.Playbook, Params: params,
+		Target: c.Target.Name, Transport: "replay", Dir: filepath.Join(t.TempDir(), "run"), Yes: true, Observer: observe.NewText(&out, false),
+		Now: func() time.Time { return start },
+		Open: func(ctx context.Context) (transports.Transport, error) {
+			return replay.New(c, replay.Options{Mode: replay.Strict}), nil
+		},
+	}).Run(context.Background())
+	if res.Err != nil || len(res.Manifest.Findings) < 2 {
+		t.Fatalf("replay of %s: exit %d, %d findings: %v\n%s", name, res.ExitCode, len(res.Manifest.Findings), res.Err, out.String())
+	}
+	return res
+}
+
+// TestGoldenCassette pins the report of a shipped cassette's run.
+func TestGoldenCassette(t *testing.T) {
+	res := cassetteRun(t, cassetteWithFindings)
+	m, err := engine.ReadManifest(res.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := render(t, m)
+	assertSelfContained(t, got)
+	golden := filepath.Join("testdata", cassetteWithFindings+".golden.html")
+	if *update {
+		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test ./report -update to create it)", err)
+	}
+	if got != string(want) {
+		gl, wl := strings.Split(got, "\n"), strings.Split(string(want), "\n")
+		for i := 0; i < len(gl) || i < len(wl); i++ {
+			var g, w string
+			if i < len(gl) {
+				g = gl[i]
+			}
+			if i < len(wl) {
+				w = wl[i]
+			}
+			if g != w {
+				t.Fatalf("report.html differs from %s at line %d (go test ./report -update rewrites it):\n got %q\nwant %q", golden, i+1, g, w)
+			}
+		}
+	}
+	// What the page is for: the result line with findings and cleanup,
+	// the findings' charts first, no bookkeeping charted.
+	for _, want := range []string{
+		`<span class="result res-bad">done, 1 critical and 1 warning findings</span> <span class="st-ok">cleanup done (3 undone by the playbook&#39;s own steps)</span>`,
+		`<title id="chart-1-t">auth-errors (critical): flow item 207: authentication_errors</title>`,
+		`done by step 17<span class="note">not sent again</span>`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	for _, bad := range []string{"<b>lifetime_remain</b>", "<b>latest_rekey</b>"} {
+		if strings.Contains(got, bad) {
+			t.Errorf("report charts bookkeeping: %s", bad)
+		}
+	}
 }
 
 func TestWriteDirOnARealRun(t *testing.T) {
@@ -557,8 +751,8 @@ func TestChartsPerItem(t *testing.T) {
 	for _, want := range []string{
 		`<h3>Step <code>pid</code>, item <code>207</code>: <code>show vpn flow tunnel-id 207</code> <span class="muted">(2 runs)</span></h3>`,
 		`<h3>Step <code>pid</code>, item <code>208</code>: <code>show vpn flow tunnel-id 208</code> <span class="muted">(2 runs)</span></h3>`,
-		`-t">pid item 208: decap_packets</title>`,
-		`<td><code>pid</code> <span class="muted">run #1</span> <span class="muted">item 208</span></td>`,
+		`-t">one-way (warning): pid item 208: decap_packets</title>`,
+		`<td class="s"><code>pid</code> <span class="muted">run #1</span> <span class="muted">item 208</span></td>`,
 		`<td><code>pid</code> <span class="muted">item 208</span></td>`,
 	} {
 		if !strings.Contains(page, want) {
