@@ -85,9 +85,13 @@ func (t *Text) Event(e engine.Event) {
 			t.printf("      ok (%s) -> %s\n", ms(e.DurationMS), e.Output)
 		}
 	case engine.EvStepSkipped:
-		if e.Reason != "" {
+		switch {
+		case e.Kind == "note" && e.Reason == "":
+			// A note whose when: is false says nothing: its text, a
+			// template, would only read as if it applied.
+		case e.Reason != "":
 			t.printf("  -   %s (skipped: %s)\n", e.Name, e.Reason)
-		} else {
+		default:
 			t.printf("  -   %s (skipped)\n", e.Name)
 		}
 	case engine.EvStepContinued:
