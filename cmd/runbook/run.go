@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/runbook-dev/runbook/inventory"
 	"github.com/runbook-dev/runbook/observe"
 	"github.com/runbook-dev/runbook/report"
+	"github.com/runbook-dev/runbook/runcase"
 	"github.com/runbook-dev/runbook/secret"
 	"github.com/runbook-dev/runbook/transports"
 	"github.com/runbook-dev/runbook/transports/replay"
@@ -265,6 +267,16 @@ func runRun(ctx context.Context, opts *runOptions) error {
 	}
 	var groups []*groupedOutput
 	var blockMu sync.Mutex
+	// Several targets are one case: their run folders go into one case
+	// folder, which gets its own summary (runcase).
+	outDir, caseDir, caseStart := opts.Out, "", time.Now()
+	if multi {
+		if caseDir, err = runcase.NewDir(opts.Out, pb.Name, caseStart); err != nil {
+			rec.discard()
+			return &exitError{code: exitInvalid, err: fmt.Errorf("case folder: %w", err)}
+		}
+		outDir = caseDir
+	}
 	restore := watchSignals(runs.Pending)
 	defer restore()
 	var stream *observe.JSON
@@ -290,7 +302,7 @@ func runRun(ctx context.Context, opts *runOptions) error {
 			Target:    t.t.Name,
 			Transport: t.t.Transport,
 			Secrets:   resolver,
-			OutDir:    opts.Out,
+			OutDir:    outDir,
 			Yes:       opts.Yes,
 			Observer:  observers(observe.NewText(out, io.IsTerminal && !multi), stream, group),
 			Timeout:   opts.Timeout,
@@ -350,6 +362,24 @@ func runRun(ctx context.Context, opts *runOptions) error {
 	}
 	if multi {
 		writeOverview(io.ErrOut, fleet.Summarize(names, results, runs.Retries()))
+		ts := make([]runcase.Target, len(results))
+		for i, res := range results {
+			ts[i] = runcase.Target{Name: names[i], Dir: res.Dir, Status: string(res.Status), ExitCode: res.ExitCode}
+			if res.Err != nil {
+				ts[i].Error = redactor.String(res.Err.Error())
+			}
+		}
+		c, err := runcase.Build(caseDir, pb.Name, caseStart, ts)
+		if err != nil {
+			fmt.Fprintf(io.ErrOut, "runbook: case %s: %v\n", caseDir, err)
+		}
+		if err := c.Write(caseDir); err != nil {
+			fmt.Fprintf(io.ErrOut, "runbook: case %s: %v\n", caseDir, err)
+		}
+		fmt.Fprintf(io.ErrOut, "runbook: case %s; summary: %s\n", caseDir, filepath.Join(caseDir, "summary.md"))
+		if !opts.JSON {
+			fmt.Fprintln(io.Out, caseDir)
+		}
 	}
 	worst := fleet.WorstExit(results)
 	if worst == exitOK {
