@@ -34,23 +34,46 @@ func Bind(pb *playbook.Playbook, target, given map[string]string) (map[string]an
 type Fleet struct {
 	// Parallel bounds the runs at once; below 1 means 1.
 	Parallel int
+	// Retry bounds the retries of each target's first connection
+	// (RetryFirst); the zero value retries nothing.
+	Retry Retry
 
 	mu      sync.Mutex
 	runners []*engine.Runner
+	retries []func() int
 }
 
 // Add prepares the run of o and checks, before anything is sent, that it
 // can start (engine.Runner.Check): the error names the target, and the
 // caller should then send nothing to any target.
 func (f *Fleet) Add(o engine.Options) (*engine.Runner, error) {
+	retries := func() int { return 0 }
+	if f.Retry.Attempts > 1 && o.Open != nil {
+		var open OpenFunc
+		open, retries = RetryFirst(o.Open, f.Retry)
+		o.Open = open
+	}
 	r := engine.New(o)
 	if err := r.Check(); err != nil {
 		return nil, fmt.Errorf("%s: %w", o.Target, err)
 	}
 	f.mu.Lock()
 	f.runners = append(f.runners, r)
+	f.retries = append(f.retries, retries)
 	f.mu.Unlock()
 	return r, nil
+}
+
+// Retries is, per target in the order added, how many times its first
+// connection was tried again.
+func (f *Fleet) Retries() []int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make([]int, len(f.retries))
+	for i, n := range f.retries {
+		out[i] = n()
+	}
+	return out
 }
 
 // Run runs every target added, at most Parallel at once, and returns

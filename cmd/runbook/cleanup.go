@@ -11,6 +11,7 @@ import (
 	"github.com/runbook-dev/runbook/inventory"
 	"github.com/runbook-dev/runbook/observe"
 	"github.com/runbook-dev/runbook/report"
+	"github.com/runbook-dev/runbook/runcase"
 	"github.com/runbook-dev/runbook/secret"
 	"github.com/runbook-dev/runbook/transports"
 	"github.com/runbook-dev/runbook/transports/replay"
@@ -26,11 +27,14 @@ type cleanupOptions struct {
 func newCleanupCmd(io *IOStreams) *cobra.Command {
 	opts := &cleanupOptions{io: io}
 	cmd := &cobra.Command{
-		Use:   "cleanup RUNDIR",
+		Use:   "cleanup RUNDIR|CASEDIR",
 		Short: "Finish the cleanup of a run that was killed or could not reach the device",
 		Long: `Read the journal of a run folder, reconnect to its target, and run every undo
 and cleanup command that was not done yet (undo newest first, then cleanup),
 recording each in the journal. Running it twice does nothing the second time.
+Given a case folder (a run of several targets), it finishes the cleanup of
+every run folder in it, one after the other, and rewrites the case's
+summary; the exit code is the worst of theirs.
 It drains the same ledger as the run itself, with the same labels (undo:,
 cleanup:), the same 30s per command and the same reconnects. An entry with
 several forms (one_of) tries them in order, skipping those the device already
@@ -68,6 +72,38 @@ func runEnded(entries []engine.JournalEntry) bool {
 }
 
 func runCleanup(ctx context.Context, opts *cleanupOptions) error {
+	if runcase.IsCase(opts.Dir) {
+		return cleanupCase(ctx, opts)
+	}
+	return cleanupRun(ctx, opts)
+}
+
+// cleanupCase finishes the cleanup of every end of a case folder, one
+// after the other (each is attempted whatever the others did), then
+// rewrites the case. The exit code is the worst of theirs.
+func cleanupCase(ctx context.Context, opts *cleanupOptions) error {
+	io := opts.io
+	c, err := runcase.Read(opts.Dir)
+	if err != nil {
+		return &exitError{code: exitInvalid, err: err}
+	}
+	worst := exitOK
+	for _, dir := range c.Dirs(opts.Dir) {
+		o := *opts
+		o.Dir = dir
+		code := exitCode(cleanupRun(ctx, &o), io.ErrOut)
+		worst = engine.WorseExit(worst, code)
+	}
+	if _, err := runcase.Rebuild(opts.Dir); err != nil {
+		fmt.Fprintf(io.ErrOut, "runbook: case %s: %v\n", opts.Dir, err)
+	}
+	if worst == exitOK {
+		return nil
+	}
+	return &exitError{code: worst}
+}
+
+func cleanupRun(ctx context.Context, opts *cleanupOptions) error {
 	io := opts.io
 	start, entries, err := engine.ReadRunStart(opts.Dir)
 	if err != nil {

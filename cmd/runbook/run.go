@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/runbook-dev/runbook/inventory"
 	"github.com/runbook-dev/runbook/observe"
 	"github.com/runbook-dev/runbook/report"
+	"github.com/runbook-dev/runbook/runcase"
 	"github.com/runbook-dev/runbook/secret"
 	"github.com/runbook-dev/runbook/transports"
 	"github.com/runbook-dev/runbook/transports/replay"
@@ -51,6 +53,10 @@ type runOptions struct {
 	// human output on stderr as always; with DryRun, the plan as one JSON
 	// document.
 	JSON bool
+	// Output is --output: how the human output of several targets
+	// shares the terminal, interleaved (prefixed lines) or grouped (one
+	// block per target, when it ends).
+	Output string
 }
 
 func newRunCmd(io *IOStreams) *cobra.Command {
@@ -109,6 +115,16 @@ do (pulled, pushed with scp export, or noted). A value only the device's answers
 give is shown as such: <vars.tunnel_id: from step sa>. It connects to nothing:
 the demo target starts no simulator, and no run folder is written. With
 --json the plan is printed as one JSON document.
+
+Several targets (a group, or --target given more than once) run side by side,
+at most --parallel at once, each into its own run folder. Their human output
+is interleaved, each line prefixed with its target, or with --output grouped
+held per target and printed as one block when that target ends. The first
+connection of each target is tried up to 3 times (0.5s, then 1s apart) when
+it is refused or reset (a busy server); an authentication failure is not
+tried again. The run ends with an overview: per target its status, exit code,
+critical and warning findings, cleanup (clean, pending N, none), connection
+retries and run folder, then the totals.
 
 --json prints the run's events on stdout instead of the run folders, one JSON
 object per line (docs/events.md: steps, undo armed, waits, cleanup, findings,
@@ -176,6 +192,7 @@ that is a Host of it needs no inventory entry.
 	f.StringVar(&opts.SessionLog, "session-log", "", "write the raw transcript of each session (SSH bytes, XML API requests and answers), secrets redacted, to FILE (several targets: FILE-TARGET)")
 	f.BoolVar(&opts.ScpAcceptNewHostKey, "scp-accept-new-host-key", false, "let the firewall trust the SSH host key of an scp export destination it has not seen (answer yes to its question); without it that export fails")
 	f.BoolVar(&opts.DryRun, "dry-run", false, "check the input as a run does and print every command with its values, the undo of each, the cleanup plan, the prompts and the exports; connect to nothing, send nothing")
+	f.StringVar(&opts.Output, "output", outputInterleaved, "with several targets: interleaved (each line prefixed with its target, as it happens) or grouped (each target's output as one block when it ends)")
 	f.BoolVar(&opts.JSON, "json", false, "print the run's events as NDJSON on stdout, human output on stderr (docs/events.md); with --dry-run, the plan as one JSON document")
 	return cmd
 }
@@ -205,6 +222,12 @@ func runRun(ctx context.Context, opts *runOptions) error {
 	case "", playbook.SeverityCritical, playbook.SeverityWarning:
 	default:
 		return usageError{fmt.Errorf("run: --fail-on %q: want critical or warning", opts.FailOn)}
+	}
+	if opts.Output == "" {
+		opts.Output = outputInterleaved
+	}
+	if opts.Output != outputInterleaved && opts.Output != outputGrouped {
+		return usageError{fmt.Errorf("run: --output %q: want interleaved or grouped", opts.Output)}
 	}
 	if opts.Record != "" && len(opts.Targets) > 1 {
 		return usageError{errors.New("run: --record takes a single target")}
@@ -237,8 +260,23 @@ func runRun(ctx context.Context, opts *runOptions) error {
 	}
 	defer logs.close()
 
-	runs := &fleet.Fleet{Parallel: opts.Parallel}
 	multi := len(targets) > 1
+	runs := &fleet.Fleet{Parallel: opts.Parallel}
+	if multi {
+		runs.Retry = fleet.DefaultRetry
+	}
+	var groups []*groupedOutput
+	var blockMu sync.Mutex
+	// Several targets are one case: their run folders go into one case
+	// folder, which gets its own summary (runcase).
+	outDir, caseDir, caseStart := opts.Out, "", time.Now()
+	if multi {
+		if caseDir, err = runcase.NewDir(opts.Out, pb.Name, caseStart); err != nil {
+			rec.discard()
+			return &exitError{code: exitInvalid, err: fmt.Errorf("case folder: %w", err)}
+		}
+		outDir = caseDir
+	}
 	restore := watchSignals(runs.Pending)
 	defer restore()
 	var stream *observe.JSON
@@ -247,7 +285,14 @@ func runRun(ctx context.Context, opts *runOptions) error {
 	}
 	for i, t := range targets {
 		out := io.ErrOut
-		if multi {
+		var group *groupedOutput
+		switch {
+		case multi && opts.Output == outputGrouped:
+			group = &groupedOutput{mu: &blockMu, w: io.ErrOut}
+			fmt.Fprintf(group, "=== %s ===\n", t.t.Name)
+			groups = append(groups, group)
+			out = group
+		case multi:
 			out = &prefixWriter{w: io.ErrOut, prefix: t.t.Name + " | "}
 		}
 		eo := engine.Options{
@@ -257,9 +302,9 @@ func runRun(ctx context.Context, opts *runOptions) error {
 			Target:    t.t.Name,
 			Transport: t.t.Transport,
 			Secrets:   resolver,
-			OutDir:    opts.Out,
+			OutDir:    outDir,
 			Yes:       opts.Yes,
-			Observer:  observers(observe.NewText(out, io.IsTerminal && !multi), stream),
+			Observer:  observers(observe.NewText(out, io.IsTerminal && !multi), stream, group),
 			Timeout:   opts.Timeout,
 			FailOn:    playbook.Severity(opts.FailOn),
 
@@ -286,6 +331,9 @@ func runRun(ctx context.Context, opts *runOptions) error {
 		rec.attach(r)
 	}
 	results := runs.Run(ctx)
+	for _, g := range groups {
+		g.flush() // a run that ended before its first event
+	}
 	_ = rec.finish(io.ErrOut)
 	if err := logs.close(); err != nil {
 		fmt.Fprintf(io.ErrOut, "runbook: session log: %v\n", err)
@@ -312,6 +360,27 @@ func runRun(ctx context.Context, opts *runOptions) error {
 			fmt.Fprintln(io.Out, res.Dir)
 		}
 	}
+	if multi {
+		writeOverview(io.ErrOut, fleet.Summarize(names, results, runs.Retries()))
+		ts := make([]runcase.Target, len(results))
+		for i, res := range results {
+			ts[i] = runcase.Target{Name: names[i], Dir: res.Dir, Status: string(res.Status), ExitCode: res.ExitCode}
+			if res.Err != nil {
+				ts[i].Error = redactor.String(res.Err.Error())
+			}
+		}
+		c, err := runcase.Build(caseDir, pb.Name, caseStart, ts)
+		if err != nil {
+			fmt.Fprintf(io.ErrOut, "runbook: case %s: %v\n", caseDir, err)
+		}
+		if err := c.Write(caseDir); err != nil {
+			fmt.Fprintf(io.ErrOut, "runbook: case %s: %v\n", caseDir, err)
+		}
+		fmt.Fprintf(io.ErrOut, "runbook: case %s; summary: %s\n", caseDir, filepath.Join(caseDir, "summary.md"))
+		if !opts.JSON {
+			fmt.Fprintln(io.Out, caseDir)
+		}
+	}
 	worst := fleet.WorstExit(results)
 	if worst == exitOK {
 		return nil
@@ -319,12 +388,20 @@ func runRun(ctx context.Context, opts *runOptions) error {
 	return &exitError{code: worst}
 }
 
-// observers fans out to the terminal printer and, with --json, the stream.
-func observers(text *observe.Text, stream *observe.JSON) engine.Observer {
-	if stream == nil {
+// observers fans out to the terminal printer, with --json the stream, and
+// with --output grouped the block that flushes when the run ends.
+func observers(text *observe.Text, stream *observe.JSON, group *groupedOutput) engine.Observer {
+	if stream == nil && group == nil {
 		return text
 	}
-	return engine.Observers{text, stream}
+	obs := engine.Observers{text}
+	if stream != nil {
+		obs = append(obs, stream)
+	}
+	if group != nil {
+		obs = append(obs, group)
+	}
+	return obs
 }
 
 // runInput is what run has checked before any folder exists or anything

@@ -1,0 +1,12 @@
+// Package runcase writes the case of a run against several targets: one
+// folder (runs/<time>-<playbook>-case/) holding each target's run folder,
+// and at its top case.json, summary.md and report.html. They put the ends
+// side by side: one timeline of every end's steps ordered by each device's
+// clock (the offset of the device's clock to the engine's, measured at its
+// `show clock` step), each end's findings, and how every cleanup went.
+//
+// It reads only what the run folders hold (manifest.json and the step
+// outputs), never the engine's memory: it imports the engine for the
+// manifest types, and parse for `show clock`. It must not import cobra, a
+// transport or the terminal.
+package runcase

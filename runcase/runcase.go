@@ -1,0 +1,262 @@
+package runcase
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/runbook-dev/runbook/engine"
+	"github.com/runbook-dev/runbook/parse"
+)
+
+// Version is the version of case.json.
+const Version = 1
+
+// File is the name of the case's record in its folder.
+const File = "case.json"
+
+// Case is case.json.
+type Case struct {
+	Version  int    `json:"version"`
+	Playbook string `json:"playbook"`
+	// Started is when the case folder was made, on the engine's clock.
+	Started time.Time `json:"started"`
+	// ExitCode is the worst of the ends' (engine.WorseExit).
+	ExitCode int   `json:"exit_code"`
+	Ends     []End `json:"ends"`
+	// Timeline is every step of every end, ordered by each device's
+	// clock where it was measured, else by the engine's.
+	Timeline []Entry `json:"timeline"`
+}
+
+// End is one target of the case.
+type End struct {
+	Target string `json:"target"`
+	// Dir is its run folder, relative to the case folder; empty when
+	// nothing was sent (no folder is kept).
+	Dir      string `json:"dir,omitempty"`
+	Status   string `json:"status"`
+	ExitCode int    `json:"exit_code"`
+	Error    string `json:"error,omitempty"`
+	// DeviceClock is the device's `show clock` line, as printed.
+	DeviceClock string `json:"device_clock,omitempty"`
+	// ClockOffsetMS is the device's clock minus the engine's at that
+	// step (the middle of the command), in milliseconds; nil when the
+	// device's clock was not read. The device prints whole seconds:
+	// the offset is good to a second.
+	ClockOffsetMS *int64 `json:"clock_offset_ms,omitempty"`
+	// ClockZone is the zone the device printed; when it is not UTC the
+	// offset includes the zone's own (an abbreviation alone does not
+	// give it).
+	ClockZone string                 `json:"clock_zone,omitempty"`
+	Findings  []engine.FindingRecord `json:"findings"`
+	Undo      []engine.CleanupRecord `json:"undo"`
+	Cleanup   []engine.CleanupRecord `json:"cleanup"`
+	// Pending are the undo and cleanup commands not done.
+	Pending []string `json:"cleanup_pending,omitempty"`
+}
+
+// Entry is one step of one end on the case's timeline.
+type Entry struct {
+	// DeviceTime is when the step started on the device's clock (the
+	// engine's time plus the end's offset); Time on the engine's.
+	DeviceTime time.Time `json:"device_time"`
+	Time       time.Time `json:"time"`
+	Target     string    `json:"target"`
+	Seq        int       `json:"seq"`
+	Step       string    `json:"step,omitempty"`
+	Command    string    `json:"command,omitempty"`
+	Status     string    `json:"status"`
+	// Output is the step's output, relative to the case folder.
+	Output string `json:"output,omitempty"`
+}
+
+// Target is how one target of the run ended, as the caller knows it.
+type Target struct {
+	Name string
+	// Dir is its run folder (empty: none kept).
+	Dir      string
+	Status   string
+	ExitCode int
+	Error    string
+}
+
+// NewDir makes the case folder of playbook under out: <out>/<time>-<playbook>-case,
+// or -2, -3, ... when one of that second exists.
+func NewDir(out, playbook string, now time.Time) (string, error) {
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return "", err
+	}
+	base := filepath.Join(out, fmt.Sprintf("%s-%s-case", now.UTC().Format("20060102T150405Z"), playbook))
+	dir := base
+	for n := 2; ; n++ {
+		err := os.Mkdir(dir, 0o755)
+		if err == nil {
+			return dir, nil
+		}
+		if !errors.Is(err, fs.ErrExist) || n > 1000 {
+			return "", err
+		}
+		dir = fmt.Sprintf("%s-%d", base, n)
+	}
+}
+
+// Build reads the run folders of targets and makes the case of dir.
+func Build(dir, playbook string, started time.Time, targets []Target) (*Case, error) {
+	c := &Case{Version: Version, Playbook: playbook, Started: started.UTC()}
+	var errs []error
+	for _, t := range targets {
+		e := End{Target: t.Name, Status: t.Status, ExitCode: t.ExitCode, Error: t.Error}
+		if t.Dir != "" {
+			rel, err := filepath.Rel(dir, t.Dir)
+			if err != nil {
+				rel = t.Dir
+			}
+			e.Dir = rel
+			m, err := engine.ReadManifest(t.Dir)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("case: %s: %w", t.Name, err))
+			} else {
+				c.Timeline = append(c.Timeline, e.fill(m, t.Dir)...)
+			}
+		}
+		c.ExitCode = engine.WorseExit(c.ExitCode, e.ExitCode)
+		c.Ends = append(c.Ends, e)
+	}
+	sort.SliceStable(c.Timeline, func(i, j int) bool {
+		a, b := c.Timeline[i], c.Timeline[j]
+		if !a.DeviceTime.Equal(b.DeviceTime) {
+			return a.DeviceTime.Before(b.DeviceTime)
+		}
+		return a.Target < b.Target
+	})
+	return c, errors.Join(errs...)
+}
+
+// fill takes the end's findings, cleanup and clock from its manifest and
+// returns its steps for the timeline.
+func (e *End) fill(m *engine.Manifest, runDir string) []Entry {
+	e.Status, e.ExitCode, e.Error = m.Status, m.ExitCode, m.Error
+	e.Findings, e.Undo, e.Cleanup, e.Pending = m.Findings, m.Undo, m.Cleanup, m.CleanupPending
+	if e.Findings == nil {
+		e.Findings = []engine.FindingRecord{}
+	}
+	var offset time.Duration
+	for _, s := range m.Steps {
+		if s.Command != "show clock" || s.Status != "ok" || s.Output == "" {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(runDir, s.Output))
+		if err != nil {
+			continue
+		}
+		f, err := parse.Parse("clock", string(b), nil)
+		local, _ := f["local"].(string)
+		if err != nil || local == "" {
+			continue
+		}
+		dev, err := time.Parse("2006-01-02T15:04:05", local)
+		if err != nil {
+			continue
+		}
+		mid := s.Start.Add(s.End.Sub(s.Start) / 2)
+		offset = dev.Sub(mid.UTC()).Round(time.Millisecond)
+		ms := offset.Milliseconds()
+		e.ClockOffsetMS = &ms
+		e.DeviceClock, _ = f["raw"].(string)
+		e.ClockZone, _ = f["zone"].(string)
+		break
+	}
+	var out []Entry
+	for _, s := range m.Steps {
+		en := Entry{DeviceTime: s.Start.Add(offset).UTC(), Time: s.Start.UTC(), Target: e.Target, Seq: s.Seq, Step: s.ID, Command: s.Command, Status: s.Status}
+		if s.Output != "" {
+			en.Output = filepath.ToSlash(filepath.Join(e.Dir, s.Output))
+		}
+		out = append(out, en)
+	}
+	return out
+}
+
+// Write writes case.json, summary.md and report.html into dir.
+func (c *Case) Write(dir string) error {
+	b, err := json.MarshalIndent(c, "", "  ")
+	if err != nil {
+		return err
+	}
+	return errors.Join(
+		engine.WriteFileAtomic(filepath.Join(dir, File), append(b, '\n')),
+		engine.WriteFileAtomic(filepath.Join(dir, "summary.md"), []byte(c.Summary())),
+		writeHTML(c, filepath.Join(dir, "report.html")),
+	)
+}
+
+// Read reads the case.json of dir.
+func Read(dir string) (*Case, error) {
+	b, err := os.ReadFile(filepath.Join(dir, File))
+	if err != nil {
+		return nil, err
+	}
+	var c Case
+	if err := json.Unmarshal(b, &c); err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, File), err)
+	}
+	return &c, nil
+}
+
+// IsCase reports whether dir is a case folder.
+func IsCase(dir string) bool {
+	_, err := os.Stat(filepath.Join(dir, File))
+	return err == nil
+}
+
+// Dirs are the run folders of the case, as paths.
+func (c *Case) Dirs(dir string) []string {
+	var out []string
+	for _, e := range c.Ends {
+		if e.Dir != "" {
+			out = append(out, filepath.Join(dir, e.Dir))
+		}
+	}
+	return out
+}
+
+// Rebuild reads the run folders of the case in dir again (after `runbook
+// cleanup` finished some) and rewrites it.
+func Rebuild(dir string) (*Case, error) {
+	old, err := Read(dir)
+	if err != nil {
+		return nil, err
+	}
+	ts := make([]Target, len(old.Ends))
+	for i, e := range old.Ends {
+		ts[i] = Target{Name: e.Target, Status: e.Status, ExitCode: e.ExitCode, Error: e.Error}
+		if e.Dir != "" {
+			ts[i].Dir = filepath.Join(dir, e.Dir)
+		}
+	}
+	c, err := Build(dir, old.Playbook, old.Started, ts)
+	if werr := c.Write(dir); werr != nil {
+		err = errors.Join(err, werr)
+	}
+	return c, err
+}
+
+// offsetText is an end's clock offset as the summary shows it.
+func (e End) offsetText() string {
+	if e.ClockOffsetMS == nil {
+		return "not measured"
+	}
+	d := time.Duration(*e.ClockOffsetMS) * time.Millisecond
+	s := fmt.Sprintf("%+.1fs", d.Seconds())
+	if z := strings.ToUpper(e.ClockZone); z != "" && z != "UTC" && z != "GMT" {
+		s += " (device zone " + e.ClockZone + ", included)"
+	}
+	return s
+}
