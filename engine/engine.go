@@ -374,10 +374,10 @@ type run struct {
 	// stepsEnv mirrors steps as expressions read them (setStep keeps
 	// both), so an environment is built without copying every step.
 	stepsEnv map[string]any
-	target playbook.TargetView
-	seq    int
-	m      *Manifest
-	armed  map[*playbook.Step]bool
+	target   playbook.TargetView
+	seq      int
+	m        *Manifest
+	armed    map[*playbook.Step]bool
 	// connected is set once the transport opened; unreachable once
 	// re-opening it for cleanup failed, so later entries fail fast.
 	connected   bool
