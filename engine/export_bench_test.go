@@ -144,4 +144,3 @@ func vmHWM() int64 {
 	}
 	return 0
 }
-
