@@ -371,10 +371,13 @@ type run struct {
 	params map[string]any
 	vars   map[string]string
 	steps  map[string]playbook.StepView
-	target playbook.TargetView
-	seq    int
-	m      *Manifest
-	armed  map[*playbook.Step]bool
+	// stepsEnv mirrors steps as expressions read them (setStep keeps
+	// both), so an environment is built without copying every step.
+	stepsEnv map[string]any
+	target   playbook.TargetView
+	seq      int
+	m        *Manifest
+	armed    map[*playbook.Step]bool
 	// connected is set once the transport opened; unreachable once
 	// re-opening it for cleanup failed, so later entries fail fast.
 	connected   bool
@@ -422,7 +425,7 @@ func (r *Runner) Run(ctx context.Context) *Result {
 		return finish(StatusRefused, err)
 	}
 
-	ru := &run{Runner: r, pb: pb, vars: map[string]string{}, steps: map[string]playbook.StepView{}, m: m,
+	ru := &run{Runner: r, pb: pb, vars: map[string]string{}, steps: map[string]playbook.StepView{}, stepsEnv: map[string]any{}, m: m,
 		armed: map[*playbook.Step]bool{}, clock: realClock{}}
 	ru.target = playbook.TargetView{Name: o.Target, Transport: o.Transport}
 
@@ -439,7 +442,7 @@ func (r *Runner) Run(ctx context.Context) *Result {
 	// branch that never runs, so expressions can ask.
 	playbook.Walk(pb.Steps, func(s *playbook.Step) {
 		if s.ID != "" {
-			ru.steps[s.ID] = playbook.StepView{}
+			ru.setStep(s.ID, playbook.StepView{})
 		}
 	})
 

@@ -246,7 +246,28 @@ func (l *Ledger) record(j *journal, e JournalEntry, send ...[]string) error {
 func (l *Ledger) Pending() []PendingEntry {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	undo := slices.Clone(l.undo)
+	return l.pending(slices.Clone(l.undo), l.cleanup)
+}
+
+// undoSending returns the pending undo entries with a form sent as cli,
+// in the order of Pending: the only entries a step sending cli can satisfy
+// (satisfyUndo). Its cost is one string comparison per pending form, not a
+// copy of the ledger.
+func (l *Ledger) undoSending(cli string) []PendingEntry {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var undo []*PendingEntry
+	for _, p := range l.undo {
+		if !l.done[p.Key] && slices.Contains(p.send, cli) {
+			undo = append(undo, p)
+		}
+	}
+	return l.pending(undo, nil)
+}
+
+// pending copies the entries of undo (sorted here, newest step first) and
+// cleanup that are not done. l.mu is held.
+func (l *Ledger) pending(undo, cleanup []*PendingEntry) []PendingEntry {
 	slices.SortStableFunc(undo, func(a, b *PendingEntry) int {
 		if a.Key.Seq != b.Key.Seq {
 			return b.Key.Seq - a.Key.Seq
@@ -254,20 +275,22 @@ func (l *Ledger) Pending() []PendingEntry {
 		return a.Key.Index - b.Key.Index
 	})
 	var out []PendingEntry
-	for _, p := range append(undo, l.cleanup...) {
-		if l.done[p.Key] {
-			continue
-		}
-		c := *p
-		c.Forms = slices.Clone(p.Forms)
-		c.Command = c.Forms[0]
-		c.Refused = map[string]string{}
-		for _, f := range c.Forms {
-			if why, ok := l.refused[f]; ok {
-				c.Refused[f] = why
+	for _, list := range [][]*PendingEntry{undo, cleanup} {
+		for _, p := range list {
+			if l.done[p.Key] {
+				continue
 			}
+			c := *p
+			c.Forms = slices.Clone(p.Forms)
+			c.Command = c.Forms[0]
+			c.Refused = map[string]string{}
+			for _, f := range c.Forms {
+				if why, ok := l.refused[f]; ok {
+					c.Refused[f] = why
+				}
+			}
+			out = append(out, c)
 		}
-		out = append(out, c)
 	}
 	return out
 }

@@ -21,7 +21,7 @@ import (
 )
 
 func (ru *run) env(out *playbook.RunView) map[string]any {
-	env := playbook.Env(ru.params, ru.vars, ru.steps, ru.target, out)
+	env := playbook.EnvOf(ru.params, ru.vars, ru.stepsEnv, ru.target, out)
 	if ru.item != nil {
 		playbook.WithItem(env, *ru.item)
 	}
@@ -136,7 +136,7 @@ func (ru *run) skip(s *playbook.Step) { ru.skipBecause(s, "") }
 // manifest and the summary.
 func (ru *run) skipBecause(s *playbook.Step, why string) {
 	if s.ID != "" {
-		ru.steps[s.ID] = playbook.StepView{Skipped: true, Status: "skipped"}
+		ru.setStep(s.ID, playbook.StepView{Skipped: true, Status: "skipped"})
 	}
 	now := ru.now()
 	ru.m.Steps = append(ru.m.Steps, StepRecord{ID: s.ID, Kind: string(s.Kind), Line: s.Line, Command: srcOf(s), Start: now, End: now, Status: "skipped", Note: why})
@@ -548,7 +548,7 @@ func (ru *run) undoNotNeeded(seq int, undo []undoEntry) {
 // with a, it satisfies `a` and `one_of: [a, b]` but not `one_of: [b, a]`,
 // whose cleanup would send b. seq is the step's, recorded as DoneBy.
 func (ru *run) satisfyUndo(seq int, cli string) {
-	for _, p := range ru.ledger.Pending() {
+	for _, p := range ru.ledger.undoSending(cli) {
 		if p.Key.Kind != KindUndo || len(p.send) != len(p.Forms) {
 			continue
 		}
@@ -596,7 +596,13 @@ func (ru *run) record(s *playbook.Step, out playbook.RunView, status, errText st
 	if ru.item != nil {
 		v.Items = recordItem(v.Items, out, status, errText)
 	}
-	ru.steps[s.ID] = v
+	ru.setStep(s.ID, v)
+}
+
+// setStep sets steps.<id>, for the engine and for expressions.
+func (ru *run) setStep(id string, v playbook.StepView) {
+	ru.steps[id] = v
+	ru.stepsEnv[id] = v
 }
 
 func (ru *run) capture(s *playbook.Step, out playbook.RunView) error {

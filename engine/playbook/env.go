@@ -100,15 +100,24 @@ func EnvTypes(params []*Param, captures, stepIDs []string, withOutput bool) type
 
 // Env builds the run-time environment matching EnvTypes.
 func Env(params map[string]any, vars map[string]string, steps map[string]StepView, target TargetView, output *RunView) map[string]any {
-	vs := make(map[string]any, len(vars))
-	for k, v := range vars {
-		vs[k] = v
-	}
 	ss := make(map[string]any, len(steps))
 	for k, v := range steps {
 		ss[k] = v
 	}
-	env := map[string]any{"params": params, "vars": vs, "steps": ss, "target": target}
+	return EnvOf(params, vars, ss, target, output)
+}
+
+// EnvOf is Env with the steps already in the form expressions read (each a
+// StepView). It does not copy steps: a run keeps that map up to date as its
+// steps end and builds one environment per expression from it, so the cost
+// of an environment does not grow with the number of steps. The caller must
+// not change steps while an expression evaluates.
+func EnvOf(params map[string]any, vars map[string]string, steps map[string]any, target TargetView, output *RunView) map[string]any {
+	vs := make(map[string]any, len(vars))
+	for k, v := range vars {
+		vs[k] = v
+	}
+	env := map[string]any{"params": params, "vars": vs, "steps": steps, "target": target}
 	if output != nil {
 		env["output"] = *output
 	}

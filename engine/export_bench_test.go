@@ -1,0 +1,146 @@
+package engine_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/runbook-dev/runbook/engine"
+	"github.com/runbook-dev/runbook/engine/playbook"
+	"github.com/runbook-dev/runbook/secret"
+	"github.com/runbook-dev/runbook/sim"
+	"github.com/runbook-dev/runbook/transports"
+	"github.com/runbook-dev/runbook/transports/xmlapi"
+)
+
+// BenchmarkExportVsCurl pulls a 1 GiB filters-pcap from the simulator's
+// XML API over loopback HTTPS, once with the engine (an export step:
+// download, SHA-256, write into artifacts/) and once with curl on the
+// same URL, form and TLS, alternating, each written to the same
+// filesystem (tmpfs /dev/shm when there is one). It reports the ratio of
+// the engine's throughput to curl's (>= 0.9 is the goal) and the peak RSS
+// (VmHWM) of the process during the engine's pulls.
+//
+//	go test ./engine -run '^$' -bench ExportVsCurl -benchtime 3x
+func BenchmarkExportVsCurl(b *testing.B) {
+	const size = 1 << 30
+	curl, err := exec.LookPath("curl")
+	if err != nil {
+		b.Skip("curl is not installed: nothing to compare with")
+	}
+	dev := sim.NewDevice(sim.Options{StaleCaptures: []string{"fw.pcap"}})
+	const key = "LUFRPT-bench-key"
+	api, err := sim.NewAPIServer(dev, sim.APIConfig{APIKey: key, PcapSize: size})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan struct{})
+	go func() { _ = api.Serve(ctx, ln); close(served) }()
+	b.Cleanup(func() {
+		cancel()
+		ln.Close()
+		select {
+		case <-served:
+		case <-time.After(10 * time.Second):
+			b.Error("simulator did not stop within 10s")
+		}
+	})
+	port := ln.Addr().(*net.TCPAddr).Port
+	out := b.TempDir()
+	if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {
+		if d, err := os.MkdirTemp("/dev/shm", "runbook-bench-"); err == nil {
+			out = d
+			b.Cleanup(func() { os.RemoveAll(d) })
+		}
+	}
+	ca := filepath.Join(out, "ca.pem")
+	if err := os.WriteFile(ca, api.CertPEM(), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	pb, err := playbook.Parse("export.yaml", []byte("name: export\ntitle: Export benchmark\nsteps:\n  - export: filter-pcap\n    file: fw.pcap\n"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	target := transports.Target{Name: "fw1", Transport: "xmlapi", Host: "127.0.0.1", Port: port,
+		APIKey: secret.Ref{Kind: "env", Name: "KEY"}, TLS: transports.TLS{Fingerprint: api.Fingerprint()}}
+	dopts := transports.DialOptions{Resolve: (&secret.Resolver{Getenv: func(string) string { return key }}).Resolve}
+
+	pull := func(i int) time.Duration {
+		dir := filepath.Join(out, fmt.Sprint("run", i))
+		start := time.Now()
+		r := engine.New(engine.Options{Playbook: pb, Params: map[string]any{}, Target: "fw1", Transport: "xmlapi", Dir: dir, Yes: true,
+			Open: func(ctx context.Context) (transports.Transport, error) { return xmlapi.Open(ctx, target, dopts) }})
+		res := r.Run(context.Background())
+		d := time.Since(start)
+		if res.ExitCode != 0 {
+			b.Fatalf("exit %d: %v", res.ExitCode, res.Err)
+		}
+		m, err := engine.ReadManifest(dir)
+		if err != nil || len(m.Artifacts) != 1 || m.Artifacts[0].Size != size {
+			b.Fatalf("artifacts %+v, %v", m, err)
+		}
+		os.RemoveAll(dir)
+		return d
+	}
+	fetch := func() time.Duration {
+		dst := filepath.Join(out, "curl.pcap")
+		start := time.Now()
+		cmd := exec.Command(curl, "-sS", "--fail", "--cacert", ca, "-o", dst, "-H", "X-PAN-KEY: "+key,
+			"--data", "type=export&category=filters-pcap&from=fw.pcap",
+			fmt.Sprintf("https://127.0.0.1:%d/api/", port))
+		if msg, err := cmd.CombinedOutput(); err != nil {
+			b.Fatalf("curl: %v: %s", err, msg)
+		}
+		d := time.Since(start)
+		if fi, err := os.Stat(dst); err != nil || fi.Size() != size {
+			b.Fatalf("curl wrote %v, %v", fi, err)
+		}
+		os.Remove(dst)
+		return d
+	}
+	runtime.GC()
+	resetHWM()
+	var ours, theirs time.Duration
+	b.SetBytes(size)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		ours += pull(i)
+		b.StopTimer()
+		theirs += fetch()
+		b.StartTimer()
+	}
+	b.StopTimer()
+	b.ReportMetric(theirs.Seconds()/ours.Seconds(), "x-curl")
+	b.ReportMetric(float64(size)*float64(b.N)/theirs.Seconds()/(1<<20), "curl-MiB/s")
+	b.ReportMetric(float64(vmHWM())/(1<<20), "peak-RSS-MiB")
+}
+
+// resetHWM resets the process's peak RSS (Linux: clear_refs 5).
+func resetHWM() { _ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
+
+func vmHWM() int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}

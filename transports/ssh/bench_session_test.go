@@ -1,0 +1,115 @@
+package ssh
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"testing"
+	"time"
+
+	xssh "golang.org/x/crypto/ssh"
+
+	"github.com/runbook-dev/runbook/sim"
+	"github.com/runbook-dev/runbook/transports"
+)
+
+// bareShell is the least a client can do: an x/crypto/ssh session with a
+// PTY and a shell, a command written, the answer read until the prompt.
+type bareShell struct {
+	in     io.Writer
+	out    io.Reader
+	prompt []byte
+	buf    []byte
+}
+
+func dialBare(b *testing.B, f *fixture, prompt string) *bareShell {
+	b.Helper()
+	cfg := &xssh.ClientConfig{User: f.target.User, Auth: []xssh.AuthMethod{xssh.Password(testPassword)},
+		HostKeyCallback: xssh.InsecureIgnoreHostKey(), Timeout: 5 * time.Second} // loopback simulator only
+	conn, err := xssh.Dial("tcp", fmt.Sprintf("%s:%d", f.target.Host, f.target.Port), cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { conn.Close() })
+	sess, err := conn.NewSession()
+	if err != nil {
+		b.Fatal(err)
+	}
+	modes := xssh.TerminalModes{xssh.ECHO: 1, xssh.TTY_OP_ISPEED: 115200, xssh.TTY_OP_OSPEED: 115200}
+	if err := sess.RequestPty("vt100", 1000, 500, modes); err != nil {
+		b.Fatal(err)
+	}
+	in, _ := sess.StdinPipe()
+	out, _ := sess.StdoutPipe()
+	if err := sess.Shell(); err != nil {
+		b.Fatal(err)
+	}
+	sh := &bareShell{in: in, out: out, prompt: []byte(prompt), buf: make([]byte, 0, 64<<10)}
+	sh.readToPrompt(b)
+	return sh
+}
+
+// readToPrompt reads until the output ends with the prompt (at most 1 MiB).
+func (s *bareShell) readToPrompt(b *testing.B) {
+	s.buf = s.buf[:0]
+	for !bytes.HasSuffix(s.buf, s.prompt) {
+		if len(s.buf) == cap(s.buf) {
+			if len(s.buf) > 1<<20 {
+				b.Fatalf("no prompt in %d bytes", len(s.buf))
+			}
+			s.buf = append(s.buf, 0)[:len(s.buf)]
+		}
+		n, err := s.out.Read(s.buf[len(s.buf):cap(s.buf)])
+		s.buf = s.buf[:len(s.buf)+n]
+		if err != nil {
+			b.Fatalf("read: %v after %q", err, s.buf)
+		}
+	}
+}
+
+// BenchmarkSessionVsBare measures one SSH session against the simulator:
+// the time from one answer to the next through Client.Run, against a bare
+// x/crypto/ssh client writing the command and reading to the prompt in a
+// loop, on the same server. Both run in turns of 50 commands, so load on
+// the machine falls on both. It reports the ratio (ours / bare; the goal
+// is <= 1.10) and each one's time per command.
+//
+//	go test ./transports/ssh -run '^$' -bench SessionVsBare -benchtime 2000x
+func BenchmarkSessionVsBare(b *testing.B) {
+	for _, cli := range []string{"show clock", "show vpn flow tunnel-id 1"} {
+		b.Run(cli, func(b *testing.B) {
+			dev := sim.NewDevice(sim.Options{})
+			f := start(b, dev, sim.SSHConfig{})
+			c := f.dial(b)
+			bare := dialBare(b, f, "admin@pa-sim> ")
+			cmd := transports.Command{CLI: cli}
+			line := []byte(cli + "\n")
+			ctx := context.Background()
+			const turn = 50
+			var ours, theirs time.Duration
+			b.ResetTimer()
+			for done := 0; done < b.N; done += turn {
+				n := min(turn, b.N-done)
+				t0 := time.Now()
+				for range n {
+					if _, err := c.Run(ctx, cmd); err != nil {
+						b.Fatal(err)
+					}
+				}
+				t1 := time.Now()
+				for range n {
+					if _, err := bare.in.Write(line); err != nil {
+						b.Fatal(err)
+					}
+					bare.readToPrompt(b)
+				}
+				ours, theirs = ours+t1.Sub(t0), theirs+time.Since(t1)
+			}
+			b.StopTimer()
+			b.ReportMetric(ours.Seconds()/theirs.Seconds(), "x-bare")
+			b.ReportMetric(float64(ours.Microseconds())/float64(b.N), "µs/cmd")
+			b.ReportMetric(float64(theirs.Microseconds())/float64(b.N), "bare-µs/cmd")
+		})
+	}
+}
