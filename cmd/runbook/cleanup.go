@@ -57,6 +57,8 @@ you to run by hand, and stays pending.
 		},
 	}
 	cmd.Flags().StringVarP(&opts.Inventory, "inventory", "i", "", "inventory file")
+	cmd.ValidArgsFunction = completeRunDir
+	_ = cmd.RegisterFlagCompletionFunc("inventory", completeYAMLFile)
 	cmd.Flags().BoolVar(&opts.Force, "force", false, "clean up even though the run's process seems alive")
 	return cmd
 }

@@ -15,5 +15,6 @@ func subcommands(io *IOStreams) []*cobra.Command {
 		newCleanupCmd(io),
 		newTargetsCmd(io),
 		newTestCmd(io),
+		newCompletionCmd(io),
 	}
 }

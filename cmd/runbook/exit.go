@@ -55,6 +55,10 @@ var exitTable = map[string][]exitUse{
 		{exitDirty, "some commands still failed: the device may still be in debug"},
 		{exitConnect, "could not connect or authenticate"},
 	},
+	"completion": {
+		{exitOK, "the script was printed"},
+		{exitInvalid, "no shell, or one runbook has no script for"},
+	},
 	"show": {
 		{exitOK, "shown"},
 		{exitInvalid, "the playbook has mistakes (see runbook validate) or does not exist"},

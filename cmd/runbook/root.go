@@ -58,6 +58,8 @@ off again) that is guaranteed on every path.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	// The completion verb is ours (completion.go), with its exit codes.
+	root.CompletionOptions.DisableDefaultCmd = true
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
 	for _, c := range subcommands(io) {
 		root.AddCommand(c)

@@ -194,6 +194,7 @@ that is a Host of it needs no inventory entry.
 	f.BoolVar(&opts.DryRun, "dry-run", false, "check the input as a run does and print every command with its values, the undo of each, the cleanup plan, the prompts and the exports; connect to nothing, send nothing")
 	f.StringVar(&opts.Output, "output", outputInterleaved, "with several targets: interleaved (each line prefixed with its target, as it happens) or grouped (each target's output as one block when it ends)")
 	f.BoolVar(&opts.JSON, "json", false, "print the run's events as NDJSON on stdout, human output on stderr (docs/events.md); with --dry-run, the plan as one JSON document")
+	completeRunFlags(cmd, io)
 	return cmd
 }
 

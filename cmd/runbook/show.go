@@ -44,6 +44,7 @@ A PLAYBOOK is a file path, or the name of a built-in playbook with or without
 		},
 	}
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print the same as JSON")
+	cmd.ValidArgsFunction = completePlaybook(false)
 	return cmd
 }
 

@@ -43,6 +43,7 @@ A PLAYBOOK is a file path, or the name of a built-in playbook with or without
 		},
 	}
 	cmd.Flags().BoolVarP(&opts.Quiet, "quiet", "q", false, "print nothing when valid")
+	cmd.ValidArgsFunction = completePlaybook(true)
 	cmd.Flags().BoolVar(&opts.XML, "xml", false, "also print the XML API op form each command becomes (docs/xmlapi.md)")
 	return cmd
 }
