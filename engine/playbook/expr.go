@@ -38,6 +38,7 @@ type pendingExpr struct {
 	kind       exprKind
 	withOutput bool
 	withItem   bool // in a for_each step: item is known
+	withEnds   bool // in a case finding: only ends is known
 	what       string
 	// check, when set, is a deferred check instead of a compilation.
 	check func()
@@ -204,6 +205,10 @@ func (l *loader) compileAll(pb *Playbook) {
 			envs[o][i] = expr.Env(m)
 		}
 	}
+	var endsEnv expr.Option
+	if pb.Case != nil {
+		endsEnv = expr.Env(CaseEnvTypes(pb.Case.Ends, EnvTypes(params, captures, ids, false)))
+	}
 	fns := Functions()
 	for _, pe := range l.pending {
 		if pe.check != nil {
@@ -211,6 +216,12 @@ func (l *loader) compileAll(pb *Playbook) {
 			continue
 		}
 		env := envs[b2i(pe.withOutput)][b2i(pe.withItem)]
+		if pe.withEnds {
+			if endsEnv == nil {
+				continue // the case's error (no ends) is reported already
+			}
+			env = endsEnv
+		}
 		opts := append([]expr.Option{env}, fns...)
 		switch pe.kind {
 		case exprBool:
@@ -264,6 +275,8 @@ func (l *loader) exprError(pe *pendingExpr, err error) {
 				msg += fmt.Sprintf(" (did you mean %s.%s?)", m[1], sg)
 			}
 		}
+	case pe.withEnds && strings.HasPrefix(msg, "unknown name "):
+		msg += " (a case finding sees only ends: ends.NAME.steps, .vars, .params, .target of each end)"
 	case strings.HasPrefix(msg, "unknown name "):
 		name := strings.TrimPrefix(msg, "unknown name ")
 		if sg := suggest(name, []string{"params", "vars", "steps", "target"}); sg != "" {
