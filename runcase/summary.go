@@ -15,7 +15,7 @@ import (
 func (c *Case) Summary() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Case: %s against %d targets\n\n", c.Playbook, len(c.Ends))
-	fmt.Fprintf(&b, "Started %s; exit %d (the worst of the ends).\n\n", c.Started.Format("2006-01-02 15:04:05Z"), c.ExitCode)
+	fmt.Fprintf(&b, "Started %s; exit %d (the worst of the ends, and of the findings across them).\n\n", c.Started.Format("2006-01-02 15:04:05Z"), c.ExitCode)
 	if c.HasEnds() {
 		fmt.Fprintf(&b, "## Across the ends (%s)\n\n", md(c.EndsText()))
 		if len(c.Findings) == 0 && len(c.Unevaluated) == 0 {
