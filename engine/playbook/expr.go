@@ -207,6 +207,7 @@ func (l *loader) compileAll(pb *Playbook) {
 	}
 	var endsEnv expr.Option
 	if pb.Case != nil {
+		l.envNames["ends"] = pb.Case.Ends
 		endsEnv = expr.Env(CaseEnvTypes(pb.Case.Ends, EnvTypes(params, captures, ids, false)))
 	}
 	fns := Functions()
@@ -300,9 +301,10 @@ func cutByComment(n *yaml.Node) string {
 }
 
 // memberBaseRe finds the environment map an unknown field belongs to.
-var memberBaseRe = regexp.MustCompile(`(?:^|[^\w.])(params|vars|steps)\s*\.\s*$`)
+// In a case finding the map may follow an end: ends.a.steps.
+var memberBaseRe = regexp.MustCompile(`(?:^|[^\w.])(?:ends\s*\.\s*\w+\s*\.\s*)?(params|vars|steps|ends)\s*\.\s*$`)
 
-var memberWhat = map[string]string{"params": "parameter", "vars": "variable", "steps": "step"}
+var memberWhat = map[string]string{"params": "parameter", "vars": "variable", "steps": "step", "ends": "end"}
 
 // runeOffset converts a rune index into a byte offset of s.
 func runeOffset(s string, runes int) int {
