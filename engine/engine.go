@@ -264,6 +264,9 @@ type Result struct {
 	// Pending lists undo/cleanup commands that did not succeed.
 	Pending  []string
 	Manifest *Manifest
+	// End is what the run's findings saw once it ended, for the findings
+	// of a case (EvalCase); nil when nothing was sent.
+	End *EndState
 }
 
 // Runner runs one playbook once. Pending may be called from another
@@ -512,6 +515,7 @@ func (r *Runner) Run(ctx context.Context) *Result {
 	m.CleanupPending = res.Pending
 
 	ru.evalFindings()
+	res.End = &EndState{Params: ru.params, Vars: ru.vars, Steps: ru.steps, Target: ru.target, Redact: r.redact}
 	m.DeviceClock = ru.deviceClock()
 	m.Ended = ru.now()
 	finish(status, runErr)

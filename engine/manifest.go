@@ -164,7 +164,11 @@ const (
 
 // EvidenceRecord names the values a finding rests on.
 type EvidenceRecord struct {
-	Step string `json:"step"`
+	// End and Target are, in a case finding, the end the evidence is
+	// of (its name in the playbook's case: section) and its target.
+	End    string `json:"end,omitempty"`
+	Target string `json:"target,omitempty"`
+	Step   string `json:"step"`
 	// Item is the item of a for_each step: each item has its own record.
 	Item   string `json:"item,omitempty"`
 	Field  string `json:"field,omitempty"`

@@ -136,13 +136,19 @@ func (ru *run) evalFindings() {
 // evidence is what a finding's evidence entry records of step v: the
 // field's value at each run, and for a for_each step one record per item.
 func (ru *run) evidence(ev playbook.Evidence, v playbook.StepView) []EvidenceRecord {
+	return evidenceOf(ev, v, ru.redact)
+}
+
+// evidenceOf is what evidence entry ev records of step v, device text
+// redacted with redact.
+func evidenceOf(ev playbook.Evidence, v playbook.StepView, redact func(string) string) []EvidenceRecord {
 	values := func(runs []playbook.RunView) []any {
 		var out []any
 		for _, run := range runs {
 			if ev.Field != "" {
 				v := playbook.Lookup(run.Fields, ev.Field)
 				if s, ok := v.(string); ok { // device text
-					v = ru.redact(s)
+					v = redact(s)
 				}
 				out = append(out, v)
 			}

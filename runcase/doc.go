@@ -5,8 +5,11 @@
 // clock (the offset of the device's clock to the engine's, measured at its
 // `show clock` step), each end's findings, and how every cleanup went.
 //
-// It reads only what the run folders hold (manifest.json and the step
-// outputs), never the engine's memory: it imports the engine for the
-// manifest types, and parse for `show clock`. It must not import cobra, a
+// It reads what the run folders hold (manifest.json and the step
+// outputs), with one exception: the findings of the playbook's case:
+// section (Case.Judge) are evaluated on each end's state as its run ended
+// (engine.Result.End), which no folder holds; case.json keeps them, and
+// Rebuild carries them over. It imports the engine for the manifest types
+// and EvalCase, and parse for `show clock`. It must not import cobra, a
 // transport or the terminal.
 package runcase

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/runbook-dev/runbook/engine"
+	"github.com/runbook-dev/runbook/engine/playbook"
 	"github.com/runbook-dev/runbook/parse"
 )
 
@@ -27,9 +28,19 @@ type Case struct {
 	Playbook string `json:"playbook"`
 	// Started is when the case folder was made, on the engine's clock.
 	Started time.Time `json:"started"`
-	// ExitCode is the worst of the ends' (engine.WorseExit).
-	ExitCode int   `json:"exit_code"`
-	Ends     []End `json:"ends"`
+	// ExitCode is the worst of the ends' (engine.WorseExit), and
+	// engine.ExitFinding when that is 0 and a case finding at FailOn or
+	// worse fired.
+	ExitCode int `json:"exit_code"`
+	// FailOn is the run's --fail-on ("" never fails on a finding).
+	FailOn string `json:"fail_on,omitempty"`
+	// Findings are those of the playbook's case: section, which read
+	// several ends at once (Judge); most severe first. Each evidence
+	// record names its end and target.
+	Findings []engine.FindingRecord `json:"findings"`
+	// Unevaluated says why case findings were not evaluated.
+	Unevaluated []string `json:"unevaluated,omitempty"`
+	Ends        []End    `json:"ends"`
 	// Timeline is every step of every end, ordered by each device's
 	// clock where it was measured, else by the engine's.
 	Timeline []Entry `json:"timeline"`
@@ -38,6 +49,9 @@ type Case struct {
 // End is one target of the case.
 type End struct {
 	Target string `json:"target"`
+	// Name is the target's name in the playbook's case: section (ends:
+	// [a, b]), empty for a target that is not one of its ends.
+	Name string `json:"end,omitempty"`
 	// Dir is its run folder, relative to the case folder; empty when
 	// nothing was sent (no folder is kept).
 	Dir      string `json:"dir,omitempty"`
@@ -109,7 +123,7 @@ func NewDir(out, playbook string, now time.Time) (string, error) {
 
 // Build reads the run folders of targets and makes the case of dir.
 func Build(dir, playbook string, started time.Time, targets []Target) (*Case, error) {
-	c := &Case{Version: Version, Playbook: playbook, Started: started.UTC()}
+	c := &Case{Version: Version, Playbook: playbook, Started: started.UTC(), Findings: []engine.FindingRecord{}}
 	var errs []error
 	for _, t := range targets {
 		e := End{Target: t.Name, Status: t.Status, ExitCode: t.ExitCode, Error: t.Error}
@@ -137,6 +151,36 @@ func Build(dir, playbook string, started time.Time, targets []Target) (*Case, er
 		return a.Target < b.Target
 	})
 	return c, errors.Join(errs...)
+}
+
+// Judge evaluates the findings of the playbook's case: section pc
+// (nil: none) on the ends' states once every end ran (engine.Result.End,
+// in the order of the targets), names the ends, and makes the case's exit
+// code fail on them as --fail-on failOn says. A case of fewer targets
+// than pc names ends records why nothing was evaluated.
+func (c *Case) Judge(pc *playbook.Case, ends []*engine.EndState, failOn playbook.Severity) {
+	c.FailOn = string(failOn)
+	if pc == nil {
+		return
+	}
+	for i, name := range pc.Ends {
+		if i < len(c.Ends) {
+			c.Ends[i].Name = name
+		}
+	}
+	c.Findings, c.Unevaluated = engine.EvalCase(pc, ends)
+	c.exit()
+}
+
+// exit makes ExitCode that of the ends and the case's findings.
+func (c *Case) exit() {
+	c.ExitCode = engine.ExitOK
+	for _, e := range c.Ends {
+		c.ExitCode = engine.WorseExit(c.ExitCode, e.ExitCode)
+	}
+	if c.ExitCode == engine.ExitOK && engine.FailsOn(c.Findings, playbook.Severity(c.FailOn)) {
+		c.ExitCode = engine.ExitFinding
+	}
 }
 
 // fill takes the end's findings, cleanup and clock from its manifest and
@@ -242,6 +286,13 @@ func Rebuild(dir string) (*Case, error) {
 		}
 	}
 	c, err := Build(dir, old.Playbook, old.Started, ts)
+	// The case's findings were evaluated on the ends' states at the end
+	// of the run, which the run folders do not hold: they are kept.
+	c.FailOn, c.Findings, c.Unevaluated = old.FailOn, old.Findings, old.Unevaluated
+	for i := range c.Ends {
+		c.Ends[i].Name = old.Ends[i].Name
+	}
+	c.exit()
 	if werr := c.Write(dir); werr != nil {
 		err = errors.Join(err, werr)
 	}

@@ -9,12 +9,29 @@ import (
 	"github.com/runbook-dev/runbook/engine"
 )
 
-// Summary is summary.md: the ends side by side, their findings, their
-// cleanup, then the timeline.
+// Summary is summary.md: the findings across the ends first (when the
+// playbook has a case: section), then the ends side by side, their
+// findings, their cleanup, then the timeline.
 func (c *Case) Summary() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Case: %s against %d targets\n\n", c.Playbook, len(c.Ends))
-	fmt.Fprintf(&b, "Started %s; exit %d (the worst of the ends).\n\n", c.Started.Format("2006-01-02 15:04:05Z"), c.ExitCode)
+	fmt.Fprintf(&b, "Started %s; exit %d (the worst of the ends, and of the findings across them).\n\n", c.Started.Format("2006-01-02 15:04:05Z"), c.ExitCode)
+	if c.HasEnds() {
+		fmt.Fprintf(&b, "## Across the ends (%s)\n\n", md(c.EndsText()))
+		if len(c.Findings) == 0 && len(c.Unevaluated) == 0 {
+			b.WriteString("No finding across the ends fired.\n\n")
+		}
+		for _, f := range c.Findings {
+			fmt.Fprintf(&b, "- **[%s] %s**: %s\n", f.Severity, md(f.ID), md(f.Message))
+			for _, ev := range f.Evidence {
+				fmt.Fprintf(&b, "  - %s\n", md(EvidenceText(ev)))
+			}
+		}
+		for _, u := range c.Unevaluated {
+			fmt.Fprintf(&b, "- not evaluated: %s\n", md(u))
+		}
+		b.WriteString("\n")
+	}
 	b.WriteString("| target | status | exit | findings | cleanup | device clock | clock offset | run folder |\n")
 	b.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- |\n")
 	for _, e := range c.Ends {
@@ -61,6 +78,51 @@ func (c *Case) Summary() string {
 	return b.String()
 }
 
+// HasEnds reports whether the playbook named the case's ends (a case:
+// section): then the case has findings across them, maybe none.
+func (c *Case) HasEnds() bool {
+	for _, e := range c.Ends {
+		if e.Name != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// EndsText names each end and its target: "a = fw1, b = fw2".
+func (c *Case) EndsText() string {
+	var parts []string
+	for _, e := range c.Ends {
+		if e.Name != "" {
+			parts = append(parts, e.Name+" = "+e.Target)
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// EvidenceText is one evidence record of a case finding in one line:
+// "a (fw1) flow item 12 encap_packets: 100, 5100".
+func EvidenceText(ev engine.EvidenceRecord) string {
+	s := ev.Step
+	if ev.End != "" {
+		s = fmt.Sprintf("%s (%s) %s", ev.End, ev.Target, ev.Step)
+	}
+	if ev.Item != "" {
+		s += " item " + ev.Item
+	}
+	if ev.Field != "" {
+		s += " " + ev.Field
+	}
+	vals := make([]string, len(ev.Values))
+	for i, v := range ev.Values {
+		vals[i] = fmt.Sprint(v)
+	}
+	if len(vals) == 0 {
+		return s + ": no value"
+	}
+	return s + ": " + strings.Join(vals, ", ")
+}
+
 func errText(r engine.CleanupRecord) string {
 	if r.Error == "" {
 		return ""
@@ -85,14 +147,17 @@ func md(s string) string {
 }
 
 var page = template.Must(template.New("case").Funcs(template.FuncMap{
-	"report": func(dir string) string { return filepath.ToSlash(filepath.Join(dir, "report.html")) },
+	"report":   func(dir string) string { return filepath.ToSlash(filepath.Join(dir, "report.html")) },
+	"evidence": EvidenceText,
 }).Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Case: {{.C.Playbook}}</title>
 <style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px;text-align:left}.critical{color:#b00}.warning{color:#a60}</style>
 </head><body>
 <h1>Case: {{.C.Playbook}} against {{len .C.Ends}} targets</h1>
 <p>Started {{.C.Started.Format "2006-01-02 15:04:05Z"}}; exit {{.C.ExitCode}}.</p>
-<table><tr><th>target</th><th>status</th><th>exit</th><th>findings</th><th>cleanup</th><th>device clock</th><th>clock offset</th><th>report</th></tr>
+{{if .C.HasEnds}}<h2>Across the ends ({{.C.EndsText}})</h2>
+{{if or .C.Findings .C.Unevaluated}}<ul>{{range .C.Findings}}<li class="{{.Severity}}">[{{.Severity}}] {{.ID}}: {{.Message}}{{if .Evidence}}<ul>{{range .Evidence}}<li>{{evidence .}}</li>{{end}}</ul>{{end}}</li>{{end}}{{range .C.Unevaluated}}<li>not evaluated: {{.}}</li>{{end}}</ul>{{else}}<p>No finding across the ends fired.</p>{{end}}
+{{end}}<table><tr><th>target</th><th>status</th><th>exit</th><th>findings</th><th>cleanup</th><th>device clock</th><th>clock offset</th><th>report</th></tr>
 {{range .Ends}}<tr><td>{{.E.Target}}</td><td>{{.E.Status}}</td><td>{{.E.ExitCode}}</td><td>{{len .E.Findings}}</td><td>{{.Cleanup}}</td><td>{{.E.DeviceClock}}</td><td>{{.Offset}}</td><td>{{if .E.Dir}}<a href="{{report .E.Dir}}">{{.E.Dir}}</a>{{else}}none: nothing was sent{{end}}</td></tr>
 {{end}}</table>
 <h2>Findings of each end</h2>

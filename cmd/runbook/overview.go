@@ -11,6 +11,7 @@ import (
 
 	"github.com/runbook-dev/runbook/engine"
 	"github.com/runbook-dev/runbook/fleet"
+	"github.com/runbook-dev/runbook/runcase"
 )
 
 // The values of run --output.
@@ -48,6 +49,25 @@ func writeOverview(w io.Writer, ov fleet.Overview) {
 	}
 	fmt.Fprintf(w, "runbook: %d targets: %s; %d critical, %d warning findings; cleanup pending on %d; %d connection retries; exit %d\n",
 		len(ov.Rows), strings.Join(parts, ", "), ov.Critical, ov.Warning, ov.Dirty, ov.Retries, ov.Worst)
+}
+
+// writeCaseFindings prints the findings across the ends of a case whose
+// playbook has a case: section, before the overview: the diagnosis that
+// needs both ends comes first.
+func writeCaseFindings(w io.Writer, c *runcase.Case) {
+	if !c.HasEnds() {
+		return
+	}
+	fmt.Fprintf(w, "runbook: across the ends (%s):\n", c.EndsText())
+	if len(c.Findings) == 0 && len(c.Unevaluated) == 0 {
+		fmt.Fprintln(w, "  no finding across the ends fired")
+	}
+	for _, f := range c.Findings {
+		fmt.Fprintf(w, "  [%s] %s: %s\n", f.Severity, f.ID, f.Message)
+	}
+	for _, u := range c.Unevaluated {
+		fmt.Fprintf(w, "  not evaluated: %s\n", u)
+	}
 }
 
 // groupedOutput is the human output of one target under --output grouped:

@@ -361,8 +361,8 @@ func runRun(ctx context.Context, opts *runOptions) error {
 			fmt.Fprintln(io.Out, res.Dir)
 		}
 	}
+	worst := fleet.WorstExit(results)
 	if multi {
-		writeOverview(io.ErrOut, fleet.Summarize(names, results, runs.Retries()))
 		ts := make([]runcase.Target, len(results))
 		for i, res := range results {
 			ts[i] = runcase.Target{Name: names[i], Dir: res.Dir, Status: string(res.Status), ExitCode: res.ExitCode}
@@ -374,6 +374,18 @@ func runRun(ctx context.Context, opts *runOptions) error {
 		if err != nil {
 			fmt.Fprintf(io.ErrOut, "runbook: case %s: %v\n", caseDir, err)
 		}
+		// The findings across the ends, on each end's state as its run
+		// ended; printed before the overview, as the case's diagnosis.
+		ends := make([]*engine.EndState, len(results))
+		for i, res := range results {
+			ends[i] = res.End
+		}
+		c.Judge(pb.Case, ends, playbook.Severity(opts.FailOn))
+		worst = engine.WorseExit(worst, c.ExitCode)
+		ov := fleet.Summarize(names, results, runs.Retries())
+		ov.Worst = worst
+		writeCaseFindings(io.ErrOut, c)
+		writeOverview(io.ErrOut, ov)
 		if err := c.Write(caseDir); err != nil {
 			fmt.Fprintf(io.ErrOut, "runbook: case %s: %v\n", caseDir, err)
 		}
@@ -382,7 +394,6 @@ func runRun(ctx context.Context, opts *runOptions) error {
 			fmt.Fprintln(io.Out, caseDir)
 		}
 	}
-	worst := fleet.WorstExit(results)
 	if worst == exitOK {
 		return nil
 	}

@@ -131,6 +131,16 @@ func writeOutline(w io.Writer, v *playbook.Outline) error {
 			fmt.Fprintf(b, "  %s%s: when %s\n      %s\n", f.Severity, id, f.When, f.Message)
 		}
 	}
+	if c := v.Case; c != nil {
+		fmt.Fprintf(b, "\nFindings across the ends (%s: the first %d targets of a run of several; one target ignores them):\n", strings.Join(c.Ends, ", "), len(c.Ends))
+		for _, f := range c.Findings {
+			id := ""
+			if f.ID != "" {
+				id = " " + f.ID
+			}
+			fmt.Fprintf(b, "  %s%s: when %s\n      %s\n", f.Severity, id, f.When, f.Message)
+		}
+	}
 	// tabwriter pads the last column too; drop trailing spaces.
 	lines := strings.Split(b.String(), "\n")
 	for i, l := range lines {

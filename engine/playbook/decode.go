@@ -12,7 +12,7 @@ import (
 	"github.com/runbook-dev/runbook/secret"
 )
 
-var topKeys = []string{"name", "title", "description", "warnings", "timeout", "params", "steps", "cleanup", "findings"}
+var topKeys = []string{"name", "title", "description", "warnings", "timeout", "params", "steps", "cleanup", "findings", "case"}
 
 // playbook decodes the top-level mapping into pb.
 func (l *loader) playbook(file string, root *yaml.Node, pb *Playbook) {
@@ -81,10 +81,12 @@ func (l *loader) playbook(file string, root *yaml.Node, pb *Playbook) {
 		case "findings":
 			items, _ := l.seq(file, p.v, "findings")
 			for _, it := range items {
-				if f := l.finding(file, it); f != nil {
+				if f := l.finding(file, it, nil); f != nil {
 					pb.Findings = append(pb.Findings, f)
 				}
 			}
+		case "case":
+			pb.Case = l.caseSection(file, p.v)
 		}
 	}
 	for _, req := range []string{"name", "title", "steps"} {
@@ -675,12 +677,78 @@ func (l *loader) include(file string, n *yaml.Node) []*Step {
 	return l.steps(target, root, "fragment")
 }
 
-var findingKeys = []string{"id", "severity", "when", "message", "evidence"}
+var (
+	findingKeys = []string{"id", "severity", "when", "message", "evidence"}
+	caseKeys    = []string{"ends", "findings"}
+)
 
-func (l *loader) finding(file string, n *yaml.Node) *Finding {
+// caseSection decodes the top-level case: section.
+func (l *loader) caseSection(file string, n *yaml.Node) *Case {
+	pairs, ok := l.mapping(file, n, "case", caseKeys)
+	if !ok {
+		return nil
+	}
+	c := &Case{Pos: l.pos(file, n)}
+	var findings *yaml.Node
+	for _, p := range pairs {
+		switch p.key {
+		case "ends":
+			items, _ := l.seq(file, p.v, "case ends")
+			for _, it := range items {
+				name, ok := l.str(file, it, "an end's name")
+				if !ok {
+					continue
+				}
+				switch {
+				case !identRe.MatchString(name):
+					l.errf(file, it, "end name %q must be lower-case letters, digits and underscores, starting with a letter", name)
+				case slices.Contains(c.Ends, name):
+					l.errf(file, it, "end %q is named twice", name)
+				default:
+					c.Ends = append(c.Ends, name)
+				}
+			}
+			if len(items) < 2 {
+				l.errf(file, p.v, "case ends must name at least two ends (the first targets of the run, in order)")
+			}
+		case "findings":
+			findings = p.v
+		}
+	}
+	if c.Ends == nil {
+		l.errf(file, n, "case without ends")
+		return c
+	}
+	if findings != nil {
+		items, _ := l.seq(file, findings, "case findings")
+		for _, it := range items {
+			if f := l.finding(file, it, c.Ends); f != nil {
+				c.Findings = append(c.Findings, f)
+			}
+		}
+	}
+	return c
+}
+
+// finding decodes a finding: of one run when ends is nil, else of the
+// case whose ends are named (its expressions see ends.NAME; each
+// evidence entry names its end).
+func (l *loader) finding(file string, n *yaml.Node, ends []string) *Finding {
 	pairs, ok := l.mapping(file, n, "finding", findingKeys)
 	if !ok {
 		return nil
+	}
+	from := len(l.pending)
+	if ends != nil {
+		defer func() {
+			for _, pe := range l.pending[from:] {
+				pe.withEnds = true
+			}
+		}()
+	}
+	evKeys := []string{"step", "field"}
+	if ends != nil {
+		evKeys = []string{"end", "step", "field"}
 	}
 	f := &Finding{Pos: l.pos(file, n)}
 	has := map[string]bool{}
@@ -705,13 +773,17 @@ func (l *loader) finding(file string, n *yaml.Node) *Finding {
 		case "evidence":
 			items, _ := l.seq(file, p.v, "evidence")
 			for _, it := range items {
-				ev, ok := l.mapping(file, it, "evidence", []string{"step", "field"})
+				ev, ok := l.mapping(file, it, "evidence", evKeys)
 				if !ok {
 					continue
 				}
 				var e Evidence
 				for _, x := range ev {
-					if x.key == "step" {
+					if x.key == "end" {
+						if e.End, ok = l.str(file, x.v, "evidence end"); ok && !slices.Contains(ends, e.End) {
+							l.errf(file, x.v, "evidence names unknown end %q (the case's ends are %s)", e.End, strings.Join(ends, ", "))
+						}
+					} else if x.key == "step" {
 						if e.Step, ok = l.str(file, x.v, "evidence step"); ok {
 							l.pending = append(l.pending, &pendingExpr{check: func() {
 								if _, known := l.stepIDs[e.Step]; !known {
@@ -725,6 +797,10 @@ func (l *loader) finding(file string, n *yaml.Node) *Finding {
 				}
 				if e.Step == "" {
 					l.errf(file, it, "evidence needs a step")
+					continue
+				}
+				if ends != nil && e.End == "" {
+					l.errf(file, it, "evidence of a case finding needs an end (one of %s)", strings.Join(ends, ", "))
 					continue
 				}
 				f.Evidence = append(f.Evidence, e)

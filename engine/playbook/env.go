@@ -124,6 +124,27 @@ func EnvOf(params map[string]any, vars map[string]string, steps map[string]any, 
 	return env
 }
 
+// CaseEnvTypes is the typed environment of a case finding: ends, holding
+// under each end's name the environment one run's findings see (perEnd,
+// from EnvTypes without output).
+func CaseEnvTypes(ends []string, perEnd types.Map) types.Map {
+	em := types.Map{}
+	for _, name := range ends {
+		em[name] = perEnd
+	}
+	return types.Map{"ends": em}
+}
+
+// CaseEnv builds the run-time environment matching CaseEnvTypes: ends
+// maps each end's name to its run's environment (Env without output).
+func CaseEnv(ends map[string]map[string]any) map[string]any {
+	em := make(map[string]any, len(ends))
+	for k, v := range ends {
+		em[k] = v
+	}
+	return map[string]any{"ends": em}
+}
+
 // Functions are the helpers every expression may call, in addition to
 // expr's builtins (len, first, last, max, min, filter, map, ...):
 //

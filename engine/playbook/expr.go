@@ -38,6 +38,7 @@ type pendingExpr struct {
 	kind       exprKind
 	withOutput bool
 	withItem   bool // in a for_each step: item is known
+	withEnds   bool // in a case finding: only ends is known
 	what       string
 	// check, when set, is a deferred check instead of a compilation.
 	check func()
@@ -204,6 +205,11 @@ func (l *loader) compileAll(pb *Playbook) {
 			envs[o][i] = expr.Env(m)
 		}
 	}
+	var endsEnv expr.Option
+	if pb.Case != nil {
+		l.envNames["ends"] = pb.Case.Ends
+		endsEnv = expr.Env(CaseEnvTypes(pb.Case.Ends, EnvTypes(params, captures, ids, false)))
+	}
 	fns := Functions()
 	for _, pe := range l.pending {
 		if pe.check != nil {
@@ -211,6 +217,12 @@ func (l *loader) compileAll(pb *Playbook) {
 			continue
 		}
 		env := envs[b2i(pe.withOutput)][b2i(pe.withItem)]
+		if pe.withEnds {
+			if endsEnv == nil {
+				continue // the case's error (no ends) is reported already
+			}
+			env = endsEnv
+		}
 		opts := append([]expr.Option{env}, fns...)
 		switch pe.kind {
 		case exprBool:
@@ -264,6 +276,8 @@ func (l *loader) exprError(pe *pendingExpr, err error) {
 				msg += fmt.Sprintf(" (did you mean %s.%s?)", m[1], sg)
 			}
 		}
+	case pe.withEnds && strings.HasPrefix(msg, "unknown name "):
+		msg += " (a case finding sees only ends: ends.NAME.steps, .vars, .params, .target of each end)"
 	case strings.HasPrefix(msg, "unknown name "):
 		name := strings.TrimPrefix(msg, "unknown name ")
 		if sg := suggest(name, []string{"params", "vars", "steps", "target"}); sg != "" {
@@ -287,9 +301,10 @@ func cutByComment(n *yaml.Node) string {
 }
 
 // memberBaseRe finds the environment map an unknown field belongs to.
-var memberBaseRe = regexp.MustCompile(`(?:^|[^\w.])(params|vars|steps)\s*\.\s*$`)
+// In a case finding the map may follow an end: ends.a.steps.
+var memberBaseRe = regexp.MustCompile(`(?:^|[^\w.])(?:ends\s*\.\s*\w+\s*\.\s*)?(params|vars|steps|ends)\s*\.\s*$`)
 
-var memberWhat = map[string]string{"params": "parameter", "vars": "variable", "steps": "step"}
+var memberWhat = map[string]string{"params": "parameter", "vars": "variable", "steps": "step", "ends": "end"}
 
 // runeOffset converts a rune index into a byte offset of s.
 func runeOffset(s string, runes int) int {

@@ -30,6 +30,22 @@ type Playbook struct {
 	Steps    []*Step
 	Cleanup  []*Step
 	Findings []*Finding
+	// Case is the top-level case: section, nil when there is none: what
+	// the targets of one run are to each other, and the findings that read
+	// several of them. A run of a single target ignores it.
+	Case *Case
+}
+
+// Case says that the first targets of a multi-target run are the ends of
+// one tunnel (or any pair compared), and holds the findings that read
+// them together. Its expressions see `ends.NAME` for each name of Ends,
+// each exposing what a finding of that end sees (steps, vars, params,
+// target), once every end ran.
+type Case struct {
+	Pos
+	// Ends names the first len(Ends) targets of the run, in order.
+	Ends     []string
+	Findings []*Finding
 }
 
 // Param returns the parameter called name, or nil.
@@ -252,8 +268,9 @@ const (
 )
 
 // Evidence names what a finding rests on: a step and a field of its parsed
-// output.
+// output; in a case finding, of the end named End.
 type Evidence struct {
+	End   string `json:"end,omitempty"`
 	Step  string `json:"step"`
 	Field string `json:"field,omitempty"`
 }

@@ -34,6 +34,8 @@ type Outline struct {
 	Steps       []*OutlineStep   `json:"steps"`
 	CleanupPlan []OutlineCleanup `json:"cleanup_plan"`
 	Findings    []OutlineFinding `json:"findings"`
+	// Case is the case: section, absent without one.
+	Case *OutlineCase `json:"case,omitempty"`
 
 	// plan: the target, the prompts the operator answers and the exports,
 	// in step order.
@@ -199,7 +201,21 @@ func outline(pb *Playbook, source string, r *renderer) *Outline {
 		v.Findings = append(v.Findings, OutlineFinding{ID: f.ID, Severity: string(f.Severity),
 			When: exprSrc(f.When), Message: tmplSrc(f.Message), Evidence: f.Evidence})
 	}
+	if pb.Case != nil {
+		v.Case = &OutlineCase{Ends: pb.Case.Ends, Findings: []OutlineFinding{}}
+		for _, f := range pb.Case.Findings {
+			v.Case.Findings = append(v.Case.Findings, OutlineFinding{ID: f.ID, Severity: string(f.Severity),
+				When: exprSrc(f.When), Message: tmplSrc(f.Message), Evidence: f.Evidence})
+		}
+	}
 	return v
+}
+
+// OutlineCase is the case: section of an Outline: the ends' names and the
+// findings across them.
+type OutlineCase struct {
+	Ends     []string         `json:"ends"`
+	Findings []OutlineFinding `json:"findings"`
 }
 
 func firstNonEmpty(ss ...string) string {

@@ -1,0 +1,73 @@
+package engine_test
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/runbook-dev/runbook/engine"
+	"github.com/runbook-dev/runbook/engine/playbook"
+)
+
+// endState is an end whose flow step ran twice with these encap and decap
+// counters.
+func endState(name string, encap, decap [2]int) *engine.EndState {
+	t0 := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+	var runs []playbook.RunView
+	for i := range 2 {
+		runs = append(runs, playbook.RunView{Time: t0.Add(time.Duration(i) * time.Second),
+			Fields: map[string]any{"encap": int64(encap[i]), "decap": int64(decap[i])}})
+	}
+	return &engine.EndState{
+		Params: map[string]any{"tunnel": "t1"},
+		Vars:   map[string]string{},
+		Steps:  map[string]playbook.StepView{"flow": {Ran: true, OK: true, Status: "ok", Runs: runs, Fields: runs[1].Fields}},
+		Target: playbook.TargetView{Name: name},
+		Redact: strings.NewReplacer("t1", "[redacted]").Replace,
+	}
+}
+
+func TestEvalCase(t *testing.T) {
+	pb, err := playbook.Load("playbook/testdata/good/case.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lost := endState("fw1", [2]int{10, 30}, [2]int{5, 5})
+	flat := endState("fw2", [2]int{7, 7}, [2]int{9, 9})
+	healthy := endState("fw2", [2]int{7, 9}, [2]int{9, 40})
+	t.Run("fires", func(t *testing.T) {
+		fs, unev := engine.EvalCase(pb.Case, []*engine.EndState{lost, flat})
+		if len(unev) > 0 || len(fs) != 1 {
+			t.Fatalf("findings %+v, unevaluated %q", fs, unev)
+		}
+		f := fs[0]
+		// Redacted with the ends' redactors: the tunnel stands in for a secret.
+		if want := "fw1 sent 20 on [redacted], fw2 got none"; f.Message != want {
+			t.Errorf("message %q, want %q", f.Message, want)
+		}
+		var evs []string
+		for _, ev := range f.Evidence {
+			evs = append(evs, ev.End+"/"+ev.Target+"/"+ev.Field)
+		}
+		if want := []string{"a/fw1/encap", "b/fw2/decap"}; !slices.Equal(evs, want) {
+			t.Errorf("evidence %q, want %q", evs, want)
+		}
+	})
+	t.Run("silent", func(t *testing.T) {
+		if fs, unev := engine.EvalCase(pb.Case, []*engine.EndState{lost, healthy}); len(fs) != 0 || len(unev) != 0 {
+			t.Fatalf("findings %+v, unevaluated %q", fs, unev)
+		}
+	})
+	for name, ends := range map[string][]*engine.EndState{
+		"one target":   {lost},
+		"nothing sent": {lost, nil},
+	} {
+		t.Run(name, func(t *testing.T) {
+			fs, unev := engine.EvalCase(pb.Case, ends)
+			if len(fs) != 0 || len(unev) != 1 || !strings.Contains(unev[0], "no case finding was evaluated") {
+				t.Fatalf("findings %+v, unevaluated %q", fs, unev)
+			}
+		})
+	}
+}
