@@ -87,10 +87,6 @@ var matrixRoles = []struct {
 // --bundle.
 var matrixModes = []string{"live", "SIGINT", "SIGKILL"}
 
-// matrixWorkers is how many matrix cases run at once: a case mostly waits
-// on the simulator and the processes.
-const matrixWorkers = 6
-
 // TestSecretMatrix runs every tricky secret in every role (SSH password,
 // XML API key, keygen password, scp password, secret parameter used in a
 // command over SSH and over the XML API) in every mode (a live run; a run
