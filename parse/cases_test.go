@@ -75,3 +75,17 @@ func TestIKESAEmptyAPIAnswer(t *testing.T) {
 		t.Errorf("text: got %v %v", got, err)
 	}
 }
+
+// TestFIBLookupUnknownLayout: an answer in a layout the parser does not
+// know names no interface, but says nothing about the route: recognised
+// is false, so no finding reads "no route" from it.
+func TestFIBLookupUnknownLayout(t *testing.T) {
+	got, err := Parse("fib-lookup", "admin@fw> test routing fib-lookup virtual-router default ip 10.1.1.1\n\n  10.1.1.1/32 -> ethernet1/1 (gw 10.0.0.1)\n", nil)
+	if err != nil || got["found"] != false || got["recognised"] != false {
+		t.Errorf("got %v %v", got, err)
+	}
+	got, err = Parse("fib-lookup", "virtual-router:   default\ndestination:      192.0.2.9\nresult:           no route found\n", nil)
+	if err != nil || got["found"] != false || got["recognised"] != true {
+		t.Errorf("no route: got %v %v", got, err)
+	}
+}

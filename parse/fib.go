@@ -14,7 +14,10 @@ var (
 
 // parseFIBLookup reads test routing fib-lookup virtual-router VR ip X.
 // Fields: interface, nexthop, source, metric (when printed), found (an
-// egress interface was named). The text form is read both as "label: value"
+// egress interface was named), recognised (the answer is in a form this
+// parser knows: an XML answer, or text with a result: or virtual-router:
+// line or a route sentence; false means "found" says nothing, as no
+// public text sample of this command exists). The text form is read both as "label: value"
 // lines (interface:, nexthop:, source:) and as the "via X interface Y,
 // source Z, metric N" sentence; the XML form maps result/nh, result/interface
 // and result/src.
@@ -61,5 +64,18 @@ func parseFIBLookup(text string, data any) (map[string]any, error) {
 		}
 	}
 	out["found"] = out["interface"] != ""
+	out["recognised"] = data != nil || out["found"] == true || fibRecognised(text)
 	return out, nil
+}
+
+// fibRecognised reports whether text has the labels of the route lookup
+// answer (result:, virtual-router:) that a "no route" answer still prints.
+func fibRecognised(text string) bool {
+	for _, l := range lines(text) {
+		t := strings.ToLower(strings.TrimSpace(l))
+		if strings.HasPrefix(t, "result:") || strings.HasPrefix(t, "virtual-router:") {
+			return true
+		}
+	}
+	return false
 }
