@@ -17,6 +17,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/runbook-dev/runbook/internal/editdist"
 	"github.com/runbook-dev/runbook/internal/yamlerr"
 	"github.com/runbook-dev/runbook/secret"
 	"github.com/runbook-dev/runbook/transports"
@@ -257,32 +258,11 @@ func pairs(n *yaml.Node, what string, bad func(*yaml.Node, string, ...any)) [][2
 func closest(s string, targets map[string]transports.Target) string {
 	best, bestD := "", 3
 	for n := range targets {
-		if d := distance(s, n); d < bestD || (d == bestD && n < best) {
+		if d := editdist.Levenshtein(s, n); d < bestD || (d == bestD && n < best) {
 			best, bestD = n, d
 		}
 	}
 	return best
-}
-
-func distance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			c := 1
-			if ra[i-1] == rb[j-1] {
-				c = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+c)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
 }
 
 func parseTarget(path, name string, n *yaml.Node, jumpNodes map[string]*yaml.Node) (transports.Target, []*Error) {

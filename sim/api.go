@@ -154,13 +154,20 @@ func (s *APIServer) Device() *Device { return s.dev }
 // to five seconds for requests in flight). It returns nil after ctx is
 // done, or the serve error.
 func (s *APIServer) Serve(ctx context.Context, ln net.Listener) error {
-	srv := &http.Server{Handler: s.Handler(), TLSConfig: s.TLSConfig(), ReadHeaderTimeout: 30 * time.Second,
-		ErrorLog: nil, BaseContext: func(net.Listener) context.Context { return ctx }}
+	return serveHTTPS(ctx, ln, s.Handler(), s.TLSConfig(), "api")
+}
+
+// serveHTTPS answers HTTPS on ln with h until ctx is done, then shuts down
+// (waiting up to five seconds for requests in flight); nil after ctx is
+// done, else the serve error.
+func serveHTTPS(ctx context.Context, ln net.Listener, h http.Handler, tc *tls.Config, what string) error {
+	srv := &http.Server{Handler: h, TLSConfig: tc, ReadHeaderTimeout: 30 * time.Second,
+		BaseContext: func(net.Listener) context.Context { return ctx }}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ServeTLS(ln, "", "") }()
 	select {
 	case err := <-errc:
-		return fmt.Errorf("sim: api: %w", err)
+		return fmt.Errorf("sim: %s: %w", what, err)
 	case <-ctx.Done():
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()

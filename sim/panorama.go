@@ -17,7 +17,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"time"
 )
 
 // PanoramaConfig configures a simulated Panorama.
@@ -137,22 +136,7 @@ func (p *PanoramaServer) CertPEM() []byte {
 
 // Serve answers HTTPS on ln until ctx is done, as APIServer.Serve does.
 func (p *PanoramaServer) Serve(ctx context.Context, ln net.Listener) error {
-	srv := &http.Server{Handler: p.Handler(), TLSConfig: &tls.Config{Certificates: []tls.Certificate{p.cert}, MinVersion: tls.VersionTLS12},
-		ReadHeaderTimeout: 30 * time.Second, BaseContext: func(net.Listener) context.Context { return ctx }}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.ServeTLS(ln, "", "") }()
-	select {
-	case err := <-errc:
-		return fmt.Errorf("sim: panorama: %w", err)
-	case <-ctx.Done():
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(sctx); err != nil {
-			srv.Close()
-		}
-		<-errc
-		return nil
-	}
+	return serveHTTPS(ctx, ln, p.Handler(), &tls.Config{Certificates: []tls.Certificate{p.cert}, MinVersion: tls.VersionTLS12}, "panorama")
 }
 
 // Handler is the Panorama's HTTP handler (path /api/), without TLS.
