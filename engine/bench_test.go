@@ -12,6 +12,7 @@ import (
 
 	"github.com/runbook-dev/runbook/engine"
 	"github.com/runbook-dev/runbook/engine/playbook"
+	"github.com/runbook-dev/runbook/runfolder"
 	"github.com/runbook-dev/runbook/transports"
 	"github.com/runbook-dev/runbook/transports/replay"
 )
@@ -56,6 +57,7 @@ func BenchmarkEngineStep(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		r := engine.New(engine.Options{
+			Folder:   runfolder.Create,
 			Playbook: pb, Params: map[string]any{}, Target: "fw1", Transport: "replay",
 			Dir: filepath.Join(dir, fmt.Sprint(i)), Yes: true,
 			Open: func(context.Context) (transports.Transport, error) {
@@ -83,6 +85,7 @@ func BenchmarkEngineMemory(b *testing.B) {
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
 		r := engine.New(engine.Options{
+			Folder:   runfolder.Create,
 			Playbook: pb, Params: map[string]any{}, Target: "fw1", Transport: "replay",
 			Dir: filepath.Join(dir, fmt.Sprint(i)), Yes: true,
 			Open: func(context.Context) (transports.Transport, error) {

@@ -5,8 +5,13 @@
 // `runbook cleanup RUNDIR` can finish them after the engine itself was
 // killed.
 //
-// The engine writes the run folder (manifest.json, journal.jsonl,
-// steps/NNN-<id>.txt, summary.md, artifacts/).
+// The engine knows the run folder only through the Folder it is given
+// (folder.go; package runfolder writes manifest.json, steps/NNN-<id>.txt,
+// summary.md, artifacts/ and triggers report.html), called synchronously:
+// each step's output and record are handed over as the step ends and kept
+// on disk, not in memory. It keeps the journal (journal.jsonl) itself:
+// journal-before-send is the ledger's, and `runbook cleanup` (resume.go)
+// drains it and rewrites a finished folder's manifest and summary.
 //
 // It prints nothing: everything a person or a program follows of a run is
 // an Event (events.go), handed in order to Options.Observer; the terminal

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -189,6 +188,8 @@ var (
 	ErrAborted = errors.New("aborted by the operator")
 	// ErrRunTimeout: the overall --timeout passed.
 	ErrRunTimeout = errors.New("run timed out")
+	// ErrNoFolder: Options.Folder is nil, so the run could keep no record.
+	ErrNoFolder = errors.New("engine: no run folder (Options.Folder is nil)")
 )
 
 // Prompter asks the operator to act, then press Enter (true) or type abort
@@ -225,9 +226,13 @@ type Options struct {
 	// the run writes.
 	Secrets *secret.Resolver
 	// OutDir is where the run folder is created; Dir, if set, is the exact
-	// run folder.
+	// run folder. Both are handed to Folder.
 	OutDir string
 	Dir    string
+	// Folder creates the run folder and writes its files (package
+	// runfolder: runfolder.Create); the engine knows the folder only
+	// through it. Required: without it a run is refused (ErrNoFolder).
+	Folder func(FolderSpec) (Folder, error)
 	// Yes continues at every prompt and accepts the warnings.
 	Yes bool
 	// Prompter asks the operator; nil means there is no terminal.
@@ -368,6 +373,7 @@ type run struct {
 	*Runner
 	pb     *playbook.Playbook
 	dir    string
+	folder Folder
 	j      *journal
 	tr     transports.Transport
 	clock  Clock
@@ -380,6 +386,11 @@ type run struct {
 	target   playbook.TargetView
 	seq      int
 	m        *Manifest
+	// firstCmd is the command each step (and item) ran first, for the
+	// kind of its series; clock the first successful `show clock` output.
+	// Step records themselves are in the folder, not in memory.
+	firstCmd map[stepItem]string
+	clock0   *string
 	armed    map[*playbook.Step]bool
 	// connected is set once the transport opened; unreachable once
 	// re-opening it for cleanup failed, so later entries fail fast.
@@ -429,7 +440,7 @@ func (r *Runner) Run(ctx context.Context) *Result {
 	}
 
 	ru := &run{Runner: r, pb: pb, vars: map[string]string{}, steps: map[string]playbook.StepView{}, stepsEnv: map[string]any{}, m: m,
-		armed: map[*playbook.Step]bool{}, clock: realClock{}}
+		armed: map[*playbook.Step]bool{}, clock: realClock{}, firstCmd: map[stepItem]string{}}
 	ru.target = playbook.TargetView{Name: o.Target, Transport: o.Transport}
 
 	// Resolve secrets before anything is sent (a prompt reference asks now).
@@ -449,20 +460,16 @@ func (r *Runner) Run(ctx context.Context) *Result {
 		}
 	})
 
-	dir := o.Dir
-	if dir == "" {
-		var err error
-		base := filepath.Join(o.OutDir, fmt.Sprintf("%s-%s-%s", start.Format("20060102T150405Z"), pb.Name, safeName(o.Target)))
-		if dir, err = newRunDir(base); err != nil {
-			return finish(StatusRefused, fmt.Errorf("run folder: %w", err))
-		}
+	if o.Folder == nil {
+		return finish(StatusRefused, ErrNoFolder)
 	}
+	folder, err := o.Folder(FolderSpec{OutDir: o.OutDir, Dir: o.Dir, Start: start, Playbook: pb.Name, Target: o.Target})
+	if err != nil {
+		return finish(StatusRefused, fmt.Errorf("run folder: %w", err))
+	}
+	dir := folder.Dir()
 	res.Dir = dir
-	for _, d := range []string{dir, filepath.Join(dir, "steps"), filepath.Join(dir, "artifacts")} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			return finish(StatusRefused, fmt.Errorf("run folder: %w", err))
-		}
-	}
+	ru.folder = folder
 	ru.dir = dir
 	r.mu.Lock()
 	r.dir = dir
@@ -479,7 +486,7 @@ func (r *Runner) Run(ctx context.Context) *Result {
 		return finish(StatusRefused, fmt.Errorf("run folder: %w", err))
 	}
 	m.Status = "running"
-	if err := ru.writeManifest(); err != nil {
+	if err := folder.Checkpoint(m); err != nil {
 		return finish(StatusRefused, fmt.Errorf("run folder: %w", err))
 	}
 	r.em.now = func() time.Time {
@@ -504,7 +511,7 @@ func (r *Runner) Run(ctx context.Context) *Result {
 		// Nothing was sent: the run keeps no folder and evaluates no
 		// finding (docs/run-folder.md). The error says what went wrong.
 		j.Close()
-		_ = os.RemoveAll(dir)
+		_ = folder.Discard()
 		res.Dir = ""
 		finish(status, runErr)
 		r.setPhase("done")
@@ -522,16 +529,13 @@ func (r *Runner) Run(ctx context.Context) *Result {
 	if err := j.Append(JournalEntry{Time: m.Ended, Event: evRunEnd, Status: string(status), Error: m.Error}); err != nil {
 		ru.problem("run", err)
 	}
-	if err := ru.writeManifest(); err != nil {
-		ru.problem("run", fmt.Errorf("writing manifest: %w", err))
+	if err := folder.End(m); err != nil {
+		ru.problem("run", fmt.Errorf("writing the run folder: %w", err))
 	}
 	// The manifest handed back is the redacted one, as written: nothing in
 	// memory that callers may render holds a secret.
-	if red, err := ReadManifest(dir); err == nil {
+	if red, err := folder.Written(); err == nil {
 		res.Manifest = red
-	}
-	if err := ru.writeSummary(); err != nil {
-		ru.problem("run", fmt.Errorf("writing summary: %w", err))
 	}
 	r.setPhase("done")
 	ru.printEnd(res)
@@ -539,26 +543,6 @@ func (r *Runner) Run(ctx context.Context) *Result {
 }
 
 func (ru *run) now() time.Time { return ru.clock.Now().UTC() }
-
-// newRunDir creates base, or base-2, base-3, ... when a run of the same
-// playbook against the same target started in the same second: two runs
-// never share a folder.
-func newRunDir(base string) (string, error) {
-	if err := os.MkdirAll(filepath.Dir(base), 0o755); err != nil {
-		return "", err
-	}
-	dir := base
-	for n := 2; ; n++ {
-		err := os.Mkdir(dir, 0o755)
-		if err == nil {
-			return dir, nil
-		}
-		if !errors.Is(err, fs.ErrExist) || n > 1000 {
-			return "", err
-		}
-		dir = fmt.Sprintf("%s-%d", base, n)
-	}
-}
 
 // mainRecovered is main, with a panic (a bug in a parser, a transport or
 // the engine) turned into a failed run: cleanup still runs after it.

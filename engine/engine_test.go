@@ -13,6 +13,7 @@ import (
 
 	"github.com/runbook-dev/runbook/engine"
 	"github.com/runbook-dev/runbook/engine/playbook"
+	"github.com/runbook-dev/runbook/runfolder"
 	"github.com/runbook-dev/runbook/transports"
 	"github.com/runbook-dev/runbook/transports/replay"
 )
@@ -61,6 +62,7 @@ func runIt(t *testing.T, cfg runCfg) (*engine.Result, *replay.Transport) {
 	}
 	var tr *replay.Transport
 	o := engine.Options{
+		Folder:    runfolder.Create,
 		Playbook:  pb,
 		Source:    "file testdata/basic.yaml",
 		Params:    params,
@@ -293,6 +295,7 @@ func TestCancelMidRun(t *testing.T) {
 	pb.Steps = append(pb.Steps[:2:2], append([]*playbook.Step{{Kind: playbook.KindPrompt, Message: mustTemplate(t, pb)}}, pb.Steps[2:]...)...)
 	params, _ := pb.Bind(map[string]string{"tunnel": "sap-sap"})
 	r := engine.New(engine.Options{
+		Folder:   runfolder.Create,
 		Playbook: pb, Params: params, Target: "fw1", Transport: "replay",
 		Dir:      filepath.Join(t.TempDir(), "run"),
 		Prompter: cancelPrompter{cancel},
@@ -346,7 +349,7 @@ func TestRefusesWithoutOperator(t *testing.T) {
 	pb.Warnings = []string{"debug raises CPU"}
 	params, _ := pb.Bind(map[string]string{"tunnel": "x"})
 	opened := false
-	r := engine.New(engine.Options{Playbook: pb, Params: params, Dir: t.TempDir(),
+	r := engine.New(engine.Options{Folder: runfolder.Create, Playbook: pb, Params: params, Dir: t.TempDir(),
 		Open: func(context.Context) (transports.Transport, error) {
 			opened = true
 			return replay.New(c, replay.Options{}), nil
@@ -408,6 +411,7 @@ func TestCannotReconnectIsDirty(t *testing.T) {
 	params, _ := pb.Bind(map[string]string{"tunnel": "sap-sap"})
 	opened := 0
 	r := engine.New(engine.Options{
+		Folder:   runfolder.Create,
 		Playbook: pb, Params: params, Target: "fw1", Transport: "replay", Yes: true,
 		Dir: filepath.Join(t.TempDir(), "run"),
 		Open: func(context.Context) (transports.Transport, error) {

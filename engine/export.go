@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"hash"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -113,7 +112,7 @@ func (ru *run) pull(ctx context.Context, s *playbook.Step, ex transports.Exporte
 	ru.em.emit(Event{Type: EvStepStarted, Seq: seq, Step: s.ID, Kind: string(s.Kind), Command: label})
 	start := ru.now()
 	_ = ru.j.Append(JournalEntry{Time: start, Event: evStepStart, Seq: seq, Step: s.ID, Command: label})
-	tmp, err := os.CreateTemp(filepath.Join(ru.dir, "artifacts"), ".partial-*")
+	tmp, err := ru.folder.Artifact()
 	if err != nil {
 		return err
 	}
@@ -131,15 +130,15 @@ func (ru *run) pull(ctx context.Context, s *playbook.Step, ex transports.Exporte
 	rec := StepRecord{Seq: seq, ID: s.ID, Kind: "export", Line: s.Line, Command: label, Transport: ru.via(info.Transport), Start: start, End: ru.now(), Status: "ok"}
 	if err == nil {
 		name := artifactName(ru.redact(info.Name), category, shownFile)
-		final := filepath.Join(ru.dir, "artifacts", name)
-		if err = os.Rename(tmp.Name(), final); err == nil {
+		var rel string
+		if rel, err = tmp.Keep(name); err == nil {
 			sum := hex.EncodeToString(h.Sum(nil))
-			rec.Output, rec.SHA256 = "artifacts/"+name, sum
-			ru.m.Artifacts = append(ru.m.Artifacts, ArtifactRecord{Step: s.ID, Category: category, Path: "artifacts/" + name, Size: info.Size, SHA256: sum})
+			rec.Output, rec.SHA256 = rel, sum
+			ru.m.Artifacts = append(ru.m.Artifacts, ArtifactRecord{Step: s.ID, Category: category, Path: rel, Size: info.Size, SHA256: sum})
 		}
 	}
 	if err != nil {
-		os.Remove(tmp.Name())
+		tmp.Remove()
 		rec.Status, rec.Error = "failed", ru.redact(err.Error())
 		if ctx.Err() != nil {
 			rec.Status = stoppedStatus(ctx)
@@ -149,7 +148,7 @@ func (ru *run) pull(ctx context.Context, s *playbook.Step, ex transports.Exporte
 	}
 	ru.em.emit(Event{Type: EvStepEnded, Seq: seq, Step: s.ID, Kind: string(s.Kind), Command: label, Status: EventStatus(rec.Status),
 		Error: rec.Error, Output: rec.Output, Bytes: info.Size, DurationMS: durMS(rec.End.Sub(rec.Start))})
-	ru.m.Steps = append(ru.m.Steps, rec)
+	ru.addStep(rec, "")
 	_ = ru.j.Append(JournalEntry{Time: ru.now(), Event: evStepEnd, Seq: seq, Step: s.ID, Status: rec.Status, Error: rec.Error})
 	ru.record(s, playbook.RunView{Text: rec.Output, Time: rec.End}, rec.Status, rec.Error)
 	return err

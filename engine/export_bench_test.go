@@ -15,6 +15,7 @@ import (
 
 	"github.com/runbook-dev/runbook/engine"
 	"github.com/runbook-dev/runbook/engine/playbook"
+	"github.com/runbook-dev/runbook/runfolder"
 	"github.com/runbook-dev/runbook/secret"
 	"github.com/runbook-dev/runbook/sim"
 	"github.com/runbook-dev/runbook/transports"
@@ -81,7 +82,7 @@ func BenchmarkExportVsCurl(b *testing.B) {
 	pull := func(i int) time.Duration {
 		dir := filepath.Join(out, fmt.Sprint("run", i))
 		start := time.Now()
-		r := engine.New(engine.Options{Playbook: pb, Params: map[string]any{}, Target: "fw1", Transport: "xmlapi", Dir: dir, Yes: true,
+		r := engine.New(engine.Options{Folder: runfolder.Create, Playbook: pb, Params: map[string]any{}, Target: "fw1", Transport: "xmlapi", Dir: dir, Yes: true,
 			Open: func(ctx context.Context) (transports.Transport, error) { return xmlapi.Open(ctx, target, dopts) }})
 		res := r.Run(context.Background())
 		d := time.Since(start)

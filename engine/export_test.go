@@ -10,6 +10,7 @@ import (
 
 	"github.com/runbook-dev/runbook/engine"
 	"github.com/runbook-dev/runbook/engine/playbook"
+	"github.com/runbook-dev/runbook/runfolder"
 	"github.com/runbook-dev/runbook/transports"
 	"github.com/runbook-dev/runbook/transports/replay"
 )
@@ -77,6 +78,7 @@ steps:
 				t.Fatal(err)
 			}
 			res := engine.New(engine.Options{
+				Folder:   runfolder.Create,
 				Playbook: pb, Params: params, Target: "fw1", Transport: "replay", Yes: true,
 				Dir: filepath.Join(dir, "run"),
 				Open: func(context.Context) (transports.Transport, error) {

@@ -15,6 +15,7 @@ import (
 	"github.com/runbook-dev/runbook/engine"
 	"github.com/runbook-dev/runbook/engine/playbook"
 	"github.com/runbook-dev/runbook/observe"
+	"github.com/runbook-dev/runbook/runfolder"
 	"github.com/runbook-dev/runbook/transports"
 	"github.com/runbook-dev/runbook/transports/replay"
 )
@@ -33,6 +34,7 @@ func runForEach(t *testing.T, pb *playbook.Playbook) (*engine.Result, *replay.Tr
 	var out bytes.Buffer
 	tr := replay.New(c, replay.Options{Mode: replay.Strict})
 	r := engine.New(engine.Options{
+		Folder:   runfolder.Create,
 		Playbook: pb, Params: params, Target: "fw1", Transport: "replay", Yes: true, Observer: observe.NewText(&out, false),
 		Dir:  filepath.Join(t.TempDir(), "run"),
 		Open: func(context.Context) (transports.Transport, error) { return tr, nil },

@@ -11,6 +11,7 @@ import (
 
 	"github.com/runbook-dev/runbook/engine"
 	"github.com/runbook-dev/runbook/engine/playbook"
+	"github.com/runbook-dev/runbook/runfolder"
 	"github.com/runbook-dev/runbook/secret"
 	"github.com/runbook-dev/runbook/transports"
 	"github.com/runbook-dev/runbook/transports/replay"
@@ -81,6 +82,7 @@ steps:
 		return fmt.Sprintf("answer-%d", len(asked)), nil
 	}}
 	res := engine.New(engine.Options{
+		Folder:   runfolder.Create,
 		Playbook: pb, Params: params, Target: "fw1", Transport: "replay",
 		Dir: filepath.Join(t.TempDir(), "run"), Yes: true, Secrets: rs,
 		Open: func(ctx context.Context) (transports.Transport, error) {
@@ -124,6 +126,7 @@ cleanup:
 	}}
 	dir := filepath.Join(t.TempDir(), "run")
 	res := engine.New(engine.Options{
+		Folder:   runfolder.Create,
 		Playbook: pb, Params: params, Target: "fw1", Transport: "replay", Dir: dir, Yes: true,
 		Secrets: &secret.Resolver{Getenv: func(string) string { return code }},
 		Open: func(ctx context.Context) (transports.Transport, error) {
@@ -180,6 +183,7 @@ cleanup:
 	}}
 	dir := filepath.Join(t.TempDir(), "run")
 	res := engine.New(engine.Options{
+		Folder:   runfolder.Create,
 		Playbook: pb, Params: map[string]any{}, Target: "fw1", Transport: "replay", Dir: dir, Yes: true,
 		Open: func(ctx context.Context) (transports.Transport, error) {
 			return replay.New(c, replay.Options{}), nil

@@ -12,6 +12,7 @@ import (
 	"github.com/runbook-dev/runbook/engine"
 	"github.com/runbook-dev/runbook/engine/playbook"
 	"github.com/runbook-dev/runbook/observe"
+	"github.com/runbook-dev/runbook/runfolder"
 	"github.com/runbook-dev/runbook/transports"
 	"github.com/runbook-dev/runbook/transports/replay"
 )
@@ -36,6 +37,7 @@ func runOneOf(t *testing.T, src string, exchanges ...replay.Exchange) (*engine.R
 	}
 	tr := replay.New(&replay.Cassette{Exchanges: exchanges}, replay.Options{})
 	res := engine.New(engine.Options{
+		Folder:   runfolder.Create,
 		Playbook: pb, Params: map[string]any{}, Target: "fw1", Transport: "replay",
 		Dir: filepath.Join(t.TempDir(), "run"), Yes: true,
 		Open: func(context.Context) (transports.Transport, error) { return tr, nil },

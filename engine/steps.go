@@ -5,12 +5,8 @@ package engine
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"time"
@@ -139,7 +135,7 @@ func (ru *run) skipBecause(s *playbook.Step, why string) {
 		ru.setStep(s.ID, playbook.StepView{Skipped: true, Status: "skipped"})
 	}
 	now := ru.now()
-	ru.m.Steps = append(ru.m.Steps, StepRecord{ID: s.ID, Kind: string(s.Kind), Line: s.Line, Command: srcOf(s), Start: now, End: now, Status: "skipped", Note: why})
+	ru.addStep(StepRecord{ID: s.ID, Kind: string(s.Kind), Line: s.Line, Command: srcOf(s), Start: now, End: now, Status: "skipped", Note: why}, "")
 	ru.em.emit(Event{Type: EvStepSkipped, Step: s.ID, Kind: string(s.Kind), Name: describe(s), Reason: why})
 }
 
@@ -485,7 +481,7 @@ func (ru *run) send(ctx context.Context, s *playbook.Step, forms []transports.Co
 		}
 		out.Fields = f
 	}
-	ru.m.Steps = append(ru.m.Steps, rec)
+	ru.addStep(rec, text)
 	_ = ru.j.Append(JournalEntry{Time: end, Event: evStepEnd, Seq: seq, Step: s.ID, Status: rec.Status, Error: rec.Error, Item: ru.itemOr()}) // not durable
 	ru.em.emit(Event{Type: EvStepEnded, Seq: seq, Step: s.ID, Kind: string(s.Kind), Command: cmd.Shown, Item: rec.Item,
 		Status: EventStatus(rec.Status), Error: rec.Error, Output: rec.Output, DurationMS: durMS(end.Sub(start))})
@@ -638,6 +634,11 @@ func (ru *run) capture(s *playbook.Step, out playbook.RunView) error {
 
 var unsafeChars = regexp.MustCompile(`[^a-zA-Z0-9._-]+`)
 
+// SafeName reduces s to a name safe in a file name: [A-Za-z0-9._-], at
+// most 60 characters ("x" when nothing is left). Run folders and step
+// output files are named with it.
+func SafeName(s string) string { return safeName(s) }
+
 func safeName(s string) string {
 	s = strings.Trim(unsafeChars.ReplaceAllString(s, "-"), "-.")
 	if s == "" {
@@ -662,12 +663,27 @@ func fileLabel(s *playbook.Step, cli string) string {
 
 // writeOutput writes a redacted output file and returns its sha256.
 func (ru *run) writeOutput(rel, text string) (string, error) {
-	b := []byte(ru.redact(text))
-	if err := os.WriteFile(filepath.Join(ru.dir, rel), b, 0o644); err != nil {
-		return "", err
+	return ru.folder.Output(rel, []byte(ru.redact(text)))
+}
+
+// stepItem names a step, and the item of a for_each step.
+type stepItem struct{ id, item string }
+
+// addStep hands a step's record to the run folder, which keeps it (the
+// engine keeps only what later needs: the command each step ran first,
+// the first `show clock`). text is the output written for it.
+func (ru *run) addStep(rec StepRecord, text string) {
+	k := stepItem{rec.ID, rec.Item}
+	if _, ok := ru.firstCmd[k]; !ok && rec.Command != "" {
+		ru.firstCmd[k] = rec.Command
 	}
-	h := sha256.Sum256(b)
-	return hex.EncodeToString(h[:]), nil
+	if ru.clock0 == nil && rec.Command == "show clock" && rec.Status == "ok" && rec.Output != "" {
+		c := strings.TrimSpace(ru.redact(text))
+		ru.clock0 = &c
+	}
+	if err := ru.folder.Step(rec); err != nil {
+		ru.problem("run", fmt.Errorf("recording step %d: %w", rec.Seq, err))
+	}
 }
 
 func (ru *run) sleep(ctx context.Context, d time.Duration, why string) error {
@@ -703,7 +719,7 @@ func (ru *run) wait(ctx context.Context, s *playbook.Step) error {
 	if err != nil {
 		status = stoppedStatus(ctx)
 	}
-	ru.m.Steps = append(ru.m.Steps, StepRecord{ID: s.ID, Kind: "wait", Line: s.Line, Start: start, End: ru.now(), Status: status, Note: fmt.Sprintf("wait %s %s", d, msg)})
+	ru.addStep(StepRecord{ID: s.ID, Kind: "wait", Line: s.Line, Start: start, End: ru.now(), Status: status, Note: fmt.Sprintf("wait %s %s", d, msg)}, "")
 	return err
 }
 
@@ -743,7 +759,7 @@ func (ru *run) prompt(ctx context.Context, s *playbook.Step) error {
 		if !ok {
 			rec.Status, rec.End = "aborted", ru.now()
 			ru.em.emit(Event{Type: EvPromptAnswered, Step: s.ID, Status: EvAborted})
-			ru.m.Steps = append(ru.m.Steps, rec)
+			ru.addStep(rec, "")
 			_ = ru.j.Append(JournalEntry{Time: ru.now(), Event: evPrompt, Step: s.ID, Message: msg, Status: "aborted"})
 			return ErrAborted
 		}
@@ -754,7 +770,7 @@ func (ru *run) prompt(ctx context.Context, s *playbook.Step) error {
 		_ = ru.j.Append(JournalEntry{Time: ru.now(), Event: evPrompt, Step: s.ID, Message: msg, Status: rec.Status})
 	}
 	rec.End = ru.now()
-	ru.m.Steps = append(ru.m.Steps, rec)
+	ru.addStep(rec, "")
 	return nil
 }
 
@@ -765,7 +781,7 @@ func (ru *run) note(s *playbook.Step) error {
 	}
 	ru.addNote(msg)
 	now := ru.now()
-	ru.m.Steps = append(ru.m.Steps, StepRecord{ID: s.ID, Kind: "note", Line: s.Line, Start: now, End: now, Status: "ok", Note: msg})
+	ru.addStep(StepRecord{ID: s.ID, Kind: "note", Line: s.Line, Start: now, End: now, Status: "ok", Note: msg}, "")
 	return nil
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/runbook-dev/runbook/observe"
 	"github.com/runbook-dev/runbook/playbooks"
 	"github.com/runbook-dev/runbook/runcase"
+	"github.com/runbook-dev/runbook/runfolder"
 	"github.com/runbook-dev/runbook/secret"
 	"github.com/runbook-dev/runbook/sim"
 	"github.com/runbook-dev/runbook/transports"
@@ -115,6 +116,7 @@ func TestCaseFindings(t *testing.T) {
 				opened := false
 				outs[i] = &strings.Builder{}
 				if _, err := f.Add(engine.Options{
+					Folder:   runfolder.Create,
 					Playbook: pb, Source: "built-in " + pb.Name, Params: params,
 					Target: names[i], Transport: "sim",
 					Open: func(context.Context) (transports.Transport, error) {

@@ -16,6 +16,7 @@ import (
 	"github.com/runbook-dev/runbook/examples"
 	"github.com/runbook-dev/runbook/observe"
 	"github.com/runbook-dev/runbook/playbooks"
+	"github.com/runbook-dev/runbook/runfolder"
 	"github.com/runbook-dev/runbook/transports"
 	"github.com/runbook-dev/runbook/transports/replay"
 )
@@ -76,6 +77,7 @@ func replayRunObserved(t *testing.T, c *replay.Cassette, obs engine.Observer) (*
 	var tr *logged
 	var out strings.Builder
 	res := engine.New(engine.Options{
+		Folder:    runfolder.Create,
 		Playbook:  pb,
 		Source:    src,
 		Params:    params,

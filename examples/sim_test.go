@@ -14,6 +14,7 @@ import (
 	"github.com/runbook-dev/runbook/engine"
 	"github.com/runbook-dev/runbook/observe"
 	"github.com/runbook-dev/runbook/playbooks"
+	"github.com/runbook-dev/runbook/runfolder"
 	"github.com/runbook-dev/runbook/secret"
 	"github.com/runbook-dev/runbook/sim"
 	"github.com/runbook-dev/runbook/transports"
@@ -389,6 +390,7 @@ func simRun(t *testing.T, c simCase, path string) (*engine.Result, *sim.Device) 
 	var rec transports.Transport
 	var out strings.Builder
 	res := engine.New(engine.Options{
+		Folder:    runfolder.Create,
 		Playbook:  pb,
 		Source:    "built-in " + pb.Name,
 		Params:    params,

@@ -10,6 +10,7 @@ import (
 	"github.com/runbook-dev/runbook/engine"
 	"github.com/runbook-dev/runbook/engine/playbook"
 	"github.com/runbook-dev/runbook/fleet"
+	"github.com/runbook-dev/runbook/runfolder"
 	"github.com/runbook-dev/runbook/transports"
 	"github.com/runbook-dev/runbook/transports/replay"
 )
@@ -58,6 +59,7 @@ func TestFleet(t *testing.T) {
 		}
 		c := cassette(tunnel, i == 1)
 		if _, err := f.Add(engine.Options{
+			Folder:   runfolder.Create,
 			Playbook: pb, Params: params, Target: n, Transport: "replay", Yes: true,
 			Dir: filepath.Join(t.TempDir(), n),
 			Open: func(context.Context) (transports.Transport, error) {
@@ -114,7 +116,7 @@ func TestAddChecksFirst(t *testing.T) {
 		t.Fatal(err)
 	}
 	f := &fleet.Fleet{}
-	_, err = f.Add(engine.Options{Playbook: pb, Params: params, Target: "fw9",
+	_, err = f.Add(engine.Options{Folder: runfolder.Create, Playbook: pb, Params: params, Target: "fw9",
 		Open: func(context.Context) (transports.Transport, error) {
 			t.Error("opened")
 			return nil, errors.New("no")

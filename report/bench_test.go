@@ -15,6 +15,7 @@ import (
 	"github.com/runbook-dev/runbook/engine"
 	"github.com/runbook-dev/runbook/engine/playbook"
 	"github.com/runbook-dev/runbook/report"
+	"github.com/runbook-dev/runbook/runfolder"
 	"github.com/runbook-dev/runbook/transports"
 	"github.com/runbook-dev/runbook/transports/replay"
 )
@@ -99,6 +100,7 @@ func BenchmarkReplayEndToEnd(b *testing.B) {
 				}
 				dir := filepath.Join(out, fmt.Sprintf("%d-%d", n, i))
 				r := engine.New(engine.Options{
+					Folder:   runfolder.Create,
 					Playbook: pb, Params: map[string]any{}, Target: "fw1", Transport: "replay",
 					Dir: dir, Yes: true,
 					Open: func(context.Context) (transports.Transport, error) {

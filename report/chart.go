@@ -124,7 +124,7 @@ type seriesKey struct{ step, item, field string }
 // chartGroups groups the series no finding names by step (and item), in
 // manifest order, leaving out bookkeeping fields. used are the series
 // already drawn beside a finding.
-func chartGroups(m *engine.Manifest, used map[seriesKey]bool, next func() string) []chartGroup {
+func chartGroups(m *engine.Manifest, info stepInfo, used map[seriesKey]bool, next func() string) []chartGroup {
 	var groups []chartGroup
 	type key struct{ step, item string }
 	index := map[key]int{}
@@ -136,7 +136,7 @@ func chartGroups(m *engine.Manifest, used map[seriesKey]bool, next func() string
 		if !ok {
 			g = len(groups)
 			index[key{s.Step, s.Item}] = g
-			groups = append(groups, chartGroup{Step: s.Step, Item: s.Item, Command: stepCommand(m, s.Step, s.Item), Runs: len(s.Values)})
+			groups = append(groups, chartGroup{Step: s.Step, Item: s.Item, Command: info.command(s.Step, s.Item), Runs: len(s.Values)})
 		}
 		if len(s.Values) > groups[g].Runs {
 			groups[g].Runs = len(s.Values)
@@ -175,17 +175,6 @@ func unchanged(s engine.SeriesRecord, kind string) (string, bool) {
 		return s.Field + " 0 in every sample", true
 	}
 	return s.Field + " stayed at " + fmtNum(vals[0]), true
-}
-
-// stepCommand is the command a step ran (its first run; for a for_each
-// step, its first run for item).
-func stepCommand(m *engine.Manifest, id, item string) string {
-	for _, s := range m.Steps {
-		if s.ID == id && s.Item == item && s.Command != "" {
-			return s.Command
-		}
-	}
-	return ""
 }
 
 // chart draws series s of the given kind.

@@ -3,17 +3,21 @@ package report
 import (
 	"bytes"
 	_ "embed"
+	"errors"
 	"fmt"
 	"html/template"
 	"io"
+	"iter"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/runbook-dev/runbook/engine"
+	"github.com/runbook-dev/runbook/runfolder"
 )
 
 // FileName is the name of the report in a run folder.
@@ -29,43 +33,114 @@ var page = template.Must(template.New("report").Funcs(template.FuncMap{
 // HTML writes the report of m to w. Links to step outputs are relative to
 // the run folder, so the page belongs beside manifest.json.
 func HTML(w io.Writer, m *engine.Manifest) error {
-	return render(w, m, "")
+	if m == nil {
+		return fmt.Errorf("report: no manifest")
+	}
+	var b bytes.Buffer
+	if err := render(&b, m, "", stepsOf(m)); err != nil {
+		return err
+	}
+	if _, err := w.Write(b.Bytes()); err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	return nil
 }
 
 // Write writes report.html into the run folder dir, atomically. Pass the
 // manifest as written to disk (ReadManifest, or WriteDir): the engine
 // redacts secrets when it writes manifest.json, not in memory.
 func Write(dir string, m *engine.Manifest) error {
-	var b bytes.Buffer
-	if err := render(&b, m, dir); err != nil {
-		return err
+	if m == nil {
+		return fmt.Errorf("report: no manifest")
 	}
-	if err := engine.WriteFileAtomic(filepath.Join(dir, FileName), b.Bytes()); err != nil {
+	return write(dir, m, stepsOf(m))
+}
+
+// WriteDir reads the run folder's manifest.json (redacted by the engine)
+// and writes report.html beside it. Call it again after `runbook cleanup`
+// changed the manifest. The steps are streamed from the file, twice (what
+// the page says before the timeline, then each row), so its footprint
+// does not grow with the run.
+func WriteDir(dir string) error {
+	m, err := runfolder.Scan(dir, func(engine.StepRecord) error { return nil })
+	if err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	return write(dir, m, func(fn func(engine.StepRecord) error) error {
+		_, err := runfolder.Scan(dir, fn)
+		return err
+	})
+}
+
+func write(dir string, m *engine.Manifest, steps stepSource) error {
+	err := runfolder.WriteAtomic(filepath.Join(dir, FileName), func(w io.Writer) error {
+		return render(w, m, dir, steps)
+	})
+	if err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
 	return nil
 }
 
-// WriteDir reads the run folder's manifest.json (redacted by the engine)
-// and writes report.html beside it. Call it again after `runbook cleanup`
-// changed the manifest.
-func WriteDir(dir string) error {
-	m, err := engine.ReadManifest(dir)
+// stepSource hands the steps of a run to fn, in order, and returns the
+// first error (of fn, or of reading them).
+type stepSource func(fn func(engine.StepRecord) error) error
+
+func stepsOf(m *engine.Manifest) stepSource {
+	return func(fn func(engine.StepRecord) error) error {
+		for _, s := range m.Steps {
+			if err := fn(s); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+// stepInfo is what the page needs of the steps before the timeline: the
+// transports they went over, and the command of each step (and item)
+// whose series it draws.
+type stepInfo struct {
+	transports []string
+	commands   map[stepItem]string
+}
+
+type stepItem struct{ step, item string }
+
+// command is the command step id ran first (for item, when given).
+func (i stepInfo) command(id, item string) string { return i.commands[stepItem{id, item}] }
+
+// infoOf reads the steps once for stepInfo, keeping only the commands of
+// the steps m has series of.
+func infoOf(m *engine.Manifest, steps stepSource) (stepInfo, error) {
+	info := stepInfo{commands: map[stepItem]string{}}
+	want := map[stepItem]bool{}
+	for _, s := range m.Series {
+		want[stepItem{s.Step, s.Item}] = true
+	}
+	err := steps(func(s engine.StepRecord) error {
+		if s.Transport != "" && !slices.Contains(info.transports, s.Transport) {
+			info.transports = append(info.transports, s.Transport)
+		}
+		k := stepItem{s.ID, s.Item}
+		if _, ok := info.commands[k]; !ok && want[k] && s.Command != "" {
+			info.commands[k] = s.Command
+		}
+		return nil
+	})
+	return info, err
+}
+
+func render(w io.Writer, m *engine.Manifest, dir string, steps stepSource) error {
+	info, err := infoOf(m, steps)
 	if err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
-	return Write(dir, m)
-}
-
-func render(w io.Writer, m *engine.Manifest, dir string) error {
-	if m == nil {
-		return fmt.Errorf("report: no manifest")
-	}
-	var b bytes.Buffer
-	if err := page.Execute(&b, build(m, dir)); err != nil {
+	v, rows := build(m, dir, info, steps)
+	if err := page.Execute(w, v); err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
-	if _, err := w.Write(b.Bytes()); err != nil {
+	if err := rows(); err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
 	return nil
@@ -89,10 +164,12 @@ type view struct {
 	Params                              []kv
 	Findings                            []findingView
 	Groups                              []chartGroup
-	Steps                               []stepView
-	Cleanup                             []cleanupView
-	CleanupCmd                          string
-	Files                               []fileView
+	// Steps are the timeline's rows, made one at a time as the page is
+	// written.
+	Steps      iter.Seq[stepView]
+	Cleanup    []cleanupView
+	CleanupCmd string
+	Files      []fileView
 }
 
 type kv struct{ K, V string }
@@ -125,8 +202,10 @@ type fileView struct {
 	Link                     bool
 }
 
-func build(m *engine.Manifest, dir string) view {
-	v := view{
+// build makes the view of m; its Steps read steps as the template ranges
+// over them, and rows returns the error that reading met, if any.
+func build(m *engine.Manifest, dir string, info stepInfo, steps stepSource) (v view, rows func() error) {
+	v = view{
 		M:           m,
 		ResultClass: resultClass(m),
 		Outcome:     engine.Outcome(m.Status, m.ExitCode, m.Findings),
@@ -155,7 +234,7 @@ func build(m *engine.Manifest, dir string) view {
 			s, ok := series[k]
 			kind := ""
 			if ok {
-				kind = seriesKind(s, stepCommand(m, s.Step, s.Item))
+				kind = seriesKind(s, info.command(s.Step, s.Item))
 			}
 			fv.Evidence = append(fv.Evidence, evidenceView{Step: e.Step, Item: e.Item, Field: e.Field, Values: evidenceValues(e.Values, kind)})
 			if ok && e.Field != "" {
@@ -169,28 +248,21 @@ func build(m *engine.Manifest, dir string) view {
 		}
 		v.Findings = append(v.Findings, fv)
 	}
-	v.Groups = chartGroups(m, used, next)
-	several := len(engine.StepTransports(m)) > 1
-	for _, s := range m.Steps {
-		sv := stepView{ID: s.ID, Kind: s.Kind, Item: s.Item, Text: s.Command, Status: s.Status, Class: statusClass(s.Status),
-			Error: s.Error, Note: s.Note, Output: s.Output, Link: linkable(s.Output)}
-		if several {
-			sv.Via = s.Transport
+	v.Groups = chartGroups(m, info, used, next)
+	several := len(info.transports) > 1
+	var rerr error
+	v.Steps = func(yield func(stepView) bool) {
+		rerr = steps(func(s engine.StepRecord) error {
+			if !yield(row(s, several)) {
+				return errStop
+			}
+			return nil
+		})
+		if errors.Is(rerr, errStop) {
+			rerr = nil
 		}
-		if s.Seq > 0 {
-			sv.Seq = strconv.Itoa(s.Seq)
-		}
-		if !s.Start.IsZero() {
-			sv.Time = s.Start.UTC().Format("15:04:05")
-		}
-		if sv.Text == "" {
-			sv.Text, sv.Note = s.Note, ""
-		}
-		if s.Run > 0 {
-			sv.Kind = fmt.Sprintf("%s #%d", s.Kind, s.Run)
-		}
-		v.Steps = append(v.Steps, sv)
 	}
+	rows = func() error { return rerr }
 	add := func(kind string, recs []engine.CleanupRecord) {
 		for _, c := range recs {
 			cv := cleanupView{Kind: kind, Command: c.Command, Status: c.Status,
@@ -219,7 +291,33 @@ func build(m *engine.Manifest, dir string) view {
 		v.Files = append(v.Files, fileView{Path: a.Path, Size: engine.FormatBytes(a.Size), SHA256: a.SHA256,
 			What: a.Category, Link: linkable(a.Path)})
 	}
-	return v
+	return v, rows
+}
+
+// errStop ends reading the steps early: the template stopped ranging.
+var errStop = errors.New("stop")
+
+// row is the timeline row of step s; several: the run used several
+// transports, so the row names its own.
+func row(s engine.StepRecord, several bool) stepView {
+	sv := stepView{ID: s.ID, Kind: s.Kind, Item: s.Item, Text: s.Command, Status: s.Status, Class: statusClass(s.Status),
+		Error: s.Error, Note: s.Note, Output: s.Output, Link: linkable(s.Output)}
+	if several {
+		sv.Via = s.Transport
+	}
+	if s.Seq > 0 {
+		sv.Seq = strconv.Itoa(s.Seq)
+	}
+	if !s.Start.IsZero() {
+		sv.Time = s.Start.UTC().Format("15:04:05")
+	}
+	if sv.Text == "" {
+		sv.Text, sv.Note = s.Note, ""
+	}
+	if s.Run > 0 {
+		sv.Kind = fmt.Sprintf("%s #%d", s.Kind, s.Run)
+	}
+	return sv
 }
 
 // sortedFindings orders findings most severe first, keeping the manifest's

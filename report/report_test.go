@@ -22,6 +22,7 @@ import (
 	"github.com/runbook-dev/runbook/observe"
 	"github.com/runbook-dev/runbook/playbooks"
 	"github.com/runbook-dev/runbook/report"
+	"github.com/runbook-dev/runbook/runfolder"
 	"github.com/runbook-dev/runbook/secret"
 	"github.com/runbook-dev/runbook/transports"
 	"github.com/runbook-dev/runbook/transports/replay"
@@ -507,6 +508,7 @@ func engineRun(t *testing.T) *engine.Result {
 		t.Fatal(err)
 	}
 	r := engine.New(engine.Options{
+		Folder:   runfolder.Create,
 		Playbook: pb, Source: "file testdata/basic.yaml", Params: params,
 		Target: "fw1", Transport: "replay", Dir: filepath.Join(t.TempDir(), "run"), Yes: true,
 		Open: func(ctx context.Context) (transports.Transport, error) {
@@ -545,6 +547,7 @@ func cassetteRun(t *testing.T, name string) *engine.Result {
 	start := time.Date(2026, 11, 27, 10, 2, 30, 0, time.UTC)
 	var out strings.Builder
 	res := engine.New(engine.Options{
+		Folder:   runfolder.Create,
 		Playbook: pb, Source: "built-in " + c.Playbook, Params: params,
 		Target: c.Target.Name, Transport: "replay", Dir: filepath.Join(t.TempDir(), "run"), Yes: true, Observer: observe.NewText(&out, false),
 		Now: func() time.Time { return start },
@@ -700,6 +703,7 @@ func TestWriteDirNeverShowsSecrets(t *testing.T) {
 		t.Fatal(err)
 	}
 	res := engine.New(engine.Options{
+		Folder:   runfolder.Create,
 		Playbook: pb, Source: "file testdata/secret.yaml", Params: params,
 		Target: "fw1", Transport: "replay", Dir: filepath.Join(t.TempDir(), "run"), Yes: true,
 		Secrets: &secret.Resolver{Getenv: func(name string) string {

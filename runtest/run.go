@@ -15,6 +15,7 @@ import (
 	"github.com/runbook-dev/runbook/engine/playbook"
 	"github.com/runbook-dev/runbook/observe"
 	"github.com/runbook-dev/runbook/playbooks"
+	"github.com/runbook-dev/runbook/runfolder"
 	"github.com/runbook-dev/runbook/secret"
 	"github.com/runbook-dev/runbook/transports"
 	"github.com/runbook-dev/runbook/transports/replay"
@@ -179,6 +180,7 @@ func replayCase(ctx context.Context, c Case, o Options) (got *Expectation, runEr
 		target = "replay"
 	}
 	r := engine.New(engine.Options{
+		Folder:    runfolder.Create,
 		Playbook:  pb,
 		Source:    source,
 		Params:    params,

@@ -17,6 +17,7 @@ import (
 	"github.com/runbook-dev/runbook/observe"
 	"github.com/runbook-dev/runbook/report"
 	"github.com/runbook-dev/runbook/runcase"
+	"github.com/runbook-dev/runbook/runfolder"
 	"github.com/runbook-dev/runbook/secret"
 	"github.com/runbook-dev/runbook/transports"
 	"github.com/runbook-dev/runbook/transports/replay"
@@ -297,6 +298,9 @@ func runRun(ctx context.Context, opts *runOptions) error {
 			out = &prefixWriter{w: io.ErrOut, prefix: t.t.Name + " | "}
 		}
 		eo := engine.Options{
+			// The run folder, and report.html rendered from its redacted
+			// manifest.json, never from memory.
+			Folder:    runfolder.Options{Render: report.WriteDir}.Maker(),
 			Playbook:  pb,
 			Source:    source,
 			Params:    bound[i],
@@ -341,12 +345,6 @@ func runRun(ctx context.Context, opts *runOptions) error {
 	}
 
 	for i, res := range results {
-		if res.Dir != "" && res.Manifest != nil {
-			// From the redacted manifest.json, never from memory.
-			if err := report.WriteDir(res.Dir); err != nil {
-				fmt.Fprintf(io.ErrOut, "runbook: report %s: %v\n", res.Dir, err)
-			}
-		}
 		if res.Err != nil {
 			fmt.Fprintf(io.ErrOut, "runbook: %s: %v\n", targets[i].t.Name, redactor.String(res.Err.Error()))
 		}

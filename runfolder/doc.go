@@ -1,0 +1,20 @@
+// Package runfolder owns the files of a run folder (docs/run-folder.md):
+// it creates the folder (steps/, artifacts/), writes each command's
+// output, streams the step records to disk as the run goes
+// (.steps.jsonl), assembles manifest.json from them when the run ends
+// without holding them in memory, writes summary.md, and triggers the
+// rendering of report.html (Options.Render). It implements engine.Folder,
+// which the engine calls synchronously; the engine knows no file of the
+// folder.
+//
+// It also reads a finished folder back with a bounded footprint: Scan
+// hands the steps of manifest.json over one at a time.
+//
+// The journal (journal.jsonl) is not written here: it is the engine's
+// ledger on disk (an undo journaled before its command is sent), which
+// `runbook cleanup` drains, so the engine keeps it.
+//
+// It imports engine for the record types; it must not import a
+// transport, the report (Options.Render is given), cobra, or anything
+// that writes to os.Stdout.
+package runfolder

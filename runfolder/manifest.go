@@ -1,0 +1,260 @@
+package runfolder
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/runbook-dev/runbook/engine"
+)
+
+// errStop ends an iteration early; it is not an error.
+var errStop = errors.New("stop")
+
+// maxRecord bounds one line of RecordsFile.
+const maxRecord = 16 << 20
+
+func appendJSON(dst []byte, rec engine.StepRecord) ([]byte, error) {
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return nil, err
+	}
+	return append(dst, b...), nil
+}
+
+// records hands each recorded step, as its compact JSON, to fn.
+func (f *Folder) records(fn func([]byte) error) error {
+	r, err := os.Open(filepath.Join(f.dir, RecordsFile))
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64<<10), maxRecord)
+	for sc.Scan() {
+		if len(sc.Bytes()) == 0 {
+			continue
+		}
+		if err := fn(sc.Bytes()); err != nil {
+			return err
+		}
+	}
+	return sc.Err()
+}
+
+// eachRecord hands each recorded step to fn, decoded.
+func (f *Folder) eachRecord(fn func(engine.StepRecord) error) error {
+	err := f.records(func(b []byte) error {
+		var rec engine.StepRecord
+		if err := json.Unmarshal(b, &rec); err != nil {
+			return err
+		}
+		return fn(rec)
+	})
+	if errors.Is(err, errStop) {
+		return nil
+	}
+	return err
+}
+
+// stepsKey is where the steps go in the indented manifest: a top-level
+// key is indented by two spaces, and a string value never holds a raw
+// newline, so it occurs once.
+var stepsKey = []byte("\n  \"steps\": []")
+
+// writeManifest writes m as manifest.json to path, atomically, byte for
+// byte as json.MarshalIndent(m, "", "  ") would with m.Steps set to the
+// steps records hands over (each its compact JSON), without holding them.
+func writeManifest(path string, m *engine.Manifest, records func(func([]byte) error) error) error {
+	head := *m
+	head.Steps = []engine.StepRecord{}
+	b, err := json.MarshalIndent(&head, "", "  ")
+	if err != nil {
+		return err
+	}
+	i := bytes.Index(b, stepsKey)
+	if i < 0 {
+		return errors.New("manifest: no steps key")
+	}
+	return writeAtomic(path, func(w *bufio.Writer) error {
+		w.Write(b[:i])
+		w.WriteString("\n  \"steps\": [")
+		n := 0
+		var ind bytes.Buffer
+		err := records(func(rec []byte) error {
+			ind.Reset()
+			if err := json.Indent(&ind, rec, "    ", "  "); err != nil {
+				return err
+			}
+			if n > 0 {
+				w.WriteByte(',')
+			}
+			w.WriteString("\n    ")
+			_, err := w.Write(ind.Bytes())
+			n++
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			w.WriteString("\n  ")
+		}
+		w.WriteByte(']')
+		w.Write(b[i+len(stepsKey):])
+		return w.WriteByte('\n')
+	})
+}
+
+// writeAtomic writes path (mode 0644) through fill, a synced temporary
+// file and a rename, so a reader never sees half a file.
+func writeAtomic(path string, fill func(*bufio.Writer) error) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
+	if err != nil {
+		return err
+	}
+	fail := func(err error) error {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return err
+	}
+	w := bufio.NewWriterSize(tmp, 64<<10)
+	if err := fill(w); err != nil {
+		return fail(err)
+	}
+	if err := w.Flush(); err != nil {
+		return fail(err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return fail(err)
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		return fail(err)
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// WriteAtomic writes path (mode 0644) as fill writes it, through a synced
+// temporary file and a rename: a reader never sees half a file, and the
+// content is never held whole in memory.
+func WriteAtomic(path string, fill func(io.Writer) error) error {
+	return writeAtomic(path, func(w *bufio.Writer) error { return fill(w) })
+}
+
+// Scan reads the run folder dir's manifest.json as a stream: it hands
+// each step to fn, in order, and returns the manifest without its steps
+// (Steps nil). Only one step is held at a time. fn returning an error
+// stops the scan with it.
+func Scan(dir string, fn func(engine.StepRecord) error) (*engine.Manifest, error) {
+	r, err := os.Open(filepath.Join(dir, "manifest.json"))
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	m, err := scan(bufio.NewReaderSize(r, 64<<10), fn)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, "manifest.json"), err)
+	}
+	return m, nil
+}
+
+func scan(r io.Reader, fn func(engine.StepRecord) error) (*engine.Manifest, error) {
+	dec := json.NewDecoder(r)
+	if err := delim(dec, '{'); err != nil {
+		return nil, err
+	}
+	// Every other key is small: kept as written, decoded at the end.
+	var rest bytes.Buffer
+	rest.WriteByte('{')
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		key, ok := t.(string)
+		if !ok {
+			return nil, fmt.Errorf("manifest: want a key, got %v", t)
+		}
+		if key == "steps" {
+			if err := scanSteps(dec, fn); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return nil, err
+		}
+		if rest.Len() > 1 {
+			rest.WriteByte(',')
+		}
+		k, _ := json.Marshal(key)
+		rest.Write(k)
+		rest.WriteByte(':')
+		rest.Write(raw)
+	}
+	if err := delim(dec, '}'); err != nil {
+		return nil, err
+	}
+	rest.WriteByte('}')
+	var m engine.Manifest
+	if err := json.Unmarshal(rest.Bytes(), &m); err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+func scanSteps(dec *json.Decoder, fn func(engine.StepRecord) error) error {
+	t, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	if t == nil { // "steps": null
+		return nil
+	}
+	if d, ok := t.(json.Delim); !ok || d != '[' {
+		return fmt.Errorf("manifest: steps: want an array, got %v", t)
+	}
+	for dec.More() {
+		var rec engine.StepRecord
+		if err := dec.Decode(&rec); err != nil {
+			return err
+		}
+		if err := fn(rec); err != nil {
+			return err
+		}
+	}
+	return delim(dec, ']')
+}
+
+func delim(dec *json.Decoder, want json.Delim) error {
+	t, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	if d, ok := t.(json.Delim); !ok || d != want {
+		return fmt.Errorf("manifest: want %q, got %v", want, t)
+	}
+	return nil
+}
+
+// ReadManifest reads the run folder dir's manifest.json, steps included,
+// as a stream (the file is never held whole in memory).
+func ReadManifest(dir string) (*engine.Manifest, error) {
+	steps := []engine.StepRecord{}
+	m, err := Scan(dir, func(s engine.StepRecord) error { steps = append(steps, s); return nil })
+	if err != nil {
+		return nil, err
+	}
+	m.Steps = steps
+	return m, nil
+}

@@ -1,0 +1,212 @@
+package runfolder
+
+import (
+	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"github.com/runbook-dev/runbook/engine"
+)
+
+// RecordsFile holds, while a run runs, one JSON step record per line, in
+// order; manifest.json is assembled from it when the run ends, and it is
+// removed then. A run killed before its end leaves it behind.
+const RecordsFile = ".steps.jsonl"
+
+// Options sets up the folders Create makes.
+type Options struct {
+	// Render, when set, is called with the folder once manifest.json and
+	// summary.md are written (report.WriteDir writes report.html).
+	Render func(dir string) error
+}
+
+// Create makes the run folder spec names, as engine.Options.Folder: spec.Dir
+// when set, else OutDir/<start>-<playbook>-<target>.
+func Create(spec engine.FolderSpec) (engine.Folder, error) { return Options{}.Create(spec) }
+
+// Maker returns Create with these options, for engine.Options.Folder.
+func (o Options) Maker() func(engine.FolderSpec) (engine.Folder, error) { return o.Create }
+
+// Create makes the run folder spec names (see the package Create).
+func (o Options) Create(spec engine.FolderSpec) (engine.Folder, error) {
+	dir := spec.Dir
+	if dir == "" {
+		var err error
+		base := filepath.Join(spec.OutDir, fmt.Sprintf("%s-%s-%s", spec.Start.Format("20060102T150405Z"), spec.Playbook, engine.SafeName(spec.Target)))
+		if dir, err = newRunDir(base); err != nil {
+			return nil, err
+		}
+	}
+	for _, d := range []string{dir, filepath.Join(dir, "steps"), filepath.Join(dir, "artifacts")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, err
+		}
+	}
+	rec, err := os.OpenFile(filepath.Join(dir, RecordsFile), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	return &Folder{dir: dir, o: o, rec: rec}, nil
+}
+
+// newRunDir creates base, or base-2, base-3, ... when a run of the same
+// playbook against the same target started in the same second: two runs
+// never share a folder.
+func newRunDir(base string) (string, error) {
+	if err := os.MkdirAll(filepath.Dir(base), 0o755); err != nil {
+		return "", err
+	}
+	dir := base
+	for n := 2; ; n++ {
+		err := os.Mkdir(dir, 0o755)
+		if err == nil {
+			return dir, nil
+		}
+		if !errors.Is(err, fs.ErrExist) || n > 1000 {
+			return "", err
+		}
+		dir = fmt.Sprintf("%s-%d", base, n)
+	}
+}
+
+// Folder is one run folder being written (engine.Folder).
+type Folder struct {
+	dir string
+	o   Options
+	// rec is RecordsFile, open for appending; nil once the run ended.
+	rec *os.File
+	// n counts the records; transports lists those the steps went over,
+	// in order of first use (summary.md names each row's when several).
+	n          int
+	transports []string
+	buf        []byte
+}
+
+var _ engine.Folder = (*Folder)(nil)
+
+// Dir is the folder.
+func (f *Folder) Dir() string { return f.dir }
+
+// Output writes b as rel and returns its sha256.
+func (f *Folder) Output(rel string, b []byte) (string, error) {
+	if err := os.WriteFile(filepath.Join(f.dir, rel), b, 0o644); err != nil {
+		return "", err
+	}
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:]), nil
+}
+
+// Step appends rec to RecordsFile: written (not synced) when it returns,
+// so a killed engine loses none.
+func (f *Folder) Step(rec engine.StepRecord) error {
+	if f.rec == nil {
+		return errors.New("run folder: the run already ended")
+	}
+	b, err := appendJSON(f.buf[:0], rec)
+	if err != nil {
+		return err
+	}
+	f.buf = b
+	if _, err := f.rec.Write(append(b, '\n')); err != nil {
+		return err
+	}
+	f.n++
+	if rec.Transport != "" && !slices.Contains(f.transports, rec.Transport) {
+		f.transports = append(f.transports, rec.Transport)
+	}
+	return nil
+}
+
+// Checkpoint writes manifest.json of the run so far: m with the steps
+// recorded until now.
+func (f *Folder) Checkpoint(m *engine.Manifest) error {
+	return writeManifest(filepath.Join(f.dir, "manifest.json"), m, f.records)
+}
+
+// End writes manifest.json with every recorded step, summary.md, then
+// calls Options.Render, and removes RecordsFile.
+func (f *Folder) End(m *engine.Manifest) error {
+	if f.rec == nil {
+		return errors.New("run folder: the run already ended")
+	}
+	err := f.rec.Close()
+	f.rec = nil
+	if err != nil {
+		return err
+	}
+	if err := writeManifest(filepath.Join(f.dir, "manifest.json"), m, f.records); err != nil {
+		return fmt.Errorf("writing manifest: %w", err)
+	}
+	if err := f.writeSummary(m); err != nil {
+		return fmt.Errorf("writing summary: %w", err)
+	}
+	if err := os.Remove(filepath.Join(f.dir, RecordsFile)); err != nil {
+		return err
+	}
+	if f.o.Render != nil {
+		return f.o.Render(f.dir)
+	}
+	return nil
+}
+
+// writeSummary writes summary.md, its timeline streamed from the records.
+func (f *Folder) writeSummary(m *engine.Manifest) error {
+	var rerr error
+	steps := func(yield func(engine.StepRecord) bool) {
+		rerr = f.eachRecord(func(rec engine.StepRecord) error {
+			if !yield(rec) {
+				return errStop
+			}
+			return nil
+		})
+	}
+	err := writeAtomic(filepath.Join(f.dir, "summary.md"), func(w *bufio.Writer) error {
+		if err := engine.WriteSummary(w, f.dir, m, len(f.transports) > 1, steps); err != nil {
+			return err
+		}
+		return rerr
+	})
+	return err
+}
+
+// Written reads manifest.json back, steps included.
+func (f *Folder) Written() (*engine.Manifest, error) { return ReadManifest(f.dir) }
+
+// Discard removes the folder.
+func (f *Folder) Discard() error {
+	if f.rec != nil {
+		f.rec.Close()
+		f.rec = nil
+	}
+	return os.RemoveAll(f.dir)
+}
+
+// Artifact opens a partial file in artifacts/.
+func (f *Folder) Artifact() (engine.Artifact, error) {
+	tmp, err := os.CreateTemp(filepath.Join(f.dir, "artifacts"), ".partial-*")
+	if err != nil {
+		return nil, err
+	}
+	return &artifact{File: tmp, dir: f.dir}, nil
+}
+
+type artifact struct {
+	*os.File
+	dir string
+}
+
+func (a *artifact) Keep(name string) (string, error) {
+	rel := "artifacts/" + name
+	if err := os.Rename(a.Name(), filepath.Join(a.dir, filepath.FromSlash(rel))); err != nil {
+		return "", err
+	}
+	return rel, nil
+}
+
+func (a *artifact) Remove() { os.Remove(a.Name()) }

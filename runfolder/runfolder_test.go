@@ -1,0 +1,94 @@
+package runfolder_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/runbook-dev/runbook/engine"
+	"github.com/runbook-dev/runbook/runfolder"
+)
+
+// TestManifestStreamedAsMarshalled: manifest.json assembled from the
+// streamed step records is byte for byte what json.MarshalIndent of the
+// whole manifest gives, and Scan and ReadManifest read it back as it was,
+// with zero, one and several steps, and strings JSON escapes.
+func TestManifestStreamedAsMarshalled(t *testing.T) {
+	t0 := time.Date(2026, 11, 27, 10, 2, 33, 123456789, time.UTC)
+	form := 1
+	all := []engine.StepRecord{
+		{Seq: 1, ID: "s1", Kind: "run", Line: 4, Command: `show "a" <b> & c`, Transport: "ssh", Start: t0, End: t0.Add(time.Second), Status: "ok", Output: "steps/001-s1.txt", SHA256: "ab"},
+		{Kind: "note", Start: t0, End: t0, Status: "ok", Note: "line\nnext \u00e9 \\ \"steps\": []"},
+		{Seq: 2, ID: "s2", Kind: "run", Command: "x", Start: t0, End: t0, Status: "failed", Error: "e", AcceptedForm: &form,
+			Refused: []engine.RefusedForm{{Form: 0, Command: "y", Error: "no"}}, Run: 2, Item: "tun"},
+	}
+	for n := 0; n <= len(all); n++ {
+		dir := filepath.Join(t.TempDir(), "run")
+		f, err := runfolder.Create(engine.FolderSpec{Dir: dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := &engine.Manifest{Version: 1, Params: map[string]any{"steps": `"steps": []`}, Target: engine.ManifestTarget{Name: "fw1"},
+			Started: t0, Status: "ok", Undo: []engine.CleanupRecord{}, Cleanup: []engine.CleanupRecord{}, Findings: []engine.FindingRecord{},
+			Artifacts: []engine.ArtifactRecord{}, Notes: []string{"n"}}
+		for _, s := range all[:n] {
+			if err := f.Step(s); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := f.End(m); err != nil {
+			t.Fatal(err)
+		}
+		whole := *m
+		whole.Steps = append([]engine.StepRecord{}, all[:n]...)
+		want, _ := json.MarshalIndent(&whole, "", "  ")
+		want = append(want, '\n')
+		got, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("%d steps: manifest.json\n%s\nwant\n%s", n, got, want)
+		}
+		back, err := f.Written()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var direct engine.Manifest
+		if err := json.Unmarshal(want, &direct); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(back, &direct) {
+			t.Errorf("%d steps: read back %+v\nwant %+v", n, back, &direct)
+		}
+		if _, err := os.Stat(filepath.Join(dir, runfolder.RecordsFile)); !os.IsNotExist(err) {
+			t.Errorf("%d steps: %s still there after End (%v)", n, runfolder.RecordsFile, err)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "summary.md")); err != nil {
+			t.Errorf("%d steps: %v", n, err)
+		}
+	}
+}
+
+// TestCreateNamesAndNeverShares: a folder is named from the start, the
+// playbook and the target, and a second run in the same second gets -2.
+func TestCreateNamesAndNeverShares(t *testing.T) {
+	out := t.TempDir()
+	spec := engine.FolderSpec{OutDir: out, Start: time.Date(2026, 11, 27, 10, 2, 33, 0, time.UTC), Playbook: "phase2-down", Target: "fw 1/a"}
+	var dirs []string
+	for range 2 {
+		f, err := runfolder.Create(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dirs = append(dirs, filepath.Base(f.Dir()))
+	}
+	want := []string{"20261127T100233Z-phase2-down-fw-1-a", "20261127T100233Z-phase2-down-fw-1-a-2"}
+	if !reflect.DeepEqual(dirs, want) {
+		t.Errorf("folders %v, want %v", dirs, want)
+	}
+}
