@@ -414,8 +414,10 @@ func (s *Sync) release(pt *syncPoint) {
 
 // Meeting is how one meeting point of the case went (Sync.Meetings).
 type Meeting struct {
-	// Step is the step's id, else "line N"; Line its line.
+	// Step is the step's id, else "line N" ("warnings" for the
+	// playbook's warnings); ID its id and Line its line.
 	Step string
+	ID   string
 	Line int
 	// Kind is repeat (a run of a repeated step), wait or prompt.
 	Kind      string
@@ -452,7 +454,7 @@ func (s *Sync) Meetings() []Meeting {
 		}
 		m := Meeting{Kind: pt.kind, Run: pt.key.run, Runs: pt.runs, Interval: pt.interval, At: pt.at, Missing: pt.missing}
 		if pt.step != nil {
-			m.Step, m.Line = pt.step.ID, pt.step.Line
+			m.Step, m.ID, m.Line = pt.step.ID, pt.step.ID, pt.step.Line
 			if m.Step == "" {
 				m.Step = fmt.Sprintf("line %d", pt.step.Line)
 			}
