@@ -278,6 +278,12 @@ func runRun(ctx context.Context, opts *runOptions) error {
 		}
 		outDir = caseDir
 	}
+	// The ends of a case sample together: their repeated steps and
+	// waits start at once, their prompts are asked once (fleet.Sync).
+	var meet *fleet.Sync
+	if multi && pb.Case != nil && len(targets) >= len(pb.Case.Ends) {
+		meet = fleet.NewSync(pb, names[:len(pb.Case.Ends)])
+	}
 	restore := watchSignals(runs.Pending)
 	defer restore()
 	var stream *observe.JSON
@@ -313,6 +319,9 @@ func runRun(ctx context.Context, opts *runOptions) error {
 		}
 		if io.IsTerminal {
 			eo.Prompter = prompter
+		}
+		if meet != nil && i < meet.Len() {
+			eo.Sync = meet.End(i)
 		}
 		tt, dial := t.t, t.dial
 		do := transports.DialOptions{Resolve: resolver.Resolve, AcceptNewHostKey: opts.AcceptNewHostKey, Warn: out, Redact: redactor.String, Secret: redactor.Add, SessionLog: logs.tap(tt.Name)}
@@ -381,6 +390,9 @@ func runRun(ctx context.Context, opts *runOptions) error {
 			ends[i] = res.End
 		}
 		c.Judge(pb.Case, ends, playbook.Severity(opts.FailOn))
+		if meet != nil {
+			c.Sample(caseDir, meet.Ends(), meet.Meetings())
+		}
 		worst = engine.WorseExit(worst, c.ExitCode)
 		ov := fleet.Summarize(names, results, runs.Retries())
 		ov.Worst = worst
