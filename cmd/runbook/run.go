@@ -124,7 +124,10 @@ connection of each target is tried up to 3 times (0.5s, then 1s apart) when
 it is refused or reset (a busy server); an authentication failure is not
 tried again. The run ends with an overview: per target its status, exit code,
 critical and warning findings, cleanup (clean, pending N, none), connection
-retries and run folder, then the totals.
+retries and run folder, then the totals. The ends of the playbook's case:
+section run at once whatever --parallel says and sample together: each run
+of a repeated step and each wait starts on every end at one shared start,
+and each prompt is asked once for the case.
 
 --json prints the run's events on stdout instead of the run folders, one JSON
 object per line (docs/events.md: steps, undo armed, waits, cleanup, findings,
