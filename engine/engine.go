@@ -258,6 +258,11 @@ type Options struct {
 	ScpAcceptNewHostKey bool
 	// Now is the wall clock (tests); nil means time.Now.
 	Now func() time.Time
+	// Sync, set for each end of a case run at once (fleet.Sync), makes
+	// the ends meet before each run of a repeated step and each wait, so
+	// they start together, and asks each prompt once for the case
+	// (sync.go); nil: the run meets nobody, as a single target.
+	Sync Sync
 }
 
 // Result is how a run ended.
@@ -435,6 +440,11 @@ func (r *Runner) Run(ctx context.Context) *Result {
 		}
 		return res
 	}
+	if o.Sync != nil {
+		// The other ends of a case never wait for a run that ended
+		// before its steps (refused, no run folder); Leave is idempotent.
+		defer o.Sync.Leave(StatusRefused)
+	}
 	if err := r.Check(); err != nil {
 		return finish(StatusRefused, err)
 	}
@@ -498,6 +508,7 @@ func (r *Runner) Run(ctx context.Context) *Result {
 	r.em.emit(Event{Type: EvRunStarted, Time: start, Playbook: pb.Name, Source: o.Source, Transport: o.Transport, Dir: dir})
 
 	status, runErr := ru.mainRecovered(ctx)
+	ru.leave(status)
 
 	// Cleanup always runs, on a fresh context with its own deadline.
 	r.setPhase("cleanup")
@@ -574,7 +585,7 @@ func (ru *run) main(ctx context.Context) (Status, error) {
 			ru.m.AutoConfirm = true
 			_ = ru.j.Append(JournalEntry{Time: ru.now(), Event: evPrompt, Message: "warnings accepted with --yes", Status: "auto-continued"}) // not durable: about the operator, not the device
 		} else {
-			ok, err := o.Prompter.Ask(ctx, "Continue despite these warnings? Press Enter to continue, or type abort.", 0)
+			ok, _, err := ru.ask(ctx, nil, "Continue despite these warnings? Press Enter to continue, or type abort.", 0)
 			if err != nil {
 				return ru.classify(ctx, err)
 			}

@@ -58,6 +58,11 @@ const (
 	EvWait EventType = "wait"
 	// EvWaitEnded: the wait is over (Status ok, or why it was cut short).
 	EvWaitEnded EventType = "wait-ended"
+	// EvSynced: in a case (Options.Sync), the ends met before run Run
+	// of the repeated step Step, a wait or a prompt: Deadline is when it
+	// starts on every end, With the other ends that met there; Status
+	// skipped with Reason (and Message) when one did not.
+	EvSynced EventType = "synced"
 	// EvNote: a note for the operator (also in summary.md).
 	EvNote EventType = "note"
 	// EvExportProgress: Bytes of Total (0: unknown) of the export at Seq
@@ -173,6 +178,9 @@ type Event struct {
 	Virtual bool `json:"virtual,omitempty"`
 	// Auto: a prompt answered by --yes.
 	Auto bool `json:"auto,omitempty"`
+	// With are the other ends of a case that met at a synced point, or
+	// that a prompt's answer (Reason case-answer) applies to as well.
+	With []string `json:"with,omitempty"`
 	// Bytes and Total are an export's progress or size.
 	Bytes int64 `json:"bytes,omitempty"`
 	Total int64 `json:"total,omitempty"`

@@ -49,15 +49,13 @@ func (ru *run) runForEach(ctx context.Context, s *playbook.Step) error {
 	}
 	ru.em.emit(Event{Type: EvForEach, Step: s.ID, Items: shownItems})
 	for i := 1; i <= count; i++ {
-		if i > 1 {
-			ru.item = nil
-			what := describeShown(s, cmds[0].Shown)
-			if s.Name == "" && len(cmds) > 1 {
-				what += fmt.Sprintf(" and its %d other items", len(cmds)-1)
-			}
-			if err := ru.sleep(ctx, interval, fmt.Sprintf("next run of %s (%d/%d)", what, i, count)); err != nil {
-				return err
-			}
+		ru.item = nil
+		what := describeShown(s, cmds[0].Shown)
+		if s.Name == "" && len(cmds) > 1 {
+			what += fmt.Sprintf(" and its %d other items", len(cmds)-1)
+		}
+		if err := ru.pace(ctx, s, i, count, interval, what); err != nil {
+			return err
 		}
 		for k := range items {
 			if ctx.Err() != nil {

@@ -59,6 +59,7 @@ func stepLabel(s *playbook.Step) string {
 }
 
 func (ru *run) runStep(ctx context.Context, s *playbook.Step) error {
+	ru.reach(s)
 	if s.When != nil {
 		ok, err := s.When.Bool(ru.env(nil))
 		if err != nil {
@@ -205,10 +206,8 @@ func (ru *run) runCommand(ctx context.Context, s *playbook.Step) error {
 		attempts = s.Retry.Max
 	}
 	for i := 1; i <= count; i++ {
-		if i > 1 {
-			if err := ru.sleep(ctx, interval, fmt.Sprintf("next run of %s (%d/%d)", describeShown(s, forms[0].Shown), i, count)); err != nil {
-				return err
-			}
+		if err := ru.pace(ctx, s, i, count, interval, describeShown(s, forms[0].Shown)); err != nil {
+			return err
 		}
 		for a := 1; ; a++ {
 			out, err := ru.send(ctx, s, forms, undo, i, count)
@@ -713,8 +712,12 @@ func (ru *run) wait(ctx context.Context, s *playbook.Step) error {
 			return err
 		}
 	}
+	left, err := ru.waitTogether(ctx, s, d)
+	if err != nil {
+		return err
+	}
 	start := ru.now()
-	err = ru.sleep(ctx, d, msg)
+	err = ru.sleep(ctx, left, msg)
 	status := "ok"
 	if err != nil {
 		status = stoppedStatus(ctx)
@@ -746,7 +749,11 @@ func (ru *run) prompt(ctx context.Context, s *playbook.Step) error {
 		_ = ru.j.Append(JournalEntry{Time: start, Event: evPrompt, Step: s.ID, Message: msg, Status: "auto-continued"})
 	} else {
 		ru.em.emit(Event{Type: EvPrompt, Step: s.ID, Message: msg, DurationMS: durMS(s.PromptTimeout)})
-		ok, err := ru.o.Prompter.Ask(ctx, msg, s.PromptTimeout)
+		ok, with, err := ru.ask(ctx, s, msg, s.PromptTimeout)
+		answered := Event{Type: EvPromptAnswered, Step: s.ID}
+		if len(with) > 0 {
+			answered.Reason, answered.With = ReasonCaseAnswer, with
+		}
 		switch {
 		case errors.Is(err, ErrPromptTimeout) && s.Default == "continue":
 			ok, err = true, nil
@@ -758,7 +765,8 @@ func (ru *run) prompt(ctx context.Context, s *playbook.Step) error {
 		}
 		if !ok {
 			rec.Status, rec.End = "aborted", ru.now()
-			ru.em.emit(Event{Type: EvPromptAnswered, Step: s.ID, Status: EvAborted})
+			answered.Status = EvAborted
+			ru.em.emit(answered)
 			ru.addStep(rec, "")
 			_ = ru.j.Append(JournalEntry{Time: ru.now(), Event: evPrompt, Step: s.ID, Message: msg, Status: "aborted"})
 			return ErrAborted
@@ -766,7 +774,8 @@ func (ru *run) prompt(ctx context.Context, s *playbook.Step) error {
 		if rec.Status == "" {
 			rec.Status = "continued"
 		}
-		ru.em.emit(Event{Type: EvPromptAnswered, Step: s.ID, Status: EventStatus(rec.Status)})
+		answered.Status = EventStatus(rec.Status)
+		ru.em.emit(answered)
 		_ = ru.j.Append(JournalEntry{Time: ru.now(), Event: evPrompt, Step: s.ID, Message: msg, Status: rec.Status})
 	}
 	rec.End = ru.now()

@@ -41,6 +41,9 @@ type Fleet struct {
 	mu      sync.Mutex
 	runners []*engine.Runner
 	retries []func() int
+	// synced are the runs with an engine.Options.Sync: the ends of a
+	// case, which must run at once.
+	synced []bool
 }
 
 // Add prepares the run of o and checks, before anything is sent, that it
@@ -60,6 +63,7 @@ func (f *Fleet) Add(o engine.Options) (*engine.Runner, error) {
 	f.mu.Lock()
 	f.runners = append(f.runners, r)
 	f.retries = append(f.retries, retries)
+	f.synced = append(f.synced, o.Sync != nil)
 	f.mu.Unlock()
 	return r, nil
 }
@@ -78,22 +82,44 @@ func (f *Fleet) Retries() []int {
 
 // Run runs every target added, at most Parallel at once, and returns
 // their results in the order they were added. Each run cleans up on its
-// own when ctx is cancelled.
+// own when ctx is cancelled. The runs that meet (an engine.Options.Sync:
+// the ends of a case) start first and all at once, whatever Parallel
+// says: an end never waits at a meeting point for one that cannot start.
 func (f *Fleet) Run(ctx context.Context) []*engine.Result {
 	f.mu.Lock()
 	runners := append([]*engine.Runner(nil), f.runners...)
+	synced := append([]bool(nil), f.synced...)
 	f.mu.Unlock()
 	results := make([]*engine.Result, len(runners))
-	sem := make(chan struct{}, max(f.Parallel, 1))
+	together := 0
+	for _, s := range synced {
+		if s {
+			together++
+		}
+	}
+	sem := make(chan struct{}, max(f.Parallel, together, 1))
 	var wg sync.WaitGroup
-	for i, r := range runners {
+	start := func(i int, r *engine.Runner, taken bool) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			sem <- struct{}{}
+			if !taken {
+				sem <- struct{}{}
+			}
 			defer func() { <-sem }()
 			results[i] = r.Run(ctx)
 		}()
+	}
+	for i, r := range runners {
+		if synced[i] {
+			sem <- struct{}{} // never blocks: the bound holds them all
+			start(i, r, true)
+		}
+	}
+	for i, r := range runners {
+		if !synced[i] {
+			start(i, r, false)
+		}
 	}
 	wg.Wait()
 	return results

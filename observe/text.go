@@ -127,6 +127,11 @@ func (t *Text) Event(e engine.Event) {
 		if t.live && !e.Virtual {
 			t.startCountdown(time.Now().Add(time.Duration(e.DurationMS) * time.Millisecond))
 		}
+	case engine.EvSynced:
+		// Said only when an end did not meet the others.
+		if e.Status != engine.EvOK {
+			t.printf("      %s\n", e.Message)
+		}
 	case engine.EvNote:
 		t.printf("NOTE: %s\n", e.Message)
 	case engine.EvExportProgress:

@@ -9,7 +9,9 @@
 // outputs), with one exception: the findings of the playbook's case:
 // section (Case.Judge) are evaluated on each end's state as its run ended
 // (engine.Result.End), which no folder holds; case.json keeps them, and
-// Rebuild carries them over. It imports the engine for the manifest types
-// and EvalCase, and parse for `show clock`. It must not import cobra, a
+// Rebuild carries them over; so is how the ends sampled together
+// (Sample, from fleet.Sync's meetings and the manifests). It imports the
+// engine for the manifest types and EvalCase, fleet for the meetings, and
+// parse for `show clock`. It must not import cobra, a
 // transport or the terminal.
 package runcase

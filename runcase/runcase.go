@@ -44,6 +44,9 @@ type Case struct {
 	// Timeline is every step of every end, ordered by each device's
 	// clock where it was measured, else by the engine's.
 	Timeline []Entry `json:"timeline"`
+	// Sampling says how the ends sampled together (Sample): absent when
+	// they did not meet (no case: section, a single end).
+	Sampling *Sampling `json:"sampling,omitempty"`
 }
 
 // End is one target of the case.
@@ -85,8 +88,10 @@ type Entry struct {
 	Target     string    `json:"target"`
 	Seq        int       `json:"seq"`
 	Step       string    `json:"step,omitempty"`
-	Command    string    `json:"command,omitempty"`
-	Status     string    `json:"status"`
+	// Run is the run of a repeated step (0: not repeated).
+	Run     int    `json:"run,omitempty"`
+	Command string `json:"command,omitempty"`
+	Status  string `json:"status"`
 	// Output is the step's output, relative to the case folder.
 	Output string `json:"output,omitempty"`
 }
@@ -219,7 +224,7 @@ func (e *End) fill(m *engine.Manifest, runDir string) []Entry {
 	}
 	var out []Entry
 	for _, s := range m.Steps {
-		en := Entry{DeviceTime: s.Start.Add(offset).UTC(), Time: s.Start.UTC(), Target: e.Target, Seq: s.Seq, Step: s.ID, Command: s.Command, Status: s.Status}
+		en := Entry{DeviceTime: s.Start.Add(offset).UTC(), Time: s.Start.UTC(), Target: e.Target, Seq: s.Seq, Step: s.ID, Run: s.Run, Command: s.Command, Status: s.Status}
 		if s.Output != "" {
 			en.Output = filepath.ToSlash(filepath.Join(e.Dir, s.Output))
 		}
@@ -289,6 +294,7 @@ func Rebuild(dir string) (*Case, error) {
 	// The case's findings were evaluated on the ends' states at the end
 	// of the run, which the run folders do not hold: they are kept.
 	c.FailOn, c.Findings, c.Unevaluated = old.FailOn, old.Findings, old.Unevaluated
+	c.Sampling = old.Sampling
 	for i := range c.Ends {
 		c.Ends[i].Name = old.Ends[i].Name
 	}

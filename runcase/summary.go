@@ -70,6 +70,7 @@ func (c *Case) Summary() string {
 		}
 		b.WriteString("\n")
 	}
+	b.WriteString(c.samplingSummary())
 	b.WriteString("## Timeline\n\nEvery step of every end, ordered by each device's clock (the engine's time plus the end's clock offset).\n\n")
 	b.WriteString("| device time | target | seq | command | status | output |\n| --- | --- | --- | --- | --- | --- |\n")
 	for _, t := range c.Timeline {
@@ -166,7 +167,12 @@ var page = template.Must(template.New("case").Funcs(template.FuncMap{
 <h2>Cleanup of each end</h2>
 {{range .Ends}}<h3>{{.E.Target}}: {{.Cleanup}}</h3><ul>{{range .E.Undo}}<li>undo <code>{{.Command}}</code>: {{.Status}} {{.Error}}</li>{{end}}{{range .E.Cleanup}}<li>cleanup <code>{{.Command}}</code>: {{.Status}} {{.Error}}</li>{{end}}</ul>
 {{end}}
-<h2>Timeline</h2>
+{{with .C.Sampling}}<h2>Sampled together ({{range $i, $e := .Ends}}{{if $i}}, {{end}}{{$e}}{{end}})</h2>
+<p>Each run of a repeated step started on every end at one shared start, each wait together, each prompt asked once for every end; times on the engine's clock.</p>
+<table><tr><th>step</th><th>run</th>{{range .Ends}}<th>{{.}}</th>{{end}}<th>spread</th><th>note</th></tr>
+{{range $p := .Points}}<tr><td>{{$p.Step}} ({{$p.Kind}})</td><td>{{if gt $p.Runs 1}}{{$p.Run}}/{{$p.Runs}}{{end}}</td>{{range $.C.Sampling.Ends}}<td>{{$p.StartText .}}</td>{{end}}<td>{{with $p.SpreadMS}}{{.}} ms{{end}}</td><td>{{$p.Note}}</td></tr>
+{{end}}</table>
+{{end}}<h2>Timeline</h2>
 <p>Every step of every end, ordered by each device's clock.</p>
 <table><tr><th>device time</th><th>target</th><th>seq</th><th>command</th><th>status</th></tr>
 {{range .C.Timeline}}<tr><td>{{.DeviceTime.Format "2006-01-02 15:04:05.000"}}</td><td>{{.Target}}</td><td>{{.Seq}}</td><td>{{if .Output}}<a href="{{.Output}}"><code>{{.Command}}</code></a>{{else}}<code>{{.Command}}</code>{{end}}</td><td>{{.Status}}</td></tr>

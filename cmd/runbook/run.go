@@ -125,7 +125,10 @@ connection of each target is tried up to 3 times (0.5s, then 1s apart) when
 it is refused or reset (a busy server); an authentication failure is not
 tried again. The run ends with an overview: per target its status, exit code,
 critical and warning findings, cleanup (clean, pending N, none), connection
-retries and run folder, then the totals.
+retries and run folder, then the totals. The ends of the playbook's case:
+section run at once whatever --parallel says and sample together: each run
+of a repeated step and each wait starts on every end at one shared start,
+and each prompt is asked once for the case.
 
 --json prints the run's events on stdout instead of the run folders, one JSON
 object per line (docs/events.md: steps, undo armed, waits, cleanup, findings,
@@ -279,6 +282,12 @@ func runRun(ctx context.Context, opts *runOptions) error {
 		}
 		outDir = caseDir
 	}
+	// The ends of a case sample together: their repeated steps and
+	// waits start at once, their prompts are asked once (fleet.Sync).
+	var meet *fleet.Sync
+	if multi && pb.Case != nil && len(targets) >= len(pb.Case.Ends) {
+		meet = fleet.NewSync(pb, names[:len(pb.Case.Ends)])
+	}
 	restore := watchSignals(runs.Pending)
 	defer restore()
 	var stream *observe.JSON
@@ -317,6 +326,9 @@ func runRun(ctx context.Context, opts *runOptions) error {
 		}
 		if io.IsTerminal {
 			eo.Prompter = prompter
+		}
+		if meet != nil && i < meet.Len() {
+			eo.Sync = meet.End(i)
 		}
 		tt, dial := t.t, t.dial
 		do := transports.DialOptions{Resolve: resolver.Resolve, AcceptNewHostKey: opts.AcceptNewHostKey, Warn: out, Redact: redactor.String, Secret: redactor.Add, SessionLog: logs.tap(tt.Name)}
@@ -379,6 +391,9 @@ func runRun(ctx context.Context, opts *runOptions) error {
 			ends[i] = res.End
 		}
 		c.Judge(pb.Case, ends, playbook.Severity(opts.FailOn))
+		if meet != nil {
+			c.Sample(caseDir, meet.Ends(), meet.Meetings())
+		}
 		worst = engine.WorseExit(worst, c.ExitCode)
 		ov := fleet.Summarize(names, results, runs.Retries())
 		ov.Worst = worst
