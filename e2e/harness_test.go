@@ -70,7 +70,7 @@ type secrets struct {
 	scpPassword string // the scp_password parameter, env:E2E_SCP_PASSWORD
 }
 
-func newSecrets(t *testing.T) secrets {
+func newSecrets(t testing.TB) secrets {
 	t.Helper()
 	r := func(prefix string) string {
 		b := make([]byte, 12)
