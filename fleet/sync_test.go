@@ -13,6 +13,7 @@ import (
 
 	"github.com/runbook-dev/runbook/engine"
 	"github.com/runbook-dev/runbook/fleet"
+	"github.com/runbook-dev/runbook/runfolder"
 	"github.com/runbook-dev/runbook/transports"
 	"github.com/runbook-dev/runbook/transports/replay"
 )
@@ -129,7 +130,7 @@ func runCase(t *testing.T, ends []*end, operator engine.Prompter) ([]*engine.Res
 		if e.virtual {
 			pace = 0
 		}
-		if _, err := f.Add(engine.Options{
+		if _, err := f.Add(engine.Options{Folder: runfolder.Create,
 			Playbook: pb, Params: params, Target: e.name, Transport: "replay",
 			Dir:      filepath.Join(dir, e.name),
 			Prompter: operator,
@@ -335,7 +336,7 @@ func TestSyncInterrupted(t *testing.T) {
 				stopOnce.Do(func() { close(stop) }) // fw1 ran flow once: now it waits for fw2
 			}
 		})
-		if _, err := f.Add(engine.Options{
+		if _, err := f.Add(engine.Options{Folder: runfolder.Create,
 			Playbook: pb, Params: params, Target: fmt.Sprintf("fw%d", i+1), Transport: "replay",
 			Dir: filepath.Join(t.TempDir(), "x"), Yes: true, Observer: obs, Sync: s.End(i),
 			Open: func(context.Context) (transports.Transport, error) {

@@ -13,6 +13,7 @@ import (
 	"github.com/runbook-dev/runbook/engine/playbook"
 	"github.com/runbook-dev/runbook/fleet"
 	"github.com/runbook-dev/runbook/runcase"
+	"github.com/runbook-dev/runbook/runfolder"
 	"github.com/runbook-dev/runbook/transports"
 	"github.com/runbook-dev/runbook/transports/replay"
 )
@@ -47,7 +48,7 @@ func TestSampleRecordsTheCase(t *testing.T) {
 			x = append(x, replay.Exchange{Command: "show vpn flow", Output: "ok\n", Duration: time.Duration(i) * 20 * time.Millisecond})
 		}
 		c := &replay.Cassette{Exchanges: x}
-		if _, err := f.Add(engine.Options{Playbook: pb, Target: n, Transport: "replay", Yes: true,
+		if _, err := f.Add(engine.Options{Folder: runfolder.Create, Playbook: pb, Target: n, Transport: "replay", Yes: true,
 			Dir: filepath.Join(dir, n), Sync: s.End(i),
 			Open: func(context.Context) (transports.Transport, error) {
 				return replay.New(c, replay.Options{Pace: 1}), nil
