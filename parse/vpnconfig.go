@@ -40,7 +40,8 @@ var gatewayTotal = regexp.MustCompile(`(?i)ike\s+gateway\s+config:\s*total\s+(\d
 
 // parseVPNTunnel reads show vpn tunnel. Fields: form ("text", "xml", or ""
 // when neither layout was recognised), known (the layout was recognised),
-// count, tunnels (the totals line's count, or result/ntun), entries. Each entry:
+// count, tunnels (the totals line's count, or result/ntun), selectors and
+// proposals ("NAME: selector", "NAME: proposal" of each entry), entries. Each entry:
 // tunnel_id, name, base_tunnel and proxy_id (the name cut at its colon),
 // gateway, local and remote (networks, CIDR, masked), local_protocol,
 // local_port, remote_protocol, remote_port, wildcard (both networks are
@@ -51,7 +52,7 @@ var gatewayTotal = regexp.MustCompile(`(?i)ike\s+gateway\s+config:\s*total\s+(\d
 // proposal_known (the three were found), proposal (protocol, mode and the
 // bracketed parts), lifetime_sec and lifetime_kb when shown.
 func parseVPNTunnel(text string, data any) (map[string]any, error) {
-	out := map[string]any{"form": "", "known": false, "count": int64(0), "entries": []any{}}
+	out := map[string]any{"form": "", "known": false, "count": int64(0), "entries": []any{}, "selectors": []any{}, "proposals": []any{}}
 	var entries []any
 	if data != nil {
 		if _, isMap := data.(map[string]any); isMap {
@@ -96,7 +97,19 @@ func parseVPNTunnel(text string, data any) (map[string]any, error) {
 		out["entries"] = entries
 	}
 	out["count"] = int64(len(entries))
+	out["selectors"], out["proposals"] = summary(entries, "selector"), summary(entries, "proposal")
 	return out, nil
+}
+
+// summary lists "NAME FIELD" for each entry: a short form of the entries
+// that a finding can name as its evidence.
+func summary(entries []any, field string) []any {
+	out := []any{}
+	for _, x := range entries {
+		e := x.(map[string]any)
+		out = append(out, fmt.Sprintf("%v: %v", e["name"], e[field]))
+	}
+	return out
 }
 
 // tunnelText reads one row of the text form.
@@ -266,13 +279,14 @@ func setLife(e map[string]any, s string) {
 
 // parseVPNGateway reads show vpn gateway (text form only: no public sample
 // shows its XML form, which gives form "xml", known false and no entry).
-// Fields: form, known, count, gateways (the totals line's count), entries.
+// Fields: form, known, count, gateways (the totals line's count),
+// proposals ("NAME: proposal" of each entry), entries.
 // Each entry: gateway_id, name, peer_address, local_address (as printed,
 // truncated to its column by the firewall), protocol ("IKEv2"), auth
 // ("PSK"), dh, enc, hash (lists of strings, as printed), proposal_known,
 // proposal (the bracketed parts) and lifetime_sec when shown.
 func parseVPNGateway(text string, data any) (map[string]any, error) {
-	out := map[string]any{"form": "", "known": false, "count": int64(0), "entries": []any{}}
+	out := map[string]any{"form": "", "known": false, "count": int64(0), "entries": []any{}, "proposals": []any{}}
 	if data != nil {
 		if _, isMap := data.(map[string]any); isMap {
 			out["form"] = "xml"
@@ -327,5 +341,6 @@ func parseVPNGateway(text string, data any) (map[string]any, error) {
 		out["entries"] = entries
 	}
 	out["count"] = int64(len(entries))
+	out["proposals"] = summary(entries, "proposal")
 	return out, nil
 }
