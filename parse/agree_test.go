@@ -42,6 +42,14 @@ func TestXMLTextAgree(t *testing.T) {
 		{"security-policy-match", "test_security-policy-match.txt", "fixture_security-policy-match_rules_entry.xml", []string{
 			"count", "matched", "first.name", "first.index", "rules.0.name", "rules.0.index", "rules.1.name", "rules.1.index",
 		}},
+		{"vpn-tunnel", "fixture_vpn_tunnel_of_xml.txt", "show_vpn_tunnel.xml", []string{
+			"count", "known", "tunnels", "entries.0.tunnel_id", "entries.0.name", "entries.0.base_tunnel",
+			"entries.0.proxy_id", "entries.0.gateway", "entries.0.local", "entries.0.remote",
+			"entries.0.local_protocol", "entries.0.local_port", "entries.0.remote_protocol", "entries.0.remote_port",
+			"entries.0.wildcard", "entries.0.selector", "entries.0.mirror", "entries.0.protocol", "entries.0.mode",
+			"entries.0.dh", "entries.0.enc", "entries.0.hash", "entries.0.proposal_known", "entries.0.proposal",
+			"entries.0.lifetime_sec", "entries.0.lifetime_kb",
+		}},
 		{"sessions", "show_session_all_filter.txt", "fixture_session_all_filter.xml", []string{
 			"count", "first_id", "sessions.0.id", "sessions.0.application", "sessions.0.state",
 			"sessions.0.type", "sessions.0.flag", "sessions.0.source", "sessions.0.sport",

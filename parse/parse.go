@@ -11,7 +11,7 @@ import (
 // Names lists the parsers a playbook may select with `parse:`.
 var Names = []string{"keyvalue", "table", "ipsec-sa", "ike-sa", "sessions", "counters",
 	"resource-monitor", "fib-lookup", "pool-statistics", "clock", "system-resources",
-	"security-policy-match", "packet-diag-setting"}
+	"security-policy-match", "packet-diag-setting", "vpn-tunnel", "vpn-gateway"}
 
 // ErrUnknownParser is returned by Parse for a name not in Names.
 var ErrUnknownParser = errors.New("unknown parser")
@@ -53,6 +53,10 @@ func parserFor(name string) parserFunc {
 		return parsePacketDiagSetting
 	case "security-policy-match":
 		return parseSecurityPolicyMatch
+	case "vpn-tunnel":
+		return parseVPNTunnel
+	case "vpn-gateway":
+		return parseVPNGateway
 	}
 	return nil
 }

@@ -388,6 +388,7 @@ func TestAPIParseAgreement(t *testing.T) {
 		{"keyvalue", "show vpn flow tunnel-id 207", []string{"decap_packets", "encap_packets", "state"}},
 		{"sessions", "show session all filter source " + topo.PeerIP + " destination " + topo.LocalIP + " application ipsec-esp", []string{"count", "first_id"}},
 		{"system-resources", "show system resources", []string{"cpu_busy", "cpu_idle", "load_1", "mem_used_pct", "processes"}},
+		{"vpn-tunnel", "show vpn tunnel", []string{"count", "known", "tunnels"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.parser, func(t *testing.T) {
@@ -410,6 +411,21 @@ func TestAPIParseAgreement(t *testing.T) {
 			for _, k := range tt.keys {
 				if viaCLI[k] == nil || !reflect.DeepEqual(viaCLI[k], viaAPI[k]) {
 					t.Errorf("%s: CLI %#v, API %#v", k, viaCLI[k], viaAPI[k])
+				}
+			}
+			if tt.parser == "vpn-tunnel" {
+				ce, _ := viaCLI["entries"].([]any)
+				ae, _ := viaAPI["entries"].([]any)
+				if len(ce) != 1 || len(ae) != 1 {
+					t.Fatalf("entries:\nCLI %v\nAPI %v", ce, ae)
+				}
+				for _, k := range []string{"tunnel_id", "name", "gateway", "selector", "mirror", "wildcard", "protocol", "mode", "dh", "enc", "hash", "proposal", "lifetime_sec"} {
+					if a, b := ce[0].(map[string]any)[k], ae[0].(map[string]any)[k]; a == nil || !reflect.DeepEqual(a, b) {
+						t.Errorf("entries.0.%s: CLI %#v, API %#v", k, a, b)
+					}
+				}
+				if viaCLI["form"] != "text" || viaAPI["form"] != "xml" {
+					t.Errorf("forms: CLI %v, API %v", viaCLI["form"], viaAPI["form"])
 				}
 			}
 			if tt.parser == "sessions" {

@@ -283,6 +283,12 @@ func sessionsXML(out string) (string, bool) {
 //     ("gives no output", centreon-plugins issue 2178). Which elements a
 //     device adds besides these four, and whether child SAs are listed, no
 //     public source shows: the simulator sends these four only.
+//   - show vpn tunnel: result/ntun and result/entries/entry with id, name,
+//     gw, TSi_ip, TSi_prefix, TSi_proto, TSi_port, TSr_* (the same), proto,
+//     mode, dh, enc, hash, life and kb, the elements of the elastic/beats
+//     fixture (show_vpn_tunnel.xml; its state element, absent on many
+//     devices, is not sent). Several values of one part are sent as
+//     repeated elements: ours, no public sample shows one.
 //   - test security-policy-match: since PAN-OS 8.1 the CLI text in
 //     result/msg/line; before 8.1 result/rules/entry holding "NAME; index:
 //     N" (PaloAltoNetworks/pan-os-ansible panos_match_rule.py, which reads
@@ -290,6 +296,17 @@ func sessionsXML(out string) (string, bool) {
 func (d *Device) structuredState(cli, out string) (string, bool) {
 	w := strings.Fields(cli)
 	switch {
+	case len(w) >= 3 && w[0] == "show" && w[1] == "vpn" && w[2] == "tunnel":
+		if strings.Contains(out, "Invalid syntax") {
+			return "", false
+		}
+		name := ""
+		if len(w) == 5 && w[3] == "name" {
+			name = w[4]
+		}
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		return d.vpnTunnelXML(name), true
 	case len(w) >= 3 && w[0] == "show" && w[1] == "vpn" && w[2] == "ike-sa":
 		rest := w[3:]
 		if len(rest) > 0 && rest[0] == "detail" {

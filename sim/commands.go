@@ -143,6 +143,10 @@ func (d *Device) show(w []string) (string, error) {
 		return d.ipsecSA(w[2:])
 	case len(w) >= 2 && w[0] == "vpn" && w[1] == "flow":
 		return d.vpnFlow(w[2:])
+	case len(w) >= 2 && w[0] == "vpn" && w[1] == "tunnel":
+		return d.vpnTunnel(w[2:])
+	case len(w) >= 2 && w[0] == "vpn" && w[1] == "gateway":
+		return d.vpnGateway(w[2:])
 	case len(w) >= 2 && w[0] == "running" && w[1] == "resource-monitor":
 		return d.resourceMonitor(w[2:])
 	}

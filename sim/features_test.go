@@ -3,6 +3,7 @@ package sim
 import (
 	"context"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -207,5 +208,42 @@ func TestSetupAndAsFound(t *testing.T) {
 	run(t, d, "debug ike global on debug")
 	if ok, _, _ := d.AsFound(); !ok {
 		t.Error("not as found after the level was put back")
+	}
+}
+
+// TestVPNConfig checks show vpn tunnel and show vpn gateway: the
+// configuration is printed whatever the tunnel's state, one row per proxy
+// ID; Mirror gives the other end mirrored selectors; a crypto profile set
+// on one end is what that end prints.
+func TestVPNConfig(t *testing.T) {
+	topo := ProxyIDTopology()
+	d := NewDevice(Options{Topology: &topo, Scenario: Phase1Down})
+	tun := mustParse(t, "vpn-tunnel", run(t, d, "show vpn tunnel"))
+	var sels []string
+	for _, e := range tun["entries"].([]any) {
+		sels = append(sels, e.(map[string]any)["name"].(string)+" "+e.(map[string]any)["selector"].(string))
+	}
+	if want := []string{"sap-sap:pid1 192.168.10.0/24 -> 192.168.20.0/24", "sap-sap:pid2 192.168.11.0/24 -> 192.168.21.0/24"}; !reflect.DeepEqual(sels, want) {
+		t.Errorf("selectors %q, want %q", sels, want)
+	}
+	other := topo.Mirror()
+	other.IPSecCrypto = Crypto{DH: []string{"DH5"}, Enc: []string{"AES256"}}
+	other.IKECrypto = Crypto{Hash: []string{"SHA1"}, Lifetime: 3600}
+	od := NewDevice(Options{Topology: &other})
+	otun := mustParse(t, "vpn-tunnel", run(t, od, "show vpn tunnel name sap-sap"))
+	e := otun["entries"].([]any)[0].(map[string]any)
+	if e["selector"] != "192.168.20.0/24 -> 192.168.10.0/24" || e["proposal"] != "ESP tunl [DH5][AES256][SHA1]" || e["lifetime_sec"] != int64(28800) {
+		t.Errorf("mirrored end: %v", e)
+	}
+	if other.LocalIP != topo.PeerIP || other.PeerIP != topo.LocalIP {
+		t.Errorf("Mirror addresses: %+v", other)
+	}
+	gw := mustParse(t, "vpn-gateway", run(t, od, "show vpn gateway"))
+	g := gw["entries"].([]any)[0].(map[string]any)
+	if g["name"] != "sap" || g["proposal"] != "[PSK][DH14][AES256][SHA1]" || g["lifetime_sec"] != int64(3600) || g["peer_address"] != topo.LocalIP {
+		t.Errorf("gateway: %v", g)
+	}
+	if out := run(t, od, "show vpn gateway name other"); !strings.Contains(out, "Total 0 gateways found.") {
+		t.Errorf("another gateway:\n%s", out)
 	}
 }

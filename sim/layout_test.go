@@ -131,6 +131,10 @@ func TestPinnedToSamples(t *testing.T) {
 			entries: []string{"sessions"}, sameValues: []string{"count"}},
 		{name: "session id", sample: "show_session_id.txt", cli: "show session id 145371", parser: "keyvalue"},
 		{name: "flow tunnel-id", sample: "article_show_vpn_flow_tunnel-id.txt", cli: "show vpn flow tunnel-id 207", parser: "keyvalue"},
+		{name: "vpn tunnel", sample: "show_vpn_flow_gateway_tunnel_zscaler-doc.txt", cli: "show vpn tunnel", parser: "vpn-tunnel",
+			entries: []string{"entries"}, sameValues: []string{"form", "known"}},
+		{name: "vpn gateway", sample: "show_vpn_flow_gateway_tunnel_zscaler-doc.txt", cli: "show vpn gateway", parser: "vpn-gateway",
+			entries: []string{"entries"}, sameValues: []string{"form", "known", "count", "gateways"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sc := tc.sc

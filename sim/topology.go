@@ -38,6 +38,13 @@ type Topology struct {
 	// IPSec SA per proxy ID, named TUNNEL:PROXYID (sap-sap:pid1), each with
 	// its own tunnel id, and none under the bare tunnel name or TunnelID.
 	ProxyIDs []ProxyID
+	// IKECrypto is the gateway's IKE crypto profile and IPSecCrypto the
+	// tunnel's IPSec crypto profile, as show vpn gateway and show vpn
+	// tunnel print them; zero fields take the values of DefaultIKECrypto
+	// and DefaultIPSecCrypto. Give one end of a pair other values (or
+	// other ProxyIDs than the Mirror of its peer's) to make the two ends'
+	// configurations differ.
+	IKECrypto, IPSecCrypto Crypto
 }
 
 // ProxyID is one proxy ID (traffic selector pair) of a proxy-ID tunnel.

@@ -24,7 +24,7 @@ import (
 var Parsers = []string{
 	"keyvalue", "table", "ipsec-sa", "ike-sa", "sessions", "counters",
 	"resource-monitor", "fib-lookup", "pool-statistics", "clock", "system-resources",
-	"security-policy-match", "packet-diag-setting",
+	"security-policy-match", "packet-diag-setting", "vpn-tunnel", "vpn-gateway",
 }
 
 // The kind keys: exactly one of them makes a step what it is.
