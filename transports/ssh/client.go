@@ -196,8 +196,29 @@ var anyPrompt = regexp.MustCompile(`(?:^|\n)([^\s@>#]+@[\w.\-]+(?:\([\w.\-]+\))?
 // unexpectedPrompt matches questions no Prompt answered.
 var unexpectedPrompt = regexp.MustCompile(`(?i)(\(y or n\)\s*\??\s*$|--more--\s*$|\(yes/no\)\s*\??:?\s*$|password:\s*$|lines \d+-\d+\s*$)`)
 
-// errorLine finds the CLI's refusal at the start of a line.
-var errorLine = regexp.MustCompile(`(?m)^\s*(Unknown command:.*|Invalid [Ss]yntax\..*|Validation Error:.*|Server error.*)$`)
+// refusalPrefixes start the CLI's refusals.
+var refusalPrefixes = []string{"Unknown command:", "Invalid syntax.", "Invalid Syntax.", "Validation Error:", "Server error"}
+
+// refusal returns the first line of out that, after leading blanks, starts
+// with one of refusalPrefixes (the line from that prefix on), and whether
+// there is one. It scans each line once: a regexp over the whole output
+// cost more than the rest of an exchange.
+func refusal(out string) (string, bool) {
+	for len(out) > 0 {
+		line, rest, _ := strings.Cut(out, "\n")
+		out = rest
+		line = strings.TrimLeft(line, " \t\f\r")
+		if len(line) < 12 { // the shortest prefix, "Server error"
+			continue
+		}
+		for _, p := range refusalPrefixes {
+			if strings.HasPrefix(line, p) {
+				return line, true
+			}
+		}
+	}
+	return "", false
+}
 
 var ansi = regexp.MustCompile(`\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Z0-9]|\x1b[=>]`)
 
@@ -308,15 +329,17 @@ func (c *Client) startShell(ctx context.Context, conn *xssh.Client) (*shell, err
 	sh := &shell{conn: conn, sess: sess, stdin: stdin, log: c.log, chunks: make(chan []byte, 64), done: make(chan struct{})}
 	go func() {
 		defer close(sh.chunks)
+		b := make([]byte, 32*1024)
 		for {
-			b := make([]byte, 32*1024)
 			n, err := stdout.Read(b)
 			if n > 0 {
 				if sh.log != nil {
 					sh.log.Write(b[:n]) // every byte received, as received
 				}
+				// A copy of what was read, not a fresh 32 KiB buffer per
+				// read: most reads are a byte or two of echo.
 				select {
-				case sh.chunks <- b[:n]:
+				case sh.chunks <- bytes.Clone(b[:n]):
 				case <-sh.done:
 					return
 				}
@@ -381,10 +404,24 @@ func keepalive(sh *shell, every time.Duration) {
 }
 
 // clean removes carriage returns, ANSI sequences and NULs.
-func clean(b []byte) []byte {
-	b = ansi.ReplaceAll(b, nil)
-	b = bytes.ReplaceAll(b, []byte("\r"), nil)
-	return bytes.ReplaceAll(b, []byte{0}, nil)
+func clean(b []byte) []byte { return appendClean(nil, b) }
+
+// appendClean appends b to dst without its ANSI sequences, carriage
+// returns and NULs (in that order, as clean). The regexp runs only on a
+// chunk that holds an escape; the rest is one pass.
+func appendClean(dst, b []byte) []byte {
+	if bytes.IndexByte(b, 0x1b) >= 0 {
+		b = ansi.ReplaceAll(b, nil)
+	}
+	for len(b) > 0 {
+		i := bytes.IndexAny(b, "\r\x00")
+		if i < 0 {
+			return append(dst, b...)
+		}
+		dst = append(dst, b[:i]...)
+		b = b[i+1:]
+	}
+	return dst
 }
 
 // Facts returns hostname, model, serial and sw_version from `show system
@@ -582,11 +619,11 @@ func (c *Client) exchange(ctx context.Context, sh *shell, cmd transports.Command
 		if at := findPrompt(prompt, text); at >= 0 {
 			sessionlog.Flush(sh.log) // the prompt is back: the exchange is whole
 			out := finish(string(text[:at]), cmd.CLI, secrets)
-			if m := errorLine.FindStringSubmatch(out); m != nil {
-				de := &transports.DeviceError{Command: cmd.CLI, Message: deviceMessage(out, m[1])}
-				if strings.HasPrefix(m[1], "Unknown command") {
+			if first, ok := refusal(out); ok {
+				de := &transports.DeviceError{Command: cmd.CLI, Message: deviceMessage(out, first)}
+				if strings.HasPrefix(first, "Unknown command") {
 					de.Err = transports.ErrUnknownCommand
-				} else if strings.HasPrefix(strings.ToLower(m[1]), "invalid syntax") {
+				} else if strings.HasPrefix(strings.ToLower(first), "invalid syntax") {
 					de.Err = transports.ErrInvalidSyntax
 				} else if sc != nil {
 					de.Err = transports.ErrCopyFailed
@@ -658,7 +695,7 @@ func (c *Client) exchange(ctx context.Context, sh *shell, cmd transports.Command
 			heard = heard || len(b) > 0
 			sh.buf = append(sh.buf, b...)
 			n := cleanable(sh.buf)
-			text = append(text, clean(sh.buf[:n])...)
+			text = appendClean(text, sh.buf[:n])
 			sh.buf = append(sh.buf[:0], sh.buf[n:]...)
 			if len(text) > maxOutput {
 				return lose(fmt.Errorf("ssh %s: %q: %w (%d bytes)", c.name, cmd.CLI, ErrOutputTooLarge, maxOutput))

@@ -1,0 +1,98 @@
+package ssh
+
+import (
+	"bytes"
+	"regexp"
+	"testing"
+)
+
+// The regexps refusal and appendClean replaced, kept as their oracles.
+var (
+	refusalRE = regexp.MustCompile(`(?m)^\s*(Unknown command:.*|Invalid [Ss]yntax\..*|Validation Error:.*|Server error.*)$`)
+	ansiOnly  = regexp.MustCompile(`\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Z0-9]|\x1b[=>]`)
+)
+
+func oracleRefusal(out string) (string, bool) {
+	if m := refusalRE.FindStringSubmatch(out); m != nil {
+		return m[1], true
+	}
+	return "", false
+}
+
+func oracleClean(b []byte) []byte {
+	b = ansiOnly.ReplaceAll(b, nil)
+	b = bytes.ReplaceAll(b, []byte("\r"), nil)
+	return bytes.ReplaceAll(b, []byte{0}, nil)
+}
+
+var refusalCases = []string{
+	"",
+	"Unknown command: frobnicate\n",
+	"\n\n  Unknown command: frobnicate\n",
+	"ok\n \t Invalid syntax.\n",
+	"Invalid Syntax.\nmore\n",
+	"Validation Error:\n host '1.2.3' is not a valid IP address\n",
+	"Server error : boom\n",
+	"Server error",
+	"Server erro\n",
+	"tunnel  sap-sap\n        id:  207\n",
+	"the Unknown command: is not at the start\n",
+	"\r\n\fServer error x\r\n",
+	"\vServer error\n",
+	"Invalid syntax\n",
+	"line\nUnknown command:",
+}
+
+func TestRefusalMatchesRegexp(t *testing.T) {
+	for _, out := range refusalCases {
+		got, ok := refusal(out)
+		want, wantOK := oracleRefusal(out)
+		if got != want || ok != wantOK {
+			t.Errorf("refusal(%q) = %q, %v; the regexp says %q, %v", out, got, ok, want, wantOK)
+		}
+	}
+}
+
+func FuzzRefusal(f *testing.F) {
+	for _, c := range refusalCases {
+		f.Add(c)
+	}
+	f.Fuzz(func(t *testing.T, out string) {
+		got, ok := refusal(out)
+		want, wantOK := oracleRefusal(out)
+		if got != want || ok != wantOK {
+			t.Errorf("refusal(%q) = %q, %v; the regexp says %q, %v", out, got, ok, want, wantOK)
+		}
+	})
+}
+
+var cleanCases = []string{
+	"",
+	"plain text\n",
+	"show clock\r\nTue Dec  1 10:00:00 UTC 2026\r\n\r\nadmin@pa-sim> ",
+	"\x1b[?1h\x1b=admin@fw> \x1b[K",
+	"a\x00b\r\rc",
+	"\x1b[\r1m",
+	"\x1b(B\x1b)0\x1b>x",
+	"\x1b",
+	"--more--\r        \r",
+}
+
+func TestAppendCleanMatchesRegexp(t *testing.T) {
+	for _, in := range cleanCases {
+		if got, want := appendClean([]byte("kept"), []byte(in)), append([]byte("kept"), oracleClean([]byte(in))...); !bytes.Equal(got, want) {
+			t.Errorf("appendClean(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func FuzzAppendClean(f *testing.F) {
+	for _, c := range cleanCases {
+		f.Add([]byte(c))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		if got, want := appendClean(nil, in), oracleClean(in); !bytes.Equal(got, want) {
+			t.Errorf("appendClean(%q) = %q, want %q", in, got, want)
+		}
+	})
+}
