@@ -96,3 +96,11 @@ func FuzzAppendClean(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkAppendClean(b *testing.B) {
+	chunk := bytes.Repeat([]byte("        inner interface:        tunnel.10\r\n"), 30)
+	var dst []byte
+	for b.Loop() {
+		dst = appendClean(dst[:0], chunk)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -204,6 +205,13 @@ var refusalPrefixes = []string{"Unknown command:", "Invalid syntax.", "Invalid S
 // there is one. It scans each line once: a regexp over the whole output
 // cost more than the rest of an exchange.
 func refusal(out string) (string, bool) {
+	found := false
+	for _, p := range refusalPrefixes {
+		found = found || strings.Contains(out, p)
+	}
+	if !found {
+		return "", false // the usual answer: no line to look at
+	}
 	for len(out) > 0 {
 		line, rest, _ := strings.Cut(out, "\n")
 		out = rest
@@ -413,15 +421,29 @@ func appendClean(dst, b []byte) []byte {
 	if bytes.IndexByte(b, 0x1b) >= 0 {
 		b = ansi.ReplaceAll(b, nil)
 	}
-	for len(b) > 0 {
-		i := bytes.IndexAny(b, "\r\x00")
+	if bytes.IndexByte(b, 0) < 0 {
+		return appendWithout(dst, b, '\r') // the usual chunk: CRLF line ends
+	}
+	dst = slices.Grow(dst, len(b))
+	for _, c := range b {
+		if c != '\r' && c != 0 {
+			dst = append(dst, c)
+		}
+	}
+	return dst
+}
+
+// appendWithout appends b to dst without its bytes c.
+func appendWithout(dst, b []byte, c byte) []byte {
+	dst = slices.Grow(dst, len(b))
+	for {
+		i := bytes.IndexByte(b, c)
 		if i < 0 {
 			return append(dst, b...)
 		}
 		dst = append(dst, b[:i]...)
 		b = b[i+1:]
 	}
-	return dst
 }
 
 // Facts returns hostname, model, serial and sw_version from `show system
