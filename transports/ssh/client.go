@@ -153,17 +153,36 @@ type Client struct {
 var _ transports.Transport = (*Client)(nil)
 
 // shell is one connection with its interactive shell.
+//
+// One reader goroutine reads the output and hands each read, under mu, to
+// the waiter (the exchange in flight, or the login), which it runs on its
+// own goroutine: a read wakes one goroutine, as in a bare client, not the
+// reader and then the exchange. Output with no waiter (between commands)
+// is dropped, as a late answer to an earlier command.
 type shell struct {
 	conn   *xssh.Client
 	sess   *xssh.Session
 	stdin  io.Writer
 	log    io.Writer     // session log tap, or nil
-	chunks chan []byte   // closed when the output ends
+	ended  chan struct{} // closed by the reader when the output ends
 	done   chan struct{} // closed by close()
 	once   sync.Once
-	buf    []byte         // received, not yet consumed
 	base   string         // "user@host" or "user@host(active)", learned at login
 	prompt *regexp.Regexp // base at the end of the text, on its own line
+
+	mu  sync.Mutex // guards w, eof, buf and what w's feed touches
+	w   *waiter    // fed by the reader, or nil
+	eof bool       // the output ended
+	buf []byte     // received, not yet cleaned (an escape cut short)
+}
+
+// waiter waits for output on a shell.
+type waiter struct {
+	// feed is called by the reader with each read (valid during the call
+	// only), sh.mu held; true means the wait is over: the reader forgets
+	// the waiter and closes done.
+	feed func(b []byte) bool
+	done chan struct{}
 }
 
 // register hands v to DialOptions.Secret, when the caller gave one.
@@ -334,50 +353,68 @@ func (c *Client) startShell(ctx context.Context, conn *xssh.Client) (*shell, err
 	if err := sess.Shell(); err != nil {
 		return nil, fmt.Errorf("shell: %w", err)
 	}
-	sh := &shell{conn: conn, sess: sess, stdin: stdin, log: c.log, chunks: make(chan []byte, 64), done: make(chan struct{})}
-	go func() {
-		defer close(sh.chunks)
-		b := make([]byte, 32*1024)
-		for {
-			n, err := stdout.Read(b)
-			if n > 0 {
-				if sh.log != nil {
-					sh.log.Write(b[:n]) // every byte received, as received
-				}
-				// A copy of what was read, not a fresh 32 KiB buffer per
-				// read: most reads are a byte or two of echo.
-				select {
-				case sh.chunks <- bytes.Clone(b[:n]):
-				case <-sh.done:
-					return
-				}
-			}
-			if err != nil {
-				return
-			}
-		}
-	}()
+	sh := &shell{conn: conn, sess: sess, stdin: stdin, log: c.log, ended: make(chan struct{}), done: make(chan struct{})}
 	// Wait for the first prompt, skipping banners and post-login noise.
-	for {
-		if m := anyPrompt.FindSubmatch(clean(sh.buf)); m != nil {
-			sh.base = string(m[1])
-			// The HA state in the suffix changes on failover (active ->
-			// suspended): match any suffix after this user@host.
-			userHost, _, _ := strings.Cut(sh.base, "(")
-			sh.prompt = regexp.MustCompile(`(?:^|\n)(\[edit\]\n)?` + regexp.QuoteMeta(userHost) + `(?:\([\w.\-]+\))?[>#] ?$`)
-			sh.buf = nil
-			return sh, nil
+	var seen []byte
+	login := &waiter{done: make(chan struct{})}
+	login.feed = func(b []byte) bool {
+		seen = append(seen, b...)
+		m := anyPrompt.FindSubmatch(clean(seen))
+		if m == nil {
+			return false
 		}
+		sh.base = string(m[1])
+		// The HA state in the suffix changes on failover (active ->
+		// suspended): match any suffix after this user@host.
+		userHost, _, _ := strings.Cut(sh.base, "(")
+		sh.prompt = regexp.MustCompile(`(?:^|\n)(\[edit\]\n)?` + regexp.QuoteMeta(userHost) + `(?:\([\w.\-]+\))?[>#] ?$`)
+		return true
+	}
+	sh.w = login
+	go sh.read(stdout)
+	select {
+	case <-login.done:
+		return sh, nil
+	case <-sh.ended:
 		select {
-		case b, ok := <-sh.chunks:
-			if !ok {
-				sh.close()
-				return nil, errors.New("connection closed before the prompt")
+		case <-login.done: // the prompt, then the end: the reader closes done first
+			return sh, nil
+		default:
+		}
+		sh.close()
+		return nil, errors.New("connection closed before the prompt")
+	case <-ctx.Done():
+		sh.close() // ends the reader
+		sh.mu.Lock()
+		sh.w = nil
+		sh.mu.Unlock()
+		return nil, context.Cause(ctx)
+	}
+}
+
+// read reads the output until it ends, writes every byte to the session
+// log as received, and hands each read to the waiter.
+func (sh *shell) read(stdout io.Reader) {
+	b := make([]byte, 32*1024)
+	for {
+		n, err := stdout.Read(b)
+		if n > 0 {
+			if sh.log != nil {
+				sh.log.Write(b[:n]) // every byte received, as received
 			}
-			sh.buf = append(sh.buf, b...)
-		case <-ctx.Done():
-			sh.close() // ends the reader, which may be blocked on a full chunks
-			return nil, context.Cause(ctx)
+			sh.mu.Lock()
+			if w := sh.w; w != nil && w.feed(b[:n]) {
+				sh.w = nil
+				close(w.done)
+			}
+			sh.mu.Unlock()
+		}
+		if err != nil {
+			sh.mu.Lock()
+			sh.eof = true
+			sh.mu.Unlock()
+			close(sh.ended)
+			return
 		}
 	}
 }
@@ -583,158 +620,224 @@ func (c *Client) Run(ctx context.Context, cmd transports.Command) (transports.Re
 }
 
 // exchange writes one command on sh and reads until the prompt. c.runMu is
-// held.
+// held. The output is read, matched and answered by sh's reader (see
+// pending.feed); exchange waits for the verdict, the timeout, ctx or the
+// end of the session.
 func (c *Client) exchange(ctx context.Context, sh *shell, cmd transports.Command, timeout time.Duration) (transports.Result, error) {
 	lose := func(err error) (transports.Result, error) {
 		c.drop(sh)
 		return transports.Result{}, err
 	}
-	// Drop anything left over (late output of an earlier command).
-	for drained := false; !drained; {
-		select {
-		case b, ok := <-sh.chunks:
-			if !ok {
-				// The connection ended while idle (between two commands):
-				// this one was never written.
-				return lose(fmt.Errorf("ssh %s: %q: the session was lost before it was sent: %w (%w)", c.name, cmd.CLI, transports.ErrClosed, transports.ErrNotSent))
-			}
-			_ = b
-		default:
-			drained = true
+	x := &pending{c: c, sh: sh, cmd: cmd, timeout: timeout, prompt: sh.prompt}
+	if cmd.Scp != nil {
+		x.sc = &scpState{opts: *cmd.Scp}
+		if cmd.Scp.Password != "" {
+			x.secrets = append(x.secrets, cmd.Scp.Password)
+			c.register(cmd.Scp.Password)
 		}
 	}
-	sh.buf = sh.buf[:0]
-	var text []byte // the output so far, cleaned as it arrives
 	shown := cmd.Shown
 	if shown == "" {
 		shown = cmd.CLI // the session log redacts registered secrets itself
 	}
+	w := &waiter{feed: x.feed, done: make(chan struct{})}
+	sh.mu.Lock()
+	if sh.eof {
+		sh.mu.Unlock()
+		// The connection ended while idle (between two commands): this
+		// one was never written.
+		return lose(fmt.Errorf("ssh %s: %q: the session was lost before it was sent: %w (%w)", c.name, cmd.CLI, transports.ErrClosed, transports.ErrNotSent))
+	}
+	// Anything received before now (late output of an earlier command)
+	// was dropped; the answer to this command starts here. The reader
+	// waits on mu while the command is written, so an answer to a
+	// question is never written before it.
+	sh.buf = sh.buf[:0]
 	if err := sh.send(cmd.CLI+"\n", shown+"\n"); err != nil {
+		sh.mu.Unlock()
 		return lose(fmt.Errorf("ssh %s: %q: %w (%w)", c.name, cmd.CLI, transports.ErrClosed, transports.ErrNotSent))
 	}
-	// lost is the error of a connection that ended after the command was
-	// written. The CLI echoes what it reads as it reads it: a session that
-	// ends before a single byte came back ended before the device read the
-	// command (a session that died between two commands, its end not yet
-	// seen when this one was written), so the command did not run.
-	heard := false
-	lost := func() error {
-		if !heard {
-			return fmt.Errorf("ssh %s: %q: the session was lost before the device read it: %w (%w)", c.name, cmd.CLI, transports.ErrClosed, transports.ErrNotSent)
-		}
-		return fmt.Errorf("ssh %s: %q: connection lost: %w", c.name, cmd.CLI, transports.ErrClosed)
-	}
-	timer := time.NewTimer(timeout)
-	defer timer.Stop()
-	prompt := sh.prompt
-	answered := 0 // bytes of cleaned text already matched against Prompts
-	var secrets []string
-	var sc *scpState
-	if cmd.Scp != nil {
-		sc = &scpState{opts: *cmd.Scp}
-		if cmd.Scp.Password != "" {
-			secrets = append(secrets, cmd.Scp.Password)
-			c.register(cmd.Scp.Password)
-		}
-	}
+	x.timer = time.NewTimer(timeout)
+	x.deadline = time.Now().Add(timeout)
+	sh.w = w
+	sh.mu.Unlock()
+	defer x.timer.Stop()
 	for {
-		if at := findPrompt(prompt, text); at >= 0 {
-			sessionlog.Flush(sh.log) // the prompt is back: the exchange is whole
-			out := finish(string(text[:at]), cmd.CLI, secrets)
-			if first, ok := refusal(out); ok {
-				de := &transports.DeviceError{Command: cmd.CLI, Message: deviceMessage(out, first)}
-				if strings.HasPrefix(first, "Unknown command") {
-					de.Err = transports.ErrUnknownCommand
-				} else if strings.HasPrefix(strings.ToLower(first), "invalid syntax") {
-					de.Err = transports.ErrInvalidSyntax
-				} else if sc != nil {
-					de.Err = transports.ErrCopyFailed
-				}
-				return transports.Result{Text: out}, de
-			}
-			if sc != nil {
-				if err := sc.verdict(cmd.CLI, out); err != nil {
-					return transports.Result{Text: out}, err
-				}
-			}
-			return transports.Result{Text: out}, nil
-		}
-		tail := text[answered:]
-		if len(tail) > promptWindow {
-			tail = tail[len(tail)-promptWindow:]
-		}
-		if i := bytes.LastIndexByte(tail, '\n'); i >= 0 {
-			tail = tail[i+1:]
-		}
-		if sc != nil && len(tail) > 0 && sc.abort == nil {
-			if reply, ok := sc.answer(cmd.CLI, func() string { return redact(string(text), secrets) }, string(tail)); ok {
-				if err := sh.send(reply, redact(reply, secrets)); err != nil {
-					return lose(fmt.Errorf("ssh %s: %q: %w", c.name, cmd.CLI, transports.ErrClosed))
-				}
-				answered = len(text)
-				if sc.abort != nil {
-					// Ctrl-C was sent: the prompt comes back at once on a
-					// device that heard it; do not wait the whole timeout.
-					timer.Reset(min(timeout, scpAbortWait))
-				}
-				tail = nil
-			}
-		}
-		if sc != nil && sc.abort != nil {
-			tail = nil // waiting for the prompt after Ctrl-C: nothing more is answered
-		}
-		if len(tail) > 0 {
-			matched := false
-			for _, p := range cmd.Prompts {
-				if p.Pattern != nil && p.Pattern.Match(tail) {
-					shownAnswer := p.Answer
-					if p.Secret {
-						shownAnswer = secret.Placeholder
-						c.register(p.Answer) // before it is sent: an echo is redacted too
-					}
-					if err := sh.send(p.Answer+"\n", shownAnswer+"\n"); err != nil {
-						return lose(fmt.Errorf("ssh %s: %q: %w", c.name, cmd.CLI, transports.ErrClosed))
-					}
-					if p.Secret && p.Answer != "" {
-						secrets = append(secrets, p.Answer)
-					}
-					answered = len(text)
-					matched = true
-					break
-				}
-			}
-			if !matched && unexpectedPrompt.Match(tail) {
-				seen := redact(string(tail), secrets)
-				_, err := lose(fmt.Errorf("ssh %s: %q asked %q: %w", c.name, cmd.CLI, strings.TrimSpace(seen), transports.ErrUnexpectedPrompt))
-				return transports.Result{Text: redact(finish(string(text), cmd.CLI, nil), secrets)}, err
-			}
-		}
+		var timedOut, cancelled bool
 		select {
-		case b, ok := <-sh.chunks:
-			if !ok {
-				return lose(lost())
+		case <-w.done:
+		case <-x.timer.C:
+			timedOut = true
+		case <-ctx.Done():
+			cancelled = true
+		case <-sh.ended:
+		case <-sh.done:
+		}
+		sh.mu.Lock()
+		if timedOut && !x.over {
+			if d := time.Until(x.deadline); d > 0 {
+				x.timer.Reset(d) // feed moved the deadline (Ctrl-C sent)
+				sh.mu.Unlock()
+				continue
 			}
-			heard = heard || len(b) > 0
-			sh.buf = append(sh.buf, b...)
-			n := cleanable(sh.buf)
-			text = appendClean(text, sh.buf[:n])
-			sh.buf = append(sh.buf[:0], sh.buf[n:]...)
-			if len(text) > maxOutput {
-				return lose(fmt.Errorf("ssh %s: %q: %w (%d bytes)", c.name, cmd.CLI, ErrOutputTooLarge, maxOutput))
+		}
+		if sh.w == w {
+			sh.w = nil // from here on x is this goroutine's alone
+		}
+		sh.mu.Unlock()
+		switch {
+		case x.over:
+			if x.drop {
+				c.drop(sh)
 			}
-		case <-timer.C:
+			return x.res, x.err
+		case timedOut:
+			text, secrets, sc := x.text, x.secrets, x.sc
 			seen := redact(lastLine(string(text)), secrets)
 			if sc != nil && sc.abort != nil {
 				_, err := lose(fmt.Errorf("ssh %s: %w (the prompt did not come back within %s of Ctrl-C, last output %q: session dropped)", c.name, sc.abort, min(timeout, scpAbortWait), seen))
 				return transports.Result{Text: finish(redact(string(text), secrets), cmd.CLI, nil)}, err
 			}
 			return lose(fmt.Errorf("ssh %s: %q after %s (last output %q): %w", c.name, cmd.CLI, timeout, seen, transports.ErrTimeout))
-		case <-ctx.Done():
+		case cancelled:
 			return lose(fmt.Errorf("ssh %s: %q: %w", c.name, cmd.CLI, ctx.Err()))
-		case <-sh.done:
-			return lose(lost())
+		default:
+			return lose(x.lost())
 		}
 	}
+}
+
+// pending is the state of one exchange, fed by the shell's reader.
+type pending struct {
+	c        *Client
+	sh       *shell
+	cmd      transports.Command
+	timeout  time.Duration
+	prompt   *regexp.Regexp
+	timer    *time.Timer
+	deadline time.Time // when timer fires; moved by feed after Ctrl-C
+	text     []byte    // the output so far, cleaned as it arrives
+	answered int       // bytes of text already matched against Prompts
+	secrets  []string
+	sc       *scpState
+	// heard is set by the first byte back. The CLI echoes what it reads
+	// as it reads it: a session that ends before a single byte came back
+	// ended before the device read the command (a session that died
+	// between two commands, its end not yet seen when this one was
+	// written), so the command did not run.
+	heard bool
+
+	// The verdict, set when feed returns true.
+	over bool
+	res  transports.Result
+	err  error
+	drop bool // the session must be dropped
+}
+
+// lost is the error of a connection that ended after the command was
+// written.
+func (x *pending) lost() error {
+	if !x.heard {
+		return fmt.Errorf("ssh %s: %q: the session was lost before the device read it: %w (%w)", x.c.name, x.cmd.CLI, transports.ErrClosed, transports.ErrNotSent)
+	}
+	return fmt.Errorf("ssh %s: %q: connection lost: %w", x.c.name, x.cmd.CLI, transports.ErrClosed)
+}
+
+// end records the verdict and returns true, for feed.
+func (x *pending) end(res transports.Result, err error, drop bool) bool {
+	x.over, x.res, x.err, x.drop = true, res, err, drop
+	return true
+}
+
+// feed takes one read of output (sh.mu held, on the reader's goroutine):
+// it cleans it, and answers a question or finishes at the prompt.
+func (x *pending) feed(b []byte) bool {
+	c, sh, cmd := x.c, x.sh, x.cmd
+	x.heard = x.heard || len(b) > 0
+	sh.buf = append(sh.buf, b...)
+	n := cleanable(sh.buf)
+	x.text = appendClean(x.text, sh.buf[:n])
+	sh.buf = append(sh.buf[:0], sh.buf[n:]...)
+	if len(x.text) > maxOutput {
+		return x.end(transports.Result{}, fmt.Errorf("ssh %s: %q: %w (%d bytes)", c.name, cmd.CLI, ErrOutputTooLarge, maxOutput), true)
+	}
+	text, secrets, sc := x.text, x.secrets, x.sc
+	if at := findPrompt(x.prompt, text); at >= 0 {
+		sessionlog.Flush(sh.log) // the prompt is back: the exchange is whole
+		out := finish(string(text[:at]), cmd.CLI, secrets)
+		if first, ok := refusal(out); ok {
+			de := &transports.DeviceError{Command: cmd.CLI, Message: deviceMessage(out, first)}
+			if strings.HasPrefix(first, "Unknown command") {
+				de.Err = transports.ErrUnknownCommand
+			} else if strings.HasPrefix(strings.ToLower(first), "invalid syntax") {
+				de.Err = transports.ErrInvalidSyntax
+			} else if sc != nil {
+				de.Err = transports.ErrCopyFailed
+			}
+			return x.end(transports.Result{Text: out}, de, false)
+		}
+		if sc != nil {
+			if err := sc.verdict(cmd.CLI, out); err != nil {
+				return x.end(transports.Result{Text: out}, err, false)
+			}
+		}
+		return x.end(transports.Result{Text: out}, nil, false)
+	}
+	closed := func() bool {
+		return x.end(transports.Result{}, fmt.Errorf("ssh %s: %q: %w", c.name, cmd.CLI, transports.ErrClosed), true)
+	}
+	tail := text[x.answered:]
+	if len(tail) > promptWindow {
+		tail = tail[len(tail)-promptWindow:]
+	}
+	if i := bytes.LastIndexByte(tail, '\n'); i >= 0 {
+		tail = tail[i+1:]
+	}
+	if sc != nil && len(tail) > 0 && sc.abort == nil {
+		if reply, ok := sc.answer(cmd.CLI, func() string { return redact(string(text), secrets) }, string(tail)); ok {
+			if err := sh.send(reply, redact(reply, secrets)); err != nil {
+				return closed()
+			}
+			x.answered = len(text)
+			if sc.abort != nil {
+				// Ctrl-C was sent: the prompt comes back at once on a
+				// device that heard it; do not wait the whole timeout.
+				wait := min(x.timeout, scpAbortWait)
+				x.deadline = time.Now().Add(wait)
+				x.timer.Reset(wait)
+			}
+			tail = nil
+		}
+	}
+	if sc != nil && sc.abort != nil {
+		tail = nil // waiting for the prompt after Ctrl-C: nothing more is answered
+	}
+	if len(tail) == 0 {
+		return false
+	}
+	for _, p := range cmd.Prompts {
+		if p.Pattern != nil && p.Pattern.Match(tail) {
+			shownAnswer := p.Answer
+			if p.Secret {
+				shownAnswer = secret.Placeholder
+				c.register(p.Answer) // before it is sent: an echo is redacted too
+			}
+			if err := sh.send(p.Answer+"\n", shownAnswer+"\n"); err != nil {
+				return closed()
+			}
+			if p.Secret && p.Answer != "" {
+				x.secrets = append(x.secrets, p.Answer)
+			}
+			x.answered = len(text)
+			return false
+		}
+	}
+	if unexpectedPrompt.Match(tail) {
+		seen := redact(string(tail), secrets)
+		err := fmt.Errorf("ssh %s: %q asked %q: %w", c.name, cmd.CLI, strings.TrimSpace(seen), transports.ErrUnexpectedPrompt)
+		return x.end(transports.Result{Text: redact(finish(string(text), cmd.CLI, nil), secrets)}, err, true)
+	}
+	return false
 }
 
 // ErrOutputTooLarge is wrapped by Run when a command's output passes the
