@@ -104,3 +104,38 @@ func BenchmarkAppendClean(b *testing.B) {
 		dst = appendClean(dst[:0], chunk)
 	}
 }
+
+var tailCases = []string{
+	"", " ", "show vpn flow tu", "Are you sure? (y or n) ", "(y or n)?", "--more--", "--more--  \n",
+	"(yes/no)?:", "(yes/no)", "Password: ", "password:", "lines 1-24 ", "lines 1-24", "lines 1-",
+	"admin@fw> ", "admin@fw(active)# ", "admin@fw>  ", "x>", "#", "ok\t",
+}
+
+// TestPrefiltersAgreeWithRegexps checks that the quick tests before the
+// prompt and question regexps never skip a text the regexp matches.
+func TestPrefiltersAgreeWithRegexps(t *testing.T) {
+	prompt := regexp.MustCompile(`(?:^|\n)(\[edit\]\n)?` + regexp.QuoteMeta("admin@fw") + `(?:\([\w.\-]+\))?[>#] ?$`)
+	for _, c := range tailCases {
+		checkPrefilters(t, prompt, []byte(c))
+	}
+}
+
+func checkPrefilters(t *testing.T, prompt *regexp.Regexp, b []byte) {
+	t.Helper()
+	if unexpectedPrompt.Match(b) && !mayAskUnexpected(b) {
+		t.Errorf("mayAskUnexpected(%q) = false, the regexp matches", b)
+	}
+	for _, re := range []*regexp.Regexp{prompt, anyPrompt} {
+		if re.Match(b) && !endsLikePrompt(b) {
+			t.Errorf("endsLikePrompt(%q) = false, %v matches", b, re)
+		}
+	}
+}
+
+func FuzzPrefilters(f *testing.F) {
+	for _, c := range tailCases {
+		f.Add([]byte(c))
+	}
+	prompt := regexp.MustCompile(`(?:^|\n)(\[edit\]\n)?` + regexp.QuoteMeta("admin@fw") + `(?:\([\w.\-]+\))?[>#] ?$`)
+	f.Fuzz(func(t *testing.T, b []byte) { checkPrefilters(t, prompt, b) })
+}

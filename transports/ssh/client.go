@@ -832,7 +832,7 @@ func (x *pending) feed(b []byte) bool {
 			return false
 		}
 	}
-	if unexpectedPrompt.Match(tail) {
+	if mayAskUnexpected(tail) && unexpectedPrompt.Match(tail) {
 		seen := redact(string(tail), secrets)
 		err := fmt.Errorf("ssh %s: %q asked %q: %w", c.name, cmd.CLI, strings.TrimSpace(seen), transports.ErrUnexpectedPrompt)
 		return x.end(transports.Result{Text: redact(finish(string(text), cmd.CLI, nil), secrets)}, err, true)
@@ -857,6 +857,9 @@ const promptWindow = 1024
 // promptWindow are searched, so a long output is not rescanned at every
 // chunk.
 func findPrompt(prompt *regexp.Regexp, text []byte) int {
+	if !endsLikePrompt(text) {
+		return -1 // most reads (an echoed byte, a line of output) end otherwise
+	}
 	off := max(0, len(text)-promptWindow)
 	w := text[off:]
 	from := 0
@@ -874,6 +877,31 @@ func findPrompt(prompt *regexp.Regexp, text []byte) int {
 		return -1
 	}
 	return off + from + loc[0]
+}
+
+// endsLikePrompt reports whether text ends as every prompt does: > or #,
+// and at most one space.
+func endsLikePrompt(text []byte) bool {
+	n := len(text)
+	if n > 0 && text[n-1] == ' ' {
+		n--
+	}
+	return n > 0 && (text[n-1] == '>' || text[n-1] == '#')
+}
+
+// mayAskUnexpected reports whether tail could match unexpectedPrompt: each
+// of its questions ends, before trailing blanks, with ), ?, :, - or a
+// digit. It spares the regexp the reads that cannot match.
+func mayAskUnexpected(tail []byte) bool {
+	t := bytes.TrimRight(tail, " \t\n\f\r")
+	if len(t) == 0 {
+		return false
+	}
+	switch c := t[len(t)-1]; {
+	case c == ')', c == '?', c == ':', c == '-', '0' <= c && c <= '9':
+		return true
+	}
+	return false
 }
 
 // ansiPartial is an escape sequence cut short at the end of a chunk.
