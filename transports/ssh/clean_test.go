@@ -3,6 +3,7 @@ package ssh
 import (
 	"bytes"
 	"regexp"
+	"strings"
 	"testing"
 )
 
@@ -138,4 +139,32 @@ func FuzzPrefilters(f *testing.F) {
 	}
 	prompt := regexp.MustCompile(`(?:^|\n)(\[edit\]\n)?` + regexp.QuoteMeta("admin@fw") + `(?:\([\w.\-]+\))?[>#] ?$`)
 	f.Fuzz(func(t *testing.T, b []byte) { checkPrefilters(t, prompt, b) })
+}
+
+// oracleFinish is finish as it was written on strings.
+func oracleFinish(out, cli string) string {
+	if i := strings.IndexByte(out, '\n'); i >= 0 && strings.TrimSpace(out[:i]) == strings.TrimSpace(cli) {
+		out = out[i+1:]
+	} else if strings.TrimSpace(out) == strings.TrimSpace(cli) {
+		out = ""
+	}
+	out = strings.TrimLeft(out, "\n")
+	out = strings.TrimRight(out, " \n\t")
+	if out != "" {
+		out += "\n"
+	}
+	return out
+}
+
+func FuzzFinishText(f *testing.F) {
+	f.Add("show clock\nTue Dec  1 10:00:00 UTC 2026\n\n", "show clock")
+	f.Add(" show clock \n\n\nx \t\n", "show clock ")
+	f.Add("show clock", "show clock")
+	f.Add("", "")
+	f.Add("\u00a0show clock\u2003\nx", "show clock")
+	f.Fuzz(func(t *testing.T, out, cli string) {
+		if got, want := finishText([]byte(out), cli, nil), oracleFinish(out, cli); got != want {
+			t.Errorf("finishText(%q, %q) = %q, want %q", out, cli, got, want)
+		}
+	})
 }

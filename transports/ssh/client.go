@@ -174,6 +174,9 @@ type shell struct {
 	w   *waiter    // fed by the reader, or nil
 	eof bool       // the output ended
 	buf []byte     // received, not yet cleaned (an escape cut short)
+	// text is the cleaned output buffer the next exchange reuses (the
+	// results are copies of it).
+	text []byte
 }
 
 // waiter waits for output on a shell.
@@ -653,6 +656,7 @@ func (c *Client) exchange(ctx context.Context, sh *shell, cmd transports.Command
 	// waits on mu while the command is written, so an answer to a
 	// question is never written before it.
 	sh.buf = sh.buf[:0]
+	x.text = sh.text[:0]
 	if err := sh.send(cmd.CLI+"\n", shown+"\n"); err != nil {
 		sh.mu.Unlock()
 		return lose(fmt.Errorf("ssh %s: %q: %w (%w)", c.name, cmd.CLI, transports.ErrClosed, transports.ErrNotSent))
@@ -683,6 +687,9 @@ func (c *Client) exchange(ctx context.Context, sh *shell, cmd transports.Command
 		}
 		if sh.w == w {
 			sh.w = nil // from here on x is this goroutine's alone
+		}
+		if x.over && cap(x.text) <= 1<<20 {
+			sh.text = x.text[:0] // x.res holds copies
 		}
 		sh.mu.Unlock()
 		switch {
@@ -764,7 +771,7 @@ func (x *pending) feed(b []byte) bool {
 	text, secrets, sc := x.text, x.secrets, x.sc
 	if at := findPrompt(x.prompt, text); at >= 0 {
 		sessionlog.Flush(sh.log) // the prompt is back: the exchange is whole
-		out := finish(string(text[:at]), cmd.CLI, secrets)
+		out := finishText(text[:at], cmd.CLI, secrets)
 		if first, ok := refusal(out); ok {
 			de := &transports.DeviceError{Command: cmd.CLI, Message: deviceMessage(out, first)}
 			if strings.HasPrefix(first, "Unknown command") {
@@ -918,17 +925,27 @@ func cleanable(raw []byte) int {
 
 // finish removes the echoed command and surrounding blank lines.
 func finish(out, cli string, secrets []string) string {
-	if i := strings.IndexByte(out, '\n'); i >= 0 && strings.TrimSpace(out[:i]) == strings.TrimSpace(cli) {
+	return finishText([]byte(out), cli, secrets)
+}
+
+// finishText is finish on the output as received, copied once.
+func finishText(out []byte, cli string, secrets []string) string {
+	cli = strings.TrimSpace(cli)
+	if i := bytes.IndexByte(out, '\n'); i >= 0 && string(bytes.TrimSpace(out[:i])) == cli {
 		out = out[i+1:]
-	} else if strings.TrimSpace(out) == strings.TrimSpace(cli) {
-		out = ""
+	} else if string(bytes.TrimSpace(out)) == cli {
+		out = nil
 	}
-	out = strings.TrimLeft(out, "\n")
-	out = strings.TrimRight(out, " \n\t")
-	if out != "" {
-		out += "\n"
+	out = bytes.TrimLeft(out, "\n")
+	out = bytes.TrimRight(out, " \n\t")
+	if len(out) == 0 {
+		return redact("", secrets)
 	}
-	return redact(out, secrets)
+	var b strings.Builder
+	b.Grow(len(out) + 1)
+	b.Write(out)
+	b.WriteByte('\n')
+	return redact(b.String(), secrets)
 }
 
 func redact(s string, secrets []string) string {
