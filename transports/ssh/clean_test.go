@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // The regexps refusal and appendClean replaced, kept as their oracles.
@@ -166,5 +167,54 @@ func FuzzFinishText(f *testing.F) {
 		if got, want := finishText([]byte(out), cli, nil), oracleFinish(out, cli); got != want {
 			t.Errorf("finishText(%q, %q) = %q, want %q", out, cli, got, want)
 		}
+	})
+}
+
+// promptRE is the prompt promptAt finds, as a regexp: its oracle.
+func promptRE(userHost string) *regexp.Regexp {
+	return regexp.MustCompile(`(?:^|\n)(\[edit\]\n)?` + regexp.QuoteMeta(userHost) + `(?:\([\w.\-]+\))?[>#] ?$`)
+}
+
+var promptCases = []string{
+	"", ">", "admin@fw1> ", "admin@fw1>", "admin@fw1# ", "admin@fw1>  ", "xadmin@fw1> ",
+	"show clock\nTue Dec  1 10:00:00 UTC 2026\n\nadmin@fw1> ",
+	"[edit]\nadmin@fw1# ", "configure\nEntering configuration mode\n[edit]\nadmin@fw1# ",
+	"\n[edit]\nadmin@fw1# ", "x[edit]\nadmin@fw1# ", "[edit]\n\nadmin@fw1# ",
+	"admin@fw1(active)> ", "admin@fw1(passive)# ", "admin@fw1(suspended)> ", "admin@fw1(active-primary)> ",
+	"admin@fw1()> ", "admin@fw1(act ive)> ", "admin@fw1(a)(b)> ", "[edit]\nadmin@fw1(active)# ",
+	"out\nadmin@fw1> more", "admin@fw2> ", "admin@fw1.example> ",
+}
+
+func TestPromptAtMatchesRegexp(t *testing.T) {
+	for _, uh := range []string{"admin@fw1", "a(b@fw1", "a)@fw1", "x.y@pa-5060"} {
+		re := promptRE(uh)
+		for _, c := range promptCases {
+			checkPromptAt(t, re, uh, c)
+			checkPromptAt(t, re, uh, strings.ReplaceAll(c, "admin@fw1", uh))
+		}
+	}
+}
+
+func checkPromptAt(t *testing.T, re *regexp.Regexp, userHost, text string) {
+	t.Helper()
+	want := -1
+	if loc := re.FindStringIndex(text); loc != nil {
+		want = loc[0]
+	}
+	if got := promptAt([]byte(text), userHost); got != want {
+		t.Errorf("promptAt(%q, %q) = %d, the regexp says %d", text, userHost, got, want)
+	}
+}
+
+func FuzzPromptAt(f *testing.F) {
+	for _, c := range promptCases {
+		f.Add(c, "admin@fw1")
+	}
+	f.Add("a)(x)> ", "a)")
+	f.Fuzz(func(t *testing.T, text, userHost string) {
+		if userHost == "" || !utf8.ValidString(userHost) {
+			return // the regexp cannot say it: no oracle
+		}
+		checkPromptAt(t, promptRE(userHost), userHost, text)
 	})
 }
