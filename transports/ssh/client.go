@@ -173,22 +173,19 @@ type shell struct {
 	// HA/vsys suffix, > or # (see promptAt).
 	userHost string
 
-	mu  sync.Mutex // guards w, eof, buf and what w's feed touches
-	w   *waiter    // fed by the reader, or nil
-	eof bool       // the output ended
-	buf []byte     // received, not yet cleaned (an escape cut short)
+	mu sync.Mutex // guards w, eof, buf, text and what w touches
+	// w is the waiter (the exchange in flight, or the login): the reader
+	// calls it with each read (valid during the call only), mu held. When
+	// it returns true the wait is over: the reader forgets it and sends on
+	// over.
+	w    func(b []byte) bool
+	over chan struct{} // one value per wait that ended; capacity 1
+	eof  bool          // the output ended
+	buf  []byte        // received, not yet cleaned (an escape cut short)
 	// text is the cleaned output buffer the next exchange reuses (the
 	// results are copies of it).
-	text []byte
-}
-
-// waiter waits for output on a shell.
-type waiter struct {
-	// feed is called by the reader with each read (valid during the call
-	// only), sh.mu held; true means the wait is over: the reader forgets
-	// the waiter and closes done.
-	feed func(b []byte) bool
-	done chan struct{}
+	text  []byte
+	timer *time.Timer // the exchanges' timeout, stopped between them
 }
 
 // register hands v to DialOptions.Secret, when the caller gave one.
@@ -359,12 +356,13 @@ func (c *Client) startShell(ctx context.Context, conn *xssh.Client) (*shell, err
 	if err := sess.Shell(); err != nil {
 		return nil, fmt.Errorf("shell: %w", err)
 	}
-	sh := &shell{conn: conn, sess: sess, stdin: stdin, log: c.log, ended: make(chan struct{}), done: make(chan struct{})}
+	sh := &shell{conn: conn, sess: sess, stdin: stdin, log: c.log, ended: make(chan struct{}), done: make(chan struct{}),
+		over: make(chan struct{}, 1), timer: time.NewTimer(time.Hour)}
+	sh.timer.Stop()
 	// Wait for the first prompt, skipping banners and post-login noise.
 	var seen []byte
 	var gaveUp atomic.Bool // set when the dial gives up: the reader stops looking
-	login := &waiter{done: make(chan struct{})}
-	login.feed = func(b []byte) bool {
+	sh.w = func(b []byte) bool {
 		if gaveUp.Load() {
 			return true
 		}
@@ -379,14 +377,13 @@ func (c *Client) startShell(ctx context.Context, conn *xssh.Client) (*shell, err
 		sh.userHost, _, _ = strings.Cut(sh.base, "(")
 		return true
 	}
-	sh.w = login
 	go sh.read(stdout)
 	select {
-	case <-login.done:
+	case <-sh.over:
 		return sh, nil
 	case <-sh.ended:
 		select {
-		case <-login.done: // the prompt, then the end: the reader closes done first
+		case <-sh.over: // the prompt, then the end: the reader signals over first
 			return sh, nil
 		default:
 		}
@@ -410,9 +407,9 @@ func (sh *shell) read(stdout io.Reader) {
 				sh.log.Write(b[:n]) // every byte received, as received
 			}
 			sh.mu.Lock()
-			if w := sh.w; w != nil && w.feed(b[:n]) {
+			if sh.w != nil && sh.w(b[:n]) {
 				sh.w = nil
-				close(w.done)
+				sh.over <- struct{}{} // empty: one wait at a time, and its value is taken
 			}
 			sh.mu.Unlock()
 		}
@@ -647,7 +644,6 @@ func (c *Client) exchange(ctx context.Context, sh *shell, cmd transports.Command
 	if shown == "" {
 		shown = cmd.CLI // the session log redacts registered secrets itself
 	}
-	w := &waiter{feed: x.feed, done: make(chan struct{})}
 	sh.mu.Lock()
 	if sh.eof {
 		sh.mu.Unlock()
@@ -665,15 +661,17 @@ func (c *Client) exchange(ctx context.Context, sh *shell, cmd transports.Command
 		sh.mu.Unlock()
 		return lose(fmt.Errorf("ssh %s: %q: %w (%w)", c.name, cmd.CLI, transports.ErrClosed, transports.ErrNotSent))
 	}
-	x.timer = time.NewTimer(timeout)
+	x.timer = sh.timer
+	x.timer.Reset(timeout)
 	x.deadline = time.Now().Add(timeout)
-	sh.w = w
+	sh.w = x.feed
 	sh.mu.Unlock()
 	defer x.timer.Stop()
 	for {
-		var timedOut, cancelled bool
+		var timedOut, cancelled, signalled bool
 		select {
-		case <-w.done:
+		case <-sh.over:
+			signalled = true
 		case <-x.timer.C:
 			timedOut = true
 		case <-ctx.Done():
@@ -689,8 +687,10 @@ func (c *Client) exchange(ctx context.Context, sh *shell, cmd transports.Command
 				continue
 			}
 		}
-		if sh.w == w {
+		if !x.over {
 			sh.w = nil // from here on x is this goroutine's alone
+		} else if !signalled {
+			<-sh.over // sent with x.over set, under mu: take it for the next wait
 		}
 		if x.over && cap(x.text) <= 1<<20 {
 			sh.text = x.text[:0] // x.res holds copies
