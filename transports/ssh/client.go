@@ -8,9 +8,11 @@ import (
 	"io"
 	"net"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	xssh "golang.org/x/crypto/ssh"
@@ -152,17 +154,38 @@ type Client struct {
 var _ transports.Transport = (*Client)(nil)
 
 // shell is one connection with its interactive shell.
+//
+// One reader goroutine reads the output and hands each read, under mu, to
+// the waiter (the exchange in flight, or the login), which it runs on its
+// own goroutine: a read wakes one goroutine, as in a bare client, not the
+// reader and then the exchange. Output with no waiter (between commands)
+// is dropped, as a late answer to an earlier command.
 type shell struct {
-	conn   *xssh.Client
-	sess   *xssh.Session
-	stdin  io.Writer
-	log    io.Writer     // session log tap, or nil
-	chunks chan []byte   // closed when the output ends
-	done   chan struct{} // closed by close()
-	once   sync.Once
-	buf    []byte         // received, not yet consumed
-	base   string         // "user@host" or "user@host(active)", learned at login
-	prompt *regexp.Regexp // base at the end of the text, on its own line
+	conn  *xssh.Client
+	sess  *xssh.Session
+	stdin io.Writer
+	log   io.Writer     // session log tap, or nil
+	ended chan struct{} // closed by the reader when the output ends
+	done  chan struct{} // closed by close()
+	once  sync.Once
+	base  string // "user@host" or "user@host(active)", learned at login
+	// userHost is base without its suffix: the prompt is userHost, any
+	// HA/vsys suffix, > or # (see promptAt).
+	userHost string
+
+	mu sync.Mutex // guards w, eof, buf, text and what w touches
+	// w is the waiter (the exchange in flight, or the login): the reader
+	// calls it with each read (valid during the call only), mu held. When
+	// it returns true the wait is over: the reader forgets it and sends on
+	// over.
+	w    func(b []byte) bool
+	over chan struct{} // one value per wait that ended; capacity 1
+	eof  bool          // the output ended
+	buf  []byte        // received, not yet cleaned (an escape cut short)
+	// text is the cleaned output buffer the next exchange reuses (the
+	// results are copies of it).
+	text  []byte
+	timer *time.Timer // the exchanges' timeout, stopped between them
 }
 
 // register hands v to DialOptions.Secret, when the caller gave one.
@@ -196,8 +219,36 @@ var anyPrompt = regexp.MustCompile(`(?:^|\n)([^\s@>#]+@[\w.\-]+(?:\([\w.\-]+\))?
 // unexpectedPrompt matches questions no Prompt answered.
 var unexpectedPrompt = regexp.MustCompile(`(?i)(\(y or n\)\s*\??\s*$|--more--\s*$|\(yes/no\)\s*\??:?\s*$|password:\s*$|lines \d+-\d+\s*$)`)
 
-// errorLine finds the CLI's refusal at the start of a line.
-var errorLine = regexp.MustCompile(`(?m)^\s*(Unknown command:.*|Invalid [Ss]yntax\..*|Validation Error:.*|Server error.*)$`)
+// refusalPrefixes start the CLI's refusals.
+var refusalPrefixes = []string{"Unknown command:", "Invalid syntax.", "Invalid Syntax.", "Validation Error:", "Server error"}
+
+// refusal returns the first line of out that, after leading blanks, starts
+// with one of refusalPrefixes (the line from that prefix on), and whether
+// there is one. It scans each line once: a regexp over the whole output
+// cost more than the rest of an exchange.
+func refusal(out string) (string, bool) {
+	found := false
+	for _, p := range refusalPrefixes {
+		found = found || strings.Contains(out, p)
+	}
+	if !found {
+		return "", false // the usual answer: no line to look at
+	}
+	for len(out) > 0 {
+		line, rest, _ := strings.Cut(out, "\n")
+		out = rest
+		line = strings.TrimLeft(line, " \t\f\r")
+		if len(line) < 12 { // the shortest prefix, "Server error"
+			continue
+		}
+		for _, p := range refusalPrefixes {
+			if strings.HasPrefix(line, p) {
+				return line, true
+			}
+		}
+	}
+	return "", false
+}
 
 var ansi = regexp.MustCompile(`\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Z0-9]|\x1b[=>]`)
 
@@ -305,48 +356,69 @@ func (c *Client) startShell(ctx context.Context, conn *xssh.Client) (*shell, err
 	if err := sess.Shell(); err != nil {
 		return nil, fmt.Errorf("shell: %w", err)
 	}
-	sh := &shell{conn: conn, sess: sess, stdin: stdin, log: c.log, chunks: make(chan []byte, 64), done: make(chan struct{})}
-	go func() {
-		defer close(sh.chunks)
-		for {
-			b := make([]byte, 32*1024)
-			n, err := stdout.Read(b)
-			if n > 0 {
-				if sh.log != nil {
-					sh.log.Write(b[:n]) // every byte received, as received
-				}
-				select {
-				case sh.chunks <- b[:n]:
-				case <-sh.done:
-					return
-				}
-			}
-			if err != nil {
-				return
-			}
-		}
-	}()
+	sh := &shell{conn: conn, sess: sess, stdin: stdin, log: c.log, ended: make(chan struct{}), done: make(chan struct{}),
+		over: make(chan struct{}, 1), timer: time.NewTimer(time.Hour)}
+	sh.timer.Stop()
 	// Wait for the first prompt, skipping banners and post-login noise.
-	for {
-		if m := anyPrompt.FindSubmatch(clean(sh.buf)); m != nil {
-			sh.base = string(m[1])
-			// The HA state in the suffix changes on failover (active ->
-			// suspended): match any suffix after this user@host.
-			userHost, _, _ := strings.Cut(sh.base, "(")
-			sh.prompt = regexp.MustCompile(`(?:^|\n)(\[edit\]\n)?` + regexp.QuoteMeta(userHost) + `(?:\([\w.\-]+\))?[>#] ?$`)
-			sh.buf = nil
-			return sh, nil
+	var seen []byte
+	var gaveUp atomic.Bool // set when the dial gives up: the reader stops looking
+	sh.w = func(b []byte) bool {
+		if gaveUp.Load() {
+			return true
 		}
+		seen = append(seen, b...)
+		m := anyPrompt.FindSubmatch(clean(seen))
+		if m == nil {
+			return false
+		}
+		sh.base = string(m[1])
+		// The HA state in the suffix changes on failover (active ->
+		// suspended): match any suffix after this user@host.
+		sh.userHost, _, _ = strings.Cut(sh.base, "(")
+		return true
+	}
+	go sh.read(stdout)
+	select {
+	case <-sh.over:
+		return sh, nil
+	case <-sh.ended:
 		select {
-		case b, ok := <-sh.chunks:
-			if !ok {
-				sh.close()
-				return nil, errors.New("connection closed before the prompt")
+		case <-sh.over: // the prompt, then the end: the reader signals over first
+			return sh, nil
+		default:
+		}
+		sh.close()
+		return nil, errors.New("connection closed before the prompt")
+	case <-ctx.Done():
+		gaveUp.Store(true)
+		sh.close() // ends the reader
+		return nil, context.Cause(ctx)
+	}
+}
+
+// read reads the output until it ends, writes every byte to the session
+// log as received, and hands each read to the waiter.
+func (sh *shell) read(stdout io.Reader) {
+	b := make([]byte, 32*1024)
+	for {
+		n, err := stdout.Read(b)
+		if n > 0 {
+			if sh.log != nil {
+				sh.log.Write(b[:n]) // every byte received, as received
 			}
-			sh.buf = append(sh.buf, b...)
-		case <-ctx.Done():
-			sh.close() // ends the reader, which may be blocked on a full chunks
-			return nil, context.Cause(ctx)
+			sh.mu.Lock()
+			if sh.w != nil && sh.w(b[:n]) {
+				sh.w = nil
+				sh.over <- struct{}{} // empty: one wait at a time, and its value is taken
+			}
+			sh.mu.Unlock()
+		}
+		if err != nil {
+			sh.mu.Lock()
+			sh.eof = true
+			sh.mu.Unlock()
+			close(sh.ended)
+			return
 		}
 	}
 }
@@ -381,10 +453,38 @@ func keepalive(sh *shell, every time.Duration) {
 }
 
 // clean removes carriage returns, ANSI sequences and NULs.
-func clean(b []byte) []byte {
-	b = ansi.ReplaceAll(b, nil)
-	b = bytes.ReplaceAll(b, []byte("\r"), nil)
-	return bytes.ReplaceAll(b, []byte{0}, nil)
+func clean(b []byte) []byte { return appendClean(nil, b) }
+
+// appendClean appends b to dst without its ANSI sequences, carriage
+// returns and NULs (in that order, as clean). The regexp runs only on a
+// chunk that holds an escape; the rest is one pass.
+func appendClean(dst, b []byte) []byte {
+	if bytes.IndexByte(b, 0x1b) >= 0 {
+		b = ansi.ReplaceAll(b, nil)
+	}
+	if bytes.IndexByte(b, 0) < 0 {
+		return appendWithout(dst, b, '\r') // the usual chunk: CRLF line ends
+	}
+	dst = slices.Grow(dst, len(b))
+	for _, c := range b {
+		if c != '\r' && c != 0 {
+			dst = append(dst, c)
+		}
+	}
+	return dst
+}
+
+// appendWithout appends b to dst without its bytes c.
+func appendWithout(dst, b []byte, c byte) []byte {
+	dst = slices.Grow(dst, len(b))
+	for {
+		i := bytes.IndexByte(b, c)
+		if i < 0 {
+			return append(dst, b...)
+		}
+		dst = append(dst, b[:i]...)
+		b = b[i+1:]
+	}
 }
 
 // Facts returns hostname, model, serial and sw_version from `show system
@@ -524,158 +624,230 @@ func (c *Client) Run(ctx context.Context, cmd transports.Command) (transports.Re
 }
 
 // exchange writes one command on sh and reads until the prompt. c.runMu is
-// held.
+// held. The output is read, matched and answered by sh's reader (see
+// pending.feed); exchange waits for the verdict, the timeout, ctx or the
+// end of the session.
 func (c *Client) exchange(ctx context.Context, sh *shell, cmd transports.Command, timeout time.Duration) (transports.Result, error) {
 	lose := func(err error) (transports.Result, error) {
 		c.drop(sh)
 		return transports.Result{}, err
 	}
-	// Drop anything left over (late output of an earlier command).
-	for drained := false; !drained; {
-		select {
-		case b, ok := <-sh.chunks:
-			if !ok {
-				// The connection ended while idle (between two commands):
-				// this one was never written.
-				return lose(fmt.Errorf("ssh %s: %q: the session was lost before it was sent: %w (%w)", c.name, cmd.CLI, transports.ErrClosed, transports.ErrNotSent))
-			}
-			_ = b
-		default:
-			drained = true
+	x := &pending{c: c, sh: sh, cmd: cmd, timeout: timeout}
+	if cmd.Scp != nil {
+		x.sc = &scpState{opts: *cmd.Scp}
+		if cmd.Scp.Password != "" {
+			x.secrets = append(x.secrets, cmd.Scp.Password)
+			c.register(cmd.Scp.Password)
 		}
 	}
-	sh.buf = sh.buf[:0]
-	var text []byte // the output so far, cleaned as it arrives
 	shown := cmd.Shown
 	if shown == "" {
 		shown = cmd.CLI // the session log redacts registered secrets itself
 	}
+	sh.mu.Lock()
+	if sh.eof {
+		sh.mu.Unlock()
+		// The connection ended while idle (between two commands): this
+		// one was never written.
+		return lose(fmt.Errorf("ssh %s: %q: the session was lost before it was sent: %w (%w)", c.name, cmd.CLI, transports.ErrClosed, transports.ErrNotSent))
+	}
+	// Anything received before now (late output of an earlier command)
+	// was dropped; the answer to this command starts here. The reader
+	// waits on mu while the command is written, so an answer to a
+	// question is never written before it.
+	sh.buf = sh.buf[:0]
+	x.text = sh.text[:0]
 	if err := sh.send(cmd.CLI+"\n", shown+"\n"); err != nil {
+		sh.mu.Unlock()
 		return lose(fmt.Errorf("ssh %s: %q: %w (%w)", c.name, cmd.CLI, transports.ErrClosed, transports.ErrNotSent))
 	}
-	// lost is the error of a connection that ended after the command was
-	// written. The CLI echoes what it reads as it reads it: a session that
-	// ends before a single byte came back ended before the device read the
-	// command (a session that died between two commands, its end not yet
-	// seen when this one was written), so the command did not run.
-	heard := false
-	lost := func() error {
-		if !heard {
-			return fmt.Errorf("ssh %s: %q: the session was lost before the device read it: %w (%w)", c.name, cmd.CLI, transports.ErrClosed, transports.ErrNotSent)
-		}
-		return fmt.Errorf("ssh %s: %q: connection lost: %w", c.name, cmd.CLI, transports.ErrClosed)
-	}
-	timer := time.NewTimer(timeout)
-	defer timer.Stop()
-	prompt := sh.prompt
-	answered := 0 // bytes of cleaned text already matched against Prompts
-	var secrets []string
-	var sc *scpState
-	if cmd.Scp != nil {
-		sc = &scpState{opts: *cmd.Scp}
-		if cmd.Scp.Password != "" {
-			secrets = append(secrets, cmd.Scp.Password)
-			c.register(cmd.Scp.Password)
-		}
-	}
+	x.timer = sh.timer
+	x.timer.Reset(timeout)
+	x.deadline = time.Now().Add(timeout)
+	sh.w = x.feed
+	sh.mu.Unlock()
+	defer x.timer.Stop()
 	for {
-		if at := findPrompt(prompt, text); at >= 0 {
-			sessionlog.Flush(sh.log) // the prompt is back: the exchange is whole
-			out := finish(string(text[:at]), cmd.CLI, secrets)
-			if m := errorLine.FindStringSubmatch(out); m != nil {
-				de := &transports.DeviceError{Command: cmd.CLI, Message: deviceMessage(out, m[1])}
-				if strings.HasPrefix(m[1], "Unknown command") {
-					de.Err = transports.ErrUnknownCommand
-				} else if strings.HasPrefix(strings.ToLower(m[1]), "invalid syntax") {
-					de.Err = transports.ErrInvalidSyntax
-				} else if sc != nil {
-					de.Err = transports.ErrCopyFailed
-				}
-				return transports.Result{Text: out}, de
-			}
-			if sc != nil {
-				if err := sc.verdict(cmd.CLI, out); err != nil {
-					return transports.Result{Text: out}, err
-				}
-			}
-			return transports.Result{Text: out}, nil
-		}
-		tail := text[answered:]
-		if len(tail) > promptWindow {
-			tail = tail[len(tail)-promptWindow:]
-		}
-		if i := bytes.LastIndexByte(tail, '\n'); i >= 0 {
-			tail = tail[i+1:]
-		}
-		if sc != nil && len(tail) > 0 && sc.abort == nil {
-			if reply, ok := sc.answer(cmd.CLI, func() string { return redact(string(text), secrets) }, string(tail)); ok {
-				if err := sh.send(reply, redact(reply, secrets)); err != nil {
-					return lose(fmt.Errorf("ssh %s: %q: %w", c.name, cmd.CLI, transports.ErrClosed))
-				}
-				answered = len(text)
-				if sc.abort != nil {
-					// Ctrl-C was sent: the prompt comes back at once on a
-					// device that heard it; do not wait the whole timeout.
-					timer.Reset(min(timeout, scpAbortWait))
-				}
-				tail = nil
-			}
-		}
-		if sc != nil && sc.abort != nil {
-			tail = nil // waiting for the prompt after Ctrl-C: nothing more is answered
-		}
-		if len(tail) > 0 {
-			matched := false
-			for _, p := range cmd.Prompts {
-				if p.Pattern != nil && p.Pattern.Match(tail) {
-					shownAnswer := p.Answer
-					if p.Secret {
-						shownAnswer = secret.Placeholder
-						c.register(p.Answer) // before it is sent: an echo is redacted too
-					}
-					if err := sh.send(p.Answer+"\n", shownAnswer+"\n"); err != nil {
-						return lose(fmt.Errorf("ssh %s: %q: %w", c.name, cmd.CLI, transports.ErrClosed))
-					}
-					if p.Secret && p.Answer != "" {
-						secrets = append(secrets, p.Answer)
-					}
-					answered = len(text)
-					matched = true
-					break
-				}
-			}
-			if !matched && unexpectedPrompt.Match(tail) {
-				seen := redact(string(tail), secrets)
-				_, err := lose(fmt.Errorf("ssh %s: %q asked %q: %w", c.name, cmd.CLI, strings.TrimSpace(seen), transports.ErrUnexpectedPrompt))
-				return transports.Result{Text: redact(finish(string(text), cmd.CLI, nil), secrets)}, err
-			}
-		}
+		var timedOut, cancelled, signalled bool
 		select {
-		case b, ok := <-sh.chunks:
-			if !ok {
-				return lose(lost())
+		case <-sh.over:
+			signalled = true
+		case <-x.timer.C:
+			timedOut = true
+		case <-ctx.Done():
+			cancelled = true
+		case <-sh.ended:
+		case <-sh.done:
+		}
+		sh.mu.Lock()
+		if timedOut && !x.over {
+			if d := time.Until(x.deadline); d > 0 {
+				x.timer.Reset(d) // feed moved the deadline (Ctrl-C sent)
+				sh.mu.Unlock()
+				continue
 			}
-			heard = heard || len(b) > 0
-			sh.buf = append(sh.buf, b...)
-			n := cleanable(sh.buf)
-			text = append(text, clean(sh.buf[:n])...)
-			sh.buf = append(sh.buf[:0], sh.buf[n:]...)
-			if len(text) > maxOutput {
-				return lose(fmt.Errorf("ssh %s: %q: %w (%d bytes)", c.name, cmd.CLI, ErrOutputTooLarge, maxOutput))
+		}
+		if !x.over {
+			sh.w = nil // from here on x is this goroutine's alone
+		} else if !signalled {
+			<-sh.over // sent with x.over set, under mu: take it for the next wait
+		}
+		if x.over && cap(x.text) <= 1<<20 {
+			sh.text = x.text[:0] // x.res holds copies
+		}
+		sh.mu.Unlock()
+		switch {
+		case x.over:
+			if x.drop {
+				c.drop(sh)
 			}
-		case <-timer.C:
+			return x.res, x.err
+		case timedOut:
+			text, secrets, sc := x.text, x.secrets, x.sc
 			seen := redact(lastLine(string(text)), secrets)
 			if sc != nil && sc.abort != nil {
 				_, err := lose(fmt.Errorf("ssh %s: %w (the prompt did not come back within %s of Ctrl-C, last output %q: session dropped)", c.name, sc.abort, min(timeout, scpAbortWait), seen))
 				return transports.Result{Text: finish(redact(string(text), secrets), cmd.CLI, nil)}, err
 			}
 			return lose(fmt.Errorf("ssh %s: %q after %s (last output %q): %w", c.name, cmd.CLI, timeout, seen, transports.ErrTimeout))
-		case <-ctx.Done():
+		case cancelled:
 			return lose(fmt.Errorf("ssh %s: %q: %w", c.name, cmd.CLI, ctx.Err()))
-		case <-sh.done:
-			return lose(lost())
+		default:
+			return lose(x.lost())
 		}
 	}
+}
+
+// pending is the state of one exchange, fed by the shell's reader.
+type pending struct {
+	c        *Client
+	sh       *shell
+	cmd      transports.Command
+	timeout  time.Duration
+	timer    *time.Timer
+	deadline time.Time // when timer fires; moved by feed after Ctrl-C
+	text     []byte    // the output so far, cleaned as it arrives
+	answered int       // bytes of text already matched against Prompts
+	secrets  []string
+	sc       *scpState
+	// heard is set by the first byte back. The CLI echoes what it reads
+	// as it reads it: a session that ends before a single byte came back
+	// ended before the device read the command (a session that died
+	// between two commands, its end not yet seen when this one was
+	// written), so the command did not run.
+	heard bool
+
+	// The verdict, set when feed returns true.
+	over bool
+	res  transports.Result
+	err  error
+	drop bool // the session must be dropped
+}
+
+// lost is the error of a connection that ended after the command was
+// written.
+func (x *pending) lost() error {
+	if !x.heard {
+		return fmt.Errorf("ssh %s: %q: the session was lost before the device read it: %w (%w)", x.c.name, x.cmd.CLI, transports.ErrClosed, transports.ErrNotSent)
+	}
+	return fmt.Errorf("ssh %s: %q: connection lost: %w", x.c.name, x.cmd.CLI, transports.ErrClosed)
+}
+
+// end records the verdict and returns true, for feed.
+func (x *pending) end(res transports.Result, err error, drop bool) bool {
+	x.over, x.res, x.err, x.drop = true, res, err, drop
+	return true
+}
+
+// feed takes one read of output (sh.mu held, on the reader's goroutine):
+// it cleans it, and answers a question or finishes at the prompt.
+func (x *pending) feed(b []byte) bool {
+	c, sh, cmd := x.c, x.sh, x.cmd
+	x.heard = x.heard || len(b) > 0
+	sh.buf = append(sh.buf, b...)
+	n := cleanable(sh.buf)
+	x.text = appendClean(x.text, sh.buf[:n])
+	sh.buf = append(sh.buf[:0], sh.buf[n:]...)
+	if len(x.text) > maxOutput {
+		return x.end(transports.Result{}, fmt.Errorf("ssh %s: %q: %w (%d bytes)", c.name, cmd.CLI, ErrOutputTooLarge, maxOutput), true)
+	}
+	text, secrets, sc := x.text, x.secrets, x.sc
+	if at := findPrompt(sh.userHost, text); at >= 0 {
+		sessionlog.Flush(sh.log) // the prompt is back: the exchange is whole
+		out := finishText(text[:at], cmd.CLI, secrets)
+		if first, ok := refusal(out); ok {
+			de := &transports.DeviceError{Command: cmd.CLI, Message: deviceMessage(out, first)}
+			if strings.HasPrefix(first, "Unknown command") {
+				de.Err = transports.ErrUnknownCommand
+			} else if strings.HasPrefix(strings.ToLower(first), "invalid syntax") {
+				de.Err = transports.ErrInvalidSyntax
+			} else if sc != nil {
+				de.Err = transports.ErrCopyFailed
+			}
+			return x.end(transports.Result{Text: out}, de, false)
+		}
+		if sc != nil {
+			if err := sc.verdict(cmd.CLI, out); err != nil {
+				return x.end(transports.Result{Text: out}, err, false)
+			}
+		}
+		return x.end(transports.Result{Text: out}, nil, false)
+	}
+	closed := func() bool {
+		return x.end(transports.Result{}, fmt.Errorf("ssh %s: %q: %w", c.name, cmd.CLI, transports.ErrClosed), true)
+	}
+	tail := text[x.answered:]
+	if len(tail) > promptWindow {
+		tail = tail[len(tail)-promptWindow:]
+	}
+	if i := bytes.LastIndexByte(tail, '\n'); i >= 0 {
+		tail = tail[i+1:]
+	}
+	if sc != nil && len(tail) > 0 && sc.abort == nil {
+		if reply, ok := sc.answer(cmd.CLI, func() string { return redact(string(text), secrets) }, string(tail)); ok {
+			if err := sh.send(reply, redact(reply, secrets)); err != nil {
+				return closed()
+			}
+			x.answered = len(text)
+			if sc.abort != nil {
+				// Ctrl-C was sent: the prompt comes back at once on a
+				// device that heard it; do not wait the whole timeout.
+				wait := min(x.timeout, scpAbortWait)
+				x.deadline = time.Now().Add(wait)
+				x.timer.Reset(wait)
+			}
+			tail = nil
+		}
+	}
+	if sc != nil && sc.abort != nil {
+		tail = nil // waiting for the prompt after Ctrl-C: nothing more is answered
+	}
+	if len(tail) == 0 {
+		return false
+	}
+	for _, p := range cmd.Prompts {
+		if p.Pattern != nil && p.Pattern.Match(tail) {
+			shownAnswer := p.Answer
+			if p.Secret {
+				shownAnswer = secret.Placeholder
+				c.register(p.Answer) // before it is sent: an echo is redacted too
+			}
+			if err := sh.send(p.Answer+"\n", shownAnswer+"\n"); err != nil {
+				return closed()
+			}
+			if p.Secret && p.Answer != "" {
+				x.secrets = append(x.secrets, p.Answer)
+			}
+			x.answered = len(text)
+			return false
+		}
+	}
+	if mayAskUnexpected(tail) && unexpectedPrompt.Match(tail) {
+		seen := redact(string(tail), secrets)
+		err := fmt.Errorf("ssh %s: %q asked %q: %w", c.name, cmd.CLI, strings.TrimSpace(seen), transports.ErrUnexpectedPrompt)
+		return x.end(transports.Result{Text: redact(finish(string(text), cmd.CLI, nil), secrets)}, err, true)
+	}
+	return false
 }
 
 // ErrOutputTooLarge is wrapped by Run when a command's output passes the
@@ -690,11 +862,14 @@ var maxOutput = 64 << 20
 // question: both are short lines.
 const promptWindow = 1024
 
-// findPrompt returns where prompt (anchored at the end of the text) matches
-// in text, or -1. Only the last two lines ([edit] and the prompt) within
-// promptWindow are searched, so a long output is not rescanned at every
-// chunk.
-func findPrompt(prompt *regexp.Regexp, text []byte) int {
+// findPrompt returns where the prompt of userHost (anchored at the end of
+// the text) starts in text, or -1. Only the last two lines ([edit] and the
+// prompt) within promptWindow are searched, so a long output is not
+// rescanned at every chunk.
+func findPrompt(userHost string, text []byte) int {
+	if !endsLikePrompt(text) {
+		return -1 // most reads (an echoed byte, a line of output) end otherwise
+	}
 	off := max(0, len(text)-promptWindow)
 	w := text[off:]
 	from := 0
@@ -707,11 +882,108 @@ func findPrompt(prompt *regexp.Regexp, text []byte) int {
 	} else if off > 0 {
 		return -1 // a last line longer than any prompt
 	}
-	loc := prompt.FindIndex(w[from:])
-	if loc == nil {
+	at := promptAt(w[from:], userHost)
+	if at < 0 {
 		return -1
 	}
-	return off + from + loc[0]
+	return off + from + at
+}
+
+// promptAt returns where the leftmost match of
+//
+//	(?:^|\n)(\[edit\]\n)?USERHOST(?:\([\w.\-]+\))?[>#] ?$
+//
+// starts in w (USERHOST is userHost, literally), or -1: the prompt on a
+// line of its own at the end, after an [edit] line in configuration mode,
+// with any HA or vsys suffix ("(active)", "(passive)", "(suspended)"), as
+// the regexp would find it (clean_test.go holds it as the oracle) in a
+// tenth of the time.
+func promptAt(w []byte, userHost string) int {
+	t := w
+	if n := len(t); n > 0 && t[n-1] == ' ' {
+		t = t[:n-1]
+	}
+	if n := len(t); n == 0 || (t[n-1] != '>' && t[n-1] != '#') {
+		return -1
+	}
+	t = t[:len(t)-1]
+	best := -1
+	try := func(head []byte, ok bool) {
+		if at := lineStart(head); ok && at >= 0 && (best < 0 || at < best) {
+			best = at
+		}
+	}
+	// The user and host, without a suffix or before one.
+	try(cutSuffix(t, userHost))
+	if n := len(t); n > 0 && t[n-1] == ')' {
+		if i := bytes.LastIndexByte(t, '('); i >= 0 && i+1 < n-1 && suffixChars(t[i+1:n-1]) {
+			try(cutSuffix(t[:i], userHost))
+		}
+	}
+	return best
+}
+
+// cutSuffix is bytes.CutSuffix with a string suffix.
+func cutSuffix(b []byte, suffix string) ([]byte, bool) {
+	if len(b) < len(suffix) || string(b[len(b)-len(suffix):]) != suffix {
+		return b, false
+	}
+	return b[:len(b)-len(suffix)], true
+}
+
+// lineStart returns where (?:^|\n)(\[edit\]\n)? ending at the end of head
+// starts leftmost, or -1.
+func lineStart(head []byte) int {
+	if h, ok := cutSuffix(head, "[edit]\n"); ok {
+		if len(h) == 0 {
+			return 0
+		}
+		if h[len(h)-1] == '\n' {
+			return len(h) - 1
+		}
+	}
+	if len(head) == 0 {
+		return 0
+	}
+	if head[len(head)-1] == '\n' {
+		return len(head) - 1
+	}
+	return -1
+}
+
+// suffixChars reports whether b is all [\w.\-].
+func suffixChars(b []byte) bool {
+	for _, c := range b {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '.' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// endsLikePrompt reports whether text ends as every prompt does: > or #,
+// and at most one space.
+func endsLikePrompt(text []byte) bool {
+	n := len(text)
+	if n > 0 && text[n-1] == ' ' {
+		n--
+	}
+	return n > 0 && (text[n-1] == '>' || text[n-1] == '#')
+}
+
+// mayAskUnexpected reports whether tail could match unexpectedPrompt: each
+// of its questions ends, before trailing blanks, with ), ?, :, - or a
+// digit. It spares the regexp the reads that cannot match.
+func mayAskUnexpected(tail []byte) bool {
+	t := bytes.TrimRight(tail, " \t\n\f\r")
+	if len(t) == 0 {
+		return false
+	}
+	switch c := t[len(t)-1]; {
+	case c == ')', c == '?', c == ':', c == '-', '0' <= c && c <= '9':
+		return true
+	}
+	return false
 }
 
 // ansiPartial is an escape sequence cut short at the end of a chunk.
@@ -728,17 +1000,27 @@ func cleanable(raw []byte) int {
 
 // finish removes the echoed command and surrounding blank lines.
 func finish(out, cli string, secrets []string) string {
-	if i := strings.IndexByte(out, '\n'); i >= 0 && strings.TrimSpace(out[:i]) == strings.TrimSpace(cli) {
+	return finishText([]byte(out), cli, secrets)
+}
+
+// finishText is finish on the output as received, copied once.
+func finishText(out []byte, cli string, secrets []string) string {
+	cli = strings.TrimSpace(cli)
+	if i := bytes.IndexByte(out, '\n'); i >= 0 && string(bytes.TrimSpace(out[:i])) == cli {
 		out = out[i+1:]
-	} else if strings.TrimSpace(out) == strings.TrimSpace(cli) {
-		out = ""
+	} else if string(bytes.TrimSpace(out)) == cli {
+		out = nil
 	}
-	out = strings.TrimLeft(out, "\n")
-	out = strings.TrimRight(out, " \n\t")
-	if out != "" {
-		out += "\n"
+	out = bytes.TrimLeft(out, "\n")
+	out = bytes.TrimRight(out, " \n\t")
+	if len(out) == 0 {
+		return redact("", secrets)
 	}
-	return redact(out, secrets)
+	var b strings.Builder
+	b.Grow(len(out) + 1)
+	b.Write(out)
+	b.WriteByte('\n')
+	return redact(b.String(), secrets)
 }
 
 func redact(s string, secrets []string) string {
