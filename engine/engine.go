@@ -267,7 +267,11 @@ type Result struct {
 	Err      error
 	ExitCode int
 	// Pending lists undo/cleanup commands that did not succeed.
-	Pending  []string
+	Pending []string
+	// Manifest is the run's manifest.json as written, without its steps
+	// (Steps is nil once the folder is written: they stay on disk, read
+	// them with runfolder.Scan(Dir, ...)), so a run's result holds nothing
+	// per step.
 	Manifest *Manifest
 	// End is what the run's findings saw once it ended, for the findings
 	// of a case (EvalCase); nil when nothing was sent.
@@ -533,7 +537,8 @@ func (r *Runner) Run(ctx context.Context) *Result {
 		ru.problem("run", fmt.Errorf("writing the run folder: %w", err))
 	}
 	// The manifest handed back is the redacted one, as written: nothing in
-	// memory that callers may render holds a secret.
+	// memory that callers may render holds a secret. Without its steps:
+	// they are in the folder.
 	if red, err := folder.Written(); err == nil {
 		res.Manifest = red
 	}
