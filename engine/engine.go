@@ -383,13 +383,17 @@ type run struct {
 	clock  Clock
 	params map[string]any
 	vars   map[string]string
-	steps  map[string]playbook.StepView
-	// stepsEnv mirrors steps as expressions read them (setStep keeps
-	// both), so an environment is built without copying every step.
-	stepsEnv map[string]any
-	target   playbook.TargetView
-	seq      int
-	m        *Manifest
+	// steps holds steps.<id> as expressions read it (each a
+	// playbook.StepView; view reads one), so an environment is built
+	// without copying every step. A step nothing reads keeps only its
+	// status (setStep).
+	steps map[string]any
+	// statusOnly holds one view per way a step ended, shared by the
+	// steps that keep nothing more (record).
+	statusOnly map[statusKey]any
+	target     playbook.TargetView
+	seq        int
+	m          *Manifest
 	// firstCmd is the command each step (and item) ran first, for the
 	// kind of its series; clock the first successful `show clock` output.
 	// Step records themselves are in the folder, not in memory.
@@ -443,7 +447,7 @@ func (r *Runner) Run(ctx context.Context) *Result {
 		return finish(StatusRefused, err)
 	}
 
-	ru := &run{Runner: r, pb: pb, vars: map[string]string{}, steps: map[string]playbook.StepView{}, stepsEnv: map[string]any{}, m: m,
+	ru := &run{Runner: r, pb: pb, vars: map[string]string{}, steps: map[string]any{}, m: m,
 		armed: map[*playbook.Step]bool{}, clock: realClock{}, firstCmd: map[stepItem]string{}}
 	ru.target = playbook.TargetView{Name: o.Target, Transport: o.Transport}
 
@@ -460,7 +464,7 @@ func (r *Runner) Run(ctx context.Context) *Result {
 	// branch that never runs, so expressions can ask.
 	playbook.Walk(pb.Steps, func(s *playbook.Step) {
 		if s.ID != "" {
-			ru.setStep(s.ID, playbook.StepView{})
+			ru.steps[s.ID] = notRun
 		}
 	})
 
@@ -526,7 +530,7 @@ func (r *Runner) Run(ctx context.Context) *Result {
 	m.CleanupPending = res.Pending
 
 	ru.evalFindings()
-	res.End = &EndState{Params: ru.params, Vars: ru.vars, Steps: ru.steps, Target: ru.target, Redact: r.redact}
+	res.End = &EndState{Params: ru.params, Vars: ru.vars, Steps: ru.readSteps(), Target: ru.target, Redact: r.redact}
 	m.DeviceClock = ru.deviceClock()
 	m.Ended = ru.now()
 	finish(status, runErr)

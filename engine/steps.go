@@ -17,7 +17,7 @@ import (
 )
 
 func (ru *run) env(out *playbook.RunView) map[string]any {
-	env := playbook.EnvOf(ru.params, ru.vars, ru.stepsEnv, ru.target, out)
+	env := playbook.EnvOf(ru.params, ru.vars, ru.steps, ru.target, out)
 	if ru.item != nil {
 		playbook.WithItem(env, *ru.item)
 	}
@@ -584,7 +584,7 @@ func (ru *run) record(s *playbook.Step, out playbook.RunView, status, errText st
 	if s.ID == "" {
 		return
 	}
-	v := ru.steps[s.ID]
+	v := ru.view(s.ID)
 	v.Ran, v.Skipped = true, false
 	v.Status, v.OK, v.Error = status, status == "ok", errText
 	v.Text, v.Data, v.Fields, v.Form = out.Text, out.Data, out.Fields, out.Form
@@ -592,13 +592,62 @@ func (ru *run) record(s *playbook.Step, out playbook.RunView, status, errText st
 	if ru.item != nil {
 		v.Items = recordItem(v.Items, out, status, errText)
 	}
+	if !ru.pb.ReadsStep(s.ID) && !mayRunAgain(s) {
+		// Nothing reads it, and it has no series (one run): its output,
+		// data and fields would only cost memory for every step of the
+		// run. Its output is in the folder.
+		k := statusKey{ok: v.OK, status: v.Status, err: v.Error, form: v.Form}
+		if ru.statusOnly == nil {
+			ru.statusOnly = map[statusKey]any{}
+		}
+		sv, ok := ru.statusOnly[k]
+		if !ok {
+			sv = playbook.StepView{Ran: true, OK: v.OK, Status: v.Status, Error: v.Error, Form: v.Form}
+			ru.statusOnly[k] = sv
+		}
+		ru.steps[s.ID] = sv
+		return
+	}
 	ru.setStep(s.ID, v)
 }
+
+// statusKey is what a step nothing reads keeps (record): the steps that
+// ended alike share one view.
+type statusKey struct {
+	ok          bool
+	status, err string
+	form        int
+}
+
+// mayRunAgain reports whether s can run more than once in a run (a
+// repeat, a retry, an item each): the runs of such a step make its series.
+func mayRunAgain(s *playbook.Step) bool {
+	return s.Repeat != nil || s.Until != nil || s.ForEach != nil
+}
+
+// notRun is steps.<id> of a step that did not run (yet), shared.
+var notRun any = playbook.StepView{}
 
 // setStep sets steps.<id>, for the engine and for expressions.
 func (ru *run) setStep(id string, v playbook.StepView) {
 	ru.steps[id] = v
-	ru.stepsEnv[id] = v
+}
+
+// view is steps.<id> (the zero view for an id the playbook does not have).
+func (ru *run) view(id string) playbook.StepView {
+	v, _ := ru.steps[id].(playbook.StepView)
+	return v
+}
+
+// readSteps is the views of the steps the playbook reads, for EndState.
+func (ru *run) readSteps() map[string]playbook.StepView {
+	out := map[string]playbook.StepView{}
+	for id := range ru.steps {
+		if ru.pb.ReadsStep(id) {
+			out[id] = ru.view(id)
+		}
+	}
+	return out
 }
 
 func (ru *run) capture(s *playbook.Step, out playbook.RunView) error {

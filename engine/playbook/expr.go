@@ -211,6 +211,7 @@ func (l *loader) compileAll(pb *Playbook) {
 		endsEnv = expr.Env(CaseEnvTypes(pb.Case.Ends, EnvTypes(params, captures, ids, false)))
 	}
 	fns := Functions()
+	reads := &stepReads{}
 	for _, pe := range l.pending {
 		if pe.check != nil {
 			pe.check()
@@ -243,7 +244,21 @@ func (l *loader) compileAll(pb *Playbook) {
 			}
 		}
 		pe.e.Program = prog
+		reads.expr(prog.Node())
 	}
+	for _, f := range pb.Findings {
+		for _, ev := range f.Evidence {
+			reads.add(ev.Step)
+		}
+	}
+	if pb.Case != nil {
+		for _, f := range pb.Case.Findings {
+			for _, ev := range f.Evidence {
+				reads.add(ev.Step)
+			}
+		}
+	}
+	pb.reads = reads
 }
 
 func b2i(b bool) int {
