@@ -3,6 +3,7 @@ package playbook
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
 	"regexp"
 	"slices"
@@ -195,10 +196,16 @@ func (l *loader) compileAll(pb *Playbook) {
 		l.envNames["params"] = append(l.envNames["params"], p.Name)
 	}
 	// envs[withOutput][withItem]
+	// The four share one map of the steps: a playbook of many steps
+	// holds it once while it compiles.
+	base := EnvTypes(params, captures, ids, false)
 	var envs [2][2]expr.Option
 	for o := range 2 {
 		for i := range 2 {
-			m := EnvTypes(params, captures, ids, o == 1)
+			m := maps.Clone(base)
+			if o == 1 {
+				m["output"] = structOf(RunView{})
+			}
 			if i == 1 {
 				m["item"] = types.String
 			}
@@ -208,7 +215,7 @@ func (l *loader) compileAll(pb *Playbook) {
 	var endsEnv expr.Option
 	if pb.Case != nil {
 		l.envNames["ends"] = pb.Case.Ends
-		endsEnv = expr.Env(CaseEnvTypes(pb.Case.Ends, EnvTypes(params, captures, ids, false)))
+		endsEnv = expr.Env(CaseEnvTypes(pb.Case.Ends, base))
 	}
 	fns := Functions()
 	reads := &stepReads{}

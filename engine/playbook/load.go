@@ -120,6 +120,7 @@ func load(file string, read func(string) ([]byte, error), join func(from, rel st
 		read:     read,
 		join:     join,
 		sources:  map[string][]string{},
+		anchored: map[string]bool{},
 		stepIDs:  map[string]Pos{},
 		captures: map[string]captureDef{},
 	}
@@ -154,10 +155,13 @@ func (l *loader) sortErrors() {
 // loader holds the state of one Load: errors so far, sources for snippets,
 // and the expressions waiting for the environment to be known.
 type loader struct {
-	read     func(string) ([]byte, error)
-	join     func(from, rel string) string
-	errs     ErrorList
-	sources  map[string][]string
+	read    func(string) ([]byte, error)
+	join    func(from, rel string) string
+	errs    ErrorList
+	sources map[string][]string
+	// anchored are the files with an anchor or an alias: steps does not
+	// drop their decoded nodes, which an alias may decode again.
+	anchored map[string]bool
 	files    []string // in the order read
 	nsteps   int
 	includes []string // the include chain being expanded
@@ -190,7 +194,24 @@ func (l *loader) parse(file string, src []byte) *yaml.Node {
 		l.add(Pos{File: file, Line: 1, Col: 1}, "empty file")
 		return nil
 	}
+	if hasAnchor(doc) {
+		l.anchored[file] = true
+	}
 	return doc.Content[0]
+}
+
+// hasAnchor reports whether the tree under n has an anchor or an alias:
+// a node of it may then be decoded twice.
+func hasAnchor(n *yaml.Node) bool {
+	if n.Anchor != "" || n.Kind == yaml.AliasNode {
+		return true
+	}
+	for _, c := range n.Content {
+		if hasAnchor(c) {
+			return true
+		}
+	}
+	return false
 }
 
 // add records an error at p.
