@@ -385,17 +385,14 @@ type run struct {
 	vars   map[string]string
 	// steps holds steps.<id> as expressions read it (each a
 	// playbook.StepView; view reads one), so an environment is built
-	// without copying every step. A step nothing reads keeps only its
-	// status (setStep).
-	steps map[string]any
-	// statusOnly holds one view per way a step ended, shared by the
-	// steps that keep nothing more (record).
-	statusOnly map[statusKey]any
-	target     playbook.TargetView
-	seq        int
-	m          *Manifest
-	// firstCmd is the command each step (and item) ran first, for the
-	// kind of its series; clock the first successful `show clock` output.
+	// without copying every step; only for the steps the run keeps
+	// (keeps).
+	steps  map[string]any
+	target playbook.TargetView
+	seq    int
+	m      *Manifest
+	// firstCmd is the command each step (and item) that may run again
+	// ran first, for the kind of its series; clock the first successful `show clock` output.
 	// Step records themselves are in the folder, not in memory.
 	firstCmd map[stepItem]string
 	clock0   *string
@@ -460,10 +457,10 @@ func (r *Runner) Run(ctx context.Context) *Result {
 	for _, c := range captureNames(pb) {
 		ru.vars[c] = ""
 	}
-	// Every step id exists from the start (ran false), also for steps in a
-	// branch that never runs, so expressions can ask.
+	// Every step id read exists from the start (ran false), also for
+	// steps in a branch that never runs, so expressions can ask.
 	playbook.Walk(pb.Steps, func(s *playbook.Step) {
-		if s.ID != "" {
+		if s.ID != "" && ru.keeps(s) {
 			ru.steps[s.ID] = notRun
 		}
 	})

@@ -9,13 +9,14 @@ import (
 	"github.com/runbook-dev/runbook/transports/replay"
 )
 
-// TestUnreadStepsKeepTheirStatus: a step that nothing reads keeps only
-// its status in memory, and that costs nothing the run reports: the
+// TestUnreadStepsNotKept: a step that nothing reads and that runs once is
+// not kept in memory once it ended, and that costs nothing the run
+// reports: the
 // finding reading another step's fields fires with its evidence, the
 // series of a repeated step nothing reads is drawn, the manifest has
 // every step, and the end state of the run (case findings) holds the
 // steps read.
-func TestUnreadStepsKeepTheirStatus(t *testing.T) {
+func TestUnreadStepsNotKept(t *testing.T) {
 	// Written by us, in the layout of `show vpn flow tunnel-id`.
 	flow := func(decap int) string {
 		return "tunnel  sap-sap\n        id:                     207\n        decap packets:          " + strconv.Itoa(decap) + "\n"
