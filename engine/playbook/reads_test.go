@@ -1,6 +1,9 @@
 package playbook
 
-import "testing"
+import (
+	"slices"
+	"testing"
+)
 
 // TestReadsStep: a step is read when an expression names it (steps.ID,
 // steps["ID"], ends.E.steps.ID) or a finding's evidence does; any other
@@ -58,5 +61,39 @@ func TestReadsStep(t *testing.T) {
 	}
 	if pb := (&Playbook{}); !pb.ReadsStep("x") {
 		t.Error("a playbook not loaded reads no step")
+	}
+}
+
+// TestAliasedStepsDecodeTwice: a step written once with an anchor and
+// used again through an alias (an if with its then: list among them) is
+// decoded each time it is used: the nodes decoded steps drops are never
+// those of a file with anchors.
+func TestAliasedStepsDecodeTwice(t *testing.T) {
+	src := `name: aliased
+title: steps used twice
+steps:
+  - &check
+    if: 'true'
+    then:
+      - run: show clock
+      - run: show system info
+  - *check
+  - &flow
+    run: show vpn flow
+  - *flow
+`
+	pb, err := Parse("aliased.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	Walk(pb.Steps, func(s *Step) {
+		if s.Run != nil {
+			got = append(got, s.Run.Src)
+		}
+	})
+	want := []string{"show clock", "show system info", "show clock", "show system info", "show vpn flow", "show vpn flow"}
+	if !slices.Equal(got, want) {
+		t.Errorf("commands %q, want %q", got, want)
 	}
 }
