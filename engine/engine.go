@@ -500,6 +500,9 @@ func (r *Runner) Run(ctx context.Context) *Result {
 		}
 		return o.Now()
 	}
+	// That clock holds the run (its steps, its transport): let the run go
+	// once Run returns, not with the Runner, which a caller may keep.
+	defer func() { r.em.now = o.Now }()
 	r.em.emit(Event{Type: EvRunStarted, Time: start, Playbook: pb.Name, Source: o.Source, Transport: o.Transport, Dir: dir})
 
 	status, runErr := ru.mainRecovered(ctx)
