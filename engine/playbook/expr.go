@@ -356,7 +356,7 @@ func (l *loader) posIn(file string, n *yaml.Node, off int) Pos {
 		last := prefix[strings.LastIndexByte(prefix, '\n')+1:]
 		p.Line = n.Line + 1 + nl
 		indent := 0
-		if lines := l.sources[file]; p.Line <= len(lines) {
+		if lines := l.lines(file); p.Line <= len(lines) {
 			src := lines[p.Line-1]
 			indent = len(src) - len(strings.TrimLeft(src, " "))
 		}
