@@ -272,7 +272,11 @@ type Result struct {
 	Err      error
 	ExitCode int
 	// Pending lists undo/cleanup commands that did not succeed.
-	Pending  []string
+	Pending []string
+	// Manifest is the run's manifest.json as written, without its steps
+	// (Steps is nil once the folder is written: they stay on disk, read
+	// them with runfolder.Scan(Dir, ...)), so a run's result holds nothing
+	// per step.
 	Manifest *Manifest
 	// End is what the run's findings saw once it ended, for the findings
 	// of a case (EvalCase); nil when nothing was sent.
@@ -384,15 +388,16 @@ type run struct {
 	clock  Clock
 	params map[string]any
 	vars   map[string]string
-	steps  map[string]playbook.StepView
-	// stepsEnv mirrors steps as expressions read them (setStep keeps
-	// both), so an environment is built without copying every step.
-	stepsEnv map[string]any
-	target   playbook.TargetView
-	seq      int
-	m        *Manifest
-	// firstCmd is the command each step (and item) ran first, for the
-	// kind of its series; clock the first successful `show clock` output.
+	// steps holds steps.<id> as expressions read it (each a
+	// playbook.StepView; view reads one), so an environment is built
+	// without copying every step; only for the steps the run keeps
+	// (keeps).
+	steps  map[string]any
+	target playbook.TargetView
+	seq    int
+	m      *Manifest
+	// firstCmd is the command each step (and item) that may run again
+	// ran first, for the kind of its series; clock the first successful `show clock` output.
 	// Step records themselves are in the folder, not in memory.
 	firstCmd map[stepItem]string
 	clock0   *string
@@ -449,7 +454,7 @@ func (r *Runner) Run(ctx context.Context) *Result {
 		return finish(StatusRefused, err)
 	}
 
-	ru := &run{Runner: r, pb: pb, vars: map[string]string{}, steps: map[string]playbook.StepView{}, stepsEnv: map[string]any{}, m: m,
+	ru := &run{Runner: r, pb: pb, vars: map[string]string{}, steps: map[string]any{}, m: m,
 		armed: map[*playbook.Step]bool{}, clock: realClock{}, firstCmd: map[stepItem]string{}}
 	ru.target = playbook.TargetView{Name: o.Target, Transport: o.Transport}
 
@@ -462,11 +467,11 @@ func (r *Runner) Run(ctx context.Context) *Result {
 	for _, c := range captureNames(pb) {
 		ru.vars[c] = ""
 	}
-	// Every step id exists from the start (ran false), also for steps in a
-	// branch that never runs, so expressions can ask.
+	// Every step id read exists from the start (ran false), also for
+	// steps in a branch that never runs, so expressions can ask.
 	playbook.Walk(pb.Steps, func(s *playbook.Step) {
-		if s.ID != "" {
-			ru.setStep(s.ID, playbook.StepView{})
+		if s.ID != "" && ru.keeps(s) {
+			ru.steps[s.ID] = notRun
 		}
 	})
 
@@ -505,6 +510,9 @@ func (r *Runner) Run(ctx context.Context) *Result {
 		}
 		return o.Now()
 	}
+	// That clock holds the run (its steps, its transport): let the run go
+	// once Run returns, not with the Runner, which a caller may keep.
+	defer func() { r.em.now = o.Now }()
 	r.em.emit(Event{Type: EvRunStarted, Time: start, Playbook: pb.Name, Source: o.Source, Transport: o.Transport, Dir: dir})
 
 	status, runErr := ru.mainRecovered(ctx)
@@ -533,7 +541,7 @@ func (r *Runner) Run(ctx context.Context) *Result {
 	m.CleanupPending = res.Pending
 
 	ru.evalFindings()
-	res.End = &EndState{Params: ru.params, Vars: ru.vars, Steps: ru.steps, Target: ru.target, Redact: r.redact}
+	res.End = &EndState{Params: ru.params, Vars: ru.vars, Steps: ru.readSteps(), Target: ru.target, Redact: r.redact}
 	m.DeviceClock = ru.deviceClock()
 	m.Ended = ru.now()
 	finish(status, runErr)
@@ -544,7 +552,8 @@ func (r *Runner) Run(ctx context.Context) *Result {
 		ru.problem("run", fmt.Errorf("writing the run folder: %w", err))
 	}
 	// The manifest handed back is the redacted one, as written: nothing in
-	// memory that callers may render holds a secret.
+	// memory that callers may render holds a secret. Without its steps:
+	// they are in the folder.
 	if red, err := folder.Written(); err == nil {
 		res.Manifest = red
 	}

@@ -94,6 +94,21 @@ func runIt(t *testing.T, cfg runCfg) (*engine.Result, *replay.Transport) {
 	return r.Run(ctx), tr
 }
 
+// written is the manifest of res as written to its run folder, steps
+// included (Result.Manifest leaves them on disk); the result's own when
+// no folder was kept.
+func written(t *testing.T, res *engine.Result) *engine.Manifest {
+	t.Helper()
+	if res.Dir == "" {
+		return res.Manifest
+	}
+	m, err := runfolder.ReadManifest(res.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
 // sent lists the commands of a run in order: steps, then undo, then cleanup.
 func sent(m *engine.Manifest) []string {
 	var out []string
@@ -128,11 +143,15 @@ func TestRunSuccess(t *testing.T) {
 		"undo: debug ike global on normal",
 		"cleanup: show clock",
 	}
-	if got := sent(res.Manifest); !reflect.DeepEqual(got, want) {
+	if got := sent(written(t, res)); !reflect.DeepEqual(got, want) {
 		t.Errorf("commands:\n got %q\nwant %q", got, want)
 	}
 	if n := tr.Remaining(); n != 0 {
 		t.Errorf("%d exchanges not consumed", n)
+	}
+	// The result holds nothing per step: the steps are in the folder.
+	if res.Manifest.Steps != nil {
+		t.Errorf("Result.Manifest holds %d steps", len(res.Manifest.Steps))
 	}
 	m := res.Manifest
 	if m.DeviceClock != "Fri Nov 27 10:02:33 UTC 2026" {
@@ -252,7 +271,7 @@ func TestCleanupOnEveryPath(t *testing.T) {
 			if res.ExitCode != tc.exit || res.Status != tc.status {
 				t.Fatalf("exit %d status %s (%v), want exit %d status %s", res.ExitCode, res.Status, res.Err, tc.exit, tc.status)
 			}
-			got := sent(res.Manifest)
+			got := sent(written(t, res))
 			want := append(append([]string(nil), tc.steps...), undoAndCleanup...)
 			if len(tc.steps) == 0 {
 				// Stopped before any command: nothing to undo; cleanup
@@ -308,7 +327,7 @@ func TestCancelMidRun(t *testing.T) {
 		t.Fatalf("exit %d (%v)", res.ExitCode, res.Err)
 	}
 	want := []string{"debug ike global on debug", "debug ike pcap on", "undo: debug ike pcap off", "undo: debug ike global on normal", "cleanup: show clock"}
-	if got := sent(res.Manifest); !reflect.DeepEqual(got, want) {
+	if got := sent(written(t, res)); !reflect.DeepEqual(got, want) {
 		t.Errorf("commands:\n got %q\nwant %q", got, want)
 	}
 	if !errors.Is(res.Err, context.Canceled) {
@@ -391,7 +410,7 @@ func TestScpFallbackNeedsACLI(t *testing.T) {
 	if res.ExitCode != 0 {
 		t.Fatalf("exit %d: %v", res.ExitCode, res.Err)
 	}
-	for _, s := range res.Manifest.Steps {
+	for _, s := range written(t, res).Steps {
 		if strings.HasPrefix(s.Command, "scp export") {
 			t.Errorf("sent %q over a transport that cannot answer its password question", s.Command)
 		}
@@ -551,7 +570,7 @@ func TestRefusedOverAPI(t *testing.T) {
 	if n := tr.Remaining(); n != 0 {
 		t.Errorf("%d exchanges not used", n)
 	}
-	s := res.Manifest.Steps[0]
+	s := written(t, res).Steps[0]
 	note := "Run it on the firewall's CLI (SSH): `debug ike global on debug`, then `debug ike global on normal` once the evidence is taken"
 	if s.Status != "refused" || !strings.Contains(s.Note, note) || !strings.Contains(s.Error, "debug not available to xmlapi client") || s.Transport != "replay" {
 		t.Errorf("refused step %+v", s)

@@ -88,14 +88,14 @@ steps:
 			if res.ExitCode != tt.code || res.Status != tt.status {
 				t.Fatalf("exit %d status %s (%v), want %d %s", res.ExitCode, res.Status, res.Err, tt.code, tt.status)
 			}
-			if got := sent(res.Manifest); !slices.Equal(got, tt.sent) {
+			if got := sent(written(t, res)); !slices.Equal(got, tt.sent) {
 				t.Errorf("sent %q, want %q", got, tt.sent)
 			}
 			if tt.onError == "" && !errors.Is(res.Err, transports.ErrCopyFailed) {
 				t.Errorf("run error %v does not wrap ErrCopyFailed", res.Err)
 			}
 			var failed []string
-			for _, s := range res.Manifest.Steps {
+			for _, s := range written(t, res).Steps {
 				if s.Status == "failed" {
 					failed = append(failed, s.ID)
 				}

@@ -47,8 +47,9 @@ type Folder interface {
 	// recorded, and summary.md (and what the folder was set up to render
 	// from them). m's Steps are ignored.
 	End(m *Manifest) error
-	// Written reads back the manifest as it was written to disk: the
-	// redacted one, steps included.
+	// Written reads back the manifest as it was written to disk (the
+	// redacted one) without its steps: Steps is nil, the steps stay on
+	// disk (runfolder.Scan reads them one at a time).
 	Written() (*Manifest, error)
 	// Discard removes the folder: the run sent nothing, so it keeps none.
 	Discard() error

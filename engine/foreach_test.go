@@ -54,7 +54,7 @@ func TestForEach(t *testing.T) {
 	if res.ExitCode != 0 {
 		t.Fatalf("exit %d: %v\n%s", res.ExitCode, res.Err, out)
 	}
-	m := res.Manifest
+	m := written(t, res)
 	want := []string{
 		"show vpn ipsec-sa tunnel vpn_TEST",
 		"show vpn flow tunnel-id 207",
@@ -219,7 +219,7 @@ params:
 			if res.ExitCode != engine.ExitStepFailed || res.Err == nil || res.Err.Error() != tc.want {
 				t.Fatalf("exit %d err %v, want %q", res.ExitCode, res.Err, tc.want)
 			}
-			if got := sent(res.Manifest); !reflect.DeepEqual(got, []string{"show vpn ipsec-sa tunnel vpn_TEST"}) {
+			if got := sent(written(t, res)); !reflect.DeepEqual(got, []string{"show vpn ipsec-sa tunnel vpn_TEST"}) {
 				t.Errorf("sent %q", got)
 			}
 		})

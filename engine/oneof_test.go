@@ -75,7 +75,7 @@ steps:
 	if res.ExitCode != 0 {
 		t.Fatalf("exit %d: %v", res.ExitCode, res.Err)
 	}
-	s := step(t, res.Manifest, "fib")
+	s := step(t, written(t, res), "fib")
 	if s.Status != "ok" || s.Command != "test advanced-routing fib-lookup logical-router default ip 192.0.2.1" {
 		t.Errorf("step %s %q", s.Status, s.Command)
 	}
@@ -114,13 +114,13 @@ steps:
 	if res.ExitCode != engine.ExitStepFailed || res.Err == nil || !strings.HasSuffix(res.Err.Error(), "step fib: "+msg) {
 		t.Fatalf("exit %d, err %v; want exit 1 with %q", res.ExitCode, res.Err, msg)
 	}
-	s := step(t, res.Manifest, "fib")
+	s := step(t, written(t, res), "fib")
 	if s.Status != "failed" || s.AcceptedForm != nil || len(s.Refused) != 2 || s.Error != msg {
 		t.Errorf("step %+v", s)
 	}
 	res, _ = runOneOf(t, strings.Replace(src, "ON_ERROR", "on_error: continue", 1), ex...)
-	if res.ExitCode != 0 || len(res.Manifest.Steps) != 2 {
-		t.Errorf("on_error continue: exit %d, %d steps: %v", res.ExitCode, len(res.Manifest.Steps), res.Err)
+	if res.ExitCode != 0 || len(written(t, res).Steps) != 2 {
+		t.Errorf("on_error continue: exit %d, %d steps: %v", res.ExitCode, len(written(t, res).Steps), res.Err)
 	}
 }
 
@@ -172,7 +172,7 @@ cleanup:
 	if res.ExitCode != 0 {
 		t.Fatalf("exit %d: %v (pending %q)", res.ExitCode, res.Err, res.Pending)
 	}
-	got := sent(res.Manifest)
+	got := sent(written(t, res))
 	want := []string{"debug ike global on debug", "show clock", "undo: debug ike global on normal", "cleanup: show system info"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("sent %q, want %q", got, want)
@@ -235,7 +235,7 @@ steps:
 		t.Fatalf("undo %+v", u)
 	}
 	// DoneBy names the step that sent it: the second one.
-	steps := res.Manifest.Steps
+	steps := written(t, res).Steps
 	if u[0].DoneBy == 0 || u[0].DoneBy != steps[len(steps)-1].Seq || steps[len(steps)-1].Command != u[0].Command {
 		t.Errorf("undo done by seq %d; steps %+v", u[0].DoneBy, steps)
 	}

@@ -126,7 +126,7 @@ func (ru *run) evalFindings() {
 		}
 		rec := FindingRecord{ID: f.ID, Severity: string(f.Severity), Message: msg}
 		for _, ev := range f.Evidence {
-			rec.Evidence = append(rec.Evidence, ru.evidence(ev, ru.steps[ev.Step])...)
+			rec.Evidence = append(rec.Evidence, ru.evidence(ev, ru.view(ev.Step))...)
 		}
 		ru.m.Findings = append(ru.m.Findings, rec)
 	}
@@ -199,7 +199,7 @@ func (ru *run) collectSeries() {
 		}
 	}
 	for _, id := range ids {
-		v := ru.steps[id]
+		v := ru.view(id)
 		if len(v.Items) == 0 {
 			ru.addSeries(id, "", v, parsers[id], evidence[id])
 			continue

@@ -17,7 +17,7 @@ import (
 )
 
 func (ru *run) env(out *playbook.RunView) map[string]any {
-	env := playbook.EnvOf(ru.params, ru.vars, ru.stepsEnv, ru.target, out)
+	env := playbook.EnvOf(ru.params, ru.vars, ru.steps, ru.target, out)
 	if ru.item != nil {
 		playbook.WithItem(env, *ru.item)
 	}
@@ -132,8 +132,8 @@ func (ru *run) skip(s *playbook.Step) { ru.skipBecause(s, "") }
 // skipBecause records s as skipped; why, when given, is noted in the
 // manifest and the summary.
 func (ru *run) skipBecause(s *playbook.Step, why string) {
-	if s.ID != "" {
-		ru.setStep(s.ID, playbook.StepView{Skipped: true, Status: "skipped"})
+	if s.ID != "" && ru.keeps(s) {
+		ru.steps[s.ID] = playbook.StepView{Skipped: true, Status: "skipped"}
 	}
 	now := ru.now()
 	ru.addStep(StepRecord{ID: s.ID, Kind: string(s.Kind), Line: s.Line, Command: srcOf(s), Start: now, End: now, Status: "skipped", Note: why}, "")
@@ -481,6 +481,11 @@ func (ru *run) send(ctx context.Context, s *playbook.Step, forms []transports.Co
 		out.Fields = f
 	}
 	ru.addStep(rec, text)
+	if k := (stepItem{rec.ID, rec.Item}); mayRunAgain(s) && rec.Command != "" {
+		if _, ok := ru.firstCmd[k]; !ok {
+			ru.firstCmd[k] = rec.Command
+		}
+	}
 	_ = ru.j.Append(JournalEntry{Time: end, Event: evStepEnd, Seq: seq, Step: s.ID, Status: rec.Status, Error: rec.Error, Item: ru.itemOr()}) // not durable
 	ru.em.emit(Event{Type: EvStepEnded, Seq: seq, Step: s.ID, Kind: string(s.Kind), Command: cmd.Shown, Item: rec.Item,
 		Status: EventStatus(rec.Status), Error: rec.Error, Output: rec.Output, DurationMS: durMS(end.Sub(start))})
@@ -580,10 +585,10 @@ func (ru *run) satisfyUndo(seq int, cli string) {
 
 // record updates steps.<id> with one more run.
 func (ru *run) record(s *playbook.Step, out playbook.RunView, status, errText string) {
-	if s.ID == "" {
+	if s.ID == "" || !ru.keeps(s) {
 		return
 	}
-	v := ru.steps[s.ID]
+	v := ru.view(s.ID)
 	v.Ran, v.Skipped = true, false
 	v.Status, v.OK, v.Error = status, status == "ok", errText
 	v.Text, v.Data, v.Fields, v.Form = out.Text, out.Data, out.Fields, out.Form
@@ -591,13 +596,41 @@ func (ru *run) record(s *playbook.Step, out playbook.RunView, status, errText st
 	if ru.item != nil {
 		v.Items = recordItem(v.Items, out, status, errText)
 	}
-	ru.setStep(s.ID, v)
+	ru.steps[s.ID] = v
 }
 
-// setStep sets steps.<id>, for the engine and for expressions.
-func (ru *run) setStep(id string, v playbook.StepView) {
-	ru.steps[id] = v
-	ru.stepsEnv[id] = v
+// keeps reports whether the run keeps steps.<id> of s: when something
+// reads it (an expression, a finding's evidence), or when s can run more
+// than once (a repeat, a retry, an item each), whose runs make its
+// series. Any other step costs nothing once it ended: its output and
+// record are in the folder, and no expression can ask for it.
+func (ru *run) keeps(s *playbook.Step) bool {
+	return ru.pb.ReadsStep(s.ID) || mayRunAgain(s)
+}
+
+// mayRunAgain reports whether s can run more than once in a run.
+func mayRunAgain(s *playbook.Step) bool {
+	return s.Repeat != nil || s.Until != nil || s.ForEach != nil
+}
+
+// notRun is steps.<id> of a step that did not run (yet), shared.
+var notRun any = playbook.StepView{}
+
+// view is steps.<id> (the zero view for an id the run does not keep).
+func (ru *run) view(id string) playbook.StepView {
+	v, _ := ru.steps[id].(playbook.StepView)
+	return v
+}
+
+// readSteps is the views of the steps the playbook reads, for EndState.
+func (ru *run) readSteps() map[string]playbook.StepView {
+	out := map[string]playbook.StepView{}
+	for id := range ru.steps {
+		if ru.pb.ReadsStep(id) {
+			out[id] = ru.view(id)
+		}
+	}
+	return out
 }
 
 func (ru *run) capture(s *playbook.Step, out playbook.RunView) error {
@@ -669,13 +702,9 @@ func (ru *run) writeOutput(rel, text string) (string, error) {
 type stepItem struct{ id, item string }
 
 // addStep hands a step's record to the run folder, which keeps it (the
-// engine keeps only what later needs: the command each step ran first,
-// the first `show clock`). text is the output written for it.
+// engine keeps only what later needs: the first `show clock`). text is
+// the output written for it.
 func (ru *run) addStep(rec StepRecord, text string) {
-	k := stepItem{rec.ID, rec.Item}
-	if _, ok := ru.firstCmd[k]; !ok && rec.Command != "" {
-		ru.firstCmd[k] = rec.Command
-	}
 	if ru.clock0 == nil && rec.Command == "show clock" && rec.Status == "ok" && rec.Output != "" {
 		c := strings.TrimSpace(ru.redact(text))
 		ru.clock0 = &c

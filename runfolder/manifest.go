@@ -70,18 +70,19 @@ var stepsKey = []byte("\n  \"steps\": []")
 // writeManifest writes m as manifest.json to path, atomically, byte for
 // byte as json.MarshalIndent(m, "", "  ") would with m.Steps set to the
 // steps records hands over (each its compact JSON), without holding them.
-func writeManifest(path string, m *engine.Manifest, records func(func([]byte) error) error) error {
+// It returns the manifest's JSON without its steps ("steps": []).
+func writeManifest(path string, m *engine.Manifest, records func(func([]byte) error) error) ([]byte, error) {
 	head := *m
 	head.Steps = []engine.StepRecord{}
 	b, err := json.MarshalIndent(&head, "", "  ")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	i := bytes.Index(b, stepsKey)
 	if i < 0 {
-		return errors.New("manifest: no steps key")
+		return nil, errors.New("manifest: no steps key")
 	}
-	return writeAtomic(path, func(w *bufio.Writer) error {
+	return b, writeAtomic(path, func(w *bufio.Writer) error {
 		w.Write(b[:i])
 		w.WriteString("\n  \"steps\": [")
 		n := 0

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -86,6 +87,8 @@ type Folder struct {
 	n          int
 	transports []string
 	buf        []byte
+	// head is manifest.json as End wrote it, without its steps.
+	head []byte
 }
 
 var _ engine.Folder = (*Folder)(nil)
@@ -126,7 +129,8 @@ func (f *Folder) Step(rec engine.StepRecord) error {
 // Checkpoint writes manifest.json of the run so far: m with the steps
 // recorded until now.
 func (f *Folder) Checkpoint(m *engine.Manifest) error {
-	return writeManifest(filepath.Join(f.dir, "manifest.json"), m, f.records)
+	_, err := writeManifest(filepath.Join(f.dir, "manifest.json"), m, f.records)
+	return err
 }
 
 // End writes manifest.json with every recorded step, summary.md, then
@@ -140,9 +144,11 @@ func (f *Folder) End(m *engine.Manifest) error {
 	if err != nil {
 		return err
 	}
-	if err := writeManifest(filepath.Join(f.dir, "manifest.json"), m, f.records); err != nil {
+	head, err := writeManifest(filepath.Join(f.dir, "manifest.json"), m, f.records)
+	if err != nil {
 		return fmt.Errorf("writing manifest: %w", err)
 	}
+	f.head = head
 	if err := f.writeSummary(m); err != nil {
 		return fmt.Errorf("writing summary: %w", err)
 	}
@@ -175,8 +181,21 @@ func (f *Folder) writeSummary(m *engine.Manifest) error {
 	return err
 }
 
-// Written reads manifest.json back, steps included.
-func (f *Folder) Written() (*engine.Manifest, error) { return ReadManifest(f.dir) }
+// Written is manifest.json as End wrote it, decoded, without its steps
+// (Steps nil: Scan reads them from the folder), so what it costs does not
+// grow with the run. Before End, or when End failed, it reads
+// manifest.json back, skipping the steps.
+func (f *Folder) Written() (*engine.Manifest, error) {
+	if f.head == nil {
+		return Scan(f.dir, func(engine.StepRecord) error { return nil })
+	}
+	var m engine.Manifest
+	if err := json.Unmarshal(f.head, &m); err != nil {
+		return nil, err
+	}
+	m.Steps = nil
+	return &m, nil
+}
 
 // Discard removes the folder.
 func (f *Folder) Discard() error {

@@ -62,6 +62,7 @@ func TestManifestStreamedAsMarshalled(t *testing.T) {
 		if err := json.Unmarshal(want, &direct); err != nil {
 			t.Fatal(err)
 		}
+		direct.Steps = nil // Written leaves the steps on disk
 		if !reflect.DeepEqual(back, &direct) {
 			t.Errorf("%d steps: read back %+v\nwant %+v", n, back, &direct)
 		}

@@ -200,9 +200,17 @@ func (l *loader) steps(file string, n *yaml.Node, what string) []*Step {
 	if !ok {
 		return nil
 	}
+	// A step's node is not read again once decoded: it is dropped from
+	// the tree as the list is decoded, so a playbook of many steps does
+	// not hold its whole YAML tree and its steps at once. Not in a file
+	// with anchors, where an alias may decode a node again.
+	drop := !l.anchored[file]
 	var out []*Step
-	for _, it := range items {
+	for i, it := range items {
 		out = append(out, l.step(file, it)...)
+		if drop {
+			items[i] = nil
+		}
 	}
 	return out
 }

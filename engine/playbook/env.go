@@ -82,9 +82,10 @@ func EnvTypes(params []*Param, captures, stepIDs []string, withOutput bool) type
 	for _, c := range captures {
 		vm[c] = types.String
 	}
-	sm := types.Map{}
+	sm := make(types.Map, len(stepIDs))
+	st := structOf(StepView{})
 	for _, id := range stepIDs {
-		sm[id] = structOf(StepView{})
+		sm[id] = st
 	}
 	env := types.Map{
 		"params": pm,

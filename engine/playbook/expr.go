@@ -3,6 +3,7 @@ package playbook
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
 	"regexp"
 	"slices"
@@ -195,10 +196,16 @@ func (l *loader) compileAll(pb *Playbook) {
 		l.envNames["params"] = append(l.envNames["params"], p.Name)
 	}
 	// envs[withOutput][withItem]
+	// The four share one map of the steps: a playbook of many steps
+	// holds it once while it compiles.
+	base := EnvTypes(params, captures, ids, false)
 	var envs [2][2]expr.Option
 	for o := range 2 {
 		for i := range 2 {
-			m := EnvTypes(params, captures, ids, o == 1)
+			m := maps.Clone(base)
+			if o == 1 {
+				m["output"] = structOf(RunView{})
+			}
 			if i == 1 {
 				m["item"] = types.String
 			}
@@ -208,9 +215,10 @@ func (l *loader) compileAll(pb *Playbook) {
 	var endsEnv expr.Option
 	if pb.Case != nil {
 		l.envNames["ends"] = pb.Case.Ends
-		endsEnv = expr.Env(CaseEnvTypes(pb.Case.Ends, EnvTypes(params, captures, ids, false)))
+		endsEnv = expr.Env(CaseEnvTypes(pb.Case.Ends, base))
 	}
 	fns := Functions()
+	reads := &stepReads{}
 	for _, pe := range l.pending {
 		if pe.check != nil {
 			pe.check()
@@ -243,7 +251,21 @@ func (l *loader) compileAll(pb *Playbook) {
 			}
 		}
 		pe.e.Program = prog
+		reads.expr(prog.Node())
 	}
+	for _, f := range pb.Findings {
+		for _, ev := range f.Evidence {
+			reads.add(ev.Step)
+		}
+	}
+	if pb.Case != nil {
+		for _, f := range pb.Case.Findings {
+			for _, ev := range f.Evidence {
+				reads.add(ev.Step)
+			}
+		}
+	}
+	pb.reads = reads
 }
 
 func b2i(b bool) int {
@@ -334,7 +356,7 @@ func (l *loader) posIn(file string, n *yaml.Node, off int) Pos {
 		last := prefix[strings.LastIndexByte(prefix, '\n')+1:]
 		p.Line = n.Line + 1 + nl
 		indent := 0
-		if lines := l.sources[file]; p.Line <= len(lines) {
+		if lines := l.lines(file); p.Line <= len(lines) {
 			src := lines[p.Line-1]
 			indent = len(src) - len(strings.TrimLeft(src, " "))
 		}

@@ -119,7 +119,9 @@ func load(file string, read func(string) ([]byte, error), join func(from, rel st
 	l := &loader{
 		read:     read,
 		join:     join,
+		srcs:     map[string][]byte{},
 		sources:  map[string][]string{},
+		anchored: map[string]bool{},
 		stepIDs:  map[string]Pos{},
 		captures: map[string]captureDef{},
 	}
@@ -154,10 +156,15 @@ func (l *loader) sortErrors() {
 // loader holds the state of one Load: errors so far, sources for snippets,
 // and the expressions waiting for the environment to be known.
 type loader struct {
-	read     func(string) ([]byte, error)
-	join     func(from, rel string) string
-	errs     ErrorList
-	sources  map[string][]string
+	read func(string) ([]byte, error)
+	join func(from, rel string) string
+	errs ErrorList
+	// srcs holds each file read; sources its lines, once asked for.
+	srcs    map[string][]byte
+	sources map[string][]string
+	// anchored are the files with an anchor or an alias: steps does not
+	// drop their decoded nodes, which an alias may decode again.
+	anchored map[string]bool
 	files    []string // in the order read
 	nsteps   int
 	includes []string // the include chain being expanded
@@ -178,7 +185,7 @@ type captureDef struct {
 // (and a second document) at their place.
 func (l *loader) parse(file string, src []byte) *yaml.Node {
 	l.files = append(l.files, file)
-	l.sources[file] = strings.Split(strings.ReplaceAll(string(src), "\r\n", "\n"), "\n")
+	l.srcs[file] = src
 	doc, probs := yamlerr.Decode(src)
 	for _, p := range probs {
 		l.add(Pos{File: file, Line: p.Line, Col: p.Col}, "%s", p.Msg)
@@ -190,13 +197,46 @@ func (l *loader) parse(file string, src []byte) *yaml.Node {
 		l.add(Pos{File: file, Line: 1, Col: 1}, "empty file")
 		return nil
 	}
+	if hasAnchor(doc) {
+		l.anchored[file] = true
+	}
 	return doc.Content[0]
+}
+
+// hasAnchor reports whether the tree under n has an anchor or an alias:
+// a node of it may then be decoded twice.
+func hasAnchor(n *yaml.Node) bool {
+	if n.Anchor != "" || n.Kind == yaml.AliasNode {
+		return true
+	}
+	for _, c := range n.Content {
+		if hasAnchor(c) {
+			return true
+		}
+	}
+	return false
+}
+
+// lines are the lines of file, split when first asked for (an error, a
+// position in a block scalar): a playbook that loads fine is not held
+// twice.
+func (l *loader) lines(file string) []string {
+	if lines, ok := l.sources[file]; ok {
+		return lines
+	}
+	src, ok := l.srcs[file]
+	if !ok {
+		return nil
+	}
+	lines := strings.Split(strings.ReplaceAll(string(src), "\r\n", "\n"), "\n")
+	l.sources[file] = lines
+	return lines
 }
 
 // add records an error at p.
 func (l *loader) add(p Pos, format string, args ...any) {
 	e := &Error{Pos: p, Msg: fmt.Sprintf(format, args...)}
-	if lines := l.sources[p.File]; p.Line >= 1 && p.Line <= len(lines) {
+	if lines := l.lines(p.File); p.Line >= 1 && p.Line <= len(lines) {
 		e.Source = yamlerr.Printable(lines[p.Line-1])
 	}
 	l.errs = append(l.errs, e)

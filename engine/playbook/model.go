@@ -34,6 +34,10 @@ type Playbook struct {
 	// the targets of one run are to each other, and the findings that read
 	// several of them. A run of a single target ignores it.
 	Case *Case
+
+	// reads is what the expressions and evidence read of the steps
+	// (ReadsStep); nil when the playbook was not loaded.
+	reads *stepReads
 }
 
 // Case says that the first targets of a multi-target run are the ends of
