@@ -152,12 +152,18 @@ func runCase(t *testing.T, ends []*end, operator engine.Prompter) ([]*engine.Res
 	return res, s
 }
 
-// runs are the start and end of each run of step id, in order.
-func runs(m *engine.Manifest, id string) (starts, ends []time.Time) {
-	for _, s := range m.Steps {
+// runs are the start and end of each run of step id, in order, read
+// from the run folder res wrote.
+func runs(t *testing.T, res *engine.Result, id string) (starts, ends []time.Time) {
+	t.Helper()
+	_, err := runfolder.Scan(res.Dir, func(s engine.StepRecord) error {
 		if s.ID == id && s.Seq > 0 {
 			starts, ends = append(starts, s.Start), append(ends, s.End)
 		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	return starts, ends
 }
@@ -176,8 +182,8 @@ func TestSyncRunsStartTogether(t *testing.T) {
 		}
 	}
 	for _, id := range []string{"flow", "only"} {
-		as, ae := runs(res[0].Manifest, id)
-		bs, be := runs(res[1].Manifest, id)
+		as, ae := runs(t, res[0], id)
+		bs, be := runs(t, res[1], id)
 		if len(as) != len(bs) || len(as) < 3 {
 			t.Fatalf("%s: %d and %d runs", id, len(as), len(bs))
 		}
@@ -248,7 +254,7 @@ func TestSyncEndFailsMidRepeat(t *testing.T) {
 	if res[0].ExitCode != 0 || res[1].ExitCode != engine.ExitStepFailed {
 		t.Fatalf("exits %d and %d (%v, %v)", res[0].ExitCode, res[1].ExitCode, res[0].Err, res[1].Err)
 	}
-	if as, _ := runs(res[0].Manifest, "flow"); len(as) != 4 {
+	if as, _ := runs(t, res[0], "flow"); len(as) != 4 {
 		t.Errorf("fw1 ran flow %d times, want 4", len(as))
 	}
 	alone := 0
