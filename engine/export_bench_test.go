@@ -34,7 +34,7 @@ import (
 //
 // Like is compared with like: the simulator offers HTTP/2 and HTTP/1.1 in
 // ALPN (Go's server does) and curl would pick HTTP/2, while our client
-// speaks HTTP/1.1, which is what a PAN-OS management plane speaks unless
+// speaks only HTTP/1.1, which is what a PAN-OS management plane speaks unless
 // HTTP/2 is switched on there (and then HTTP/1.1 is switched off: PAN-OS
 // "What's new", August 2025, "HTTP/2 network support"). So curl is told
 // --http1.1, and the server checks that every export it answered, ours
