@@ -94,9 +94,9 @@ func TestArtifactWriterFileError(t *testing.T) {
 	t.Run("ReadFrom", func(t *testing.T) {
 		w := newArtifactWriter(&brokenFile{})
 		// far more than the buffers hold, so the download must stop
-		src := io.LimitReader(zeros{}, 64*artifactBufs*artifactBufSize)
+		src := io.LimitReader(zeros{}, int64(64*artifactBufs*artifactBufSize))
 		n, err := w.ReadFrom(src)
-		if !errors.Is(err, errFull) || n >= 64*artifactBufs*artifactBufSize {
+		if !errors.Is(err, errFull) || n >= int64(64*artifactBufs*artifactBufSize) {
 			t.Errorf("ReadFrom = %d, %v: want to stop with the file's error", n, err)
 		}
 		if _, err := w.Close(); !errors.Is(err, errFull) {
