@@ -42,7 +42,7 @@ import (
 // --http1.1, and the server checks that every export it answered, ours
 // and curl's, came over the same protocol and TLS version and cipher.
 //
-//	go test ./engine -run '^$' -bench ExportVsCurl -benchtime 3x
+//	go test ./engine -run '^$' -bench ExportVsCurl -benchtime 5x
 func BenchmarkExportVsCurl(b *testing.B) {
 	const size = 1 << 30
 	curl, err := exec.LookPath("curl")
