@@ -2,15 +2,10 @@ package engine
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
-	"io"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/runbook-dev/runbook/engine/playbook"
@@ -116,23 +111,27 @@ func (ru *run) pull(ctx context.Context, s *playbook.Step, ex transports.Exporte
 	if err != nil {
 		return err
 	}
-	h := sha256.New()
 	cctx, cancel := context.WithTimeout(ctx, ru.exportTimeout(s))
 	req := transports.ExportRequest{Category: category, File: file, MaxBytes: ru.o.MaxExportBytes, Progress: ru.progress(seq, s.ID)}
-	hw := newHashWriter(tmp, h)
-	info, err := ex.Export(cctx, req, hw)
+	aw := newArtifactWriter(tmp)
+	info, err := ex.Export(cctx, req, aw)
 	cancel()
-	werr := hw.Close()
+	sum, werr := aw.Close()
+	var serr error
+	if err == nil && werr == nil {
+		// Once, at the end, as the manifest that will name this file and
+		// its hash is synced.
+		serr = tmp.Sync()
+	}
 	cerr := tmp.Close()
 	if err == nil {
-		err = errors.Join(werr, cerr)
+		err = errors.Join(werr, serr, cerr)
 	}
 	rec := StepRecord{Seq: seq, ID: s.ID, Kind: "export", Line: s.Line, Command: label, Transport: ru.via(info.Transport), Start: start, End: ru.now(), Status: "ok"}
 	if err == nil {
 		name := artifactName(ru.redact(info.Name), category, shownFile)
 		var rel string
 		if rel, err = tmp.Keep(name); err == nil {
-			sum := hex.EncodeToString(h.Sum(nil))
 			rec.Output, rec.SHA256 = rel, sum
 			ru.m.Artifacts = append(ru.m.Artifacts, ArtifactRecord{Step: s.ID, Category: category, Path: rel, Size: info.Size, SHA256: sum})
 		}
@@ -192,87 +191,6 @@ func (ru *run) progress(seq int, step string) func(done, total int64) {
 		last = mark
 		ru.em.emit(Event{Type: EvExportProgress, Seq: seq, Step: step, Bytes: done, Total: total})
 	}
-}
-
-// hashWriter writes and hashes on a goroutine of its own what the download
-// writes to it, so the download (reading the socket, decrypting TLS) never
-// waits for the file or the hash: Write copies into one of a few large
-// buffers and hands each full one over. Memory is bounded by those buffers.
-type hashWriter struct {
-	buf  []byte      // being filled, nil when none
-	free chan []byte // empty buffers
-	full chan []byte // buffers to write, closed by Close
-	done chan struct{}
-	mu   sync.Mutex
-	err  error // the first write error, set by the goroutine
-}
-
-const (
-	hashBufSize = 256 << 10
-	hashBufs    = 4
-)
-
-func newHashWriter(f io.Writer, h hash.Hash) *hashWriter {
-	w := &hashWriter{free: make(chan []byte, hashBufs), full: make(chan []byte, hashBufs), done: make(chan struct{})}
-	for range hashBufs {
-		w.free <- make([]byte, 0, hashBufSize)
-	}
-	go func() {
-		defer close(w.done)
-		for b := range w.full {
-			if w.failed() == nil {
-				h.Write(b)
-				if _, err := f.Write(b); err != nil {
-					w.mu.Lock()
-					w.err = err
-					w.mu.Unlock()
-				}
-			}
-			w.free <- b[:0]
-		}
-	}()
-	return w
-}
-
-func (w *hashWriter) failed() error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.err
-}
-
-// Write copies p into the buffers; it returns the first error of an
-// earlier write to the file.
-func (w *hashWriter) Write(p []byte) (int, error) {
-	n := 0
-	for len(p) > 0 {
-		if err := w.failed(); err != nil {
-			return n, err
-		}
-		if w.buf == nil {
-			w.buf = <-w.free
-		}
-		k := copy(w.buf[len(w.buf):cap(w.buf)], p)
-		w.buf = w.buf[:len(w.buf)+k]
-		n += k
-		p = p[k:]
-		if len(w.buf) == cap(w.buf) {
-			w.full <- w.buf
-			w.buf = nil
-		}
-	}
-	return n, nil
-}
-
-// Close writes what is left, waits for the goroutine and returns the first
-// write error. The writer must not be used after.
-func (w *hashWriter) Close() error {
-	if len(w.buf) > 0 {
-		w.full <- w.buf
-	}
-	w.buf = nil
-	close(w.full)
-	<-w.done
-	return w.failed()
 }
 
 // FormatBytes gives a size in bytes, KiB, MiB or GiB.

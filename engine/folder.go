@@ -61,6 +61,9 @@ type Artifact interface {
 	// Keep names the closed file artifacts/<name> and returns that
 	// relative path.
 	Keep(name string) (string, error)
+	// Sync commits the file's contents to stable storage (once, when the
+	// download is complete).
+	Sync() error
 	// Remove deletes the file (a failed or cut-short export).
 	Remove()
 }

@@ -206,15 +206,17 @@ func (c *Client) download(ctx context.Context, form url.Values, req transports.E
 	if req.MaxBytes > 0 {
 		src = io.LimitReader(br, req.MaxBytes)
 	}
-	pw := &progressWriter{w: w, total: total, fn: req.Progress}
-	if pw.fn != nil {
-		pw.fn(0, total)
+	pr := &progressReader{r: src, total: total, fn: req.Progress}
+	if pr.fn != nil {
+		pr.fn(0, total)
 	}
+	// A w that is an io.ReaderFrom reads the body into its own buffers
+	// (the engine's artifact writer does: no copy through ours).
 	buf := make([]byte, 32<<10)
-	n, err := io.CopyBuffer(pw, onlyReader{src}, buf)
+	n, err := io.CopyBuffer(w, pr, buf)
 	info := transports.ExportInfo{Name: name, Size: n}
 	if err != nil {
-		if pw.werr != nil {
+		if pr.rerr == nil || !errors.Is(err, pr.rerr) {
 			return info, fmt.Errorf("write %s: %w", name, err)
 		}
 		return info, c.netErr(ctx, err)
@@ -230,26 +232,27 @@ func (c *Client) download(ctx context.Context, form url.Values, req transports.E
 	return info, nil
 }
 
-// onlyReader hides WriterTo/ReaderFrom so CopyBuffer uses our buffer.
-type onlyReader struct{ io.Reader }
-
-// progressWriter counts bytes and reports them.
-type progressWriter struct {
-	w     io.Writer
+// progressReader counts the bytes read and reports them; it keeps the
+// read error, to tell it from a write error. It has no WriteTo, so the
+// copy goes through our buffer or the writer's ReadFrom.
+type progressReader struct {
+	r     io.Reader
 	done  int64
 	total int64
 	fn    func(done, total int64)
-	werr  error
+	rerr  error // the last error of r other than io.EOF
 }
 
-func (p *progressWriter) Write(b []byte) (int, error) {
-	n, err := p.w.Write(b)
-	p.done += int64(n)
-	if err != nil {
-		p.werr = err
+func (p *progressReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	if err != nil && err != io.EOF {
+		p.rerr = err
 	}
-	if p.fn != nil {
-		p.fn(p.done, p.total)
+	if n > 0 {
+		p.done += int64(n)
+		if p.fn != nil {
+			p.fn(p.done, p.total)
+		}
 	}
 	return n, err
 }

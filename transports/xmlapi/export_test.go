@@ -305,3 +305,88 @@ func BenchmarkExport1GiB(b *testing.B) {
 	b.ReportMetric(float64(growth)/(1<<20), "peak-heap-growth-MiB")
 	b.ReportMetric(float64(vmHWM())/(1<<20), "peak-RSS-MiB")
 }
+
+// failingWriter takes limit bytes, then fails with errDiskFull.
+type failingWriter struct{ limit int }
+
+var errDiskFull = errors.New("no space left on device")
+
+func (w *failingWriter) Write(p []byte) (int, error) {
+	if len(p) > w.limit {
+		n := w.limit
+		w.limit = 0
+		return n, errDiskFull
+	}
+	w.limit -= len(p)
+	return len(p), nil
+}
+
+// failingReaderFrom is a failingWriter that reads the body itself, as the
+// engine's artifact writer does.
+type failingReaderFrom struct{ failingWriter }
+
+func (w *failingReaderFrom) ReadFrom(r io.Reader) (int64, error) {
+	var n int64
+	buf := make([]byte, 1000)
+	for {
+		k, err := r.Read(buf)
+		m, werr := w.Write(buf[:k])
+		n += int64(m)
+		if werr != nil {
+			return n, werr
+		}
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+	}
+}
+
+// TestExportWriteAndReadErrors: a failing write is told apart from a
+// failing download, whether the writer is written to or reads the body
+// itself (io.ReaderFrom); progress counts the bytes that came.
+func TestExportWriteAndReadErrors(t *testing.T) {
+	noEnv(t)
+	f := newFakeFW(t)
+	body := bytes.Repeat([]byte("pcap"), 50000)
+	f.exp = func(w http.ResponseWriter, form url.Values) {
+		w.Header().Set("Content-Disposition", "attachment; filename="+form.Get("from"))
+		w.Header().Set("Content-Type", "application/octet-stream")
+		if form.Get("from") == "cut.pcap" {
+			w.Header().Set("Content-Length", fmt.Sprint(len(body)))
+			w.Write(body[:len(body)/2]) // the connection ends halfway
+			return
+		}
+		w.Write(body)
+	}
+	c := openFake(t, f, f.target())
+	ctx := context.Background()
+	writers := map[string]func(limit int) io.Writer{
+		"Write":    func(limit int) io.Writer { return &failingWriter{limit: limit} },
+		"ReadFrom": func(limit int) io.Writer { return &failingReaderFrom{failingWriter{limit: limit}} },
+	}
+	for name, w := range writers {
+		t.Run(name, func(t *testing.T) {
+			_, err := c.Export(ctx, transports.ExportRequest{Category: "filters-pcap", File: "rx.pcap"}, w(70000))
+			if want := "xmlapi fw1: export filters-pcap: write rx.pcap: no space left on device"; err == nil || err.Error() != want {
+				t.Errorf("write error:\n got %v\nwant %s", err, want)
+			}
+			var ce *transports.ConnError
+			if !errors.Is(err, errDiskFull) || errors.As(err, &ce) {
+				t.Errorf("write error %v: want errDiskFull, not a ConnError", err)
+			}
+
+			var last, total int64
+			_, err = c.Export(ctx, transports.ExportRequest{Category: "filters-pcap", File: "cut.pcap",
+				Progress: func(d, tot int64) { last, total = d, tot }}, w(1<<30))
+			if !errors.As(err, &ce) || errors.Is(err, errDiskFull) {
+				t.Errorf("cut download = %v, want a ConnError", err)
+			}
+			if total != int64(len(body)) || last <= 0 || last >= total {
+				t.Errorf("progress of the cut download (%d, %d), want some of %d", last, total, len(body))
+			}
+		})
+	}
+}
