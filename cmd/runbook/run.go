@@ -238,9 +238,9 @@ func runRun(ctx context.Context, opts *runOptions) error {
 		return usageError{errors.New("run: --record takes a single target")}
 	}
 	in, err := checkRun(ctx, opts)
-	if in != nil && in.demoDev != nil {
-		defer in.demoDev.stop()
-		defer in.demoDev.report(io.ErrOut)
+	if in != nil && in.demoDevs != nil {
+		defer in.demoDevs.stop()
+		defer in.demoDevs.report(io.ErrOut)
 	}
 	if err != nil {
 		return err
@@ -437,7 +437,8 @@ type runInput struct {
 	source  string
 	given   map[string]string
 	targets []target
-	demoDev *demoDevice // nil unless the demo target was started
+	// demoDevs are the built-in simulators started (demo, demo-peer).
+	demoDevs demoDevices
 	bound   []map[string]any
 	// from says, per target, where each parameter came from: given
 	// (--param) or target; default otherwise.
@@ -450,7 +451,7 @@ type runInput struct {
 // checkRun checks the input of a run, a dry run the same: the playbook
 // loads, every target resolves, each target's params bind (Playbook.Bind,
 // its bounds included) and the env: and file: secrets are readable. Every
-// error is exit 2. The demo device it may start is in the result, error
+// error is exit 2. The demo devices it may start are in the result, error
 // or not, for the caller to stop.
 func checkRun(ctx context.Context, opts *runOptions) (*runInput, error) {
 	io := opts.io
@@ -463,11 +464,11 @@ func checkRun(ctx context.Context, opts *runOptions) (*runInput, error) {
 	if err != nil {
 		return nil, usageError{err}
 	}
-	targets, demoDev, err := resolveTargets(ctx, opts, pb)
+	targets, demoDevs, err := resolveTargets(ctx, opts, pb)
 	if err != nil {
 		return nil, &exitError{code: exitInvalid, err: err}
 	}
-	in := &runInput{pb: pb, source: source, given: given, targets: targets, demoDev: demoDev}
+	in := &runInput{pb: pb, source: source, given: given, targets: targets, demoDevs: demoDevs}
 	// Bind every target's parameters before anything is sent.
 	in.bound = make([]map[string]any, len(targets))
 	in.from = make([]map[string]string, len(targets))
@@ -515,12 +516,12 @@ func parseParamFlags(ps []string) (map[string]string, error) {
 }
 
 // resolveTargets turns --target names (and groups) into targets.
-func resolveTargets(ctx context.Context, opts *runOptions, pb *playbook.Playbook) (_ []target, demoDev *demoDevice, err error) {
+func resolveTargets(ctx context.Context, opts *runOptions, pb *playbook.Playbook) (_ []target, demoDevs demoDevices, err error) {
 	reg := registry()
 	var inv *inventory.Inventory
 	needInv := false
 	for _, n := range opts.Targets {
-		if n != demoTarget {
+		if !isDemo(n) {
 			needInv = true
 		}
 	}
@@ -537,16 +538,16 @@ func resolveTargets(ctx context.Context, opts *runOptions, pb *playbook.Playbook
 			return nil, nil, err
 		}
 		for _, n := range opts.Targets {
-			if n != demoTarget && !solo.IsAlias(n) {
+			if !isDemo(n) && !solo.IsAlias(n) {
 				return nil, nil, ferr
 			}
 		}
 		inv = solo
 	}
 	defer func() {
-		if err != nil && demoDev != nil {
-			demoDev.stop()
-			demoDev = nil
+		if err != nil && demoDevs != nil {
+			demoDevs.stop()
+			demoDevs = nil
 		}
 	}()
 	var out []target
@@ -558,16 +559,18 @@ func resolveTargets(ctx context.Context, opts *runOptions, pb *playbook.Playbook
 			if ts, err = inv.Resolve([]string{n}); err != nil {
 				return nil, nil, err
 			}
-		case n == demoTarget && opts.Replay == "" && opts.DryRun:
+		case isDemo(n) && opts.Replay == "" && opts.DryRun:
 			// A dry run starts no simulator: the target as it would be.
-			ts = []transports.Target{demoPlanTarget()}
-		case n == demoTarget && opts.Replay == "":
-			if demoDev == nil {
-				if demoDev, err = startDemo(ctx, pb); err != nil {
+			ts = []transports.Target{demoPlanTarget(n)}
+		case isDemo(n) && opts.Replay == "":
+			d := demoDevs.find(n)
+			if d == nil {
+				if d, err = startDemo(ctx, n, pb); err != nil {
 					return nil, nil, err
 				}
+				demoDevs = append(demoDevs, d)
 			}
-			ts = []transports.Target{demoDev.target}
+			ts = []transports.Target{d.target}
 		case opts.Replay != "":
 			ts = []transports.Target{{Name: n}}
 		case inv == nil:
@@ -602,7 +605,7 @@ func resolveTargets(ctx context.Context, opts *runOptions, pb *playbook.Playbook
 			out = append(out, target{t: t, params: params, dial: d})
 		}
 	}
-	return out, demoDev, nil
+	return out, demoDevs, nil
 }
 
 // prefixWriter prefixes each line, for several targets sharing a terminal.
