@@ -439,7 +439,7 @@ type runInput struct {
 	targets []target
 	// demoDevs are the built-in simulators started (demo, demo-peer).
 	demoDevs demoDevices
-	bound   []map[string]any
+	bound    []map[string]any
 	// from says, per target, where each parameter came from: given
 	// (--param) or target; default otherwise.
 	from     []map[string]string
