@@ -102,7 +102,13 @@ names the file (session_log). A replayed target writes nothing.
 
 The built-in target "demo" needs no inventory and no firewall: it starts the
 PAN-OS simulator in-process on a free loopback port and reaches it over real
-SSH; the simulator's tunnel supplies every parameter not given.
+SSH; the simulator's tunnel supplies every parameter not given. "demo-peer" is
+the other end of that tunnel, started the same way (its addresses are demo's
+swapped): -t demo -t demo-peer is a case of two ends. A built-in playbook
+shows its fault on demo and the other side of it on demo-peer: phase1-down,
+demo's IKE never seen by demo-peer; phase2-down, phase 2 down on both with no
+common IPSec encryption; tunnel-up-no-traffic, demo's ESP never decapsulated
+by demo-peer; performance, demo busy and demo-peer healthy.
 
 A replay (--replay CASSETTE, or an inventory target with transport: replay)
 sends nothing: the cassette answers. The parameters it was recorded with
@@ -149,6 +155,10 @@ that is a Host of it needs no inventory entry.
 		Example: `  # No firewall at hand: the demo target is a simulated firewall
   runbook run phase2-down --target demo --yes
 
+  # Both ends of the demo's tunnel as one case folder, sampled together,
+  # the findings across the ends first
+  runbook run phase2-down -t demo -t demo-peer --yes
+
   # A real firewall, parameters on the command line (needs: fw1 in an inventory)
   runbook run phase2-down -t fw1 -p tunnel=sap-sap -p gateway=gw-sap \
       -p peer_ip=10.1.1.1 -p local_ip=10.1.1.2
@@ -179,7 +189,7 @@ that is a Host of it needs no inventory entry.
 		},
 	}
 	f := cmd.Flags()
-	f.StringArrayVarP(&opts.Targets, "target", "t", nil, "target or group name from the inventory, or a Host of ~/.ssh/config (repeatable); demo needs no inventory")
+	f.StringArrayVarP(&opts.Targets, "target", "t", nil, "target or group name from the inventory, or a Host of ~/.ssh/config (repeatable); demo and demo-peer need no inventory")
 	f.StringVarP(&opts.Inventory, "inventory", "i", "", "inventory file")
 	f.StringArrayVarP(&opts.Params, "param", "p", nil, "playbook parameter KEY=VALUE (repeatable)")
 	f.StringVarP(&opts.Out, "out", "o", "runs", "folder the run folders are written under")
