@@ -238,6 +238,14 @@ func TestVPNConfig(t *testing.T) {
 	if other.LocalIP != topo.PeerIP || other.PeerIP != topo.LocalIP {
 		t.Errorf("Mirror addresses: %+v", other)
 	}
+	if other.LocalHost != topo.RemoteHost || other.RemoteHost != topo.LocalHost ||
+		other.LocalNetwork != topo.RemoteNetwork || other.RemoteNetwork != topo.LocalNetwork {
+		t.Errorf("Mirror hosts and networks: %+v", other)
+	}
+	// The other end routes the first end's hosts into its tunnel.
+	if out := run(t, od, "test routing fib-lookup virtual-router default ip "+topo.LocalHost); !strings.Contains(out, "interface "+other.InnerInterface) {
+		t.Errorf("fib-lookup %s on the other end:\n%s", topo.LocalHost, out)
+	}
 	gw := mustParse(t, "vpn-gateway", run(t, od, "show vpn gateway"))
 	g := gw["entries"].([]any)[0].(map[string]any)
 	if g["name"] != "sap" || g["proposal"] != "[PSK][DH14][AES256][SHA1]" || g["lifetime_sec"] != int64(3600) || g["peer_address"] != topo.LocalIP {

@@ -24,6 +24,9 @@ type Topology struct {
 	LocalHost     string
 	RemoteHost    string
 	RemoteNetwork string // CIDR reached through the tunnel
+	// LocalNetwork is the network of LocalHost (CIDR): the other end's
+	// RemoteNetwork (Mirror).
+	LocalNetwork string
 	// Session ids of the IKE, ESP and inner traffic sessions.
 	IKESessionID     int
 	ESPSessionID     int
@@ -136,6 +139,7 @@ func DefaultTopology() Topology {
 		LocalHost:        "192.168.10.10",
 		RemoteHost:       "192.168.20.10",
 		RemoteNetwork:    "192.168.20.0/24",
+		LocalNetwork:     "192.168.10.0/24",
 		IKESessionID:     145371,
 		ESPSessionID:     145372,
 		TrafficSessionID: 145390,

@@ -62,11 +62,16 @@ func (c Crypto) brackets() string {
 }
 
 // Mirror returns the topology of the tunnel's other end: the local and
-// peer addresses swapped, and each proxy ID's local and remote networks
-// swapped, so that both ends' selectors mirror each other.
+// peer addresses swapped, the hosts behind each end swapped (and the
+// networks, when LocalNetwork is set), and each proxy ID's local and
+// remote networks swapped, so that both ends' selectors mirror each other.
 func (t Topology) Mirror() Topology {
 	m := t
 	m.LocalIP, m.PeerIP = t.PeerIP, t.LocalIP
+	m.LocalHost, m.RemoteHost = t.RemoteHost, t.LocalHost
+	if t.LocalNetwork != "" {
+		m.LocalNetwork, m.RemoteNetwork = t.RemoteNetwork, t.LocalNetwork
+	}
 	m.ProxyIDs = nil
 	for _, p := range t.ProxyIDs {
 		p.Local, p.Remote = p.Remote, p.Local

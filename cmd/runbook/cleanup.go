@@ -128,10 +128,10 @@ func cleanupRun(ctx context.Context, opts *cleanupOptions) error {
 		fmt.Fprintf(io.ErrOut, "runbook: %s: nothing left to clean up\n", opts.Dir)
 		return nil
 	}
-	if start.Target == demoTarget && start.Transport == "ssh" {
-		// The demo device is a simulator inside the runbook process that
-		// ran it: it ended with that process, debug switches and all.
-		fmt.Fprintf(io.ErrOut, "runbook: %s: the demo device ran inside the runbook process and ended with it; nothing is left on any device\n", opts.Dir)
+	if isDemo(start.Target) && start.Transport == "ssh" {
+		// The demo devices are simulators inside the runbook process that
+		// ran them: they ended with that process, debug switches and all.
+		fmt.Fprintf(io.ErrOut, "runbook: %s: the %s device ran inside the runbook process and ended with it; nothing is left on any device\n", opts.Dir, start.Target)
 		return nil
 	}
 	t, err := cleanupTarget(opts, start)
@@ -168,8 +168,8 @@ func cleanupRun(ctx context.Context, opts *cleanupOptions) error {
 	return nil
 }
 
-// cleanupTarget finds the target a run used: the inventory's, the demo, or
-// the cassette it replayed.
+// cleanupTarget finds the target a run used: the inventory's or the
+// cassette it replayed.
 func cleanupTarget(opts *cleanupOptions, start engine.JournalEntry) (transports.Target, error) {
 	if start.Transport == "replay" && start.Cassette != "" {
 		return transports.Target{Name: start.Target, Transport: "replay", Cassette: start.Cassette}, nil

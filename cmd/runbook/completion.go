@@ -40,7 +40,7 @@ func newCompletionCmd(io *IOStreams) *cobra.Command {
 verbs and flags, and also what they take from your files:
 
   run, show, validate PLAYBOOK   the built-in playbooks and *.yaml files
-  run -t/--target                the inventory's targets and groups, and demo
+  run -t/--target                the inventory's targets and groups, demo and demo-peer
                                  (the inventory found the way run finds it:
                                  --inventory on the line, $RUNBOOK_INVENTORY,
                                  ./inventory.yaml, ~/.config/runbook/inventory.yaml)
@@ -186,7 +186,8 @@ func isDir(dir string, e os.DirEntry) bool {
 }
 
 // completeTarget completes -t/--target: the targets and groups of the
-// inventory run would use, and demo. Targets already given are left out.
+// inventory run would use, demo and demo-peer. Targets already given are
+// left out.
 func completeTarget(io *IOStreams) cobra.CompletionFunc {
 	return func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
 		given, _ := cmd.Flags().GetStringArray("target")
@@ -211,6 +212,9 @@ func completeTarget(io *IOStreams) cobra.CompletionFunc {
 		}
 		if _, ok := inv.Targets[demoTarget]; !ok {
 			add(demoTarget, "the simulated firewall, in-process")
+		}
+		if _, ok := inv.Targets[demoPeerTarget]; !ok {
+			add(demoPeerTarget, "the other end of demo's tunnel, simulated in-process")
 		}
 		return out, cobra.ShellCompDirectiveNoFileComp
 	}

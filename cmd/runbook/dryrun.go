@@ -73,7 +73,7 @@ func planAddress(t transports.Target) string {
 	switch {
 	case t.Transport == "replay":
 		return "cassette " + strings.TrimPrefix(t.Cassette, builtinCassette)
-	case t.Name == demoTarget && t.Port == 0:
+	case isDemo(t.Name) && t.Port == 0:
 		return "the simulator, started on a free loopback port"
 	case t.Panorama != nil:
 		s = "serial " + t.Serial + " through Panorama " + t.Via

@@ -102,7 +102,13 @@ names the file (session_log). A replayed target writes nothing.
 
 The built-in target "demo" needs no inventory and no firewall: it starts the
 PAN-OS simulator in-process on a free loopback port and reaches it over real
-SSH; the simulator's tunnel supplies every parameter not given.
+SSH; the simulator's tunnel supplies every parameter not given. "demo-peer" is
+the other end of that tunnel, started the same way (its addresses are demo's
+swapped): -t demo -t demo-peer is a case of two ends. A built-in playbook
+shows its fault on demo and the other side of it on demo-peer: phase1-down,
+demo's IKE never seen by demo-peer; phase2-down, phase 2 down on both with no
+common IPSec encryption; tunnel-up-no-traffic, demo's ESP never decapsulated
+by demo-peer; performance, demo busy and demo-peer healthy.
 
 A replay (--replay CASSETTE, or an inventory target with transport: replay)
 sends nothing: the cassette answers. The parameters it was recorded with
@@ -149,6 +155,10 @@ that is a Host of it needs no inventory entry.
 		Example: `  # No firewall at hand: the demo target is a simulated firewall
   runbook run phase2-down --target demo --yes
 
+  # Both ends of the demo's tunnel as one case folder, sampled together,
+  # the findings across the ends first
+  runbook run phase2-down -t demo -t demo-peer --yes
+
   # A real firewall, parameters on the command line (needs: fw1 in an inventory)
   runbook run phase2-down -t fw1 -p tunnel=sap-sap -p gateway=gw-sap \
       -p peer_ip=10.1.1.1 -p local_ip=10.1.1.2
@@ -179,7 +189,7 @@ that is a Host of it needs no inventory entry.
 		},
 	}
 	f := cmd.Flags()
-	f.StringArrayVarP(&opts.Targets, "target", "t", nil, "target or group name from the inventory, or a Host of ~/.ssh/config (repeatable); demo needs no inventory")
+	f.StringArrayVarP(&opts.Targets, "target", "t", nil, "target or group name from the inventory, or a Host of ~/.ssh/config (repeatable); demo and demo-peer need no inventory")
 	f.StringVarP(&opts.Inventory, "inventory", "i", "", "inventory file")
 	f.StringArrayVarP(&opts.Params, "param", "p", nil, "playbook parameter KEY=VALUE (repeatable)")
 	f.StringVarP(&opts.Out, "out", "o", "runs", "folder the run folders are written under")
@@ -238,9 +248,9 @@ func runRun(ctx context.Context, opts *runOptions) error {
 		return usageError{errors.New("run: --record takes a single target")}
 	}
 	in, err := checkRun(ctx, opts)
-	if in != nil && in.demoDev != nil {
-		defer in.demoDev.stop()
-		defer in.demoDev.report(io.ErrOut)
+	if in != nil && in.demoDevs != nil {
+		defer in.demoDevs.stop()
+		defer in.demoDevs.report(io.ErrOut)
 	}
 	if err != nil {
 		return err
@@ -437,8 +447,9 @@ type runInput struct {
 	source  string
 	given   map[string]string
 	targets []target
-	demoDev *demoDevice // nil unless the demo target was started
-	bound   []map[string]any
+	// demoDevs are the built-in simulators started (demo, demo-peer).
+	demoDevs demoDevices
+	bound    []map[string]any
 	// from says, per target, where each parameter came from: given
 	// (--param) or target; default otherwise.
 	from     []map[string]string
@@ -450,7 +461,7 @@ type runInput struct {
 // checkRun checks the input of a run, a dry run the same: the playbook
 // loads, every target resolves, each target's params bind (Playbook.Bind,
 // its bounds included) and the env: and file: secrets are readable. Every
-// error is exit 2. The demo device it may start is in the result, error
+// error is exit 2. The demo devices it may start are in the result, error
 // or not, for the caller to stop.
 func checkRun(ctx context.Context, opts *runOptions) (*runInput, error) {
 	io := opts.io
@@ -463,11 +474,11 @@ func checkRun(ctx context.Context, opts *runOptions) (*runInput, error) {
 	if err != nil {
 		return nil, usageError{err}
 	}
-	targets, demoDev, err := resolveTargets(ctx, opts, pb)
+	targets, demoDevs, err := resolveTargets(ctx, opts, pb)
 	if err != nil {
 		return nil, &exitError{code: exitInvalid, err: err}
 	}
-	in := &runInput{pb: pb, source: source, given: given, targets: targets, demoDev: demoDev}
+	in := &runInput{pb: pb, source: source, given: given, targets: targets, demoDevs: demoDevs}
 	// Bind every target's parameters before anything is sent.
 	in.bound = make([]map[string]any, len(targets))
 	in.from = make([]map[string]string, len(targets))
@@ -515,12 +526,12 @@ func parseParamFlags(ps []string) (map[string]string, error) {
 }
 
 // resolveTargets turns --target names (and groups) into targets.
-func resolveTargets(ctx context.Context, opts *runOptions, pb *playbook.Playbook) (_ []target, demoDev *demoDevice, err error) {
+func resolveTargets(ctx context.Context, opts *runOptions, pb *playbook.Playbook) (_ []target, demoDevs demoDevices, err error) {
 	reg := registry()
 	var inv *inventory.Inventory
 	needInv := false
 	for _, n := range opts.Targets {
-		if n != demoTarget {
+		if !isDemo(n) {
 			needInv = true
 		}
 	}
@@ -537,16 +548,16 @@ func resolveTargets(ctx context.Context, opts *runOptions, pb *playbook.Playbook
 			return nil, nil, err
 		}
 		for _, n := range opts.Targets {
-			if n != demoTarget && !solo.IsAlias(n) {
+			if !isDemo(n) && !solo.IsAlias(n) {
 				return nil, nil, ferr
 			}
 		}
 		inv = solo
 	}
 	defer func() {
-		if err != nil && demoDev != nil {
-			demoDev.stop()
-			demoDev = nil
+		if err != nil && demoDevs != nil {
+			demoDevs.stop()
+			demoDevs = nil
 		}
 	}()
 	var out []target
@@ -558,16 +569,18 @@ func resolveTargets(ctx context.Context, opts *runOptions, pb *playbook.Playbook
 			if ts, err = inv.Resolve([]string{n}); err != nil {
 				return nil, nil, err
 			}
-		case n == demoTarget && opts.Replay == "" && opts.DryRun:
+		case isDemo(n) && opts.Replay == "" && opts.DryRun:
 			// A dry run starts no simulator: the target as it would be.
-			ts = []transports.Target{demoPlanTarget()}
-		case n == demoTarget && opts.Replay == "":
-			if demoDev == nil {
-				if demoDev, err = startDemo(ctx, pb); err != nil {
+			ts = []transports.Target{demoPlanTarget(n)}
+		case isDemo(n) && opts.Replay == "":
+			d := demoDevs.find(n)
+			if d == nil {
+				if d, err = startDemo(ctx, n, pb); err != nil {
 					return nil, nil, err
 				}
+				demoDevs = append(demoDevs, d)
 			}
-			ts = []transports.Target{demoDev.target}
+			ts = []transports.Target{d.target}
 		case opts.Replay != "":
 			ts = []transports.Target{{Name: n}}
 		case inv == nil:
@@ -602,7 +615,7 @@ func resolveTargets(ctx context.Context, opts *runOptions, pb *playbook.Playbook
 			out = append(out, target{t: t, params: params, dial: d})
 		}
 	}
-	return out, demoDev, nil
+	return out, demoDevs, nil
 }
 
 // prefixWriter prefixes each line, for several targets sharing a terminal.

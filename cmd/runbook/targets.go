@@ -39,7 +39,8 @@ hostname, address, model, version, whether it is connected, and the inventory
 target that reaches it (via: NAME, serial: ...).
 
 The inventory is --inventory, else $RUNBOOK_INVENTORY, else ./inventory.yaml,
-else ~/.config/runbook/inventory.yaml. The built-in target demo is always there.
+else ~/.config/runbook/inventory.yaml. The built-in targets demo and demo-peer
+(the other end of demo's tunnel) are always there.
 
 Two formats are read, and the first line says which: runbook's own (targets:,
 groups:, ssh_config:) and an Ansible YAML inventory (all:, children:, hosts:,
@@ -152,6 +153,7 @@ func runTargets(opts *targetsOptions) error {
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", n, t.Transport, addr, dash(t.User), dash(strings.Join(secrets, " ")))
 	}
 	fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", demoTarget, "ssh", "simulator on loopback (built in)", "admin", "generated")
+	fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", demoPeerTarget, "ssh", "simulator on loopback (built in), the other end of demo's tunnel", "admin", "generated")
 	w.Flush()
 	if len(inv.Groups) > 0 {
 		fmt.Fprintln(opts.io.Out, "\nGROUP\tTARGETS")
