@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"sync"
 	"time"
 )
 
@@ -72,6 +73,12 @@ type JournalEntry struct {
 // before it is encoded, so keys and event names are never touched.
 type journal struct {
 	f *os.File
+	// buf and enc encode each entry with no allocation of their own; an
+	// entry is still written with one Write as soon as it is appended. mu
+	// guards them.
+	mu  sync.Mutex
+	buf bytes.Buffer
+	enc *json.Encoder
 }
 
 func openJournal(path string) (*journal, error) {
@@ -117,11 +124,16 @@ func endTornLine(path string) error {
 }
 
 func (j *journal) Append(e JournalEntry) error {
-	b, err := json.Marshal(e)
-	if err != nil {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.enc == nil {
+		j.enc = json.NewEncoder(&j.buf)
+	}
+	j.buf.Reset()
+	if err := j.enc.Encode(&e); err != nil { // the same bytes as json.Marshal, and a newline
 		return err
 	}
-	if _, err := j.f.Write(append(b, '\n')); err != nil {
+	if _, err := j.f.Write(j.buf.Bytes()); err != nil {
 		return fmt.Errorf("journal: %w", err)
 	}
 	if !durable[e.Event] {
