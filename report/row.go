@@ -5,53 +5,68 @@ import (
 	"strings"
 )
 
+// StepRows is the rows of the timeline, each with its line break: one
+// value for the template, not a template evaluation per step.
+func (v view) StepRows() template.HTML {
+	var b strings.Builder
+	for i := range v.Steps {
+		v.Steps[i].writeRow(&b)
+		b.WriteByte('\n')
+	}
+	return template.HTML(b.String())
+}
+
 // Row is the step's row of the timeline, escaped exactly as html/template
 // escapes the same row written as a template (TestStepRow pins that). It
 // is written in Go because the template evaluated a dozen fields per row:
 // the most part of the report of a long run.
 func (s stepView) Row() template.HTML {
 	var b strings.Builder
-	b.Grow(256 + len(s.Text) + len(s.Note) + len(s.Error) + 2*len(s.Output))
+	s.writeRow(&b)
+	return template.HTML(b.String())
+}
+
+func (s *stepView) writeRow(b *strings.Builder) {
 	b.WriteString(`<tr><td class="n">`)
-	escapeHTML(&b, s.Seq)
+	escapeHTML(b, s.Seq)
 	b.WriteString(`</td><td class="mono t">`)
-	escapeHTML(&b, s.Time)
+	escapeHTML(b, s.Time)
 	b.WriteString(`</td><td class="s">`)
 	if s.ID != "" {
 		b.WriteString(`<code>`)
-		escapeHTML(&b, s.ID)
+		escapeHTML(b, s.ID)
 		b.WriteString(`</code>`)
 	}
 	b.WriteString(` <span class="muted">`)
-	escapeHTML(&b, s.Kind)
+	escapeHTML(b, s.Kind)
 	b.WriteString(`</span>`)
 	if s.Item != "" {
 		b.WriteString(` <span class="muted">item `)
-		escapeHTML(&b, s.Item)
+		escapeHTML(b, s.Item)
 		b.WriteString(`</span>`)
 	}
 	if s.Via != "" {
 		b.WriteString(` <span class="muted">via `)
-		escapeHTML(&b, s.Via)
+		escapeHTML(b, s.Via)
 		b.WriteString(`</span>`)
 	}
 	b.WriteString(`</td><td class="cmd"><code>`)
-	escapeHTML(&b, s.Text)
+	escapeHTML(b, s.Text)
 	b.WriteString(`</code>`)
 	if s.Note != "" {
 		b.WriteString(`<span class="note">`)
-		escapeHTML(&b, s.Note)
+		escapeHTML(b, s.Note)
 		b.WriteString(`</span>`)
 	}
 	if s.Error != "" {
 		b.WriteString(`<span class="err">`)
-		escapeHTML(&b, s.Error)
+		escapeHTML(b, s.Error)
 		b.WriteString(`</span>`)
 	}
 	b.WriteString(`</td><td class="st `)
-	escapeHTML(&b, s.Class)
+	escapeHTML(b, s.Class)
 	b.WriteString(`">`)
-	escapeHTML(&b, s.Status)
+	escapeHTML(b, s.Status)
 	b.WriteString(`</td><td class="o">`)
 	if s.Link && linkable(s.Output) {
 		// A linkable path is letters, digits and ._-/ : nothing a URL
@@ -62,10 +77,9 @@ func (s stepView) Row() template.HTML {
 		b.WriteString(s.Output)
 		b.WriteString(`</a>`)
 	} else {
-		escapeHTML(&b, s.Output)
+		escapeHTML(b, s.Output)
 	}
 	b.WriteString(`</td></tr>`)
-	return template.HTML(b.String())
 }
 
 // escapeHTML writes s as html/template writes a string in text or in a
