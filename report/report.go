@@ -61,8 +61,10 @@ func render(w io.Writer, m *engine.Manifest, dir string) error {
 	if m == nil {
 		return fmt.Errorf("report: no manifest")
 	}
+	v := build(m, dir)
 	var b bytes.Buffer
-	if err := page.Execute(&b, build(m, dir)); err != nil {
+	b.Grow(len(pageSrc) + 400*len(v.Steps)) // the timeline is most of a long run's page
+	if err := page.Execute(&b, v); err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
 	if _, err := w.Write(b.Bytes()); err != nil {

@@ -9,6 +9,11 @@ import (
 // value for the template, not a template evaluation per step.
 func (v view) StepRows() template.HTML {
 	var b strings.Builder
+	n := 0
+	for i := range v.Steps {
+		n += v.Steps[i].rowSize()
+	}
+	b.Grow(n)
 	for i := range v.Steps {
 		v.Steps[i].writeRow(&b)
 		b.WriteByte('\n')
@@ -24,6 +29,12 @@ func (s stepView) Row() template.HTML {
 	var b strings.Builder
 	s.writeRow(&b)
 	return template.HTML(b.String())
+}
+
+// rowSize is about the length of the step's row, its escapes aside.
+func (s *stepView) rowSize() int {
+	return 220 + len(s.Seq) + len(s.Time) + len(s.ID) + len(s.Kind) + len(s.Item) + len(s.Via) +
+		len(s.Text) + len(s.Note) + len(s.Error) + len(s.Class) + len(s.Status) + 2*len(s.Output)
 }
 
 func (s *stepView) writeRow(b *strings.Builder) {
