@@ -173,6 +173,7 @@ func build(m *engine.Manifest, dir string) view {
 	}
 	v.Groups = chartGroups(m, used, next)
 	several := len(engine.StepTransports(m)) > 1
+	v.Steps = make([]stepView, 0, len(m.Steps))
 	for _, s := range m.Steps {
 		sv := stepView{ID: s.ID, Kind: s.Kind, Item: s.Item, Text: s.Command, Status: s.Status, Class: statusClass(s.Status),
 			Error: s.Error, Note: s.Note, Output: s.Output, Link: linkable(s.Output)}
