@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"strconv"
+	"sync"
 	"time"
 )
 
@@ -72,6 +74,13 @@ type JournalEntry struct {
 // before it is encoded, so keys and event names are never touched.
 type journal struct {
 	f *os.File
+	// buf and enc encode each entry with no allocation of their own; an
+	// entry is still written with one Write as soon as it is appended. mu
+	// guards them.
+	mu  sync.Mutex
+	buf bytes.Buffer
+	enc *json.Encoder
+	e   JournalEntry // the entry being encoded, so that it is not copied to the heap
 }
 
 func openJournal(path string) (*journal, error) {
@@ -117,11 +126,22 @@ func endTornLine(path string) error {
 }
 
 func (j *journal) Append(e JournalEntry) error {
-	b, err := json.Marshal(e)
-	if err != nil {
-		return err
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.enc == nil {
+		j.enc = json.NewEncoder(&j.buf)
 	}
-	if _, err := j.f.Write(append(b, '\n')); err != nil {
+	j.buf.Reset()
+	if !appendPlain(&j.buf, &e) {
+		j.buf.Reset()
+		j.e = e
+		err := j.enc.Encode(&j.e) // the same bytes as json.Marshal, and a newline
+		j.e = JournalEntry{}
+		if err != nil {
+			return err
+		}
+	}
+	if _, err := j.f.Write(j.buf.Bytes()); err != nil {
 		return fmt.Errorf("journal: %w", err)
 	}
 	if !durable[e.Event] {
@@ -133,6 +153,59 @@ func (j *journal) Append(e JournalEntry) error {
 		return fmt.Errorf("journal: %w", err)
 	}
 	return nil
+}
+
+// appendPlain writes e as json.Marshal does, and a newline, when e is a
+// plain entry (a step's start or end: no undo, forms, params or pid, every
+// string printable ASCII that JSON does not escape, a time JSON can
+// hold), and reports whether it did. TestJournalPlain pins that the bytes
+// are json.Marshal's.
+func appendPlain(b *bytes.Buffer, e *JournalEntry) bool {
+	if e.Undo != nil || e.Forms != nil || e.Params != nil || e.PID != 0 || e.Time.Year() < 0 || e.Time.Year() > 9999 {
+		return false
+	}
+	for _, s := range [...]string{e.Event, e.Step, e.Command, e.Item, e.Hold, e.Key, e.Status, e.Error, e.Message, e.Playbook, e.Target, e.Transport, e.Cassette} {
+		for i := 0; i < len(s); i++ {
+			if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+				return false
+			}
+		}
+	}
+	var num [64]byte
+	b.WriteString(`{"time":`)
+	b.Write(e.Time.AppendFormat(num[:0], `"`+time.RFC3339Nano+`"`))
+	b.WriteString(`,"event":"`)
+	b.WriteString(e.Event)
+	b.WriteByte('"')
+	str := func(key, v string) {
+		if v != "" {
+			b.WriteString(`,"` + key + `":"`)
+			b.WriteString(v)
+			b.WriteByte('"')
+		}
+	}
+	integer := func(key string, v int) {
+		if v != 0 {
+			b.WriteString(`,"` + key + `":`)
+			b.Write(strconv.AppendInt(num[:0], int64(v), 10))
+		}
+	}
+	str("step", e.Step)
+	integer("seq", e.Seq)
+	str("command", e.Command)
+	str("item", e.Item)
+	str("hold", e.Hold)
+	str("key", e.Key)
+	str("status", e.Status)
+	str("error", e.Error)
+	str("message", e.Message)
+	str("playbook", e.Playbook)
+	str("target", e.Target)
+	str("transport", e.Transport)
+	str("cassette", e.Cassette)
+	integer("version", e.Version)
+	b.WriteString("}\n")
+	return true
 }
 
 // durable lists the events fsynced before Append returns: those that record

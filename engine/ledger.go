@@ -135,13 +135,19 @@ type Ledger struct {
 	undo    []*PendingEntry // in the order journaled
 	cleanup []*PendingEntry // in the order of the cleanup: section
 	done    map[Key]bool
+	// byKey finds an entry of undo or cleanup by its key; sending finds
+	// the undo entries by each command they send (undoSending), so a step
+	// costs the same however many undo entries are pending.
+	byKey   map[Key]*PendingEntry
+	sending map[string][]*PendingEntry
 	// refused maps a form (shown) to the device's words refusing it, for
 	// every form refused in this run folder, steps included.
 	refused map[string]string
 }
 
 func newLedger() *Ledger {
-	return &Ledger{done: map[Key]bool{}, refused: map[string]string{}}
+	return &Ledger{done: map[Key]bool{}, refused: map[string]string{},
+		byKey: map[Key]*PendingEntry{}, sending: map[string][]*PendingEntry{}}
 }
 
 // NewLedger builds the ledger of a journal.
@@ -180,7 +186,14 @@ func (l *Ledger) apply(e JournalEntry, send [][]string) {
 			if l.find(k) != nil || len(forms) == 0 {
 				continue
 			}
-			l.undo = append(l.undo, &PendingEntry{Key: k, Forms: slices.Clone(forms), send: at(i)})
+			p := &PendingEntry{Key: k, Forms: slices.Clone(forms), send: at(i)}
+			l.undo = append(l.undo, p)
+			l.byKey[k] = p
+			for j, cli := range p.send {
+				if !slices.Contains(p.send[:j], cli) {
+					l.sending[cli] = append(l.sending[cli], p)
+				}
+			}
 		}
 	case evCleanupPlan:
 		k, err := ParseKey(e.Key)
@@ -197,7 +210,9 @@ func (l *Ledger) apply(e JournalEntry, send [][]string) {
 			p.Forms, p.send, p.Hold = forms, at(0), e.Hold
 			return
 		}
-		l.cleanup = append(l.cleanup, &PendingEntry{Key: k, Forms: forms, send: at(0), Hold: e.Hold})
+		p := &PendingEntry{Key: k, Forms: forms, send: at(0), Hold: e.Hold}
+		l.cleanup = append(l.cleanup, p)
+		l.byKey[k] = p
 		slices.SortStableFunc(l.cleanup, func(a, b *PendingEntry) int { return a.Key.Index - b.Key.Index })
 	case evRefused:
 		l.refused[e.Command] = e.Error
@@ -217,16 +232,7 @@ func (l *Ledger) apply(e JournalEntry, send [][]string) {
 	}
 }
 
-func (l *Ledger) find(k Key) *PendingEntry {
-	for _, list := range [][]*PendingEntry{l.undo, l.cleanup} {
-		for _, p := range list {
-			if p.Key == k {
-				return p
-			}
-		}
-	}
-	return nil
-}
+func (l *Ledger) find(k Key) *PendingEntry { return l.byKey[k] }
 
 // record journals e and, only once it is on record, applies it: the
 // ledger never owes what the journal does not say. A journal that cannot
@@ -251,14 +257,13 @@ func (l *Ledger) Pending() []PendingEntry {
 
 // undoSending returns the pending undo entries with a form sent as cli,
 // in the order of Pending: the only entries a step sending cli can satisfy
-// (satisfyUndo). Its cost is one string comparison per pending form, not a
-// copy of the ledger.
+// (satisfyUndo). Its cost is one map lookup, not a pass over the ledger.
 func (l *Ledger) undoSending(cli string) []PendingEntry {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var undo []*PendingEntry
-	for _, p := range l.undo {
-		if !l.done[p.Key] && slices.Contains(p.send, cli) {
+	for _, p := range l.sending[cli] {
+		if !l.done[p.Key] {
 			undo = append(undo, p)
 		}
 	}

@@ -70,7 +70,7 @@ func keyValueText(text string) map[string]any {
 				stack = append(stack, kvFrame{indent, prefix + label})
 				continue
 			}
-			for rest != "" {
+			for rest != "" && strings.IndexByte(rest, ':') >= 0 { // a second pair has a colon
 				loc := secondPair.FindStringSubmatchIndex(rest)
 				if loc == nil {
 					break
@@ -110,6 +110,10 @@ var seconds = regexp.MustCompile(`^(\d+) ?(s|sec|secs|second|seconds)( ago)?$`)
 // "N seconds ago" as int64 seconds, anything else a trimmed string.
 func kvValue(s string) any {
 	s = strings.TrimSpace(s)
+	if s == "" || s[0] < '0' || s[0] > '9' || !strings.ContainsRune("scdo", rune(s[len(s)-1])) {
+		// Not "N sec", "N seconds" or "N seconds ago": spare the regexp.
+		return value(s)
+	}
 	if m := seconds.FindStringSubmatch(s); m != nil {
 		if n, ok := toInt(m[1]); ok {
 			return n

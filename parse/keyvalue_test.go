@@ -100,3 +100,31 @@ func TestKeyValueProxyIDTunnel(t *testing.T) {
 		t.Errorf("tunnel_vpn_test is set: %v", got)
 	}
 }
+
+// TestKVValueSeconds pins that kvValue's shortcut past the seconds regexp
+// changes no value: every form the regexp takes still reads as seconds.
+func TestKVValueSeconds(t *testing.T) {
+	for _, s := range []string{"25935 sec", "2865 seconds ago", "1 second", "3s", "4 secs", "5seconds", "6 s ago", "7 seconds", " 8 sec "} {
+		if _, ok := kvValue(s).(int64); !ok {
+			t.Errorf("kvValue(%q) = %#v, want seconds as int64", s, kvValue(s))
+		}
+		if seconds.FindStringSubmatch(trimmed(s)) == nil {
+			t.Errorf("%q: not a seconds form the regexp takes", s)
+		}
+	}
+	for _, s := range []string{"sec", "12 minutes", "3DES", "0x1f", "s1dp0", "12 secondsx", "42", "up"} {
+		if got, want := kvValue(s), value(s); got != want {
+			t.Errorf("kvValue(%q) = %#v, want %#v", s, got, want)
+		}
+	}
+}
+
+func trimmed(s string) string {
+	for len(s) > 0 && s[0] == ' ' {
+		s = s[1:]
+	}
+	for len(s) > 0 && s[len(s)-1] == ' ' {
+		s = s[:len(s)-1]
+	}
+	return s
+}

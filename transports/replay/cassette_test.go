@@ -43,6 +43,7 @@ func sample() *replay.Cassette {
 			{Command: `test "yes": - [x] # not a comment`, Output: "- a\nkey: value\n# hash\n   \n  |\n", Duration: time.Minute},
 			{Command: "odd bytes", Output: "bell \a and \r\n and \xff\n"},
 			{Command: "only newlines", Output: "\n\n"},
+			{Command: "tab first", Output: "\tstarts with a tab\n  then spaces\n"},
 		},
 		Exports: []replay.Export{
 			{Category: "tech-support", Name: "ts.tgz", Size: 5, SHA256: strings.Repeat("ab", 32), Content: []byte("hello"), After: 2},

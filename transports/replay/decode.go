@@ -1,6 +1,7 @@
 package replay
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -20,15 +21,22 @@ import (
 // version this runbook does not read.
 var ErrVersion = errors.New("unsupported cassette version")
 
-// Load reads the cassette file path.
+// Load reads the cassette file path, an exchange at a time (see Decode).
 func Load(path string) (*Cassette, error) {
-	b, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("replay: %w", err)
 	}
-	c, err := Decode(path, b)
-	if err != nil {
-		return nil, err
+	c, ok := decodeStream(path, f)
+	f.Close()
+	if !ok {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("replay: %w", err)
+		}
+		if c, err = decodeWhole(path, b); err != nil {
+			return nil, err
+		}
 	}
 	c.Path = path
 	return c, nil
@@ -36,7 +44,20 @@ func Load(path string) (*Cassette, error) {
 
 // Decode reads a cassette from b; name labels errors. Errors carry
 // name:line:col. Unknown keys are refused, so a typo is reported.
+//
+// The cassette is decoded as a stream, one exchange at a time, and no
+// YAML tree of the whole file is built; text the stream does not read as
+// the whole-file decoder would (a flow-style list, anchors, an error) is
+// decoded whole, which also words the error.
 func Decode(name string, b []byte) (*Cassette, error) {
+	if c, ok := decodeStream(name, bytes.NewReader(b)); ok {
+		return c, nil
+	}
+	return decodeWhole(name, b)
+}
+
+// decodeWhole decodes b as one YAML tree.
+func decodeWhole(name string, b []byte) (*Cassette, error) {
 	d := decoder{name: name}
 	doc, probs := yamlerr.Decode(b)
 	if len(probs) > 0 {

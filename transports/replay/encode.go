@@ -357,7 +357,9 @@ func writeKey(b *bytes.Buffer, ind, key, v string) {
 		head += "+"
 	}
 	body := strings.TrimSuffix(v, "\n")
-	if first := strings.TrimLeft(body, "\n"); strings.HasPrefix(first, " ") {
+	// An explicit indent when the first line starts with a space (which
+	// would set the indent) or a tab (which YAML refuses as indentation).
+	if first := strings.TrimLeft(body, "\n"); strings.HasPrefix(first, " ") || strings.HasPrefix(first, "\t") {
 		head = "|2" + head[1:]
 	}
 	b.WriteString(ind + key + ": " + head + "\n")

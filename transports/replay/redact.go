@@ -192,10 +192,46 @@ var staticRules = []struct {
 }
 
 func redactStatic(s string) string {
+	if !mayHoldStatic(s) {
+		return s
+	}
 	for _, r := range staticRules {
 		s = r.re.ReplaceAllString(s, r.repl)
 	}
 	return s
+}
+
+// mayHoldStatic reports whether a staticRules regexp could match s: every
+// match holds "key", "passw" or "authorization" (any case) or "LUFRPT". It
+// answers true for any non-ASCII text, which (?i) folding could make match
+// (the Kelvin sign is a k), so skipping the regexps never changes a result;
+// it spares a regexp pass over every replayed command that holds none.
+func mayHoldStatic(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x80 {
+			return true
+		}
+		switch c | 0x20 {
+		case 'k':
+			if i+3 <= len(s) && s[i+1]|0x20 == 'e' && s[i+2]|0x20 == 'y' {
+				return true
+			}
+		case 'p':
+			if i+5 <= len(s) && strings.EqualFold(s[i:i+5], "passw") {
+				return true
+			}
+		case 'a':
+			if i+13 <= len(s) && strings.EqualFold(s[i:i+13], "authorization") {
+				return true
+			}
+		case 'l':
+			if strings.HasPrefix(s[i:], "LUFRPT") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // span is one match of pattern pat in a string.
