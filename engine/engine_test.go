@@ -591,3 +591,50 @@ func TestRefusedOverAPI(t *testing.T) {
 		t.Errorf("on_error: fail: status %s exit %d pending %q", res.Status, res.ExitCode, res.Pending)
 	}
 }
+
+// TestDivergedReplayStops: a replay whose cassette went another way stops
+// the run even on a step that says on_error: continue (every later answer
+// would be out of step), and the undo stack still runs.
+func TestDivergedReplayStops(t *testing.T) {
+	res, _ := runIt(t, runCfg{
+		mode: replay.ByCommand,
+		edit: func(c *replay.Cassette) {
+			var kept []replay.Exchange
+			for _, x := range c.Exchanges {
+				if x.Command != "show clock" {
+					kept = append(kept, x)
+				}
+			}
+			c.Exchanges = kept
+		},
+		pbEdit: func(pb *playbook.Playbook) {
+			pb.Steps[2].OnError = playbook.OnErrorContinue
+			pb.Cleanup = nil
+		},
+	})
+	if res.ExitCode != engine.ExitStepFailed {
+		t.Fatalf("exit %d, want %d: %v", res.ExitCode, engine.ExitStepFailed, res.Err)
+	}
+	if !errors.Is(res.Err, transports.ErrDiverged) {
+		t.Fatalf("error %v, want one that is transports.ErrDiverged", res.Err)
+	}
+	var sent []string
+	if _, err := runfolder.Scan(res.Dir, func(s engine.StepRecord) error {
+		if s.Seq > 0 {
+			sent = append(sent, s.Command)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"debug ike global on debug", "debug ike pcap on", "show clock"}; !reflect.DeepEqual(sent, want) {
+		t.Errorf("steps sent %q, want %q: the run went on after the replay diverged", sent, want)
+	}
+	entries, err := engine.ReadJournal(filepath.Join(res.Dir, "journal.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := engine.Pending(entries); len(p) != 0 {
+		t.Errorf("pending after the run: %q", p)
+	}
+}

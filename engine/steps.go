@@ -101,6 +101,11 @@ func (ru *run) runStep(ctx context.Context, s *playbook.Step) error {
 	if ctx.Err() != nil || errors.Is(err, ErrAborted) {
 		return err
 	}
+	if errors.Is(err, transports.ErrDiverged) {
+		// A replay out of step with its cassette: going on would answer
+		// every later command with the wrong output.
+		return &stepError{step: s, err: err}
+	}
 	if s.OnError == playbook.OnErrorContinue {
 		ru.em.emit(Event{Type: EvStepContinued, Step: s.ID, Reason: ReasonOnErrorContinue})
 		return nil

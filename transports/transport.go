@@ -173,6 +173,12 @@ var (
 	// same command runs on its CLI (SSH). Wrapped by a *DeviceError: the
 	// device did not run it.
 	ErrNotOverAPI = errors.New("not available over the XML API: run it on the CLI (SSH)")
+	// ErrDiverged: the transport has no answer for the command because
+	// the session it plays went another way (a replay whose cassette
+	// expected another command, or has no more). Nothing reached any
+	// device, and every later answer would be out of step: the run stops
+	// whatever the step's on_error says, and cleanup runs.
+	ErrDiverged = errors.New("the recorded session went another way")
 )
 
 // DeviceError is a command the device refused, with the device's own words.

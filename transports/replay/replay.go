@@ -47,8 +47,9 @@ type MismatchError struct {
 
 func (e *MismatchError) Error() string { return e.msg }
 
-// Unwrap returns ErrMismatch or ErrExhausted.
-func (e *MismatchError) Unwrap() error { return e.Err }
+// Unwrap returns ErrMismatch or ErrExhausted, and transports.ErrDiverged:
+// the run cannot go on with answers out of step.
+func (e *MismatchError) Unwrap() []error { return []error{e.Err, transports.ErrDiverged} }
 
 // Mode is how a replay picks the recorded answer to a command.
 type Mode int
