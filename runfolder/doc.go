@@ -8,7 +8,8 @@
 // folder.
 //
 // It also reads a finished folder back with a bounded footprint: Scan
-// hands the steps of manifest.json over one at a time.
+// hands the steps of manifest.json over one at a time; and packs it as
+// <folder>.tar.gz (Bundle, run --bundle), streamed file by file.
 //
 // The journal (journal.jsonl) is not written here: it is the engine's
 // ledger on disk (an undo journaled before its command is sent), which
