@@ -3,7 +3,6 @@ package engine
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"iter"
@@ -293,14 +292,6 @@ func (ru *run) deviceClock() string {
 	return *ru.clock0
 }
 
-func marshalManifest(m *Manifest) ([]byte, error) {
-	b, err := json.MarshalIndent(m, "", "  ")
-	if err != nil {
-		return nil, err
-	}
-	return append(b, '\n'), nil
-}
-
 // printEnd emits the findings and the end of the run.
 func (ru *run) printEnd(res *Result) {
 	for _, f := range ru.m.Findings {
@@ -316,16 +307,6 @@ func (r *Runner) emitEnd(res *Result, summary string) {
 	code := res.ExitCode
 	r.em.emit(Event{Type: EvRunEnded, Status: EventStatus(m.Status), ExitCode: &code, Outcome: Outcome(m.Status, res.ExitCode, m.Findings),
 		Dir: res.Dir, Summary: summary, Pending: res.Pending, Error: m.Error})
-}
-
-// writeSummary writes summary.md of the run folder dir from m, whose
-// values are already redacted: the Markdown is not redacted again.
-func writeSummary(dir string, m *Manifest) error {
-	var b strings.Builder
-	if err := WriteSummary(&b, dir, m, len(StepTransports(m)) > 1, slices.Values(m.Steps)); err != nil {
-		return err
-	}
-	return WriteFileAtomic(filepath.Join(dir, "summary.md"), []byte(b.String()))
 }
 
 // WriteSummary writes summary.md of the run folder dir to w: m without
