@@ -21,7 +21,7 @@ import (
 // TestResumedRewrite: Rewrite writes manifest.json byte for byte as
 // json.MarshalIndent of the whole manifest gives (the steps already in
 // manifest.json, then the manifest's own), and summary.md as
-// engine.WriteSummary gives from all of them, the "via" column when the
+// WriteSummary gives from all of them, the "via" column when the
 // steps went over several transports; with no manifest.json yet, and on
 // one written before.
 func TestResumedRewrite(t *testing.T) {
@@ -95,7 +95,7 @@ func TestResumedRewrite(t *testing.T) {
 				}
 			}
 			var sum strings.Builder
-			if err := engine.WriteSummary(&sum, dir, &m, len(transports) > 1, slices.Values(whole.Steps)); err != nil {
+			if err := runfolder.WriteSummary(&sum, dir, &m, len(transports) > 1, slices.Values(whole.Steps)); err != nil {
 				t.Fatal(err)
 			}
 			gotSum, err := os.ReadFile(filepath.Join(dir, "summary.md"))

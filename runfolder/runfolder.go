@@ -177,7 +177,7 @@ func writeSummary(dir string, m *engine.Manifest, via bool, each func(func(engin
 		}
 	}
 	return writeAtomic(filepath.Join(dir, "summary.md"), func(w *bufio.Writer) error {
-		if err := engine.WriteSummary(w, dir, m, via, steps); err != nil {
+		if err := WriteSummary(w, dir, m, via, steps); err != nil {
 			return err
 		}
 		return rerr
