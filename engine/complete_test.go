@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/runbook-dev/runbook/engine"
+	"github.com/runbook-dev/runbook/runfolder"
 )
 
 // TestCompleteRunFolder rebuilds the record of runs whose engine died at
@@ -72,7 +73,7 @@ func TestCompleteRunFolder(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			rebuilt, err := engine.CompleteRunFolder(dir)
+			rebuilt, err := engine.CompleteRunFolder(runfolder.Open(dir))
 			if err != nil || !rebuilt {
 				t.Fatalf("CompleteRunFolder: %v, %v; want true, nil", rebuilt, err)
 			}
@@ -103,7 +104,7 @@ func TestCompleteRunFolder(t *testing.T) {
 				t.Errorf("summary.md: %v", err)
 			}
 			before, _ := os.ReadFile(filepath.Join(dir, "manifest.json"))
-			if rebuilt, err := engine.CompleteRunFolder(dir); rebuilt || err != nil {
+			if rebuilt, err := engine.CompleteRunFolder(runfolder.Open(dir)); rebuilt || err != nil {
 				t.Errorf("second CompleteRunFolder: %v, %v; want false, nil", rebuilt, err)
 			}
 			if after, _ := os.ReadFile(filepath.Join(dir, "manifest.json")); string(after) != string(before) {

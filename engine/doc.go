@@ -9,9 +9,13 @@
 // (folder.go; package runfolder writes manifest.json, steps/NNN-<id>.txt,
 // summary.md, artifacts/ and triggers report.html), called synchronously:
 // each step's output and record are handed over as the step ends and kept
-// on disk, not in memory. It keeps the journal (journal.jsonl) itself:
-// journal-before-send is the ledger's, and `runbook cleanup` (resume.go)
-// drains it and rewrites a finished folder's manifest and summary.
+// on disk, not in memory. `runbook cleanup` (resume.go) drains the journal
+// and decides what a finished or killed run's record says; it writes it
+// through the ResumedFolder it is given (runfolder.Open). It keeps the
+// journal (journal.jsonl) itself, the one file of the folder it writes:
+// journal-before-send is the ledger's (an undo is fsynced before its
+// command is sent, in the goroutine that sends it), so it cannot be an
+// observer's.
 //
 // It prints nothing: everything a person or a program follows of a run is
 // an Event (events.go), handed in order to Options.Observer; the terminal

@@ -536,7 +536,7 @@ func TestFinishCleanupNeverSendsAPlaceholder(t *testing.T) {
 	}
 	c := &replay.Cassette{Exchanges: []replay.Exchange{{Command: "debug ike pcap off"}}}
 	tr := replay.New(c, replay.Options{Mode: replay.ByCommand})
-	rep, err := engine.FinishCleanup(context.Background(), dir, func(context.Context) (transports.Transport, error) { return tr, nil }, nil, nil)
+	rep, err := engine.FinishCleanup(context.Background(), runfolder.Open(dir), func(context.Context) (transports.Transport, error) { return tr, nil }, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -67,3 +67,27 @@ type Artifact interface {
 	// Remove deletes the file (a failed or cut-short export).
 	Remove()
 }
+
+// ResumedFolder is the run folder of a run that ended, or whose engine
+// was killed, as `runbook cleanup` completes it (FinishCleanup,
+// CompleteRunFolder): as with Folder, the engine knows no file in it
+// beyond these calls (package runfolder: runfolder.Open). The journal in
+// Dir() is the engine's, read and appended by the engine itself.
+type ResumedFolder interface {
+	// Dir is the folder's path.
+	Dir() string
+	// Manifest reads manifest.json back without its steps (Steps nil:
+	// they stay on disk), with a bounded footprint. The error wraps
+	// fs.ErrNotExist when the run wrote none.
+	Manifest() (*Manifest, error)
+	// StepOutput is the output file the run wrote for step seq
+	// (steps/NNN-label.txt) and its sha256 in hex: "", "" when there is
+	// none (the engine died before writing it), the hash "" when it
+	// cannot be read.
+	StepOutput(seq int) (rel, sha256 string)
+	// Rewrite writes manifest.json from m, atomically: its steps are
+	// those manifest.json holds now (none when there is none), then
+	// m.Steps; then summary.md from it. m is already redacted. The steps
+	// are streamed, never all held; it may be retried.
+	Rewrite(m *Manifest) error
+}

@@ -252,7 +252,7 @@ func TestForEachRebuiltFromJournal(t *testing.T) {
 	}
 	c := &replay.Cassette{Exchanges: []replay.Exchange{{Command: "debug ike pcap off"}}}
 	tr := replay.New(c, replay.Options{Mode: replay.ByCommand})
-	if _, err := engine.FinishCleanup(context.Background(), dir, func(context.Context) (transports.Transport, error) { return tr, nil }, nil, nil); err != nil {
+	if _, err := engine.FinishCleanup(context.Background(), runfolder.Open(dir), func(context.Context) (transports.Transport, error) { return tr, nil }, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	got, err := engine.ReadManifest(dir)

@@ -37,14 +37,14 @@ func TestCleanupAfterTornJournal(t *testing.T) {
 	open := func(ctx context.Context) (transports.Transport, error) {
 		return replay.New(c, replay.Options{Mode: replay.ByCommand}), nil
 	}
-	rep, err := engine.FinishCleanup(context.Background(), dir, open, nil, nil)
+	rep, err := engine.FinishCleanup(context.Background(), runfolder.Open(dir), open, nil, nil)
 	if err != nil {
 		t.Fatalf("first cleanup: %v", err)
 	}
 	if len(rep.Done) != 1 || len(rep.Failed) != 0 {
 		t.Fatalf("first cleanup: done %q, failed %q; want the one undo done", rep.Done, rep.Failed)
 	}
-	rep, err = engine.FinishCleanup(context.Background(), dir, open, nil, nil)
+	rep, err = engine.FinishCleanup(context.Background(), runfolder.Open(dir), open, nil, nil)
 	if err != nil {
 		t.Fatalf("second cleanup: %v", err)
 	}
@@ -196,7 +196,7 @@ cleanup:
 		{Command: "clear vpn ipsec-sa tunnel-id 207", Output: "ok\n"},
 		{Command: "debug ike global on normal", Output: "ok\n"},
 	}}
-	rep, err := engine.FinishCleanup(context.Background(), dir, func(ctx context.Context) (transports.Transport, error) {
+	rep, err := engine.FinishCleanup(context.Background(), runfolder.Open(dir), func(ctx context.Context) (transports.Transport, error) {
 		return replay.New(later, replay.Options{}), nil
 	}, nil, nil)
 	if err != nil {

@@ -266,7 +266,7 @@ func TestFinishCleanupTriesEveryForm(t *testing.T) {
 	}}
 	open := func(context.Context) (transports.Transport, error) { return replay.New(c, replay.Options{}), nil }
 	var out strings.Builder
-	rep, err := engine.FinishCleanup(context.Background(), dir, open, observe.NewText(&out, false), nil)
+	rep, err := engine.FinishCleanup(context.Background(), runfolder.Open(dir), open, observe.NewText(&out, false), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -278,7 +278,7 @@ func TestFinishCleanupTriesEveryForm(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
 	}
-	rep, err = engine.FinishCleanup(context.Background(), dir, open, nil, nil)
+	rep, err = engine.FinishCleanup(context.Background(), runfolder.Open(dir), open, nil, nil)
 	if err != nil || len(rep.Done)+len(rep.Failed) != 0 {
 		t.Errorf("second cleanup: %v, done %q failed %q", err, rep.Done, rep.Failed)
 	}

@@ -2,12 +2,9 @@ package engine
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -42,7 +39,7 @@ type CleanupReport struct {
 	Failed []string
 }
 
-// FinishCleanup drains, from a run folder's journal, every undo and
+// FinishCleanup drains, from the journal of the run folder f, every undo and
 // cleanup entry not yet done, by the same ledger as the run itself (undo
 // newest first, then cleanup; the same labels, timeouts and reopen
 // policy), and journals each result, so running it twice does nothing the
@@ -50,8 +47,9 @@ type CleanupReport struct {
 // (`runbook cleanup RUNDIR`). It returns open's error if the device cannot
 // be reached before anything is sent. Its events (cleanup-started with
 // Resume set, each entry, cleanup-ended) go to obs, which may be nil.
-func FinishCleanup(ctx context.Context, dir string, open func(context.Context) (transports.Transport, error), obs Observer, redact func(string) string) (CleanupReport, error) {
+func FinishCleanup(ctx context.Context, f ResumedFolder, open func(context.Context) (transports.Transport, error), obs Observer, redact func(string) string) (CleanupReport, error) {
 	var rep CleanupReport
+	dir := f.Dir()
 	if redact == nil {
 		redact = func(s string) string { return s }
 	}
@@ -102,10 +100,10 @@ func FinishCleanup(ctx context.Context, dir string, open func(context.Context) (
 	em.emit(Event{Type: EvCleanupEnded, Resume: true, Dir: dir, Pending: l.Shown()})
 	// Keep the manifest and the summary in step, if the run got far enough
 	// to write a manifest.
-	if m, err := ReadManifest(dir); err == nil {
+	if m, err := f.Manifest(); err == nil {
 		if m.Status == "running" {
 			// The engine died mid-run: rebuild what it did from the journal.
-			rebuildFromJournal(dir, m, entries)
+			rebuildFromJournal(f, m, entries)
 		}
 		m.CleanupPending = l.Shown()
 		for _, r := range done {
@@ -116,10 +114,7 @@ func FinishCleanup(ctx context.Context, dir string, open func(context.Context) (
 			}
 		}
 		m.ExitCode = ExitCode(Status(m.Status), len(m.CleanupPending) > 0, FailsOn(m.Findings, playbook.Severity(m.FailOn)))
-		if b, err := marshalManifest(m); err == nil {
-			_ = WriteFileAtomic(filepath.Join(dir, "manifest.json"), b)
-		}
-		_ = writeSummary(dir, m)
+		_ = f.Rewrite(m)
 	}
 	return rep, nil
 }
@@ -131,9 +126,10 @@ func FinishCleanup(ctx context.Context, dir string, open func(context.Context) (
 // and summary.md is written. A run that wrote its own end, or whose record
 // was already completed, is left as it is, so calling it again changes
 // nothing. It reports whether it rebuilt the record. runbook cleanup calls
-// it whether or not anything was left to send.
-func CompleteRunFolder(dir string) (bool, error) {
-	start, entries, err := ReadRunStart(dir)
+// it whether or not anything was left to send. It writes through f, the
+// run's folder; rebuilt is false when that failed.
+func CompleteRunFolder(f ResumedFolder) (bool, error) {
+	start, entries, err := ReadRunStart(f.Dir())
 	if err != nil {
 		return false, err
 	}
@@ -142,12 +138,12 @@ func CompleteRunFolder(dir string) (bool, error) {
 			return false, nil
 		}
 	}
-	m, err := ReadManifest(dir)
+	m, err := f.Manifest()
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		// Killed between the journal's first line and the first manifest.
 		m = &Manifest{Version: ManifestVersion, Playbook: ManifestPlaybook{Name: start.Playbook}, Target: ManifestTarget{Name: start.Target, Transport: start.Transport},
-			Started: start.Time, Status: "running", Steps: []StepRecord{}, Undo: []CleanupRecord{}, Cleanup: []CleanupRecord{}, Findings: []FindingRecord{}, Artifacts: []ArtifactRecord{}}
+			Started: start.Time, Status: "running", Undo: []CleanupRecord{}, Cleanup: []CleanupRecord{}, Findings: []FindingRecord{}, Artifacts: []ArtifactRecord{}}
 		if len(start.Params) > 0 {
 			m.Params = map[string]any{}
 			for k, v := range start.Params {
@@ -160,27 +156,23 @@ func CompleteRunFolder(dir string) (bool, error) {
 	if m.Status != "running" {
 		return false, nil
 	}
-	rebuildFromJournal(dir, m, entries)
+	rebuildFromJournal(f, m, entries)
 	m.CleanupPending = nil
 	for _, p := range Pending(entries) {
 		m.CleanupPending = append(m.CleanupPending, ShowForms(p.Forms))
 	}
 	m.ExitCode = ExitCode(Status(m.Status), len(m.CleanupPending) > 0, FailsOn(m.Findings, playbook.Severity(m.FailOn)))
-	b, err := marshalManifest(m)
-	if err != nil {
+	if err := f.Rewrite(m); err != nil {
 		return false, err
 	}
-	if err := WriteFileAtomic(filepath.Join(dir, "manifest.json"), b); err != nil {
-		return false, err
-	}
-	return true, writeSummary(dir, m)
+	return true, nil
 }
 
 // rebuildFromJournal fills the manifest of a run whose engine was killed:
-// the steps it started (with their outputs, where written), the undo and
-// cleanup commands it ran (also those that completed before it died), and
-// its end.
-func rebuildFromJournal(dir string, m *Manifest, entries []JournalEntry) {
+// the steps it started (with their outputs, where f has them) appended to
+// m.Steps, the undo and cleanup commands it ran (also those that completed
+// before it died), and its end.
+func rebuildFromJournal(f ResumedFolder, m *Manifest, entries []JournalEntry) {
 	m.Status = string(StatusInterrupted)
 	m.Error = "the run ended before it could write its record (the engine was killed, or forced to exit); runbook cleanup rebuilt it from the journal"
 	bySeq := map[int]int{}
@@ -195,13 +187,7 @@ func rebuildFromJournal(dir string, m *Manifest, entries []JournalEntry) {
 			}
 		case evStepStart:
 			rec := StepRecord{Seq: e.Seq, ID: e.Step, Kind: "run", Command: e.Command, Item: e.Item, Start: e.Time, Status: "interrupted"}
-			if matches, _ := filepath.Glob(filepath.Join(dir, "steps", fmt.Sprintf("%03d-*.txt", e.Seq))); len(matches) == 1 {
-				rec.Output = filepath.ToSlash(filepath.Join("steps", filepath.Base(matches[0])))
-				if b, err := os.ReadFile(matches[0]); err == nil {
-					h := sha256.Sum256(b)
-					rec.SHA256 = hex.EncodeToString(h[:])
-				}
-			}
+			rec.Output, rec.SHA256 = f.StepOutput(e.Seq)
 			bySeq[e.Seq] = len(m.Steps)
 			m.Steps = append(m.Steps, rec)
 		case evStepEnd:

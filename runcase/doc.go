@@ -11,7 +11,8 @@
 // (engine.Result.End), which no folder holds; case.json keeps them, and
 // Rebuild carries them over; so is how the ends sampled together
 // (Sample, from fleet.Sync's meetings and the manifests). It imports the
-// engine for the manifest types and EvalCase, fleet for the meetings, and
-// parse for `show clock`. It must not import cobra, a
-// transport or the terminal.
+// engine for the manifest types and EvalCase, runfolder to read each
+// manifest as a stream (runfolder.Scan: one step held at a time), fleet
+// for the meetings, and parse for `show clock`. It must not import cobra,
+// a transport or the terminal.
 package runcase

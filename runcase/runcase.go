@@ -14,6 +14,7 @@ import (
 	"github.com/runbook-dev/runbook/engine"
 	"github.com/runbook-dev/runbook/engine/playbook"
 	"github.com/runbook-dev/runbook/parse"
+	"github.com/runbook-dev/runbook/runfolder"
 )
 
 // Version is the version of case.json.
@@ -138,11 +139,11 @@ func Build(dir, playbook string, started time.Time, targets []Target) (*Case, er
 				rel = t.Dir
 			}
 			e.Dir = rel
-			m, err := engine.ReadManifest(t.Dir)
+			tl, err := e.read(t.Dir)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("case: %s: %w", t.Name, err))
 			} else {
-				c.Timeline = append(c.Timeline, e.fill(m, t.Dir)...)
+				c.Timeline = append(c.Timeline, tl...)
 			}
 		}
 		c.ExitCode = engine.WorseExit(c.ExitCode, e.ExitCode)
@@ -188,49 +189,77 @@ func (c *Case) exit() {
 	}
 }
 
-// fill takes the end's findings, cleanup and clock from its manifest and
-// returns its steps for the timeline.
-func (e *End) fill(m *engine.Manifest, runDir string) []Entry {
+// read takes the end's findings, cleanup and clock from its run folder
+// runDir and returns its steps for the timeline. The manifest is read as
+// a stream (runfolder.Scan): one step is held at a time, beside the
+// entries. On an error e is left as it was.
+func (e *End) read(runDir string) ([]Entry, error) {
+	var out []Entry
+	var clock *deviceClock
+	m, err := runfolder.Scan(runDir, func(s engine.StepRecord) error {
+		if clock == nil {
+			clock = readClock(runDir, s)
+		}
+		en := Entry{Time: s.Start.UTC(), Target: e.Target, Seq: s.Seq, Step: s.ID, Run: s.Run, Command: s.Command, Status: s.Status}
+		if s.Output != "" {
+			en.Output = filepath.ToSlash(filepath.Join(e.Dir, s.Output))
+		}
+		out = append(out, en)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
 	e.Status, e.ExitCode, e.Error = m.Status, m.ExitCode, m.Error
 	e.Findings, e.Undo, e.Cleanup, e.Pending = m.Findings, m.Undo, m.Cleanup, m.CleanupPending
 	if e.Findings == nil {
 		e.Findings = []engine.FindingRecord{}
 	}
 	var offset time.Duration
-	for _, s := range m.Steps {
-		if s.Command != "show clock" || s.Status != "ok" || s.Output == "" {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join(runDir, s.Output))
-		if err != nil {
-			continue
-		}
-		f, err := parse.Parse("clock", string(b), nil)
-		local, _ := f["local"].(string)
-		if err != nil || local == "" {
-			continue
-		}
-		dev, err := time.Parse("2006-01-02T15:04:05", local)
-		if err != nil {
-			continue
-		}
-		mid := s.Start.Add(s.End.Sub(s.Start) / 2)
-		offset = dev.Sub(mid.UTC()).Round(time.Millisecond)
+	if clock != nil {
+		offset = clock.offset
 		ms := offset.Milliseconds()
 		e.ClockOffsetMS = &ms
-		e.DeviceClock, _ = f["raw"].(string)
-		e.ClockZone, _ = f["zone"].(string)
-		break
+		e.DeviceClock, e.ClockZone = clock.raw, clock.zone
 	}
-	var out []Entry
-	for _, s := range m.Steps {
-		en := Entry{DeviceTime: s.Start.Add(offset).UTC(), Time: s.Start.UTC(), Target: e.Target, Seq: s.Seq, Step: s.ID, Run: s.Run, Command: s.Command, Status: s.Status}
-		if s.Output != "" {
-			en.Output = filepath.ToSlash(filepath.Join(e.Dir, s.Output))
-		}
-		out = append(out, en)
+	for i := range out {
+		out[i].DeviceTime = out[i].Time.Add(offset).UTC()
 	}
-	return out
+	return out, nil
+}
+
+// deviceClock is what an end's first good show clock said.
+type deviceClock struct {
+	offset    time.Duration
+	raw, zone string
+}
+
+// readClock reads the device's clock from step s of the run folder
+// runDir: nil unless s is a show clock that went well and whose output
+// parses. The offset is the device's time minus the engine's at the
+// middle of the step.
+func readClock(runDir string, s engine.StepRecord) *deviceClock {
+	if s.Command != "show clock" || s.Status != "ok" || s.Output == "" {
+		return nil
+	}
+	b, err := os.ReadFile(filepath.Join(runDir, s.Output))
+	if err != nil {
+		return nil
+	}
+	f, err := parse.Parse("clock", string(b), nil)
+	local, _ := f["local"].(string)
+	if err != nil || local == "" {
+		return nil
+	}
+	dev, err := time.Parse("2006-01-02T15:04:05", local)
+	if err != nil {
+		return nil
+	}
+	mid := s.Start.Add(s.End.Sub(s.Start) / 2)
+	c := &deviceClock{offset: dev.Sub(mid.UTC()).Round(time.Millisecond)}
+	c.raw, _ = f["raw"].(string)
+	c.zone, _ = f["zone"].(string)
+	return c
 }
 
 // Write writes case.json, summary.md and report.html into dir.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/runbook-dev/runbook/engine"
 	"github.com/runbook-dev/runbook/fleet"
+	"github.com/runbook-dev/runbook/runfolder"
 )
 
 // Sampling says that the ends sampled together (fleet.Sync): each point
@@ -55,13 +56,19 @@ type SampledStart struct {
 // each end's start of each repeated run and wait read from its run folder.
 func (c *Case) Sample(dir string, ends []string, meetings []fleet.Meeting) {
 	sp := &Sampling{Ends: ends, Points: []Sampled{}}
-	manifests := map[string]*engine.Manifest{}
+	var wanted []pointKey
+	for _, mt := range meetings {
+		if k, ok := keyOf(mt); ok {
+			wanted = append(wanted, k)
+		}
+	}
+	starts := map[string]map[pointKey]time.Time{}
 	for _, e := range c.Ends {
 		if e.Dir == "" {
 			continue
 		}
-		if m, err := engine.ReadManifest(filepath.Join(dir, e.Dir)); err == nil {
-			manifests[e.Target] = m
+		if st, err := readStarts(filepath.Join(dir, e.Dir), wanted); err == nil {
+			starts[e.Target] = st
 		}
 	}
 	for _, mt := range meetings {
@@ -73,7 +80,7 @@ func (c *Case) Sample(dir string, ends []string, meetings []fleet.Meeting) {
 		if mt.Kind != "prompt" {
 			var first, last time.Time
 			for _, name := range ends {
-				st, ok := startOf(manifests[name], mt)
+				st, ok := startOf(starts[name], mt)
 				if !ok {
 					continue
 				}
@@ -95,24 +102,64 @@ func (c *Case) Sample(dir string, ends []string, meetings []fleet.Meeting) {
 	c.Sampling = sp
 }
 
-// startOf is when the end of manifest m started the point mt: the first
-// command of that run (a for_each's first item), or the wait.
-func startOf(m *engine.Manifest, mt fleet.Meeting) (time.Time, bool) {
-	if m == nil {
+// pointKey names a point of a meeting in a run's steps: a wait (run 0)
+// or one run of a repeated step, by the step's line and id.
+type pointKey struct {
+	line int
+	id   string
+	wait bool
+	run  int
+}
+
+// keyOf is the key of meeting mt, false for one no step starts (a prompt).
+func keyOf(mt fleet.Meeting) (pointKey, bool) {
+	switch mt.Kind {
+	case "wait":
+		return pointKey{line: mt.Line, id: mt.ID, wait: true}, true
+	case "repeat":
+		return pointKey{line: mt.Line, id: mt.ID, run: mt.Run}, true
+	}
+	return pointKey{}, false
+}
+
+// readStarts reads the run folder runDir's manifest as a stream
+// (runfolder.Scan) and returns when each point of wanted started there:
+// the first command of that run (a for_each's first item), or the wait.
+// It holds one entry per wanted point, not the steps.
+func readStarts(runDir string, wanted []pointKey) (map[pointKey]time.Time, error) {
+	want := make(map[pointKey]bool, len(wanted))
+	for _, k := range wanted {
+		want[k] = true
+	}
+	out := map[pointKey]time.Time{}
+	see := func(k pointKey, t time.Time) {
+		if _, seen := out[k]; want[k] && !seen {
+			out[k] = t
+		}
+	}
+	_, err := runfolder.Scan(runDir, func(s engine.StepRecord) error {
+		if s.Kind == "wait" {
+			see(pointKey{line: s.Line, id: s.ID, wait: true}, s.Start)
+		}
+		if s.Seq > 0 {
+			see(pointKey{line: s.Line, id: s.ID, run: s.Run}, s.Start)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// startOf is when the end whose starts are st started the point mt.
+func startOf(st map[pointKey]time.Time, mt fleet.Meeting) (time.Time, bool) {
+	k, ok := keyOf(mt)
+	if !ok || st == nil {
 		return time.Time{}, false
 	}
-	for _, s := range m.Steps {
-		if s.Line != mt.Line || s.ID != mt.ID {
-			continue
-		}
-		switch {
-		case mt.Kind == "wait" && s.Kind == "wait":
-			return s.Start, true
-		case mt.Kind == "repeat" && s.Seq > 0 && s.Run == mt.Run:
-			return s.Start, true
-		}
-	}
-	return time.Time{}, false
+	t, ok := st[k]
+	return t, ok
 }
 
 // samplingSummary is the section of summary.md on the ends sampling

@@ -149,7 +149,7 @@ func (f *Folder) End(m *engine.Manifest) error {
 		return fmt.Errorf("writing manifest: %w", err)
 	}
 	f.head = head
-	if err := f.writeSummary(m); err != nil {
+	if err := writeSummary(f.dir, m, len(f.transports) > 1, f.eachRecord); err != nil {
 		return fmt.Errorf("writing summary: %w", err)
 	}
 	if err := os.Remove(filepath.Join(f.dir, RecordsFile)); err != nil {
@@ -161,24 +161,27 @@ func (f *Folder) End(m *engine.Manifest) error {
 	return nil
 }
 
-// writeSummary writes summary.md, its timeline streamed from the records.
-func (f *Folder) writeSummary(m *engine.Manifest) error {
+// writeSummary writes summary.md of the folder dir from m, its timeline
+// streamed from each (via: the steps went over several transports).
+func writeSummary(dir string, m *engine.Manifest, via bool, each func(func(engine.StepRecord) error) error) error {
 	var rerr error
 	steps := func(yield func(engine.StepRecord) bool) {
-		rerr = f.eachRecord(func(rec engine.StepRecord) error {
+		rerr = each(func(rec engine.StepRecord) error {
 			if !yield(rec) {
 				return errStop
 			}
 			return nil
 		})
+		if errors.Is(rerr, errStop) {
+			rerr = nil
+		}
 	}
-	err := writeAtomic(filepath.Join(f.dir, "summary.md"), func(w *bufio.Writer) error {
-		if err := engine.WriteSummary(w, f.dir, m, len(f.transports) > 1, steps); err != nil {
+	return writeAtomic(filepath.Join(dir, "summary.md"), func(w *bufio.Writer) error {
+		if err := WriteSummary(w, dir, m, via, steps); err != nil {
 			return err
 		}
 		return rerr
 	})
-	return err
 }
 
 // Written is manifest.json as End wrote it, decoded, without its steps

@@ -12,6 +12,7 @@ import (
 	"github.com/runbook-dev/runbook/observe"
 	"github.com/runbook-dev/runbook/report"
 	"github.com/runbook-dev/runbook/runcase"
+	"github.com/runbook-dev/runbook/runfolder"
 	"github.com/runbook-dev/runbook/secret"
 	"github.com/runbook-dev/runbook/transports"
 	"github.com/runbook-dev/runbook/transports/replay"
@@ -118,10 +119,11 @@ func cleanupRun(ctx context.Context, opts *cleanupOptions) error {
 	// A run whose engine died (SIGKILL, a forced third Ctrl-C) left its
 	// record at "running": rebuild it from the journal first, so the folder
 	// says what happened whatever comes next.
-	if rebuilt, err := engine.CompleteRunFolder(opts.Dir); err != nil {
+	rf := runfolder.Open(opts.Dir)
+	if rebuilt, err := engine.CompleteRunFolder(rf); err != nil {
 		fmt.Fprintf(io.ErrOut, "runbook: %s: rebuilding the run's record: %v\n", opts.Dir, err)
 	} else if rebuilt {
-		writeReport(io, opts.Dir)
+		writeReport(io, rf)
 	}
 	if len(engine.Pending(entries)) == 0 {
 		// Nothing to send: no target, no inventory needed.
@@ -150,7 +152,7 @@ func cleanupRun(ctx context.Context, opts *cleanupOptions) error {
 	}
 	do := transports.DialOptions{Resolve: resolver.Resolve, Warn: io.ErrOut, Redact: redactor.String, Secret: redactor.Add}
 	open := func(ctx context.Context) (transports.Transport, error) { return dial(ctx, t, do) }
-	rep, err := engine.FinishCleanup(ctx, opts.Dir, open, observe.NewText(io.ErrOut, false), redactor.String)
+	rep, err := engine.FinishCleanup(ctx, rf, open, observe.NewText(io.ErrOut, false), redactor.String)
 	if err != nil {
 		var ce *transports.ConnError
 		if errors.As(err, &ce) {
@@ -158,7 +160,7 @@ func cleanupRun(ctx context.Context, opts *cleanupOptions) error {
 		}
 		return &exitError{code: exitDirty, err: err}
 	}
-	writeReport(io, opts.Dir)
+	writeReport(io, rf)
 	if len(rep.Failed) > 0 {
 		return &exitError{code: exitDirty, err: fmt.Errorf("cleanup incomplete: %d command(s) failed; the device may still be in debug", len(rep.Failed))}
 	}
@@ -193,12 +195,12 @@ func cleanupTarget(opts *cleanupOptions, start engine.JournalEntry) (transports.
 }
 
 // writeReport writes report.html from the run folder's manifest, if it has
-// one.
-func writeReport(io *IOStreams, dir string) {
-	if _, err := engine.ReadManifest(dir); err != nil {
+// one that reads (its steps are not held: Manifest skips them).
+func writeReport(io *IOStreams, rf *runfolder.Resumed) {
+	if _, err := rf.Manifest(); err != nil {
 		return
 	}
-	if err := report.WriteDir(dir); err != nil {
-		fmt.Fprintf(io.ErrOut, "runbook: report %s: %v\n", dir, err)
+	if err := report.WriteDir(rf.Dir()); err != nil {
+		fmt.Fprintf(io.ErrOut, "runbook: report %s: %v\n", rf.Dir(), err)
 	}
 }

@@ -371,7 +371,7 @@ func runRun(ctx context.Context, opts *runOptions) error {
 			fmt.Fprintf(io.ErrOut, "runbook: %s: %v\n", targets[i].t.Name, redactor.String(res.Err.Error()))
 		}
 		if opts.Bundle && res.Dir != "" {
-			if p, err := writeBundle(res.Dir); err != nil {
+			if p, err := runfolder.Bundle(res.Dir); err != nil {
 				fmt.Fprintf(io.ErrOut, "runbook: bundle %s: %v\n", res.Dir, err)
 			} else {
 				fmt.Fprintf(io.ErrOut, "runbook: bundle %s\n", p)

@@ -1,4 +1,4 @@
-package main
+package runfolder
 
 import (
 	"archive/tar"
@@ -8,8 +8,12 @@ import (
 	"path/filepath"
 )
 
-// writeBundle writes dir as dir.tar.gz, streaming each file.
-func writeBundle(dir string) (string, error) {
+// Bundle packs the run folder dir as dir.tar.gz (run --bundle) and
+// returns that path. Each file is streamed into the tar and the gzip as
+// it is read, so memory stays bounded whatever the folder holds; members
+// are named <folder>/..., with no owner names or ids. On an error the
+// partial archive is removed.
+func Bundle(dir string) (string, error) {
 	dir = filepath.Clean(dir)
 	out := dir + ".tar.gz"
 	f, err := os.Create(out)

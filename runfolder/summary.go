@@ -1,0 +1,163 @@
+package runfolder
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"iter"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/runbook-dev/runbook/engine"
+)
+
+// WriteSummary writes summary.md of the run folder dir to w: m without
+// its steps, which come from steps, in order (a run folder streams them
+// from disk); via says the steps went over several transports (each row
+// then names its own). Every value is already redacted.
+func WriteSummary(w io.Writer, dir string, m *engine.Manifest, via bool, steps iter.Seq[engine.StepRecord]) error {
+	b := bufio.NewWriter(w)
+	fmt.Fprintf(b, "# %s: %s\n\n", m.Playbook.Name, m.Playbook.Title)
+	fmt.Fprintf(b, "| | |\n|---|---|\n")
+	fmt.Fprintf(b, "| Target | %s (%s) |\n", m.Target.Name, m.Target.Transport)
+	for _, k := range []string{"hostname", "model", "serial", "sw_version"} {
+		if v := m.Target.Facts[k]; v != "" {
+			fmt.Fprintf(b, "| %s | %s |\n", k, v)
+		}
+	}
+	fmt.Fprintf(b, "| Playbook | %s, sha256 %s |\n", m.Playbook.Source, short(m.Playbook.SHA256))
+	fmt.Fprintf(b, "| Started | %s |\n| Ended | %s |\n", m.Started.Format(time.RFC3339), m.Ended.Format(time.RFC3339))
+	if m.DeviceClock != "" {
+		fmt.Fprintf(b, "| Device clock at the problem | %s |\n", m.DeviceClock)
+	}
+	fmt.Fprintf(b, "| Result | %s (exit %d) |\n", engine.Outcome(m.Status, m.ExitCode, m.Findings), m.ExitCode)
+	if m.Error != "" {
+		fmt.Fprintf(b, "| Error | %s |\n", mdCell(m.Error))
+	}
+	b.WriteString("\n## Parameters\n\n")
+	keys := make([]string, 0, len(m.Params))
+	for k := range m.Params {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(b, "- `%s` = `%v`\n", k, m.Params[k])
+	}
+	b.WriteString("\n## Findings\n\n")
+	if len(m.Findings) == 0 {
+		b.WriteString("No finding fired.\n")
+	}
+	for _, f := range m.Findings {
+		fmt.Fprintf(b, "- **%s** `%s`: %s\n", strings.ToUpper(f.Severity), f.ID, f.Message)
+	}
+	for _, u := range m.Unevaluated {
+		fmt.Fprintf(b, "- not evaluated: %s\n", u)
+	}
+	if hasEvidence(m.Findings) {
+		b.WriteString("\n### Evidence\n\n| finding | step | field | values (one per run) |\n|---|---|---|---|\n")
+		for _, f := range m.Findings {
+			for _, e := range f.Evidence {
+				fmt.Fprintf(b, "| `%s` | `%s`%s | `%s` | %s |\n", f.ID, e.Step, itemNote(e.Item), e.Field, mdCell(fmtValues(e.Values)))
+			}
+		}
+	}
+	if len(m.Notes) > 0 {
+		b.WriteString("\n## Notes\n\n")
+		for _, n := range m.Notes {
+			fmt.Fprintf(b, "- %s\n", n)
+		}
+	}
+	// A target reached several ways says which way each command went; one
+	// reached one way says it once, in the table above.
+	if via {
+		b.WriteString("\n## Timeline\n\n| # | time (UTC) | step | command | via | status | output |\n|---|---|---|---|---|---|---|\n")
+	} else {
+		b.WriteString("\n## Timeline\n\n| # | time (UTC) | step | command | status | output |\n|---|---|---|---|---|---|\n")
+	}
+	for s := range steps {
+		cmd := s.Command
+		if cmd == "" {
+			cmd = s.Note
+		}
+		seq := ""
+		if s.Seq > 0 {
+			seq = fmt.Sprint(s.Seq)
+		}
+		status := s.Status
+		if s.Status == "skipped" && s.Note != "" && s.Command != "" {
+			status += " (" + mdCell(s.Note) + ")"
+		}
+		if via {
+			fmt.Fprintf(b, "| %s | %s | %s%s | %s | %s | %s | %s |\n", seq, s.Start.Format("15:04:05"), s.ID, itemNote(s.Item), mdCell(cmd), s.Transport, status, s.Output)
+			continue
+		}
+		fmt.Fprintf(b, "| %s | %s | %s%s | %s | %s | %s |\n", seq, s.Start.Format("15:04:05"), s.ID, itemNote(s.Item), mdCell(cmd), status, s.Output)
+	}
+	b.WriteString("\n## Cleanup\n\n")
+	if len(m.Undo)+len(m.Cleanup) == 0 {
+		b.WriteString("Nothing to undo.\n")
+	}
+	for _, c := range append(append([]engine.CleanupRecord(nil), m.Undo...), m.Cleanup...) {
+		if c.DoneBy > 0 && c.Status == "ok" { // sent once, by the step
+			fmt.Fprintf(b, "- `%s`: done by step %d, not sent again\n", c.Command, c.DoneBy)
+			continue
+		}
+		fmt.Fprintf(b, "- `%s`: %s", c.Command, c.Status)
+		if via && c.Transport != "" {
+			fmt.Fprintf(b, " (via %s)", c.Transport)
+		}
+		if c.Error != "" {
+			fmt.Fprintf(b, " (%s)", c.Error)
+		}
+		b.WriteString("\n")
+	}
+	if len(m.CleanupPending) > 0 {
+		b.WriteString("\n**Cleanup incomplete: the device may still be in debug.** Run `runbook cleanup " + dir + "` or, on the device:\n\n")
+		for _, p := range m.CleanupPending {
+			fmt.Fprintf(b, "    %s\n", p)
+		}
+	}
+	b.WriteString("\n## Files to attach\n\n- this run folder (or its `.tar.gz` from `--bundle`): `manifest.json`, `summary.md`, `steps/`\n")
+	for _, a := range m.Artifacts {
+		fmt.Fprintf(b, "- `%s` (%d bytes, sha256 %s)\n", a.Path, a.Size, short(a.SHA256))
+	}
+	return b.Flush()
+}
+
+// itemNote shows the item of a for_each step's run beside the step id.
+func itemNote(item string) string {
+	if item == "" {
+		return ""
+	}
+	return " [item " + mdCell(item) + "]"
+}
+
+func hasEvidence(fs []engine.FindingRecord) bool {
+	for _, f := range fs {
+		if len(f.Evidence) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func short(h string) string {
+	if len(h) > 12 {
+		return h[:12]
+	}
+	return h
+}
+
+func mdCell(s string) string {
+	s = strings.ReplaceAll(s, "|", "\\|")
+	return strings.ReplaceAll(s, "\n", " ")
+}
+
+func fmtValues(v []any) string {
+	parts := make([]string, len(v))
+	for i, x := range v {
+		parts[i] = fmt.Sprint(x)
+	}
+	return strings.Join(parts, " → ")
+}
