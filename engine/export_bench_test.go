@@ -33,26 +33,45 @@ import (
 // filesystem (tmpfs /dev/shm when there is one). It reports the ratio of
 // the engine's throughput to curl's (>= 0.9 is the goal), over all pulls
 // and for the median pair, and the peak RSS (VmHWM) of the process during
-// the engine's pulls.
+// the engine's pulls (the simulator's serving included); more than 32 MiB
+// fails it.
 //
-// Like is compared with like: the simulator offers HTTP/2 and HTTP/1.1 in
-// ALPN (Go's server does) and curl would pick HTTP/2, while our client
-// speaks only HTTP/1.1, which is what a PAN-OS management plane speaks unless
-// HTTP/2 is switched on there (and then HTTP/1.1 is switched off: PAN-OS
-// "What's new", August 2025, "HTTP/2 network support"). So curl is told
-// --http1.1, and the server checks that every export it answered, ours
-// and curl's, came over the same protocol and TLS version and cipher.
+// Like is compared with like, twice. Our client offers h2 and http/1.1 in
+// ALPN and the server picks, so each pair runs against a simulator that
+// speaks one protocol, with curl told the same: http1.1, the simulator as
+// a PAN-OS management plane is by default, and curl --http1.1; h2, the
+// simulator HTTP/2 only, as PAN-OS is once HTTP/2 is switched on there
+// (HTTP/1.1 is then off: PAN-OS "What's new", August 2025, "HTTP/2 network
+// support"), and curl --http2. The server checks that every export it
+// answered, ours and curl's, came over that protocol and the same TLS
+// version and cipher. The h2 pair is skipped when curl has no HTTP/2.
 //
 //	go test ./engine -run '^$' -bench ExportVsCurl -benchtime 5x
 func BenchmarkExportVsCurl(b *testing.B) {
-	const size = 1 << 30
 	curl, err := exec.LookPath("curl")
 	if err != nil {
 		b.Skip("curl is not installed: nothing to compare with")
 	}
+	b.Run("http1.1", func(b *testing.B) { benchExportVsCurl(b, curl, false) })
+	b.Run("h2", func(b *testing.B) {
+		if v, err := exec.Command(curl, "-V").Output(); err != nil || !strings.Contains(string(v), " HTTP2") {
+			b.Skip("curl has no HTTP/2: nothing to compare with")
+		}
+		benchExportVsCurl(b, curl, true)
+	})
+}
+
+// benchExportVsCurl is one pair of BenchmarkExportVsCurl: against a
+// simulator that speaks HTTP/2 only (h2) or HTTP/1.1 only.
+func benchExportVsCurl(b *testing.B, curl string, h2 bool) {
+	const size = 1 << 30
+	proto, curlProto := "HTTP/1.1", "--http1.1"
+	if h2 {
+		proto, curlProto = "HTTP/2.0", "--http2"
+	}
 	dev := sim.NewDevice(sim.Options{StaleCaptures: []string{"fw.pcap"}})
 	const key = "LUFRPT-bench-key"
-	api, err := sim.NewAPIServer(dev, sim.APIConfig{APIKey: key, PcapSize: size})
+	api, err := sim.NewAPIServer(dev, sim.APIConfig{APIKey: key, PcapSize: size, HTTP2Only: h2})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -60,20 +79,19 @@ func BenchmarkExportVsCurl(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	// The simulator's handler and TLS configuration served as api.Serve
-	// serves them, with a note of how each export came.
+	// The simulator served as api.Serve serves it (its protocol, TLS
+	// configuration and handler), with a note of how each export came.
 	var mu sync.Mutex
 	seen := map[string]int{} // "HTTP/1.1 TLS1.3 TLS_AES_128_GCM_SHA256" -> exports
 	h := api.Handler()
-	srv := &http.Server{TLSConfig: api.TLSConfig(), ReadHeaderTimeout: 30 * time.Second,
-		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.FormValue("type") == "export" && r.TLS != nil {
-				mu.Lock()
-				seen[r.Proto+" "+tls.VersionName(r.TLS.Version)+" "+tls.CipherSuiteName(r.TLS.CipherSuite)]++
-				mu.Unlock()
-			}
-			h.ServeHTTP(w, r)
-		})}
+	srv := api.HTTPServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.FormValue("type") == "export" && r.TLS != nil {
+			mu.Lock()
+			seen[r.Proto+" "+tls.VersionName(r.TLS.Version)+" "+tls.CipherSuiteName(r.TLS.CipherSuite)]++
+			mu.Unlock()
+		}
+		h.ServeHTTP(w, r)
+	}))
 	served := make(chan struct{})
 	go func() { _ = srv.ServeTLS(ln, "", ""); close(served) }()
 	b.Cleanup(func() {
@@ -124,7 +142,7 @@ func BenchmarkExportVsCurl(b *testing.B) {
 	fetch := func() time.Duration {
 		dst := filepath.Join(out, "curl.pcap")
 		start := time.Now()
-		cmd := exec.Command(curl, "-sS", "--fail", "--http1.1", "--cacert", ca, "-o", dst, "-H", "X-PAN-KEY: "+key,
+		cmd := exec.Command(curl, "-sS", "--fail", curlProto, "--cacert", ca, "-o", dst, "-H", "X-PAN-KEY: "+key,
 			"--data", "type=export&category=filters-pcap&from=fw.pcap",
 			fmt.Sprintf("https://127.0.0.1:%d/api/", port))
 		if msg, err := cmd.CombinedOutput(); err != nil {
@@ -156,6 +174,11 @@ func BenchmarkExportVsCurl(b *testing.B) {
 	if len(seen) != 1 {
 		b.Fatalf("the exports did not all come the same way: %v", seen)
 	}
+	for how := range seen {
+		if !strings.HasPrefix(how, proto+" ") {
+			b.Fatalf("the exports came over %s, want %s", how, proto)
+		}
+	}
 	b.Logf("exports answered, by protocol, TLS version and cipher: %v", seen)
 	b.ReportMetric(theirs.Seconds()/ours.Seconds(), "x-curl")
 	// The median pair is less moved than the sums by another engineer's
@@ -163,7 +186,11 @@ func BenchmarkExportVsCurl(b *testing.B) {
 	slices.Sort(pairs)
 	b.ReportMetric(pairs[len(pairs)/2], "x-curl-median")
 	b.ReportMetric(float64(size)*float64(b.N)/theirs.Seconds()/(1<<20), "curl-MiB/s")
-	b.ReportMetric(float64(vmHWM())/(1<<20), "peak-RSS-MiB")
+	peak := vmHWM()
+	b.ReportMetric(float64(peak)/(1<<20), "peak-RSS-MiB")
+	if peak > 32<<20 {
+		b.Errorf("peak RSS %d MiB during the engine's pulls over %s, want <= 32 MiB", peak>>20, proto)
+	}
 }
 
 // resetHWM resets the process's peak RSS (Linux: clear_refs 5).

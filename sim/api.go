@@ -47,6 +47,14 @@ type APIConfig struct {
 	// Hosts are extra DNS names or IP addresses for the self-signed
 	// certificate, besides the device hostname, localhost, 127.0.0.1, ::1.
 	Hosts []string
+	// HTTP2Only serves the API over HTTP/2 alone, as a PAN-OS management
+	// plane does once HTTP/2 is switched on there: HTTP/1.1 is then off,
+	// with no fallback (PAN-OS "What's new", August 2025, "HTTP/2 network
+	// support"). ALPN offers h2 only, so a client asking for http/1.1 alone
+	// fails the TLS handshake, and one sending no ALPN is hung up on once
+	// the handshake is done. The default (false) is HTTP/1.1 only, PAN-OS's
+	// default: ALPN offers http/1.1 only.
+	HTTP2Only bool
 }
 
 // APIServer serves the PAN-OS XML API over HTTPS for a Device, sharing its
@@ -142,9 +150,57 @@ func (s *APIServer) CertPEM() []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.cert.Certificate[0]})
 }
 
-// TLSConfig is the server side TLS configuration with the certificate.
+// TLSConfig is the server side TLS configuration with the certificate. Its
+// NextProtos names the one protocol served (h2 with HTTP2Only, else
+// http/1.1); serve it with HTTPServer, whose Protocols say the same (a
+// plain http.Server would add h2 to an HTTP/1.1 simulator).
 func (s *APIServer) TLSConfig() *tls.Config {
-	return &tls.Config{Certificates: []tls.Certificate{s.cert}, MinVersion: tls.VersionTLS12}
+	return &tls.Config{Certificates: []tls.Certificate{s.cert}, MinVersion: tls.VersionTLS12,
+		NextProtos: []string{s.protocols().alpn()}}
+}
+
+// HTTPServer is the http.Server that Serve runs: the TLS configuration, the
+// protocols served (HTTP/1.1 only, or HTTP/2 only with HTTP2Only) and the
+// timeouts, with h as its handler (nil: Handler). Tests that wrap the
+// handler serve it with ServeTLS(ln, "", "").
+func (s *APIServer) HTTPServer(h http.Handler) *http.Server {
+	if h == nil {
+		h = s.Handler()
+	}
+	return newHTTPSServer(h, s.TLSConfig(), s.protocols())
+}
+
+// served is the one HTTP protocol a simulated server speaks: HTTP/2, or
+// else HTTP/1.1.
+type served struct{ http2 bool }
+
+var (
+	http1Only = served{}
+	http2Only = served{http2: true}
+)
+
+// alpn is the ALPN name offered for it.
+func (ps served) alpn() string {
+	if ps.http2 {
+		return "h2"
+	}
+	return "http/1.1"
+}
+
+func (s *APIServer) protocols() served {
+	if s.cfg.HTTP2Only {
+		return http2Only
+	}
+	return http1Only
+}
+
+// newHTTPSServer is the server of a simulated HTTPS API: h over tc,
+// speaking the protocols of ps only.
+func newHTTPSServer(h http.Handler, tc *tls.Config, ps served) *http.Server {
+	p := new(http.Protocols)
+	p.SetHTTP1(!ps.http2)
+	p.SetHTTP2(ps.http2)
+	return &http.Server{Handler: h, TLSConfig: tc, Protocols: p, ReadHeaderTimeout: 30 * time.Second}
 }
 
 // Device returns the device the server serves.
@@ -154,15 +210,14 @@ func (s *APIServer) Device() *Device { return s.dev }
 // to five seconds for requests in flight). It returns nil after ctx is
 // done, or the serve error.
 func (s *APIServer) Serve(ctx context.Context, ln net.Listener) error {
-	return serveHTTPS(ctx, ln, s.Handler(), s.TLSConfig(), "api")
+	return serveHTTPS(ctx, ln, s.HTTPServer(nil), "api")
 }
 
-// serveHTTPS answers HTTPS on ln with h until ctx is done, then shuts down
-// (waiting up to five seconds for requests in flight); nil after ctx is
-// done, else the serve error.
-func serveHTTPS(ctx context.Context, ln net.Listener, h http.Handler, tc *tls.Config, what string) error {
-	srv := &http.Server{Handler: h, TLSConfig: tc, ReadHeaderTimeout: 30 * time.Second,
-		BaseContext: func(net.Listener) context.Context { return ctx }}
+// serveHTTPS answers HTTPS on ln with srv until ctx is done, then shuts
+// down (waiting up to five seconds for requests in flight); nil after ctx
+// is done, else the serve error.
+func serveHTTPS(ctx context.Context, ln net.Listener, srv *http.Server, what string) error {
+	srv.BaseContext = func(net.Listener) context.Context { return ctx }
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ServeTLS(ln, "", "") }()
 	select {

@@ -11,8 +11,10 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -25,20 +27,27 @@ import (
 
 const apiPass = "api-Pa55word"
 
-// apiSim is a device served by an APIServer on 127.0.0.1, with every
-// request's URL, headers and form recorded.
+// apiSim is a device served by an APIServer on 127.0.0.1, as Serve serves
+// it (APIServer.HTTPServer), with every request's URL, headers, form and
+// protocol recorded, and the bytes each answer carried counted.
 type apiSim struct {
-	dev  *Device
-	api  *APIServer
-	addr *net.TCPAddr
-	mu   sync.Mutex
-	reqs []*http.Request
-	body []string
+	dev   *Device
+	api   *APIServer
+	addr  *net.TCPAddr
+	mu    sync.Mutex
+	reqs  []*http.Request
+	body  []string
+	proto []string // r.Proto of each request
+	// sent counts the body bytes the handler has written, over all
+	// answers; answered is signalled each time an answer is complete
+	// (the handler returned).
+	sent     atomic.Int64
+	answered chan struct{}
 }
 
 func startAPI(t *testing.T, o Options, cfg APIConfig) *apiSim {
 	t.Helper()
-	s := &apiSim{dev: NewDevice(o)}
+	s := &apiSim{dev: NewDevice(o), answered: make(chan struct{}, 64)}
 	if cfg.Password == "" {
 		cfg.Password = apiPass
 	}
@@ -52,19 +61,49 @@ func startAPI(t *testing.T, o Options, cfg APIConfig) *apiSim {
 	}
 	s.addr = ln.Addr().(*net.TCPAddr)
 	h := s.api.Handler()
-	srv := &http.Server{TLSConfig: s.api.TLSConfig(), Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := s.api.HTTPServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		r.Body = io.NopCloser(bytes.NewReader(b))
 		s.mu.Lock()
 		s.reqs = append(s.reqs, r.Clone(context.Background()))
 		s.body = append(s.body, string(b))
+		s.proto = append(s.proto, r.Proto)
 		s.mu.Unlock()
-		h.ServeHTTP(w, r)
-	}), ErrorLog: nil}
+		h.ServeHTTP(countingWriter{w, &s.sent}, r)
+		select {
+		case s.answered <- struct{}{}:
+		default:
+		}
+	}))
 	done := make(chan struct{})
 	go func() { defer close(done); srv.ServeTLS(ln, "", "") }()
 	t.Cleanup(func() { srv.Close(); <-done })
 	return s
+}
+
+// countingWriter adds the body bytes written to n.
+type countingWriter struct {
+	http.ResponseWriter
+	n *atomic.Int64
+}
+
+func (w countingWriter) Write(b []byte) (int, error) {
+	n, err := w.ResponseWriter.Write(b)
+	w.n.Add(int64(n))
+	return n, err
+}
+
+// protocols returns the protocols the requests came over, each once.
+func (s *apiSim) protocols() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var ps []string
+	for _, p := range s.proto {
+		if !slices.Contains(ps, p) {
+			ps = append(ps, p)
+		}
+	}
+	return ps
 }
 
 func (s *apiSim) target() transports.Target {

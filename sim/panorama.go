@@ -136,7 +136,9 @@ func (p *PanoramaServer) CertPEM() []byte {
 
 // Serve answers HTTPS on ln until ctx is done, as APIServer.Serve does.
 func (p *PanoramaServer) Serve(ctx context.Context, ln net.Listener) error {
-	return serveHTTPS(ctx, ln, p.Handler(), &tls.Config{Certificates: []tls.Certificate{p.cert}, MinVersion: tls.VersionTLS12}, "panorama")
+	// HTTP/1.1 only, the default of a PAN-OS management plane.
+	tc := &tls.Config{Certificates: []tls.Certificate{p.cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{http1Only.alpn()}}
+	return serveHTTPS(ctx, ln, newHTTPSServer(p.Handler(), tc, http1Only), "panorama")
 }
 
 // Handler is the Panorama's HTTP handler (path /api/), without TLS.

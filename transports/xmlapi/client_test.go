@@ -3,9 +3,13 @@ package xmlapi
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"net/http"
+	"net/http/httptest"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -308,5 +312,66 @@ func TestEnvironmentSecretsReachTheRedactor(t *testing.T) {
 	c.Close()
 	if got := red.String("key=" + testKey); strings.Contains(got, testKey) {
 		t.Errorf("PANOS_API_KEY not known to the redactor: %q", got)
+	}
+}
+
+// TestALPN: the client offers h2 and http/1.1 in its TLS hello, speaks
+// HTTP/2 to a server that picks h2, and HTTP/1.1 to one that picks
+// http/1.1 or picks nothing; the certificate pin holds either way.
+func TestALPN(t *testing.T) {
+	noEnv(t)
+	for _, tt := range []struct {
+		name  string
+		h2    bool     // EnableHTTP2: the server offers h2 only
+		next  []string // the server's NextProtos, when not httptest's
+		proto string
+	}{
+		{"server picks http/1.1", false, nil, "HTTP/1.1"},
+		{"server picks h2", true, nil, "HTTP/2.0"},
+		{"server picks nothing", false, []string{}, "HTTP/1.1"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var mu sync.Mutex
+			var offered [][]string
+			f := newFakeFWWith(t, func(s *httptest.Server) {
+				s.EnableHTTP2 = tt.h2
+				s.TLS = &tls.Config{NextProtos: tt.next, GetConfigForClient: func(h *tls.ClientHelloInfo) (*tls.Config, error) {
+					mu.Lock()
+					offered = append(offered, h.SupportedProtos)
+					mu.Unlock()
+					return nil, nil
+				}}
+			})
+			tg := f.target()
+			tg.TLS = transports.TLS{Fingerprint: "sha256:" + strings.Repeat("ab", 32)}
+			_, err := Open(context.Background(), tg, opts(nil))
+			var ce *CertError
+			if !errors.As(err, &ce) || !ce.Pinned {
+				t.Fatalf("Open with the wrong pin = %v, want a pinned CertError", err)
+			}
+			if n := len(f.requests()); n != 0 {
+				t.Fatalf("%d requests reached the server past the wrong certificate", n)
+			}
+			c := openFake(t, f, f.target())
+			if _, err := c.Run(context.Background(), transports.Command{CLI: "show system info"}); err != nil {
+				t.Fatal(err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			for _, o := range offered {
+				if !slices.Equal(o, []string{"h2", "http/1.1"}) {
+					t.Errorf("client offered %q in ALPN, want [h2 http/1.1]", o)
+				}
+			}
+			reqs := f.requests()
+			if len(offered) == 0 || len(reqs) != 2 {
+				t.Fatalf("%d hellos, %d requests", len(offered), len(reqs))
+			}
+			for _, r := range reqs {
+				if r.Proto != tt.proto {
+					t.Errorf("request type=%s over %s, want %s", r.Form.Get("type"), r.Proto, tt.proto)
+				}
+			}
+		})
 	}
 }

@@ -33,6 +33,7 @@ type seen struct {
 	Form   url.Values
 	Method string
 	CT     string
+	Proto  string // HTTP/1.1, HTTP/2.0
 }
 
 // fakeFW is a minimal PAN-OS XML API on httptest's TLS server: keygen,
@@ -51,8 +52,19 @@ type fakeFW struct {
 
 func newFakeFW(t testing.TB) *fakeFW {
 	t.Helper()
+	return newFakeFWWith(t, nil)
+}
+
+// newFakeFWWith is newFakeFW with setup applied to the server before it
+// starts (its TLS configuration, EnableHTTP2). httptest's TLS server
+// offers http/1.1 only in ALPN, or h2 only with EnableHTTP2.
+func newFakeFWWith(t testing.TB, setup func(*httptest.Server)) *fakeFW {
+	t.Helper()
 	f := &fakeFW{t: t, waiting: make(chan struct{}, 1), op: map[string]string{"<show><system><info></info></system></show>": sysInfo}}
 	f.srv = httptest.NewUnstartedServer(http.HandlerFunc(f.serve))
+	if setup != nil {
+		setup(f.srv)
+	}
 	f.srv.StartTLS()
 	t.Cleanup(f.srv.Close)
 	return f
@@ -64,7 +76,7 @@ func (f *fakeFW) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f.mu.Lock()
-	f.req = append(f.req, seen{URL: r.URL.String(), Header: r.Header.Clone(), Form: r.PostForm, Method: r.Method, CT: r.Header.Get("Content-Type")})
+	f.req = append(f.req, seen{URL: r.URL.String(), Header: r.Header.Clone(), Form: r.PostForm, Method: r.Method, CT: r.Header.Get("Content-Type"), Proto: r.Proto})
 	f.mu.Unlock()
 	if r.URL.Path != "/api/" {
 		http.NotFound(w, r)
