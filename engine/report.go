@@ -314,8 +314,8 @@ func (ru *run) printEnd(res *Result) {
 func (r *Runner) emitEnd(res *Result, summary string) {
 	m := res.Manifest
 	code := res.ExitCode
-	r.em.emit(Event{Type: EvRunEnded, Status: EventStatus(m.Status), ExitCode: &code, Outcome: Outcome(m.Status, res.ExitCode, m.Findings),
-		Dir: res.Dir, Summary: summary, Pending: res.Pending, Error: m.Error})
+	r.em.emit(Event{Type: EvRunEnded, Status: EventStatus(m.Status), ExitCode: &code, Outcome: Outcome(m.Status, res.ExitCode, m.Findings, len(m.Missing)),
+		Dir: res.Dir, Summary: summary, Pending: res.Pending, Error: m.Error, Missing: m.Missing})
 }
 
 // writeSummary writes summary.md of the run folder dir from m, whose
@@ -347,7 +347,7 @@ func WriteSummary(w io.Writer, dir string, m *Manifest, via bool, steps iter.Seq
 	if m.DeviceClock != "" {
 		fmt.Fprintf(b, "| Device clock at the problem | %s |\n", m.DeviceClock)
 	}
-	fmt.Fprintf(b, "| Result | %s (exit %d) |\n", Outcome(m.Status, m.ExitCode, m.Findings), m.ExitCode)
+	fmt.Fprintf(b, "| Result | %s (exit %d) |\n", Outcome(m.Status, m.ExitCode, m.Findings, len(m.Missing)), m.ExitCode)
 	if m.Error != "" {
 		fmt.Fprintf(b, "| Error | %s |\n", mdCell(m.Error))
 	}
@@ -378,6 +378,7 @@ func WriteSummary(w io.Writer, dir string, m *Manifest, via bool, steps iter.Seq
 			}
 		}
 	}
+	writeMissing(b, m.Missing)
 	if len(m.Notes) > 0 {
 		b.WriteString("\n## Notes\n\n")
 		for _, n := range m.Notes {

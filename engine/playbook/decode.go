@@ -376,6 +376,11 @@ var (
 )
 
 func (l *loader) runStep(file string, s *Step, get map[string]*yaml.Node) {
+	if v := get["evidence"]; v != nil {
+		if ev, ok := l.boolean(file, v, "evidence"); ok {
+			s.NotEvidence = !ev
+		}
+	}
 	from := len(l.pending) // the expressions for_each's item is visible in
 	if forms := l.oneOf(file, get["run"], "run"); len(forms) > 0 {
 		s.Run = forms[0]
