@@ -38,7 +38,7 @@ var (
 		"wait":    {"wait", "message"},
 		"prompt":  {"prompt", "timeout", "default"},
 		"note":    {"note"},
-		"export":  {"export", "file", "scp", "timeout"},
+		"export":  {"export", "file", "scp", "timeout", "evidence"},
 		"if":      {"if", "then", "else"},
 		"include": {"include"},
 	}

@@ -152,8 +152,9 @@ type Step struct {
 	ForEach *Expr
 	// NotEvidence is set by `evidence: false`: the step takes no evidence
 	// (it deletes an old file, switches something back off, reads a level
-	// only to restore it), so its failure is not missing evidence and does
-	// not change the run's outcome. Run steps only.
+	// only to restore it), or the playbook's own note says what its failure
+	// costs, so its failure is not missing evidence and does not change the
+	// run's outcome. Run and export steps only.
 	NotEvidence bool
 
 	// wait
