@@ -77,6 +77,8 @@ type End struct {
 	Cleanup   []engine.CleanupRecord `json:"cleanup"`
 	// Pending are the undo and cleanup commands not done.
 	Pending []string `json:"cleanup_pending,omitempty"`
+	// Missing is the end's missing evidence (its manifest's).
+	Missing []engine.MissingRecord `json:"missing_evidence,omitempty"`
 }
 
 // Entry is one step of one end on the case's timeline.
@@ -193,6 +195,7 @@ func (c *Case) exit() {
 func (e *End) fill(m *engine.Manifest, runDir string) []Entry {
 	e.Status, e.ExitCode, e.Error = m.Status, m.ExitCode, m.Error
 	e.Findings, e.Undo, e.Cleanup, e.Pending = m.Findings, m.Undo, m.Cleanup, m.CleanupPending
+	e.Missing = m.Missing
 	if e.Findings == nil {
 		e.Findings = []engine.FindingRecord{}
 	}
