@@ -249,15 +249,21 @@ func TestDualRecordReplay(t *testing.T) {
 // firewall that answers its IKE and mprelay debug commands with "debug
 // not available to xmlapi client": each is recorded refused with a note
 // naming the CLI command to run, nothing is left to undo, and the rest of
-// the evidence is collected.
+// the evidence is collected. The run ends "done, 3 steps failed" (exit 1):
+// the three switches (IKE capture, ikemgr and mprelay debug) are missing
+// evidence, each with the step's note as the way to take it by hand; the
+// refused level reads and capture delete take no evidence and are not.
 func TestRefusedOverAPI(t *testing.T) {
 	sec := newSecrets(t)
 	fw := startFirewall(t, sim.Options{Scenario: sim.Phase1Down, Seed: 1, FreshSessions: true,
 		Refuse: []sim.Refusal{{Match: `^debug (ike|mprelay) `, Error: sim.RefuseXMLAPI}}}, sec)
 	w := newWorkspace(t, fw, sec)
 	p, code := w.run(t, w.runArgs("phase1-down", targetAPI, "50ms")...)
-	if code != 0 {
-		t.Errorf("exit %d, want 0", code)
+	if code != 1 {
+		t.Errorf("exit %d, want 1 (evidence missing)", code)
+	}
+	if !strings.Contains(p.stderr.String(), "runbook: done, 3 steps failed") {
+		t.Errorf("stderr lacks the outcome \"done, 3 steps failed\":\n%s", p.stderr.String())
 	}
 	dir := w.runDir(t)
 	m := checkRunFolder(t, dir)
@@ -285,10 +291,21 @@ func TestRefusedOverAPI(t *testing.T) {
 			t.Errorf("step %s %q: %s (%s)", s.ID, s.Command, s.Status, s.Error)
 		}
 	}
-	for _, cli := range []string{"debug ike pcap on", "debug ike global on debug", "debug mprelay on debug"} {
+	switches := []string{"debug ike pcap on", "debug ike global on debug", "debug mprelay on debug"}
+	for _, cli := range switches {
 		if !refused[cli] {
 			t.Errorf("%q was not recorded refused", cli)
 		}
+	}
+	var missing []string
+	for _, ms := range m.Missing {
+		missing = append(missing, ms.Command)
+		if ms.Status != "refused" || !strings.Contains(ms.ByHand, "Run it on the firewall's CLI (SSH): `"+ms.Command+"`") || !strings.Contains(ms.Error, "debug not available to xmlapi client") {
+			t.Errorf("missing evidence %+v: want refused, with the step's note", ms)
+		}
+	}
+	if !slices.Equal(missing, switches) {
+		t.Errorf("missing evidence %q, want %q", missing, switches)
 	}
 	note := "Run it on the firewall's CLI (SSH): `debug ike global on debug`, then `one of: \"debug ike global off\", \"debug ike global on normal\"` once the evidence is taken"
 	if !slices.ContainsFunc(m.Notes, func(n string) bool { return strings.Contains(n, note) }) {

@@ -28,6 +28,9 @@ const (
 	StatusInterrupted   Status = "interrupted"
 	StatusConnectFailed Status = "connect-failed"
 	StatusRefused       Status = "refused" // never started: nothing was sent
+	// StatusIncomplete: every step ran and cleanup ran, but steps that let
+	// the run go on failed (Manifest.Missing): evidence is missing.
+	StatusIncomplete Status = "incomplete"
 )
 
 // The exit codes a run maps to (cmd/runbook documents them).
@@ -53,6 +56,7 @@ var outcomes = map[Status]struct {
 	words, found string
 }{
 	StatusOK:            {ExitOK, "ok", "done"},
+	StatusIncomplete:    {ExitStepFailed, "done", "done"},
 	StatusFailed:        {ExitStepFailed, "failed", "failed"},
 	StatusTimeout:       {ExitStepFailed, "timed out", "timed out"},
 	StatusInterrupted:   {ExitInterrupted, "interrupted", "interrupted"},
@@ -129,16 +133,23 @@ func sevRank(s string) int {
 	return len(severityRank)
 }
 
-// Outcome is what a run with status s that exited with code exit and
-// whose findings fired is called, everywhere it is printed: "ok",
-// "failed", "done, 1 critical finding", ..., and for exit 3 "CLEANUP
-// INCOMPLETE, the device may still be in debug (steps: ok)".
-func Outcome(s string, exit int, findings []FindingRecord) string {
+// Outcome is what a run with status s that exited with code exit, whose
+// findings fired and that lists missing evidence from missing steps
+// (Manifest.Missing) is called, everywhere it is printed: "ok", "failed",
+// "done, 1 critical finding", "done, 2 steps failed" (status incomplete),
+// "done, 1 step failed, 1 critical finding", ..., and for exit 3 "CLEANUP
+// INCOMPLETE, the device may still be in debug (steps: ok)". The count of
+// failed steps is said only of an incomplete run: a run stopped by a step
+// is "failed" (its list still says what is missing).
+func Outcome(s string, exit int, findings []FindingRecord, missing int) string {
 	words := s
 	if o, ok := outcomes[Status(s)]; ok {
 		words = o.words
+		if Status(s) == StatusIncomplete && missing > 0 {
+			words += ", " + StepsFailed(missing)
+		}
 		if n := countFindings(findings); n != "" {
-			words = o.found + ", " + n
+			words = o.found + strings.TrimPrefix(words, o.words) + ", " + n
 		}
 	}
 	if exit == ExitDirty {
@@ -412,6 +423,9 @@ type run struct {
 	// exportFailed are the export steps that failed and let the run go on
 	// (their default): the run ends failed once every step ran.
 	exportFailed []error
+	// last is what the current step sent last, for its missing evidence
+	// (missing.go).
+	last lastSent
 }
 
 // Run runs the playbook: steps, then the undo stack and cleanup on a fresh
@@ -634,8 +648,11 @@ func (ru *run) main(ctx context.Context) (Status, error) {
 		return ru.classify(ctx, err)
 	}
 	if len(ru.exportFailed) > 0 {
-		// Every step ran, but some evidence is missing: the run failed.
-		return StatusFailed, &ExportError{Failed: ru.exportFailed}
+		// Every step ran, but some evidence is missing.
+		return StatusIncomplete, &ExportError{Failed: ru.exportFailed}
+	}
+	if len(ru.m.Missing) > 0 {
+		return StatusIncomplete, &MissingError{Missing: ru.m.Missing}
 	}
 	return StatusOK, nil
 }

@@ -547,8 +547,11 @@ func TestFinishCleanupNeverSendsAPlaceholder(t *testing.T) {
 
 // TestRefusedOverAPI: a command the firewall refuses to an API client is
 // recorded refused with a note naming the CLI command and its undo, its
-// undo is neither armed nor pending, and the run goes on; on_error: fail
-// still stops it.
+// undo is neither armed nor pending, and the run goes on to its end:
+// "done, 1 step failed" (exit 1), the step listed as missing evidence with
+// the device's words and the note as the way to take it by hand. With
+// evidence: false it is not missing evidence (exit 0); on_error: fail
+// still stops the run.
 func TestRefusedOverAPI(t *testing.T) {
 	refuse := func(c *replay.Cassette) {
 		var xs []replay.Exchange
@@ -564,8 +567,11 @@ func TestRefusedOverAPI(t *testing.T) {
 		c.Exchanges = xs
 	}
 	res, tr := runIt(t, runCfg{edit: refuse})
-	if res.Status != engine.StatusOK || res.ExitCode != 0 || len(res.Pending) > 0 {
+	if res.Status != engine.StatusIncomplete || res.ExitCode != engine.ExitStepFailed || len(res.Pending) > 0 {
 		t.Fatalf("status %s exit %d pending %q: %v", res.Status, res.ExitCode, res.Pending, res.Err)
+	}
+	if got := engine.Outcome(string(res.Status), res.ExitCode, res.Manifest.Findings, len(res.Manifest.Missing)); got != "done, 1 step failed, 1 warning finding" {
+		t.Errorf("outcome %q", got)
 	}
 	if n := tr.Remaining(); n != 0 {
 		t.Errorf("%d exchanges not used", n)
@@ -578,12 +584,21 @@ func TestRefusedOverAPI(t *testing.T) {
 	if !strings.Contains(strings.Join(res.Manifest.Notes, "\n"), note) {
 		t.Errorf("notes %q", res.Manifest.Notes)
 	}
+	if ms := res.Manifest.Missing; len(ms) != 1 || ms[0].Command != "debug ike global on debug" || ms[0].Status != "refused" ||
+		ms[0].Error != s.Error || ms[0].ByHand != s.Note || ms[0].Seq != s.Seq {
+		t.Errorf("missing evidence %+v, want the refused step with its note", ms)
+	}
 	entries, err := engine.ReadJournal(filepath.Join(res.Dir, engine.JournalFile))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if p := engine.Pending(entries); len(p) > 0 {
 		t.Errorf("the journal leaves %+v pending", p)
+	}
+
+	res, _ = runIt(t, runCfg{edit: refuse, pbEdit: func(pb *playbook.Playbook) { pb.Steps[0].NotEvidence = true }})
+	if res.Status != engine.StatusOK || res.ExitCode != 0 || len(res.Manifest.Missing) != 0 {
+		t.Errorf("evidence: false: status %s exit %d missing %+v", res.Status, res.ExitCode, res.Manifest.Missing)
 	}
 
 	res, _ = runIt(t, runCfg{edit: refuse, mode: replay.ByCommand, pbEdit: func(pb *playbook.Playbook) { pb.Steps[0].OnError = playbook.OnErrorFail }})

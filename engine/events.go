@@ -207,6 +207,10 @@ type Event struct {
 	ExitCode *int   `json:"exit_code,omitempty"`
 	Outcome  string `json:"outcome,omitempty"`
 	Summary  string `json:"summary,omitempty"`
+	// Missing is the run's missing evidence (run-ended; Manifest.Missing):
+	// the steps that failed and let the run go on, with the device's words
+	// and how to take each by hand.
+	Missing []MissingRecord `json:"missing_evidence,omitempty"`
 }
 
 // Observer receives a run's events, in order, from the goroutine running

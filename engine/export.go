@@ -30,7 +30,9 @@ func (ru *run) export(ctx context.Context, s *playbook.Step) error {
 		shownScp += " from " + shownFile
 	}
 	if ex, ok := ru.tr.(transports.Exporter); ok && ex.CanExport(x.Category) {
-		return ru.pull(ctx, s, ex, x.Category, file, shownFile)
+		err := ru.pull(ctx, s, ex, x.Category, file, shownFile)
+		ru.last.byHand = exportByHand(shownScp, "USER@HOST:PATH")
+		return err
 	}
 	to, shownTo, err := ru.render(x.ScpTo, env)
 	if err != nil {
@@ -70,6 +72,7 @@ func (ru *run) export(ctx context.Context, s *playbook.Step) error {
 		cmd.Scp.Password = pw
 	}
 	_, err = ru.send(ctx, s, []transports.Command{cmd}, nil, 1, 1)
+	ru.last.byHand = exportByHand(shownScp, shownTo)
 	switch {
 	case errors.Is(err, transports.ErrHostKeyNotAccepted):
 		host := shownTo
@@ -85,6 +88,12 @@ func (ru *run) export(ctx context.Context, s *playbook.Step) error {
 			"Fix the destination or its password, then run `%s to %s` on the firewall's CLI and attach the file to the case.", what, shownScp, shownTo))
 	}
 	return err
+}
+
+// exportByHand tells how to export a file by hand: shownScp is the scp
+// export command without its destination.
+func exportByHand(shownScp, shownTo string) string {
+	return fmt.Sprintf("On the firewall's CLI (SSH) run `%s to %s`, then attach the file to the case.", shownScp, shownTo)
 }
 
 // explain adds to err what the operator can do about it, where the engine

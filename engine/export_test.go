@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/runbook-dev/runbook/engine"
@@ -16,9 +17,10 @@ import (
 )
 
 // TestFailedExportGoesOn: an export that fails does not stop the run by
-// default (the later exports and steps still run) and the run ends failed,
-// exit 1; on_error: continue records it and exits 0; on_error: fail stops
-// the run at once, as for any step.
+// default (the later exports and steps still run) and the run ends
+// incomplete, exit 1, as it does with on_error: continue: either way the
+// file is missing evidence, listed with how to export it by hand; on_error:
+// fail stops the run at once, as for any step.
 func TestFailedExportGoesOn(t *testing.T) {
 	const first = "scp export debug-pcap from ikemgr.pcap to support@192.0.2.50:/cases"
 	const second = "scp export tech-support to support@192.0.2.50:/cases"
@@ -29,8 +31,8 @@ func TestFailedExportGoesOn(t *testing.T) {
 		status  engine.Status
 		sent    []string
 	}{
-		{"", engine.ExitStepFailed, engine.StatusFailed, all},
-		{"continue", engine.ExitOK, engine.StatusOK, all},
+		{"", engine.ExitStepFailed, engine.StatusIncomplete, all},
+		{"continue", engine.ExitStepFailed, engine.StatusIncomplete, all},
 		{"fail", engine.ExitStepFailed, engine.StatusFailed, []string{"debug ike pcap on", first, "undo: debug ike pcap off"}},
 	}
 	for _, tt := range tests {
@@ -102,6 +104,18 @@ steps:
 			}
 			if !slices.Equal(failed, []string{"ike_pcap"}) {
 				t.Errorf("failed steps %q, want [ike_pcap]", failed)
+			}
+			ms := res.Manifest.Missing
+			if tt.onError == "fail" {
+				if len(ms) != 0 {
+					t.Errorf("a run the export stopped lists %+v as missing", ms)
+				}
+				return
+			}
+			const byHand = "On the firewall's CLI (SSH) run `scp export debug-pcap from ikemgr.pcap to support@192.0.2.50:/cases`, then attach the file to the case."
+			if len(ms) != 1 || ms[0].Step != "ike_pcap" || ms[0].Kind != "export" || ms[0].Command != first ||
+				!strings.Contains(ms[0].Error, "lost connection") || ms[0].ByHand != byHand {
+				t.Errorf("missing evidence %+v", ms)
 			}
 		})
 	}

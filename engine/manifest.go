@@ -22,7 +22,9 @@ type Manifest struct {
 	Target  ManifestTarget `json:"target"`
 	Started time.Time      `json:"started"`
 	Ended   time.Time      `json:"ended"`
-	// Status is ok, failed, timeout, interrupted or connect-failed.
+	// Status is ok, incomplete (every step ran, but steps that let the run
+	// go on failed: Missing), failed, timeout, interrupted or
+	// connect-failed.
 	Status string `json:"status"`
 	// ExitCode is the process exit code the run maps to.
 	ExitCode int    `json:"exit_code"`
@@ -36,6 +38,10 @@ type Manifest struct {
 	CleanupPending []string         `json:"cleanup_pending,omitempty"`
 	Artifacts      []ArtifactRecord `json:"artifacts"`
 	Notes          []string         `json:"notes,omitempty"`
+	// Missing is the evidence the run could not take (missing.go): each
+	// step that failed and let the run go on, with the device's words and
+	// how to take it by hand. Empty when nothing is missing.
+	Missing []MissingRecord `json:"missing_evidence,omitempty"`
 	// Series are the numeric fields of repeated steps that changed between
 	// runs, for charts.
 	Series   []SeriesRecord  `json:"series,omitempty"`

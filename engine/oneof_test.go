@@ -94,7 +94,8 @@ steps:
 
 // TestOneOfAllRefused: a step whose every form the device refuses is a
 // failed step whose error names each form and the device's answer; on_error
-// applies (here continue: the next step runs), and the run ends ok.
+// applies (here continue: the next step runs), and the run ends
+// incomplete (exit 1), the step missing evidence to take in either form.
 func TestOneOfAllRefused(t *testing.T) {
 	src := `name: fib
 title: FIB lookup either way
@@ -119,8 +120,12 @@ steps:
 		t.Errorf("step %+v", s)
 	}
 	res, _ = runOneOf(t, strings.Replace(src, "ON_ERROR", "on_error: continue", 1), ex...)
-	if res.ExitCode != 0 || len(written(t, res).Steps) != 2 {
-		t.Errorf("on_error continue: exit %d, %d steps: %v", res.ExitCode, len(written(t, res).Steps), res.Err)
+	if res.ExitCode != engine.ExitStepFailed || res.Status != engine.StatusIncomplete || len(written(t, res).Steps) != 2 {
+		t.Errorf("on_error continue: exit %d status %s, %d steps: %v", res.ExitCode, res.Status, len(written(t, res).Steps), res.Err)
+	}
+	const byHand = "Run on the firewall's CLI, while the problem happens, the form of this command the release takes: `test routing fib-lookup x` or `test advanced-routing fib-lookup x`; save its output with the run folder."
+	if ms := res.Manifest.Missing; len(ms) != 1 || ms[0].Step != "fib" || ms[0].Error != msg || ms[0].ByHand != byHand {
+		t.Errorf("missing evidence %+v", ms)
 	}
 }
 

@@ -302,6 +302,6 @@ func (ru *run) printEnd(res *Result) {
 func (r *Runner) emitEnd(res *Result, summary string) {
 	m := res.Manifest
 	code := res.ExitCode
-	r.em.emit(Event{Type: EvRunEnded, Status: EventStatus(m.Status), ExitCode: &code, Outcome: Outcome(m.Status, res.ExitCode, m.Findings),
-		Dir: res.Dir, Summary: summary, Pending: res.Pending, Error: m.Error})
+	r.em.emit(Event{Type: EvRunEnded, Status: EventStatus(m.Status), ExitCode: &code, Outcome: Outcome(m.Status, res.ExitCode, m.Findings, len(m.Missing)),
+		Dir: res.Dir, Summary: summary, Pending: res.Pending, Error: m.Error, Missing: m.Missing})
 }

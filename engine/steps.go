@@ -60,6 +60,7 @@ func stepLabel(s *playbook.Step) string {
 
 func (ru *run) runStep(ctx context.Context, s *playbook.Step) error {
 	ru.reach(s)
+	ru.last = lastSent{}
 	if s.When != nil {
 		ok, err := s.When.Bool(ru.env(nil))
 		if err != nil {
@@ -107,6 +108,7 @@ func (ru *run) runStep(ctx context.Context, s *playbook.Step) error {
 		return &stepError{step: s, err: err}
 	}
 	if s.OnError == playbook.OnErrorContinue {
+		ru.missed(s, err)
 		ru.em.emit(Event{Type: EvStepContinued, Step: s.ID, Reason: ReasonOnErrorContinue})
 		return nil
 	}
@@ -114,6 +116,7 @@ func (ru *run) runStep(ctx context.Context, s *playbook.Step) error {
 		// Refused for the way it came, not for what it asks: the note says
 		// how to run it by hand, and the rest of the evidence is taken.
 		// An author who wants a hard stop writes on_error: fail.
+		ru.missed(s, err)
 		ru.em.emit(Event{Type: EvStepContinued, Step: s.ID, Reason: ReasonNotOverAPI})
 		return nil
 	}
@@ -122,6 +125,7 @@ func (ru *run) runStep(ctx context.Context, s *playbook.Step) error {
 		// other captures, the tech-support file): the run goes on, and
 		// ends failed (exit 1) once every step ran.
 		ru.exportFailed = append(ru.exportFailed, &stepError{step: s, err: err})
+		ru.missed(s, err)
 		ru.em.emit(Event{Type: EvStepContinued, Step: s.ID, Reason: ReasonExportFailed})
 		return nil
 	}
@@ -448,15 +452,21 @@ func (ru *run) send(ctx context.Context, s *playbook.Step, forms []transports.Co
 	if err != nil {
 		err = explain(err)
 		rec.Status = "failed"
+		shownUndo := make([]string, len(undo))
+		for k, u := range undo {
+			shownUndo[k] = ShowForms(u.shown)
+		}
+		shownForms := make([]string, len(forms))
+		for k, f := range forms {
+			shownForms[k] = f.Shown
+		}
+		ru.last.byHand = byHandForms(shownForms, shownUndo)
 		switch {
 		case notOverAPI && ctx.Err() == nil:
 			rec.Status = "refused"
-			shownUndo := make([]string, len(undo))
-			for k, u := range undo {
-				shownUndo[k] = ShowForms(u.shown)
-			}
 			rec.Note = notOverAPINote(cmd.Shown, shownUndo)
 			ru.addNote(rec.Note)
+			ru.last.byHand = rec.Note
 		case ctx.Err() != nil:
 			rec.Status = stoppedStatus(ctx)
 		case errors.Is(err, transports.ErrTimeout) || errors.Is(err, context.DeadlineExceeded):
@@ -716,6 +726,9 @@ func (ru *run) addStep(rec StepRecord, text string) {
 	}
 	if err := ru.folder.Step(rec); err != nil {
 		ru.problem("run", fmt.Errorf("recording step %d: %w", rec.Seq, err))
+	}
+	if rec.Status != "skipped" {
+		ru.last.rec, ru.last.set = rec, true
 	}
 }
 

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/runbook-dev/runbook/engine"
+	"github.com/runbook-dev/runbook/engine/playbook"
+	"github.com/runbook-dev/runbook/playbooks"
 	"github.com/runbook-dev/runbook/runfolder"
 	"github.com/runbook-dev/runbook/sim"
 )
@@ -20,7 +22,9 @@ import (
 // commands still owed listed; every export is still attempted; and no
 // other evidence is lost but what the refused command provides (the flow
 // counters need the SA's tunnel id, a session's detail its id, the
-// filtered counters the filter).
+// filtered counters the filter). The refused command's evidence is listed
+// as missing (the run ends "done, N steps failed", exit 1) unless its step
+// says evidence: false; a run with nothing missing exits 0.
 func TestEveryCommandRefused(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the refusal sweep runs every playbook once per command")
@@ -57,6 +61,16 @@ func TestEveryCommandRefused(t *testing.T) {
 			}
 		}
 		exports := countExports(t, res.Dir)
+		loaded, err := playbooks.Load(pb)
+		if err != nil {
+			t.Fatal(err)
+		}
+		notEvidence := map[string]bool{}
+		playbook.Walk(loaded.Steps, func(s *playbook.Step) {
+			if s.ID != "" && s.NotEvidence {
+				notEvidence[s.ID] = true
+			}
+		})
 		for _, cli := range sent {
 			t.Run(pb+"/"+cli, func(t *testing.T) {
 				c := ref
@@ -97,6 +111,7 @@ func TestEveryCommandRefused(t *testing.T) {
 				default:
 					t.Errorf("exit %d (%v)", res.ExitCode, res.Err)
 				}
+				checkMissing(t, res, cli, notEvidence)
 				if n := countExports(t, res.Dir); n != exports {
 					t.Errorf("%d exports attempted, want %d as in the reference run", n, exports)
 				}
@@ -164,4 +179,41 @@ func dependsOn(want, refused string) bool {
 		return strings.HasPrefix(want, "debug dataplane packet-diag")
 	}
 	return false
+}
+
+// checkMissing checks the missing evidence of a run in which the device
+// refused cli: the refused step is listed unless it takes no evidence
+// (notEvidence, by step id), each entry says what the device said and how
+// to take it by hand, and the exit code agrees with the list.
+func checkMissing(t *testing.T, res *engine.Result, cli string, notEvidence map[string]bool) {
+	t.Helper()
+	missing := res.Manifest.Missing
+	for _, m := range missing {
+		if m.Error == "" || m.ByHand == "" || m.Command == "" {
+			t.Errorf("missing evidence %+v lacks the device's words or how to take it", m)
+		}
+	}
+	listed := slices.ContainsFunc(missing, func(m engine.MissingRecord) bool { return m.Command == cli })
+	_, err := runfolder.Scan(res.Dir, func(s engine.StepRecord) error {
+		if s.Command != cli || s.ID == "" || (s.Status != "failed" && s.Status != "refused") || s.AcceptedForm != nil {
+			return nil
+		}
+		if notEvidence[s.ID] && listed {
+			t.Errorf("%s (evidence: false) is listed as missing evidence", s.ID)
+		}
+		if !notEvidence[s.ID] && !listed {
+			t.Errorf("%s was refused but is not listed as missing evidence: %+v", s.ID, missing)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	switch {
+	case res.ExitCode == engine.ExitDirty:
+	case len(missing) > 0 && (res.ExitCode != engine.ExitStepFailed || res.Status != engine.StatusIncomplete && res.Status != engine.StatusFailed):
+		t.Errorf("%d steps missing evidence, but status %s exit %d", len(missing), res.Status, res.ExitCode)
+	case len(missing) == 0 && res.Status == engine.StatusIncomplete:
+		t.Errorf("status incomplete with no missing evidence listed")
+	}
 }

@@ -23,6 +23,9 @@ type Row struct {
 	Retries int
 	// Dir is the run folder, empty when none was kept.
 	Dir string
+	// Missing is the target's missing evidence (engine.MissingRecord):
+	// the steps that failed and let its run go on.
+	Missing []engine.MissingRecord
 }
 
 // Overview is the rows of every target, in the order added, and their
@@ -52,6 +55,7 @@ func Summarize(targets []string, results []*engine.Result, retries []int) Overvi
 			row.Status, row.ExitCode, row.Dir = string(res.Status), res.ExitCode, res.Dir
 			row.Pending = len(res.Pending)
 			if res.Manifest != nil {
+				row.Missing = res.Manifest.Missing
 				for _, f := range res.Manifest.Findings {
 					switch playbook.Severity(f.Severity) {
 					case playbook.SeverityCritical:

@@ -172,7 +172,7 @@ func (t *Text) Event(e engine.Event) {
 var continued = map[string]string{
 	engine.ReasonOnErrorContinue: "continuing (on_error: continue)",
 	engine.ReasonNotOverAPI:      "continuing: the note says how to run it on the CLI",
-	engine.ReasonExportFailed:    "continuing: the run goes on to the remaining steps and will end failed (exit 1)",
+	engine.ReasonExportFailed:    "continuing: the run goes on to the remaining steps and will end incomplete (exit 1)",
 }
 
 func (t *Text) runEnded(e engine.Event) {
@@ -190,6 +190,19 @@ func (t *Text) runEnded(e engine.Event) {
 			t.printf("  %s\n", p)
 		}
 		t.printf("Finish with: runbook cleanup %s\n", e.Dir)
+	}
+	if len(e.Missing) > 0 {
+		t.printf("MISSING EVIDENCE: take it by hand:\n")
+		for _, m := range e.Missing {
+			label := m.Step
+			if label == "" {
+				label = fmt.Sprintf("step %d", m.Seq)
+			}
+			if m.Item != "" {
+				label += " [item " + m.Item + "]"
+			}
+			t.printf("  %s: %s (%s: %s)\n      %s\n", label, m.Command, m.Status, m.Error, m.ByHand)
+		}
 	}
 	t.printf("runbook: %s (exit %d); summary: %s\n", e.Outcome, code, e.Summary)
 }

@@ -208,7 +208,7 @@ func build(m *engine.Manifest, dir string, info stepInfo, steps stepSource) (v v
 	v = view{
 		M:           m,
 		ResultClass: resultClass(m),
-		Outcome:     engine.Outcome(m.Status, m.ExitCode, m.Findings),
+		Outcome:     engine.Outcome(m.Status, m.ExitCode, m.Findings, len(m.Missing)),
 		Started:     fmtTime(m.Started),
 		Ended:       fmtTime(m.Ended),
 		SHA256:      m.Playbook.SHA256,

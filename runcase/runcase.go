@@ -78,6 +78,8 @@ type End struct {
 	Cleanup   []engine.CleanupRecord `json:"cleanup"`
 	// Pending are the undo and cleanup commands not done.
 	Pending []string `json:"cleanup_pending,omitempty"`
+	// Missing is the end's missing evidence (its manifest's).
+	Missing []engine.MissingRecord `json:"missing_evidence,omitempty"`
 }
 
 // Entry is one step of one end on the case's timeline.
@@ -212,6 +214,7 @@ func (e *End) read(runDir string) ([]Entry, error) {
 	}
 	e.Status, e.ExitCode, e.Error = m.Status, m.ExitCode, m.Error
 	e.Findings, e.Undo, e.Cleanup, e.Pending = m.Findings, m.Undo, m.Cleanup, m.CleanupPending
+	e.Missing = m.Missing
 	if e.Findings == nil {
 		e.Findings = []engine.FindingRecord{}
 	}

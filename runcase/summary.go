@@ -56,6 +56,7 @@ func (c *Case) Summary() string {
 		}
 		b.WriteString("\n")
 	}
+	c.missingSummary(&b)
 	b.WriteString("## Cleanup of each end\n\n")
 	for _, e := range c.Ends {
 		fmt.Fprintf(&b, "### %s: %s\n\n", md(e.Target), e.cleanupText())
@@ -199,4 +200,27 @@ func writeHTML(c *Case, path string) error {
 		return err
 	}
 	return engine.WriteFileAtomic(path, []byte(b.String()))
+}
+
+// missingSummary writes the missing evidence of each end that has some;
+// nothing when no end misses any.
+func (c *Case) missingSummary(b *strings.Builder) {
+	n := 0
+	for _, e := range c.Ends {
+		n += len(e.Missing)
+	}
+	if n == 0 {
+		return
+	}
+	b.WriteString("## Missing evidence of each end\n\n")
+	for _, e := range c.Ends {
+		for _, m := range e.Missing {
+			what := m.Step
+			if what == "" {
+				what = fmt.Sprintf("step %d", m.Seq)
+			}
+			fmt.Fprintf(b, "- %s, **%s**: `%s` (%s): %s. By hand: %s\n", md(e.Target), md(what), m.Command, m.Status, md(m.Error), m.ByHand)
+		}
+	}
+	b.WriteString("\n")
 }

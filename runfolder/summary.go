@@ -31,7 +31,7 @@ func WriteSummary(w io.Writer, dir string, m *engine.Manifest, via bool, steps i
 	if m.DeviceClock != "" {
 		fmt.Fprintf(b, "| Device clock at the problem | %s |\n", m.DeviceClock)
 	}
-	fmt.Fprintf(b, "| Result | %s (exit %d) |\n", engine.Outcome(m.Status, m.ExitCode, m.Findings), m.ExitCode)
+	fmt.Fprintf(b, "| Result | %s (exit %d) |\n", engine.Outcome(m.Status, m.ExitCode, m.Findings, len(m.Missing)), m.ExitCode)
 	if m.Error != "" {
 		fmt.Fprintf(b, "| Error | %s |\n", mdCell(m.Error))
 	}
@@ -62,6 +62,7 @@ func WriteSummary(w io.Writer, dir string, m *engine.Manifest, via bool, steps i
 			}
 		}
 	}
+	writeMissing(b, m.Missing)
 	if len(m.Notes) > 0 {
 		b.WriteString("\n## Notes\n\n")
 		for _, n := range m.Notes {
@@ -160,4 +161,32 @@ func fmtValues(v []any) string {
 		parts[i] = fmt.Sprint(x)
 	}
 	return strings.Join(parts, " → ")
+}
+
+// writeMissing writes summary.md's "Missing evidence" section: nothing
+// when no evidence is missing. Every value is already redacted.
+func writeMissing(b io.Writer, missing []engine.MissingRecord) {
+	if len(missing) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "\n## Missing evidence\n\n%s and the run went on; take what they would have given by hand:\n\n", engine.StepsFailed(len(missing)))
+	for _, m := range missing {
+		fmt.Fprintf(b, "- %s: `%s` (%s)\n  - the device said: %s\n  - by hand: %s\n", missingTitle(m), m.Command, m.Status, mdCell(m.Error), m.ByHand)
+	}
+}
+
+// missingTitle names a missing step: its id (and item, run), else its
+// number.
+func missingTitle(m engine.MissingRecord) string {
+	t := m.Step
+	if t == "" {
+		t = fmt.Sprintf("step %d", m.Seq)
+	}
+	if m.Item != "" {
+		t += " [item " + m.Item + "]"
+	}
+	if m.Run > 0 {
+		t += fmt.Sprintf(" (run %d)", m.Run)
+	}
+	return "**" + t + "**"
 }

@@ -21,8 +21,13 @@ import (
 // (engine.Outcome's table maps each run status to one); the commands that
 // run nothing use the same numbers for the same kinds of ending.
 const (
-	exitOK          = engine.ExitOK          // done and clean
-	exitStepFailed  = engine.ExitStepFailed  // a step failed, cleanup done
+	exitOK = engine.ExitOK // done and clean
+	// a step failed, cleanup done; also a run whose steps all ran but some
+	// that let it go on failed (engine.StatusIncomplete): evidence is
+	// missing, so it is not "done and clean" and a job checking the exit
+	// code must not read it as 0 (nor as 5: a finding that did not fire
+	// may have lacked its evidence)
+	exitStepFailed  = engine.ExitStepFailed
 	exitInvalid     = engine.ExitInvalid     // invalid input (usage, playbook, inventory, params), nothing sent
 	exitDirty       = engine.ExitDirty       // cleanup incomplete: the device may still be in debug
 	exitConnect     = engine.ExitConnect     // could not connect or authenticate, nothing sent
@@ -42,7 +47,7 @@ type exitUse struct {
 var exitTable = map[string][]exitUse{
 	"run": {
 		{exitOK, "done and clean (--dry-run: the plan was printed, nothing was sent)"},
-		{exitStepFailed, "a step failed (or an export failed, the other steps still ran), cleanup done"},
+		{exitStepFailed, "a step failed (or steps that let the run go on failed: an export, an on_error:\ncontinue step; the other steps still ran and the summary lists the missing\nevidence), cleanup done"},
 		{exitInvalid, "invalid input (usage, playbook, inventory, params); nothing was sent"},
 		{exitDirty, "cleanup incomplete: the device may still be in debug (wins over every other code)"},
 		{exitConnect, "could not connect or authenticate; nothing was sent"},

@@ -38,6 +38,15 @@ func writeOverview(w io.Writer, ov fleet.Overview) {
 		fmt.Fprintf(tw, "  %s\t%s\t%d\t%d\t%d\t%s\t%d\t%s\n", r.Target, r.Status, r.ExitCode, r.Critical, r.Warning, cleanup, r.Retries, dir)
 	}
 	tw.Flush()
+	for _, r := range ov.Rows {
+		for _, m := range r.Missing {
+			what := m.Step
+			if what == "" {
+				what = fmt.Sprintf("step %d", m.Seq)
+			}
+			fmt.Fprintf(w, "  %s: missing evidence: %s: %s (%s: %s)\n", r.Target, what, m.Command, m.Status, m.Error)
+		}
+	}
 	statuses := make([]string, 0, len(ov.ByStatus))
 	for s := range ov.ByStatus {
 		statuses = append(statuses, s)

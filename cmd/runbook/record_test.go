@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"io"
 	"io/fs"
 	"net"
 	"os"
@@ -104,7 +105,9 @@ func startLab(t *testing.T, dir string) string {
 // command and the peer's address redacted by a pattern, then checks that
 // no secret and no address reached the cassette, the run folder or the
 // output, and that the cassette replays: with its own redacted params
-// (runbook test) and with the real ones (run --replay).
+// (runbook test) and with the real ones (run --replay). The step sending
+// the secret is refused: the run ends "done, 1 step failed" (exit 1) and
+// its missing evidence, in the run folder and the output, is redacted too.
 func TestRecordRedactsAndReplays(t *testing.T) {
 	dir := t.TempDir()
 	inv := startLab(t, dir)
@@ -127,8 +130,11 @@ func TestRecordRedactsAndReplays(t *testing.T) {
 				Inventory: inv, Out: runs, Yes: true, Parallel: 1, Record: cas,
 				Redact: []string{`IP=\b(?:\d{1,3}\.){3}\d{1,3}\b`},
 				Params: []string{"tunnel=sap-sap", "peer_ip=" + peerIP, "token=env:LAB_TOKEN"}})
-			if err != nil {
-				t.Fatalf("run --record: %v\n%s", err, out)
+			if code := exitCode(err, io.Discard); code != exitStepFailed {
+				t.Fatalf("run --record: exit %d (%v), want 1\n%s", code, err, out)
+			}
+			if !strings.Contains(out.String(), "MISSING EVIDENCE") || !strings.Contains(out.String(), "runbook: done, 1 step failed (exit 1)") {
+				t.Errorf("the output does not list the missing evidence:\n%s", out)
 			}
 			b, err := os.ReadFile(cas)
 			if err != nil {
@@ -161,7 +167,7 @@ func TestRecordRedactsAndReplays(t *testing.T) {
 			if o.Err != nil || o.Got == nil {
 				t.Fatalf("runbook test --update: %v", o.Err)
 			}
-			if o.Got.ExitCode != 0 || len(o.Got.Commands) != 4 || len(o.Got.Undo) != 1 || len(o.Got.Cleanup) != 1 {
+			if o.Got.ExitCode != exitStepFailed || len(o.Got.Commands) != 4 || len(o.Got.Undo) != 1 || len(o.Got.Cleanup) != 1 {
 				t.Errorf("replay gave %+v (run error %v)", o.Got, o.RunErr)
 			}
 			if o = runtest.Run(context.Background(), c, runtest.Options{TempDir: dir}); !o.Passed() {
@@ -174,8 +180,8 @@ func TestRecordRedactsAndReplays(t *testing.T) {
 			err = runRun(context.Background(), &runOptions{io: ios, Playbook: pbPath, Targets: []string{target},
 				Replay: cas, Out: filepath.Join(dir, "replays-"+target), Yes: true, Parallel: 1,
 				Params: []string{"tunnel=sap-sap", "peer_ip=" + peerIP, "token=env:LAB_TOKEN"}})
-			if err != nil {
-				t.Fatalf("run --replay with the real params: %v\n%s", err, out)
+			if code := exitCode(err, io.Discard); code != exitStepFailed {
+				t.Fatalf("run --replay with the real params: exit %d (%v)\n%s", code, err, out)
 			}
 			if c, err := replay.Load(cas); err != nil || len(c.Exchanges) != 6 {
 				t.Errorf("cassette: %v, %d exchanges", err, len(c.Exchanges))

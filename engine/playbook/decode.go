@@ -375,7 +375,17 @@ var (
 	scpKeys     = []string{"to", "password"}
 )
 
+// evidence decodes a run or export step's `evidence:`.
+func (l *loader) evidence(file string, s *Step, get map[string]*yaml.Node) {
+	if v := get["evidence"]; v != nil {
+		if ev, ok := l.boolean(file, v, "evidence"); ok {
+			s.NotEvidence = !ev
+		}
+	}
+}
+
 func (l *loader) runStep(file string, s *Step, get map[string]*yaml.Node) {
+	l.evidence(file, s, get)
 	from := len(l.pending) // the expressions for_each's item is visible in
 	if forms := l.oneOf(file, get["run"], "run"); len(forms) > 0 {
 		s.Run = forms[0]
@@ -613,6 +623,7 @@ func (l *loader) captureMap(file string, s *Step, n *yaml.Node) {
 }
 
 func (l *loader) exportStep(file string, s *Step, get map[string]*yaml.Node) {
+	l.evidence(file, s, get)
 	e := &Export{Pos: s.Pos}
 	if c, ok := l.str(file, get["export"], "export"); ok {
 		if strings.TrimSpace(c) == "" {

@@ -34,11 +34,11 @@ var kindKeys = []string{"run", "wait", "prompt", "note", "export", "if", "includ
 var (
 	commonStepKeys = []string{"id", "name", "when", "on_error"}
 	kindStepKeys   = map[string][]string{
-		"run":     {"run", "xml", "timeout", "prompts", "repeat", "until", "retry", "capture", "parse", "undo", "for_each"},
+		"run":     {"run", "xml", "timeout", "prompts", "repeat", "until", "retry", "capture", "parse", "undo", "for_each", "evidence"},
 		"wait":    {"wait", "message"},
 		"prompt":  {"prompt", "timeout", "default"},
 		"note":    {"note"},
-		"export":  {"export", "file", "scp", "timeout"},
+		"export":  {"export", "file", "scp", "timeout", "evidence"},
 		"if":      {"if", "then", "else"},
 		"include": {"include"},
 	}

@@ -150,6 +150,12 @@ type Step struct {
 	// ForEach gives the items a run step runs for: its command once per
 	// item, `item` in its templates (foreach.go). Nil when none.
 	ForEach *Expr
+	// NotEvidence is set by `evidence: false`: the step takes no evidence
+	// (it deletes an old file, switches something back off, reads a level
+	// only to restore it), or the playbook's own note says what its failure
+	// costs, so its failure is not missing evidence and does not change the
+	// run's outcome. Run and export steps only.
+	NotEvidence bool
 
 	// wait
 	Wait *DurationValue
