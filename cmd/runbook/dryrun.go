@@ -26,6 +26,70 @@ type dryRunDoc struct {
 	Version int                 `json:"version"`
 	DryRun  bool                `json:"dry_run"`
 	Plans   []*playbook.Outline `json:"plans"`
+	// Case is how the first targets would run as the ends of one case
+	// (the playbook's case: section); nil when they would not.
+	Case *casePlan `json:"case,omitempty"`
+}
+
+// casePlan is what a dry run says of a case: which target is which end,
+// the steps whose runs the ends would start together, and the findings
+// across the ends.
+type casePlan struct {
+	Ends     []caseEnd `json:"ends"`
+	Together []string  `json:"sampled_together,omitempty"`
+	Prompts  []string  `json:"prompts_once,omitempty"` // ids, else texts
+	Findings []string  `json:"findings"`
+}
+
+type caseEnd struct {
+	End    string `json:"end"`
+	Target string `json:"target"`
+}
+
+// planCase is the case the first targets would form, or nil (no case:
+// section, or fewer targets than ends), as the run decides.
+func planCase(pb *playbook.Playbook, targets []target) *casePlan {
+	if pb.Case == nil || len(targets) < 2 || len(targets) < len(pb.Case.Ends) {
+		return nil
+	}
+	c := &casePlan{}
+	for i, e := range pb.Case.Ends {
+		c.Ends = append(c.Ends, caseEnd{End: e, Target: targets[i].t.Name})
+	}
+	var walk func([]*playbook.Step)
+	walk = func(steps []*playbook.Step) {
+		for _, s := range steps {
+			switch {
+			case s.Kind == playbook.KindPrompt && s.Message != nil:
+				c.Prompts = append(c.Prompts, cmpOr(s.ID, strconv.Quote(s.Message.Src)))
+			case s.Repeat != nil || s.Kind == playbook.KindWait:
+				c.Together = append(c.Together, cmpOr(s.ID, fmt.Sprintf("%s at line %d", s.Kind, s.Line)))
+			}
+			walk(s.Then)
+			walk(s.Else)
+		}
+	}
+	walk(pb.Steps)
+	for _, f := range pb.Case.Findings {
+		c.Findings = append(c.Findings, f.ID)
+	}
+	return c
+}
+
+// writeCase prints the case part of a dry run.
+func writeCase(w io.Writer, c *casePlan) {
+	ends := make([]string, len(c.Ends))
+	for i, e := range c.Ends {
+		ends[i] = e.Target + " as end " + e.End
+	}
+	fmt.Fprintf(w, "\nCase: %s, one case folder\n", strings.Join(ends, ", "))
+	if len(c.Together) > 0 {
+		fmt.Fprintf(w, "  started together on every end (a shared start and interval): %s\n", strings.Join(c.Together, ", "))
+	}
+	for _, p := range c.Prompts {
+		fmt.Fprintf(w, "  asked once for the case: %s\n", p)
+	}
+	fmt.Fprintf(w, "  findings across the ends: %s\n", strings.Join(c.Findings, ", "))
 }
 
 // dryRun prints the plan of a run whose input checkRun accepted: for each
@@ -42,6 +106,7 @@ func dryRun(opts *runOptions, in *runInput) error {
 			Exports: planExports(t.t),
 		}))
 	}
+	doc.Case = planCase(in.pb, in.targets)
 	if opts.JSON {
 		enc := json.NewEncoder(opts.io.Out)
 		enc.SetIndent("", "  ")
@@ -55,6 +120,9 @@ func dryRun(opts *runOptions, in *runInput) error {
 		if err := writePlan(opts.io.Out, p); err != nil {
 			return err
 		}
+	}
+	if doc.Case != nil {
+		writeCase(opts.io.Out, doc.Case)
 	}
 	fmt.Fprintln(opts.io.ErrOut, "runbook: dry run: nothing was sent, no run folder was written")
 	return nil

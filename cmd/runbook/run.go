@@ -119,9 +119,12 @@ and their bounds, env: and file: secrets; a mistake is exit 2 with the same
 words) and prints, for each target, every command with its parameters filled
 in, the undo of each, the cleanup plan, the prompts and what each export would
 do (pulled, pushed with scp export, or noted). A value only the device's answers
-give is shown as such: <vars.tunnel_id: from step sa>. It connects to nothing:
-the demo target starts no simulator, and no run folder is written. With
---json the plan is printed as one JSON document.
+give is shown as such: <vars.tunnel_id: from step sa>. Targets that would be
+the ends of one case (the playbook's case: section) are named as its ends,
+with the steps they would start together, the prompts asked once and the
+findings across them. It connects to nothing: the demo target starts no
+simulator, and no run folder is written. With --json the plan is printed as
+one JSON document.
 
 Several targets (a group, or --target given more than once) run side by side,
 at most --parallel at once, each into its own run folder. Their human output
