@@ -1,13 +1,14 @@
 package report
 
 import (
+	"bufio"
 	"bytes"
 	_ "embed"
 	"errors"
 	"fmt"
 	"html/template"
 	"io"
-	"iter"
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -26,9 +27,25 @@ const FileName = "report.html"
 //go:embed report.html.tmpl
 var pageSrc string
 
-var page = template.Must(template.New("report").Funcs(template.FuncMap{
-	"upper": strings.ToUpper,
-}).Parse(pageSrc))
+// rowsMark is where the timeline's rows go in the page: the page is
+// written as the template before it (pageHead), the rows (each
+// stepView.Row and a newline), then the template after it (pageTail), so
+// the rows can come from anywhere (a file written while the steps were
+// read).
+const rowsMark = "{{range .Steps}}{{.Row}}\n{{end}}"
+
+var pageHead, pageTail = splitPage(pageSrc)
+
+func splitPage(src string) (head, tail *template.Template) {
+	h, t, ok := strings.Cut(src, rowsMark)
+	if !ok {
+		panic("report: the page has no timeline rows")
+	}
+	// One set: the templates either half defines are the other's too.
+	head = template.Must(template.New("report").Funcs(template.FuncMap{"upper": strings.ToUpper}).Parse(h))
+	tail = template.Must(head.New("report-tail").Parse(t))
+	return head, tail
+}
 
 // HTML writes the report of m to w. Links to step outputs are relative to
 // the run folder, so the page belongs beside manifest.json.
@@ -37,7 +54,7 @@ func HTML(w io.Writer, m *engine.Manifest) error {
 		return fmt.Errorf("report: no manifest")
 	}
 	var b bytes.Buffer
-	if err := render(&b, m, "", stepsOf(m)); err != nil {
+	if err := renderSteps(&b, m, "", stepsOf(m)); err != nil {
 		return err
 	}
 	if _, err := w.Write(b.Bytes()); err != nil {
@@ -53,29 +70,65 @@ func Write(dir string, m *engine.Manifest) error {
 	if m == nil {
 		return fmt.Errorf("report: no manifest")
 	}
-	return write(dir, m, stepsOf(m))
+	return write(dir, func(w io.Writer) error { return renderSteps(w, m, dir, stepsOf(m)) })
 }
 
 // WriteDir reads the run folder's manifest.json (redacted by the engine)
 // and writes report.html beside it. Call it again after `runbook cleanup`
-// changed the manifest. The steps are streamed from the file, twice (what
-// the page says before the timeline, then each row), so its footprint
-// does not grow with the run.
+// changed the manifest. The steps are streamed from the file, so its
+// footprint does not grow with the run: read once, their rows written to
+// a temporary file in dir as they are read (the page needs what the
+// manifest says after them before its timeline), then copied into the
+// page. They are read again only when the page needs more of them: the
+// command of each step a chart is drawn of, and each row's transport when
+// the steps went over several.
 func WriteDir(dir string) error {
-	m, err := runfolder.Scan(dir, func(engine.StepRecord) error { return nil })
+	rows, err := os.CreateTemp(dir, ".tmp-rows-*")
 	if err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
-	return write(dir, m, func(fn func(engine.StepRecord) error) error {
+	defer func() {
+		rows.Close()
+		os.Remove(rows.Name())
+	}()
+	bw := bufio.NewWriterSize(rows, 64<<10)
+	var transports []string
+	m, err := runfolder.Scan(dir, func(s engine.StepRecord) error {
+		addTransport(&transports, s.Transport)
+		return writeRow(bw, s, false)
+	})
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	again := func(fn func(engine.StepRecord) error) error {
 		_, err := runfolder.Scan(dir, fn)
 		return err
+	}
+	info := stepInfo{transports: transports, commands: map[stepItem]string{}}
+	if len(m.Series) > 0 {
+		if info.commands, err = commandsOf(m, again); err != nil {
+			return fmt.Errorf("report: %w", err)
+		}
+	}
+	return write(dir, func(w io.Writer) error {
+		return render(w, m, dir, info, func(w io.Writer) error {
+			if len(transports) > 1 {
+				return writeRows(w, again, true)
+			}
+			if _, err := rows.Seek(0, io.SeekStart); err != nil {
+				return err
+			}
+			_, err := io.Copy(w, rows)
+			return err
+		})
 	})
 }
 
-func write(dir string, m *engine.Manifest, steps stepSource) error {
-	err := runfolder.WriteAtomic(filepath.Join(dir, FileName), func(w io.Writer) error {
-		return render(w, m, dir, steps)
-	})
+func write(dir string, fill func(io.Writer) error) error {
+	err := runfolder.WriteAtomic(filepath.Join(dir, FileName), fill)
 	if err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
@@ -110,18 +163,19 @@ type stepItem struct{ step, item string }
 // command is the command step id ran first (for item, when given).
 func (i stepInfo) command(id, item string) string { return i.commands[stepItem{id, item}] }
 
+func addTransport(list *[]string, t string) {
+	if t != "" && !slices.Contains(*list, t) {
+		*list = append(*list, t)
+	}
+}
+
 // infoOf reads the steps once for stepInfo, keeping only the commands of
 // the steps m has series of.
 func infoOf(m *engine.Manifest, steps stepSource) (stepInfo, error) {
 	info := stepInfo{commands: map[stepItem]string{}}
-	want := map[stepItem]bool{}
-	for _, s := range m.Series {
-		want[stepItem{s.Step, s.Item}] = true
-	}
+	want := wanted(m)
 	err := steps(func(s engine.StepRecord) error {
-		if s.Transport != "" && !slices.Contains(info.transports, s.Transport) {
-			info.transports = append(info.transports, s.Transport)
-		}
+		addTransport(&info.transports, s.Transport)
 		k := stepItem{s.ID, s.Item}
 		if _, ok := info.commands[k]; !ok && want[k] && s.Command != "" {
 			info.commands[k] = s.Command
@@ -131,19 +185,80 @@ func infoOf(m *engine.Manifest, steps stepSource) (stepInfo, error) {
 	return info, err
 }
 
-func render(w io.Writer, m *engine.Manifest, dir string, steps stepSource) error {
+// wanted is the steps (and items) m has series of.
+func wanted(m *engine.Manifest) map[stepItem]bool {
+	want := map[stepItem]bool{}
+	for _, s := range m.Series {
+		want[stepItem{s.Step, s.Item}] = true
+	}
+	return want
+}
+
+// commandsOf reads the steps for the command of each step m has series
+// of, until it has them all.
+func commandsOf(m *engine.Manifest, steps stepSource) (map[stepItem]string, error) {
+	commands := map[stepItem]string{}
+	want := wanted(m)
+	err := steps(func(s engine.StepRecord) error {
+		k := stepItem{s.ID, s.Item}
+		if _, ok := commands[k]; !ok && want[k] && s.Command != "" {
+			commands[k] = s.Command
+			if len(commands) == len(want) {
+				return errStop
+			}
+		}
+		return nil
+	})
+	if errors.Is(err, errStop) {
+		err = nil
+	}
+	return commands, err
+}
+
+// renderSteps writes the page of m, its steps from steps: read twice,
+// once for stepInfo, then for the rows.
+func renderSteps(w io.Writer, m *engine.Manifest, dir string, steps stepSource) error {
 	info, err := infoOf(m, steps)
 	if err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
-	v, rows := build(m, dir, info, steps)
-	if err := page.Execute(w, v); err != nil {
+	return render(w, m, dir, info, func(w io.Writer) error {
+		return writeRows(w, steps, len(info.transports) > 1)
+	})
+}
+
+// render writes the page of m: the part before the timeline's rows, the
+// rows as rows writes them, then the rest.
+func render(w io.Writer, m *engine.Manifest, dir string, info stepInfo, rows func(io.Writer) error) error {
+	v := build(m, dir, info)
+	if err := pageHead.Execute(w, v); err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
-	if err := rows(); err != nil {
+	if err := rows(w); err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	if err := pageTail.Execute(w, v); err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
 	return nil
+}
+
+// writeRows writes the timeline's row of each step to w (several: the
+// steps went over several transports).
+func writeRows(w io.Writer, steps stepSource, several bool) error {
+	return steps(func(s engine.StepRecord) error { return writeRow(w, s, several) })
+}
+
+// writeRow writes the timeline's row of s and a newline, as the template
+// wrote {{.Row}} and a newline.
+func writeRow(w io.Writer, s engine.StepRecord, several bool) error {
+	sv := row(s, several)
+	var b strings.Builder
+	b.Grow(sv.rowSize() + 1)
+	sv.writeRow(&b)
+	b.WriteByte('\n')
+	_, err := io.WriteString(w, b.String())
+	return err
 }
 
 // view is what the template shows: every value precomputed, every class
@@ -164,12 +279,9 @@ type view struct {
 	Params                              []kv
 	Findings                            []findingView
 	Groups                              []chartGroup
-	// Steps are the timeline's rows, made one at a time as the page is
-	// written.
-	Steps      iter.Seq[stepView]
-	Cleanup    []cleanupView
-	CleanupCmd string
-	Files      []fileView
+	Cleanup                             []cleanupView
+	CleanupCmd                          string
+	Files                               []fileView
 }
 
 type kv struct{ K, V string }
@@ -202,9 +314,8 @@ type fileView struct {
 	Link                     bool
 }
 
-// build makes the view of m; its Steps read steps as the template ranges
-// over them, and rows returns the error that reading met, if any.
-func build(m *engine.Manifest, dir string, info stepInfo, steps stepSource) (v view, rows func() error) {
+// build makes the view of m, but for the timeline's rows.
+func build(m *engine.Manifest, dir string, info stepInfo) (v view) {
 	v = view{
 		M:           m,
 		ResultClass: resultClass(m),
@@ -249,20 +360,6 @@ func build(m *engine.Manifest, dir string, info stepInfo, steps stepSource) (v v
 		v.Findings = append(v.Findings, fv)
 	}
 	v.Groups = chartGroups(m, info, used, next)
-	several := len(info.transports) > 1
-	var rerr error
-	v.Steps = func(yield func(stepView) bool) {
-		rerr = steps(func(s engine.StepRecord) error {
-			if !yield(row(s, several)) {
-				return errStop
-			}
-			return nil
-		})
-		if errors.Is(rerr, errStop) {
-			rerr = nil
-		}
-	}
-	rows = func() error { return rerr }
 	add := func(kind string, recs []engine.CleanupRecord) {
 		for _, c := range recs {
 			cv := cleanupView{Kind: kind, Command: c.Command, Status: c.Status,
@@ -291,10 +388,10 @@ func build(m *engine.Manifest, dir string, info stepInfo, steps stepSource) (v v
 		v.Files = append(v.Files, fileView{Path: a.Path, Size: engine.FormatBytes(a.Size), SHA256: a.SHA256,
 			What: a.Category, Link: linkable(a.Path)})
 	}
-	return v, rows
+	return v
 }
 
-// errStop ends reading the steps early: the template stopped ranging.
+// errStop ends reading the steps early.
 var errStop = errors.New("stop")
 
 // row is the timeline row of step s; several: the run used several

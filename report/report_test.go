@@ -3,6 +3,7 @@ package report_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -776,4 +777,56 @@ func firstDoneBy(m *engine.Manifest) int {
 		}
 	}
 	return -1
+}
+
+// TestWriteDirIsHTML: WriteDir, which reads the steps once and copies
+// their rows, writes the page Write (HTML) writes of the same manifest: with
+// series (whose charts name their step's command), and with steps over
+// several transports (each row names its own), which it reads again for.
+func TestWriteDirIsHTML(t *testing.T) {
+	several := fixedManifest(t)
+	for i := range several.Steps {
+		several.Steps[i].Transport = []string{"ssh", "xmlapi"}[i%2]
+	}
+	noSeries := fixedManifest(t)
+	noSeries.Series = nil
+	for name, m := range map[string]*engine.Manifest{"series": fixedManifest(t), "several transports": several, "no series": noSeries} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			b, err := json.MarshalIndent(m, "", "  ")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, "manifest.json"), b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := report.WriteDir(dir); err != nil {
+				t.Fatal(err)
+			}
+			got, err := os.ReadFile(filepath.Join(dir, report.FileName))
+			if err != nil {
+				t.Fatal(err)
+			}
+			back, err := runfolder.ReadManifest(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := report.Write(dir, back); err != nil {
+				t.Fatal(err)
+			}
+			want, err := os.ReadFile(filepath.Join(dir, report.FileName))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != string(want) {
+				t.Errorf("WriteDir wrote %d bytes, Write %d: they differ", len(got), len(want))
+			}
+			if name == "several transports" && !strings.Contains(string(got), "via xmlapi") {
+				t.Error("no row names its transport")
+			}
+			if left, _ := filepath.Glob(filepath.Join(dir, ".tmp-*")); len(left) > 0 {
+				t.Errorf("left behind: %v", left)
+			}
+		})
+	}
 }

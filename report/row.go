@@ -15,6 +15,12 @@ func (s stepView) Row() template.HTML {
 	return template.HTML(b.String())
 }
 
+// rowSize is about the length of the step's row, its escapes aside.
+func (s *stepView) rowSize() int {
+	return 220 + len(s.Seq) + len(s.Time) + len(s.ID) + len(s.Kind) + len(s.Item) + len(s.Via) +
+		len(s.Text) + len(s.Note) + len(s.Error) + len(s.Class) + len(s.Status) + 2*len(s.Output)
+}
+
 func (s *stepView) writeRow(b *strings.Builder) {
 	b.WriteString(`<tr><td class="n">`)
 	escapeHTML(b, s.Seq)

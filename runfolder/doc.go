@@ -3,7 +3,8 @@
 // output, streams the step records to disk as the run goes
 // (.steps.jsonl), assembles manifest.json from them when the run ends
 // without holding them in memory, writes summary.md (WriteSummary, its
-// renderer), and triggers the rendering of report.html (Options.Render).
+// renderer; its timeline rows written as the run goes, .summary-rows),
+// and triggers the rendering of report.html (Options.Render).
 // It implements engine.Folder, which the engine calls synchronously; the
 // engine knows no file of the folder.
 //

@@ -56,7 +56,8 @@ func (r *Resumed) StepOutput(seq int) (rel, sum string) {
 
 // Rewrite writes manifest.json from m, the steps already in it streamed
 // across and m.Steps after them, then summary.md, its timeline streamed
-// from the manifest just written.
+// from the manifest just written, and removes the summary rows a run
+// killed before its end left behind.
 func (r *Resumed) Rewrite(m *engine.Manifest) error {
 	var transports []string
 	note := func(s engine.StepRecord) {
@@ -94,6 +95,11 @@ func (r *Resumed) Rewrite(m *engine.Manifest) error {
 	}
 	if err := writeSummary(r.dir, m, len(transports) > 1, steps); err != nil {
 		return fmt.Errorf("writing summary: %w", err)
+	}
+	// The rows a run killed before its end left behind: summary.md has
+	// them now.
+	if err := os.Remove(filepath.Join(r.dir, rowsFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
 	}
 	return nil
 }

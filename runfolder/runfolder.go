@@ -7,10 +7,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
+	"unicode/utf8"
 
 	"github.com/runbook-dev/runbook/engine"
 )
@@ -19,6 +21,12 @@ import (
 // order; manifest.json is assembled from it when the run ends, and it is
 // removed then. A run killed before its end leaves it behind.
 const RecordsFile = ".steps.jsonl"
+
+// rowsFile holds, while a run runs, summary.md's timeline rows so far,
+// written as each step is recorded: End copies them into summary.md
+// rather than decoding every record again, and removes it. A run killed
+// before its end leaves it behind (Resumed.Rewrite removes it).
+const rowsFile = ".summary-rows"
 
 // Options sets up the folders Create makes.
 type Options struct {
@@ -53,7 +61,12 @@ func (o Options) Create(spec engine.FolderSpec) (engine.Folder, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Folder{dir: dir, o: o, rec: rec}, nil
+	rows, err := os.OpenFile(filepath.Join(dir, rowsFile), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	if err != nil {
+		rec.Close()
+		return nil, err
+	}
+	return &Folder{dir: dir, o: o, rec: rec, rows: rows, rowsW: bufio.NewWriterSize(rows, 32<<10)}, nil
 }
 
 // newRunDir creates base, or base-2, base-3, ... when a run of the same
@@ -89,6 +102,12 @@ type Folder struct {
 	buf        []byte
 	// head is manifest.json as End wrote it, without its steps.
 	head []byte
+	// rows is rowsFile, written through rowsW; rowsBad says a row in it
+	// may not be the one of the record as decoded (a string JSON would
+	// change), so End decodes the records instead.
+	rows    *os.File
+	rowsW   *bufio.Writer
+	rowsBad bool
 }
 
 var _ engine.Folder = (*Folder)(nil)
@@ -123,7 +142,37 @@ func (f *Folder) Step(rec engine.StepRecord) error {
 	if rec.Transport != "" && !slices.Contains(f.transports, rec.Transport) {
 		f.transports = append(f.transports, rec.Transport)
 	}
+	if !f.rowsBad && validUTF8(rec.ID, rec.Item, rec.Command, rec.Note, rec.Status, rec.Output, rec.Transport) {
+		summaryRow(f.rowsW, rec, false)
+	} else {
+		f.rowsBad = true
+	}
 	return nil
+}
+
+// validUTF8 reports whether every s is valid UTF-8: JSON keeps it as it
+// is (it replaces invalid bytes).
+func validUTF8(s ...string) bool {
+	for _, x := range s {
+		if !utf8.ValidString(x) {
+			return false
+		}
+	}
+	return true
+}
+
+// closeRows closes rowsFile and reports whether it holds every row, each
+// as summary.md shows it without the via column.
+func (f *Folder) closeRows() bool {
+	if f.rows == nil {
+		return false
+	}
+	ok := f.rowsW.Flush() == nil && !f.rowsBad
+	if f.rows.Close() != nil {
+		ok = false
+	}
+	f.rows = nil
+	return ok
 }
 
 // Checkpoint writes manifest.json of the run so far: m with the steps
@@ -141,6 +190,7 @@ func (f *Folder) End(m *engine.Manifest) error {
 	}
 	err := f.rec.Close()
 	f.rec = nil
+	rowsOK := f.closeRows()
 	if err != nil {
 		return err
 	}
@@ -149,10 +199,19 @@ func (f *Folder) End(m *engine.Manifest) error {
 		return fmt.Errorf("writing manifest: %w", err)
 	}
 	f.head = head
-	if err := writeSummary(f.dir, m, len(f.transports) > 1, f.eachRecord); err != nil {
+	via := len(f.transports) > 1
+	if rowsOK && !via {
+		err = writeSummaryRows(f.dir, m, filepath.Join(f.dir, rowsFile))
+	} else {
+		err = writeSummary(f.dir, m, via, f.eachRecord)
+	}
+	if err != nil {
 		return fmt.Errorf("writing summary: %w", err)
 	}
 	if err := os.Remove(filepath.Join(f.dir, RecordsFile)); err != nil {
+		return err
+	}
+	if err := os.Remove(filepath.Join(f.dir, rowsFile)); err != nil {
 		return err
 	}
 	if f.o.Render != nil {
@@ -184,6 +243,24 @@ func writeSummary(dir string, m *engine.Manifest, via bool, each func(func(engin
 	})
 }
 
+// writeSummaryRows writes summary.md of the folder dir from m, its
+// timeline's rows (without the via column) copied from the file rows.
+func writeSummaryRows(dir string, m *engine.Manifest, rows string) error {
+	r, err := os.Open(rows)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	return writeAtomic(filepath.Join(dir, "summary.md"), func(w *bufio.Writer) error {
+		summaryHead(w, m, false)
+		if _, err := io.Copy(w, r); err != nil {
+			return err
+		}
+		summaryTail(w, dir, m, false)
+		return nil
+	})
+}
+
 // Written is manifest.json as End wrote it, decoded, without its steps
 // (Steps nil: Scan reads them from the folder), so what it costs does not
 // grow with the run. Before End, or when End failed, it reads
@@ -206,6 +283,7 @@ func (f *Folder) Discard() error {
 		f.rec.Close()
 		f.rec = nil
 	}
+	f.closeRows()
 	return os.RemoveAll(f.dir)
 }
 

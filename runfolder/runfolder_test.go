@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -91,5 +92,69 @@ func TestCreateNamesAndNeverShares(t *testing.T) {
 	want := []string{"20261127T100233Z-phase2-down-fw-1-a", "20261127T100233Z-phase2-down-fw-1-a-2"}
 	if !reflect.DeepEqual(dirs, want) {
 		t.Errorf("folders %v, want %v", dirs, want)
+	}
+}
+
+// TestSummaryAsFromTheManifest: the summary.md End writes (its rows made
+// as each step was recorded) is the one WriteSummary gives from the steps
+// as manifest.json holds them: with one transport, several (the via
+// column), a start time in another zone, and a string JSON changes
+// (invalid UTF-8); no file of the run is left but the run folder's.
+func TestSummaryAsFromTheManifest(t *testing.T) {
+	t0 := time.Date(2026, 11, 27, 10, 2, 33, 123456789, time.FixedZone("X", 5*3600+1800))
+	one := []engine.StepRecord{
+		{Seq: 1, ID: "s1", Kind: "run", Command: "show a | b", Transport: "ssh", Start: t0, End: t0, Status: "ok", Output: "steps/001-s1.txt"},
+		{Kind: "note", Start: t0.Add(time.Hour), End: t0, Status: "ok", Note: "line\nnext \u00e9"},
+		{Seq: 2, ID: "s2", Kind: "run", Command: "x", Start: t0, Status: "skipped", Note: "when: false", Run: 2, Item: "tun|1"},
+	}
+	several := append(slices.Clone(one), engine.StepRecord{Seq: 3, ID: "s3", Kind: "run", Command: "y", Transport: "xmlapi", Start: t0, Status: "ok"})
+	invalid := append(slices.Clone(one), engine.StepRecord{Seq: 3, ID: "s3", Kind: "run", Command: "bad \xff\xfe byte", Transport: "ssh", Start: t0, Status: "failed"})
+	for name, steps := range map[string][]engine.StepRecord{"one transport": one, "several": several, "invalid utf-8": invalid, "none": nil} {
+		t.Run(name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "run")
+			f, err := runfolder.Create(engine.FolderSpec{Dir: dir})
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := &engine.Manifest{Version: 1, Playbook: engine.ManifestPlaybook{Name: "p", Title: "t"}, Target: engine.ManifestTarget{Name: "fw1", Transport: "ssh"},
+				Started: t0, Ended: t0, Status: "ok", Undo: []engine.CleanupRecord{{Command: "debug off", Status: "ok", Transport: "xmlapi"}},
+				Cleanup: []engine.CleanupRecord{}, Findings: []engine.FindingRecord{}, Artifacts: []engine.ArtifactRecord{}}
+			for _, s := range steps {
+				if err := f.Step(s); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := f.End(m); err != nil {
+				t.Fatal(err)
+			}
+			got, err := os.ReadFile(filepath.Join(dir, "summary.md"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			back, err := runfolder.ReadManifest(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var transports []string
+			for _, s := range back.Steps {
+				if s.Transport != "" && !slices.Contains(transports, s.Transport) {
+					transports = append(transports, s.Transport)
+				}
+			}
+			var want bytes.Buffer
+			if err := runfolder.WriteSummary(&want, dir, m, len(transports) > 1, slices.Values(back.Steps)); err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != want.String() {
+				t.Errorf("summary.md\n%s\nwant\n%s", got, want.String())
+			}
+			if name == "several" && !bytes.Contains(got, []byte("| via |")) {
+				t.Error("no via column")
+			}
+			left, _ := filepath.Glob(filepath.Join(dir, ".*"))
+			if len(left) > 0 {
+				t.Errorf("left behind: %v", left)
+			}
+		})
 	}
 }

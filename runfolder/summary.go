@@ -18,6 +18,16 @@ import (
 // then names its own). Every value is already redacted.
 func WriteSummary(w io.Writer, dir string, m *engine.Manifest, via bool, steps iter.Seq[engine.StepRecord]) error {
 	b := bufio.NewWriter(w)
+	summaryHead(b, m, via)
+	for s := range steps {
+		summaryRow(b, s, via)
+	}
+	summaryTail(b, dir, m, via)
+	return b.Flush()
+}
+
+// summaryHead writes summary.md up to its timeline's rows.
+func summaryHead(b *bufio.Writer, m *engine.Manifest, via bool) {
 	fmt.Fprintf(b, "# %s: %s\n\n", m.Playbook.Name, m.Playbook.Title)
 	fmt.Fprintf(b, "| | |\n|---|---|\n")
 	fmt.Fprintf(b, "| Target | %s (%s) |\n", m.Target.Name, m.Target.Transport)
@@ -76,25 +86,31 @@ func WriteSummary(w io.Writer, dir string, m *engine.Manifest, via bool, steps i
 	} else {
 		b.WriteString("\n## Timeline\n\n| # | time (UTC) | step | command | status | output |\n|---|---|---|---|---|---|\n")
 	}
-	for s := range steps {
-		cmd := s.Command
-		if cmd == "" {
-			cmd = s.Note
-		}
-		seq := ""
-		if s.Seq > 0 {
-			seq = fmt.Sprint(s.Seq)
-		}
-		status := s.Status
-		if s.Status == "skipped" && s.Note != "" && s.Command != "" {
-			status += " (" + mdCell(s.Note) + ")"
-		}
-		if via {
-			fmt.Fprintf(b, "| %s | %s | %s%s | %s | %s | %s | %s |\n", seq, s.Start.Format("15:04:05"), s.ID, itemNote(s.Item), mdCell(cmd), s.Transport, status, s.Output)
-			continue
-		}
-		fmt.Fprintf(b, "| %s | %s | %s%s | %s | %s | %s |\n", seq, s.Start.Format("15:04:05"), s.ID, itemNote(s.Item), mdCell(cmd), status, s.Output)
+}
+
+// summaryRow writes the timeline row of step s.
+func summaryRow(b *bufio.Writer, s engine.StepRecord, via bool) {
+	cmd := s.Command
+	if cmd == "" {
+		cmd = s.Note
 	}
+	seq := ""
+	if s.Seq > 0 {
+		seq = fmt.Sprint(s.Seq)
+	}
+	status := s.Status
+	if s.Status == "skipped" && s.Note != "" && s.Command != "" {
+		status += " (" + mdCell(s.Note) + ")"
+	}
+	if via {
+		fmt.Fprintf(b, "| %s | %s | %s%s | %s | %s | %s | %s |\n", seq, s.Start.Format("15:04:05"), s.ID, itemNote(s.Item), mdCell(cmd), s.Transport, status, s.Output)
+		return
+	}
+	fmt.Fprintf(b, "| %s | %s | %s%s | %s | %s | %s |\n", seq, s.Start.Format("15:04:05"), s.ID, itemNote(s.Item), mdCell(cmd), status, s.Output)
+}
+
+// summaryTail writes summary.md after its timeline's rows.
+func summaryTail(b *bufio.Writer, dir string, m *engine.Manifest, via bool) {
 	b.WriteString("\n## Cleanup\n\n")
 	if len(m.Undo)+len(m.Cleanup) == 0 {
 		b.WriteString("Nothing to undo.\n")
@@ -123,7 +139,6 @@ func WriteSummary(w io.Writer, dir string, m *engine.Manifest, via bool, steps i
 	for _, a := range m.Artifacts {
 		fmt.Fprintf(b, "- `%s` (%d bytes, sha256 %s)\n", a.Path, a.Size, short(a.SHA256))
 	}
-	return b.Flush()
 }
 
 // itemNote shows the item of a for_each step's run beside the step id.
