@@ -14,7 +14,16 @@ import (
 	"github.com/runbook-dev/runbook/transports/xmlapi"
 )
 
+// TestRunSimServesAPI: `runbook sim --api` serves the XML API our
+// client reaches, over HTTP/1.1 (the default) and, with --http2, over
+// HTTP/2 only (which refuses HTTP/1.1: the client must have negotiated h2).
 func TestRunSimServesAPI(t *testing.T) {
+	for _, h2 := range []bool{false, true} {
+		t.Run(map[bool]string{false: "http1.1", true: "http2"}[h2], func(t *testing.T) { testRunSimServesAPI(t, h2) })
+	}
+}
+
+func testRunSimServesAPI(t *testing.T, h2 bool) {
 	out := &syncBuffer{}
 	env := map[string]string{"SIMPW": "sim-Api-77"}
 	ios := &IOStreams{In: strings.NewReader(""), Out: out, ErrOut: out, Getenv: func(k string) string { return env[k] }}
@@ -23,7 +32,7 @@ func TestRunSimServesAPI(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- runSim(ctx, ios, simOptions{Scenario: "phase2-down", User: "admin", PasswordEnv: "SIMPW", Hostname: "fw7",
-			API: simAPIOptions{Addr: "127.0.0.1:0", TechSupportSize: 1000}})
+			API: simAPIOptions{Addr: "127.0.0.1:0", TechSupportSize: 1000, HTTP2: h2}})
 	}()
 	re := regexp.MustCompile(`api: listening on (127\.0\.0\.1:\d+) \(.*tls\.fingerprint: (sha256:[0-9a-f]{64})\)`)
 	var m []string
@@ -39,6 +48,9 @@ func TestRunSimServesAPI(t *testing.T) {
 	}
 	if m == nil {
 		t.Fatalf("no listening line in %q", out.String())
+	}
+	if got := strings.Contains(out.String(), "HTTP/2 only"); got != h2 {
+		t.Errorf("listening line says HTTP/2 only: %v, want %v\n%s", got, h2, out.String())
 	}
 	host, port, _ := net.SplitHostPort(m[1])
 	p, _ := strconv.Atoi(port)
