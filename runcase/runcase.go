@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -112,21 +111,7 @@ type Target struct {
 // NewDir makes the case folder of playbook under out: <out>/<time>-<playbook>-case,
 // or -2, -3, ... when one of that second exists.
 func NewDir(out, playbook string, now time.Time) (string, error) {
-	if err := os.MkdirAll(out, 0o755); err != nil {
-		return "", err
-	}
-	base := filepath.Join(out, fmt.Sprintf("%s-%s-case", now.UTC().Format("20060102T150405Z"), playbook))
-	dir := base
-	for n := 2; ; n++ {
-		err := os.Mkdir(dir, 0o755)
-		if err == nil {
-			return dir, nil
-		}
-		if !errors.Is(err, fs.ErrExist) || n > 1000 {
-			return "", err
-		}
-		dir = fmt.Sprintf("%s-%d", base, n)
-	}
+	return runfolder.NewDir(filepath.Join(out, fmt.Sprintf("%s-%s-case", now.UTC().Format("20060102T150405Z"), playbook)))
 }
 
 // Build reads the run folders of targets and makes the case of dir.

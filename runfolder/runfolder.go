@@ -48,7 +48,7 @@ func (o Options) Create(spec engine.FolderSpec) (engine.Folder, error) {
 	if dir == "" {
 		var err error
 		base := filepath.Join(spec.OutDir, fmt.Sprintf("%s-%s-%s", spec.Start.Format("20060102T150405Z"), spec.Playbook, engine.SafeName(spec.Target)))
-		if dir, err = newRunDir(base); err != nil {
+		if dir, err = NewDir(base); err != nil {
 			return nil, err
 		}
 	}
@@ -69,10 +69,10 @@ func (o Options) Create(spec engine.FolderSpec) (engine.Folder, error) {
 	return &Folder{dir: dir, o: o, rec: rec, rows: rows, rowsW: bufio.NewWriterSize(rows, 32<<10)}, nil
 }
 
-// newRunDir creates base, or base-2, base-3, ... when a run of the same
-// playbook against the same target started in the same second: two runs
-// never share a folder.
-func newRunDir(base string) (string, error) {
+// NewDir creates base, or base-2, base-3, ... when a run (or a case) of
+// the same playbook against the same target started in the same second:
+// two runs never share a folder.
+func NewDir(base string) (string, error) {
 	if err := os.MkdirAll(filepath.Dir(base), 0o755); err != nil {
 		return "", err
 	}
