@@ -261,6 +261,9 @@ func writeSteps(b *strings.Builder, steps []*playbook.OutlineStep, depth int) {
 		if s.OnError == "continue" {
 			line("on error: continue")
 		}
+		if s.NotEvidence {
+			line("evidence: false (a failure here is not missing evidence)")
+		}
 		if s.Kind == "if" {
 			line("then:")
 			writeSteps(b, s.Then, depth+2)

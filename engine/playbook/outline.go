@@ -72,8 +72,11 @@ type OutlineStep struct {
 	Name    string `json:"name,omitempty"`
 	When    string `json:"when,omitempty"`
 	OnError string `json:"on_error,omitempty"`
-	Timeout string `json:"timeout,omitempty"`
-	Command string `json:"command,omitempty"`
+	// NotEvidence is the step's evidence: false: its failure is not
+	// missing evidence.
+	NotEvidence bool   `json:"not_evidence,omitempty"`
+	Timeout     string `json:"timeout,omitempty"`
+	Command     string `json:"command,omitempty"`
 	// OneOf are every form of a run: one_of, the first (Command)
 	// included.
 	OneOf    []string          `json:"one_of,omitempty"`
@@ -236,7 +239,7 @@ func describeSteps(steps []*Step, prefix string, r *renderer, parent *decision) 
 		idx := prefix + strconv.Itoa(i+1)
 		v := &OutlineStep{
 			Index: idx, Pos: s.Pos.String(), Kind: string(s.Kind), ID: s.ID, Name: s.Name,
-			When: exprSrc(s.When), OnError: string(s.OnError),
+			When: exprSrc(s.When), OnError: string(s.OnError), NotEvidence: s.NotEvidence,
 			Parse: s.Parse, Until: exprSrc(s.Until), If: exprSrc(s.If), ForEach: exprSrc(s.ForEach),
 		}
 		var d *decision
