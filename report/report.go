@@ -55,7 +55,7 @@ func HTML(w io.Writer, m *engine.Manifest) error {
 	}
 	var b bytes.Buffer
 	if err := renderSteps(&b, m, "", stepsOf(m)); err != nil {
-		return err
+		return fmt.Errorf("report: %w", err)
 	}
 	if _, err := w.Write(b.Bytes()); err != nil {
 		return fmt.Errorf("report: %w", err)
@@ -220,7 +220,7 @@ func commandsOf(m *engine.Manifest, steps stepSource) (map[stepItem]string, erro
 func renderSteps(w io.Writer, m *engine.Manifest, dir string, steps stepSource) error {
 	info, err := infoOf(m, steps)
 	if err != nil {
-		return fmt.Errorf("report: %w", err)
+		return err
 	}
 	return render(w, m, dir, info, func(w io.Writer) error {
 		return writeRows(w, steps, len(info.transports) > 1)
@@ -232,13 +232,13 @@ func renderSteps(w io.Writer, m *engine.Manifest, dir string, steps stepSource) 
 func render(w io.Writer, m *engine.Manifest, dir string, info stepInfo, rows func(io.Writer) error) error {
 	v := build(m, dir, info)
 	if err := pageHead.Execute(w, v); err != nil {
-		return fmt.Errorf("report: %w", err)
+		return err
 	}
 	if err := rows(w); err != nil {
-		return fmt.Errorf("report: %w", err)
+		return err
 	}
 	if err := pageTail.Execute(w, v); err != nil {
-		return fmt.Errorf("report: %w", err)
+		return err
 	}
 	return nil
 }
