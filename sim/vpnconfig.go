@@ -80,14 +80,22 @@ func (t Topology) Mirror() Topology {
 	return m
 }
 
-func (d *Device) vpnTunnel(w []string) (string, error) {
-	name := ""
+// nameFilter reads the optional `name NAME` of show vpn tunnel and show
+// vpn gateway: "" for none; anything else is invalid syntax.
+func nameFilter(w []string) (string, error) {
 	switch {
 	case len(w) == 0:
+		return "", nil
 	case len(w) == 2 && w[0] == "name":
-		name = w[1]
-	default:
-		return "", invalidSyntax()
+		return w[1], nil
+	}
+	return "", invalidSyntax()
+}
+
+func (d *Device) vpnTunnel(w []string) (string, error) {
+	name, err := nameFilter(w)
+	if err != nil {
+		return "", err
 	}
 	t := d.topo
 	c := t.IPSecCrypto.orDefault(DefaultIPSecCrypto())
@@ -108,13 +116,9 @@ func (d *Device) vpnTunnel(w []string) (string, error) {
 }
 
 func (d *Device) vpnGateway(w []string) (string, error) {
-	name := ""
-	switch {
-	case len(w) == 0:
-	case len(w) == 2 && w[0] == "name":
-		name = w[1]
-	default:
-		return "", invalidSyntax()
+	name, err := nameFilter(w)
+	if err != nil {
+		return "", err
 	}
 	t := d.topo
 	c := t.IKECrypto.orDefault(DefaultIKECrypto())
