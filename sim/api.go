@@ -6,11 +6,9 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/subtle"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/pem"
 	"errors"
@@ -66,9 +64,9 @@ type APIServer struct {
 	cfg  APIConfig
 	cert tls.Certificate
 	fp   string
+	keys *keyring
 
 	mu     sync.Mutex
-	keys   map[string]string // valid key -> user
 	jobs   map[int]*apiJob
 	nextID int
 }
@@ -99,10 +97,7 @@ func NewAPIServer(dev *Device, cfg APIConfig) (*APIServer, error) {
 	}
 	sum := sha256.Sum256(cert.Certificate[0])
 	s := &APIServer{dev: dev, cfg: cfg, cert: cert, fp: "sha256:" + hex.EncodeToString(sum[:]),
-		keys: map[string]string{}, jobs: map[int]*apiJob{}, nextID: 1200}
-	if cfg.APIKey != "" {
-		s.keys[cfg.APIKey] = cfg.User
-	}
+		keys: newKeyring(cfg.User, cfg.Password, cfg.APIKey), jobs: map[int]*apiJob{}, nextID: 1200}
 	return s, nil
 }
 
@@ -281,10 +276,10 @@ func (s *APIServer) serveAPI(w http.ResponseWriter, r *http.Request) {
 	}
 	typ := r.Form.Get("type")
 	if typ == "keygen" {
-		s.keygen(w, r)
+		s.keys.keygen(w, r)
 		return
 	}
-	user, ok := s.authenticate(r)
+	user, ok := s.keys.authenticate(r)
 	if !ok {
 		envelope(w, http.StatusForbidden, "error", "403", "<result><msg>Invalid Credential</msg></result>")
 		return
@@ -299,48 +294,6 @@ func (s *APIServer) serveAPI(w http.ResponseWriter, r *http.Request) {
 	default:
 		apiError(w, http.StatusBadRequest, "400", "Invalid type "+typ)
 	}
-}
-
-// authenticate checks the X-PAN-KEY header (or a key parameter, which the
-// real API also accepts) and returns the key's user.
-func (s *APIServer) authenticate(r *http.Request) (string, bool) {
-	key := r.Header.Get("X-PAN-KEY")
-	if key == "" {
-		key = r.Form.Get("key")
-	}
-	if key == "" {
-		return "", false
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	user, ok := s.keys[key]
-	return user, ok
-}
-
-func (s *APIServer) keygen(w http.ResponseWriter, r *http.Request) {
-	u, p := r.Form.Get("user"), r.Form.Get("password")
-	okUser := subtle.ConstantTimeCompare([]byte(u), []byte(s.cfg.User)) == 1
-	okPass := subtle.ConstantTimeCompare([]byte(p), []byte(s.cfg.Password)) == 1
-	if s.cfg.Password == "" || !okUser || !okPass {
-		envelope(w, http.StatusForbidden, "error", "403", "<result><msg>Invalid credentials.</msg></result>")
-		return
-	}
-	b := make([]byte, 48)
-	if _, err := rand.Read(b); err != nil {
-		apiError(w, http.StatusInternalServerError, "2", "internal error")
-		return
-	}
-	key := "LUFRPT" + base64.StdEncoding.EncodeToString(b)
-	s.mu.Lock()
-	for k, owner := range s.keys { // a new key invalidates the user's old one
-		if owner == u {
-			delete(s.keys, k)
-		}
-	}
-	s.keys[key] = u
-	s.mu.Unlock()
-	w.Header().Set("Content-Type", "application/xml; charset=UTF-8")
-	io.WriteString(w, "<response status = 'success'><result><key>"+key+"</key></result></response>")
 }
 
 // op runs a type=op command: the cmd XML converted to CLI, run on the

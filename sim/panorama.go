@@ -4,19 +4,16 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/subtle"
 	"crypto/tls"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/pem"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
 	"sort"
 	"strings"
-	"sync"
 )
 
 // PanoramaConfig configures a simulated Panorama.
@@ -58,9 +55,9 @@ type PanoramaServer struct {
 	cfg  PanoramaConfig
 	cert tls.Certificate
 	fp   string
+	keys *keyring // the Panorama's own keys
 
-	mu      sync.Mutex
-	keys    map[string]string // valid Panorama key -> user
+	// Set by NewPanoramaServer, read only after.
 	devices map[string]*managed
 	serials []string // in the order given
 }
@@ -89,10 +86,7 @@ func NewPanoramaServer(cfg PanoramaConfig, devices []Managed) (*PanoramaServer, 
 		return nil, fmt.Errorf("sim: panorama certificate: %w", err)
 	}
 	sum := sha256.Sum256(cert.Certificate[0])
-	p := &PanoramaServer{cfg: cfg, cert: cert, fp: "sha256:" + hex.EncodeToString(sum[:]), keys: map[string]string{}, devices: map[string]*managed{}}
-	if cfg.APIKey != "" {
-		p.keys[cfg.APIKey] = cfg.User
-	}
+	p := &PanoramaServer{cfg: cfg, cert: cert, fp: "sha256:" + hex.EncodeToString(sum[:]), keys: newKeyring(cfg.User, cfg.Password, cfg.APIKey), devices: map[string]*managed{}}
 	for _, m := range devices {
 		serial := m.Device.opts.Serial
 		if _, dup := p.devices[serial]; dup {
@@ -161,10 +155,10 @@ func (p *PanoramaServer) serveAPI(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.Form.Get("type") == "keygen" {
-		p.keygen(w, r)
+		p.keys.keygen(w, r)
 		return
 	}
-	user, ok := p.authenticate(r)
+	user, ok := p.keys.authenticate(r)
 	if !ok {
 		envelope(w, http.StatusForbidden, "error", "403", "<result><msg>Invalid Credential</msg></result>")
 		return
@@ -183,46 +177,6 @@ func (p *PanoramaServer) serveAPI(w http.ResponseWriter, r *http.Request) {
 		// its own.
 		apiError(w, http.StatusBadRequest, "400", "runbook sim: the simulated Panorama answers type="+typ+" only for a managed firewall (target=SERIAL)")
 	}
-}
-
-func (p *PanoramaServer) authenticate(r *http.Request) (string, bool) {
-	key := r.Header.Get("X-PAN-KEY")
-	if key == "" {
-		key = r.Form.Get("key")
-	}
-	if key == "" {
-		return "", false
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	user, ok := p.keys[key]
-	return user, ok
-}
-
-// keygen is the Panorama's own, whatever target says.
-func (p *PanoramaServer) keygen(w http.ResponseWriter, r *http.Request) {
-	u, pw := r.Form.Get("user"), r.Form.Get("password")
-	okUser := subtle.ConstantTimeCompare([]byte(u), []byte(p.cfg.User)) == 1
-	okPass := subtle.ConstantTimeCompare([]byte(pw), []byte(p.cfg.Password)) == 1
-	if p.cfg.Password == "" || !okUser || !okPass {
-		envelope(w, http.StatusForbidden, "error", "403", "<result><msg>Invalid credentials.</msg></result>")
-		return
-	}
-	key, err := randomKey()
-	if err != nil {
-		apiError(w, http.StatusInternalServerError, "2", "internal error")
-		return
-	}
-	p.mu.Lock()
-	for k, owner := range p.keys {
-		if owner == u {
-			delete(p.keys, k)
-		}
-	}
-	p.keys[key] = u
-	p.mu.Unlock()
-	w.Header().Set("Content-Type", "application/xml; charset=UTF-8")
-	io.WriteString(w, "<response status = 'success'><result><key>"+key+"</key></result></response>")
 }
 
 // forward hands the request to the managed firewall's API, as the
