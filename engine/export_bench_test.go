@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/runbook-dev/runbook/engine"
 	"github.com/runbook-dev/runbook/engine/playbook"
+	"github.com/runbook-dev/runbook/internal/peakrss"
 	"github.com/runbook-dev/runbook/runfolder"
 	"github.com/runbook-dev/runbook/secret"
 	"github.com/runbook-dev/runbook/sim"
@@ -156,7 +156,7 @@ func benchExportVsCurl(b *testing.B, curl string, h2 bool) {
 		return d
 	}
 	runtime.GC()
-	resetHWM()
+	peakrss.Reset()
 	var ours, theirs time.Duration
 	var pairs []float64 // curl's time / ours, per pair
 	b.SetBytes(size)
@@ -186,26 +186,9 @@ func benchExportVsCurl(b *testing.B, curl string, h2 bool) {
 	slices.Sort(pairs)
 	b.ReportMetric(pairs[len(pairs)/2], "x-curl-median")
 	b.ReportMetric(float64(size)*float64(b.N)/theirs.Seconds()/(1<<20), "curl-MiB/s")
-	peak := vmHWM()
+	peak := peakrss.Bytes()
 	b.ReportMetric(float64(peak)/(1<<20), "peak-RSS-MiB")
 	if peak > 32<<20 {
 		b.Errorf("peak RSS %d MiB during the engine's pulls over %s, want <= 32 MiB", peak>>20, proto)
 	}
-}
-
-// resetHWM resets the process's peak RSS (Linux: clear_refs 5).
-func resetHWM() { _ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
-
-func vmHWM() int64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			return kb << 10
-		}
-	}
-	return 0
 }

@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/runbook-dev/runbook/engine"
 	"github.com/runbook-dev/runbook/engine/playbook"
+	"github.com/runbook-dev/runbook/internal/peakrss"
 	"github.com/runbook-dev/runbook/report"
 	"github.com/runbook-dev/runbook/runfolder"
 	"github.com/runbook-dev/runbook/transports"
@@ -85,7 +85,7 @@ func BenchmarkReplayEndToEnd(b *testing.B) {
 			out, where := runDir(b)
 			b.Logf("run folders on %s", where)
 			runtime.GC()
-			resetHWM()
+			peakrss.Reset()
 			stop := sampleHeap()
 			b.ReportAllocs()
 			b.ResetTimer()
@@ -120,7 +120,7 @@ func BenchmarkReplayEndToEnd(b *testing.B) {
 			b.StopTimer()
 			heap := stop()
 			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*n), "µs/step")
-			b.ReportMetric(float64(vmHWM())/(1<<20), "peak-RSS-MiB")
+			b.ReportMetric(float64(peakrss.Bytes())/(1<<20), "peak-RSS-MiB")
 			b.ReportMetric(float64(heap)/(1<<20), "peak-heap-MiB")
 		})
 	}
@@ -150,21 +150,4 @@ func sampleHeap() func() uint64 {
 		}
 	}()
 	return func() uint64 { close(done); <-stopped; return peak.Load() }
-}
-
-// resetHWM resets the process's peak RSS (Linux: clear_refs 5).
-func resetHWM() { _ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
-
-func vmHWM() int64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			return kb << 10
-		}
-	}
-	return 0
 }

@@ -20,6 +20,7 @@ import (
 	xssh "golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
 
+	"github.com/runbook-dev/runbook/internal/peakrss"
 	"github.com/runbook-dev/runbook/secret"
 	"github.com/runbook-dev/runbook/sim"
 	"github.com/runbook-dev/runbook/transports"
@@ -235,26 +236,6 @@ func (m *memPeak) wait() {
 	<-m.done
 }
 
-// resetPeakRSS resets VmHWM (Linux: "5" to /proc/self/clear_refs).
-func resetPeakRSS() bool {
-	return os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) == nil
-}
-
-// peakRSS is VmHWM in bytes, or 0.
-func peakRSS() uint64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
-			kb, _ := strconv.ParseUint(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			return kb * 1024
-		}
-	}
-	return 0
-}
-
 // BenchmarkFiftyTargets opens 50 SSH sessions at once, each to its own
 // simulated firewall (served by a child process on loopback, zero added
 // latency), runs the phase2-down command sequence on each and closes them.
@@ -266,7 +247,7 @@ func BenchmarkFiftyTargets(b *testing.B) {
 	seq := phase2Sequence(sim.DefaultTopology())
 	cfg := Config{ConnectTimeout: time.Minute, CommandTimeout: time.Minute}
 	runtime.GC()
-	rssReset := resetPeakRSS()
+	rssReset := peakrss.Reset()
 	mem := sampleMemory(2 * time.Millisecond)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -306,7 +287,7 @@ func BenchmarkFiftyTargets(b *testing.B) {
 	b.ReportMetric(float64(mem.heapInuse)/mb, "peak-heap-MB")
 	b.ReportMetric(float64(mem.sys)/mb, "peak-sys-MB")
 	if rssReset {
-		b.ReportMetric(float64(peakRSS())/mb, "peak-rss-MB")
+		b.ReportMetric(float64(peakrss.Bytes())/mb, "peak-rss-MB")
 	}
 }
 

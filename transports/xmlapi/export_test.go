@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"runtime"
 	"strconv"
 	"strings"
@@ -16,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/runbook-dev/runbook/internal/peakrss"
 	"github.com/runbook-dev/runbook/transports"
 )
 
@@ -228,22 +228,6 @@ func (p *patternReader) Read(b []byte) (int, error) {
 	return len(b), nil
 }
 
-// vmHWM reads the process's peak resident set size from /proc (Linux), in
-// bytes; 0 elsewhere.
-func vmHWM() int64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			return kb << 10
-		}
-	}
-	return 0
-}
-
 // BenchmarkExport1GiB downloads a 1 GiB file from a loopback TLS server and
 // reports the peak heap in use (sampled) and the process's peak RSS: both
 // stay a few MiB, independent of the file size.
@@ -303,7 +287,7 @@ func BenchmarkExport1GiB(b *testing.B) {
 		growth = 0
 	}
 	b.ReportMetric(float64(growth)/(1<<20), "peak-heap-growth-MiB")
-	b.ReportMetric(float64(vmHWM())/(1<<20), "peak-RSS-MiB")
+	b.ReportMetric(float64(peakrss.Bytes())/(1<<20), "peak-RSS-MiB")
 }
 
 // failingWriter takes limit bytes, then fails with errDiskFull.
