@@ -3,14 +3,24 @@ package ssh
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"errors"
 	"io"
+	"net"
+	"os"
+	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	xssh "golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/knownhosts"
+
+	"github.com/runbook-dev/runbook/secret"
 	"github.com/runbook-dev/runbook/sim"
 	"github.com/runbook-dev/runbook/transports"
 )
@@ -212,5 +222,80 @@ func TestStoppedReadingCutsTheAnswerWrite(t *testing.T) {
 				t.Errorf("after the cut answer: %v", err)
 			}
 		})
+	}
+}
+
+// TestLoginBoundAfterHandshake: a device whose SSH server completes the
+// handshake and then answers nothing (the session channel is never
+// opened: a hung management plane) fails the dial once its ConnectTimeout
+// passes; before, opening the session waited forever.
+func TestLoginBoundAfterHandshake(t *testing.T) {
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hk, err := xssh.NewSignerFromKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf := &xssh.ServerConfig{PasswordCallback: func(xssh.ConnMetadata, []byte) (*xssh.Permissions, error) { return nil, nil }}
+	conf.AddHostKey(hk)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan struct{})
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		defer close(served)
+		nc, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		accepted <- nc
+		defer nc.Close()
+		sc, _, reqs, err := xssh.NewServerConn(nc, conf)
+		if err != nil {
+			return
+		}
+		go xssh.DiscardRequests(reqs)
+		sc.Wait() // the session channel is never accepted
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		select {
+		case nc := <-accepted: // ends the server even when the client still waits
+			nc.Close()
+		default:
+		}
+		<-served
+	})
+	host, port, _ := net.SplitHostPort(ln.Addr().String())
+	p, _ := strconv.Atoi(port)
+	kh := filepath.Join(t.TempDir(), "known_hosts")
+	line := knownhosts.Line([]string{knownhosts.Normalize(ln.Addr().String())}, hk.PublicKey())
+	if err := os.WriteFile(kh, []byte(line+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"PW": testPassword}
+	tg := transports.Target{Name: "fw1", Transport: "ssh", Host: host, Port: p, User: "admin",
+		Password: secret.Ref{Kind: "env", Name: "PW"}, KnownHosts: kh}
+	o := transports.DialOptions{Resolve: (&secret.Resolver{Getenv: func(k string) string { return env[k] }}).Resolve}
+	done := make(chan error, 1)
+	go func() {
+		tr, err := Config{ConnectTimeout: 2 * time.Second}.Dial(context.Background(), tg, o)
+		if tr != nil {
+			tr.Close()
+		}
+		done <- err
+	}()
+	select {
+	case err = <-done:
+	case <-time.After(time.Minute): // a bound, not what is measured
+		t.Fatal("Dial still blocked after a minute: the login after the handshake is not bounded")
+	}
+	var ce *transports.ConnError
+	if !errors.As(err, &ce) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Dial: %v, want a *ConnError wrapping context.DeadlineExceeded", err)
 	}
 }
