@@ -126,6 +126,14 @@ type Faults struct {
 	// SSH the connection ends after the prompt; over the XML API the
 	// answer closes its keep-alive connection.
 	HangUpAfter int
+	// StopReadingAfter, when > 0, makes the SSH shell stop reading what
+	// is typed right after it answered command number StopReadingAfter
+	// (counted as DropAfter), once: its prompt went out and the session
+	// stays open, but nothing typed is read again until the connection
+	// ends (a hung management plane). The channel's window (2 MiB in
+	// x/crypto/ssh) fills with what the client writes, and then the
+	// client's writes block. SSH only.
+	StopReadingAfter int
 	// AuthErrors makes the tunnel's authentication and decryption error
 	// counters (show vpn flow tunnel-id) rise with every command, as when
 	// the peer's keys or algorithms differ.
@@ -301,6 +309,7 @@ type Device struct {
 	dropFired bool
 	slowFired bool
 	hungUp    bool
+	stopped   bool // StopReadingAfter fired
 	// release is closed by SetFaults, ending the delays in progress.
 	release chan struct{}
 	// holding is closed when a command starts being held (SlowAfter,
@@ -440,7 +449,7 @@ func (d *Device) SetFaults(f Faults) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.faults = f
-	d.dropFired, d.slowFired, d.hungUp = false, false, false
+	d.dropFired, d.slowFired, d.hungUp, d.stopped = false, false, false, false
 	close(d.release)
 	d.release = make(chan struct{})
 }
@@ -452,6 +461,19 @@ func (d *Device) hangUp() bool {
 	defer d.mu.Unlock()
 	if f := d.faults; f.HangUpAfter > 0 && !d.hungUp && d.seq >= f.HangUpAfter {
 		d.hungUp = true
+		return true
+	}
+	return false
+}
+
+// stopReading reports whether the shell must stop reading now, after an
+// answer: once StopReadingAfter commands were answered
+// (Faults.StopReadingAfter), once.
+func (d *Device) stopReading() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if f := d.faults; f.StopReadingAfter > 0 && !d.stopped && d.seq >= f.StopReadingAfter {
+		d.stopped = true
 		return true
 	}
 	return false

@@ -383,6 +383,13 @@ func (s *SSHServer) shell(ctx context.Context, sc *ssh.ServerConn, nc net.Conn, 
 			nc.Close()
 			return
 		}
+		if s.dev.stopReading() {
+			// Faults.StopReadingAfter: the prompt went out, then nothing
+			// typed is read again; the connection stays open until it
+			// ends (the client gives up, the server stops).
+			<-ctx.Done()
+			return
+		}
 		line, err := t.readLine(true)
 		if errors.Is(err, errInterrupt) {
 			continue

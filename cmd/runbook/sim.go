@@ -72,6 +72,7 @@ when it is unset the password is "admin".
 	f.Int64Var(&opts.Seed, "seed", 1, "seed for counter movement")
 	f.BoolVar(&opts.Banner, "banner", false, "ask the login-banner question before the password, as PAN-OS does")
 	f.IntVar(&opts.Faults.DropAfter, "drop-after", 0, "fault: drop the connection when command N+1 arrives (once)")
+	f.IntVar(&opts.Faults.StopReadingAfter, "stop-reading-after", 0, "fault: over SSH, stop reading what is typed once command N was answered (once): the session stays open, the client's writes fill the channel's window and block")
 	f.StringVar(&opts.Faults.AskOn, "ask-on", "", "fault: commands starting with this ask an unexpected (y or n) question")
 	f.StringVar(&opts.Faults.SlowOn, "slow-on", "", "fault: commands starting with this answer after --slow-by")
 	f.DurationVar(&opts.Faults.SlowBy, "slow-by", 5*time.Second, "how slow --slow-on commands are")

@@ -186,6 +186,11 @@ type shell struct {
 	// results are copies of it).
 	text  []byte
 	timer *time.Timer // the exchanges' timeout, stopped between them
+	// wtimer cuts a write that outlives its deadline (see write); it is
+	// armed only while a write is under way, and writes are serialised by
+	// mu.
+	wtimer  *time.Timer
+	closeFn func() // close, as one func value: write registers it with no allocation
 }
 
 // register hands v to DialOptions.Secret, when the caller gave one.
@@ -195,14 +200,61 @@ func (c *Client) register(v string) {
 	}
 }
 
-// send writes text on the shell channel and shown, what may be written
+// ErrStoppedReading is wrapped by Run when a write on the session (a
+// command, the answer to one of its questions) could not finish before the
+// command's timeout or its context ended: the device stopped reading (its
+// channel window full: a hung management plane, a TCP peer that stopped
+// acknowledging). The connection is closed to end the write; the error
+// also wraps transports.ErrClosed, and transports.ErrTimeout or ctx.Err(),
+// whichever ended it. The next Run reconnects. The command may have
+// reached the device in part or whole: it is not reported as not sent.
+var ErrStoppedReading = errors.New("the device stopped reading")
+
+// cutWrite is the error of a write that write cut: why is
+// transports.ErrTimeout (its deadline passed) or the context's error.
+type cutWrite struct{ why error }
+
+func (e *cutWrite) Error() string { return "write cut: " + e.why.Error() }
+
+// write writes text on the shell channel, and shown, what may be written
 // down of it (a secret answer as secret.Placeholder), to the session log.
-func (s *shell) send(text, shown string) error {
+// It is bounded by ctx and deadline: x/crypto/ssh has no context, and a
+// write to a device that stopped reading waits for window space (or for
+// the TCP send buffer) forever. When ctx ends or deadline passes before
+// the write returns, the connection is closed, which ends the write, and
+// write returns a *cutWrite. s.mu is held (the writes are serialised).
+func (s *shell) write(ctx context.Context, deadline time.Time, text, shown string) error {
+	var stop func() bool
+	if ctx.Done() != nil { // a command without a context (Background) has only its deadline
+		stop = context.AfterFunc(ctx, s.closeFn)
+	}
+	s.wtimer.Reset(time.Until(deadline))
 	if s.log != nil {
 		io.WriteString(s.log, shown)
 	}
 	_, err := io.WriteString(s.stdin, text)
+	timedOut := !s.wtimer.Stop()
+	cancelled := stop != nil && !stop()
+	switch {
+	case cancelled:
+		// The connection is closed, or being closed: even a write that
+		// finished is lost with it.
+		s.close()
+		return &cutWrite{why: ctx.Err()}
+	case timedOut:
+		s.close()
+		return &cutWrite{why: transports.ErrTimeout}
+	}
 	return err
+}
+
+// stoppedReading is the error of a write to cli that write cut, what
+// saying which write ("the command", "the answer to its question").
+func (c *Client) stoppedReading(cli, what string, timeout time.Duration, cut *cutWrite) error {
+	if errors.Is(cut.why, transports.ErrTimeout) {
+		return fmt.Errorf("ssh %s: %q: %w: %s was not written within %s, session dropped: %w (%w)", c.name, cli, ErrStoppedReading, what, timeout, transports.ErrTimeout, transports.ErrClosed)
+	}
+	return fmt.Errorf("ssh %s: %q: %w: writing %s was cut short, session dropped: %w (%w)", c.name, cli, ErrStoppedReading, what, cut.why, transports.ErrClosed)
 }
 
 func (s *shell) close() {
@@ -359,6 +411,9 @@ func (c *Client) startShell(ctx context.Context, conn *xssh.Client) (*shell, err
 	sh := &shell{conn: conn, sess: sess, stdin: stdin, log: c.log, ended: make(chan struct{}), done: make(chan struct{}),
 		over: make(chan struct{}, 1), timer: time.NewTimer(time.Hour)}
 	sh.timer.Stop()
+	sh.closeFn = sh.close
+	sh.wtimer = time.AfterFunc(time.Hour, sh.closeFn)
+	sh.wtimer.Stop()
 	// Wait for the first prompt, skipping banners and post-login noise.
 	var seen []byte
 	var gaveUp atomic.Bool // set when the dial gives up: the reader stops looking
@@ -530,8 +585,14 @@ func (c *Client) Close() error {
 	c.mu.Unlock()
 	if sh != nil {
 		// The session is closed at once; a Run in flight fails with
-		// ErrClosed. A polite "exit" first, without waiting for it.
-		go sh.send("exit\n", "exit\n")
+		// ErrClosed. A polite "exit" first, without waiting for it: the
+		// close ends that write too, if the device stopped reading.
+		go func() {
+			if sh.log != nil {
+				io.WriteString(sh.log, "exit\n")
+			}
+			io.WriteString(sh.stdin, "exit\n")
+		}()
 		sh.close()
 	}
 	c.runMu.Lock()
@@ -632,7 +693,7 @@ func (c *Client) exchange(ctx context.Context, sh *shell, cmd transports.Command
 		c.drop(sh)
 		return transports.Result{}, err
 	}
-	x := &pending{c: c, sh: sh, cmd: cmd, timeout: timeout}
+	x := &pending{c: c, sh: sh, ctx: ctx, cmd: cmd, timeout: timeout}
 	if cmd.Scp != nil {
 		x.sc = &scpState{opts: *cmd.Scp}
 		if cmd.Scp.Password != "" {
@@ -657,13 +718,17 @@ func (c *Client) exchange(ctx context.Context, sh *shell, cmd transports.Command
 	// question is never written before it.
 	sh.buf = sh.buf[:0]
 	x.text = sh.text[:0]
-	if err := sh.send(cmd.CLI+"\n", shown+"\n"); err != nil {
+	x.deadline = time.Now().Add(timeout) // the write counts in the timeout
+	if err := sh.write(ctx, x.deadline, cmd.CLI+"\n", shown+"\n"); err != nil {
 		sh.mu.Unlock()
+		var cut *cutWrite
+		if errors.As(err, &cut) {
+			return lose(c.stoppedReading(cmd.CLI, "the command", timeout, cut))
+		}
 		return lose(fmt.Errorf("ssh %s: %q: %w (%w)", c.name, cmd.CLI, transports.ErrClosed, transports.ErrNotSent))
 	}
 	x.timer = sh.timer
-	x.timer.Reset(timeout)
-	x.deadline = time.Now().Add(timeout)
+	x.timer.Reset(time.Until(x.deadline))
 	sh.w = x.feed
 	sh.mu.Unlock()
 	defer x.timer.Stop()
@@ -722,6 +787,7 @@ func (c *Client) exchange(ctx context.Context, sh *shell, cmd transports.Command
 type pending struct {
 	c        *Client
 	sh       *shell
+	ctx      context.Context // the Run's: it bounds the answers written, as the command
 	cmd      transports.Command
 	timeout  time.Duration
 	timer    *time.Timer
@@ -793,7 +859,11 @@ func (x *pending) feed(b []byte) bool {
 		}
 		return x.end(transports.Result{Text: out}, nil, false)
 	}
-	closed := func() bool {
+	closed := func(err error) bool {
+		var cut *cutWrite
+		if errors.As(err, &cut) {
+			return x.end(transports.Result{}, c.stoppedReading(cmd.CLI, "the answer to its question", x.timeout, cut), true)
+		}
 		return x.end(transports.Result{}, fmt.Errorf("ssh %s: %q: %w", c.name, cmd.CLI, transports.ErrClosed), true)
 	}
 	tail := text[x.answered:]
@@ -805,8 +875,8 @@ func (x *pending) feed(b []byte) bool {
 	}
 	if sc != nil && len(tail) > 0 && sc.abort == nil {
 		if reply, ok := sc.answer(cmd.CLI, func() string { return redact(string(text), secrets) }, string(tail)); ok {
-			if err := sh.send(reply, redact(reply, secrets)); err != nil {
-				return closed()
+			if err := sh.write(x.ctx, x.deadline, reply, redact(reply, secrets)); err != nil {
+				return closed(err)
 			}
 			x.answered = len(text)
 			if sc.abort != nil {
@@ -832,8 +902,8 @@ func (x *pending) feed(b []byte) bool {
 				shownAnswer = secret.Placeholder
 				c.register(p.Answer) // before it is sent: an echo is redacted too
 			}
-			if err := sh.send(p.Answer+"\n", shownAnswer+"\n"); err != nil {
-				return closed()
+			if err := sh.write(x.ctx, x.deadline, p.Answer+"\n", shownAnswer+"\n"); err != nil {
+				return closed(err)
 			}
 			if p.Secret && p.Answer != "" {
 				x.secrets = append(x.secrets, p.Answer)

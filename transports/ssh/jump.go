@@ -120,10 +120,13 @@ func dialChain(ctx context.Context, jumps []*hop, addr string) (_ net.Conn, stop
 		}
 		return nil, nil, err
 	}
+	// Tracked even without jump hosts: until stop, ctx bounds the login
+	// after the handshake too (opening the session, the PTY and shell
+	// requests wait for answers a hung device never sends).
+	track(nc)
 	if len(clients) == 0 {
 		return nc, unwatch, nil
 	}
-	track(nc)
 	return &chainConn{Conn: nc, jumps: clients}, unwatch, nil
 }
 
