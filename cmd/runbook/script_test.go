@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -44,6 +45,7 @@ func TestScript(t *testing.T) {
 			"rundir":  cmdRunDir,
 			"ndjson":  cmdNDJSON,
 			"sampled": cmdSampled,
+			"waitfor": cmdWaitFor,
 		},
 	})
 }
@@ -96,6 +98,34 @@ func cmdRunDir(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("rundir: want one run folder in %s, found %q", args[1], dirs)
 	}
 	ts.Setenv(args[0], filepath.Join(ts.MkAbs(args[1]), dirs[0]))
+}
+
+// cmdWaitFor waits until a file matching GLOB holds a line matching
+// REGEXP: a script that signals a background run waits for the run to be
+// where the signal must find it, instead of sleeping a guess (a loaded
+// machine starts the run late). It gives up after 60 s.
+//
+//	waitfor out/*/journal.jsonl '"event":"undo-armed".*"debug ike pcap on"'
+func cmdWaitFor(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: waitfor GLOB REGEXP")
+	}
+	re, err := regexp.Compile(args[1])
+	ts.Check(err)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		files, err := filepath.Glob(ts.MkAbs(args[0]))
+		ts.Check(err)
+		for _, f := range files {
+			if b, err := os.ReadFile(f); err == nil && re.Match(b) {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			ts.Fatalf("waitfor: no file matching %s holds %q after 60s", args[0], args[1])
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // cmdSampled checks in a case folder's case.json that the ends met at
