@@ -305,7 +305,7 @@ func firstDigits(w func(int) string, lo, hi int) int {
 var (
 	ikeGatewayLine = regexp.MustCompile(`^IKE Gateway (.+?), ID (\S+) (\S+) => (\S+)\s*$`)
 	ikeChildLine   = regexp.MustCompile(`^Child SA (\S+):$`)
-	ikeTunnelLine  = regexp.MustCompile(`^Tunnel (\S+)\s+(.+)$`)
+	ikeTunnelLine  = regexp.MustCompile(`^Tunnel (\d+)\s+(.+)$`)
 	ikeRekey       = regexp.MustCompile(`\((\d+) sec\)`)
 )
 
@@ -366,7 +366,10 @@ func ikeSADetail(ls []string) map[string]any {
 			continue
 		}
 		if isChild {
-			if m := ikeTunnelLine.FindStringSubmatch(t); m != nil && !strings.Contains(t, ":") {
+			// "Tunnel 1    WSTPRISMA"; a proxy ID's SA is named TUNNEL:PROXYID,
+			// whose colon, unlike a label's, is followed by neither a space
+			// nor the end of the line.
+			if m := ikeTunnelLine.FindStringSubmatch(t); m != nil && !strings.Contains(t, ": ") && !strings.HasSuffix(t, ":") {
 				cur["tunnel_id"], cur["tunnel"] = m[1], strings.TrimSpace(m[2])
 				continue
 			}
@@ -401,7 +404,16 @@ func ikeSADetail(ls []string) map[string]any {
 		}
 		e["children"] = n
 	}
-	return ikeResult("detail", phase1, phase2, childSAs, true, int64(len(phase2)))
+	r := ikeResult("detail", phase1, phase2, childSAs, true, int64(len(phase2)))
+	sels := []any{}
+	for _, c := range phase2 {
+		e := c.(map[string]any)
+		if sel, _ := e["selector"].(string); sel != "" {
+			sels = append(sels, e["tunnel"].(string)+": "+sel)
+		}
+	}
+	r["selectors"] = sels
+	return r
 }
 
 // ikeDetailField stores one "Label: value" line of a detail block under

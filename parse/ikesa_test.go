@@ -145,7 +145,8 @@ func TestIKESADetailSelectors(t *testing.T) {
 		{"Proto:6, 10.0.0.0-10.0.1.255, Ports:443", "Proto:6, 10.1.0.0-10.1.255.255, Ports:any",
 			"10.0.0.0/23", "10.1.0.0/16", "10.0.0.0/23 -> 10.1.0.0/16 [6:443 -> 6:any]"},
 	} {
-		text := strings.Replace(text0, "TS local:   Proto:any, 0.0.0.0-255.255.255.255, Ports:any", "TS local:   "+c.local, 1)
+		text := strings.Replace(text0, "Tunnel 1    WSTPRISMA", "Tunnel 208    sap-sap:pid1", 1)
+		text = strings.Replace(text, "TS local:   Proto:any, 0.0.0.0-255.255.255.255, Ports:any", "TS local:   "+c.local, 1)
 		text = strings.Replace(text, "TS remote:  Proto:any, 0.0.0.0-255.255.255.255, Ports:any", "TS remote:  "+c.remote, 1)
 		f, err := Parse("ike-sa", text, nil)
 		if err != nil {
@@ -156,6 +157,9 @@ func TestIKESADetailSelectors(t *testing.T) {
 			t.Fatalf("%d child SAs, want 1", len(p2))
 		}
 		e := p2[0].(map[string]any)
+		if e["tunnel"] != "sap-sap:pid1" || e["tunnel_id"] != "208" {
+			t.Errorf("a proxy ID's SA: tunnel %v, id %v; want sap-sap:pid1, 208", e["tunnel"], e["tunnel_id"])
+		}
 		if e["ts_local_net"] != c.lnet || e["ts_remote_net"] != c.rnet || e["selector"] != c.selector {
 			t.Errorf("%s / %s: nets %v, %v, selector %q; want %s, %s, %q", c.local, c.remote,
 				e["ts_local_net"], e["ts_remote_net"], e["selector"], c.lnet, c.rnet, c.selector)
