@@ -359,7 +359,7 @@ findings:
 		{"10.0.0.0-10.0.0.9", "10.0.0.5-10.0.0.20", false, true},
 		{"10.0.0.0-10.0.0.4", "10.0.0.5-10.0.0.20", false, false},
 		{"10.0.0.9-10.0.0.1", "0.0.0.0/0", false, false}, // reversed: not a range
-		{"::/0", "0.0.0.0/0", false, false},               // families differ
+		{"::/0", "0.0.0.0/0", false, false},              // families differ
 		{"2001:db8::1", "2001:db8::/32", true, true},
 		{"", "0.0.0.0/0", false, false},
 		{"Proto:any", "0.0.0.0/0", false, false},
