@@ -97,8 +97,8 @@ var caseTests = []caseTest{
 	// fw1's local one: phase 2 stays down.
 	{name: "phase2-down-proxy-id-mismatch", playbook: "phase2-down", params: phase2Params, base: sim.ProxyIDTopology,
 		a: caseEnd{scenario: sim.Phase2Down}, b: caseEnd{scenario: sim.Phase2Down, topo: otherRemote}, findings: []string{"proxy-id-mismatch"},
-		says: []string{"fw1 proposes 192.168.10.0/24 -> 192.168.20.0/24 (sap-sap:pid1), ", "fw2 expects 192.168.20.0/24 -> 192.168.99.0/24 (sap-sap:pid1), ",
-			"without a mirror on the other end: fw1 192.168.10.0/24 -> 192.168.20.0/24, fw2 192.168.20.0/24 -> 192.168.99.0/24."}},
+		says: []string{"fw1 192.168.10.0/24 -> 192.168.20.0/24 (sap-sap:pid1), fw2 192.168.20.0/24 -> 192.168.99.0/24 (sap-sap:pid1). No proxy ID of the other end overlaps them",
+			"fw1 has 192.168.10.0/24 -> 192.168.20.0/24 (sap-sap:pid1), 192.168.11.0/24 -> 192.168.21.0/24 (sap-sap:pid2); fw2 has 192.168.20.0/24 -> 192.168.99.0/24 (sap-sap:pid1), 192.168.21.0/24 -> 192.168.11.0/24 (sap-sap:pid2)."}},
 	{name: "phase2-down-proxy-id-mismatch-ssh", playbook: "phase2-down", params: phase2Params, base: sim.ProxyIDTopology, over: "ssh",
 		a: caseEnd{scenario: sim.Phase2Down}, b: caseEnd{scenario: sim.Phase2Down, topo: otherRemote}, findings: []string{"proxy-id-mismatch"}},
 	{name: "phase2-down-proxy-id-mismatch-xmlapi", playbook: "phase2-down", params: phase2Params, base: sim.ProxyIDTopology, over: "xmlapi",
@@ -123,8 +123,30 @@ var caseTests = []caseTest{
 		a: caseEnd{scenario: sim.Healthy}, b: caseEnd{scenario: sim.Healthy, topo: otherLifetimes}},
 	{name: "phase2-down-healthy-proxy-ids-xmlapi", playbook: "phase2-down", params: phase2Params, base: sim.ProxyIDTopology, over: "xmlapi",
 		a: caseEnd{scenario: sim.Healthy}, b: caseEnd{scenario: sim.Healthy, topo: otherLifetimes}},
+	// The tunnel is up (pid2), and pid1 of the two ends have disjoint
+	// remote networks: pid1 has no SA on either end.
 	{name: "tunnel-up-no-traffic-proxy-id-mismatch", playbook: "tunnel-up-no-traffic", params: trafficParams, base: sim.ProxyIDTopology,
-		a: caseEnd{scenario: sim.Healthy}, b: caseEnd{scenario: sim.Healthy, topo: otherRemote}, findings: []string{"proxy-id-mismatch"}},
+		a: caseEnd{scenario: sim.Healthy, topo: pid1NoSA}, b: caseEnd{scenario: sim.Healthy, topo: otherRemoteNoSA}, findings: []string{"proxy-id-mismatch"},
+		says: []string{"fw1 192.168.10.0/24 -> 192.168.20.0/24 (sap-sap:pid1), fw2 192.168.20.0/24 -> 192.168.99.0/24 (sap-sap:pid1). No proxy ID of the other end overlaps them"}},
+	{name: "tunnel-up-no-traffic-proxy-id-mismatch-ssh", playbook: "tunnel-up-no-traffic", params: trafficParams, base: sim.ProxyIDTopology, over: "ssh",
+		a: caseEnd{scenario: sim.Healthy, topo: pid1NoSA}, b: caseEnd{scenario: sim.Healthy, topo: otherRemoteNoSA}, findings: []string{"proxy-id-mismatch"}},
+	{name: "tunnel-up-no-traffic-proxy-id-mismatch-xmlapi", playbook: "tunnel-up-no-traffic", params: trafficParams, base: sim.ProxyIDTopology, over: "xmlapi",
+		a: caseEnd{scenario: sim.Healthy, topo: pid1NoSA}, b: caseEnd{scenario: sim.Healthy, topo: otherRemoteNoSA}, findings: []string{"proxy-id-mismatch"}},
+	// A healthy IKEv2 pair whose proxy IDs do not mirror: fw1's is wider,
+	// fw2 narrowed it to its own, the SA is up on both and carries the
+	// hosts' traffic. Nothing across the ends, nor on either end.
+	{name: "tunnel-up-no-traffic-narrowed-healthy", playbook: "tunnel-up-no-traffic", params: trafficParams, base: sim.NarrowedTopology,
+		a: caseEnd{scenario: sim.Healthy}, b: caseEnd{scenario: sim.Healthy, topo: narrowed}},
+	{name: "tunnel-up-no-traffic-narrowed-healthy-ssh", playbook: "tunnel-up-no-traffic", params: trafficParams, base: sim.NarrowedTopology, over: "ssh",
+		a: caseEnd{scenario: sim.Healthy}, b: caseEnd{scenario: sim.Healthy, topo: narrowed}},
+	{name: "tunnel-up-no-traffic-narrowed-healthy-xmlapi", playbook: "tunnel-up-no-traffic", params: trafficParams, base: sim.NarrowedTopology, over: "xmlapi",
+		a: caseEnd{scenario: sim.Healthy}, b: caseEnd{scenario: sim.Healthy, topo: narrowed}},
+	{name: "phase2-down-narrowed-healthy", playbook: "phase2-down", params: phase2Params, base: sim.NarrowedTopology,
+		a: caseEnd{scenario: sim.Healthy}, b: caseEnd{scenario: sim.Healthy, topo: narrowed}},
+	// fw1 without proxy ID, fw2 with two, both SAs up (fw2 narrowed fw1's
+	// 0.0.0.0/0): phase 2 works, no proxy-id-wildcard.
+	{name: "phase2-down-wildcard-narrowed-healthy", playbook: "phase2-down", params: phase2Params,
+		a: caseEnd{scenario: sim.Healthy}, b: caseEnd{scenario: sim.Healthy, topo: peerProxyIDs}},
 	{name: "tunnel-up-no-traffic-healthy-proxy-ids", playbook: "tunnel-up-no-traffic", params: trafficParams, base: sim.ProxyIDTopology,
 		a: caseEnd{scenario: sim.Healthy}, b: caseEnd{scenario: sim.Healthy}},
 	// fw2's IKE crypto profile: another encryption and hash. fw1 starts
@@ -149,6 +171,22 @@ func otherRemote(t *sim.Topology) {
 	t.ProxyIDs = slices.Clone(t.ProxyIDs)
 	t.ProxyIDs[0].Remote = "192.168.99.0/24"
 }
+
+// pid1NoSA leaves the end's first proxy ID without an SA.
+func pid1NoSA(t *sim.Topology) {
+	t.ProxyIDs = slices.Clone(t.ProxyIDs)
+	t.ProxyIDs[0].NoSA = true
+}
+
+// otherRemoteNoSA is otherRemote, and that proxy ID has no SA.
+func otherRemoteNoSA(t *sim.Topology) {
+	otherRemote(t)
+	t.ProxyIDs[0].NoSA = true
+}
+
+// narrowed configures the end with the selectors its SAs were negotiated
+// with: the end that narrowed its peer's wider proxy IDs.
+func narrowed(t *sim.Topology) { *t = t.Narrowed() }
 
 // peerProxyIDs gives the end the proxy IDs of sim.ProxyIDTopology's other end.
 func peerProxyIDs(t *sim.Topology) {

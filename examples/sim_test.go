@@ -157,6 +157,19 @@ var simCases = []simCase{
 	{name: "tunnel-up-no-traffic-tunnel-errors", playbook: "tunnel-up-no-traffic", scenario: sim.Healthy, params: trafficParams,
 		faults:   sim.Faults{AuthErrors: true, ReplayDrops: true},
 		findings: []string{"auth-errors", "replay-drops"}},
+	// The wider end of a healthy narrowed IKEv2 pair: its proxy ID
+	// (192.168.8.0/21 -> 192.168.16.0/20) was narrowed to 192.168.10.0/24
+	// -> 192.168.20.0/24, which holds the traffic: nothing fires.
+	{name: "tunnel-up-no-traffic-narrowed", playbook: "tunnel-up-no-traffic", scenario: sim.Healthy, params: trafficParams,
+		topo: func(t *sim.Topology) { *t = sim.NarrowedTopology() }},
+	// The same end, and the traffic goes to 192.168.21.10: inside the
+	// configured remote network, outside the narrowed one.
+	{name: "tunnel-up-no-traffic-outside-selectors", playbook: "tunnel-up-no-traffic", scenario: sim.Healthy, params: trafficParams,
+		topo: func(t *sim.Topology) {
+			*t = sim.NarrowedTopology()
+			t.RemoteHost, t.RemoteNetwork = "192.168.21.10", "192.168.16.0/20"
+		},
+		findings: []string{"traffic-outside-selectors"}},
 	// Capture files of an earlier run are on the device: they are deleted
 	// before the new capture, so they are not exported as this run's.
 	{name: "tunnel-up-no-traffic-stale-captures", playbook: "tunnel-up-no-traffic", scenario: sim.Healthy, params: trafficParams, scp: true,

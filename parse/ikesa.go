@@ -1,6 +1,7 @@
 package parse
 
 import (
+	"net/netip"
 	"regexp"
 	"strconv"
 	"strings"
@@ -304,7 +305,7 @@ func firstDigits(w func(int) string, lo, hi int) int {
 var (
 	ikeGatewayLine = regexp.MustCompile(`^IKE Gateway (.+?), ID (\S+) (\S+) => (\S+)\s*$`)
 	ikeChildLine   = regexp.MustCompile(`^Child SA (\S+):$`)
-	ikeTunnelLine  = regexp.MustCompile(`^Tunnel (\S+)\s+(.+)$`)
+	ikeTunnelLine  = regexp.MustCompile(`^Tunnel (\d+)\s+(.+)$`)
 	ikeRekey       = regexp.MustCompile(`\((\d+) sec\)`)
 )
 
@@ -353,7 +354,8 @@ func ikeSADetail(ls []string) map[string]any {
 		if m := ikeChildLine.FindStringSubmatch(t); m != nil {
 			cur, isChild, last = map[string]any{"version": "v2", "id": m[1]}, true, ""
 			for _, k := range []string{"gateway", "tunnel_id", "tunnel", "type", "role", "state", "msgid",
-				"parent", "spi_in", "spi_out", "algorithm", "ts_local", "ts_remote", "established_at", "expires_at"} {
+				"parent", "spi_in", "spi_out", "algorithm", "ts_local", "ts_remote", "ts_local_net", "ts_remote_net",
+				"ts_local_proto", "ts_remote_proto", "ts_local_ports", "ts_remote_ports", "selector", "established_at", "expires_at"} {
 				cur[k] = ""
 			}
 			cur["gateway"] = gw["gateway"]
@@ -364,7 +366,10 @@ func ikeSADetail(ls []string) map[string]any {
 			continue
 		}
 		if isChild {
-			if m := ikeTunnelLine.FindStringSubmatch(t); m != nil && !strings.Contains(t, ":") {
+			// "Tunnel 1    WSTPRISMA"; a proxy ID's SA is named TUNNEL:PROXYID,
+			// whose colon, unlike a label's, is followed by neither a space
+			// nor the end of the line.
+			if m := ikeTunnelLine.FindStringSubmatch(t); m != nil && !strings.Contains(t, ": ") && !strings.HasSuffix(t, ":") {
 				cur["tunnel_id"], cur["tunnel"] = m[1], strings.TrimSpace(m[2])
 				continue
 			}
@@ -399,7 +404,16 @@ func ikeSADetail(ls []string) map[string]any {
 		}
 		e["children"] = n
 	}
-	return ikeResult("detail", phase1, phase2, childSAs, true, int64(len(phase2)))
+	r := ikeResult("detail", phase1, phase2, childSAs, true, int64(len(phase2)))
+	sels := []any{}
+	for _, c := range phase2 {
+		e := c.(map[string]any)
+		if sel, _ := e["selector"].(string); sel != "" {
+			sels = append(sels, e["tunnel"].(string)+": "+sel)
+		}
+	}
+	r["selectors"] = sels
+	return r
 }
 
 // ikeDetailField stores one "Label: value" line of a detail block under
@@ -440,6 +454,22 @@ func ikeDetailField(e map[string]any, isChild bool, key, val string) {
 		}
 	case "parent_sn":
 		e["parent"] = val
+	case "ts_local", "ts_remote": // "Proto:any, 0.0.0.0-255.255.255.255, Ports:any"
+		e[key] = val
+		for _, part := range strings.Split(val, ",") {
+			part = strings.TrimSpace(part)
+			switch l, v, _ := strings.Cut(part, ":"); {
+			case strings.EqualFold(l, "proto"):
+				e[key+"_proto"] = strings.TrimSpace(v)
+			case strings.EqualFold(l, "ports"):
+				e[key+"_ports"] = strings.TrimSpace(v)
+			case part != "":
+				e[key+"_net"] = rangeNet(part)
+			}
+		}
+		if isChild {
+			e["selector"] = tsSelector(e)
+		}
 	case "created": // "Mar.11 12:06:00, 11 minutes 43 seconds ago"
 		e["created"] = val
 		at, _, _ := strings.Cut(val, ",")
@@ -512,4 +542,49 @@ func ikeSAXML(data any) map[string]any {
 		phase1 = append(phase1, e)
 	}
 	return ikeResult("xml", phase1, []any{}, []any{}, known, n2)
+}
+
+// rangeNet gives an address range of a traffic selector
+// ("192.168.10.0-192.168.10.255") as a prefix when it is exactly one
+// ("192.168.10.0/24"), else as printed.
+func rangeNet(r string) string {
+	f, l, ok := strings.Cut(r, "-")
+	if !ok {
+		return r
+	}
+	first, err1 := netip.ParseAddr(strings.TrimSpace(f))
+	last, err2 := netip.ParseAddr(strings.TrimSpace(l))
+	if err1 != nil || err2 != nil || first.Is4() != last.Is4() {
+		return r
+	}
+	for bits := 0; bits <= first.BitLen(); bits++ {
+		p := netip.PrefixFrom(first, bits)
+		if p.Masked().Addr() != first {
+			continue
+		}
+		b := first.AsSlice()
+		for i := bits; i < len(b)*8; i++ {
+			b[i/8] |= 0x80 >> (i % 8)
+		}
+		if end, _ := netip.AddrFromSlice(b); end == last {
+			return p.String()
+		}
+	}
+	return r
+}
+
+// tsSelector is a child SA's traffic selectors as "LOCAL -> REMOTE", the
+// form of the vpn-tunnel parser's selectors, with " [PROTO:PORTS ->
+// PROTO:PORTS]" (as printed) when either end names a protocol or ports.
+func tsSelector(e map[string]any) string {
+	str := func(k string) string { s, _ := e[k].(string); return s }
+	if str("ts_local_net") == "" || str("ts_remote_net") == "" {
+		return ""
+	}
+	sel := str("ts_local_net") + " -> " + str("ts_remote_net")
+	isAny := func(v string) bool { return v == "" || strings.EqualFold(v, "any") }
+	if !isAny(str("ts_local_proto")) || !isAny(str("ts_remote_proto")) || !isAny(str("ts_local_ports")) || !isAny(str("ts_remote_ports")) {
+		sel += " [" + str("ts_local_proto") + ":" + str("ts_local_ports") + " -> " + str("ts_remote_proto") + ":" + str("ts_remote_ports") + "]"
+	}
+	return sel
 }

@@ -125,3 +125,44 @@ func TestIKESAXML(t *testing.T) {
 		})
 	}
 }
+
+// TestIKESADetailSelectors: the traffic selectors of a child SA, as a
+// prefix when the range is exactly one, else the range as printed, and
+// the protocol and ports when they are not any. The sample's own child
+// (0.0.0.0-255.255.255.255) is in the golden; these lines change only
+// the values of the sample's TS lines.
+func TestIKESADetailSelectors(t *testing.T) {
+	text0 := sample(t, "show_vpn_ike-sa_detail_gateway_ikev2.txt")
+	for _, c := range []struct {
+		local, remote string
+		lnet, rnet    string
+		selector      string
+	}{
+		{"Proto:any, 192.168.10.0-192.168.10.255, Ports:any", "Proto:any, 192.168.20.0-192.168.20.255, Ports:any",
+			"192.168.10.0/24", "192.168.20.0/24", "192.168.10.0/24 -> 192.168.20.0/24"},
+		{"Proto:any, 10.0.0.1-10.0.0.1, Ports:any", "Proto:any, 10.0.0.0-10.0.0.9, Ports:any",
+			"10.0.0.1/32", "10.0.0.0-10.0.0.9", "10.0.0.1/32 -> 10.0.0.0-10.0.0.9"},
+		{"Proto:6, 10.0.0.0-10.0.1.255, Ports:443", "Proto:6, 10.1.0.0-10.1.255.255, Ports:any",
+			"10.0.0.0/23", "10.1.0.0/16", "10.0.0.0/23 -> 10.1.0.0/16 [6:443 -> 6:any]"},
+	} {
+		text := strings.Replace(text0, "Tunnel 1    WSTPRISMA", "Tunnel 208    sap-sap:pid1", 1)
+		text = strings.Replace(text, "TS local:   Proto:any, 0.0.0.0-255.255.255.255, Ports:any", "TS local:   "+c.local, 1)
+		text = strings.Replace(text, "TS remote:  Proto:any, 0.0.0.0-255.255.255.255, Ports:any", "TS remote:  "+c.remote, 1)
+		f, err := Parse("ike-sa", text, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p2 := f["phase2"].([]any)
+		if len(p2) != 1 {
+			t.Fatalf("%d child SAs, want 1", len(p2))
+		}
+		e := p2[0].(map[string]any)
+		if e["tunnel"] != "sap-sap:pid1" || e["tunnel_id"] != "208" {
+			t.Errorf("a proxy ID's SA: tunnel %v, id %v; want sap-sap:pid1, 208", e["tunnel"], e["tunnel_id"])
+		}
+		if e["ts_local_net"] != c.lnet || e["ts_remote_net"] != c.rnet || e["selector"] != c.selector {
+			t.Errorf("%s / %s: nets %v, %v, selector %q; want %s, %s, %q", c.local, c.remote,
+				e["ts_local_net"], e["ts_remote_net"], e["selector"], c.lnet, c.rnet, c.selector)
+		}
+	}
+}

@@ -46,6 +46,57 @@ func TestProxyIDTunnel(t *testing.T) {
 	}
 }
 
+// TestNarrowedProxyIDs checks the two ends of a narrowed IKEv2 pair and a
+// proxy ID without an SA: show vpn tunnel prints what is configured, the
+// detail's TS lines what was negotiated, and a proxy ID the peer accepts no
+// part of is configured but has no SA.
+func TestNarrowedProxyIDs(t *testing.T) {
+	wide := NarrowedTopology()
+	narrow := wide.Mirror().Narrowed()
+	if p := narrow.ProxyIDs[0]; p.Local != "192.168.20.0/24" || p.Remote != "192.168.10.0/24" || p.TSLocal != "" {
+		t.Fatalf("narrow end's proxy ID %+v", p)
+	}
+	for _, c := range []struct {
+		topo           Topology
+		conf, ts1, ts2 string
+	}{
+		{wide, "192.168.8.0/21     0:0           192.168.16.0/20", "192.168.10.0-192.168.10.255", "192.168.20.0-192.168.20.255"},
+		{narrow, "192.168.20.0/24    0:0           192.168.10.0/24", "192.168.20.0-192.168.20.255", "192.168.10.0-192.168.10.255"},
+	} {
+		d := NewDevice(Options{Topology: &c.topo, Clock: func() time.Time { return fixed }})
+		if out := run(t, d, "show vpn tunnel"); !strings.Contains(out, c.conf) {
+			t.Errorf("show vpn tunnel lacks %q:\n%s", c.conf, out)
+		}
+		det := run(t, d, "show vpn ike-sa detail gateway sap")
+		for _, l := range []string{"        TS local:   Proto:any, " + c.ts1 + ", Ports:any\n", "        TS remote:  Proto:any, " + c.ts2 + ", Ports:any\n"} {
+			if !strings.Contains(det, l) {
+				t.Errorf("detail lacks %q:\n%s", l, det)
+			}
+		}
+	}
+	topo := ProxyIDTopology()
+	topo.ProxyIDs[0].NoSA = true
+	d := NewDevice(Options{Topology: &topo, Clock: func() time.Time { return fixed }})
+	if out := run(t, d, "show vpn ipsec-sa tunnel sap-sap"); strings.Contains(out, "pid1") || !strings.Contains(out, "sap-sap:pid2(sap)") ||
+		!strings.Contains(out, "Total 2 tunnels found. 1 ipsec sa found.") {
+		t.Errorf("ipsec-sa with pid1 down:\n%s", out)
+	}
+	if out := run(t, d, "show vpn ipsec-sa tunnel sap-sap:pid1"); !strings.Contains(out, "Total 1 tunnels found. 0 ipsec sa found.") {
+		t.Errorf("ipsec-sa of the proxy ID without SA:\n%s", out)
+	}
+	if out := run(t, d, "show vpn tunnel"); !strings.Contains(out, "sap-sap:pid1(sap)") {
+		t.Errorf("show vpn tunnel must list the configured pid1:\n%s", out)
+	}
+	for _, cli := range []string{"show vpn ike-sa gateway sap", "show vpn ike-sa detail gateway sap"} {
+		if out := run(t, d, cli); strings.Contains(out, "pid1") || !strings.Contains(out, "sap-sap:pid2") {
+			t.Errorf("%s with pid1 down:\n%s", cli, out)
+		}
+	}
+	if f := run(t, d, "show vpn flow tunnel-id 208"); f != "tunnel-id 208 not found\n" {
+		t.Errorf("flow of the proxy ID without SA: %q", f)
+	}
+}
+
 // TestSessionDirections checks who started the IKE and ESP sessions, and
 // the faults that change it.
 func TestSessionDirections(t *testing.T) {

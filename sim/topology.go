@@ -56,6 +56,16 @@ type ProxyID struct {
 	TunnelID int    // the SA's own tunnel id
 	Local    string // local network, CIDR
 	Remote   string // remote network, CIDR
+	// TSLocal and TSRemote are the traffic selectors the SA was negotiated
+	// with, when the IKEv2 responder narrowed the proposal to a part of
+	// Local and Remote (RFC 7296 §2.9): show vpn ike-sa detail prints
+	// them; "" is Local and Remote as configured. show vpn tunnel and show
+	// vpn flow print the configured ones.
+	TSLocal, TSRemote string
+	// NoSA is a proxy ID the peer accepts no part of: it has no SA (not in
+	// the SA tables, the detail or the flows) while it stays configured
+	// (show vpn tunnel lists it) and the tunnel's other proxy IDs are up.
+	NoSA bool
 }
 
 // DenyRule is the name of the deny rule the DenyIPSec fault adds.
@@ -73,19 +83,64 @@ func ProxyIDTopology() Topology {
 	return t
 }
 
-// saInfo is one IPSec SA of the topology (a pair of SPIs).
-type saInfo struct {
-	name          string // TUNNEL or TUNNEL:PROXYID
-	tunnelID      int
-	spiIn, spiOut string
-	local, remote string // proxy-id networks, CIDR
+// NarrowedTopology is DefaultTopology with one proxy ID wider than its
+// peer's: sap-sap:pid1 (tunnel id 208) 192.168.8.0/21 to 192.168.16.0/20,
+// which the peer (NarrowedTopology().Mirror().Narrowed(), configured
+// 192.168.20.0/24 to 192.168.10.0/24) narrowed to 192.168.10.0/24 to
+// 192.168.20.0/24. The SA is up on both ends and carries the hosts'
+// traffic (192.168.10.10 to 192.168.20.10): a healthy IKEv2 pair whose
+// proxy IDs do not mirror.
+func NarrowedTopology() Topology {
+	t := DefaultTopology()
+	t.ProxyIDs = []ProxyID{{Name: "pid1", TunnelID: 208, Local: "192.168.8.0/21", Remote: "192.168.16.0/20",
+		TSLocal: "192.168.10.0/24", TSRemote: "192.168.20.0/24"}}
+	return t
 }
 
-// sas lists the tunnel's SAs: one, or one per proxy ID.
+// Narrowed returns the topology with each proxy ID configured as the
+// selectors it was negotiated with (TSLocal, TSRemote): the end that
+// narrowed its peer's wider proposal.
+func (t Topology) Narrowed() Topology {
+	m := t
+	m.ProxyIDs = nil
+	for _, p := range t.ProxyIDs {
+		if p.TSLocal != "" && p.TSRemote != "" {
+			p.Local, p.Remote = p.TSLocal, p.TSRemote
+		}
+		p.TSLocal, p.TSRemote = "", ""
+		m.ProxyIDs = append(m.ProxyIDs, p)
+	}
+	return m
+}
+
+// saInfo is one IPSec SA of the topology (a pair of SPIs).
+type saInfo struct {
+	name              string // TUNNEL or TUNNEL:PROXYID
+	tunnelID          int
+	spiIn, spiOut     string
+	local, remote     string // proxy-id networks, CIDR
+	tsLocal, tsRemote string // negotiated traffic selectors, CIDR
+	noSA              bool   // configured, no SA
+}
+
+// sas lists the tunnel's SAs: one, or one per proxy ID that has an SA.
 func (d *Device) sas() []saInfo {
+	var out []saInfo
+	for _, sa := range d.configured() {
+		if !sa.noSA {
+			out = append(out, sa)
+		}
+	}
+	return out
+}
+
+// configured lists the tunnel's configured SAs, with or without an SA:
+// one, or one per proxy ID.
+func (d *Device) configured() []saInfo {
 	t := d.topo
 	if len(t.ProxyIDs) == 0 {
-		return []saInfo{{name: t.Tunnel, tunnelID: t.TunnelID, spiIn: "8AE5524F", spiOut: "B198C409", local: "0.0.0.0/0", remote: "0.0.0.0/0"}}
+		return []saInfo{{name: t.Tunnel, tunnelID: t.TunnelID, spiIn: "8AE5524F", spiOut: "B198C409", local: "0.0.0.0/0", remote: "0.0.0.0/0",
+			tsLocal: "0.0.0.0/0", tsRemote: "0.0.0.0/0"}}
 	}
 	out := make([]saInfo, len(t.ProxyIDs))
 	for i, p := range t.ProxyIDs {
@@ -95,7 +150,10 @@ func (d *Device) sas() []saInfo {
 		}
 		out[i] = saInfo{name: t.Tunnel + ":" + p.Name, tunnelID: id,
 			spiIn: fmt.Sprintf("%08X", 0x8AE5524F+0x1111*(i+1)), spiOut: fmt.Sprintf("%08X", 0xB198C409+0x2222*(i+1)),
-			local: p.Local, remote: p.Remote}
+			local: p.Local, remote: p.Remote, tsLocal: p.Local, tsRemote: p.Remote, noSA: p.NoSA}
+		if p.TSLocal != "" && p.TSRemote != "" {
+			out[i].tsLocal, out[i].tsRemote = p.TSLocal, p.TSRemote
+		}
 	}
 	return out
 }

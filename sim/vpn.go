@@ -168,8 +168,8 @@ func (d *Device) ikeSADetail() string {
 			fmt.Fprintf(&b, "        Parent SN:  %d\n", ikeSN)
 			fmt.Fprintf(&b, "        SPI:        %s : %s \n", sa.spiIn, sa.spiOut)
 			b.WriteString("        Algorithm:  3DES-CBC/SHA1/DH14\n")
-			fmt.Fprintf(&b, "        TS local:   Proto:any, %s, Ports:any\n", tsRange(sa.local))
-			fmt.Fprintf(&b, "        TS remote:  Proto:any, %s, Ports:any\n", tsRange(sa.remote))
+			fmt.Fprintf(&b, "        TS local:   Proto:any, %s, Ports:any\n", tsRange(sa.tsLocal))
+			fmt.Fprintf(&b, "        TS remote:  Proto:any, %s, Ports:any\n", tsRange(sa.tsRemote))
 			fmt.Fprintf(&b, "        Created:    %s, %s ago\n", est.Format("Jan.02 15:04:05"), ago(now.Sub(est)))
 			fmt.Fprintf(&b, "        Expires:    %s, rekey in %s (%d sec)\n", cexp.Format("Jan.02 15:04:05"), ago(rekey), int(rekey.Seconds()))
 			n++
@@ -195,13 +195,17 @@ func (d *Device) ipsecSA(w []string) (string, error) {
 	}
 	t := d.topo
 	var sas []saInfo
-	for _, sa := range d.sas() {
+	conf := 0
+	for _, sa := range d.configured() {
 		// tunnel T finds T's SA, or every T:PROXYID SA of a proxy-ID tunnel.
 		if tn == "" || sa.name == tn || strings.HasPrefix(sa.name, tn+":") {
-			sas = append(sas, sa)
+			conf++
+			if !sa.noSA {
+				sas = append(sas, sa)
+			}
 		}
 	}
-	if len(sas) == 0 {
+	if conf == 0 {
 		return "\nShow IPSec SA: Total 0 tunnels found. 0 ipsec sa found.\n", nil
 	}
 	if !d.up() && tn == "" {
@@ -211,17 +215,19 @@ func (d *Device) ipsecSA(w []string) (string, error) {
 	var b strings.Builder
 	b.WriteString("\nGwID/client IP  TnID   Peer-Address           Tunnel(Gateway)                                Algorithm     SPI(in)  SPI(out) life(Sec/KB)\n")
 	b.WriteString("--------------  ----   ------------           ---------------                                ---------     -------  -------- ------------\n")
-	if !d.up() {
+	if !d.up() || len(sas) == 0 {
 		// The tunnel form without an SA (header, no row, 0 SAs): ours, no
 		// public sample shows it.
-		fmt.Fprintf(&b, "\nShow IPSec SA: Total %d tunnels found. 0 ipsec sa found.\n", len(sas))
+		fmt.Fprintf(&b, "\nShow IPSec SA: Total %d tunnels found. 0 ipsec sa found.\n", conf)
 		return b.String(), nil
 	}
 	for _, sa := range sas {
 		fmt.Fprintf(&b, "%-15d %-6d %-22s %-46s %-13s %-8s %-8s %d/0\n",
 			t.GatewayID, sa.tunnelID, t.PeerIP, sa.name+"("+t.Gateway+")", "ESP/3des/SHA1", sa.spiIn, sa.spiOut, d.lifeRemain()+43)
 	}
-	fmt.Fprintf(&b, "\nShow IPSec SA: Total %d tunnels found. %d ipsec sa found.\n", len(sas), len(sas))
+	// Tunnels counts the configured ones, SAs those up (Zscaler sample:
+	// "Total 2 tunnels found. 1 ipsec sa found.").
+	fmt.Fprintf(&b, "\nShow IPSec SA: Total %d tunnels found. %d ipsec sa found.\n", conf, len(sas))
 	return b.String(), nil
 }
 
@@ -241,12 +247,16 @@ func (d *Device) vpnFlow(w []string) (string, error) {
 	}
 	if len(w) == 0 {
 		var b strings.Builder
-		n := len(d.sas())
+		n := len(d.configured())
 		fmt.Fprintf(&b, "\ntotal tunnels configured: %d\nfilter - type IPSec, state any\n\ntotal IPSec tunnel configured: %d\ntotal IPSec tunnel shown: %d\n\n", n, n, n)
 		b.WriteString("id    name                          state   monitor local-ip                      peer-ip                       tunnel-i/f\n")
 		b.WriteString("--    ----                          -----   ------- --------                      -------                       ----------\n")
-		for _, sa := range d.sas() {
-			fmt.Fprintf(&b, "%-5d %-29s %-7s %-7s %-29s %-29s %s\n", sa.tunnelID, sa.name, state, "off", t.LocalIP, t.PeerIP, t.InnerInterface)
+		for _, sa := range d.configured() {
+			st := state
+			if sa.noSA {
+				st = "init"
+			}
+			fmt.Fprintf(&b, "%-5d %-29s %-7s %-7s %-29s %-29s %s\n", sa.tunnelID, sa.name, st, "off", t.LocalIP, t.PeerIP, t.InnerInterface)
 		}
 		return b.String(), nil
 	}

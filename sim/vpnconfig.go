@@ -75,6 +75,7 @@ func (t Topology) Mirror() Topology {
 	m.ProxyIDs = nil
 	for _, p := range t.ProxyIDs {
 		p.Local, p.Remote = p.Remote, p.Local
+		p.TSLocal, p.TSRemote = p.TSRemote, p.TSLocal
 		m.ProxyIDs = append(m.ProxyIDs, p)
 	}
 	return m
@@ -103,7 +104,7 @@ func (d *Device) vpnTunnel(w []string) (string, error) {
 	b.WriteString("\nTnID    Name(Gateway)                        Local Proxy IP     Ptl:Port      Remote Proxy IP    Ptl:Port                                   Proposals\n")
 	b.WriteString(strings.Repeat("-", 149) + "\n")
 	n := 0
-	for _, sa := range d.sas() {
+	for _, sa := range d.configured() {
 		if name != "" && sa.name != name && !strings.HasPrefix(sa.name, name+":") {
 			continue
 		}
@@ -142,7 +143,7 @@ func (d *Device) vpnTunnelXML(name string) string {
 	n := 0
 	el := func(k, v string) { b.WriteString("<" + k + ">" + xmlText(v) + "</" + k + ">") }
 	b.WriteString("<entries>")
-	for _, sa := range d.sas() {
+	for _, sa := range d.configured() {
 		if name != "" && sa.name != name && !strings.HasPrefix(sa.name, name+":") {
 			continue
 		}

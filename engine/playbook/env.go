@@ -3,6 +3,7 @@ package playbook
 import (
 	"fmt"
 	"math"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -154,6 +155,13 @@ func CaseEnv(ends map[string]map[string]any) map[string]any {
 //	rate(step, "field")     delta per second between first and last run
 //	field(run, "a.b")       a (dotted) field of a run's parsed output, or nil
 //	num(x)                  x as a number (strings with commas accepted), NaN if not
+//	within(x, net)          every address of x is in net (false if either does not parse)
+//	overlaps(x, y)          x and y have an address in common (false if either does not parse)
+//
+// within and overlaps take an address ("10.0.0.5"), a prefix
+// ("10.0.0.0/24", host bits ignored) or a range ("10.0.0.0-10.0.0.255",
+// the form of show vpn ike-sa detail's traffic selectors), IPv4 or IPv6;
+// an IPv4 and an IPv6 set have nothing in common.
 //
 // A field path is dotted: "flow_ipsec_decap.value" walks nested maps.
 //
@@ -194,7 +202,61 @@ func Functions() []expr.Option {
 		expr.Function("num", func(a ...any) (any, error) {
 			return Num(a[0]), nil
 		}, new(func(any) float64)),
+		expr.Function("within", func(a ...any) (any, error) {
+			x, okx := AddrRange(fmt.Sprint(a[0]))
+			n, okn := AddrRange(fmt.Sprint(a[1]))
+			return okx && okn && x.Within(n), nil
+		}, new(func(any, any) bool)),
+		expr.Function("overlaps", func(a ...any) (any, error) {
+			x, okx := AddrRange(fmt.Sprint(a[0]))
+			y, oky := AddrRange(fmt.Sprint(a[1]))
+			return okx && oky && x.Overlaps(y), nil
+		}, new(func(any, any) bool)),
 	}
+}
+
+// Range is a set of consecutive addresses of one family, First to Last.
+type Range struct{ First, Last netip.Addr }
+
+// AddrRange reads an address, a prefix (host bits ignored) or a range
+// "FIRST-LAST" (both of one family, FIRST not after LAST).
+func AddrRange(s string) (Range, bool) {
+	s = strings.TrimSpace(s)
+	if a, err := netip.ParseAddr(s); err == nil {
+		a = a.Unmap()
+		return Range{a, a}, true
+	}
+	if p, err := netip.ParsePrefix(s); err == nil {
+		p = p.Masked()
+		first := p.Addr().Unmap()
+		b := first.AsSlice()
+		for i := p.Bits(); i < len(b)*8; i++ {
+			b[i/8] |= 0x80 >> (i % 8)
+		}
+		last, _ := netip.AddrFromSlice(b)
+		return Range{first, last}, true
+	}
+	if f, l, ok := strings.Cut(s, "-"); ok {
+		first, err1 := netip.ParseAddr(strings.TrimSpace(f))
+		last, err2 := netip.ParseAddr(strings.TrimSpace(l))
+		if err1 == nil && err2 == nil {
+			first, last = first.Unmap(), last.Unmap()
+			if first.Is4() == last.Is4() && first.Compare(last) <= 0 {
+				return Range{first, last}, true
+			}
+		}
+	}
+	return Range{}, false
+}
+
+// Within says whether every address of r is in n.
+func (r Range) Within(n Range) bool {
+	return r.First.Is4() == n.First.Is4() && n.First.Compare(r.First) <= 0 && r.Last.Compare(n.Last) <= 0
+}
+
+// Overlaps says whether r and n have an address in common.
+func (r Range) Overlaps(n Range) bool {
+	return r.First.Is4() == n.First.Is4() && r.First.Compare(n.Last) <= 0 && n.First.Compare(r.Last) <= 0
 }
 
 // stepField takes the arguments of samples, delta and rate: a step or an

@@ -324,3 +324,52 @@ findings:
 		t.Errorf("delta on a 1-item step: %v, %v; want true", ok, err)
 	}
 }
+
+// TestWithinOverlaps: within and overlaps read addresses, prefixes and the
+// ranges of show vpn ike-sa detail's traffic selectors.
+func TestWithinOverlaps(t *testing.T) {
+	pb := mustParse(t, `
+name: nets
+title: nets
+params:
+  x: {type: string}
+  y: {type: string}
+steps:
+  - note: x
+findings:
+  - id: w
+    severity: info
+    when: within(params.x, params.y)
+    message: x
+  - id: o
+    severity: info
+    when: overlaps(params.x, params.y)
+    message: x
+`)
+	for _, c := range []struct {
+		x, y      string
+		within, o bool
+	}{
+		{"192.168.10.10", "192.168.10.0/24", true, true},
+		{"192.168.11.10", "192.168.10.0/24", false, false},
+		{"192.168.10.0/24", "192.168.8.0/21", true, true},
+		{"192.168.8.0/21", "192.168.10.0/24", false, true},
+		{"192.168.10.5/24", "192.168.10.0-192.168.10.255", true, true}, // host bits ignored
+		{"0.0.0.0-255.255.255.255", "0.0.0.0/0", true, true},
+		{"10.0.0.0-10.0.0.9", "10.0.0.5-10.0.0.20", false, true},
+		{"10.0.0.0-10.0.0.4", "10.0.0.5-10.0.0.20", false, false},
+		{"10.0.0.9-10.0.0.1", "0.0.0.0/0", false, false}, // reversed: not a range
+		{"::/0", "0.0.0.0/0", false, false},              // families differ
+		{"2001:db8::1", "2001:db8::/32", true, true},
+		{"", "0.0.0.0/0", false, false},
+		{"Proto:any", "0.0.0.0/0", false, false},
+	} {
+		env := Env(map[string]any{"x": c.x, "y": c.y}, nil, nil, TargetView{}, nil)
+		if got, err := pb.Findings[0].When.Bool(env); err != nil || got != c.within {
+			t.Errorf("within(%q, %q) = %v, %v; want %v", c.x, c.y, got, err, c.within)
+		}
+		if got, err := pb.Findings[1].When.Bool(env); err != nil || got != c.o {
+			t.Errorf("overlaps(%q, %q) = %v, %v; want %v", c.x, c.y, got, err, c.o)
+		}
+	}
+}
