@@ -107,7 +107,7 @@ func FinishCleanup(ctx context.Context, f ResumedFolder, open func(context.Conte
 			// The engine died mid-run: rebuild what it did from what it
 			// recorded. A record that cannot be read is left as it is
 			// (CompleteRunFolder says why).
-			if err := rebuildFromJournal(f, m, entries); err != nil {
+			if err := rebuildRecord(f, m, entries); err != nil {
 				return rep, nil
 			}
 		}
@@ -127,7 +127,7 @@ func FinishCleanup(ctx context.Context, f ResumedFolder, open func(context.Conte
 
 // CompleteRunFolder makes the record of a run whose engine ended without
 // writing it (killed, or forced out by a third signal) say what happened:
-// manifest.json is rebuilt from what the run recorded (rebuildFromJournal:
+// manifest.json is rebuilt from what the run recorded (rebuildRecord:
 // every step record it wrote, when f is a RecordedFolder that has them,
 // and the journal: its status, the steps it started with no record, every
 // undo and cleanup record it holds, what is still pending), with the
@@ -165,7 +165,7 @@ func CompleteRunFolder(f ResumedFolder) (bool, error) {
 	if m.Status != "running" {
 		return false, nil
 	}
-	if err := rebuildFromJournal(f, m, entries); err != nil {
+	if err := rebuildRecord(f, m, entries); err != nil {
 		return false, err
 	}
 	m.CleanupPending = nil
@@ -212,7 +212,7 @@ const (
 // short: its command was sent, nothing of it was recorded.
 const errCutShort = "cut short: the engine was killed while this step ran, so its output is not in the run folder"
 
-// rebuildFromJournal fills the manifest of a run whose engine was killed
+// rebuildRecord fills the manifest of a run whose engine was killed
 // from what the run recorded: the step records it wrote (when f is a
 // RecordedFolder that has them: streamed, never all held) and its
 // journal, the authority on what was sent and what must be undone. The
@@ -225,7 +225,7 @@ const errCutShort = "cut short: the engine was killed while this step ran, so it
 // those that completed before it died), its notes and its end. It
 // returns the error of records that cannot be read; m is then not to be
 // written.
-func rebuildFromJournal(f ResumedFolder, m *Manifest, entries []JournalEntry) error {
+func rebuildRecord(f ResumedFolder, m *Manifest, entries []JournalEntry) error {
 	m.Status = string(StatusInterrupted)
 	m.Error = errRebuiltJournal
 	// started is a step the journal shows sent.
