@@ -1,10 +1,18 @@
 package engine_test
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/runbook-dev/runbook/engine"
 	"github.com/runbook-dev/runbook/runfolder"
@@ -111,5 +119,241 @@ func TestCompleteRunFolder(t *testing.T) {
 				t.Error("the second call rewrote the manifest")
 			}
 		})
+	}
+}
+
+// TestCompleteRunFolderFromRecords: the run wrote its step records as it
+// went (through the real run folder) and was killed; CompleteRunFolder
+// rebuilds manifest.json from those records and the journal: every
+// recorded step as it was recorded (waits and notes too, outputs and
+// their sha256), the step the journal shows sent with no record rebuilt
+// from the journal, the missing evidence (a step that failed and let the
+// run go on; a step the kill cut short, with how to take it by hand; not
+// a failed step the run may have stopped at), the device's clock, a torn
+// last record ignored and said so. The records are removed once the
+// record is written; a second call changes nothing.
+func TestCompleteRunFolderFromRecords(t *testing.T) {
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
+	clock := "Fri Jan  2 03:04:06 UTC 2026\n"
+	ikeSA := "# failed: show vpn ike-sa gateway gw9: Invalid syntax.\n"
+	pcapOn := ""
+	flow := "tunnel  sap-sap\nid:  1\n"
+	type step struct {
+		rec  engine.StepRecord
+		text *string // its output, written before the record
+	}
+	recorded := []step{
+		{engine.StepRecord{Seq: 1, ID: "clock", Kind: "run", Line: 5, Command: "show clock", Transport: "ssh", Start: at(1), End: at(1), Status: "ok"}, &clock},
+		{engine.StepRecord{Kind: "note", Line: 7, Start: at(2), End: at(2), Status: "ok", Note: "collecting"}, nil},
+		{engine.StepRecord{Seq: 2, ID: "ike", Kind: "run", Line: 9, Command: "show vpn ike-sa gateway gw9", Transport: "ssh", Start: at(3), End: at(4), Status: "failed", Error: "invalid syntax"}, &ikeSA},
+		{engine.StepRecord{Seq: 3, Kind: "run", Line: 12, Command: "debug ike pcap on", Transport: "ssh", Start: at(5), End: at(5), Status: "ok"}, &pcapOn},
+		{engine.StepRecord{Kind: "wait", Line: 14, Start: at(6), End: at(66), Status: "ok", Note: "wait 1m0s"}, nil},
+	}
+	journal := `{"time":"2026-01-02T03:04:05Z","event":"run-start","playbook":"basic","target":"fw1","transport":"ssh","version":1}
+{"time":"2026-01-02T03:04:06Z","event":"step-start","step":"clock","seq":1,"command":"show clock"}
+{"time":"2026-01-02T03:04:06Z","event":"step-end","step":"clock","seq":1,"status":"ok"}
+{"time":"2026-01-02T03:04:07Z","event":"note","message":"collecting"}
+{"time":"2026-01-02T03:04:08Z","event":"step-start","step":"ike","seq":2,"command":"show vpn ike-sa gateway gw9"}
+{"time":"2026-01-02T03:04:09Z","event":"step-end","step":"ike","seq":2,"status":"failed","error":"invalid syntax"}
+{"time":"2026-01-02T03:04:10Z","event":"undo-intent","seq":3,"command":"debug ike pcap on","undo":["debug ike pcap off"]}
+{"time":"2026-01-02T03:04:10Z","event":"step-start","seq":3,"command":"debug ike pcap on"}
+{"time":"2026-01-02T03:04:10Z","event":"undo-armed","seq":3}
+{"time":"2026-01-02T03:04:10Z","event":"step-end","seq":3,"status":"ok"}
+{"time":"2026-01-02T03:05:11Z","event":"step-start","step":"flow","seq":4,"command":"show vpn flow tunnel-id 1"}
+`
+	byHand := "Run `show vpn flow tunnel-id 1` on the firewall's CLI while the problem happens; save its output with the run folder."
+	ikeMissing := engine.MissingRecord{Seq: 2, Step: "ike", Kind: "run", Command: "show vpn ike-sa gateway gw9", Status: "failed", Error: "invalid syntax",
+		ByHand: "Run `show vpn ike-sa gateway gw9` on the firewall's CLI while the problem happens; save its output with the run folder."}
+	cutMissing := engine.MissingRecord{Seq: 4, Step: "flow", Kind: "run", Command: "show vpn flow tunnel-id 1", Status: "interrupted",
+		Error: "cut short: the engine was killed while this step ran, so its output is not in the run folder", ByHand: byHand}
+	cases := []struct {
+		name string
+		// steps are recorded; flowOut writes step 4's output (the kill
+		// came after it); torn is appended to the records unended.
+		steps   []step
+		flowOut bool
+		torn    string
+		// cut: the journal shows step 4 sent (else it ends with step 2).
+		cut     bool
+		missing []engine.MissingRecord
+		note    string // in the notes
+		last    string // the last step: command => status
+	}{
+		{name: "killed while the device ran a command", steps: recorded, cut: true, missing: []engine.MissingRecord{ikeMissing, cutMissing},
+			last: "show vpn flow tunnel-id 1 => interrupted"},
+		{name: "killed while the record was written", steps: recorded, cut: true, flowOut: true,
+			torn:    `{"seq":4,"id":"flow","kind":"run","line":16,"command":"show vpn flow tun`,
+			missing: []engine.MissingRecord{ikeMissing},
+			note:    "runbook cleanup: the last step record the run wrote was cut short by the kill and is ignored (line 6 of .steps.jsonl, 72 bytes); that step is rebuilt from the journal",
+			last:    "show vpn flow tunnel-id 1 => interrupted"},
+		{name: "killed right after a failed step", steps: recorded[:3],
+			last: "show vpn ike-sa gateway gw9 => failed"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "run")
+			f, err := runfolder.Create(engine.FolderSpec{Dir: dir, Start: t0, Playbook: "basic", Target: "fw1"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			j := journal
+			if !c.cut { // the journal as far as the records go
+				j = strings.Join(strings.SplitAfter(journal, "\n")[:6], "")
+			}
+			if err := os.WriteFile(filepath.Join(dir, engine.JournalFile), []byte(j), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			head := &engine.Manifest{Version: 1, Playbook: engine.ManifestPlaybook{Name: "basic"}, Target: engine.ManifestTarget{Name: "fw1", Transport: "ssh"},
+				Started: t0, Status: "running", Undo: []engine.CleanupRecord{}, Cleanup: []engine.CleanupRecord{}, Findings: []engine.FindingRecord{}, Artifacts: []engine.ArtifactRecord{}}
+			if err := f.Checkpoint(head); err != nil {
+				t.Fatal(err)
+			}
+			var want []engine.StepRecord
+			for _, s := range c.steps {
+				rec := s.rec
+				if s.text != nil {
+					rec.Output = fmt.Sprintf("steps/%03d-%s.txt", rec.Seq, map[bool]string{true: rec.ID, false: "x"}[rec.ID != ""])
+					if rec.SHA256, err = f.Output(rec.Output, []byte(*s.text)); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if err := f.Step(rec); err != nil {
+					t.Fatal(err)
+				}
+				want = append(want, rec)
+			}
+			if c.flowOut {
+				if _, err := f.Output("steps/004-flow.txt", []byte(flow)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if c.torn != "" {
+				rf, err := os.OpenFile(filepath.Join(dir, runfolder.RecordsFile), os.O_WRONLY|os.O_APPEND, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := rf.WriteString(c.torn); err != nil {
+					t.Fatal(err)
+				}
+				rf.Close()
+			}
+			// The engine is killed here: no End.
+
+			rebuilt, err := engine.CompleteRunFolder(runfolder.Open(dir))
+			if err != nil || !rebuilt {
+				t.Fatalf("CompleteRunFolder: %v, %v; want true, nil", rebuilt, err)
+			}
+			m, err := engine.ReadManifest(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			exit, pending := 130, []string(nil)
+			if c.cut {
+				exit, pending = 3, []string{"debug ike pcap off"}
+			}
+			if m.Status != "interrupted" || m.ExitCode != exit || !slices.Equal(m.CleanupPending, pending) {
+				t.Errorf("status %q exit %d pending %q, want interrupted %d %q", m.Status, m.ExitCode, m.CleanupPending, exit, pending)
+			}
+			if !strings.Contains(m.Error, "rebuilt it from the step records the run wrote and the journal") {
+				t.Errorf("error %q does not say what the record was rebuilt from", m.Error)
+			}
+			if n := len(want) + map[bool]int{true: 1}[c.cut]; len(m.Steps) != n {
+				t.Fatalf("%d steps, want the %d recorded and the one the journal shows sent after them (%v): %+v", len(m.Steps), len(want), c.cut, m.Steps)
+			}
+			for i, w := range want {
+				if got := m.Steps[i]; !reflect.DeepEqual(got, w) {
+					t.Errorf("step %d:\n%+v\nwant the record as written\n%+v", i, got, w)
+				}
+			}
+			for _, s := range m.Steps {
+				if s.Output == "" {
+					continue
+				}
+				b, err := os.ReadFile(filepath.Join(dir, s.Output))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if h := sha256.Sum256(b); hex.EncodeToString(h[:]) != s.SHA256 {
+					t.Errorf("%s: sha256 %s in the manifest, %x on disk", s.Output, s.SHA256, h)
+				}
+			}
+			last := m.Steps[len(m.Steps)-1]
+			if got := last.Command + " => " + last.Status; got != c.last {
+				t.Errorf("last step %q, want %q", got, c.last)
+			}
+			if c.cut && (last.Output != "") != c.flowOut {
+				t.Errorf("last step's output %q, want one: %v", last.Output, c.flowOut)
+			}
+			if !reflect.DeepEqual(m.Missing, c.missing) {
+				t.Errorf("missing_evidence\n%+v\nwant\n%+v", m.Missing, c.missing)
+			}
+			if m.DeviceClock != strings.TrimSpace(clock) {
+				t.Errorf("device_clock %q, want %q", m.DeviceClock, strings.TrimSpace(clock))
+			}
+			if c.note != "" && !slices.Contains(m.Notes, c.note) {
+				t.Errorf("notes %q, want %q among them", m.Notes, c.note)
+			}
+			if c.note == "" && slices.ContainsFunc(m.Notes, func(n string) bool { return strings.Contains(n, "cut short") }) {
+				t.Errorf("notes %q say a record was cut, none was", m.Notes)
+			}
+			for _, name := range []string{runfolder.RecordsFile, ".summary-rows"} {
+				if _, err := os.Stat(filepath.Join(dir, name)); !errors.Is(err, fs.ErrNotExist) {
+					t.Errorf("%s left behind: %v", name, err)
+				}
+			}
+			sum, err := os.ReadFile(filepath.Join(dir, "summary.md"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantSum := append([]string{"| 1 | 03:04:06 | clock | show clock | ok | steps/001-clock.txt |", "| Device clock at the problem | Fri Jan  2 03:04:06 UTC 2026 |"}, m.Notes...)
+			for _, x := range c.missing {
+				wantSum = append(wantSum, "  - by hand: "+x.ByHand)
+			}
+			for _, w := range wantSum {
+				if !strings.Contains(string(sum), w) {
+					t.Errorf("summary.md has no %q:\n%s", w, sum)
+				}
+			}
+			if strings.Contains(string(sum), "## Missing evidence") != (len(c.missing) > 0) {
+				t.Errorf("summary.md has a Missing evidence section: %v, want %v", !(len(c.missing) > 0), len(c.missing) > 0)
+			}
+			before, _ := os.ReadFile(filepath.Join(dir, "manifest.json"))
+			if rebuilt, err := engine.CompleteRunFolder(runfolder.Open(dir)); rebuilt || err != nil {
+				t.Errorf("second CompleteRunFolder: %v, %v; want false, nil", rebuilt, err)
+			}
+			if after, _ := os.ReadFile(filepath.Join(dir, "manifest.json")); string(after) != string(before) {
+				t.Error("the second call rewrote the manifest")
+			}
+		})
+	}
+}
+
+// TestCompleteRunFolderBadRecord: a record other than the last that
+// cannot be read is an error, and the folder is left as the run left it
+// (the records kept for a person to read).
+func TestCompleteRunFolderBadRecord(t *testing.T) {
+	dir := t.TempDir()
+	journal := `{"time":"2026-01-02T03:04:05Z","event":"run-start","playbook":"basic","target":"fw1","transport":"ssh","version":1}
+{"time":"2026-01-02T03:04:06Z","event":"step-start","seq":1,"command":"show clock"}
+`
+	records := `{"seq":1,"kind":"run","command":"show clock","start":"2026-01-02T03:04:06Z","end":"2026-01-02T03:04:06Z","status":"ok"}
+{"seq":2,"kind":"run","comm
+{"seq":3,"kind":"run","command":"show system info","start":"2026-01-02T03:04:06Z","end":"2026-01-02T03:04:06Z","status":"ok"}
+`
+	const running = `{"version":1,"playbook":{"name":"basic"},"target":{"name":"fw1","transport":"ssh"},"status":"running","steps":[],"undo":[],"cleanup":[],"artifacts":[],"findings":[]}`
+	for name, body := range map[string]string{engine.JournalFile: journal, runfolder.RecordsFile: records, "manifest.json": running} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rebuilt, err := engine.CompleteRunFolder(runfolder.Open(dir))
+	if rebuilt || err == nil || !strings.Contains(err.Error(), runfolder.RecordsFile+":2: ") {
+		t.Errorf("CompleteRunFolder: %v, %v; want false and the error of line 2", rebuilt, err)
+	}
+	for name, body := range map[string]string{runfolder.RecordsFile: records, "manifest.json": running} {
+		if b, _ := os.ReadFile(filepath.Join(dir, name)); string(b) != body {
+			t.Errorf("%s changed:\n%s", name, b)
+		}
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io/fs"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/runbook-dev/runbook/engine/playbook"
@@ -102,8 +104,12 @@ func FinishCleanup(ctx context.Context, f ResumedFolder, open func(context.Conte
 	// to write a manifest.
 	if m, err := f.Manifest(); err == nil {
 		if m.Status == "running" {
-			// The engine died mid-run: rebuild what it did from the journal.
-			rebuildFromJournal(f, m, entries)
+			// The engine died mid-run: rebuild what it did from what it
+			// recorded. A record that cannot be read is left as it is
+			// (CompleteRunFolder says why).
+			if err := rebuildRecord(f, m, entries); err != nil {
+				return rep, nil
+			}
 		}
 		m.CleanupPending = l.Shown()
 		for _, r := range done {
@@ -121,9 +127,12 @@ func FinishCleanup(ctx context.Context, f ResumedFolder, open func(context.Conte
 
 // CompleteRunFolder makes the record of a run whose engine ended without
 // writing it (killed, or forced out by a third signal) say what happened:
-// manifest.json is rebuilt from the journal (its status, every step and
-// every undo and cleanup record the journal holds, what is still pending)
-// and summary.md is written. A run that wrote its own end, or whose record
+// manifest.json is rebuilt from what the run recorded (rebuildRecord:
+// every step record it wrote, when f is a RecordedFolder that has them,
+// and the journal: its status, the steps it started with no record, every
+// undo and cleanup record it holds, what is still pending), with the
+// missing evidence, and summary.md is written; then the records are
+// removed. A run that wrote its own end, or whose record
 // was already completed, is left as it is, so calling it again changes
 // nothing. It reports whether it rebuilt the record. runbook cleanup calls
 // it whether or not anything was left to send. It writes through f, the
@@ -156,7 +165,9 @@ func CompleteRunFolder(f ResumedFolder) (bool, error) {
 	if m.Status != "running" {
 		return false, nil
 	}
-	rebuildFromJournal(f, m, entries)
+	if err := rebuildRecord(f, m, entries); err != nil {
+		return false, err
+	}
 	m.CleanupPending = nil
 	for _, p := range Pending(entries) {
 		m.CleanupPending = append(m.CleanupPending, ShowForms(p.Forms))
@@ -168,14 +179,64 @@ func CompleteRunFolder(f ResumedFolder) (bool, error) {
 	return true, nil
 }
 
-// rebuildFromJournal fills the manifest of a run whose engine was killed:
-// the steps it started (with their outputs, where f has them) appended to
-// m.Steps, the undo and cleanup commands it ran (also those that completed
-// before it died), and its end.
-func rebuildFromJournal(f ResumedFolder, m *Manifest, entries []JournalEntry) {
+// RecordedFolder is a ResumedFolder that also hands back what a run
+// killed before its end recorded of its steps (runfolder.Resumed: the
+// step records the run streams to its folder as each step ends).
+// CompleteRunFolder and FinishCleanup rebuild the record from them and
+// the journal when f has them, from the journal alone when not.
+type RecordedFolder interface {
+	ResumedFolder
+	// Records hands fn, in order and one at a time (never all held), each
+	// step record the run wrote before it was killed. torn, when not "",
+	// says that an incomplete last record (a write the kill cut short)
+	// was ignored, and where; any other record that cannot be read is an
+	// error. The error wraps fs.ErrNotExist when the run left none (it
+	// ended, or its folder keeps no records). While the records are
+	// there, Rewrite streams them, not the steps manifest.json holds,
+	// then m.Steps, and it removes them once manifest.json and summary.md
+	// are written. It may be retried.
+	Records(fn func(StepRecord) error) (torn string, err error)
+	// ReadOutput reads up to limit bytes of rel, a file the run wrote
+	// (a step's output or an artifact, relative to Dir()), and returns
+	// them with the file's size.
+	ReadOutput(rel string, limit int) ([]byte, int64, error)
+}
+
+// The error of a record rebuilt by runbook cleanup.
+const (
+	errRebuiltJournal = "the run ended before it could write its record (the engine was killed, or forced to exit); runbook cleanup rebuilt it from the journal"
+	errRebuiltRecords = "the run ended before it could write its record (the engine was killed, or forced to exit); runbook cleanup rebuilt it from the step records the run wrote and the journal"
+)
+
+// errCutShort is the missing evidence's error of a step the kill cut
+// short: its command was sent, nothing of it was recorded.
+const errCutShort = "cut short: the engine was killed while this step ran, so its output is not in the run folder"
+
+// rebuildRecord fills the manifest of a run whose engine was killed
+// from what the run recorded: the step records it wrote (when f is a
+// RecordedFolder that has them: streamed, never all held) and its
+// journal, the authority on what was sent and what must be undone. The
+// records stay on disk for Rewrite to stream into manifest.json; the
+// steps the journal shows started with no record (the step the kill cut
+// short) are appended to m.Steps, rebuilt from the journal with their
+// output where f has it. It also rebuilds the missing evidence as a
+// finished run lists it, the artifacts the records name and the device's
+// clock, and records the undo and cleanup commands the run ran (also
+// those that completed before it died), its notes and its end. It
+// returns the error of records that cannot be read; m is then not to be
+// written.
+func rebuildRecord(f ResumedFolder, m *Manifest, entries []JournalEntry) error {
 	m.Status = string(StatusInterrupted)
-	m.Error = "the run ended before it could write its record (the engine was killed, or forced to exit); runbook cleanup rebuilt it from the journal"
+	m.Error = errRebuiltJournal
+	// started is a step the journal shows sent.
+	type started struct {
+		start    JournalEntry
+		end      *JournalEntry
+		recorded bool
+	}
+	var steps []started
 	bySeq := map[int]int{}
+	undo := map[int][]string{}
 	for _, e := range entries {
 		switch e.Event {
 		case evCleanupEntry:
@@ -186,13 +247,16 @@ func rebuildFromJournal(f ResumedFolder, m *Manifest, entries []JournalEntry) {
 				m.Undo = append(m.Undo, rec)
 			}
 		case evStepStart:
-			rec := StepRecord{Seq: e.Seq, ID: e.Step, Kind: "run", Command: e.Command, Item: e.Item, Start: e.Time, Status: "interrupted"}
-			rec.Output, rec.SHA256 = f.StepOutput(e.Seq)
-			bySeq[e.Seq] = len(m.Steps)
-			m.Steps = append(m.Steps, rec)
+			bySeq[e.Seq] = len(steps)
+			steps = append(steps, started{start: e})
 		case evStepEnd:
 			if i, ok := bySeq[e.Seq]; ok {
-				m.Steps[i].End, m.Steps[i].Status, m.Steps[i].Error = e.Time, e.Status, e.Error
+				end := e
+				steps[i].end = &end
+			}
+		case evUndoIntent:
+			for _, u := range e.Undo {
+				undo[e.Seq] = append(undo[e.Seq], ShowForms(u))
 			}
 		case evNote:
 			m.Notes = append(m.Notes, e.Message)
@@ -201,4 +265,162 @@ func rebuildFromJournal(f ResumedFolder, m *Manifest, entries []JournalEntry) {
 			m.Ended = e.Time
 		}
 	}
+	mb := &missingFromRecords{m: m, undo: undo}
+	if rf, ok := f.(RecordedFolder); ok {
+		var artifacts map[string]bool
+		torn, err := rf.Records(func(rec StepRecord) error {
+			if i, ok := bySeq[rec.Seq]; ok && rec.Seq > 0 {
+				steps[i].recorded = true
+			}
+			mb.add(rec)
+			if rec.End.After(m.Ended) {
+				m.Ended = rec.End
+			}
+			if m.DeviceClock == "" && rec.Command == "show clock" && rec.Status == "ok" && rec.Output != "" {
+				if b, _, err := rf.ReadOutput(rec.Output, 4<<10); err == nil {
+					m.DeviceClock = strings.TrimSpace(string(b))
+				}
+			}
+			if a, ok := artifactOf(rf, rec); ok {
+				if artifacts == nil {
+					artifacts = map[string]bool{}
+					for _, x := range m.Artifacts {
+						artifacts[x.Path] = true
+					}
+				}
+				if !artifacts[a.Path] {
+					artifacts[a.Path] = true
+					m.Artifacts = append(m.Artifacts, a)
+				}
+			}
+			return nil
+		})
+		switch {
+		case errors.Is(err, fs.ErrNotExist): // none: the journal alone
+		case err != nil:
+			return err
+		default:
+			m.Error = errRebuiltRecords
+			if torn != "" {
+				m.Notes = append(m.Notes, fmt.Sprintf("runbook cleanup: the last step record the run wrote was cut short by the kill and is ignored (%s); that step is rebuilt from the journal", torn))
+			}
+		}
+	}
+	for _, st := range steps {
+		if st.recorded {
+			continue
+		}
+		e := st.start
+		rec := StepRecord{Seq: e.Seq, ID: e.Step, Kind: "run", Command: e.Command, Item: e.Item, Start: e.Time, Status: "interrupted"}
+		if strings.HasPrefix(e.Command, "export ") { // an export pulled by the transport (export.go)
+			rec.Kind = "export"
+		}
+		rec.Output, rec.SHA256 = f.StepOutput(e.Seq)
+		if st.end != nil {
+			rec.End, rec.Status, rec.Error = st.end.Time, st.end.Status, st.end.Error
+		}
+		m.Steps = append(m.Steps, rec)
+		if st.end == nil && rec.Output == "" {
+			mb.cutShort(rec)
+			continue
+		}
+		mb.add(rec)
+	}
+	return nil
+}
+
+// missingFromRecords rebuilds the missing evidence of a killed run from
+// its step records, in order, as the run would have listed it (missed):
+// a command or export that failed, timed out or was refused and after
+// which the run went on (a later step was recorded or started: a step
+// that stops the run is followed by none), and each step the kill cut
+// short. What a record does not say cannot be told: a step with
+// `evidence: false` that failed is listed, one that failed after its
+// command ran (its until:, a capture) is not.
+type missingFromRecords struct {
+	m    *Manifest
+	undo map[int][]string
+	// last is the last failed record, listed once a later step shows
+	// that the run went on.
+	last *MissingRecord
+}
+
+func (b *missingFromRecords) add(rec StepRecord) {
+	b.confirm()
+	if rec.Kind != "run" && rec.Kind != "export" {
+		return
+	}
+	switch rec.Status {
+	case "failed", "timeout", "refused":
+	default:
+		return
+	}
+	m := MissingRecord{Seq: rec.Seq, Step: rec.ID, Kind: rec.Kind, Item: rec.Item, Run: rec.Run, Command: rec.Command, Status: rec.Status, Error: rec.Error}
+	if m.Error == "" {
+		m.Error = rec.Status
+	}
+	m.ByHand = b.byHand(rec)
+	b.last = &m
+}
+
+// cutShort lists rec, a step the kill cut short, as missing.
+func (b *missingFromRecords) cutShort(rec StepRecord) {
+	b.confirm()
+	b.m.Missing = append(b.m.Missing, MissingRecord{Seq: rec.Seq, Step: rec.ID, Kind: rec.Kind, Item: rec.Item, Command: rec.Command,
+		Status: rec.Status, Error: errCutShort, ByHand: b.byHand(rec)})
+}
+
+// confirm lists the last failed record: a step came after it.
+func (b *missingFromRecords) confirm() {
+	if b.last != nil {
+		b.m.Missing = append(b.m.Missing, *b.last)
+		b.last = nil
+	}
+}
+
+// byHand says how to take rec's evidence by hand, in the run's words
+// (byHandForms, notOverAPINote, exportByHand): the undo is the journal's.
+func (b *missingFromRecords) byHand(rec StepRecord) string {
+	if rec.Status == "refused" && rec.Note != "" {
+		return rec.Note
+	}
+	if rec.Kind == "export" {
+		if scp, to, ok := strings.Cut(rec.Command, " to "); ok && strings.HasPrefix(rec.Command, "scp export ") {
+			return exportByHand(scp, to)
+		}
+		f := strings.Fields(rec.Command) // export <category> [<file>]
+		scp := "scp export"
+		if len(f) > 1 {
+			scp += " " + f[1]
+		}
+		if len(f) > 2 {
+			scp += " from " + strings.Join(f[2:], " ")
+		}
+		return exportByHand(scp, "USER@HOST:PATH")
+	}
+	var forms []string
+	for _, r := range rec.Refused {
+		forms = append(forms, r.Command)
+	}
+	if !slices.Contains(forms, rec.Command) {
+		forms = append(forms, rec.Command)
+	}
+	return byHandForms(forms, b.undo[rec.Seq])
+}
+
+// artifactOf is the artifact an export's record names (a file pulled
+// into artifacts/), its size read from the folder.
+func artifactOf(f RecordedFolder, rec StepRecord) (ArtifactRecord, bool) {
+	if rec.Kind != "export" || rec.Status != "ok" || !strings.HasPrefix(rec.Output, "artifacts/") {
+		return ArtifactRecord{}, false
+	}
+	_, size, err := f.ReadOutput(rec.Output, 0)
+	if err != nil {
+		return ArtifactRecord{}, false
+	}
+	a := ArtifactRecord{Step: rec.ID, Path: rec.Output, Size: size, SHA256: rec.SHA256}
+	if c := strings.Fields(rec.Command); len(c) > 1 && c[0] == "export" {
+		a.Category = c[1]
+	}
+	return a, true
 }

@@ -1,8 +1,11 @@
 package runfolder
 
 import (
+	"bufio"
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -19,7 +22,10 @@ import (
 // manifest.json back and rewrites it and summary.md, streaming the steps.
 type Resumed struct{ dir string }
 
-var _ engine.ResumedFolder = (*Resumed)(nil)
+var (
+	_ engine.ResumedFolder  = (*Resumed)(nil)
+	_ engine.RecordedFolder = (*Resumed)(nil)
+)
 
 // Open names the run folder dir for engine.FinishCleanup and
 // engine.CompleteRunFolder. It reads nothing yet: a folder that is not a
@@ -54,10 +60,87 @@ func (r *Resumed) StepOutput(seq int) (rel, sum string) {
 	return rel, hex.EncodeToString(h.Sum(nil))
 }
 
-// Rewrite writes manifest.json from m, the steps already in it streamed
-// across and m.Steps after them, then summary.md, its timeline streamed
-// from the manifest just written, and removes the summary rows a run
-// killed before its end left behind.
+// Records hands fn each step record a run killed before its end wrote
+// to RecordsFile, in order, decoded one at a time. torn, when not "",
+// says that its last line was incomplete (the kill cut that write) and
+// was ignored; any other line that does not decode is an error. The
+// error wraps fs.ErrNotExist when there is no RecordsFile (the run
+// ended, or was written before runs streamed their records).
+func (r *Resumed) Records(fn func(engine.StepRecord) error) (torn string, err error) {
+	return eachRecordLine(filepath.Join(r.dir, RecordsFile), fn)
+}
+
+// eachRecordLine reads the step records of the file path, one a line,
+// as Records tells.
+func eachRecordLine(path string, fn func(engine.StepRecord) error) (torn string, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	// ended says whether the line just scanned ended with a newline:
+	// only the last line of the file may not.
+	ended := true
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 0, 64<<10), maxRecord)
+	sc.Split(func(data []byte, atEOF bool) (int, []byte, error) {
+		adv, tok, err := bufio.ScanLines(data, atEOF)
+		ended = !(atEOF && tok != nil && bytes.IndexByte(data, '\n') < 0)
+		return adv, tok, err
+	})
+	n := 0
+	for sc.Scan() {
+		n++
+		line := sc.Bytes()
+		if len(line) == 0 {
+			continue
+		}
+		var rec engine.StepRecord
+		if err := json.Unmarshal(line, &rec); err != nil {
+			if !ended {
+				return fmt.Sprintf("line %d of %s, %d bytes", n, RecordsFile, len(line)), nil
+			}
+			return "", fmt.Errorf("%s:%d: %w", path, n, err)
+		}
+		if err := fn(rec); err != nil {
+			return "", err
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return "", fmt.Errorf("%s: %w", path, err)
+	}
+	return "", nil
+}
+
+// ReadOutput reads up to limit bytes of rel, a file of the folder
+// (steps/..., artifacts/...), and returns them with the file's size.
+func (r *Resumed) ReadOutput(rel string, limit int) ([]byte, int64, error) {
+	if !filepath.IsLocal(filepath.FromSlash(rel)) {
+		return nil, 0, fmt.Errorf("%s: not a file of the run folder", rel)
+	}
+	f, err := os.Open(filepath.Join(r.dir, filepath.FromSlash(rel)))
+	if err != nil {
+		return nil, 0, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, 0, err
+	}
+	b, err := io.ReadAll(io.LimitReader(f, int64(max(limit, 0))))
+	if err != nil {
+		return nil, 0, err
+	}
+	return b, st.Size(), nil
+}
+
+// Rewrite writes manifest.json from m, its steps streamed across and
+// m.Steps after them, then summary.md, its timeline streamed from the
+// manifest just written, and removes what a run killed before its end
+// left behind (RecordsFile, the summary rows). The steps streamed across
+// are the run's records (RecordsFile) when it left them: they hold
+// every step it recorded, those of a manifest.json it checkpointed too;
+// else those manifest.json holds.
 func (r *Resumed) Rewrite(m *engine.Manifest) error {
 	var transports []string
 	note := func(s engine.StepRecord) {
@@ -65,6 +148,8 @@ func (r *Resumed) Rewrite(m *engine.Manifest) error {
 			transports = append(transports, s.Transport)
 		}
 	}
+	_, err := os.Stat(filepath.Join(r.dir, RecordsFile))
+	fromRecords := err == nil
 	var buf []byte
 	records := func(fn func([]byte) error) error {
 		each := func(s engine.StepRecord) error {
@@ -76,7 +161,11 @@ func (r *Resumed) Rewrite(m *engine.Manifest) error {
 			buf = b
 			return fn(b)
 		}
-		if _, err := Scan(r.dir, each); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if fromRecords {
+			if _, err := eachRecordLine(filepath.Join(r.dir, RecordsFile), each); err != nil {
+				return err
+			}
+		} else if _, err := Scan(r.dir, each); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err
 		}
 		for _, s := range m.Steps {
@@ -96,10 +185,12 @@ func (r *Resumed) Rewrite(m *engine.Manifest) error {
 	if err := writeSummary(r.dir, m, len(transports) > 1, steps); err != nil {
 		return fmt.Errorf("writing summary: %w", err)
 	}
-	// The rows a run killed before its end left behind: summary.md has
-	// them now.
-	if err := os.Remove(filepath.Join(r.dir, rowsFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
+	// What a run killed before its end left behind: manifest.json and
+	// summary.md have it now.
+	for _, name := range []string{RecordsFile, rowsFile} {
+		if err := os.Remove(filepath.Join(r.dir, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
 	}
 	return nil
 }

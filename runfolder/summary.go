@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -184,9 +185,18 @@ func writeMissing(b io.Writer, missing []engine.MissingRecord) {
 	if len(missing) == 0 {
 		return
 	}
-	fmt.Fprintf(b, "\n## Missing evidence\n\n%s and the run went on; take what they would have given by hand:\n\n", engine.StepsFailed(len(missing)))
+	cut := slices.ContainsFunc(missing, func(m engine.MissingRecord) bool { return m.Status == "interrupted" })
+	if cut { // runbook cleanup rebuilt the record of a killed run
+		b.Write([]byte("\n## Missing evidence\n\nThese steps failed and the run went on, or the run was killed while they ran; take what they would have given by hand:\n\n"))
+	} else {
+		fmt.Fprintf(b, "\n## Missing evidence\n\n%s and the run went on; take what they would have given by hand:\n\n", engine.StepsFailed(len(missing)))
+	}
 	for _, m := range missing {
-		fmt.Fprintf(b, "- %s: `%s` (%s)\n  - the device said: %s\n  - by hand: %s\n", missingTitle(m), m.Command, m.Status, mdCell(m.Error), m.ByHand)
+		said := "the device said"
+		if m.Status == "interrupted" {
+			said = "what happened"
+		}
+		fmt.Fprintf(b, "- %s: `%s` (%s)\n  - %s: %s\n  - by hand: %s\n", missingTitle(m), m.Command, m.Status, said, mdCell(m.Error), m.ByHand)
 	}
 }
 
