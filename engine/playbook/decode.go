@@ -62,6 +62,10 @@ func (l *loader) playbook(file string, root *yaml.Node, pb *Playbook) {
 		case "timeout":
 			pb.Timeout, _ = l.duration(file, p.v, "timeout")
 		case "steps":
+			if l.stream != nil && p.k == l.stream.key {
+				pb.Steps = l.streamSteps(file, l.stream)
+				break
+			}
 			pb.Steps = l.steps(file, p.v, "steps")
 			if items, ok := l.seq(file, p.v, "steps"); ok && len(items) == 0 {
 				l.errf(file, p.v, "steps must not be empty")
