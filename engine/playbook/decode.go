@@ -501,7 +501,9 @@ func (l *loader) runStep(file string, s *Step, get map[string]*yaml.Node) {
 	}
 	if v := get["parse"]; v != nil {
 		if p, ok := l.str(file, v, "parse"); ok {
-			if !slices.Contains(Parsers, p) {
+			if i := slices.Index(Parsers, p); i >= 0 {
+				p = Parsers[i] // one string for every step that names it
+			} else {
 				msg := fmt.Sprintf("unknown parser %q: want one of %s", p, strings.Join(Parsers, ", "))
 				l.errf(file, v, "%s", msg)
 			}
