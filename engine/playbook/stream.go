@@ -13,6 +13,7 @@ package playbook
 
 import (
 	"bytes"
+	"io"
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
@@ -161,25 +162,60 @@ func (st *stepStream) streamRoot(root *yaml.Node) bool {
 	return st.key != nil
 }
 
-// streamSteps decodes the items of st one at a time, as steps decodes the
-// list's nodes; it sets st.failed when an item does not read alone as it
-// reads in the file.
+// stepBatch is the number of items decoded as one YAML document: enough
+// to spread the cost of a document, few enough to hold little.
+const stepBatch = 64
+
+// streamSteps decodes the items of st a few at a time, as steps decodes
+// the list's nodes; it sets st.failed when the items do not read apart as
+// they read in the file. Each batch of consecutive items is one document
+// of a YAML stream, after a `---` line, so one parser reads them all.
 func (l *loader) streamSteps(file string, st *stepStream) []*Step {
-	var out []*Step
-	for _, it := range st.items {
+	var docs []byte
+	var shifts []int // per batch
+	line := 1        // of the next `---` in docs
+	for i := 0; i < len(st.items); i += stepBatch {
+		last := st.items[min(i+stepBatch, len(st.items))-1]
+		chunk := st.src[st.items[i].start:last.end]
+		docs = append(docs, "---\n"...)
+		docs = append(docs, chunk...)
+		if len(chunk) > 0 && chunk[len(chunk)-1] != '\n' {
+			docs = append(docs, '\n')
+		}
+		shifts = append(shifts, st.items[i].line-(line+1))
+		line += 1 + bytes.Count(chunk, []byte("\n"))
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(docs))
+	out := make([]*Step, 0, len(st.items))
+	for b, shift := range shifts {
+		items := st.items[b*stepBatch : min((b+1)*stepBatch, len(st.items))]
 		var doc yaml.Node
-		if err := yaml.Unmarshal(st.src[it.start:it.end], &doc); err != nil || len(doc.Content) != 1 {
+		if err := dec.Decode(&doc); err != nil || len(doc.Content) != 1 {
 			st.failed = true
 			return nil
 		}
 		seq := doc.Content[0]
-		if seq.Kind != yaml.SequenceNode || len(seq.Content) != 1 || seq.Line != 1 || hasAnchor(seq) {
+		if seq.Kind != yaml.SequenceNode || len(seq.Content) != len(items) || hasAnchor(seq) {
 			st.failed = true
 			return nil
 		}
-		item := seq.Content[0]
-		shiftLines(item, it.line-1)
-		out = append(out, l.step(file, item)...)
+		for j, item := range seq.Content {
+			// Each item starts where the split saw it start.
+			if item.Line+shift != items[j].line {
+				st.failed = true
+				return nil
+			}
+		}
+		for j, item := range seq.Content {
+			shiftLines(item, shift)
+			out = append(out, l.step(file, item)...)
+			seq.Content[j] = nil
+		}
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err != io.EOF {
+		st.failed = true
+		return nil
 	}
 	return out
 }

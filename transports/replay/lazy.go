@@ -129,7 +129,7 @@ func (r *lazyReader) read(i int) (*Exchange, error) {
 	}
 	if r.s == nil {
 		if err := r.open(); err != nil {
-			r.err = fmt.Errorf("replay: cassette %s: %w (%v)", r.lf.path, ErrChanged, err)
+			r.err = fmt.Errorf("replay: %s: %w (%v)", r.lf.path, ErrChanged, err)
 			return nil, r.err
 		}
 	}
@@ -137,7 +137,7 @@ func (r *lazyReader) read(i int) (*Exchange, error) {
 		x, e, more, ok := r.s.nextItem(i)
 		if !ok || !more {
 			r.close()
-			r.err = fmt.Errorf("replay: cassette %s: %w (exchange %d no longer reads)", r.lf.path, ErrChanged, i+1)
+			r.err = fmt.Errorf("replay: %s: %w (exchange %d no longer reads)", r.lf.path, ErrChanged, i+1)
 			return nil, r.err
 		}
 		if e != nil {
