@@ -178,10 +178,10 @@ func (l *loader) streamSteps(file string, st *stepStream) []*Step {
 		last := st.items[min(i+stepBatch, len(st.items))-1]
 		chunk := st.src[st.items[i].start:last.end]
 		docs = append(docs, "---\n"...)
+		// Only the last chunk can lack a line break, and nothing follows
+		// it: a block scalar at the end of the file keeps no break it
+		// did not have.
 		docs = append(docs, chunk...)
-		if len(chunk) > 0 && chunk[len(chunk)-1] != '\n' {
-			docs = append(docs, '\n')
-		}
 		shifts = append(shifts, st.items[i].line-(line+1))
 		line += 1 + bytes.Count(chunk, []byte("\n"))
 	}
