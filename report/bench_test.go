@@ -94,7 +94,7 @@ func BenchmarkReplayEndToEnd(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				c, err := replay.Load(cassPath)
+				c, err := replay.Open(cassPath) // as runbook run --transport replay does
 				if err != nil {
 					b.Fatal(err)
 				}

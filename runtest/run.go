@@ -146,7 +146,7 @@ func Playbook(c Case, name string, builtin func(string) (*playbook.Playbook, str
 // replayCase runs c's playbook against its cassette. err is a case that
 // cannot run; runErr the error the run itself ended with.
 func replayCase(ctx context.Context, c Case, o Options) (got *Expectation, runErr, err error) {
-	cas, err := replay.Load(c.Cassette)
+	cas, err := replay.Open(c.Cassette)
 	if err != nil {
 		return nil, nil, inputError{err}
 	}

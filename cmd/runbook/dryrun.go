@@ -189,7 +189,7 @@ func planExports(t transports.Target) playbook.Exports {
 		if name, ok := strings.CutPrefix(t.Cassette, builtinCassette); ok {
 			c, _ = examples.Cassette(name)
 		} else {
-			c, _ = replay.Load(t.Cassette)
+			c, _ = replay.Open(t.Cassette)
 		}
 		if c == nil {
 			return playbook.Exports{Transport: t.Transport}

@@ -650,7 +650,7 @@ func (p *prefixWriter) Write(b []byte) (int, error) {
 // checkCassette checks a cassette to replay as runbook test does: it loads,
 // and it records the playbook being run.
 func checkCassette(path string, pb *playbook.Playbook) (*replay.Cassette, error) {
-	cas, err := replay.Load(path)
+	cas, err := replay.Open(path)
 	if err != nil {
 		return nil, err
 	}

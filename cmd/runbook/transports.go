@@ -37,7 +37,7 @@ func replayDialer(mode replay.Mode, pace float64) transports.Dialer {
 		if name, ok := strings.CutPrefix(t.Cassette, builtinCassette); ok {
 			c, err = examples.Cassette(name)
 		} else {
-			c, err = replay.Load(t.Cassette)
+			c, err = replay.Open(t.Cassette)
 		}
 		if err != nil {
 			return nil, &transports.ConnError{Target: t.Name, Err: err}

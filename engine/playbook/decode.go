@@ -62,6 +62,10 @@ func (l *loader) playbook(file string, root *yaml.Node, pb *Playbook) {
 		case "timeout":
 			pb.Timeout, _ = l.duration(file, p.v, "timeout")
 		case "steps":
+			if l.stream != nil && p.k == l.stream.key {
+				pb.Steps = l.streamSteps(file, l.stream)
+				break
+			}
 			pb.Steps = l.steps(file, p.v, "steps")
 			if items, ok := l.seq(file, p.v, "steps"); ok && len(items) == 0 {
 				l.errf(file, p.v, "steps must not be empty")
@@ -497,7 +501,9 @@ func (l *loader) runStep(file string, s *Step, get map[string]*yaml.Node) {
 	}
 	if v := get["parse"]; v != nil {
 		if p, ok := l.str(file, v, "parse"); ok {
-			if !slices.Contains(Parsers, p) {
+			if i := slices.Index(Parsers, p); i >= 0 {
+				p = Parsers[i] // one string for every step that names it
+			} else {
 				msg := fmt.Sprintf("unknown parser %q: want one of %s", p, strings.Join(Parsers, ", "))
 				l.errf(file, v, "%s", msg)
 			}

@@ -94,6 +94,9 @@ func (l *loader) template(file string, n *yaml.Node, what string) *Template {
 	t := &Template{Pos: l.pos(file, n), Src: s}
 	for _, p := range parts {
 		if !p.isExpr {
+			if p.lit == s {
+				p.lit = s // the text as YAML read it, not held twice
+			}
 			t.Parts = append(t.Parts, Part{Lit: p.lit})
 			continue
 		}

@@ -9,7 +9,8 @@ import (
 
 // FuzzLoad feeds arbitrary bytes to the loader: it must never panic, and
 // it returns either a playbook or an ErrorList whose every error has a
-// position in the input.
+// position in the input; what the stream of steps takes (stream.go) loads
+// exactly as the whole file does.
 func FuzzLoad(f *testing.F) {
 	for _, glob := range []string{"testdata/good/*.yaml", "testdata/bad/*.yaml", "testdata/*/fragments/*.yaml"} {
 		names, _ := filepath.Glob(glob)
@@ -22,6 +23,14 @@ func FuzzLoad(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, src []byte) {
+		if whole, werr, stream, ok := loadBoth("fuzz.yaml", src); ok {
+			if werr != nil {
+				t.Fatalf("the stream loads what the whole file refuses: %v", werr)
+			}
+			if d := samePlaybook(whole, stream); d != "" {
+				t.Fatalf("the stream loads it differently: %s", d)
+			}
+		}
 		pb, err := Parse("fuzz.yaml", src)
 		if err != nil {
 			var list ErrorList

@@ -116,7 +116,14 @@ func load(file string, read func(string) ([]byte, error), join func(from, rel st
 	if err != nil {
 		return nil, fmt.Errorf("playbook: %w", err)
 	}
-	l := &loader{
+	if pb, ok := loadStream(file, src, read, join); ok {
+		return pb, nil
+	}
+	return loadWhole(file, src, read, join)
+}
+
+func newLoader(read func(string) ([]byte, error), join func(from, rel string) string) *loader {
+	return &loader{
 		read:     read,
 		join:     join,
 		srcs:     map[string][]byte{},
@@ -125,8 +132,18 @@ func load(file string, read func(string) ([]byte, error), join func(from, rel st
 		stepIDs:  map[string]Pos{},
 		captures: map[string]captureDef{},
 	}
+}
+
+func newPlaybook(src []byte) *Playbook {
 	sum := sha256.Sum256(src)
-	pb := &Playbook{SHA256: hex.EncodeToString(sum[:])}
+	return &Playbook{SHA256: hex.EncodeToString(sum[:])}
+}
+
+// loadWhole loads the playbook file, whose text is src, from one YAML tree
+// of all of it.
+func loadWhole(file string, src []byte, read func(string) ([]byte, error), join func(from, rel string) string) (*Playbook, error) {
+	l := newLoader(read, join)
+	pb := newPlaybook(src)
 	root := l.parse(file, src)
 	if root != nil {
 		pb.Pos = l.pos(file, root)
@@ -138,6 +155,37 @@ func load(file string, read func(string) ([]byte, error), join func(from, rel st
 		return nil, l.errs
 	}
 	return pb, nil
+}
+
+// loadStream loads the playbook file, whose text is src, decoding its
+// top-level steps one at a time (stream.go). It reports false when the
+// text is not plain enough for that or the playbook has any error: the
+// caller then loads it whole, which words the errors.
+func loadStream(file string, src []byte, read func(string) ([]byte, error), join func(from, rel string) string) (*Playbook, bool) {
+	skel, st, ok := splitSteps(src)
+	if !ok {
+		return nil, false
+	}
+	doc, probs := yamlerr.Decode(skel)
+	if len(probs) > 0 || doc == nil || len(doc.Content) != 1 || !st.streamRoot(doc.Content[0]) {
+		return nil, false
+	}
+	l := newLoader(read, join)
+	l.files = append(l.files, file)
+	l.srcs[file] = src // snippets and positions read the file as it is
+	l.stream = st
+	pb := newPlaybook(src)
+	root := doc.Content[0]
+	pb.Pos = l.pos(file, root)
+	l.playbook(file, root, pb)
+	if st.failed || len(l.errs) > 0 {
+		return nil, false
+	}
+	l.compileAll(pb)
+	if len(l.errs) > 0 {
+		return nil, false
+	}
+	return pb, true
 }
 
 // sortErrors orders the errors by file, in the order the files were read
@@ -166,6 +214,9 @@ type loader struct {
 	// drop their decoded nodes, which an alias may decode again.
 	anchored map[string]bool
 	files    []string // in the order read
+	// stream is the top-level steps: list being decoded an item at a time,
+	// nil when the file is decoded whole.
+	stream   *stepStream
 	nsteps   int
 	includes []string // the include chain being expanded
 	pending  []*pendingExpr

@@ -14,13 +14,17 @@ const Version = 1
 // Cassette is a recorded session with one device.
 type Cassette struct {
 	Header
-	// Exchanges are the commands sent, in the order they were sent.
+	// Exchanges are the commands sent, in the order they were sent; nil
+	// in a cassette read by Open, whose replay reads them from its file.
 	Exchanges []Exchange
 	// Exports are the files brought back from the device, in order.
 	Exports []Export
 	// Path is the file the cassette was loaded from (empty if none); export
 	// paths are relative to its directory and errors name it.
 	Path string
+
+	// lazy is the file of a cassette read by Open, nil otherwise.
+	lazy *lazyFile
 }
 
 // Header is everything in a cassette besides its exchanges and exports. A

@@ -80,7 +80,12 @@ type Options struct {
 // Transport plays a cassette back. Run never blocks on anything but ctx
 // when paced, and never at all in virtual time.
 type Transport struct {
-	c      *Cassette
+	c *Cassette
+	// xs are the exchanges, n their number; lazy reads them one at a time
+	// instead (Strict over a cassette read by Open), xs nil.
+	xs     []Exchange
+	n      int
+	lazy   *lazyReader
 	opts   Options
 	m      *matcher
 	err    error // a cassette that cannot be replayed (bad patterns)
@@ -106,14 +111,17 @@ var (
 )
 
 // New returns a Transport replaying c. c must not be changed while the
-// Transport is in use; several Transports may share one Cassette.
+// Transport is in use; several Transports may share one Cassette. A
+// Strict replay of a cassette read by Open reads its exchanges from the
+// file as the session comes to them; any other replay of it reads them all
+// here (an error then is returned by Run).
 func New(c *Cassette, opts Options) *Transport {
 	t := &Transport{
 		c:       c,
 		opts:    opts,
 		name:    c.Path,
-		used:    make([]bool, len(c.Exchanges)),
-		left:    len(c.Exchanges),
+		xs:      c.Exchanges,
+		n:       len(c.Exchanges),
 		expUsed: make([]bool, len(c.Exports)),
 		closed:  make(chan struct{}),
 	}
@@ -127,9 +135,24 @@ func New(c *Cassette, opts Options) *Transport {
 		t.err = fmt.Errorf("replay: cassette %s: %w", t.name, t.err)
 		return t
 	}
-	t.shapes = make([]shape, len(c.Exchanges))
+	if c.lazy != nil {
+		t.n = c.lazy.n
+		if opts.Mode == Strict {
+			t.lazy = &lazyReader{lf: c.lazy, cur: -1}
+			t.left = t.n
+			return t
+		}
+		var err error
+		if t.xs, err = c.lazy.all(); err != nil {
+			t.err = err
+			return t
+		}
+	}
+	t.left = t.n
+	t.used = make([]bool, t.n)
+	t.shapes = make([]shape, t.n)
 	t.byKey = map[string][]int{}
-	for i, x := range c.Exchanges {
+	for i, x := range t.xs {
 		t.shapes[i] = t.m.recorded(x.Command)
 		k := t.shapes[i].skel
 		t.byKey[k] = append(t.byKey[k], i)
@@ -148,7 +171,7 @@ func Dialer(opts Options) transports.Dialer {
 		if t.Cassette == "" {
 			return nil, fmt.Errorf("replay: target %s: no cassette given", t.Name)
 		}
-		c, err := Load(t.Cassette)
+		c, err := Open(t.Cassette)
 		if err != nil {
 			return nil, fmt.Errorf("replay: target %s: %w", t.Name, err)
 		}
@@ -184,6 +207,11 @@ func (t *Transport) Remaining() int {
 // another goroutine during Run, which then returns ErrClosed if paced.
 func (t *Transport) Close() error {
 	t.closeOnce.Do(func() { close(t.closed) })
+	t.mu.Lock()
+	if t.lazy != nil {
+		t.lazy.close()
+	}
+	t.mu.Unlock()
 	return nil
 }
 
@@ -275,31 +303,52 @@ func (t *Transport) next(m *matcher, cli string) (*Exchange, error) {
 	if t.opts.Mode == ByCommand {
 		return t.nextByCommand(m, cli, in)
 	}
-	if t.pos >= len(t.c.Exchanges) {
-		return nil, t.mismatch(0, "", cli, ErrExhausted,
-			"all %d exchanges used, got `%s`", len(t.c.Exchanges), m.display(cli))
+	if t.pos >= t.n {
+		return nil, t.mismatch(0, 0, "", cli, ErrExhausted,
+			"all %d exchanges used, got `%s`", t.n, m.display(cli))
 	}
 	i := t.pos
-	x := &t.c.Exchanges[i]
-	add, err := m.match(t.shapes[i], in)
+	x, sh, err := t.exchange(i)
+	if err != nil {
+		return nil, err
+	}
+	add, err := m.match(sh, in)
 	if err != nil {
 		msg := "exchange %d (line %d) expects `%s`, got `%s`"
 		if errors.Is(err, errBinding) {
 			msg += " (" + err.Error() + ")"
 		}
-		return nil, t.mismatch(i+1, x.Command, cli, ErrMismatch, msg, i+1, x.Line, x.Command, m.display(cli))
+		return nil, t.mismatch(i+1, x.Line, x.Command, cli, ErrMismatch, msg, i+1, x.Line, x.Command, m.display(cli))
 	}
 	m.commit(add)
 	t.pos++
-	t.used[i] = true
+	if t.used != nil {
+		t.used[i] = true
+	}
 	t.left--
 	return x, nil
+}
+
+// exchange returns exchange i (Strict: the next) and its shape, read from
+// the file when the cassette is read lazily.
+func (t *Transport) exchange(i int) (*Exchange, shape, error) {
+	if t.lazy == nil {
+		return &t.xs[i], t.shapes[i], nil
+	}
+	x, err := t.lazy.read(i)
+	if err != nil {
+		return nil, shape{}, err
+	}
+	if !t.lazy.shaped {
+		t.lazy.sh, t.lazy.shaped = t.m.recorded(x.Command), true
+	}
+	return x, t.lazy.sh, nil
 }
 
 func (t *Transport) nextByCommand(m *matcher, cli string, in shape) (*Exchange, error) {
 	idx := t.byKey[in.skel]
 	if len(idx) == 0 {
-		return nil, t.mismatch(0, "", cli, ErrMismatch, "no exchange for `%s`", m.display(cli))
+		return nil, t.mismatch(0, 0, "", cli, ErrMismatch, "no exchange for `%s`", m.display(cli))
 	}
 	var firstErr error
 	for _, i := range idx {
@@ -316,22 +365,21 @@ func (t *Transport) nextByCommand(m *matcher, cli string, in shape) (*Exchange, 
 		m.commit(add)
 		t.used[i] = true
 		t.left--
-		return &t.c.Exchanges[i], nil
+		return &t.xs[i], nil
 	}
 	if firstErr != nil {
-		return nil, t.mismatch(0, "", cli, ErrMismatch, "no exchange for `%s` (%v)", m.display(cli), firstErr)
+		return nil, t.mismatch(0, 0, "", cli, ErrMismatch, "no exchange for `%s` (%v)", m.display(cli), firstErr)
 	}
 	last := idx[len(idx)-1]
-	return nil, t.mismatch(last+1, t.c.Exchanges[last].Command, cli, ErrExhausted,
+	return nil, t.mismatch(last+1, t.xs[last].Line, t.xs[last].Command, cli, ErrExhausted,
 		"all %d answers to `%s` used (the last is exchange %d, line %d)",
-		len(idx), m.display(cli), last+1, t.c.Exchanges[last].Line)
+		len(idx), m.display(cli), last+1, t.xs[last].Line)
 }
 
-func (t *Transport) mismatch(index int, want, got string, sentinel error, format string, args ...any) error {
-	e := &MismatchError{Cassette: t.name, Index: index, Want: want, Got: t.m.display(got), Err: sentinel}
-	if index > 0 {
-		e.Line = t.c.Exchanges[index-1].Line
-	}
+// mismatch is the MismatchError of exchange index (1-based, 0 for none)
+// at line.
+func (t *Transport) mismatch(index, line int, want, got string, sentinel error, format string, args ...any) error {
+	e := &MismatchError{Cassette: t.name, Index: index, Line: line, Want: want, Got: t.m.display(got), Err: sentinel}
 	e.msg = "cassette " + t.name + ": " + fmt.Sprintf(format, args...)
 	return e
 }
@@ -411,6 +459,6 @@ func (t *Transport) nextExport(req transports.ExportRequest) (*Export, error) {
 		t.expUsed[i] = true
 		return e, nil
 	}
-	return nil, t.mismatch(0, "", req.Category+" "+req.File, ErrMismatch,
+	return nil, t.mismatch(0, 0, "", req.Category+" "+req.File, ErrMismatch,
 		"no export of %s %s recorded (or all used)", req.Category, t.m.display(req.File))
 }

@@ -29,7 +29,7 @@ func decodeStream(name string, r io.Reader) (*Cassette, bool) {
 }
 
 func newStreamer(name string, r io.Reader) *streamer {
-	return &streamer{br: bufio.NewReaderSize(r, 64<<10), d: decoder{name: name}}
+	return &streamer{br: bufio.NewReaderSize(r, 64<<10), d: decoder{name: name}, ind: -1}
 }
 
 type streamer struct {
@@ -53,6 +53,8 @@ type streamer struct {
 	starts, ends []int
 	// open says the chunk's last line has no line break.
 	open bool
+	// ind is the column of the items, -1 before the first.
+	ind int
 	// fast counts the items fastExchange read (for the tests).
 	fast int
 }
@@ -132,8 +134,28 @@ func isItem(l []byte, ind int) bool {
 }
 
 func (s *streamer) run() (*Cassette, bool) {
-	// The header: every line before `exchanges:`, decoded as one
-	// document by the same code as a whole file.
+	c, ok := s.header()
+	if !ok {
+		return nil, false
+	}
+	for {
+		x, e, more, ok := s.nextItem(len(c.Exchanges))
+		switch {
+		case !ok:
+			return nil, false
+		case !more:
+			return c, true
+		case e != nil:
+			c.Exports = append(c.Exports, *e)
+		default:
+			c.Exchanges = append(c.Exchanges, x)
+		}
+	}
+}
+
+// header reads every line before `exchanges:` and decodes them as one
+// document, by the same code as a whole file.
+func (s *streamer) header() (*Cassette, bool) {
 	var head bytes.Buffer
 	found := false
 	for {
@@ -166,35 +188,39 @@ func (s *streamer) run() (*Cassette, bool) {
 	if s.d.err != nil {
 		return nil, false
 	}
-	// The items, one at a time.
-	ind := -1
+	return c, true
+}
+
+// nextItem reads the next item: an exchange, or an export (e) recorded after
+// the exchanges before it; more is false at the end of the list, ok false
+// when the stream gives up.
+func (s *streamer) nextItem(exchanges int) (x Exchange, e *Export, more, ok bool) {
 	for {
 		l, ok, err := s.next()
 		if err != nil || s.odd {
-			return nil, false
+			return x, nil, false, false
 		}
 		if !ok {
-			return c, true
+			return x, nil, false, true
 		}
 		n, any := indentOf(l)
 		if !any || l[n] == '#' {
 			continue // blank lines and comments before the first item
 		}
-		if ind < 0 {
-			ind = n
+		if s.ind < 0 {
+			s.ind = n
 		}
-		if n != ind || !isItem(l, ind) {
-			return nil, false
+		if n != s.ind || !isItem(l, s.ind) {
+			return x, nil, false, false
 		}
-		if !s.item(c, l, ind) {
-			return nil, false
-		}
+		x, e, ok := s.item(l, s.ind, exchanges)
+		return x, e, ok, ok
 	}
 }
 
-// item reads the item that starts with line first (at column ind) and adds
-// it to c, leaving the first line of the next item held.
-func (s *streamer) item(c *Cassette, first []byte, ind int) bool {
+// item reads the item that starts with line first (at column ind), leaving
+// the first line of the next item held: an exchange, or an export (e).
+func (s *streamer) item(first []byte, ind, exchanges int) (Exchange, *Export, bool) {
 	start := s.line
 	s.chunk, s.starts, s.ends = s.chunk[:0], s.starts[:0], s.ends[:0]
 	add := func(l []byte) {
@@ -210,7 +236,7 @@ func (s *streamer) item(c *Cassette, first []byte, ind int) bool {
 	for {
 		l, ok, err := s.next()
 		if err != nil {
-			return false
+			return Exchange{}, nil, false
 		}
 		if !ok {
 			break
@@ -221,37 +247,35 @@ func (s *streamer) item(c *Cassette, first []byte, ind int) bool {
 				s.hold(l)
 				break
 			}
-			return false // a key after the list, a document marker, ...
+			return Exchange{}, nil, false // a key after the list, a document marker, ...
 		}
 		add(l)
 	}
 	if s.odd {
-		return false
+		return Exchange{}, nil, false
 	}
 	if x, ok := s.fastExchange(ind, start); ok && !s.open {
-		c.Exchanges = append(c.Exchanges, x)
 		s.fast++
-		return true
+		return x, nil, true
 	}
 	// Not in the shape fastExchange reads: YAML decodes this item alone.
 	doc, probs := yamlerr.Decode(s.chunk)
 	if len(probs) > 0 || doc == nil || len(doc.Content) != 1 {
-		return false
+		return Exchange{}, nil, false
 	}
 	seq := doc.Content[0]
 	if seq.Kind != yaml.SequenceNode || len(seq.Content) != 1 || seq.Line != 1 {
-		return false
+		return Exchange{}, nil, false
 	}
 	item := seq.Content[0]
 	shiftLines(item, start-1)
 	if item.Kind == yaml.MappingNode && len(item.Content) > 0 && item.Content[0].Value == "export" {
 		e := s.d.export(item)
-		e.After = len(c.Exchanges)
-		c.Exports = append(c.Exports, e)
-	} else {
-		c.Exchanges = append(c.Exchanges, s.d.exchange(item))
+		e.After = exchanges
+		return Exchange{}, &e, s.d.err == nil
 	}
-	return s.d.err == nil
+	x := s.d.exchange(item)
+	return x, nil, s.d.err == nil
 }
 
 // shiftLines adds off to the line of n and of everything under it.

@@ -1,0 +1,229 @@
+package playbook
+
+// This file decodes a playbook's top-level steps: list one item at a time,
+// so a playbook of many steps never holds a YAML tree of all of them: the
+// rest of the file (its skeleton, the list's lines left blank) is decoded
+// as one document, then each item alone, its nodes dropped once decoded.
+// The text must be plain enough for that to read exactly as the whole file
+// would (no tab, CR, odd line break, BOM, document marker or directive; no
+// anchor or alias; each item a complete YAML text on its own lines), and
+// the playbook must load without a single error: anything else is loaded
+// whole, so every error is worded by the same code as before and the
+// stream decides nothing the whole-file load would not.
+
+import (
+	"bytes"
+	"io"
+	"unicode/utf8"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// stepStream is the top-level steps: list of a playbook split into items.
+type stepStream struct {
+	src []byte
+	// keyLine is the line of `steps:`.
+	keyLine int
+	items   []stepChunk
+	// key is the `steps` key node of the skeleton; failed says an item did
+	// not decode as it must.
+	key    *yaml.Node
+	failed bool
+}
+
+// stepChunk is one item: its bytes in src and its first line.
+type stepChunk struct{ start, end, line int }
+
+// plainText reports whether src holds none of what could make lines count
+// or characters read differently once cut into pieces: a tab, a CR, a line
+// or paragraph separator, NEL, a byte order mark, invalid UTF-8, a
+// directive or a document marker.
+func plainText(src []byte) bool {
+	if !utf8.Valid(src) || bytes.ContainsAny(src, "\t\r\u0085\u2028\u2029\ufeff") {
+		return false
+	}
+	for l := range bytes.Lines(src) {
+		if bytes.HasPrefix(l, []byte("---")) || bytes.HasPrefix(l, []byte("...")) || bytes.HasPrefix(l, []byte("%")) {
+			return false
+		}
+	}
+	return true
+}
+
+// stepsKeyLine says whether l is a top-level `steps:` with nothing after
+// it but spaces and a comment.
+func stepsKeyLine(l []byte) bool {
+	rest, ok := bytes.CutPrefix(l, []byte("steps:"))
+	if !ok {
+		return false
+	}
+	t := bytes.TrimLeft(rest, " ")
+	return len(t) == 0 || t[0] == '#' && len(t) < len(rest)
+}
+
+// lineIndent is the number of leading spaces of l and whether anything
+// but a comment follows them.
+func lineIndent(l []byte) (int, bool) {
+	n := 0
+	for n < len(l) && l[n] == ' ' {
+		n++
+	}
+	return n, n < len(l) && l[n] != '#'
+}
+
+// seqItem says whether l starts a list item at column ind.
+func seqItem(l []byte, ind int) bool {
+	return len(l) > ind && l[ind] == '-' && (len(l) == ind+1 || l[ind+1] == ' ')
+}
+
+// splitSteps finds the top-level steps: list of src and cuts it into
+// items. It returns the skeleton, src with the list's lines blank, and
+// false when src is not plain enough to be read in pieces.
+func splitSteps(src []byte) ([]byte, *stepStream, bool) {
+	if !plainText(src) {
+		return nil, nil, false
+	}
+	st := &stepStream{src: src}
+	// Offsets: where the list's lines start (after `steps:`) and end.
+	from, to := -1, -1
+	ind := -1
+	line, off := 0, 0
+	for l := range bytes.Lines(src) {
+		line++
+		start := off
+		off += len(l)
+		l = bytes.TrimSuffix(l, []byte("\n"))
+		switch {
+		case from < 0:
+			if stepsKeyLine(l) {
+				st.keyLine, from = line, off
+			}
+			continue
+		case to >= 0:
+			if stepsKeyLine(l) {
+				return nil, nil, false // a second steps: key
+			}
+			continue
+		}
+		n, content := lineIndent(l)
+		if !content {
+			if len(st.items) > 0 {
+				st.items[len(st.items)-1].end = off
+			}
+			continue // a blank line or a comment
+		}
+		if ind < 0 {
+			if !seqItem(l, n) {
+				return nil, nil, false // not a block list
+			}
+			ind = n
+		}
+		switch {
+		case n == ind && seqItem(l, ind):
+			st.items = append(st.items, stepChunk{start: start, end: off, line: line})
+		case n > ind:
+			st.items[len(st.items)-1].end = off
+		case n == 0:
+			to = start // the next top-level key
+		default:
+			return nil, nil, false
+		}
+	}
+	if len(st.items) == 0 {
+		return nil, nil, false
+	}
+	if to < 0 {
+		to = len(src)
+	}
+	skel := make([]byte, 0, from+len(src)-to+bytes.Count(src[from:to], []byte("\n")))
+	skel = append(skel, src[:from]...)
+	skel = append(skel, bytes.Repeat([]byte("\n"), bytes.Count(src[from:to], []byte("\n")))...)
+	skel = append(skel, src[to:]...)
+	return skel, st, true
+}
+
+// streamRoot checks the skeleton's root: a mapping with the `steps` key at
+// st.keyLine and nothing after it, and no anchor or alias anywhere.
+func (st *stepStream) streamRoot(root *yaml.Node) bool {
+	if root.Kind != yaml.MappingNode || hasAnchor(root) {
+		return false
+	}
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		k, v := root.Content[i], root.Content[i+1]
+		if k.Value != "steps" {
+			continue
+		}
+		if st.key != nil || k.Kind != yaml.ScalarNode || k.Style != 0 || k.Line != st.keyLine || k.Column != 1 ||
+			v.Kind != yaml.ScalarNode || v.Tag != "!!null" || v.Value != "" {
+			return false
+		}
+		st.key = k
+	}
+	return st.key != nil
+}
+
+// stepBatch is the number of items decoded as one YAML document: enough
+// to spread the cost of a document, few enough to hold little.
+const stepBatch = 64
+
+// streamSteps decodes the items of st a few at a time, as steps decodes
+// the list's nodes; it sets st.failed when the items do not read apart as
+// they read in the file. Each batch of consecutive items is one document
+// of a YAML stream, after a `---` line, so one parser reads them all.
+func (l *loader) streamSteps(file string, st *stepStream) []*Step {
+	var docs []byte
+	var shifts []int // per batch
+	line := 1        // of the next `---` in docs
+	for i := 0; i < len(st.items); i += stepBatch {
+		last := st.items[min(i+stepBatch, len(st.items))-1]
+		chunk := st.src[st.items[i].start:last.end]
+		docs = append(docs, "---\n"...)
+		// Only the last chunk can lack a line break, and nothing follows
+		// it: a block scalar at the end of the file keeps no break it
+		// did not have.
+		docs = append(docs, chunk...)
+		shifts = append(shifts, st.items[i].line-(line+1))
+		line += 1 + bytes.Count(chunk, []byte("\n"))
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(docs))
+	out := make([]*Step, 0, len(st.items))
+	for b, shift := range shifts {
+		items := st.items[b*stepBatch : min((b+1)*stepBatch, len(st.items))]
+		var doc yaml.Node
+		if err := dec.Decode(&doc); err != nil || len(doc.Content) != 1 {
+			st.failed = true
+			return nil
+		}
+		seq := doc.Content[0]
+		if seq.Kind != yaml.SequenceNode || len(seq.Content) != len(items) || hasAnchor(seq) {
+			st.failed = true
+			return nil
+		}
+		for j, item := range seq.Content {
+			// Each item starts where the split saw it start.
+			if item.Line+shift != items[j].line {
+				st.failed = true
+				return nil
+			}
+		}
+		for j, item := range seq.Content {
+			shiftLines(item, shift)
+			out = append(out, l.step(file, item)...)
+			seq.Content[j] = nil
+		}
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err != io.EOF {
+		st.failed = true
+		return nil
+	}
+	return out
+}
+
+// shiftLines adds off to the line of n and of everything under it.
+func shiftLines(n *yaml.Node, off int) {
+	n.Line += off
+	for _, c := range n.Content {
+		shiftLines(c, off)
+	}
+}
