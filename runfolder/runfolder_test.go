@@ -37,13 +37,9 @@ func TestManifestStreamedAsMarshalled(t *testing.T) {
 			Started: t0, Status: "ok", Undo: []engine.CleanupRecord{}, Cleanup: []engine.CleanupRecord{}, Findings: []engine.FindingRecord{},
 			Artifacts: []engine.ArtifactRecord{}, Notes: []string{"n"}}
 		for _, s := range all[:n] {
-			if err := f.Step(s); err != nil {
-				t.Fatal(err)
-			}
+			record(t, f, s)
 		}
-		if err := f.End(m); err != nil {
-			t.Fatal(err)
-		}
+		end(t, f, m)
 		whole := *m
 		whole.Steps = append([]engine.StepRecord{}, all[:n]...)
 		want, _ := json.MarshalIndent(&whole, "", "  ")
@@ -73,6 +69,22 @@ func TestManifestStreamedAsMarshalled(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(dir, "summary.md")); err != nil {
 			t.Errorf("%d steps: %v", n, err)
 		}
+	}
+}
+
+// record hands the folder rec as the engine does, with the step's event.
+func record(t *testing.T, f engine.Folder, rec engine.StepRecord) {
+	t.Helper()
+	if err := f.Record(engine.Event{Type: engine.EvStepEnded, Seq: rec.Seq, Write: &engine.FolderWrite{Step: &rec}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// end hands the folder the finished record m, with run-ended.
+func end(t *testing.T, f engine.Folder, m *engine.Manifest) {
+	t.Helper()
+	if err := f.Record(engine.Event{Type: engine.EvRunEnded, Write: &engine.FolderWrite{Manifest: m}}); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -120,13 +132,9 @@ func TestSummaryAsFromTheManifest(t *testing.T) {
 				Started: t0, Ended: t0, Status: "ok", Undo: []engine.CleanupRecord{{Command: "debug off", Status: "ok", Transport: "xmlapi"}},
 				Cleanup: []engine.CleanupRecord{}, Findings: []engine.FindingRecord{}, Artifacts: []engine.ArtifactRecord{}}
 			for _, s := range steps {
-				if err := f.Step(s); err != nil {
-					t.Fatal(err)
-				}
+				record(t, f, s)
 			}
-			if err := f.End(m); err != nil {
-				t.Fatal(err)
-			}
+			end(t, f, m)
 			got, err := os.ReadFile(filepath.Join(dir, "summary.md"))
 			if err != nil {
 				t.Fatal(err)
