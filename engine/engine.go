@@ -426,6 +426,9 @@ type run struct {
 	// last is what the current step sent last, for its missing evidence
 	// (missing.go).
 	last lastSent
+	// w and wrec are what recordStep hands the folder, reused.
+	w    FolderWrite
+	wrec StepRecord
 }
 
 // Run runs the playbook: steps, then the undo stack and cleanup on a fresh

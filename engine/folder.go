@@ -73,7 +73,9 @@ type Folder interface {
 
 // FolderWrite is what the run folder writes for one event (Event.Write):
 // the engine sets it on the events below, and clears it before any other
-// observer gets the event.
+// observer gets the event. It and what it points to are the engine's,
+// and valid only during Record: the folder keeps none of it (the engine
+// reuses them).
 //
 //   - step-ended of a command: Step, its record, and Output, what the
 //     device answered (redacted), to be written as File

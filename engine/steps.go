@@ -713,7 +713,11 @@ type stepItem struct{ id, item string }
 // folder could not write is a problem emitted before e: an output file of
 // the step (e and rec then name none), a record of the run.
 func (ru *run) recordStep(e Event, rec *StepRecord, file, text string) {
-	w := &FolderWrite{Step: rec}
+	// One FolderWrite and record, reused (the folder keeps neither past
+	// Record): a step costs no allocation for them.
+	ru.wrec = *rec
+	ru.w = FolderWrite{Step: &ru.wrec}
+	w := &ru.w
 	if file != "" {
 		w.File, w.Output = file, []byte(ru.redact(text))
 	}
@@ -737,6 +741,7 @@ func (ru *run) recordStep(e Event, rec *StepRecord, file, text string) {
 	if rec.Status != "skipped" {
 		ru.last.rec, ru.last.set = *rec, true
 	}
+	w.Output = nil // the run keeps no output once the step ended
 	ru.em.publish(e)
 }
 
