@@ -25,7 +25,7 @@ type spyFolder struct {
 	// writes counts the events that carried something to write, steps
 	// those that carried a step record.
 	writes, steps int
-	fail   func(e engine.Event) error
+	fail          func(e engine.Event) error
 }
 
 func (f *spyFolder) Record(e engine.Event) error {
