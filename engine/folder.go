@@ -116,6 +116,9 @@ func (e *OutputError) Unwrap() error { return e.Err }
 // splitOutput tells an *OutputError in err apart from the rest of err
 // (nil when there is none).
 func splitOutput(err error) (*OutputError, error) {
+	if err == nil {
+		return nil, nil
+	}
 	var oe *OutputError
 	if !errors.As(err, &oe) {
 		return nil, err
