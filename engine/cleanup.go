@@ -137,7 +137,7 @@ func (ru *run) runCleanup(ctx context.Context) {
 	ru.em.emit(Event{Type: EvCleanupStarted, UndoCount: n[KindUndo], CleanupCount: n[KindCleanup]})
 	s := ru.session()
 	d := &drainer{l: ru.ledger, j: ru.j, s: s, now: ru.now, redact: ru.redact,
-		prepare: ru.prepareCleanup, output: ru.cleanupOutput}
+		prepare: ru.prepareCleanup, output: ru.cleanupOutput, em: ru.em}
 	for _, r := range d.drain(ctx) {
 		if r.entry.Key.Kind == KindCleanup {
 			ru.m.Cleanup = append(ru.m.Cleanup, r.rec)
@@ -149,14 +149,13 @@ func (ru *run) runCleanup(ctx context.Context) {
 	ru.em.emit(Event{Type: EvCleanupEnded, Pending: ru.ledger.Shown()})
 }
 
-// cleanupOutput writes what the device answered to a cleanup command.
-func (ru *run) cleanupOutput(p PendingEntry, text string) string {
+// cleanupOutput names the file that keeps what the device answered to a
+// cleanup command, redacted: the folder writes it with the event that
+// follows (drainer.send).
+func (ru *run) cleanupOutput(p PendingEntry, text string) *FolderWrite {
 	ru.seq++
 	name := fmt.Sprintf("steps/%03d-cleanup-%s.txt", ru.seq, safeName(p.Command))
-	if _, err := ru.writeOutput(name, text); err != nil {
-		return ""
-	}
-	return name
+	return &FolderWrite{File: name, Output: []byte(ru.redact(text))}
 }
 
 // session is the run's transport as the ledger's reopen policy drives it.

@@ -206,25 +206,27 @@ func TestCompleteRunFolderFromRecords(t *testing.T) {
 			}
 			head := &engine.Manifest{Version: 1, Playbook: engine.ManifestPlaybook{Name: "basic"}, Target: engine.ManifestTarget{Name: "fw1", Transport: "ssh"},
 				Started: t0, Status: "running", Undo: []engine.CleanupRecord{}, Cleanup: []engine.CleanupRecord{}, Findings: []engine.FindingRecord{}, Artifacts: []engine.ArtifactRecord{}}
-			if err := f.Checkpoint(head); err != nil {
+			if err := f.Record(engine.Event{Type: engine.EvRunStarted, Write: &engine.FolderWrite{Manifest: head}}); err != nil {
 				t.Fatal(err)
 			}
 			var want []engine.StepRecord
 			for _, s := range c.steps {
 				rec := s.rec
+				w := &engine.FolderWrite{Step: &rec}
 				if s.text != nil {
-					rec.Output = fmt.Sprintf("steps/%03d-%s.txt", rec.Seq, map[bool]string{true: rec.ID, false: "x"}[rec.ID != ""])
-					if rec.SHA256, err = f.Output(rec.Output, []byte(*s.text)); err != nil {
-						t.Fatal(err)
-					}
+					w.File, w.Output = fmt.Sprintf("steps/%03d-%s.txt", rec.Seq, map[bool]string{true: rec.ID, false: "x"}[rec.ID != ""]), []byte(*s.text)
 				}
-				if err := f.Step(rec); err != nil {
+				if err := f.Record(engine.Event{Type: engine.EvStepEnded, Seq: rec.Seq, Write: w}); err != nil {
 					t.Fatal(err)
+				}
+				if s.text != nil { // the folder names the output and its sha256
+					sum := sha256.Sum256([]byte(*s.text))
+					rec.Output, rec.SHA256 = w.File, hex.EncodeToString(sum[:])
 				}
 				want = append(want, rec)
 			}
 			if c.flowOut {
-				if _, err := f.Output("steps/004-flow.txt", []byte(flow)); err != nil {
+				if err := os.WriteFile(filepath.Join(dir, "steps/004-flow.txt"), []byte(flow), 0o644); err != nil {
 					t.Fatal(err)
 				}
 			}

@@ -7,21 +7,29 @@
 //
 // The engine knows the run folder only through the Folder it is given
 // (folder.go; package runfolder writes manifest.json, steps/NNN-<id>.txt,
-// summary.md, artifacts/ and triggers report.html), called synchronously:
-// each step's output and record are handed over as the step ends and kept
-// on disk, not in memory. `runbook cleanup` (resume.go) drains the journal
-// and decides what a finished or killed run's record says; it reads the
-// step records a killed run wrote and writes the record through the
-// ResumedFolder it is given (runfolder.Open; RecordedFolder). It keeps the
-// journal (journal.jsonl) itself, the one file of the folder it writes:
+// summary.md, artifacts/ and triggers report.html): an observer of the
+// run's events that can fail. Folder.Record gets every event first,
+// synchronously, with what it writes in the event's Write (a command's
+// redacted output, the step record, the manifest: never encoded, nil for
+// every other observer), and returns an error the engine handles where it
+// knows what failed; only then do the other observers get the event, so
+// each step's output and record are on disk, not in memory, before anyone
+// sees the step end. What cannot be an event stays a method: an export's
+// streamed file (Artifact), the manifest read back (Written), Discard.
+// `runbook cleanup` (resume.go) drains the journal and decides what a
+// finished or killed run's record says; it reads the step records a
+// killed run wrote and writes the record through the ResumedFolder it is
+// given (runfolder.Open; RecordedFolder). It keeps the journal
+// (journal.jsonl) itself, the one file of the folder it writes:
 // journal-before-send is the ledger's (an undo is fsynced before its
 // command is sent, in the goroutine that sends it), so it cannot be an
 // observer's.
 //
 // It prints nothing: everything a person or a program follows of a run is
-// an Event (events.go), handed in order to Options.Observer; the terminal
-// printer and the NDJSON stream are observers (package observe). Every
-// event field is redacted before any observer sees it.
+// an Event (events.go), handed in order to the Folder, then to
+// Options.Observer; the terminal printer and the NDJSON stream are
+// observers (package observe). Every event field is redacted before any
+// observer, the folder included, sees it.
 //
 // It imports the transports interface only, never an implementation, and
 // never cobra or os.Stdout.

@@ -337,7 +337,7 @@ func New(o Options) *Runner {
 	}
 	rd := o.Secrets.Redactor
 	r := &Runner{o: o, redact: rd.String, ledger: newLedger()}
-	r.em = &emitter{obs: o.Observer, target: o.Target, now: o.Now}
+	r.em = &emitter{obs: o.Observer, target: o.Target, now: o.Now, redact: rd.String}
 	return r
 }
 
@@ -426,6 +426,9 @@ type run struct {
 	// last is what the current step sent last, for its missing evidence
 	// (missing.go).
 	last lastSent
+	// w and wrec are what recordStep hands the folder, reused.
+	w    FolderWrite
+	wrec StepRecord
 }
 
 // Run runs the playbook: steps, then the undo stack and cleanup on a fresh
@@ -499,6 +502,10 @@ func (r *Runner) Run(ctx context.Context) *Result {
 	dir := folder.Dir()
 	res.Dir = dir
 	ru.folder = folder
+	// The folder gets every event first (folder.go); it holds the run's
+	// files: let it go once Run returns, not with the Runner.
+	r.em.folder = folder
+	defer func() { r.em.folder = nil }()
 	ru.dir = dir
 	r.mu.Lock()
 	r.dir = dir
@@ -514,10 +521,6 @@ func (r *Runner) Run(ctx context.Context) *Result {
 	if err := j.Append(JournalEntry{Time: start, Event: evRunStart, Version: ManifestVersion, Playbook: pb.Name, Target: o.Target, Transport: o.Transport, Cassette: o.Cassette, PID: os.Getpid(), Params: stringParams(m.Params)}); err != nil {
 		return finish(StatusRefused, fmt.Errorf("run folder: %w", err))
 	}
-	m.Status = "running"
-	if err := folder.Checkpoint(m); err != nil {
-		return finish(StatusRefused, fmt.Errorf("run folder: %w", err))
-	}
 	r.em.now = func() time.Time {
 		if ru.connected {
 			return ru.now()
@@ -527,7 +530,15 @@ func (r *Runner) Run(ctx context.Context) *Result {
 	// That clock holds the run (its steps, its transport): let the run go
 	// once Run returns, not with the Runner, which a caller may keep.
 	defer func() { r.em.now = o.Now }()
-	r.em.emit(Event{Type: EvRunStarted, Time: start, Playbook: pb.Name, Source: o.Source, Transport: o.Transport, Dir: dir})
+	// The folder writes the manifest so far as it records run-started:
+	// without it, the run does not start.
+	m.Status = "running"
+	started, err := r.em.record(Event{Type: EvRunStarted, Time: start, Playbook: pb.Name, Source: o.Source, Transport: o.Transport, Dir: dir,
+		Write: &FolderWrite{Manifest: m}})
+	if err != nil {
+		return finish(StatusRefused, fmt.Errorf("run folder: %w", err))
+	}
+	r.em.publish(started)
 
 	status, runErr := ru.mainRecovered(ctx)
 	ru.leave(status)
@@ -548,7 +559,7 @@ func (r *Runner) Run(ctx context.Context) *Result {
 		res.Dir = ""
 		finish(status, runErr)
 		r.setPhase("done")
-		r.emitEnd(res, "")
+		r.em.emit(endEvent(res, ""))
 		return res
 	}
 	res.Pending = r.Pending()
@@ -561,15 +572,6 @@ func (r *Runner) Run(ctx context.Context) *Result {
 	finish(status, runErr)
 	if err := j.Append(JournalEntry{Time: m.Ended, Event: evRunEnd, Status: string(status), Error: m.Error}); err != nil {
 		ru.problem("run", err)
-	}
-	if err := folder.End(m); err != nil {
-		ru.problem("run", fmt.Errorf("writing the run folder: %w", err))
-	}
-	// The manifest handed back is the redacted one, as written: nothing in
-	// memory that callers may render holds a secret. Without its steps:
-	// they are in the folder.
-	if red, err := folder.Written(); err == nil {
-		res.Manifest = red
 	}
 	r.setPhase("done")
 	ru.printEnd(res)

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"fmt"
 	"time"
 )
 
@@ -211,6 +212,12 @@ type Event struct {
 	// the steps that failed and let the run go on, with the device's words
 	// and how to take each by hand.
 	Missing []MissingRecord `json:"missing_evidence,omitempty"`
+
+	// Write is what the run folder writes for this event (folder.go):
+	// a command's output, a step record, the manifest. It is the
+	// folder's alone: never encoded, and nil in every event any other
+	// observer gets.
+	Write *FolderWrite `json:"-"`
 }
 
 // Observer receives a run's events, in order, from the goroutine running
@@ -245,16 +252,39 @@ func deliver(o Observer, e Event) {
 	o.Event(e)
 }
 
-// emitter stamps and delivers events.
+// emitter stamps and delivers events: to the run folder first, which
+// can fail (record), then to the observers (publish).
 type emitter struct {
+	// folder is the run's folder (nil: none, as for `runbook cleanup`).
+	folder Folder
 	obs    Observer
 	target string
 	now    func() time.Time
+	// redact, when set, redacts the folder's errors (which may quote a
+	// file name) before they are reported.
+	redact func(string) string
 }
 
+// emit hands e to the folder, then to the observers. It is for the events
+// whose folder error the engine has no more to say about than that: one
+// is reported as a problem of the run before e is handed on.
 func (em *emitter) emit(e Event) {
-	if em == nil || em.obs == nil {
+	if em == nil {
 		return
+	}
+	e, err := em.record(e)
+	if err != nil {
+		em.folderProblem(err)
+	}
+	em.publish(e)
+}
+
+// record stamps e and hands it to the folder, which has written what e
+// carries when it returns (or failed: err). The engine deals with err
+// where it knows what failed, then hands e on with publish.
+func (em *emitter) record(e Event) (Event, error) {
+	if em == nil {
+		return e, nil
 	}
 	e.V = EventSchema
 	if e.Time.IsZero() {
@@ -263,7 +293,42 @@ func (em *emitter) emit(e Event) {
 	if e.Target == "" {
 		e.Target = em.target
 	}
+	if em.folder == nil {
+		return e, nil
+	}
+	return e, recordIn(em.folder, e)
+}
+
+// recordIn hands e to f: a panic in it is an error of the folder, and the
+// run and its cleanup go on.
+func recordIn(f Folder, e Event) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("internal error: %v", p)
+		}
+	}()
+	return f.Record(e)
+}
+
+// publish hands e, recorded, to the observers, without what only the
+// folder gets.
+func (em *emitter) publish(e Event) {
+	if em == nil || em.obs == nil {
+		return
+	}
+	e.Write = nil
 	deliver(em.obs, e)
+}
+
+// folderProblem reports a folder error as a problem of the run (the folder
+// has no error to say about a problem event itself).
+func (em *emitter) folderProblem(err error) {
+	msg := "writing the run folder: " + err.Error()
+	if em.redact != nil {
+		msg = em.redact(msg)
+	}
+	e, _ := em.record(Event{Type: EvProblem, Scope: "run", Message: msg})
+	em.publish(e)
 }
 
 func durMS(d time.Duration) int64 { return int64(d.Round(time.Millisecond) / time.Millisecond) }

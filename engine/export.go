@@ -46,14 +46,14 @@ func (ru *run) export(ctx context.Context, s *playbook.Step) error {
 		// scp export asks for a password: only a CLI session can answer.
 		ru.addNote(fmt.Sprintf("%s was not exported: the %s transport can neither pull it nor answer the password question of scp export. "+
 			"On the firewall's CLI (SSH) run `%s to %s`, then attach the file to the case.",
-			what, ru.o.Transport, shownScp, shownTo))
+			what, ru.o.Transport, shownScp, shownTo), nil)
 		ru.skip(s)
 		return nil
 	}
 	if to == "" {
 		ru.addNote(fmt.Sprintf("%s was not exported: the %s transport cannot pull it and no scp destination was given. "+
 			"On the firewall run `%s to USER@HOST:PATH` (or pass --param scp_to=USER@HOST:PATH), then attach the file to the case.",
-			what, ru.o.Transport, shownScp))
+			what, ru.o.Transport, shownScp), nil)
 		ru.skip(s)
 		return nil
 	}
@@ -82,10 +82,10 @@ func (ru *run) export(ctx context.Context, s *playbook.Step) error {
 		host, _, _ = strings.Cut(host, ":")
 		ru.addNote(fmt.Sprintf("%s was not exported: the firewall has not seen the SSH host key of %s and asked whether to trust it; "+
 			"runbook answered no. Check the key, then run again with --scp-accept-new-host-key to answer yes for that run, "+
-			"or run `%s to %s` on the firewall's CLI yourself.", what, host, shownScp, shownTo))
+			"or run `%s to %s` on the firewall's CLI yourself.", what, host, shownScp, shownTo), nil)
 	case errors.Is(err, transports.ErrCopyFailed):
 		ru.addNote(fmt.Sprintf("%s was not exported: `scp export` failed on the firewall (see the step's output for the device's words). "+
-			"Fix the destination or its password, then run `%s to %s` on the firewall's CLI and attach the file to the case.", what, shownScp, shownTo))
+			"Fix the destination or its password, then run `%s to %s` on the firewall's CLI and attach the file to the case.", what, shownScp, shownTo), nil)
 	}
 	return err
 }
@@ -154,10 +154,11 @@ func (ru *run) pull(ctx context.Context, s *playbook.Step, ex transports.Exporte
 			rec.Status = "timeout"
 		}
 	}
-	ru.em.emit(Event{Type: EvStepEnded, Seq: seq, Step: s.ID, Kind: string(s.Kind), Command: label, Status: EventStatus(rec.Status),
-		Error: rec.Error, Output: rec.Output, Bytes: info.Size, DurationMS: durMS(rec.End.Sub(rec.Start))})
-	ru.addStep(rec, "")
 	_ = ru.j.Append(JournalEntry{Time: ru.now(), Event: evStepEnd, Seq: seq, Step: s.ID, Status: rec.Status, Error: rec.Error})
+	// The file is kept (Artifact); the folder records the step with
+	// step-ended, before any other observer sees it.
+	ru.recordStep(Event{Type: EvStepEnded, Seq: seq, Step: s.ID, Kind: string(s.Kind), Command: label, Status: EventStatus(rec.Status),
+		Error: rec.Error, Output: rec.Output, Bytes: info.Size, DurationMS: durMS(rec.End.Sub(rec.Start))}, &rec, "", "")
 	ru.record(s, playbook.RunView{Text: rec.Output, Time: rec.End}, rec.Status, rec.Error)
 	return err
 }

@@ -468,9 +468,13 @@ type drainer struct {
 	// through the ledger); skip records it as not needed. nil: as
 	// journaled (`runbook cleanup`).
 	prepare func(ctx context.Context, p PendingEntry) (skip bool, err error)
-	// output, if set, keeps what the device answered and returns its path
-	// in the run folder.
-	output func(p PendingEntry, text string) string
+	// output, if set, names the file of the run folder that keeps what
+	// the device answered: the folder writes it as it records the event
+	// that follows (send), through em.
+	output func(p PendingEntry, text string) *FolderWrite
+	em     *emitter
+	// written is the output to hand to the folder with the next event.
+	written *FolderWrite
 	// note is added to every record ("by runbook cleanup").
 	note string
 	// later is set for `runbook cleanup`: the device may have changed
@@ -572,13 +576,15 @@ func (d *drainer) one(ctx context.Context, p PendingEntry) CleanupRecord {
 		text, err = d.s.run(ctx, cli, form)
 		rec.Transport = d.s.via
 		if d.output != nil && text != "" {
-			rec.Output = d.output(p, text)
+			if w := d.output(p, text); w != nil {
+				rec.Output, d.written = w.File, w
+			}
 		}
 		if err == nil {
 			accepted = i
 			rec.Command = form
 			if len(p.Forms) > 1 {
-				d.s.emit(Event{Type: EvFormAccepted, Key: p.Key.String(), Label: p.Label(), Form: i + 1, Forms: len(p.Forms), Command: form})
+				d.send(Event{Type: EvFormAccepted, Key: p.Key.String(), Label: p.Label(), Form: i + 1, Forms: len(p.Forms), Command: form}, &rec)
 			}
 			break
 		}
@@ -587,7 +593,7 @@ func (d *drainer) one(ctx context.Context, p PendingEntry) CleanupRecord {
 		}
 		words := d.redact(refusalWords(err))
 		refused = append(refused, RefusedForm{Form: i, Command: form, Error: words})
-		d.s.emit(Event{Type: EvFormRefused, Key: p.Key.String(), Label: p.Label(), Form: i + 1, Forms: len(p.Forms), Command: form, Error: words})
+		d.send(Event{Type: EvFormRefused, Key: p.Key.String(), Label: p.Label(), Form: i + 1, Forms: len(p.Forms), Command: form, Error: words}, &rec)
 		if jerr := d.l.record(d.j, JournalEntry{Time: d.now(), Event: evRefused, Key: p.Key.String(), Command: form, Error: words}); jerr != nil {
 			d.s.emit(Event{Type: EvProblem, Scope: "step", Key: p.Key.String(), Message: d.redact(jerr.Error())})
 		}
@@ -620,7 +626,35 @@ func (d *drainer) entry(p PendingEntry, command string, forms int) {
 // ended emits cleanup-entry-ended with rec's status, before the result is
 // journaled (a journal failure follows as a problem).
 func (d *drainer) ended(p PendingEntry, rec *CleanupRecord) {
-	d.s.emit(Event{Type: EvCleanupEntryEnded, Key: p.Key.String(), Label: p.Label(), Command: rec.Command, Status: EventStatus(rec.Status), Error: rec.Error, Output: rec.Output})
+	d.send(Event{Type: EvCleanupEntryEnded, Key: p.Key.String(), Label: p.Label(), Command: rec.Command, Status: EventStatus(rec.Status), Error: rec.Error, Output: rec.Output}, rec)
+}
+
+// send emits e, the event that follows the form just sent: it carries to
+// the folder what the device answered to it (written), if anything, and
+// when the folder cannot write it neither rec nor e names the file (as
+// the output of a cleanup command always was: no problem is reported).
+func (d *drainer) send(e Event, rec *CleanupRecord) {
+	w := d.written
+	if w == nil || d.em == nil {
+		d.s.emit(e)
+		return
+	}
+	d.written = nil
+	e.Write = w
+	e, err := d.em.record(e)
+	oe, rest := splitOutput(err)
+	if oe != nil {
+		if rec.Output == w.File {
+			rec.Output = ""
+		}
+		if e.Output == w.File {
+			e.Output = ""
+		}
+	}
+	if rest != nil {
+		d.em.folderProblem(rest)
+	}
+	d.em.publish(e)
 }
 
 // RefusedForm is one form of a command the device refused, with its words.

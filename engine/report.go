@@ -294,14 +294,28 @@ func (ru *run) printEnd(res *Result) {
 	for _, f := range ru.m.Findings {
 		ru.em.emit(Event{Type: EvFinding, ID: f.ID, Severity: f.Severity, Message: f.Message})
 	}
-	ru.emitEnd(res, filepath.Join(res.Dir, "summary.md"))
+	// The folder writes the finished record as it records run-ended,
+	// before any other observer sees it.
+	e := endEvent(res, filepath.Join(res.Dir, "summary.md"))
+	e.Write = &FolderWrite{Manifest: ru.m}
+	e, err := ru.em.record(e)
+	if err != nil {
+		ru.problem("run", fmt.Errorf("writing the run folder: %w", err))
+	}
+	// The manifest handed back is the redacted one, as written: nothing in
+	// memory that callers may render holds a secret. Without its steps:
+	// they are in the folder.
+	if red, err := ru.folder.Written(); err == nil {
+		res.Manifest = red
+	}
+	ru.em.publish(e)
 }
 
-// emitEnd emits run-ended: summary is summary.md, empty when no run folder
-// is kept.
-func (r *Runner) emitEnd(res *Result, summary string) {
+// endEvent is the run-ended of res: summary is summary.md, empty when no
+// run folder is kept.
+func endEvent(res *Result, summary string) Event {
 	m := res.Manifest
 	code := res.ExitCode
-	r.em.emit(Event{Type: EvRunEnded, Status: EventStatus(m.Status), ExitCode: &code, Outcome: Outcome(m.Status, res.ExitCode, m.Findings, len(m.Missing)),
-		Dir: res.Dir, Summary: summary, Pending: res.Pending, Error: m.Error, Missing: m.Missing})
+	return Event{Type: EvRunEnded, Status: EventStatus(m.Status), ExitCode: &code, Outcome: Outcome(m.Status, res.ExitCode, m.Findings, len(m.Missing)),
+		Dir: res.Dir, Summary: summary, Pending: res.Pending, Error: m.Error, Missing: m.Missing}
 }

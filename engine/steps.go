@@ -145,8 +145,8 @@ func (ru *run) skipBecause(s *playbook.Step, why string) {
 		ru.steps[s.ID] = playbook.StepView{Skipped: true, Status: "skipped"}
 	}
 	now := ru.now()
-	ru.addStep(StepRecord{ID: s.ID, Kind: string(s.Kind), Line: s.Line, Command: srcOf(s), Start: now, End: now, Status: "skipped", Note: why}, "")
-	ru.em.emit(Event{Type: EvStepSkipped, Step: s.ID, Kind: string(s.Kind), Name: describe(s), Reason: why})
+	rec := StepRecord{ID: s.ID, Kind: string(s.Kind), Line: s.Line, Command: srcOf(s), Start: now, End: now, Status: "skipped", Note: why}
+	ru.recordStep(Event{Type: EvStepSkipped, Step: s.ID, Kind: string(s.Kind), Name: describe(s), Reason: why}, &rec, "", "")
 }
 
 func srcOf(s *playbook.Step) string {
@@ -465,7 +465,7 @@ func (ru *run) send(ctx context.Context, s *playbook.Step, forms []transports.Co
 		case notOverAPI && ctx.Err() == nil:
 			rec.Status = "refused"
 			rec.Note = notOverAPINote(cmd.Shown, shownUndo)
-			ru.addNote(rec.Note)
+			ru.addNote(rec.Note, nil)
 			ru.last.byHand = rec.Note
 		case ctx.Err() != nil:
 			rec.Status = stoppedStatus(ctx)
@@ -481,12 +481,6 @@ func (ru *run) send(ctx context.Context, s *playbook.Step, forms []transports.Co
 	}
 	// Named from the shown command: a file name is never redacted later.
 	name := fmt.Sprintf("steps/%03d-%s.txt", seq, fileLabel(s, cmd.Shown)+ru.itemSuffix())
-	sum, werr := ru.writeOutput(name, text)
-	if werr != nil {
-		ru.problem("step", fmt.Errorf("could not write %s: %w", name, werr))
-	} else {
-		rec.Output, rec.SHA256 = name, sum
-	}
 	out := playbook.RunView{Text: res.Text, Data: res.Data, Time: end, Item: ru.itemOr(), Form: max(accepted, 0)}
 	if err == nil && s.Parse != "" {
 		f, perr := parse.Parse(s.Parse, res.Text, res.Data)
@@ -495,15 +489,16 @@ func (ru *run) send(ctx context.Context, s *playbook.Step, forms []transports.Co
 		}
 		out.Fields = f
 	}
-	ru.addStep(rec, text)
 	if k := (stepItem{rec.ID, rec.Item}); mayRunAgain(s) && rec.Command != "" {
 		if _, ok := ru.firstCmd[k]; !ok {
 			ru.firstCmd[k] = rec.Command
 		}
 	}
 	_ = ru.j.Append(JournalEntry{Time: end, Event: evStepEnd, Seq: seq, Step: s.ID, Status: rec.Status, Error: rec.Error, Item: ru.itemOr()}) // not durable
-	ru.em.emit(Event{Type: EvStepEnded, Seq: seq, Step: s.ID, Kind: string(s.Kind), Command: cmd.Shown, Item: rec.Item,
-		Status: EventStatus(rec.Status), Error: rec.Error, Output: rec.Output, DurationMS: durMS(end.Sub(start))})
+	// The folder writes the output and the record as it records
+	// step-ended, before any other observer sees it.
+	ru.recordStep(Event{Type: EvStepEnded, Seq: seq, Step: s.ID, Kind: string(s.Kind), Command: cmd.Shown, Item: rec.Item,
+		Status: EventStatus(rec.Status), Error: rec.Error, Output: name, DurationMS: durMS(end.Sub(start))}, &rec, name, text)
 	ru.record(s, out, rec.Status, rec.Error)
 	if err != nil {
 		return out, err
@@ -708,43 +703,81 @@ func fileLabel(s *playbook.Step, cli string) string {
 	return safeName(strings.Join(f, "-"))
 }
 
-// writeOutput writes a redacted output file and returns its sha256.
-func (ru *run) writeOutput(rel, text string) (string, error) {
-	return ru.folder.Output(rel, []byte(ru.redact(text)))
-}
-
 // stepItem names a step, and the item of a for_each step.
 type stepItem struct{ id, item string }
 
-// addStep hands a step's record to the run folder, which keeps it (the
-// engine keeps only what later needs: the first `show clock`). text is
-// the output written for it.
-func (ru *run) addStep(rec StepRecord, text string) {
+// recordStep hands e to the run folder carrying rec, the step's record,
+// and, when file is set, text, the output to write there (redacted
+// here); then to the other observers. The folder keeps the record (the
+// engine keeps only what later needs: the first `show clock`). What the
+// folder could not write is a problem emitted before e: an output file of
+// the step (e and rec then name none), a record of the run.
+func (ru *run) recordStep(e Event, rec *StepRecord, file, text string) {
+	// One FolderWrite and record, reused (the folder keeps neither past
+	// Record): a step costs no allocation for them.
+	ru.wrec = *rec
+	ru.w = FolderWrite{Step: &ru.wrec}
+	w := &ru.w
+	if file != "" {
+		w.File, w.Output = file, []byte(ru.redact(text))
+	}
+	e.Write = w
+	e, err := ru.em.record(e)
+	oe, rest := splitOutput(err)
+	switch {
+	case oe != nil:
+		ru.problem("step", oe)
+		e.Output = ""
+	case file != "":
+		rec.Output = file
+	}
+	if rest != nil {
+		ru.problem("run", fmt.Errorf("recording step %d: %w", rec.Seq, rest))
+	}
 	if ru.clock0 == nil && rec.Command == "show clock" && rec.Status == "ok" && rec.Output != "" {
-		c := strings.TrimSpace(ru.redact(text))
+		c := strings.TrimSpace(string(w.Output))
 		ru.clock0 = &c
 	}
-	if err := ru.folder.Step(rec); err != nil {
-		ru.problem("run", fmt.Errorf("recording step %d: %w", rec.Seq, err))
-	}
 	if rec.Status != "skipped" {
-		ru.last.rec, ru.last.set = rec, true
+		ru.last.rec, ru.last.set = *rec, true
 	}
+	w.Output = nil // the run keeps no output once the step ended
+	ru.em.publish(e)
 }
 
+// sleep waits d between wait and wait-ended; nothing when d is not
+// positive.
 func (ru *run) sleep(ctx context.Context, d time.Duration, why string) error {
 	if d <= 0 {
 		return nil
 	}
+	return ru.waitFor(ctx, d, why, nil)
+}
+
+// waitFor waits d (none when it is not positive) between wait and
+// wait-ended. rec, set for a wait step, is its record: completed (its
+// end and status) and handed to the folder with wait-ended, so a wait
+// step emits both events even when nothing is left to wait.
+func (ru *run) waitFor(ctx context.Context, d time.Duration, why string, rec *StepRecord) error {
+	d = max(d, 0)
 	_, virtual := ru.clock.(*virtualClock)
 	deadline := ru.now().Add(d)
 	ru.em.emit(Event{Type: EvWait, Message: why, DurationMS: durMS(d), Deadline: &deadline, Virtual: virtual})
-	err := ru.clock.Sleep(ctx, d)
-	status := EvOK
-	if err != nil {
-		status = EventStatus(stoppedStatus(ctx))
+	var err error
+	if d > 0 {
+		err = ru.clock.Sleep(ctx, d)
 	}
-	ru.em.emit(Event{Type: EvWaitEnded, Status: status})
+	status := "ok"
+	if err != nil {
+		status = stoppedStatus(ctx)
+	}
+	ended := Event{Type: EvWaitEnded, Status: EventStatus(status)}
+	if rec == nil {
+		ru.em.emit(ended)
+		return err
+	}
+	rec.End, rec.Status = ru.now(), status
+	ru.recordStep(ended, rec, "", "")
 	return err
 }
 
@@ -763,14 +796,8 @@ func (ru *run) wait(ctx context.Context, s *playbook.Step) error {
 	if err != nil {
 		return err
 	}
-	start := ru.now()
-	err = ru.sleep(ctx, left, msg)
-	status := "ok"
-	if err != nil {
-		status = stoppedStatus(ctx)
-	}
-	ru.addStep(StepRecord{ID: s.ID, Kind: "wait", Line: s.Line, Start: start, End: ru.now(), Status: status, Note: fmt.Sprintf("wait %s %s", d, msg)}, "")
-	return err
+	rec := StepRecord{ID: s.ID, Kind: "wait", Line: s.Line, Start: ru.now(), Note: fmt.Sprintf("wait %s %s", d, msg)}
+	return ru.waitFor(ctx, left, msg, &rec)
 }
 
 // stoppedStatus is the status of a step the run's context cut short:
@@ -791,42 +818,39 @@ func (ru *run) prompt(ctx context.Context, s *playbook.Step) error {
 	rec := StepRecord{ID: s.ID, Kind: "prompt", Line: s.Line, Start: start, Note: msg}
 	if ru.o.Yes {
 		ru.em.emit(Event{Type: EvPrompt, Step: s.ID, Message: msg, Auto: true})
-		ru.em.emit(Event{Type: EvPromptAnswered, Step: s.ID, Status: EvAutoContinued, Auto: true})
-		rec.Status = "auto-continued"
+		rec.Status, rec.End = "auto-continued", ru.now()
+		ru.recordStep(Event{Type: EvPromptAnswered, Step: s.ID, Status: EvAutoContinued, Auto: true}, &rec, "", "")
 		_ = ru.j.Append(JournalEntry{Time: start, Event: evPrompt, Step: s.ID, Message: msg, Status: "auto-continued"})
-	} else {
-		ru.em.emit(Event{Type: EvPrompt, Step: s.ID, Message: msg, DurationMS: durMS(s.PromptTimeout)})
-		ok, with, err := ru.ask(ctx, s, msg, s.PromptTimeout)
-		answered := Event{Type: EvPromptAnswered, Step: s.ID}
-		if len(with) > 0 {
-			answered.Reason, answered.With = ReasonCaseAnswer, with
-		}
-		switch {
-		case errors.Is(err, ErrPromptTimeout) && s.Default == "continue":
-			ok, err = true, nil
-			rec.Status = "timed-out-continued"
-		case errors.Is(err, ErrPromptTimeout):
-			ok, err = false, nil
-		case err != nil:
-			return err
-		}
-		if !ok {
-			rec.Status, rec.End = "aborted", ru.now()
-			answered.Status = EvAborted
-			ru.em.emit(answered)
-			ru.addStep(rec, "")
-			_ = ru.j.Append(JournalEntry{Time: ru.now(), Event: evPrompt, Step: s.ID, Message: msg, Status: "aborted"})
-			return ErrAborted
-		}
-		if rec.Status == "" {
-			rec.Status = "continued"
-		}
-		answered.Status = EventStatus(rec.Status)
-		ru.em.emit(answered)
-		_ = ru.j.Append(JournalEntry{Time: ru.now(), Event: evPrompt, Step: s.ID, Message: msg, Status: rec.Status})
+		return nil
 	}
+	ru.em.emit(Event{Type: EvPrompt, Step: s.ID, Message: msg, DurationMS: durMS(s.PromptTimeout)})
+	ok, with, err := ru.ask(ctx, s, msg, s.PromptTimeout)
+	answered := Event{Type: EvPromptAnswered, Step: s.ID}
+	if len(with) > 0 {
+		answered.Reason, answered.With = ReasonCaseAnswer, with
+	}
+	switch {
+	case errors.Is(err, ErrPromptTimeout) && s.Default == "continue":
+		ok, err = true, nil
+		rec.Status = "timed-out-continued"
+	case errors.Is(err, ErrPromptTimeout):
+		ok, err = false, nil
+	case err != nil:
+		return err
+	}
+	if !ok {
+		rec.Status = "aborted"
+	} else if rec.Status == "" {
+		rec.Status = "continued"
+	}
+	answered.Status = EventStatus(rec.Status)
+	// The folder records the step with the answer.
 	rec.End = ru.now()
-	ru.addStep(rec, "")
+	ru.recordStep(answered, &rec, "", "")
+	_ = ru.j.Append(JournalEntry{Time: ru.now(), Event: evPrompt, Step: s.ID, Message: msg, Status: rec.Status})
+	if !ok {
+		return ErrAborted
+	}
 	return nil
 }
 
@@ -835,16 +859,21 @@ func (ru *run) note(s *playbook.Step) error {
 	if err != nil {
 		return fmt.Errorf("note: %w", err)
 	}
-	ru.addNote(msg)
 	now := ru.now()
-	ru.addStep(StepRecord{ID: s.ID, Kind: "note", Line: s.Line, Start: now, End: now, Status: "ok", Note: msg}, "")
+	ru.addNote(msg, &StepRecord{ID: s.ID, Kind: "note", Line: s.Line, Start: now, End: now, Status: "ok", Note: msg})
 	return nil
 }
 
-// addNote records msg, whose values are already redacted (render).
-func (ru *run) addNote(msg string) {
+// addNote records msg, whose values are already redacted (render); rec,
+// set for a note step, is its record, which the folder records with the
+// note.
+func (ru *run) addNote(msg string, rec *StepRecord) {
 	ru.m.Notes = append(ru.m.Notes, msg)
-	ru.em.emit(Event{Type: EvNote, Message: msg})
+	if rec == nil {
+		ru.em.emit(Event{Type: EvNote, Message: msg})
+	} else {
+		ru.recordStep(Event{Type: EvNote, Message: msg}, rec, "", "")
+	}
 	_ = ru.j.Append(JournalEntry{Time: ru.now(), Event: evNote, Message: msg})
 }
 

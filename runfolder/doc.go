@@ -5,8 +5,10 @@
 // without holding them in memory, writes summary.md (WriteSummary, its
 // renderer; its timeline rows written as the run goes, .summary-rows),
 // and triggers the rendering of report.html (Options.Render).
-// It implements engine.Folder, which the engine calls synchronously; the
-// engine knows no file of the folder.
+// It implements engine.Folder: an observer of the run's events that can
+// fail, which the engine hands every event first, synchronously (Record),
+// each carrying what to write (engine.FolderWrite); an export's file is
+// streamed through Artifact. The engine knows no file of the folder.
 //
 // It completes the folder of a run that ended or was killed for
 // `runbook cleanup` (Open: engine.ResumedFolder): manifest.json and

@@ -205,16 +205,12 @@ func TestResumedRewriteFromRecords(t *testing.T) {
 		{Kind: "note", Start: t0, End: t0, Status: "ok", Note: "a note"},
 		{Seq: 2, Kind: "run", Command: "debug ike pcap on", Transport: "ssh", Start: t0, End: t0, Status: "ok"},
 	}
-	if err := f.Step(recs[0]); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Checkpoint(&base); err != nil { // manifest.json holds step 1
+	record(t, f, recs[0])
+	if err := f.Record(engine.Event{Type: engine.EvRunStarted, Write: &engine.FolderWrite{Manifest: &base}}); err != nil { // manifest.json holds step 1
 		t.Fatal(err)
 	}
 	for _, r := range recs[1:] {
-		if err := f.Step(r); err != nil {
-			t.Fatal(err)
-		}
+		record(t, f, r)
 	}
 	w, err := os.OpenFile(filepath.Join(dir, runfolder.RecordsFile), os.O_WRONLY|os.O_APPEND, 0)
 	if err != nil {

@@ -23,9 +23,9 @@ import (
 const RecordsFile = ".steps.jsonl"
 
 // rowsFile holds, while a run runs, summary.md's timeline rows so far,
-// written as each step is recorded: End copies them into summary.md
-// rather than decoding every record again, and removes it. A run killed
-// before its end leaves it behind (Resumed.Rewrite removes it).
+// written as each step is recorded: the end of the run copies them into
+// summary.md rather than decoding every record again, and removes it. A
+// run killed before its end leaves it behind (Resumed.Rewrite removes it).
 const rowsFile = ".summary-rows"
 
 // Options sets up the folders Create makes.
@@ -89,7 +89,9 @@ func NewDir(base string) (string, error) {
 	}
 }
 
-// Folder is one run folder being written (engine.Folder).
+// Folder is one run folder being written (engine.Folder): an observer of
+// the run's events that can fail, which writes what each carries
+// (Record).
 type Folder struct {
 	dir string
 	o   Options
@@ -100,11 +102,11 @@ type Folder struct {
 	n          int
 	transports []string
 	buf        []byte
-	// head is manifest.json as End wrote it, without its steps.
+	// head is manifest.json as end wrote it, without its steps.
 	head []byte
 	// rows is rowsFile, written through rowsW; rowsBad says a row in it
 	// may not be the one of the record as decoded (a string JSON would
-	// change), so End decodes the records instead.
+	// change), so end decodes the records instead.
 	rows    *os.File
 	rowsW   *bufio.Writer
 	rowsBad bool
@@ -115,8 +117,48 @@ var _ engine.Folder = (*Folder)(nil)
 // Dir is the folder.
 func (f *Folder) Dir() string { return f.dir }
 
-// Output writes b as rel and returns its sha256.
-func (f *Folder) Output(rel string, b []byte) (string, error) {
+// Record writes what e carries (engine.FolderWrite), before the engine
+// hands e to any other observer: on run-started the manifest so far
+// (checkpoint), on run-ended the finished record (end); on any event an
+// output file, then a step record naming it (step). An event that
+// carries nothing writes nothing. An output that cannot be written is an
+// *engine.OutputError, and the step is recorded without it.
+func (f *Folder) Record(e engine.Event) error {
+	w := e.Write
+	if w == nil {
+		return nil
+	}
+	var errs []error
+	var rec engine.StepRecord
+	if w.Step != nil {
+		rec = *w.Step
+	}
+	if w.File != "" {
+		sum, err := f.output(w.File, w.Output)
+		if err != nil {
+			errs = append(errs, &engine.OutputError{File: w.File, Err: err})
+		} else if w.Step != nil {
+			rec.Output, rec.SHA256 = w.File, sum
+		}
+	}
+	if w.Step != nil {
+		if err := f.step(rec); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if w.Manifest != nil {
+		switch e.Type {
+		case engine.EvRunStarted:
+			errs = append(errs, f.checkpoint(w.Manifest))
+		case engine.EvRunEnded:
+			errs = append(errs, f.end(w.Manifest))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// output writes b as rel and returns its sha256.
+func (f *Folder) output(rel string, b []byte) (string, error) {
 	if err := os.WriteFile(filepath.Join(f.dir, rel), b, 0o644); err != nil {
 		return "", err
 	}
@@ -124,9 +166,9 @@ func (f *Folder) Output(rel string, b []byte) (string, error) {
 	return hex.EncodeToString(h[:]), nil
 }
 
-// Step appends rec to RecordsFile: written (not synced) when it returns,
+// step appends rec to RecordsFile: written (not synced) when it returns,
 // so a killed engine loses none.
-func (f *Folder) Step(rec engine.StepRecord) error {
+func (f *Folder) step(rec engine.StepRecord) error {
 	if f.rec == nil {
 		return errors.New("run folder: the run already ended")
 	}
@@ -175,16 +217,16 @@ func (f *Folder) closeRows() bool {
 	return ok
 }
 
-// Checkpoint writes manifest.json of the run so far: m with the steps
+// checkpoint writes manifest.json of the run so far: m with the steps
 // recorded until now.
-func (f *Folder) Checkpoint(m *engine.Manifest) error {
+func (f *Folder) checkpoint(m *engine.Manifest) error {
 	_, err := writeManifest(filepath.Join(f.dir, "manifest.json"), m, f.records)
 	return err
 }
 
-// End writes manifest.json with every recorded step, summary.md, then
+// end writes manifest.json with every recorded step, summary.md, then
 // calls Options.Render, and removes RecordsFile.
-func (f *Folder) End(m *engine.Manifest) error {
+func (f *Folder) end(m *engine.Manifest) error {
 	if f.rec == nil {
 		return errors.New("run folder: the run already ended")
 	}
@@ -261,10 +303,10 @@ func writeSummaryRows(dir string, m *engine.Manifest, rows string) error {
 	})
 }
 
-// Written is manifest.json as End wrote it, decoded, without its steps
-// (Steps nil: Scan reads them from the folder), so what it costs does not
-// grow with the run. Before End, or when End failed, it reads
-// manifest.json back, skipping the steps.
+// Written is manifest.json as the end of the run wrote it, decoded,
+// without its steps (Steps nil: Scan reads them from the folder), so what
+// it costs does not grow with the run. Before the end, or when it failed,
+// it reads manifest.json back, skipping the steps.
 func (f *Folder) Written() (*engine.Manifest, error) {
 	if f.head == nil {
 		return Scan(f.dir, func(engine.StepRecord) error { return nil })

@@ -2,11 +2,15 @@ package runfolder_test
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -37,13 +41,9 @@ func TestManifestStreamedAsMarshalled(t *testing.T) {
 			Started: t0, Status: "ok", Undo: []engine.CleanupRecord{}, Cleanup: []engine.CleanupRecord{}, Findings: []engine.FindingRecord{},
 			Artifacts: []engine.ArtifactRecord{}, Notes: []string{"n"}}
 		for _, s := range all[:n] {
-			if err := f.Step(s); err != nil {
-				t.Fatal(err)
-			}
+			record(t, f, s)
 		}
-		if err := f.End(m); err != nil {
-			t.Fatal(err)
-		}
+		end(t, f, m)
 		whole := *m
 		whole.Steps = append([]engine.StepRecord{}, all[:n]...)
 		want, _ := json.MarshalIndent(&whole, "", "  ")
@@ -73,6 +73,22 @@ func TestManifestStreamedAsMarshalled(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(dir, "summary.md")); err != nil {
 			t.Errorf("%d steps: %v", n, err)
 		}
+	}
+}
+
+// record hands the folder rec as the engine does, with the step's event.
+func record(t *testing.T, f engine.Folder, rec engine.StepRecord) {
+	t.Helper()
+	if err := f.Record(engine.Event{Type: engine.EvStepEnded, Seq: rec.Seq, Write: &engine.FolderWrite{Step: &rec}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// end hands the folder the finished record m, with run-ended.
+func end(t *testing.T, f engine.Folder, m *engine.Manifest) {
+	t.Helper()
+	if err := f.Record(engine.Event{Type: engine.EvRunEnded, Write: &engine.FolderWrite{Manifest: m}}); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -120,13 +136,9 @@ func TestSummaryAsFromTheManifest(t *testing.T) {
 				Started: t0, Ended: t0, Status: "ok", Undo: []engine.CleanupRecord{{Command: "debug off", Status: "ok", Transport: "xmlapi"}},
 				Cleanup: []engine.CleanupRecord{}, Findings: []engine.FindingRecord{}, Artifacts: []engine.ArtifactRecord{}}
 			for _, s := range steps {
-				if err := f.Step(s); err != nil {
-					t.Fatal(err)
-				}
+				record(t, f, s)
 			}
-			if err := f.End(m); err != nil {
-				t.Fatal(err)
-			}
+			end(t, f, m)
 			got, err := os.ReadFile(filepath.Join(dir, "summary.md"))
 			if err != nil {
 				t.Fatal(err)
@@ -157,4 +169,53 @@ func TestSummaryAsFromTheManifest(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestRecordWritesOutputThenStep: an event carrying an output and a step
+// record writes the file, then the record naming it with the file's
+// sha256; an output that cannot be written is an *engine.OutputError and
+// the step is recorded without it; an event carrying nothing writes
+// nothing.
+func TestRecordWritesOutputThenStep(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run")
+	f, err := runfolder.Create(engine.FolderSpec{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Record(engine.Event{Type: engine.EvStepStarted, Seq: 1}); err != nil {
+		t.Fatal(err)
+	}
+	ok := engine.StepRecord{Seq: 1, Kind: "run", Command: "show clock", Status: "ok"}
+	if err := f.Record(engine.Event{Type: engine.EvStepEnded, Seq: 1,
+		Write: &engine.FolderWrite{File: "steps/001-clock.txt", Output: []byte("10:02\n"), Step: &ok}}); err != nil {
+		t.Fatal(err)
+	}
+	if ok.Output != "" || ok.SHA256 != "" {
+		t.Errorf("the folder changed the engine's record: %+v", ok)
+	}
+	lost := engine.StepRecord{Seq: 2, Kind: "run", Command: "show x", Status: "ok"}
+	err = f.Record(engine.Event{Type: engine.EvStepEnded, Seq: 2,
+		Write: &engine.FolderWrite{File: "nowhere/002-x.txt", Output: []byte("x"), Step: &lost}})
+	var oe *engine.OutputError
+	if !errors.As(err, &oe) || oe.File != "nowhere/002-x.txt" || !strings.HasPrefix(err.Error(), "could not write nowhere/002-x.txt: ") {
+		t.Fatalf("unwritable output: %v, want an OutputError", err)
+	}
+	end(t, f, &engine.Manifest{Version: 1, Status: "ok", Undo: []engine.CleanupRecord{}, Cleanup: []engine.CleanupRecord{},
+		Findings: []engine.FindingRecord{}, Artifacts: []engine.ArtifactRecord{}})
+	m, err := runfolder.ReadManifest(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Steps) != 2 || m.Steps[0].Output != "steps/001-clock.txt" || m.Steps[0].SHA256 != sha("10:02\n") ||
+		m.Steps[1].Output != "" || m.Steps[1].SHA256 != "" {
+		t.Errorf("steps %+v", m.Steps)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "steps", "001-clock.txt")); err != nil || string(b) != "10:02\n" {
+		t.Errorf("steps/001-clock.txt: %q, %v", b, err)
+	}
+}
+
+func sha(s string) string {
+	h := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(h[:])
 }
