@@ -100,8 +100,12 @@ func TestStoppedReading(t *testing.T) {
 			var bigStatus []string
 			for _, s := range m.Steps {
 				if s.ID == "big" {
-					// Not pinned: a signal may land before the write began.
+					// Pinned for the timeout only: a signal may land
+					// before the write began.
 					t.Logf("step big: ...%s", s.Error[max(0, len(s.Error)-200):])
+					if tc.sig == 0 && !strings.Contains(s.Error, "command timed out after 2s: the device stopped reading") {
+						t.Errorf("step big: error %q does not say the device stopped reading", s.Error)
+					}
 					bigStatus = append(bigStatus, s.Status)
 				}
 			}

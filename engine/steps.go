@@ -471,7 +471,13 @@ func (ru *run) send(ctx context.Context, s *playbook.Step, forms []transports.Co
 			rec.Status = stoppedStatus(ctx)
 		case errors.Is(err, transports.ErrTimeout) || errors.Is(err, context.DeadlineExceeded):
 			rec.Status = "timeout"
-			err = fmt.Errorf("%w after %s", transports.ErrTimeout, cmd.Timeout)
+			if errors.Is(err, transports.ErrStoppedReading) {
+				// Not an answer that was slow: the command could not be
+				// written, and the operator should know the difference.
+				err = fmt.Errorf("%w after %s: %w: the command could not be written, the session was dropped", transports.ErrTimeout, cmd.Timeout, transports.ErrStoppedReading)
+			} else {
+				err = fmt.Errorf("%w after %s", transports.ErrTimeout, cmd.Timeout)
+			}
 		}
 		rec.Error = ru.redact(err.Error())
 	}

@@ -152,6 +152,12 @@ var (
 	ErrNotSent = errors.New("command not sent")
 	// ErrTimeout: the command did not complete within its timeout.
 	ErrTimeout = errors.New("command timed out")
+	// ErrStoppedReading: a write on the session (the command, an answer
+	// to its question) could not finish: the device stopped reading. It
+	// comes with ErrClosed (the session was dropped to end the write) and
+	// ErrTimeout or the context's error; the command may have reached the
+	// device in part or whole, so it is never ErrNotSent.
+	ErrStoppedReading = errors.New("the device stopped reading")
 	// ErrUnknownCommand: the device does not know the command.
 	ErrUnknownCommand = errors.New("unknown command")
 	// ErrInvalidSyntax: the device's command parser refused the command

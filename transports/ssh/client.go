@@ -208,7 +208,7 @@ func (c *Client) register(v string) {
 // also wraps transports.ErrClosed, and transports.ErrTimeout or ctx.Err(),
 // whichever ended it. The next Run reconnects. The command may have
 // reached the device in part or whole: it is not reported as not sent.
-var ErrStoppedReading = errors.New("the device stopped reading")
+var ErrStoppedReading = transports.ErrStoppedReading
 
 // cutWrite is the error of a write that write cut: why is
 // transports.ErrTimeout (its deadline passed) or the context's error.
