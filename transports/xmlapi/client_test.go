@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/binary"
 	"errors"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -373,5 +376,82 @@ func TestALPN(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestHTTP2Settings reads what the client opens an HTTP/2 connection with
+// (RFC 9113 §3.4: the preface, then SETTINGS, here followed by the
+// connection's WINDOW_UPDATE): the frame size and the receive windows of
+// http2Config. The server hangs up after reading them, so Open fails.
+func TestHTTP2Settings(t *testing.T) {
+	noEnv(t)
+	hs := httptest.NewUnstartedServer(http.NotFoundHandler())
+	hs.StartTLS()
+	cert, fp := hs.TLS.Certificates[0], Fingerprint(hs.Certificate().Raw)
+	hs.Close()
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"h2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	type frame struct {
+		typ     byte
+		stream  uint32
+		payload []byte
+	}
+	const preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+	got := make(chan []frame, 1)
+	go func() {
+		var frames []frame
+		defer func() { got <- frames }()
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		p := make([]byte, len(preface))
+		if _, err := io.ReadFull(c, p); err != nil || string(p) != preface {
+			return
+		}
+		for range 2 {
+			h := make([]byte, 9)
+			if _, err := io.ReadFull(c, h); err != nil {
+				return
+			}
+			f := frame{typ: h[3], stream: binary.BigEndian.Uint32(h[5:]) &^ (1 << 31), payload: make([]byte, int(h[0])<<16|int(h[1])<<8|int(h[2]))}
+			if _, err := io.ReadFull(c, f.payload); err != nil {
+				return
+			}
+			frames = append(frames, f)
+		}
+	}()
+	port := ln.Addr().(*net.TCPAddr).Port
+	tg := transports.Target{Name: "fw1", Transport: Name, Host: "127.0.0.1", Port: port,
+		APIKey: secret.Ref{Kind: "env", Name: "FW1_KEY"}, TLS: transports.TLS{Fingerprint: fp}}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := Open(ctx, tg, opts(io.Discard)); err == nil {
+		t.Fatal("Open succeeded against a server that hangs up")
+	}
+	frames := <-got
+	if len(frames) != 2 || frames[0].typ != 0x4 || frames[1].typ != 0x8 || frames[1].stream != 0 {
+		t.Fatalf("the client opened with %+v, want SETTINGS then a WINDOW_UPDATE of the connection", frames)
+	}
+	settings := map[uint16]uint32{}
+	for p := frames[0].payload; len(p) >= 6; p = p[6:] {
+		settings[binary.BigEndian.Uint16(p)] = binary.BigEndian.Uint32(p[2:])
+	}
+	const maxFrameSize, initialWindowSize = 0x5, 0x4
+	if v := settings[maxFrameSize]; v != 256<<10 {
+		t.Errorf("SETTINGS_MAX_FRAME_SIZE %d, want %d", v, 256<<10)
+	}
+	if v := settings[initialWindowSize]; v != 2<<20 {
+		t.Errorf("SETTINGS_INITIAL_WINDOW_SIZE %d, want %d (a stream's window)", v, 2<<20)
+	}
+	// net/http grants the connection's 4 MiB on top of the 65,535 every
+	// connection starts with (RFC 9113 §6.9.2).
+	if inc := binary.BigEndian.Uint32(frames[1].payload) &^ (1 << 31); inc != 4<<20 {
+		t.Errorf("connection window raised by %d, want %d", inc, 4<<20)
 	}
 }
