@@ -20,8 +20,9 @@ import (
 var proofs = map[string]map[string][]string{
 	"phase1-down": {
 		"peer-unreachable":           {"phase1-down-peer-unreachable", "phase1-down-no-route"},
+		"ping-unanswered":            {"phase1-down-healthy-no-icmp"},
 		"ike-not-allowed":            {"phase1-down-ike-denied"},
-		"ike-no-rule-matches":        {"phase1-down", "phase1-down-peer-unreachable", "phase1-down-no-route", "phase1-down-wrong-interface", "phase1-down-peer-unanswered", "phase1-down-operator-state", "phase1-down-no-filter-slot"},
+		"ike-no-rule-matches":        {"phase1-down", "phase1-down-peer-unreachable", "phase1-down-no-route", "phase1-down-wrong-interface", "phase1-down-operator-state", "phase1-down-no-filter-slot"},
 		"no-route":                   {"phase1-down-no-route"},
 		"peer-route-wrong-interface": {"phase1-down-wrong-interface"},
 		"ike-no-reply":               {"phase1-down", "phase1-down-no-route", "phase1-down-wrong-interface", "phase1-down-ike-denied", "phase1-down-operator-state", "phase1-down-no-filter-slot"},
@@ -45,6 +46,7 @@ var proofs = map[string]map[string][]string{
 	},
 	"tunnel-up-no-traffic": {
 		"decap-flat":                {"tunnel-up-no-traffic-decap-flat", "tunnel-up-no-traffic-proxy-ids-decap-flat"},
+		"nothing-decrypted":         {"tunnel-up-no-traffic-one-way-healthy"},
 		"encap-flat":                {"tunnel-up-no-traffic-encap-flat"},
 		"tunnel-idle":               {"tunnel-up-no-traffic-idle"},
 		"no-sa":                     {"tunnel-up-no-traffic-no-sa"},

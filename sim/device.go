@@ -90,6 +90,21 @@ type Options struct {
 	// filter-pcap` and the API export them until `delete debug-filter file
 	// NAME` removes them.
 	StaleCaptures []string
+	// PeerDropsICMP makes the peer drop ICMP by policy, as many VPN peers
+	// do: ping to PeerIP gets no reply, while IKE and ESP pass as the
+	// scenario says.
+	PeerDropsICMP bool
+	// NoIPSecRule leaves out the explicit rule that allows IKE and ESP
+	// between LocalIP and PeerIP: test security-policy-match answers
+	// nothing for them, and the predefined intrazone-default rule (the
+	// peer's traffic and the outside interface are in one zone) allows
+	// them, as on many firewalls. The tunnel works as the scenario says.
+	NoIPSecRule bool
+	// OneWayTraffic makes the traffic between the hosts behind the tunnel
+	// a one-way UDP flow (syslog, UDP 514, LocalHost to RemoteHost) that
+	// expects no reply, instead of a ping. With the NoTraffic scenario's
+	// counters (encap rises, decap stays flat) it is a healthy tunnel.
+	OneWayTraffic bool
 	// Setup are commands run when the device is made, before any session
 	// (not logged): the state an operator left, e.g. `debug ike global on
 	// debug` or their own `debug dataplane packet-diag set filter match

@@ -394,7 +394,7 @@ func (d *Device) routable(a netip.Addr) bool {
 
 func (d *Device) pingOutput(host string, count int) string {
 	t := d.topo
-	reachable := host == t.PeerIP || host == t.LocalIP || (d.up() && host == t.RemoteHost)
+	reachable := (host == t.PeerIP && !d.opts.PeerDropsICMP) || host == t.LocalIP || (d.up() && host == t.RemoteHost)
 	if a, err := netip.ParseAddr(host); err == nil && !d.routable(a) {
 		reachable = false
 	}

@@ -57,8 +57,8 @@ func inList(list []string, v string) bool {
 
 func (d *Device) policyMatch(kv map[string]string) string {
 	for _, r := range d.rules() {
-		if d.opts.Scenario == Phase1Down && r.name == d.topo.Rule {
-			continue // phase1-down: the rule that allows IKE is missing
+		if (d.opts.Scenario == Phase1Down || d.opts.NoIPSecRule) && r.name == d.topo.Rule {
+			continue // phase1-down, or a rulebase without it: the rule that allows IKE and ESP is missing
 		}
 		if (kv["from"] != "" && kv["from"] != r.from) || (kv["to"] != "" && kv["to"] != r.to) {
 			continue

@@ -40,10 +40,14 @@ func (d *Device) sessions() []flowSession {
 		}
 		return t.PeerIP, t.LocalIP
 	}
+	rule := t.Rule
+	if d.opts.NoIPSecRule {
+		rule = "intrazone-default" // the predefined rule that allows it
+	}
 	var s []flowSession
 	if !f.NoIKESession {
 		ike := flowSession{id: t.IKESessionID, app: "ike", state: "ACTIVE", typ: "FLOW", sport: 500, dport: 500, proto: 17,
-			srcZone: t.OutsideZone, dstZone: t.OutsideZone, vsys: "vsys1", rule: t.Rule,
+			srcZone: t.OutsideZone, dstZone: t.OutsideZone, vsys: "vsys1", rule: rule,
 			ingress: t.OuterInterface, egress: t.OuterInterface, c2sMoves: true, s2cMoves: true}
 		switch {
 		case f.PeerIKEUnanswered:
@@ -61,7 +65,7 @@ func (d *Device) sessions() []flowSession {
 	}
 	if d.up() {
 		esp := flowSession{id: t.ESPSessionID, app: "ipsec-esp", state: "ACTIVE", typ: "FLOW", proto: 50,
-			srcZone: t.OutsideZone, dstZone: t.OutsideZone, vsys: "vsys1", rule: t.Rule,
+			srcZone: t.OutsideZone, dstZone: t.OutsideZone, vsys: "vsys1", rule: rule,
 			ingress: t.OuterInterface, egress: t.OuterInterface, c2sMoves: true, s2cMoves: true}
 		switch sc {
 		case NoTraffic:
@@ -79,10 +83,15 @@ func (d *Device) sessions() []flowSession {
 	}
 	// The traffic between the hosts behind the tunnel: it keeps trying
 	// when the tunnel is down (and is dropped: flow_tunnel_encap_resolve).
-	s = append(s, flowSession{id: t.TrafficSessionID, app: "ping", state: "ACTIVE", typ: "FLOW", src: t.LocalHost, sport: 1,
+	traffic := flowSession{id: t.TrafficSessionID, app: "ping", state: "ACTIVE", typ: "FLOW", src: t.LocalHost, sport: 1,
 		dst: t.RemoteHost, dport: 2048, proto: 1, srcZone: t.InsideZone, dstZone: t.VPNZone, vsys: "vsys1",
 		rule: "inside-to-vpn", ingress: "ethernet1/2", egress: t.InnerInterface,
-		c2sMoves: sc != NoEncap && sc != Idle, s2cMoves: sc == Healthy || sc == Performance, inner: true})
+		c2sMoves: sc != NoEncap && sc != Idle, s2cMoves: sc == Healthy || sc == Performance, inner: true}
+	if d.opts.OneWayTraffic {
+		// syslog to a collector behind the tunnel: nothing comes back.
+		traffic.app, traffic.sport, traffic.dport, traffic.proto, traffic.s2cMoves = "syslog", 51514, 514, 17, false
+	}
+	s = append(s, traffic)
 	return s
 }
 
