@@ -30,13 +30,22 @@ func Load(path string) (*Cassette, error) {
 	c, ok := decodeStream(path, f)
 	f.Close()
 	if !ok {
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return nil, fmt.Errorf("replay: %w", err)
-		}
-		if c, err = decodeWhole(path, b); err != nil {
-			return nil, err
-		}
+		return loadWhole(path)
+	}
+	c.Path = path
+	return c, nil
+}
+
+// loadWhole reads the cassette at path with the whole-file decoder: when
+// the stream could not read it, that decoder decides, and words any error.
+func loadWhole(path string) (*Cassette, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("replay: %w", err)
+	}
+	c, err := decodeWhole(path, b)
+	if err != nil {
+		return nil, err
 	}
 	c.Path = path
 	return c, nil

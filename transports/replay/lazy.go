@@ -47,15 +47,7 @@ func Open(path string) (*Cassette, error) {
 	c, n, ok := checkStream(s)
 	f.Close()
 	if !ok {
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return nil, fmt.Errorf("replay: %w", err)
-		}
-		if c, err = decodeWhole(path, b); err != nil {
-			return nil, err
-		}
-		c.Path = path
-		return c, nil
+		return loadWhole(path)
 	}
 	c.Path = path
 	c.lazy = &lazyFile{path: path, n: n, size: fi.Size(), mod: fi.ModTime()}

@@ -36,20 +36,7 @@ type scriptedShell struct {
 // returns a target that trusts it.
 func startScripted(t *testing.T, sh scriptedShell) (transports.Target, transports.DialOptions) {
 	t.Helper()
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hk, err := xssh.NewSignerFromKey(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	conf := &xssh.ServerConfig{PasswordCallback: func(xssh.ConnMetadata, []byte) (*xssh.Permissions, error) { return nil, nil }}
-	conf.AddHostKey(hk)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	conf, hk, ln := testServer(t)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var conns []net.Conn
@@ -81,6 +68,34 @@ func startScripted(t *testing.T, sh scriptedShell) (transports.Target, transport
 		mu.Unlock()
 		wg.Wait()
 	})
+	return trustingTarget(t, ln, hk)
+}
+
+// testServer is an SSH server's set-up on 127.0.0.1:0 for a test: a fresh
+// host key, any password accepted, and its listener.
+func testServer(t *testing.T) (*xssh.ServerConfig, xssh.Signer, net.Listener) {
+	t.Helper()
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hk, err := xssh.NewSignerFromKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf := &xssh.ServerConfig{PasswordCallback: func(xssh.ConnMetadata, []byte) (*xssh.Permissions, error) { return nil, nil }}
+	conf.AddHostKey(hk)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return conf, hk, ln
+}
+
+// trustingTarget is a target for the server listening on ln whose host
+// key is hk, trusted by a known_hosts file of its own.
+func trustingTarget(t *testing.T, ln net.Listener, hk xssh.Signer) (transports.Target, transports.DialOptions) {
+	t.Helper()
 	host, port, _ := net.SplitHostPort(ln.Addr().String())
 	p, _ := strconv.Atoi(port)
 	kh := filepath.Join(t.TempDir(), "known_hosts")

@@ -3,24 +3,17 @@ package ssh
 import (
 	"bytes"
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"errors"
 	"io"
 	"net"
-	"os"
-	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	xssh "golang.org/x/crypto/ssh"
-	"golang.org/x/crypto/ssh/knownhosts"
 
-	"github.com/runbook-dev/runbook/secret"
 	"github.com/runbook-dev/runbook/sim"
 	"github.com/runbook-dev/runbook/transports"
 )
@@ -230,20 +223,7 @@ func TestStoppedReadingCutsTheAnswerWrite(t *testing.T) {
 // opened: a hung management plane) fails the dial once its ConnectTimeout
 // passes; before, opening the session waited forever.
 func TestLoginBoundAfterHandshake(t *testing.T) {
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	hk, err := xssh.NewSignerFromKey(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	conf := &xssh.ServerConfig{PasswordCallback: func(xssh.ConnMetadata, []byte) (*xssh.Permissions, error) { return nil, nil }}
-	conf.AddHostKey(hk)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	conf, hk, ln := testServer(t)
 	served := make(chan struct{})
 	accepted := make(chan net.Conn, 1)
 	go func() {
@@ -270,18 +250,9 @@ func TestLoginBoundAfterHandshake(t *testing.T) {
 		}
 		<-served
 	})
-	host, port, _ := net.SplitHostPort(ln.Addr().String())
-	p, _ := strconv.Atoi(port)
-	kh := filepath.Join(t.TempDir(), "known_hosts")
-	line := knownhosts.Line([]string{knownhosts.Normalize(ln.Addr().String())}, hk.PublicKey())
-	if err := os.WriteFile(kh, []byte(line+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	env := map[string]string{"PW": testPassword}
-	tg := transports.Target{Name: "fw1", Transport: "ssh", Host: host, Port: p, User: "admin",
-		Password: secret.Ref{Kind: "env", Name: "PW"}, KnownHosts: kh}
-	o := transports.DialOptions{Resolve: (&secret.Resolver{Getenv: func(k string) string { return env[k] }}).Resolve}
+	tg, o := trustingTarget(t, ln, hk)
 	done := make(chan error, 1)
+	var err error
 	go func() {
 		tr, err := Config{ConnectTimeout: 2 * time.Second}.Dial(context.Background(), tg, o)
 		if tr != nil {
