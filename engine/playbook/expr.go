@@ -317,6 +317,8 @@ func (l *loader) exprError(pe *pendingExpr, err error) {
 				msg += fmt.Sprintf(" (did you mean %s.%s?)", m[1], sg)
 			}
 		}
+	case strings.HasPrefix(msg, "unknown name ") && suggest(strings.TrimPrefix(msg, "unknown name "), letNames(pe.lets)) != "":
+		msg += fmt.Sprintf(" (did you mean %s, a let of the finding?)", suggest(strings.TrimPrefix(msg, "unknown name "), letNames(pe.lets)))
 	case pe.withEnds && strings.HasPrefix(msg, "unknown name "):
 		msg += " (a case finding sees only ends: ends.NAME.steps, .vars, .params, .target of each end)"
 	case strings.HasPrefix(msg, "unknown name "):

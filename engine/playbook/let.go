@@ -87,6 +87,15 @@ func (l *loader) lets(file string, n *yaml.Node) []*Let {
 	return out
 }
 
+// letNames are the names of lets.
+func letNames(lets []*Let) []string {
+	out := make([]string, len(lets))
+	for i, lt := range lets {
+		out[i] = lt.Name
+	}
+	return out
+}
+
 // withLets is the typed environment m with the lets added, each of the
 // type its expression compiled to (any when it did not compile).
 func withLets(m types.Map, lets []*Let) types.Map {
