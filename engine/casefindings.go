@@ -56,7 +56,11 @@ func EvalCase(c *playbook.Case, ends []*EndState) (findings []FindingRecord, une
 	}
 	caseEnv := playbook.CaseEnv(env)
 	for _, f := range c.Findings {
-		ok, err := f.When.Bool(caseEnv)
+		caseEnv, err := f.Env(caseEnv)
+		var ok bool
+		if err == nil {
+			ok, err = f.When.Bool(caseEnv)
+		}
 		if err != nil {
 			unevaluated = append(unevaluated, fmt.Sprintf("%s: %s", f.ID, redact(err.Error())))
 			continue

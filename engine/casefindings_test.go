@@ -71,3 +71,40 @@ func TestEvalCase(t *testing.T) {
 		})
 	}
 }
+
+// TestEvalCaseLets: a case finding's lets feed its when and message; a
+// let that fails leaves the finding not evaluated, as a failing when
+// does, and the next finding is still evaluated.
+func TestEvalCaseLets(t *testing.T) {
+	pb, err := playbook.Parse("lets.yaml", []byte(`name: lets
+title: t
+steps:
+  - {id: flow, run: show flow}
+case:
+  ends: [a, b]
+  findings:
+    - id: bad-let
+      severity: critical
+      let:
+        N: 'int(ends.a.target.name)'
+      when: N > 0
+      message: m
+    - id: lost
+      severity: warning
+      let:
+        SENT: 'delta(ends.a.steps.flow, "encap")'
+        GOT: 'delta(ends.b.steps.flow, "decap")'
+      when: SENT > 0 && GOT == 0
+      message: '${ends.a.target.name} sent ${SENT}, ${ends.b.target.name} got ${GOT}'
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs, unev := engine.EvalCase(pb.Case, []*engine.EndState{endState("fw1", [2]int{10, 30}, [2]int{5, 5}), endState("fw2", [2]int{7, 7}, [2]int{9, 9})})
+	if len(fs) != 1 || fs[0].ID != "lost" || fs[0].Message != "fw1 sent 20, fw2 got 0" {
+		t.Errorf("findings %+v, want lost with its message", fs)
+	}
+	if len(unev) != 1 || !strings.HasPrefix(unev[0], "bad-let: let N: lets.yaml:") {
+		t.Errorf("unevaluated %q, want bad-let's let N", unev)
+	}
+}

@@ -108,7 +108,11 @@ func (ru *run) evalFindings() {
 	ru.collectSeries()
 	env := ru.env(nil)
 	for _, f := range ru.pb.Findings {
-		ok, err := f.When.Bool(env)
+		env, err := f.Env(env)
+		var ok bool
+		if err == nil {
+			ok, err = f.When.Bool(env)
+		}
 		if err != nil {
 			ru.m.Unevaluated = append(ru.m.Unevaluated, fmt.Sprintf("%s: %s", f.ID, ru.redact(err.Error())))
 			continue

@@ -128,7 +128,7 @@ func writeOutline(w io.Writer, v *playbook.Outline) error {
 			if f.ID != "" {
 				id = " " + f.ID
 			}
-			fmt.Fprintf(b, "  %s%s: when %s\n      %s\n", f.Severity, id, f.When, f.Message)
+			writeFinding(b, f, id)
 		}
 	}
 	if c := v.Case; c != nil {
@@ -138,7 +138,7 @@ func writeOutline(w io.Writer, v *playbook.Outline) error {
 			if f.ID != "" {
 				id = " " + f.ID
 			}
-			fmt.Fprintf(b, "  %s%s: when %s\n      %s\n", f.Severity, id, f.When, f.Message)
+			writeFinding(b, f, id)
 		}
 	}
 	// tabwriter pads the last column too; drop trailing spaces.
@@ -273,4 +273,18 @@ func writeSteps(b *strings.Builder, steps []*playbook.OutlineStep, depth int) {
 			}
 		}
 	}
+}
+
+// writeFinding prints one finding: its severity and id, its lets in
+// order when it has any, its condition and its message.
+func writeFinding(b *strings.Builder, f playbook.OutlineFinding, id string) {
+	if len(f.Let) == 0 {
+		fmt.Fprintf(b, "  %s%s: when %s\n      %s\n", f.Severity, id, f.When, f.Message)
+		return
+	}
+	fmt.Fprintf(b, "  %s%s:\n", f.Severity, id)
+	for _, lt := range f.Let {
+		fmt.Fprintf(b, "      let %s = %s\n", lt.Name, lt.Expr)
+	}
+	fmt.Fprintf(b, "      when %s\n      %s\n", f.When, f.Message)
 }

@@ -703,7 +703,7 @@ func (l *loader) include(file string, n *yaml.Node) []*Step {
 }
 
 var (
-	findingKeys = []string{"id", "severity", "when", "message", "evidence"}
+	findingKeys = []string{"id", "severity", "let", "when", "message", "evidence"}
 	caseKeys    = []string{"ends", "findings"}
 )
 
@@ -776,6 +776,21 @@ func (l *loader) finding(file string, n *yaml.Node, ends []string) *Finding {
 		evKeys = []string{"end", "step", "field"}
 	}
 	f := &Finding{Pos: l.pos(file, n)}
+	// The lets first, wherever written: the finding's other expressions
+	// compile after them and see them.
+	for _, p := range pairs {
+		if p.key == "let" {
+			f.Lets = l.lets(file, p.v)
+		}
+	}
+	lets := len(l.pending)
+	defer func() {
+		for _, pe := range l.pending[lets:] {
+			if pe.check == nil {
+				pe.lets = f.Lets
+			}
+		}
+	}()
 	has := map[string]bool{}
 	for _, p := range pairs {
 		has[p.key] = true

@@ -43,6 +43,10 @@ type pendingExpr struct {
 	what       string
 	// check, when set, is a deferred check instead of a compilation.
 	check func()
+	// lets are the finding's lets the expression sees by name; let is
+	// set on the expression of a let, whose type it records once compiled.
+	lets []*Let
+	let  *Let
 }
 
 // cond decodes a bare boolean expression.
@@ -202,6 +206,7 @@ func (l *loader) compileAll(pb *Playbook) {
 	// The four share one map of the steps: a playbook of many steps
 	// holds it once while it compiles.
 	base := EnvTypes(params, captures, ids, false)
+	var envMaps [2][2]types.Map
 	var envs [2][2]expr.Option
 	for o := range 2 {
 		for i := range 2 {
@@ -212,13 +217,15 @@ func (l *loader) compileAll(pb *Playbook) {
 			if i == 1 {
 				m["item"] = types.String
 			}
-			envs[o][i] = expr.Env(m)
+			envMaps[o][i], envs[o][i] = m, expr.Env(m)
 		}
 	}
+	var endsMap types.Map
 	var endsEnv expr.Option
 	if pb.Case != nil {
 		l.envNames["ends"] = pb.Case.Ends
-		endsEnv = expr.Env(CaseEnvTypes(pb.Case.Ends, base))
+		endsMap = CaseEnvTypes(pb.Case.Ends, base)
+		endsEnv = expr.Env(endsMap)
 	}
 	fns := Functions()
 	reads := &stepReads{}
@@ -228,11 +235,15 @@ func (l *loader) compileAll(pb *Playbook) {
 			continue
 		}
 		env := envs[b2i(pe.withOutput)][b2i(pe.withItem)]
+		envMap := envMaps[b2i(pe.withOutput)][b2i(pe.withItem)]
 		if pe.withEnds {
 			if endsEnv == nil {
 				continue // the case's error (no ends) is reported already
 			}
-			env = endsEnv
+			env, envMap = endsEnv, endsMap
+		}
+		if len(pe.lets) > 0 {
+			env = expr.Env(withLets(envMap, pe.lets))
 		}
 		opts := append([]expr.Option{env}, fns...)
 		switch pe.kind {
@@ -254,6 +265,11 @@ func (l *loader) compileAll(pb *Playbook) {
 			}
 		}
 		pe.e.Program = prog
+		if pe.let != nil {
+			if n := prog.Node().Nature(); n != nil {
+				pe.let.typ = natureType{*n}
+			}
+		}
 		reads.expr(prog.Node())
 	}
 	for _, f := range pb.Findings {
@@ -301,6 +317,8 @@ func (l *loader) exprError(pe *pendingExpr, err error) {
 				msg += fmt.Sprintf(" (did you mean %s.%s?)", m[1], sg)
 			}
 		}
+	case strings.HasPrefix(msg, "unknown name ") && suggest(strings.TrimPrefix(msg, "unknown name "), letNames(pe.lets)) != "":
+		msg += fmt.Sprintf(" (did you mean %s, a let of the finding?)", suggest(strings.TrimPrefix(msg, "unknown name "), letNames(pe.lets)))
 	case pe.withEnds && strings.HasPrefix(msg, "unknown name "):
 		msg += " (a case finding sees only ends: ends.NAME.steps, .vars, .params, .target of each end)"
 	case strings.HasPrefix(msg, "unknown name "):

@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/expr-lang/expr/types"
 	"github.com/expr-lang/expr/vm"
 )
 
@@ -262,9 +263,22 @@ type Finding struct {
 	Pos
 	ID       string
 	Severity Severity
+	// Lets are the finding's named expressions, in the order written:
+	// each is evaluated once, before When, sees the ones before it, and
+	// When and Message see them all by name (Finding.Env).
+	Lets     []*Let
 	When     *Expr
 	Message  *Template
 	Evidence []Evidence
+}
+
+// Let is one named expression of a finding's let: section.
+type Let struct {
+	Pos
+	Name string
+	Expr *Expr
+
+	typ types.Type // of Expr once compiled, for the expressions after it
 }
 
 // Severity ranks findings.

@@ -126,11 +126,29 @@ type OutlineCleanup struct {
 
 // OutlineFinding is one finding rule, as written.
 type OutlineFinding struct {
-	ID       string     `json:"id,omitempty"`
-	Severity string     `json:"severity"`
-	When     string     `json:"when"`
-	Message  string     `json:"message"`
-	Evidence []Evidence `json:"evidence,omitempty"`
+	ID       string `json:"id,omitempty"`
+	Severity string `json:"severity"`
+	// Let are the finding's lets, in the order they are evaluated.
+	Let      []OutlineLet `json:"let,omitempty"`
+	When     string       `json:"when"`
+	Message  string       `json:"message"`
+	Evidence []Evidence   `json:"evidence,omitempty"`
+}
+
+// OutlineLet is one let of a finding, as written.
+type OutlineLet struct {
+	Name string `json:"name"`
+	Expr string `json:"expr"`
+}
+
+// outlineFinding is f as written.
+func outlineFinding(f *Finding) OutlineFinding {
+	o := OutlineFinding{ID: f.ID, Severity: string(f.Severity),
+		When: exprSrc(f.When), Message: tmplSrc(f.Message), Evidence: f.Evidence}
+	for _, lt := range f.Lets {
+		o.Let = append(o.Let, OutlineLet{Name: lt.Name, Expr: exprSrc(lt.Expr)})
+	}
+	return o
 }
 
 // NewOutline explains pb as written: expressions and templates appear as
@@ -201,14 +219,12 @@ func outline(pb *Playbook, source string, r *renderer) *Outline {
 		v.CleanupPlan = append(v.CleanupPlan, c)
 	}
 	for _, f := range pb.Findings {
-		v.Findings = append(v.Findings, OutlineFinding{ID: f.ID, Severity: string(f.Severity),
-			When: exprSrc(f.When), Message: tmplSrc(f.Message), Evidence: f.Evidence})
+		v.Findings = append(v.Findings, outlineFinding(f))
 	}
 	if pb.Case != nil {
 		v.Case = &OutlineCase{Ends: pb.Case.Ends, Findings: []OutlineFinding{}}
 		for _, f := range pb.Case.Findings {
-			v.Case.Findings = append(v.Case.Findings, OutlineFinding{ID: f.ID, Severity: string(f.Severity),
-				When: exprSrc(f.When), Message: tmplSrc(f.Message), Evidence: f.Evidence})
+			v.Case.Findings = append(v.Case.Findings, outlineFinding(f))
 		}
 	}
 	return v
