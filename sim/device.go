@@ -105,6 +105,14 @@ type Options struct {
 	// expects no reply, instead of a ping. With the NoTraffic scenario's
 	// counters (encap rises, decap stays flat) it is a healthy tunnel.
 	OneWayTraffic bool
+	// PBFIntoTunnel makes a policy-based forwarding rule, not a route,
+	// send the traffic between the hosts into the tunnel: the virtual
+	// router has no route of RemoteNetwork into the tunnel (fib-lookup
+	// names the default route, out of OuterInterface), while the traffic's
+	// session leaves by InnerInterface. PBF is evaluated before the route
+	// lookup (Palo Alto Networks, "Policy-Based Forwarding"): a healthy
+	// tunnel.
+	PBFIntoTunnel bool
 	// Setup are commands run when the device is made, before any session
 	// (not logged): the state an operator left, e.g. `debug ike global on
 	// debug` or their own `debug dataplane packet-diag set filter match

@@ -3,6 +3,7 @@ package sim
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -304,5 +305,43 @@ func TestVPNConfig(t *testing.T) {
 	}
 	if out := run(t, od, "show vpn gateway name other"); !strings.Contains(out, "Total 0 gateways found.") {
 		t.Errorf("another gateway:\n%s", out)
+	}
+}
+
+// TestTrafficEgressFollowsForwarding: the traffic's session leaves by the
+// interface its route names, unless a PBF rule sends it into the tunnel.
+func TestTrafficEgressFollowsForwarding(t *testing.T) {
+	topo := DefaultTopology()
+	fib := "test routing fib-lookup virtual-router " + topo.VirtualRouter + " ip " + topo.RemoteHost
+	sess := fmt.Sprintf("show session id %d", topo.TrafficSessionID)
+	for _, c := range []struct {
+		name            string
+		opts            Options
+		route, egress   string
+		traversesTunnel string
+	}{
+		{"route into the tunnel", Options{Scenario: Healthy}, topo.InnerInterface, topo.InnerInterface, "True"},
+		{"route out of the outside interface", Options{Scenario: Healthy, Topology: func() *Topology {
+			t := DefaultTopology()
+			t.RemoteNetwork = "192.168.99.0/24"
+			return &t
+		}()}, topo.OuterInterface, topo.OuterInterface, "False"},
+		{"PBF into the tunnel", Options{Scenario: Healthy, PBFIntoTunnel: true}, topo.OuterInterface, topo.InnerInterface, "True"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			d := NewDevice(c.opts)
+			if out := run(t, d, fib); !strings.Contains(out, "interface "+c.route+",") {
+				t.Errorf("route lookup does not name %s:\n%s", c.route, out)
+			}
+			out := run(t, d, sess)
+			for _, want := range []string{
+				"egress interface                     : " + c.egress + "\n",
+				"session traverses tunnel             : " + c.traversesTunnel + "\n",
+			} {
+				if !strings.Contains(out, want) {
+					t.Errorf("session detail lacks %q:\n%s", want, out)
+				}
+			}
+		})
 	}
 }

@@ -354,28 +354,39 @@ func (d *Device) fibLookup(vr, ip string) (string, error) {
 		return "", serverErr(fmt.Sprintf("virtual-router %s does not exist", vr))
 	}
 	a := netip.MustParseAddr(ip)
-	iface, src, via, metric := t.OuterInterface, t.LocalIP, "", 10
-	local := netip.MustParsePrefix(t.LocalIP + "/24").Masked()
 	line := strings.Repeat("-", 80) + "\n"
-	if !d.routable(a) {
+	iface, via, metric, ok := d.route(a)
+	if !ok {
 		return fmt.Sprintf("%sruntime route lookup\n%svirtual-router:   %s\ndestination:      %s\nresult:           no route found\n%s",
 			line, line, vr, ip, line), nil
 	}
-	if remote, err := netip.ParsePrefix(t.RemoteNetwork); err == nil && remote.Contains(a) {
-		iface, src, via = t.InnerInterface, t.LocalIP, "0.0.0.0"
+	return fmt.Sprintf("%sruntime route lookup\n%svirtual-router:   %s\ndestination:      %s\nresult:\n     via %s interface %s, source %s, metric %d\n%s",
+		line, line, vr, ip, via, iface, t.LocalIP, metric, line), nil
+}
+
+// route is the virtual router's route to a: its egress interface, next hop
+// ("on-link" for a connected or tunnel route) and metric; ok is false when
+// there is none. RemoteNetwork is routed into the tunnel, unless
+// Options.PBFIntoTunnel (then only a PBF rule sends the traffic there and
+// the route is the default one, out of the outside interface).
+func (d *Device) route(a netip.Addr) (iface, via string, metric int, ok bool) {
+	t := d.topo
+	if !d.routable(a) {
+		return "", "", 0, false
+	}
+	local := netip.MustParsePrefix(t.LocalIP + "/24").Masked()
+	iface, via, metric = t.OuterInterface, "", 10
+	if remote, err := netip.ParsePrefix(t.RemoteNetwork); err == nil && remote.Contains(a) && !d.opts.PBFIntoTunnel {
+		iface, via = t.InnerInterface, "on-link"
 	} else if local.Contains(a) {
-		via, metric = "0.0.0.0", 0
+		via, metric = "on-link", 0
 	} else {
 		via = local.Addr().Next().String()
 		if via == t.PeerIP || via == t.LocalIP {
 			via = netip.MustParseAddr(t.LocalIP).Next().String()
 		}
 	}
-	if via == "0.0.0.0" {
-		via = "on-link"
-	}
-	return fmt.Sprintf("%sruntime route lookup\n%svirtual-router:   %s\ndestination:      %s\nresult:\n     via %s interface %s, source %s, metric %d\n%s",
-		line, line, vr, ip, via, iface, src, metric, line), nil
+	return iface, via, metric, true
 }
 
 // routable reports whether the virtual router has a route to a: always,

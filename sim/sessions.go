@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"net/netip"
 	"strings"
 	"time"
 )
@@ -83,10 +84,18 @@ func (d *Device) sessions() []flowSession {
 	}
 	// The traffic between the hosts behind the tunnel: it keeps trying
 	// when the tunnel is down (and is dropped: flow_tunnel_encap_resolve).
+	// It leaves by the interface of the route to RemoteHost, or into the
+	// tunnel when a PBF rule sends it there (Options.PBFIntoTunnel) or no
+	// route was found.
 	traffic := flowSession{id: t.TrafficSessionID, app: "ping", state: "ACTIVE", typ: "FLOW", src: t.LocalHost, sport: 1,
 		dst: t.RemoteHost, dport: 2048, proto: 1, srcZone: t.InsideZone, dstZone: t.VPNZone, vsys: "vsys1",
 		rule: "inside-to-vpn", ingress: "ethernet1/2", egress: t.InnerInterface,
 		c2sMoves: sc != NoEncap && sc != Idle, s2cMoves: sc == Healthy || sc == Performance, inner: true}
+	if a, err := netip.ParseAddr(t.RemoteHost); err == nil && !d.opts.PBFIntoTunnel {
+		if iface, _, _, ok := d.route(a); ok && iface != t.InnerInterface {
+			traffic.egress, traffic.dstZone = iface, t.OutsideZone
+		}
+	}
 	if d.opts.OneWayTraffic {
 		// syslog to a collector behind the tunnel: nothing comes back.
 		traffic.app, traffic.sport, traffic.dport, traffic.proto, traffic.s2cMoves = "syslog", 51514, 514, 17, false
