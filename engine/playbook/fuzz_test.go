@@ -23,7 +23,7 @@ func FuzzLoad(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, src []byte) {
-		if whole, werr, stream, ok := loadBoth("fuzz.yaml", src); ok {
+		if whole, stream, ok, werr := loadBoth("fuzz.yaml", src); ok {
 			if werr != nil {
 				t.Fatalf("the stream loads what the whole file refuses: %v", werr)
 			}

@@ -14,7 +14,7 @@ import (
 
 // loadBoth loads src named file whole and as a stream; streamed says the
 // stream took it.
-func loadBoth(file string, src []byte) (whole *Playbook, wholeErr error, stream *Playbook, streamed bool) {
+func loadBoth(file string, src []byte) (whole, stream *Playbook, streamed bool, wholeErr error) {
 	read := func(n string) ([]byte, error) {
 		if n == file {
 			return src, nil
@@ -151,7 +151,7 @@ func TestStreamMatchesWhole(t *testing.T) {
 	}
 	streamed := 0
 	for name, src := range srcs {
-		whole, err, stream, ok := loadBoth(name, src)
+		whole, stream, ok, err := loadBoth(name, src)
 		if err != nil {
 			t.Errorf("%s: %v", name, err)
 			continue
@@ -165,7 +165,7 @@ func TestStreamMatchesWhole(t *testing.T) {
 			t.Errorf("%s: the stream loads it differently: %s", name, d)
 		}
 	}
-	if _, _, _, ok := loadBoth("generated.yaml", srcs["generated.yaml"]); !ok {
+	if _, _, ok, _ := loadBoth("generated.yaml", srcs["generated.yaml"]); !ok {
 		t.Error("the generated playbook was not streamed")
 	}
 	if streamed < len(srcs)/2 {
@@ -194,7 +194,7 @@ func TestStreamRefuses(t *testing.T) {
 		"unknown step key": head + "steps:\n  - run: a\n    udno: b\n",
 	} {
 		t.Run(name, func(t *testing.T) {
-			whole, werr, _, ok := loadBoth("x.yaml", []byte(src))
+			whole, _, ok, werr := loadBoth("x.yaml", []byte(src))
 			if ok {
 				t.Fatalf("streamed (whole: %v, %v)", whole != nil, werr)
 			}
