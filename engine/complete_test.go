@@ -15,7 +15,9 @@ import (
 	"time"
 
 	"github.com/runbook-dev/runbook/engine"
+	"github.com/runbook-dev/runbook/engine/playbook"
 	"github.com/runbook-dev/runbook/runfolder"
+	"github.com/runbook-dev/runbook/transports/replay"
 )
 
 // TestCompleteRunFolder rebuilds the record of runs whose engine died at
@@ -357,5 +359,129 @@ func TestCompleteRunFolderBadRecord(t *testing.T) {
 		if b, _ := os.ReadFile(filepath.Join(dir, name)); string(b) != body {
 			t.Errorf("%s changed:\n%s", name, b)
 		}
+	}
+}
+
+// killedAt is a run folder that keeps, when the run is about to write its
+// end (run-ended), a copy of itself in killed with the journal cut before
+// its run-end: the folder of a run whose engine was killed there, every
+// step recorded.
+type killedAt struct {
+	engine.Folder
+	t      *testing.T
+	killed string
+}
+
+func (f *killedAt) Record(e engine.Event) error {
+	if e.Type == engine.EvRunEnded {
+		// Errorf, not Fatal: Record may run on the engine's goroutine.
+		if err := f.kill(); err != nil {
+			f.t.Errorf("keeping the killed folder: %v", err)
+		}
+	}
+	return f.Folder.Record(e)
+}
+
+func (f *killedAt) kill() error {
+	if err := os.CopyFS(f.killed, os.DirFS(f.Dir())); err != nil {
+		return err
+	}
+	p := filepath.Join(f.killed, engine.JournalFile)
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return err
+	}
+	var kept []string
+	for _, l := range strings.SplitAfter(string(b), "\n") {
+		if !strings.Contains(l, `"event":"run-end"`) {
+			kept = append(kept, l)
+		}
+	}
+	return os.WriteFile(p, []byte(strings.Join(kept, "")), 0o600)
+}
+
+// TestCompleteRunFolderNotEvidence: a run in which a step that says
+// `evidence: false` and an ordinary one both failed and let the run go
+// on lists only the ordinary one as missing evidence, and so does the
+// record runbook cleanup rebuilds from the step records when the engine
+// was killed before it wrote its end: the record says the step takes no
+// evidence (not_evidence).
+func TestCompleteRunFolderNotEvidence(t *testing.T) {
+	killed := filepath.Join(t.TempDir(), "killed")
+	res, _ := runIt(t, runCfg{
+		edit: func(c *replay.Cassette) {
+			clock, flow := 0, 0
+			for i, x := range c.Exchanges {
+				switch x.Command {
+				case "show clock":
+					if clock++; clock == 1 {
+						c.Exchanges[i].Output, c.Exchanges[i].Error = "", &replay.Error{Kind: replay.KindDevice, Message: "clock unavailable"}
+					}
+				case "show vpn flow tunnel-id 207":
+					if flow++; flow == 3 {
+						c.Exchanges[i].Output, c.Exchanges[i].Error = "", &replay.Error{Kind: replay.KindDevice, Message: "flow unavailable"}
+					}
+				}
+			}
+		},
+		pbEdit: func(pb *playbook.Playbook) {
+			clock := pb.Steps[2]
+			if clock.ID != "clock" {
+				t.Fatalf("step 2 is %q, want clock", clock.ID)
+			}
+			clock.OnError, clock.NotEvidence = playbook.OnErrorContinue, true
+			flow := pb.Steps[4].Then[0]
+			if flow.ID != "flow" {
+				t.Fatalf("step 4's then is %q, want flow", flow.ID)
+			}
+			flow.OnError = playbook.OnErrorContinue
+		},
+		opts: func(o *engine.Options) {
+			o.Folder = func(spec engine.FolderSpec) (engine.Folder, error) {
+				f, err := runfolder.Create(spec)
+				if err != nil {
+					return nil, err
+				}
+				return &killedAt{Folder: f, t: t, killed: killed}, nil
+			}
+		},
+	})
+	if res.Status != engine.StatusIncomplete {
+		t.Fatalf("status %s exit %d: %v", res.Status, res.ExitCode, res.Err)
+	}
+	steps := func(ms []engine.MissingRecord) []string {
+		var out []string
+		for _, m := range ms {
+			out = append(out, fmt.Sprintf("%d %s %s %s: %s", m.Seq, m.Step, m.Command, m.Status, m.Error))
+		}
+		return out
+	}
+	want := []string{`7 flow show vpn flow tunnel-id 207 failed: device refused "show vpn flow tunnel-id 207": flow unavailable`}
+	if got := steps(res.Manifest.Missing); !slices.Equal(got, want) {
+		t.Fatalf("the finished run's missing evidence %q, want %q", got, want)
+	}
+	var clockRec *engine.StepRecord
+	for _, s := range written(t, res).Steps {
+		if s.ID == "clock" {
+			clockRec = &s
+		}
+	}
+	if clockRec == nil || clockRec.Status != "failed" || !clockRec.NotEvidence {
+		t.Fatalf("clock's record %+v, want failed and not_evidence", clockRec)
+	}
+
+	rebuilt, err := engine.CompleteRunFolder(runfolder.Open(killed))
+	if err != nil || !rebuilt {
+		t.Fatalf("CompleteRunFolder: %v, %v; want true, nil", rebuilt, err)
+	}
+	m, err := engine.ReadManifest(killed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := steps(m.Missing); !slices.Equal(got, want) {
+		t.Errorf("the rebuilt missing evidence %q, want the finished run's %q", got, want)
+	}
+	if len(m.Missing) == 1 && m.Missing[0].ByHand != res.Manifest.Missing[0].ByHand {
+		t.Errorf("rebuilt by_hand %q, the run's %q", m.Missing[0].ByHand, res.Manifest.Missing[0].ByHand)
 	}
 }

@@ -136,7 +136,7 @@ func (ru *run) pull(ctx context.Context, s *playbook.Step, ex transports.Exporte
 	if err == nil {
 		err = errors.Join(werr, serr, cerr)
 	}
-	rec := StepRecord{Seq: seq, ID: s.ID, Kind: "export", Line: s.Line, Command: label, Transport: ru.via(info.Transport), Start: start, End: ru.now(), Status: "ok"}
+	rec := StepRecord{Seq: seq, ID: s.ID, Kind: "export", Line: s.Line, Command: label, Transport: ru.via(info.Transport), Start: start, End: ru.now(), Status: "ok", NotEvidence: s.NotEvidence}
 	if err == nil {
 		name := artifactName(ru.redact(info.Name), category, shownFile)
 		var rel string

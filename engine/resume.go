@@ -334,9 +334,11 @@ func rebuildRecord(f ResumedFolder, m *Manifest, entries []JournalEntry) error {
 // a command or export that failed, timed out or was refused and after
 // which the run went on (a later step was recorded or started: a step
 // that stops the run is followed by none), and each step the kill cut
-// short. What a record does not say cannot be told: a step with
-// `evidence: false` that failed is listed, one that failed after its
-// command ran (its until:, a capture) is not.
+// short. A record of a step that says `evidence: false` (NotEvidence)
+// is never listed (missesEvidence, as missed). What a record does not say
+// cannot be told: a step that failed after its command ran (its until:, a
+// capture) is not listed, and a step the kill cut short (rebuilt from the
+// journal, which does not say `evidence: false`) always is.
 type missingFromRecords struct {
 	m    *Manifest
 	undo map[int][]string
@@ -353,6 +355,9 @@ func (b *missingFromRecords) add(rec StepRecord) {
 	switch rec.Status {
 	case "failed", "timeout", "refused":
 	default:
+		return
+	}
+	if !missesEvidence(rec.NotEvidence) {
 		return
 	}
 	m := MissingRecord{Seq: rec.Seq, Step: rec.ID, Kind: rec.Kind, Item: rec.Item, Run: rec.Run, Command: rec.Command, Status: rec.Status, Error: rec.Error}

@@ -435,7 +435,7 @@ func (ru *run) send(ctx context.Context, s *playbook.Step, forms []transports.Co
 		}
 	}
 	end := ru.now()
-	rec := StepRecord{Seq: seq, ID: s.ID, Kind: string(s.Kind), Line: s.Line, Command: cmd.Shown, Transport: ru.via(res.Transport), Start: start, End: end, Status: "ok"}
+	rec := StepRecord{Seq: seq, ID: s.ID, Kind: string(s.Kind), Line: s.Line, Command: cmd.Shown, Transport: ru.via(res.Transport), Start: start, End: end, Status: "ok", NotEvidence: s.NotEvidence}
 	if len(forms) > 1 {
 		rec.Refused = refused
 		if accepted >= 0 {
