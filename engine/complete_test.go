@@ -176,13 +176,16 @@ func TestCompleteRunFolderFromRecords(t *testing.T) {
 		steps   []step
 		flowOut bool
 		torn    string
-		// cut: the journal shows step 4 sent (else it ends with step 2).
-		cut     bool
-		missing []engine.MissingRecord
-		note    string // in the notes
-		last    string // the last step: command => status
+		// cut: the journal shows step 4 sent (else it ends with step 2);
+		// notEvidence: its step-start says the step takes no evidence.
+		cut, notEvidence bool
+		missing          []engine.MissingRecord
+		note             string // in the notes
+		last             string // the last step: command => status
 	}{
 		{name: "killed while the device ran a command", steps: recorded, cut: true, missing: []engine.MissingRecord{ikeMissing, cutMissing},
+			last: "show vpn flow tunnel-id 1 => interrupted"},
+		{name: "killed while a step that takes no evidence ran", steps: recorded, cut: true, notEvidence: true, missing: []engine.MissingRecord{ikeMissing},
 			last: "show vpn flow tunnel-id 1 => interrupted"},
 		{name: "killed while the record was written", steps: recorded, cut: true, flowOut: true,
 			torn:    `{"seq":4,"id":"flow","kind":"run","line":16,"command":"show vpn flow tun`,
@@ -202,6 +205,9 @@ func TestCompleteRunFolderFromRecords(t *testing.T) {
 			j := journal
 			if !c.cut { // the journal as far as the records go
 				j = strings.Join(strings.SplitAfter(journal, "\n")[:6], "")
+			}
+			if c.notEvidence {
+				j = strings.Replace(j, `"command":"show vpn flow tunnel-id 1"}`, `"command":"show vpn flow tunnel-id 1","not_evidence":true}`, 1)
 			}
 			if err := os.WriteFile(filepath.Join(dir, engine.JournalFile), []byte(j), 0o600); err != nil {
 				t.Fatal(err)

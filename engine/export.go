@@ -115,7 +115,7 @@ func (ru *run) pull(ctx context.Context, s *playbook.Step, ex transports.Exporte
 	}
 	ru.em.emit(Event{Type: EvStepStarted, Seq: seq, Step: s.ID, Kind: string(s.Kind), Command: label})
 	start := ru.now()
-	_ = ru.j.Append(JournalEntry{Time: start, Event: evStepStart, Seq: seq, Step: s.ID, Command: label})
+	_ = ru.j.Append(JournalEntry{Time: start, Event: evStepStart, Seq: seq, Step: s.ID, Command: label, NotEvidence: s.NotEvidence})
 	tmp, err := ru.folder.Artifact()
 	if err != nil {
 		return err

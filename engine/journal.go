@@ -40,6 +40,10 @@ type JournalEntry struct {
 	Command string    `json:"command,omitempty"`
 	// Item is the item of a for_each step (step-start, step-end).
 	Item string `json:"item,omitempty"`
+	// NotEvidence, on a step-start, says the step takes no evidence
+	// (`evidence: false`): a step the journal alone knows of (the one a
+	// kill cut short) is then not missing evidence either.
+	NotEvidence bool `json:"not_evidence,omitempty"`
 	// Undo is the undo entries of a step, each with its forms, journaled
 	// before the step is sent.
 	Undo []Forms `json:"undo,omitempty"`
@@ -194,6 +198,9 @@ func appendPlain(b *bytes.Buffer, e *JournalEntry) bool {
 	integer("seq", e.Seq)
 	str("command", e.Command)
 	str("item", e.Item)
+	if e.NotEvidence {
+		b.WriteString(`,"not_evidence":true`)
+	}
 	str("hold", e.Hold)
 	str("key", e.Key)
 	str("status", e.Status)

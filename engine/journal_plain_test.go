@@ -19,7 +19,7 @@ func TestJournalPlain(t *testing.T) {
 		for k, s := range strs {
 			o := strs[(k+i+1)%len(strs)]
 			for _, e := range []JournalEntry{
-				{Time: tm, Event: evStepStart, Seq: k, Step: s, Command: o, Item: s},
+				{Time: tm, Event: evStepStart, Seq: k, Step: s, Command: o, Item: s, NotEvidence: k%2 == 0},
 				{Time: tm, Event: evStepEnd, Seq: -k, Step: o, Status: s, Error: o},
 				{Time: tm, Event: evCleanupEntry, Key: s, Command: o, Status: "ok", Message: s, Hold: o},
 				{Time: tm, Event: evRunStart, Playbook: s, Target: o, Transport: s, Cassette: o, Version: 2, PID: k},

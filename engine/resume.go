@@ -311,7 +311,7 @@ func rebuildRecord(f ResumedFolder, m *Manifest, entries []JournalEntry) error {
 			continue
 		}
 		e := st.start
-		rec := StepRecord{Seq: e.Seq, ID: e.Step, Kind: "run", Command: e.Command, Item: e.Item, Start: e.Time, Status: "interrupted"}
+		rec := StepRecord{Seq: e.Seq, ID: e.Step, Kind: "run", Command: e.Command, Item: e.Item, Start: e.Time, Status: "interrupted", NotEvidence: e.NotEvidence}
 		if strings.HasPrefix(e.Command, "export ") { // an export pulled by the transport (export.go)
 			rec.Kind = "export"
 		}
@@ -337,8 +337,8 @@ func rebuildRecord(f ResumedFolder, m *Manifest, entries []JournalEntry) error {
 // short. A record of a step that says `evidence: false` (NotEvidence)
 // is never listed (missesEvidence, as missed). What a record does not say
 // cannot be told: a step that failed after its command ran (its until:, a
-// capture) is not listed, and a step the kill cut short (rebuilt from the
-// journal, which does not say `evidence: false`) always is.
+// capture) is not listed. A step the kill cut short is rebuilt from the
+// journal, whose step-start says `evidence: false` too.
 type missingFromRecords struct {
 	m    *Manifest
 	undo map[int][]string
@@ -368,9 +368,13 @@ func (b *missingFromRecords) add(rec StepRecord) {
 	b.last = &m
 }
 
-// cutShort lists rec, a step the kill cut short, as missing.
+// cutShort lists rec, a step the kill cut short, as missing, unless it
+// takes no evidence (its step-start says `evidence: false`).
 func (b *missingFromRecords) cutShort(rec StepRecord) {
 	b.confirm()
+	if !missesEvidence(rec.NotEvidence) {
+		return
+	}
 	b.m.Missing = append(b.m.Missing, MissingRecord{Seq: rec.Seq, Step: rec.ID, Kind: rec.Kind, Item: rec.Item, Command: rec.Command,
 		Status: rec.Status, Error: errCutShort, ByHand: b.byHand(rec)})
 }

@@ -369,7 +369,7 @@ func (ru *run) send(ctx context.Context, s *playbook.Step, forms []transports.Co
 	}
 	ru.em.emit(started)
 	start := ru.now()
-	_ = ru.j.Append(JournalEntry{Time: start, Event: evStepStart, Seq: seq, Step: s.ID, Command: cmd.Shown, Item: ru.itemOr()}) // not durable
+	_ = ru.j.Append(JournalEntry{Time: start, Event: evStepStart, Seq: seq, Step: s.ID, Command: cmd.Shown, Item: ru.itemOr(), NotEvidence: s.NotEvidence}) // not durable
 	var res transports.Result
 	var err error
 	var refused []RefusedForm
