@@ -601,9 +601,6 @@ func resolveTargets(ctx context.Context, opts *runOptions, pb *playbook.Playbook
 				t.Transport, t.Cassette = "replay", opts.Replay
 			}
 			d, ok := reg[t.Transport]
-			if t.Transport == "replay" && opts.Pace > 0 {
-				d = replayDialer(replay.Strict, opts.Pace)
-			}
 			if !ok {
 				return nil, nil, fmt.Errorf("target %s: transport %q is not available", t.Name, t.Transport)
 			}
@@ -614,6 +611,7 @@ func resolveTargets(ctx context.Context, opts *runOptions, pb *playbook.Playbook
 					return nil, nil, fmt.Errorf("target %s: %w", t.Name, err)
 				}
 				params = replayParams(cas.Params, t.Params)
+				d = openedDialer(cas, replay.Strict, opts.Pace)
 			}
 			out = append(out, target{t: t, params: params, dial: d})
 		}

@@ -45,3 +45,11 @@ func replayDialer(mode replay.Mode, pace float64) transports.Dialer {
 		return replay.New(c, replay.Options{Mode: mode, Redact: o.Redact, Pace: pace}), nil
 	}
 }
+
+// openedDialer replays c, a cassette already opened and checked (by
+// checkCassette), so a run does not open and check its file again.
+func openedDialer(c *replay.Cassette, mode replay.Mode, pace float64) transports.Dialer {
+	return func(_ context.Context, _ transports.Target, o transports.DialOptions) (transports.Transport, error) {
+		return replay.New(c, replay.Options{Mode: mode, Redact: o.Redact, Pace: pace}), nil
+	}
+}
