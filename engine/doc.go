@@ -19,7 +19,7 @@
 // `runbook cleanup` (resume.go) drains the journal and decides what a
 // finished or killed run's record says; it reads the step records a
 // killed run wrote and writes the record through the ResumedFolder it is
-// given (runfolder.Open; RecordedFolder). It keeps the journal
+// given (runfolder.Open). It keeps the journal
 // (journal.jsonl) itself, the one file of the folder it writes:
 // journal-before-send is the ledger's (an undo is fsynced before its
 // command is sent, in the goroutine that sends it), so it cannot be an

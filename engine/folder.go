@@ -173,4 +173,18 @@ type ResumedFolder interface {
 	// m.Steps; then summary.md from it. m is already redacted. The steps
 	// are streamed, never all held; it may be retried.
 	Rewrite(m *Manifest) error
+	// Records hands fn, in order and one at a time (never all held), each
+	// step record the run wrote before it was killed. torn, when not "",
+	// says that an incomplete last record (a write the kill cut short)
+	// was ignored, and where; any other record that cannot be read is an
+	// error. The error wraps fs.ErrNotExist when the run left none (it
+	// ended, or its folder keeps no records). While the records are
+	// there, Rewrite streams them, not the steps manifest.json holds,
+	// then m.Steps, and it removes them once manifest.json and summary.md
+	// are written. It may be retried.
+	Records(fn func(StepRecord) error) (torn string, err error)
+	// ReadOutput reads up to limit bytes of rel, a file the run wrote
+	// (a step's output or an artifact, relative to Dir()), and returns
+	// them with the file's size.
+	ReadOutput(rel string, limit int) ([]byte, int64, error)
 }

@@ -128,7 +128,7 @@ func FinishCleanup(ctx context.Context, f ResumedFolder, open func(context.Conte
 // CompleteRunFolder makes the record of a run whose engine ended without
 // writing it (killed, or forced out by a third signal) say what happened:
 // manifest.json is rebuilt from what the run recorded (rebuildRecord:
-// every step record it wrote, when f is a RecordedFolder that has them,
+// every step record it wrote, when the folder has them,
 // and the journal: its status, the steps it started with no record, every
 // undo and cleanup record it holds, what is still pending), with the
 // missing evidence, and summary.md is written; then the records are
@@ -179,29 +179,6 @@ func CompleteRunFolder(f ResumedFolder) (bool, error) {
 	return true, nil
 }
 
-// RecordedFolder is a ResumedFolder that also hands back what a run
-// killed before its end recorded of its steps (runfolder.Resumed: the
-// step records the run streams to its folder as each step ends).
-// CompleteRunFolder and FinishCleanup rebuild the record from them and
-// the journal when f has them, from the journal alone when not.
-type RecordedFolder interface {
-	ResumedFolder
-	// Records hands fn, in order and one at a time (never all held), each
-	// step record the run wrote before it was killed. torn, when not "",
-	// says that an incomplete last record (a write the kill cut short)
-	// was ignored, and where; any other record that cannot be read is an
-	// error. The error wraps fs.ErrNotExist when the run left none (it
-	// ended, or its folder keeps no records). While the records are
-	// there, Rewrite streams them, not the steps manifest.json holds,
-	// then m.Steps, and it removes them once manifest.json and summary.md
-	// are written. It may be retried.
-	Records(fn func(StepRecord) error) (torn string, err error)
-	// ReadOutput reads up to limit bytes of rel, a file the run wrote
-	// (a step's output or an artifact, relative to Dir()), and returns
-	// them with the file's size.
-	ReadOutput(rel string, limit int) ([]byte, int64, error)
-}
-
 // The error of a record rebuilt by runbook cleanup.
 const (
 	errRebuiltJournal = "the run ended before it could write its record (the engine was killed, or forced to exit); runbook cleanup rebuilt it from the journal"
@@ -214,7 +191,7 @@ const errCutShort = "cut short: the engine was killed while this step ran, so it
 
 // rebuildRecord fills the manifest of a run whose engine was killed
 // from what the run recorded: the step records it wrote (when f is a
-// RecordedFolder that has them: streamed, never all held) and its
+// folder that has them: streamed, never all held) and its
 // journal, the authority on what was sent and what must be undone. The
 // records stay on disk for Rewrite to stream into manifest.json; the
 // steps the journal shows started with no record (the step the kill cut
@@ -266,9 +243,9 @@ func rebuildRecord(f ResumedFolder, m *Manifest, entries []JournalEntry) error {
 		}
 	}
 	mb := &missingFromRecords{m: m, undo: undo}
-	if rf, ok := f.(RecordedFolder); ok {
+	{
 		var artifacts map[string]bool
-		torn, err := rf.Records(func(rec StepRecord) error {
+		torn, err := f.Records(func(rec StepRecord) error {
 			if i, ok := bySeq[rec.Seq]; ok && rec.Seq > 0 {
 				steps[i].recorded = true
 			}
@@ -277,11 +254,11 @@ func rebuildRecord(f ResumedFolder, m *Manifest, entries []JournalEntry) error {
 				m.Ended = rec.End
 			}
 			if m.DeviceClock == "" && rec.Command == "show clock" && rec.Status == "ok" && rec.Output != "" {
-				if b, _, err := rf.ReadOutput(rec.Output, 4<<10); err == nil {
+				if b, _, err := f.ReadOutput(rec.Output, 4<<10); err == nil {
 					m.DeviceClock = strings.TrimSpace(string(b))
 				}
 			}
-			if a, ok := artifactOf(rf, rec); ok {
+			if a, ok := artifactOf(f, rec); ok {
 				if artifacts == nil {
 					artifacts = map[string]bool{}
 					for _, x := range m.Artifacts {
@@ -419,7 +396,7 @@ func (b *missingFromRecords) byHand(rec StepRecord) string {
 
 // artifactOf is the artifact an export's record names (a file pulled
 // into artifacts/), its size read from the folder.
-func artifactOf(f RecordedFolder, rec StepRecord) (ArtifactRecord, bool) {
+func artifactOf(f ResumedFolder, rec StepRecord) (ArtifactRecord, bool) {
 	if rec.Kind != "export" || rec.Status != "ok" || !strings.HasPrefix(rec.Output, "artifacts/") {
 		return ArtifactRecord{}, false
 	}

@@ -23,8 +23,7 @@ import (
 type Resumed struct{ dir string }
 
 var (
-	_ engine.ResumedFolder  = (*Resumed)(nil)
-	_ engine.RecordedFolder = (*Resumed)(nil)
+	_ engine.ResumedFolder = (*Resumed)(nil)
 )
 
 // Open names the run folder dir for engine.FinishCleanup and
