@@ -99,9 +99,9 @@ type StepRecord struct {
 	// Refused are the forms the device refused, each with its words.
 	Refused []RefusedForm `json:"refused,omitempty"`
 	// NotEvidence is set on the record of a command or export whose step
-	// says `evidence: false`: its failure is not missing evidence
-	// (missesEvidence), also when runbook cleanup rebuilds the list of a
-	// killed run from the records.
+	// says `evidence: false`: its failure is not missing evidence, also
+	// when runbook cleanup rebuilds the list of a killed run from the
+	// records.
 	NotEvidence bool `json:"not_evidence,omitempty"`
 }
 

@@ -79,17 +79,10 @@ func StepsFailed(n int) string {
 	return fmt.Sprintf("%d steps failed", n)
 }
 
-// missesEvidence is the one rule by which a failed step that let the run
-// go on leaves its evidence missing: unless it says `evidence: false`
-// (notEvidence, the step's or its record's). A finished run (missed) and
-// the rebuild of a killed run's record (missingFromRecords) both decide
-// by it.
-func missesEvidence(notEvidence bool) bool { return !notEvidence }
-
 // missed records that step s failed with err and the run goes on: its
 // evidence is missing, unless the step says it takes none.
 func (ru *run) missed(s *playbook.Step, err error) {
-	if !missesEvidence(s.NotEvidence) {
+	if s.NotEvidence {
 		return
 	}
 	m := MissingRecord{Step: s.ID, Kind: string(s.Kind), Status: "failed", Name: s.Name}

@@ -312,7 +312,7 @@ func rebuildRecord(f ResumedFolder, m *Manifest, entries []JournalEntry) error {
 // which the run went on (a later step was recorded or started: a step
 // that stops the run is followed by none), and each step the kill cut
 // short. A record of a step that says `evidence: false` (NotEvidence)
-// is never listed (missesEvidence, as missed). What a record does not say
+// is never listed, as missed does not list it. What a record does not say
 // cannot be told: a step that failed after its command ran (its until:, a
 // capture) is not listed. A step the kill cut short is rebuilt from the
 // journal, whose step-start says `evidence: false` too.
@@ -334,7 +334,7 @@ func (b *missingFromRecords) add(rec StepRecord) {
 	default:
 		return
 	}
-	if !missesEvidence(rec.NotEvidence) {
+	if rec.NotEvidence {
 		return
 	}
 	m := MissingRecord{Seq: rec.Seq, Step: rec.ID, Kind: rec.Kind, Item: rec.Item, Run: rec.Run, Command: rec.Command, Status: rec.Status, Error: rec.Error}
@@ -349,7 +349,7 @@ func (b *missingFromRecords) add(rec StepRecord) {
 // takes no evidence (its step-start says `evidence: false`).
 func (b *missingFromRecords) cutShort(rec StepRecord) {
 	b.confirm()
-	if !missesEvidence(rec.NotEvidence) {
+	if rec.NotEvidence {
 		return
 	}
 	b.m.Missing = append(b.m.Missing, MissingRecord{Seq: rec.Seq, Step: rec.ID, Kind: rec.Kind, Item: rec.Item, Command: rec.Command,

@@ -85,13 +85,7 @@ func parseVPNTunnel(text string, data any) (map[string]any, error) {
 				entries = append(entries, e)
 			}
 		}
-		for _, l := range lines(text) {
-			if m := tunnelTotal.FindStringSubmatch(l); m != nil {
-				n, _ := toInt(m[1])
-				out["tunnels"] = n
-				out["form"], out["known"] = "text", true
-			}
-		}
+		textTotal(out, text, tunnelTotal, "tunnels")
 	}
 	if entries != nil {
 		out["entries"] = entries
@@ -330,17 +324,23 @@ func parseVPNGateway(text string, data any) (map[string]any, error) {
 			entries = append(entries, e)
 		}
 	}
-	for _, l := range lines(text) {
-		if m := gatewayTotal.FindStringSubmatch(l); m != nil {
-			n, _ := toInt(m[1])
-			out["gateways"] = n
-			out["form"], out["known"] = "text", true
-		}
-	}
+	textTotal(out, text, gatewayTotal, "gateways")
 	if entries != nil {
 		out["entries"] = entries
 	}
 	out["count"] = int64(len(entries))
 	out["proposals"] = summary(entries, "proposal")
 	return out, nil
+}
+
+// textTotal sets out[key] from the total line re matches in text (the
+// text form's "Total N ..." line), which also tells the answer's form.
+func textTotal(out map[string]any, text string, re *regexp.Regexp, key string) {
+	for _, l := range lines(text) {
+		if m := re.FindStringSubmatch(l); m != nil {
+			n, _ := toInt(m[1])
+			out[key] = n
+			out["form"], out["known"] = "text", true
+		}
+	}
 }
