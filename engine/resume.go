@@ -212,6 +212,9 @@ func rebuildRecord(f ResumedFolder, m *Manifest, entries []JournalEntry) error {
 		recorded bool
 	}
 	var steps []started
+	// wait is the wait the journal shows begun and not ended: the kill
+	// cut it short.
+	var wait *JournalEntry
 	bySeq := map[int]int{}
 	undo := map[int][]string{}
 	for _, e := range entries {
@@ -223,7 +226,13 @@ func rebuildRecord(f ResumedFolder, m *Manifest, entries []JournalEntry) error {
 			} else {
 				m.Undo = append(m.Undo, rec)
 			}
+		case evWaitStart:
+			w := e
+			wait = &w
+		case evWaitEnd:
+			wait = nil
 		case evStepStart:
+			wait = nil // a step after it: the wait ended
 			bySeq[e.Seq] = len(steps)
 			steps = append(steps, started{start: e})
 		case evStepEnd:
@@ -303,7 +312,30 @@ func rebuildRecord(f ResumedFolder, m *Manifest, entries []JournalEntry) error {
 		}
 		mb.add(rec)
 	}
+	if wait != nil {
+		// The run went on to this wait, and no further.
+		mb.confirm()
+		what := waitCutShort(*wait)
+		m.Notes = append(m.Notes, "runbook cleanup: "+what)
+		if wait.Kind == "wait" { // a wait: step; a pause has no record of its own
+			d := time.Duration(wait.WaitMS) * time.Millisecond
+			m.Steps = append(m.Steps, StepRecord{ID: wait.Step, Kind: "wait", Start: wait.Time, Status: "interrupted",
+				Note: fmt.Sprintf("wait %s %s", d, wait.Message), Error: "cut short: " + what})
+		}
+	}
 	return nil
+}
+
+// waitCutShort says that the kill cut short the wait whose wait-start is
+// e: how long it was to last, what for, when it started and was to end.
+func waitCutShort(e JournalEntry) string {
+	d := time.Duration(e.WaitMS) * time.Millisecond
+	why := ""
+	if e.Message != "" {
+		why = " (" + e.Message + ")"
+	}
+	return fmt.Sprintf("the engine was killed during a wait of %s%s, which started at %s and was to end at %s; nothing after it ran",
+		d, why, e.Time.UTC().Format(time.RFC3339), e.Time.Add(d).UTC().Format(time.RFC3339))
 }
 
 // missingFromRecords rebuilds the missing evidence of a killed run from

@@ -771,11 +771,19 @@ func (ru *run) waitFor(ctx context.Context, d time.Duration, why string, rec *St
 	ru.em.emit(Event{Type: EvWait, Message: why, DurationMS: durMS(d), Deadline: &deadline, Virtual: virtual})
 	var err error
 	if d > 0 {
+		start := ru.now()
+		if rec != nil {
+			start = rec.Start
+		}
+		ru.j.waitStarted(start, d, why, rec)
 		err = ru.clock.Sleep(ctx, d)
 	}
 	status := "ok"
 	if err != nil {
 		status = stoppedStatus(ctx)
+	}
+	if d > 0 {
+		ru.j.waitEnded(ru.now(), status)
 	}
 	ended := Event{Type: EvWaitEnded, Status: EventStatus(status)}
 	if rec == nil {
