@@ -86,7 +86,8 @@ func TestKillWait(t *testing.T) {
 			if _, err := os.Stat(filepath.Join(dir, ".steps.jsonl")); err != nil {
 				t.Fatalf("the killed run left no .steps.jsonl: the test proves nothing (%v)", err)
 			}
-			if _, code := w.run(t, "cleanup", dir, "-i", w.inventory()); code != 0 {
+			c, code := w.run(t, "cleanup", dir, "-i", w.inventory())
+			if code != 0 {
 				t.Errorf("cleanup: exit %d, want 0", code)
 			}
 			checkClean(t, fw.dev)
@@ -162,6 +163,8 @@ func TestKillWait(t *testing.T) {
 			if !slices.ContainsFunc(entries, func(e engine.JournalEntry) bool { return e.Event == "wait-start" }) {
 				t.Error("the journal has no wait-start")
 			}
+			checkNoSecrets(t, sec, dir, map[string][]byte{"run stdout": p.stdout.Bytes(), "run stderr": p.stderr.Bytes(),
+				"cleanup stdout": c.stdout.Bytes(), "cleanup stderr": c.stderr.Bytes()})
 		})
 	}
 }

@@ -767,15 +767,17 @@ func (ru *run) sleep(ctx context.Context, d time.Duration, why string) error {
 func (ru *run) waitFor(ctx context.Context, d time.Duration, why string, rec *StepRecord) error {
 	d = max(d, 0)
 	_, virtual := ru.clock.(*virtualClock)
-	deadline := ru.now().Add(d)
-	ru.em.emit(Event{Type: EvWait, Message: why, DurationMS: durMS(d), Deadline: &deadline, Virtual: virtual})
-	var err error
-	if d > 0 {
-		start := ru.now()
+	start := ru.now()
+	deadline := start.Add(d)
+	if d > 0 { // journaled before it is shown: a kill from now on cuts a wait short
 		if rec != nil {
 			start = rec.Start
 		}
 		ru.j.waitStarted(start, d, why, rec)
+	}
+	ru.em.emit(Event{Type: EvWait, Message: why, DurationMS: durMS(d), Deadline: &deadline, Virtual: virtual})
+	var err error
+	if d > 0 {
 		err = ru.clock.Sleep(ctx, d)
 	}
 	status := "ok"
