@@ -105,103 +105,112 @@ func pool(t *testing.T, n int, f func(i int)) {
 	wg.Wait()
 }
 
+// sweepCase is one case of a fault sweep: step k (st) of the reference
+// run of the playbook pb over over, and a firewall whose faults hit it.
+type sweepCase struct {
+	over transportCase
+	pb   string
+	ref  *reference
+	k    int
+	st   refStep
+	sec  secrets
+	fw   *firewall
+	w    *workspace
+}
+
+// sweepFaults runs f, over SSH and over the XML API, for each case sweep
+// gives (a sample of steps where sampled says so), against a firewall
+// of the playbook's scenario with faults(st) for the case's step.
+func sweepFaults(t *testing.T, sampled func(transportCase) bool, faults func(refStep) sim.Faults, f func(t *testing.T, c *sweepCase)) {
+	for _, over := range []transportCase{overSSH, overAPI} {
+		t.Run(over.name, func(t *testing.T) {
+			sweep(t, over, sampled(over), func(t *testing.T, pb string, ref *reference, k int) {
+				c := &sweepCase{over: over, pb: pb, ref: ref, k: k, st: ref.steps[k], sec: newSecrets(t)}
+				c.fw = startFirewall(t, sim.Options{Scenario: sweepScenario[pb], Seed: 1, Faults: faults(c.st)}, c.sec)
+				c.w = newWorkspace(t, c.fw, c.sec)
+				f(t, c)
+			})
+		})
+	}
+}
+
+// overAPISampled sweeps a sample of steps over the XML API, where a run
+// takes seconds (it goes on to its tech-support export).
+func overAPISampled(over transportCase) bool { return over.name == overAPI.name }
+
 // TestSweepInterrupt sends SIGINT while each step's command is held by the
 // device: exit 130, that step interrupted, every earlier output kept, the
 // device clean.
 func TestSweepInterrupt(t *testing.T) {
-	for _, over := range []transportCase{overSSH, overAPI} {
-		t.Run(over.name, func(t *testing.T) {
-			sweep(t, over, false, func(t *testing.T, pb string, ref *reference, k int) {
-				st := ref.steps[k]
-				sec := newSecrets(t)
-				fw := startFirewall(t, sim.Options{Scenario: sweepScenario[pb], Seed: 1, Faults: sim.Faults{SlowAfter: st.dev, SlowBy: hold}}, sec)
-				w := newWorkspace(t, fw, sec)
-				p := w.start(t, w.sweepArgs(pb, over)...)
-				dir := w.waitJournalSeq(t, p, st.seq)
-				waitHolding(t, fw)
-				p.signal(t, syscall.SIGINT)
-				code := p.wait(t)
-				if code != 130 {
-					t.Errorf("exit %d, want 130\nstderr:\n%s", code, p.stderr.String())
-				}
-				m := checkEnded(t, sec, fw, dir, code, streamsOf(p))
-				if m.Status != "interrupted" {
-					t.Errorf("manifest: status %q, want interrupted", m.Status)
-				}
-				if rec, ok := stepBySeq(m, st.seq); !ok || rec.Status != "interrupted" {
-					t.Errorf("step %d %q: %+v, want it interrupted", st.seq, st.command, rec)
-				}
-				checkCollected(t, dir, m, ref, st.seq)
-			})
-		})
-	}
+	sweepFaults(t, func(transportCase) bool { return false }, func(st refStep) sim.Faults { return sim.Faults{SlowAfter: st.dev, SlowBy: hold} }, func(t *testing.T, c *sweepCase) {
+		st, fw, w := c.st, c.fw, c.w
+		p := w.start(t, w.sweepArgs(c.pb, c.over)...)
+		dir := w.waitJournalSeq(t, p, st.seq)
+		waitHolding(t, fw)
+		p.signal(t, syscall.SIGINT)
+		code := p.wait(t)
+		if code != 130 {
+			t.Errorf("exit %d, want 130\nstderr:\n%s", code, p.stderr.String())
+		}
+		m := checkEnded(t, c.sec, fw, dir, code, streamsOf(p))
+		if m.Status != "interrupted" {
+			t.Errorf("manifest: status %q, want interrupted", m.Status)
+		}
+		if rec, ok := stepBySeq(m, st.seq); !ok || rec.Status != "interrupted" {
+			t.Errorf("step %d %q: %+v, want it interrupted", st.seq, st.command, rec)
+		}
+		checkCollected(t, dir, m, c.ref, st.seq)
+	})
 }
 
 // TestSweepDrop drops the connection as each step's command arrives (the
 // device does not run it): the step fails, or is sent again when the
 // device had not read it; cleanup reconnects; the device ends clean.
 func TestSweepDrop(t *testing.T) {
-	for _, over := range []transportCase{overSSH, overAPI} {
-		t.Run(over.name, func(t *testing.T) {
-			// Over the XML API a run goes on to its tech-support export,
-			// which takes seconds: a sample of steps.
-			sweep(t, over, over.name == overAPI.name, func(t *testing.T, pb string, ref *reference, k int) {
-				st := ref.steps[k]
-				sec := newSecrets(t)
-				fw := startFirewall(t, sim.Options{Scenario: sweepScenario[pb], Seed: 1, Faults: sim.Faults{DropAfter: st.dev}}, sec)
-				w := newWorkspace(t, fw, sec)
-				p, code := w.run(t, w.sweepArgs(pb, over)...)
-				if code != 0 && code != 1 {
-					t.Errorf("exit %d, want 0 or 1", code)
-				}
-				dir := w.runDir(t)
-				m := checkEnded(t, sec, fw, dir, code, streamsOf(p))
-				if log := fw.dev.Log(); len(log) <= st.dev || log[st.dev].Err != "dropped" || log[st.dev].CLI != st.command {
-					t.Fatalf("the device did not drop step %d %q", st.seq, st.command)
-				}
-				rec, _ := stepBySeq(m, st.seq)
-				if rec.Status != "failed" && !(rec.Status == "ok" && strings.Contains(rec.Note, "re-opened session")) {
-					t.Errorf("step %d %q: %s %q (%s); want failed, or sent again on a re-opened session", st.seq, st.command, rec.Status, rec.Error, rec.Note)
-				}
-				checkCollected(t, dir, m, ref, st.seq)
-			})
-		})
-	}
+	sweepFaults(t, overAPISampled, func(st refStep) sim.Faults { return sim.Faults{DropAfter: st.dev} }, func(t *testing.T, c *sweepCase) {
+		st, fw, w := c.st, c.fw, c.w
+		p, code := w.run(t, w.sweepArgs(c.pb, c.over)...)
+		if code != 0 && code != 1 {
+			t.Errorf("exit %d, want 0 or 1", code)
+		}
+		dir := w.runDir(t)
+		m := checkEnded(t, c.sec, fw, dir, code, streamsOf(p))
+		if log := fw.dev.Log(); len(log) <= st.dev || log[st.dev].Err != "dropped" || log[st.dev].CLI != st.command {
+			t.Fatalf("the device did not drop step %d %q", st.seq, st.command)
+		}
+		rec, _ := stepBySeq(m, st.seq)
+		if rec.Status != "failed" && !(rec.Status == "ok" && strings.Contains(rec.Note, "re-opened session")) {
+			t.Errorf("step %d %q: %s %q (%s); want failed, or sent again on a re-opened session", st.seq, st.command, rec.Status, rec.Error, rec.Note)
+		}
+		checkCollected(t, dir, m, c.ref, st.seq)
+	})
 }
 
 // TestSweepHangUp loses the session right after each step's command was
 // answered, while the client is idle: the next step re-opens it and the
 // procedure goes on as if nothing happened (the same commands, statuses
-// and exit code as without the fault).
+// and exit code as without the fault). Over the XML API the next request
+// simply opens a new connection.
 func TestSweepHangUp(t *testing.T) {
-	for _, over := range []transportCase{overSSH, overAPI} {
-		t.Run(over.name, func(t *testing.T) {
-			// Over the XML API the next request simply opens a new
-			// connection, and a run takes seconds: a sample of steps.
-			sweep(t, over, over.name == overAPI.name, func(t *testing.T, pb string, ref *reference, k int) {
-				st := ref.steps[k]
-				sec := newSecrets(t)
-				fw := startFirewall(t, sim.Options{Scenario: sweepScenario[pb], Seed: 1, Faults: sim.Faults{HangUpAfter: st.dev + 1}}, sec)
-				w := newWorkspace(t, fw, sec)
-				p, code := w.run(t, w.sweepArgs(pb, over)...)
-				if code != ref.exit {
-					t.Errorf("exit %d, the run without the fault exited %d", code, ref.exit)
-				}
-				dir := w.runDir(t)
-				m := checkEnded(t, sec, fw, dir, code, streamsOf(p))
-				if got := commands(m); !slices.Equal(got, ref.cmds) {
-					t.Errorf("commands differ from the run without the fault:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(ref.cmds, "\n"))
-				}
-				if over.name == overSSH.name && k+1 < len(ref.steps) {
-					next := ref.steps[k+1]
-					if rec, _ := stepBySeq(m, next.seq); !strings.Contains(rec.Note, "re-opened session") {
-						t.Errorf("step %d %q after the hang-up: note %q, want it sent on a re-opened session", next.seq, next.command, rec.Note)
-					}
-				}
-				checkCollected(t, dir, m, ref, 1<<30)
-			})
-		})
-	}
+	sweepFaults(t, overAPISampled, func(st refStep) sim.Faults { return sim.Faults{HangUpAfter: st.dev + 1} }, func(t *testing.T, c *sweepCase) {
+		ref, w := c.ref, c.w
+		p, code := w.run(t, w.sweepArgs(c.pb, c.over)...)
+		if code != ref.exit {
+			t.Errorf("exit %d, the run without the fault exited %d", code, ref.exit)
+		}
+		dir := w.runDir(t)
+		m := checkEnded(t, c.sec, c.fw, dir, code, streamsOf(p))
+		if got := commands(m); !slices.Equal(got, ref.cmds) {
+			t.Errorf("commands differ from the run without the fault:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(ref.cmds, "\n"))
+		}
+		if c.over.name == overSSH.name && c.k+1 < len(ref.steps) {
+			next := ref.steps[c.k+1]
+			if rec, _ := stepBySeq(m, next.seq); !strings.Contains(rec.Note, "re-opened session") {
+				t.Errorf("step %d %q after the hang-up: note %q, want it sent on a re-opened session", next.seq, next.command, rec.Note)
+			}
+		}
+		checkCollected(t, dir, m, ref, 1<<30)
+	})
 }
 
 // firstDebug is the index of the first step of the reference run that

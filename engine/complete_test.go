@@ -39,6 +39,7 @@ func TestCompleteRunFolder(t *testing.T) {
 		steps    []string // command => status
 		undo     []string // command => status
 		pending  []string
+		notes    []string
 	}{
 		{
 			name:     "killed before the first debug command",
@@ -71,6 +72,35 @@ func TestCompleteRunFolder(t *testing.T) {
 			undo:    []string{"debug ike global on normal => ok"},
 			pending: []string{"debug ike pcap off"},
 		},
+		{
+			name: "killed during a wait step",
+			journal: start + `{"time":"2026-01-02T03:04:06Z","event":"step-start","seq":1,"command":"show clock"}
+{"time":"2026-01-02T03:04:07Z","event":"step-end","seq":1,"status":"ok"}
+{"time":"2026-01-02T03:04:08Z","event":"wait-start","step":"collect","kind":"wait","message":"letting the debug collect","wait_ms":90000}
+`,
+			manifest: running, status: "interrupted", exit: 130,
+			steps: []string{"show clock => ok", "wait 1m30s letting the debug collect => interrupted"},
+			notes: []string{"runbook cleanup: the engine was killed during a wait of 1m30s (letting the debug collect), which started at 2026-01-02T03:04:08Z and was to end at 2026-01-02T03:05:38Z; nothing after it ran"},
+		},
+		{
+			name: "killed during the pause between two runs",
+			journal: start + `{"time":"2026-01-02T03:04:06Z","event":"step-start","seq":1,"command":"show clock"}
+{"time":"2026-01-02T03:04:07Z","event":"step-end","seq":1,"status":"ok"}
+{"time":"2026-01-02T03:04:07Z","event":"wait-start","message":"next run of show clock (2/3)","wait_ms":10000}
+`,
+			manifest: running, status: "interrupted", exit: 130,
+			steps: []string{"show clock => ok"},
+			notes: []string{"runbook cleanup: the engine was killed during a wait of 10s (next run of show clock (2/3)), which started at 2026-01-02T03:04:07Z and was to end at 2026-01-02T03:04:17Z; nothing after it ran"},
+		},
+		{
+			name: "killed after a wait ended",
+			journal: start + `{"time":"2026-01-02T03:04:06Z","event":"wait-start","kind":"wait","wait_ms":1000}
+{"time":"2026-01-02T03:04:07Z","event":"wait-end","status":"ok"}
+{"time":"2026-01-02T03:04:07Z","event":"step-start","seq":1,"command":"show clock"}
+`,
+			manifest: running, status: "interrupted", exit: 130,
+			steps: []string{"show clock => interrupted"},
+		},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -96,7 +126,17 @@ func TestCompleteRunFolder(t *testing.T) {
 			}
 			var steps, undo []string
 			for _, s := range m.Steps {
-				steps = append(steps, s.Command+" => "+s.Status)
+				what := s.Command
+				if s.Kind == "wait" {
+					what = s.Note
+					if !strings.HasPrefix(s.Error, "cut short: the engine was killed during a wait of ") || s.ID != "collect" || !s.Start.Equal(time.Date(2026, 1, 2, 3, 4, 8, 0, time.UTC)) {
+						t.Errorf("the wait's record %+v, want the wait collect, cut short, from its start", s)
+					}
+				}
+				steps = append(steps, what+" => "+s.Status)
+			}
+			if !slices.Equal(m.Notes, c.notes) {
+				t.Errorf("notes %q, want %q", m.Notes, c.notes)
 			}
 			for _, u := range m.Undo {
 				undo = append(undo, u.Command+" => "+u.Status)

@@ -28,6 +28,8 @@ const (
 	evRefused      = "refused"       // the device refused a form (ledger.go)
 	evPrompt       = "prompt"
 	evNote         = "note"
+	evWaitStart    = "wait-start" // a wait began (a wait: step, a pause between runs or retries)
+	evWaitEnd      = "wait-end"   // that wait ended (run to its end, or stopped)
 	evRunEnd       = "run-end"
 )
 
@@ -44,6 +46,15 @@ type JournalEntry struct {
 	// (`evidence: false`): a step the journal alone knows of (the one a
 	// kill cut short) is then not missing evidence either.
 	NotEvidence bool `json:"not_evidence,omitempty"`
+	// Kind, on a wait-start, is "wait" for a wait: step (Step is its id);
+	// empty for a pause between two runs or retries of a step. Message
+	// says what the wait is for.
+	Kind string `json:"kind,omitempty"`
+	// WaitMS, on a wait-start, is how long the wait was to last. A wait
+	// the kill cut short (a wait-start with no wait-end) is how `runbook
+	// cleanup` tells that the run was stopped while it waited: nothing
+	// else of it is on record until it ends.
+	WaitMS int64 `json:"wait_ms,omitempty"`
 	// Undo is the undo entries of a step, each with its forms, journaled
 	// before the step is sent.
 	Undo []Forms `json:"undo,omitempty"`
@@ -168,7 +179,7 @@ func appendPlain(b *bytes.Buffer, e *JournalEntry) bool {
 	if e.Undo != nil || e.Forms != nil || e.Params != nil || e.PID != 0 || e.Time.Year() < 0 || e.Time.Year() > 9999 {
 		return false
 	}
-	for _, s := range [...]string{e.Event, e.Step, e.Command, e.Item, e.Hold, e.Key, e.Status, e.Error, e.Message, e.Playbook, e.Target, e.Transport, e.Cassette} {
+	for _, s := range [...]string{e.Event, e.Step, e.Command, e.Item, e.Kind, e.Hold, e.Key, e.Status, e.Error, e.Message, e.Playbook, e.Target, e.Transport, e.Cassette} {
 		for i := 0; i < len(s); i++ {
 			if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
 				return false
@@ -188,19 +199,21 @@ func appendPlain(b *bytes.Buffer, e *JournalEntry) bool {
 			b.WriteByte('"')
 		}
 	}
-	integer := func(key string, v int) {
+	integer := func(key string, v int64) {
 		if v != 0 {
 			b.WriteString(`,"` + key + `":`)
-			b.Write(strconv.AppendInt(num[:0], int64(v), 10))
+			b.Write(strconv.AppendInt(num[:0], v, 10))
 		}
 	}
 	str("step", e.Step)
-	integer("seq", e.Seq)
+	integer("seq", int64(e.Seq))
 	str("command", e.Command)
 	str("item", e.Item)
 	if e.NotEvidence {
 		b.WriteString(`,"not_evidence":true`)
 	}
+	str("kind", e.Kind)
+	integer("wait_ms", e.WaitMS)
 	str("hold", e.Hold)
 	str("key", e.Key)
 	str("status", e.Status)
@@ -210,7 +223,7 @@ func appendPlain(b *bytes.Buffer, e *JournalEntry) bool {
 	str("target", e.Target)
 	str("transport", e.Transport)
 	str("cassette", e.Cassette)
-	integer("version", e.Version)
+	integer("version", int64(e.Version))
 	b.WriteString("}\n")
 	return true
 }
@@ -224,6 +237,23 @@ var durable = map[string]bool{
 }
 
 func (j *journal) Close() error { return j.f.Close() }
+
+// waitStarted journals that a wait of d began at start: rec is the
+// record of a wait: step (nil for a pause between two runs or retries),
+// why what the wait is for. Not durable: a wait changes nothing on the
+// device; written, it survives a kill, which is what it is for.
+func (j *journal) waitStarted(start time.Time, d time.Duration, why string, rec *StepRecord) {
+	e := JournalEntry{Time: start, Event: evWaitStart, Message: why, WaitMS: d.Milliseconds()}
+	if rec != nil {
+		e.Kind, e.Step = rec.Kind, rec.ID
+	}
+	_ = j.Append(e)
+}
+
+// waitEnded journals that the wait journaled last ended at end, with status.
+func (j *journal) waitEnded(end time.Time, status string) {
+	_ = j.Append(JournalEntry{Time: end, Event: evWaitEnd, Status: status})
+}
 
 // ReadJournal reads every entry of a journal file. A torn last line (the
 // engine was killed mid-write) is ignored.

@@ -21,6 +21,8 @@ func TestJournalPlain(t *testing.T) {
 			for _, e := range []JournalEntry{
 				{Time: tm, Event: evStepStart, Seq: k, Step: s, Command: o, Item: s, NotEvidence: k%2 == 0},
 				{Time: tm, Event: evStepEnd, Seq: -k, Step: o, Status: s, Error: o},
+				{Time: tm, Event: evWaitStart, Kind: s, Step: o, Message: s, WaitMS: int64(k) * 1500},
+				{Time: tm, Event: evWaitEnd, Status: s},
 				{Time: tm, Event: evCleanupEntry, Key: s, Command: o, Status: "ok", Message: s, Hold: o},
 				{Time: tm, Event: evRunStart, Playbook: s, Target: o, Transport: s, Cassette: o, Version: 2, PID: k},
 				{Time: tm, Event: evUndoIntent, Seq: 3, Undo: []Forms{{s}, {s, o}}},

@@ -212,6 +212,9 @@ func rebuildRecord(f ResumedFolder, m *Manifest, entries []JournalEntry) error {
 		recorded bool
 	}
 	var steps []started
+	// wait is the wait the journal shows begun and not ended: the kill
+	// cut it short.
+	var wait *JournalEntry
 	bySeq := map[int]int{}
 	undo := map[int][]string{}
 	for _, e := range entries {
@@ -223,7 +226,13 @@ func rebuildRecord(f ResumedFolder, m *Manifest, entries []JournalEntry) error {
 			} else {
 				m.Undo = append(m.Undo, rec)
 			}
+		case evWaitStart:
+			w := e
+			wait = &w
+		case evWaitEnd:
+			wait = nil
 		case evStepStart:
+			wait = nil // a step after it: the wait ended
 			bySeq[e.Seq] = len(steps)
 			steps = append(steps, started{start: e})
 		case evStepEnd:
@@ -243,45 +252,13 @@ func rebuildRecord(f ResumedFolder, m *Manifest, entries []JournalEntry) error {
 		}
 	}
 	mb := &missingFromRecords{m: m, undo: undo}
-	{
-		var artifacts map[string]bool
-		torn, err := f.Records(func(rec StepRecord) error {
-			if i, ok := bySeq[rec.Seq]; ok && rec.Seq > 0 {
-				steps[i].recorded = true
-			}
-			mb.add(rec)
-			if rec.End.After(m.Ended) {
-				m.Ended = rec.End
-			}
-			if m.DeviceClock == "" && rec.Command == "show clock" && rec.Status == "ok" && rec.Output != "" {
-				if b, _, err := f.ReadOutput(rec.Output, 4<<10); err == nil {
-					m.DeviceClock = strings.TrimSpace(string(b))
-				}
-			}
-			if a, ok := artifactOf(f, rec); ok {
-				if artifacts == nil {
-					artifacts = map[string]bool{}
-					for _, x := range m.Artifacts {
-						artifacts[x.Path] = true
-					}
-				}
-				if !artifacts[a.Path] {
-					artifacts[a.Path] = true
-					m.Artifacts = append(m.Artifacts, a)
-				}
-			}
-			return nil
-		})
-		switch {
-		case errors.Is(err, fs.ErrNotExist): // none: the journal alone
-		case err != nil:
-			return err
-		default:
-			m.Error = errRebuiltRecords
-			if torn != "" {
-				m.Notes = append(m.Notes, fmt.Sprintf("runbook cleanup: the last step record the run wrote was cut short by the kill and is ignored (%s); that step is rebuilt from the journal", torn))
-			}
+	err := fromRecords(f, m, mb, func(seq int) {
+		if i, ok := bySeq[seq]; ok && seq > 0 {
+			steps[i].recorded = true
 		}
+	})
+	if err != nil {
+		return err
 	}
 	for _, st := range steps {
 		if st.recorded {
@@ -302,6 +279,69 @@ func rebuildRecord(f ResumedFolder, m *Manifest, entries []JournalEntry) error {
 			continue
 		}
 		mb.add(rec)
+	}
+	if wait != nil {
+		// The run went on to this wait, and no further.
+		mb.confirm()
+		what := waitCutShort(*wait)
+		m.Notes = append(m.Notes, "runbook cleanup: "+what)
+		if wait.Kind == "wait" { // a wait: step; a pause has no record of its own
+			d := time.Duration(wait.WaitMS) * time.Millisecond
+			m.Steps = append(m.Steps, StepRecord{ID: wait.Step, Kind: "wait", Start: wait.Time, Status: "interrupted",
+				Note: fmt.Sprintf("wait %s %s", d, wait.Message), Error: "cut short: " + what})
+		}
+	}
+	return nil
+}
+
+// waitCutShort says that the kill cut short the wait whose wait-start is
+// e: how long it was to last, what for, when it started and was to end.
+func waitCutShort(e JournalEntry) string {
+	d := time.Duration(e.WaitMS) * time.Millisecond
+	why := ""
+	if e.Message != "" {
+		why = " (" + e.Message + ")"
+	}
+	return fmt.Sprintf("the engine was killed during a wait of %s%s, which started at %s and was to end at %s; nothing after it ran",
+		d, why, e.Time.UTC().Format(time.RFC3339), e.Time.Add(d).UTC().Format(time.RFC3339))
+}
+
+// fromRecords streams the step records f holds into m, the manifest
+// rebuildRecord fills: each to mb (the missing evidence) and to seen (its
+// seq), and what they say of m's end, device clock and artifacts. With
+// records, m.Error says the record was rebuilt from them, and a torn last
+// one is noted; none (fs.ErrNotExist: the journal alone) is no error.
+func fromRecords(f ResumedFolder, m *Manifest, mb *missingFromRecords, seen func(seq int)) error {
+	artifacts := map[string]bool{}
+	for _, x := range m.Artifacts {
+		artifacts[x.Path] = true
+	}
+	torn, err := f.Records(func(rec StepRecord) error {
+		seen(rec.Seq)
+		mb.add(rec)
+		if rec.End.After(m.Ended) {
+			m.Ended = rec.End
+		}
+		if m.DeviceClock == "" && rec.Command == "show clock" && rec.Status == "ok" && rec.Output != "" {
+			if b, _, err := f.ReadOutput(rec.Output, 4<<10); err == nil {
+				m.DeviceClock = strings.TrimSpace(string(b))
+			}
+		}
+		if a, ok := artifactOf(f, rec); ok && !artifacts[a.Path] {
+			artifacts[a.Path] = true
+			m.Artifacts = append(m.Artifacts, a)
+		}
+		return nil
+	})
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return err
+	}
+	m.Error = errRebuiltRecords
+	if torn != "" {
+		m.Notes = append(m.Notes, fmt.Sprintf("runbook cleanup: the last step record the run wrote was cut short by the kill and is ignored (%s); that step is rebuilt from the journal", torn))
 	}
 	return nil
 }

@@ -767,7 +767,14 @@ func (ru *run) sleep(ctx context.Context, d time.Duration, why string) error {
 func (ru *run) waitFor(ctx context.Context, d time.Duration, why string, rec *StepRecord) error {
 	d = max(d, 0)
 	_, virtual := ru.clock.(*virtualClock)
-	deadline := ru.now().Add(d)
+	start := ru.now()
+	deadline := start.Add(d)
+	if d > 0 { // journaled before it is shown: a kill from now on cuts a wait short
+		if rec != nil {
+			start = rec.Start
+		}
+		ru.j.waitStarted(start, d, why, rec)
+	}
 	ru.em.emit(Event{Type: EvWait, Message: why, DurationMS: durMS(d), Deadline: &deadline, Virtual: virtual})
 	var err error
 	if d > 0 {
@@ -776,6 +783,9 @@ func (ru *run) waitFor(ctx context.Context, d time.Duration, why string, rec *St
 	status := "ok"
 	if err != nil {
 		status = stoppedStatus(ctx)
+	}
+	if d > 0 {
+		ru.j.waitEnded(ru.now(), status)
 	}
 	ended := Event{Type: EvWaitEnded, Status: EventStatus(status)}
 	if rec == nil {

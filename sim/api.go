@@ -264,26 +264,11 @@ func cdata(s string) string {
 }
 
 func (s *APIServer) serveAPI(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet && r.Method != http.MethodPost {
-		w.Header().Set("Allow", "GET, POST")
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-		return
-	}
-	r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
-	if err := r.ParseForm(); err != nil {
-		apiError(w, http.StatusBadRequest, "400", "Bad request: "+err.Error())
+	user, ok := s.keys.admit(w, r)
+	if !ok {
 		return
 	}
 	typ := r.Form.Get("type")
-	if typ == "keygen" {
-		s.keys.keygen(w, r)
-		return
-	}
-	user, ok := s.keys.authenticate(r)
-	if !ok {
-		envelope(w, http.StatusForbidden, "error", "403", "<result><msg>Invalid Credential</msg></result>")
-		return
-	}
 	switch typ {
 	case "op":
 		s.op(w, r, user)

@@ -25,6 +25,33 @@ func newKeyring(user, password, key string) *keyring {
 	return k
 }
 
+// admit reads the request to an XML API (a firewall's or a Panorama's)
+// as PAN-OS does: GET or POST, a form of at most 1 MiB; it answers
+// type=keygen itself, and any request without a valid key with 403. It
+// returns the key's user, and false when it answered the request.
+func (k *keyring) admit(w http.ResponseWriter, r *http.Request) (string, bool) {
+	if r.Method != http.MethodGet && r.Method != http.MethodPost {
+		w.Header().Set("Allow", "GET, POST")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return "", false
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
+	if err := r.ParseForm(); err != nil {
+		apiError(w, http.StatusBadRequest, "400", "Bad request: "+err.Error())
+		return "", false
+	}
+	if r.Form.Get("type") == "keygen" {
+		k.keygen(w, r)
+		return "", false
+	}
+	user, ok := k.authenticate(r)
+	if !ok {
+		envelope(w, http.StatusForbidden, "error", "403", "<result><msg>Invalid Credential</msg></result>")
+		return "", false
+	}
+	return user, true
+}
+
 // authenticate checks the X-PAN-KEY header (or a key parameter, which the
 // real API also accepts) and returns the key's user.
 func (k *keyring) authenticate(r *http.Request) (string, bool) {

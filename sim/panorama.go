@@ -144,23 +144,8 @@ func (p *PanoramaServer) Handler() http.Handler {
 }
 
 func (p *PanoramaServer) serveAPI(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet && r.Method != http.MethodPost {
-		w.Header().Set("Allow", "GET, POST")
-		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-		return
-	}
-	r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
-	if err := r.ParseForm(); err != nil {
-		apiError(w, http.StatusBadRequest, "400", "Bad request: "+err.Error())
-		return
-	}
-	if r.Form.Get("type") == "keygen" {
-		p.keys.keygen(w, r)
-		return
-	}
-	user, ok := p.keys.authenticate(r)
+	user, ok := p.keys.admit(w, r)
 	if !ok {
-		envelope(w, http.StatusForbidden, "error", "403", "<result><msg>Invalid Credential</msg></result>")
 		return
 	}
 	if serial := r.Form.Get("target"); serial != "" {

@@ -93,6 +93,22 @@ func nameFilter(w []string) (string, error) {
 	return "", invalidSyntax()
 }
 
+// configuredNamed are the configured tunnels `name NAME` picks: all
+// for "", else the tunnel NAME, or every proxy ID of it (NAME:proxy).
+func (d *Device) configuredNamed(name string) []saInfo {
+	all := d.configured()
+	if name == "" {
+		return all
+	}
+	var out []saInfo
+	for _, sa := range all {
+		if sa.name == name || strings.HasPrefix(sa.name, name+":") {
+			out = append(out, sa)
+		}
+	}
+	return out
+}
+
 func (d *Device) vpnTunnel(w []string) (string, error) {
 	name, err := nameFilter(w)
 	if err != nil {
@@ -104,10 +120,7 @@ func (d *Device) vpnTunnel(w []string) (string, error) {
 	b.WriteString("\nTnID    Name(Gateway)                        Local Proxy IP     Ptl:Port      Remote Proxy IP    Ptl:Port                                   Proposals\n")
 	b.WriteString(strings.Repeat("-", 149) + "\n")
 	n := 0
-	for _, sa := range d.configured() {
-		if name != "" && sa.name != name && !strings.HasPrefix(sa.name, name+":") {
-			continue
-		}
+	for _, sa := range d.configuredNamed(name) {
 		fmt.Fprintf(&b, "%-10d %-33s %-18s %-13s %-18s %-11s %s      %d-sec\n",
 			sa.tunnelID, sa.name+"("+t.Gateway+")", sa.local, "0:0", sa.remote, "0:0", "ESP tunl "+c.brackets(), c.Lifetime)
 		n++
@@ -143,10 +156,7 @@ func (d *Device) vpnTunnelXML(name string) string {
 	n := 0
 	el := func(k, v string) { b.WriteString("<" + k + ">" + xmlText(v) + "</" + k + ">") }
 	b.WriteString("<entries>")
-	for _, sa := range d.configured() {
-		if name != "" && sa.name != name && !strings.HasPrefix(sa.name, name+":") {
-			continue
-		}
+	for _, sa := range d.configuredNamed(name) {
 		n++
 		lip, lpre, _ := strings.Cut(sa.local, "/")
 		rip, rpre, _ := strings.Cut(sa.remote, "/")

@@ -234,13 +234,7 @@ func writePlan(w io.Writer, v *playbook.Outline) error {
 		b.WriteString("  (nothing)\n")
 	}
 	for i, c := range v.CleanupPlan {
-		from := c.From
-		if c.From != "cleanup" {
-			from += ", if it ran"
-		} else if c.When != "" {
-			from += ", " + c.When
-		}
-		fmt.Fprintf(b, "  %2d. %s  [%s]\n", i+1, c.Command, from)
+		fmt.Fprintf(b, "  %2d. %s  [%s]\n", i+1, c.Command, cleanupFrom(c))
 		for _, alt := range c.OneOf[min(1, len(c.OneOf)):] {
 			fmt.Fprintf(b, "      or %s\n", alt)
 		}

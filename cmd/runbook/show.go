@@ -109,13 +109,7 @@ func writeOutline(w io.Writer, v *playbook.Outline) error {
 	}
 	tw := tabwriter.NewWriter(b, 0, 4, 4, ' ', 0)
 	for i, c := range v.CleanupPlan {
-		from := c.From
-		if c.From != "cleanup" {
-			from += ", if it ran"
-		} else if c.When != "" {
-			from += ", " + c.When
-		}
-		fmt.Fprintf(tw, "  %2d. %s\t[%s]\n", i+1, c.Command, from)
+		fmt.Fprintf(tw, "  %2d. %s\t[%s]\n", i+1, c.Command, cleanupFrom(c))
 		for _, alt := range c.OneOf[min(1, len(c.OneOf)):] {
 			fmt.Fprintf(tw, "      or %s\t\n", alt)
 		}
@@ -148,6 +142,19 @@ func writeOutline(w io.Writer, v *playbook.Outline) error {
 	}
 	_, err := io.WriteString(w, strings.Join(lines, "\n"))
 	return err
+}
+
+// cleanupFrom says where the cleanup plan's entry c comes from, and
+// when it runs: an undo only if its step ran, a cleanup entry with its
+// when:.
+func cleanupFrom(c playbook.OutlineCleanup) string {
+	if c.From != "cleanup" {
+		return c.From + ", if it ran"
+	}
+	if c.When != "" {
+		return c.From + ", " + c.When
+	}
+	return c.From
 }
 
 func writeSteps(b *strings.Builder, steps []*playbook.OutlineStep, depth int) {

@@ -1,0 +1,170 @@
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/runbook-dev/runbook/engine"
+	"github.com/runbook-dev/runbook/sim"
+)
+
+// killWaitPlaybook switches a debug switch on and waits a minute for it to
+// collect: the run is killed during that wait.
+const killWaitPlaybook = `name: kill-wait
+title: A run killed while it waits
+steps:
+  - id: clock
+    run: show clock
+  - run: debug ike global on debug
+    undo: debug ike global on normal
+  - id: collect
+    wait: 1m
+    message: letting the debug collect
+  - id: flow
+    run: show vpn flow
+`
+
+// killPausePlaybook takes the clock three times a minute apart: the run
+// is killed in the pause after the first.
+const killPausePlaybook = `name: kill-pause
+title: A run killed between two runs of a repeat
+steps:
+  - run: debug ike global on debug
+    undo: debug ike global on normal
+  - id: tick
+    run: show clock
+    repeat: {count: 3, interval: 1m}
+`
+
+// TestKillWait kills the run (SIGKILL) while it waits, in a wait: step
+// and in the pause between two runs of a repeat; `runbook cleanup` then
+// rebuilds the record from the step records and the journal, which must
+// say that the run was stopped while it waited, when that wait started
+// and how long it was to last: in manifest.json (the wait step's record,
+// cut short, and a note), in summary.md and in report.html. A wait takes
+// no evidence, so none is listed as missing.
+func TestKillWait(t *testing.T) {
+	for _, tc := range []struct {
+		name, playbook, waiting string
+		// step is the record of the wait step the kill cut short; none for
+		// a repeat's pause, which has no record of its own.
+		step bool
+		// steps are the records, kind command => status.
+		steps []string
+		// says is what the note (and the wait's record) says of the wait.
+		says string
+	}{
+		{name: "wait", playbook: killWaitPlaybook, waiting: "waiting 1m0s: letting the debug collect", step: true,
+			steps: []string{"run show clock => ok", "run debug ike global on debug => ok", "wait  => interrupted"},
+			says:  "the engine was killed during a wait of 1m0s (letting the debug collect), which started at "},
+		{name: "pause", playbook: killPausePlaybook, waiting: "waiting 1m0s: next run of show clock (2/3)",
+			steps: []string{"run debug ike global on debug => ok", "run show clock => ok"},
+			says:  "the engine was killed during a wait of 1m0s (next run of show clock (2/3)), which started at "},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			sec := newSecrets(t)
+			fw := startFirewall(t, sim.Options{Scenario: sim.Healthy, Seed: 1}, sec)
+			w := newWorkspace(t, fw, sec)
+			pb := filepath.Join(w.dir, tc.name+".yaml")
+			if err := os.WriteFile(pb, []byte(tc.playbook), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			p := w.start(t, "run", pb, "-i", w.inventory(), "-t", overSSH.target, "--yes", "-o", w.out())
+			waitStderr(t, p, tc.waiting)
+			dir := w.runDir(t)
+			before := time.Now().UTC()
+			p.signal(t, syscall.SIGKILL)
+			if code := p.wait(t); code != -1 {
+				t.Fatalf("exit %d, want killed", code)
+			}
+			if _, err := os.Stat(filepath.Join(dir, ".steps.jsonl")); err != nil {
+				t.Fatalf("the killed run left no .steps.jsonl: the test proves nothing (%v)", err)
+			}
+			c, code := w.run(t, "cleanup", dir, "-i", w.inventory())
+			if code != 0 {
+				t.Errorf("cleanup: exit %d, want 0", code)
+			}
+			checkClean(t, fw.dev)
+			m := checkRunFolder(t, dir)
+			checkNothingPending(t, dir, m)
+			if m.Status != "interrupted" || m.ExitCode != 130 {
+				t.Errorf("manifest: status %q exit %d, want interrupted 130", m.Status, m.ExitCode)
+			}
+			var got []string
+			for _, s := range m.Steps {
+				got = append(got, s.Kind+" "+s.Command+" => "+s.Status)
+			}
+			if !slices.Equal(got, tc.steps) {
+				t.Fatalf("steps %q, want %q", got, tc.steps)
+			}
+			// When the wait started: before the kill, after the step
+			// before it.
+			var started time.Time
+			for _, n := range m.Notes {
+				if i := strings.Index(n, tc.says); i >= 0 {
+					started, _ = time.Parse(time.RFC3339, strings.Fields(n[i+len(tc.says):])[0])
+				}
+			}
+			if started.IsZero() {
+				t.Fatalf("notes %q: none says %q and a time", m.Notes, tc.says)
+			}
+			prev := m.Steps[len(m.Steps)-1]
+			if tc.step {
+				prev = m.Steps[len(m.Steps)-2]
+			}
+			if started.Before(prev.Start.Truncate(time.Second)) || started.After(before) {
+				t.Errorf("the wait started at %v: not between the step before it (%v) and the kill (%v)", started, prev.Start, before)
+			}
+			if tc.step {
+				wait := m.Steps[len(m.Steps)-1]
+				if wait.ID != "collect" || wait.Note != "wait 1m0s letting the debug collect" || wait.Start.IsZero() ||
+					!strings.Contains(wait.Error, tc.says) {
+					t.Errorf("the wait the kill cut short: %+v", wait)
+				}
+				if !wait.Start.Truncate(time.Second).Equal(started) {
+					t.Errorf("the wait's record starts at %v, its note says %v", wait.Start, started)
+				}
+			}
+			if len(m.Missing) != 0 {
+				t.Errorf("missing_evidence %+v, want none: a wait takes no evidence", m.Missing)
+			}
+			sum, err := os.ReadFile(filepath.Join(dir, "summary.md"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := []string{"## Notes", tc.says + started.Format(time.RFC3339)}
+			if tc.step {
+				want = append(want, "| collect | wait 1m0s letting the debug collect | interrupted |")
+			}
+			for _, s := range want {
+				if !strings.Contains(string(sum), s) {
+					t.Errorf("summary.md has no %q:\n%s", s, sum)
+				}
+			}
+			rep, err := os.ReadFile(filepath.Join(dir, "report.html"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(string(rep), tc.says) {
+				t.Errorf("report.html does not say %q", tc.says)
+			}
+			// The journal of the wait: the cleanup read it, and an engine
+			// of this release wrote it.
+			entries, err := engine.ReadJournal(filepath.Join(dir, engine.JournalFile))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.ContainsFunc(entries, func(e engine.JournalEntry) bool { return e.Event == "wait-start" }) {
+				t.Error("the journal has no wait-start")
+			}
+			checkNoSecrets(t, sec, dir, map[string][]byte{"run stdout": p.stdout.Bytes(), "run stderr": p.stderr.Bytes(),
+				"cleanup stdout": c.stdout.Bytes(), "cleanup stderr": c.stderr.Bytes()})
+		})
+	}
+}
