@@ -48,7 +48,12 @@ import (
 // is the goal), over all pulls and for the median pair, and the peak RSS
 // (VmHWM) of the engine's process over all its pulls, the first one
 // included; more than 32 MiB fails it. The simulator's own peak RSS is
-// reported too (sim-peak-RSS-MiB), outside that budget.
+// reported too (sim-peak-RSS-MiB), outside that budget. So is CPU time
+// per GiB, from rusage: the engine's process during its pulls, curl's,
+// and the simulator's while it served each (sim-cpu-s/GiB-engine,
+// -curl). On cores that client and server share, the pull takes about
+// (client + server CPU) / cores in use: these tell whose CPU a change
+// moved, where the ratio alone swings with the machine's other work.
 //
 // Like is compared with like, twice. Our client offers h2 and http/1.1 in
 // ALPN and the server picks, so each pair runs against a simulator that
