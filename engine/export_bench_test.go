@@ -102,9 +102,9 @@ func TestMain(m *testing.M) {
 // fw.pcap to export, over HTTP/2 only (proto "h2") or HTTP/1.1 only. It
 // writes ca.pem into dir, prints "<host:port> <fingerprint>", then one
 // line "export <protocol> <TLS version> <cipher>" for each export it
-// answers and, once the answer is written, "answered <ns>", the CPU time
-// the process has used so far. When its stdin ends (or after 30 minutes) it stops and prints
-// "peak-rss <bytes>", its own VmHWM.
+// answers and, once its handler has written the answer, "answered <ns>",
+// the CPU time the process has used so far. When its stdin ends (or after
+// 30 minutes) it stops and prints "peak-rss <bytes>", its own VmHWM.
 func serveExportSim(proto, dir string) int {
 	fail := func(err error) int { fmt.Fprintln(os.Stderr, "export sim:", err); return 2 }
 	dev := sim.NewDevice(sim.Options{StaleCaptures: []string{"fw.pcap"}})
@@ -171,8 +171,8 @@ func (s *exportSim) cpuAt(n int) (time.Duration, bool) {
 	defer s.mu.Unlock()
 	timeout := time.AfterFunc(10*time.Second, func() { s.mu.Lock(); s.answered.Broadcast(); s.mu.Unlock() })
 	defer timeout.Stop()
-	for start := time.Now(); len(s.cpu) < n && time.Since(start) < 10*time.Second; {
-		s.answered.Wait()
+	for deadline := time.Now().Add(10 * time.Second); len(s.cpu) < n && time.Now().Before(deadline); {
+		s.answered.Wait() // woken by each line, and by timeout
 	}
 	if len(s.cpu) < n {
 		return 0, false
