@@ -34,7 +34,11 @@ type artifactWriter struct {
 // peak RSS <= 32 MB for a 1 GiB export), and enough for each stage to
 // have work while the others run. On the 2-core build machine 16 x 128
 // KiB did at least as well as 8 x 512 KiB in BenchmarkExportVsCurl, with
-// less memory.
+// less memory. Measured and not kept (issue 14, HTTP/2): 4 x 512 KiB
+// (each body read then takes up to 512 KiB, a third as many WINDOW_UPDATEs
+// go out; no gain the benchmark could see); hashing in the reading
+// goroutine, or reading, hashing and writing in one (slower, and the
+// server spent 10-20 % more CPU serving them).
 const (
 	artifactBufSize = 128 << 10
 	artifactBufs    = 16

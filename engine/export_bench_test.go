@@ -48,7 +48,12 @@ import (
 // is the goal), over all pulls and for the median pair, and the peak RSS
 // (VmHWM) of the engine's process over all its pulls, the first one
 // included; more than 32 MiB fails it. The simulator's own peak RSS is
-// reported too (sim-peak-RSS-MiB), outside that budget.
+// reported too (sim-peak-RSS-MiB), outside that budget. So is CPU time
+// per GiB, from rusage: the engine's process during its pulls, curl's,
+// and the simulator's while it served each (sim-cpu-s/GiB-engine,
+// -curl). On cores that client and server share, the pull takes about
+// (client + server CPU) / cores in use: these tell whose CPU a change
+// moved, where the ratio alone swings with the machine's other work.
 //
 // Like is compared with like, twice. Our client offers h2 and http/1.1 in
 // ALPN and the server picks, so each pair runs against a simulator that
@@ -97,8 +102,9 @@ func TestMain(m *testing.M) {
 // fw.pcap to export, over HTTP/2 only (proto "h2") or HTTP/1.1 only. It
 // writes ca.pem into dir, prints "<host:port> <fingerprint>", then one
 // line "export <protocol> <TLS version> <cipher>" for each export it
-// answers. When its stdin ends (or after 30 minutes) it stops and prints
-// "peak-rss <bytes>", its own VmHWM.
+// answers and, once its handler has written the answer, "answered <ns>",
+// the CPU time the process has used so far. When its stdin ends (or after
+// 30 minutes) it stops and prints "peak-rss <bytes>", its own VmHWM.
 func serveExportSim(proto, dir string) int {
 	fail := func(err error) int { fmt.Fprintln(os.Stderr, "export sim:", err); return 2 }
 	dev := sim.NewDevice(sim.Options{StaleCaptures: []string{"fw.pcap"}})
@@ -119,6 +125,7 @@ func serveExportSim(proto, dir string) int {
 	srv := api.HTTPServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.FormValue("type") == "export" && r.TLS != nil {
 			say("export %s %s %s", r.Proto, strings.ReplaceAll(tls.VersionName(r.TLS.Version), " ", ""), tls.CipherSuiteName(r.TLS.CipherSuite))
+			defer func() { say("answered %d", processCPU()) }()
 		}
 		h.ServeHTTP(w, r)
 	}))
@@ -147,6 +154,30 @@ type exportSim struct {
 	mu          sync.Mutex
 	seen        map[string]int // "HTTP/1.1 TLS1.3 TLS_AES_128_GCM_SHA256" -> exports
 	peak        int64          // the child's peak RSS, once it has stopped
+	// cpu is the child's CPU time when it had written each answer to an
+	// export, in order; answered is signalled at each.
+	cpu      []time.Duration
+	answered *sync.Cond
+}
+
+// cpuAt returns the simulator's CPU time once it has written its n-th
+// answer to an export (from 1; 0 for none), waiting up to 10 s for the
+// line; false if it did not come.
+func (s *exportSim) cpuAt(n int) (time.Duration, bool) {
+	if n == 0 {
+		return 0, true
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	timeout := time.AfterFunc(10*time.Second, func() { s.mu.Lock(); s.answered.Broadcast(); s.mu.Unlock() })
+	defer timeout.Stop()
+	for deadline := time.Now().Add(10 * time.Second); len(s.cpu) < n && time.Now().Before(deadline); {
+		s.answered.Wait() // woken by each line, and by timeout
+	}
+	if len(s.cpu) < n {
+		return 0, false
+	}
+	return s.cpu[n-1], true
 }
 
 // startExportSim starts serveExportSim in a child process; it stops when
@@ -174,6 +205,7 @@ func startExportSim(b *testing.B, h2 bool, dir string) (s *exportSim, stop func(
 		b.Fatal(err)
 	}
 	s = &exportSim{ca: filepath.Join(dir, "ca.pem"), seen: map[string]int{}}
+	s.answered = sync.NewCond(&s.mu)
 	ready := make(chan string, 1)
 	exited := make(chan error, 1)
 	go func() {
@@ -187,6 +219,10 @@ func startExportSim(b *testing.B, h2 bool, dir string) (s *exportSim, stop func(
 			s.mu.Lock()
 			if isExport {
 				s.seen[how]++
+			} else if v, ok := strings.CutPrefix(sc.Text(), "answered "); ok {
+				ns, _ := strconv.ParseInt(v, 10, 64)
+				s.cpu = append(s.cpu, time.Duration(ns))
+				s.answered.Broadcast()
 			} else if v, ok := strings.CutPrefix(sc.Text(), "peak-rss "); ok {
 				s.peak, _ = strconv.ParseInt(v, 10, 64)
 			}
@@ -255,13 +291,30 @@ func benchExportVsCurl(b *testing.B, curl string, h2 bool) {
 		APIKey: secret.Ref{Kind: "env", Name: "KEY"}, TLS: transports.TLS{Fingerprint: api.fingerprint}}
 	dopts := transports.DialOptions{Resolve: (&secret.Resolver{Getenv: func(string) string { return exportSimKey }}).Resolve}
 
-	pull := func(i int) time.Duration {
+	// exports counts the exports asked for so far; simCPU is what the
+	// simulator spent on the last one (from the end of the answer before
+	// it to the end of its own).
+	exports := 0
+	simCPU := func() time.Duration {
+		exports++
+		before, _ := api.cpuAt(exports - 1)
+		after, ok := api.cpuAt(exports)
+		if !ok {
+			b.Fatalf("the simulator did not say it had answered export %d", exports)
+		}
+		return after - before
+	}
+	// pull and fetch return the time taken, the client's CPU time and the
+	// simulator's for the export.
+	pull := func(i int) (time.Duration, time.Duration, time.Duration) {
 		dir := filepath.Join(out, fmt.Sprint("run", i))
+		cpu := processCPU()
 		start := time.Now()
 		r := engine.New(engine.Options{Folder: runfolder.Create, Playbook: pb, Params: map[string]any{}, Target: "fw1", Transport: "xmlapi", Dir: dir, Yes: true,
 			Open: func(ctx context.Context) (transports.Transport, error) { return xmlapi.Open(ctx, target, dopts) }})
 		res := r.Run(context.Background())
 		d := time.Since(start)
+		cpu = processCPU() - cpu
 		if res.ExitCode != 0 {
 			b.Fatalf("exit %d: %v", res.ExitCode, res.Err)
 		}
@@ -270,9 +323,9 @@ func benchExportVsCurl(b *testing.B, curl string, h2 bool) {
 			b.Fatalf("artifacts %+v, %v", m, err)
 		}
 		os.RemoveAll(dir)
-		return d
+		return d, cpu, simCPU()
 	}
-	fetch := func() time.Duration {
+	fetch := func() (time.Duration, time.Duration, time.Duration) {
 		dst := filepath.Join(out, "curl.pcap")
 		start := time.Now()
 		cmd := exec.Command(curl, "-sS", "--fail", curlProto, "--cacert", api.ca, "-o", dst, "-H", "X-PAN-KEY: "+exportSimKey,
@@ -286,7 +339,7 @@ func benchExportVsCurl(b *testing.B, curl string, h2 bool) {
 			b.Fatalf("curl wrote %v, %v", fi, err)
 		}
 		os.Remove(dst)
-		return d
+		return d, cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime(), simCPU()
 	}
 	runtime.GC()
 	peakrss.Reset()
@@ -297,33 +350,39 @@ func benchExportVsCurl(b *testing.B, curl string, h2 bool) {
 	fetch()
 	pull(-1)
 	var ours, theirs time.Duration
-	var pairs []float64 // curl's time / ours, per pair
+	var cpu [4]time.Duration // the engine's, curl's, the simulator's for each
+	var pairs []float64      // curl's time / ours, per pair
 	b.SetBytes(size)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		// Who goes first alternates, across the runs of -count too: the
 		// one that goes second finds the machine as the first left it.
 		exportPairs[h2]++
-		var d, c time.Duration
+		var d, c, dcpu, ccpu, dsim, csim time.Duration
 		if exportPairs[h2]%2 == 1 {
 			b.StartTimer()
-			d = pull(i)
+			d, dcpu, dsim = pull(i)
 			b.StopTimer()
-			c = fetch()
+			c, ccpu, csim = fetch()
 		} else {
-			c = fetch()
+			c, ccpu, csim = fetch()
 			b.StartTimer()
-			d = pull(i)
+			d, dcpu, dsim = pull(i)
 			b.StopTimer()
 		}
 		ours += d
 		theirs += c
+		cpu[0] += dcpu
+		cpu[1] += ccpu
+		cpu[2] += dsim
+		cpu[3] += csim
 		pairs = append(pairs, c.Seconds()/d.Seconds())
 		first := "engine"
 		if exportPairs[h2]%2 == 0 {
 			first = "curl"
 		}
-		b.Logf("pair %d (%s first): engine %.2fs, curl %.2fs: %.2f x curl", exportPairs[h2], first, d.Seconds(), c.Seconds(), c.Seconds()/d.Seconds())
+		b.Logf("pair %d (%s first): engine %.2fs (CPU %.2fs, simulator's %.2fs), curl %.2fs (CPU %.2fs, simulator's %.2fs): %.2f x curl",
+			exportPairs[h2], first, d.Seconds(), dcpu.Seconds(), dsim.Seconds(), c.Seconds(), ccpu.Seconds(), csim.Seconds(), c.Seconds()/d.Seconds())
 	}
 	peak := peakrss.Bytes()
 	stopSim()
@@ -346,6 +405,14 @@ func benchExportVsCurl(b *testing.B, curl string, h2 bool) {
 	slices.Sort(pairs)
 	b.ReportMetric(pairs[len(pairs)/2], "x-curl-median")
 	b.ReportMetric(float64(size)*float64(b.N)/theirs.Seconds()/(1<<20), "curl-MiB/s")
+	// CPU seconds per GiB, of the client and of the simulator serving it:
+	// on a machine whose cores client and server share, the pull is as
+	// fast as the two together leave it.
+	gib := float64(size) * float64(b.N) / (1 << 30)
+	b.ReportMetric(cpu[0].Seconds()/gib, "engine-cpu-s/GiB")
+	b.ReportMetric(cpu[1].Seconds()/gib, "curl-cpu-s/GiB")
+	b.ReportMetric(cpu[2].Seconds()/gib, "sim-cpu-s/GiB-engine")
+	b.ReportMetric(cpu[3].Seconds()/gib, "sim-cpu-s/GiB-curl")
 	b.ReportMetric(float64(peak)/(1<<20), "peak-RSS-MiB")
 	b.ReportMetric(float64(api.peak)/(1<<20), "sim-peak-RSS-MiB")
 	if peak > 32<<20 {
