@@ -67,6 +67,9 @@ func (l *loader) playbook(file string, root *yaml.Node, pb *Playbook) {
 				break
 			}
 			pb.Steps = l.steps(file, p.v, "steps")
+			for _, s := range pb.Steps {
+				l.facts.add(s, true)
+			}
 			if items, ok := l.seq(file, p.v, "steps"); ok && len(items) == 0 {
 				l.errf(file, p.v, "steps must not be empty")
 			}

@@ -80,7 +80,7 @@ func Load(path string) (*Playbook, error) {
 		}
 		return t
 	}
-	return load(path, read, join)
+	return load(path, read, join, true)
 }
 
 // LoadFS is Load for a playbook in fsys (the embedded built-ins). Includes
@@ -95,7 +95,7 @@ func LoadFS(fsys fs.FS, name string) (*Playbook, error) {
 		}
 		return t
 	}
-	return load(name, read, join)
+	return load(name, read, join, false)
 }
 
 // Parse checks and compiles a playbook held in memory, named file in
@@ -108,15 +108,18 @@ func Parse(file string, src []byte) (*Playbook, error) {
 		return nil, fmt.Errorf("open %s: includes are not available here", n)
 	}
 	join := func(from, rel string) string { return path.Join(path.Dir(from), rel) }
-	return load(file, read, join)
+	return load(file, read, join, false)
 }
 
-func load(file string, read func(string) ([]byte, error), join func(from, rel string) string) (*Playbook, error) {
+// load loads the playbook file. With lazy, file is a path of the
+// operating system that a long playbook's steps are read from again
+// (lazy.go).
+func load(file string, read func(string) ([]byte, error), join func(from, rel string) string, lazy bool) (*Playbook, error) {
 	src, err := read(file)
 	if err != nil {
 		return nil, fmt.Errorf("playbook: %w", err)
 	}
-	if pb, ok := loadStream(file, src, read, join); ok {
+	if pb, ok := loadStream(file, src, read, join, lazy); ok {
 		return pb, nil
 	}
 	return loadWhole(file, src, read, join)
@@ -131,6 +134,7 @@ func newLoader(read func(string) ([]byte, error), join func(from, rel string) st
 		anchored: map[string]bool{},
 		stepIDs:  map[string]Pos{},
 		captures: map[string]captureDef{},
+		facts:    newFactsBuilder(),
 	}
 }
 
@@ -149,6 +153,7 @@ func loadWhole(file string, src []byte, read func(string) ([]byte, error), join 
 		pb.Pos = l.pos(file, root)
 		l.playbook(file, root, pb)
 		l.compileAll(pb)
+		pb.facts = l.done(pb)
 	}
 	l.sortErrors()
 	if len(l.errs) > 0 {
@@ -160,11 +165,22 @@ func loadWhole(file string, src []byte, read func(string) ([]byte, error), join 
 // loadStream loads the playbook file, whose text is src, decoding its
 // top-level steps one at a time (stream.go). It reports false when the
 // text is not plain enough for that or the playbook has any error: the
-// caller then loads it whole, which words the errors.
-func loadStream(file string, src []byte, read func(string) ([]byte, error), join func(from, rel string) string) (*Playbook, bool) {
+// caller then loads it whole, which words the errors. With lazy, and more
+// than lazyMin top-level steps, the playbook keeps them in the file
+// (lazy.go).
+func loadStream(file string, src []byte, read func(string) ([]byte, error), join func(from, rel string) string, lazy bool) (*Playbook, bool) {
 	skel, st, ok := splitSteps(src)
 	if !ok {
 		return nil, false
+	}
+	var fi os.FileInfo
+	if lazy && len(st.items) > lazyMin {
+		// Stated after the read: a file changed in between fails on the
+		// sum of a batch, read again.
+		var err error
+		if fi, err = os.Stat(file); err == nil && fi.Mode().IsRegular() {
+			st.lazy = true
+		}
 	}
 	doc, probs := yamlerr.Decode(skel)
 	if len(probs) > 0 || doc == nil || len(doc.Content) != 1 || !st.streamRoot(doc.Content[0]) {
@@ -185,7 +201,28 @@ func loadStream(file string, src []byte, read func(string) ([]byte, error), join
 	if len(l.errs) > 0 {
 		return nil, false
 	}
+	if !st.lazy {
+		pb.facts = l.done(pb)
+		return pb, true
+	}
+	if !l.keepLazy(file, st, fi, pb) || len(l.errs) > 0 {
+		return nil, false
+	}
 	return pb, true
+}
+
+// done returns the facts of pb (facts.go), loaded and compiled.
+func (l *loader) done(pb *Playbook) *stepFacts {
+	cleanup := map[string]bool{}
+	Walk(pb.Cleanup, func(s *Step) { cleanup[s.ID] = true })
+	ids := func(yield func(string) bool) {
+		for id := range l.stepIDs {
+			if !cleanup[id] && !yield(id) {
+				return
+			}
+		}
+	}
+	return l.facts.done(pb, l.captures, ids)
 }
 
 // sortErrors orders the errors by file, in the order the files were read
@@ -225,6 +262,16 @@ type loader struct {
 	secrets  map[string]bool // names of secret params
 	// envNames lists the params, vars and steps names, for suggestions.
 	envNames map[string][]string
+	// env is what the pending expressions compile against, made by mkEnv
+	// once the playbook is read.
+	env   *compileEnv
+	mkEnv func() *compileEnv
+	// facts gathers what a run needs of the top-level steps as they are
+	// decoded (facts.go); nil when they are decoded again.
+	facts *factsBuilder
+	// lineBase is the number of lines before the text held in srcs, for
+	// a batch of steps read again on its own (lazy.go).
+	lineBase map[string]int
 }
 
 type captureDef struct {
@@ -284,11 +331,20 @@ func (l *loader) lines(file string) []string {
 	return lines
 }
 
+// line is line n (from 1) of file, false when there is none.
+func (l *loader) line(file string, n int) (string, bool) {
+	n -= l.lineBase[file]
+	if lines := l.lines(file); n >= 1 && n <= len(lines) {
+		return lines[n-1], true
+	}
+	return "", false
+}
+
 // add records an error at p.
 func (l *loader) add(p Pos, format string, args ...any) {
 	e := &Error{Pos: p, Msg: fmt.Sprintf(format, args...)}
-	if lines := l.lines(p.File); p.Line >= 1 && p.Line <= len(lines) {
-		e.Source = yamlerr.Printable(lines[p.Line-1])
+	if line, ok := l.line(p.File, p.Line); ok {
+		e.Source = yamlerr.Printable(line)
 	}
 	l.errs = append(l.errs, e)
 }
