@@ -126,7 +126,16 @@ func (lz *lazySteps) each(fn func(*Step) error) error {
 	}
 	lz.envOnce.Do(func() { lz.env = newCompileEnv(lz.params, lz.captures, lz.ids, nil) })
 	var buf []byte
-	for _, b := range lz.batches {
+	for i, b := range lz.batches {
+		if i > 0 {
+			// The file as checked, each time the run comes to more steps.
+			if fi, err = f.Stat(); err != nil {
+				return lz.changed("%v", err)
+			}
+			if fi.Size() != lz.size || !fi.ModTime().Equal(lz.mod) {
+				return lz.changed("its size or time differs")
+			}
+		}
 		buf = slices.Grow(buf[:0], int(b.end-b.start))[:b.end-b.start]
 		if n, err := f.ReadAt(buf, b.start); n != len(buf) {
 			return lz.changed("%v", err)
