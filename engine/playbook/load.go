@@ -132,7 +132,7 @@ func newLoader(read func(string) ([]byte, error), join func(from, rel string) st
 		srcs:     map[string][]byte{},
 		sources:  map[string][]string{},
 		anchored: map[string]bool{},
-		stepIDs:  map[string]Pos{},
+		stepIDs:  map[string]idPos{},
 		captures: map[string]captureDef{},
 		facts:    newFactsBuilder(),
 	}
@@ -257,7 +257,7 @@ type loader struct {
 	nsteps   int
 	includes []string // the include chain being expanded
 	pending  []*pendingExpr
-	stepIDs  map[string]Pos
+	stepIDs  map[string]idPos
 	captures map[string]captureDef
 	secrets  map[string]bool // names of secret params
 	// envNames lists the params, vars and steps names, for suggestions.
@@ -272,6 +272,18 @@ type loader struct {
 	// lineBase is the number of lines before the text held in srcs, for
 	// a batch of steps read again on its own (lazy.go).
 	lineBase map[string]int
+}
+
+// idPos is where a step id is, small: a playbook of many steps holds
+// one per step while it loads. file is an index in loader.files.
+type idPos struct{ file, line, col int32 }
+
+func (l *loader) idAt(file string, n *yaml.Node) idPos {
+	return idPos{int32(slices.Index(l.files, file)), int32(n.Line), int32(n.Column)}
+}
+
+func (l *loader) idPos(p idPos) Pos {
+	return Pos{File: l.files[p.file], Line: int(p.line), Col: int(p.col)}
 }
 
 type captureDef struct {
@@ -381,19 +393,41 @@ func (l *loader) mapping(file string, n *yaml.Node, what string, allowed []strin
 		l.errf(file, n, "%s must be a mapping, not %s", what, describe(n))
 		return nil, false
 	}
-	seen := map[string]*yaml.Node{}
-	var out []kv
+	// The keys so far: a step's few in a list, a long mapping's in a map
+	// (steps are decoded again as a run reaches them: no map each).
+	var seen map[string]*yaml.Node
+	var few []*yaml.Node
+	if len(n.Content) > 2*16 {
+		seen = map[string]*yaml.Node{}
+	}
+	prevKey := func(key string) (*yaml.Node, bool) {
+		if seen != nil {
+			p, ok := seen[key]
+			return p, ok
+		}
+		for _, p := range few {
+			if p.Value == key {
+				return p, true
+			}
+		}
+		return nil, false
+	}
+	out := make([]kv, 0, len(n.Content)/2)
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := deref(n.Content[i]), deref(n.Content[i+1])
 		if k.Kind != yaml.ScalarNode {
 			l.errf(file, k, "%s: keys must be strings", what)
 			continue
 		}
-		if prev, ok := seen[k.Value]; ok {
+		if prev, ok := prevKey(k.Value); ok {
 			l.errf(file, k, "duplicate key %q in %s (first at line %d)", k.Value, what, prev.Line)
 			continue
 		}
-		seen[k.Value] = k
+		if seen != nil {
+			seen[k.Value] = k
+		} else {
+			few = append(few, k)
+		}
 		if allowed != nil && !slices.Contains(allowed, k.Value) {
 			msg := fmt.Sprintf("unknown key %q in %s", k.Value, what)
 			if s := suggest(k.Value, allowed); s != "" {

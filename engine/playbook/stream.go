@@ -15,6 +15,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"io"
+	"math"
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
@@ -35,8 +36,9 @@ type stepStream struct {
 	batches []lazyBatch
 }
 
-// stepChunk is one item: its bytes in src and its first line.
-type stepChunk struct{ start, end, line int }
+// stepChunk is one item: its bytes in src and its first line (int32: a
+// playbook of many steps holds one per step while it loads).
+type stepChunk struct{ start, end, line int32 }
 
 // plainText reports whether src holds none of what could make lines count
 // or characters read differently once cut into pieces: a tab, a CR, a line
@@ -84,7 +86,7 @@ func seqItem(l []byte, ind int) bool {
 // items. It returns the skeleton, src with the list's lines blank, and
 // false when src is not plain enough to be read in pieces.
 func splitSteps(src []byte) ([]byte, *stepStream, bool) {
-	if !plainText(src) {
+	if len(src) > math.MaxInt32 || !plainText(src) {
 		return nil, nil, false
 	}
 	st := &stepStream{src: src}
@@ -112,7 +114,7 @@ func splitSteps(src []byte) ([]byte, *stepStream, bool) {
 		n, content := lineIndent(l)
 		if !content {
 			if len(st.items) > 0 {
-				st.items[len(st.items)-1].end = off
+				st.items[len(st.items)-1].end = int32(off)
 			}
 			continue // a blank line or a comment
 		}
@@ -124,9 +126,9 @@ func splitSteps(src []byte) ([]byte, *stepStream, bool) {
 		}
 		switch {
 		case n == ind && seqItem(l, ind):
-			st.items = append(st.items, stepChunk{start: start, end: off, line: line})
+			st.items = append(st.items, stepChunk{start: int32(start), end: int32(off), line: int32(line)})
 		case n > ind:
-			st.items[len(st.items)-1].end = off
+			st.items[len(st.items)-1].end = int32(off)
 		case n == 0:
 			to = start // the next top-level key
 		default:
@@ -193,10 +195,10 @@ func (l *loader) streamSteps(file string, st *stepStream) []*Step {
 			st.failed = true
 			return nil
 		}
-		shift := first.line - 2
+		shift := int(first.line) - 2
 		for j, item := range seq.Content {
 			// Each item starts where the split saw it start.
-			if item.Line+shift != items[j].line {
+			if item.Line+shift != int(items[j].line) {
 				st.failed = true
 				return nil
 			}
@@ -216,7 +218,7 @@ func (l *loader) streamSteps(file string, st *stepStream) []*Step {
 			continue
 		}
 		st.batches = append(st.batches, lazyBatch{
-			start: int64(first.start), end: int64(last.end), line: first.line, items: len(items), order: order,
+			start: int64(first.start), end: int64(last.end), line: int(first.line), items: len(items), order: order,
 			sum: sha256.Sum256(chunk), exprs: len(l.pending) > from,
 		})
 		l.pending = l.pending[:from]
