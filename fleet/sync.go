@@ -43,8 +43,10 @@ type Sync struct {
 
 	mu sync.Mutex
 	// steps is the number of steps of the playbook (Step.Order is from 1
-	// to steps).
+	// to steps); order their places when the steps have no Order (a
+	// Playbook built by hand, which holds its steps).
 	steps   int
+	order   map[*playbook.Step]int
 	ends    []*syncEnd
 	points  map[syncKey]*syncPoint
 	pending []*syncPoint
@@ -104,6 +106,10 @@ func NewSync(pb *playbook.Playbook, ends []string) *Sync {
 	// the steps are read (a long playbook's are decoded again by each
 	// run, each with its own *Step): nothing of the steps is held here.
 	s := &Sync{steps: pb.NumSteps(), points: map[syncKey]*syncPoint{}}
+	if len(pb.Steps) > 0 && pb.Steps[0].Order == 0 {
+		s.order = map[*playbook.Step]int{}
+		playbook.Walk(pb.Steps, func(st *playbook.Step) { s.order[st] = len(s.order) })
+	}
 	for _, name := range ends {
 		s.ends = append(s.ends, &syncEnd{name: name, pos: syncKey{ord: -2}})
 	}
@@ -124,11 +130,15 @@ func (s *Sync) now() time.Time {
 }
 
 // ord is the place of st in the playbook (-1: the warnings): its Order,
-// from 0; false for a step with none (of cleanup, or not from the loader),
-// which meets nobody.
+// from 0; false for a step of cleanup, or of another playbook, which meets
+// nobody.
 func (s *Sync) ord(st *playbook.Step) (int, bool) {
 	if st == nil {
 		return -1, true
+	}
+	if s.order != nil {
+		n, ok := s.order[st]
+		return n, ok
 	}
 	if st.Order < 1 || st.Order > s.steps {
 		return 0, false

@@ -192,6 +192,23 @@ func TestEachStepHeldAndLazy(t *testing.T) {
 	if !lazy.HasPrompt() || lazy.NumSteps() <= len(all) || len(lazy.KeptSteps()) == 0 {
 		t.Errorf("facts: prompt %v, %d steps, kept %v", lazy.HasPrompt(), lazy.NumSteps(), lazy.KeptSteps())
 	}
+	// Several runs (the targets of one `runbook run`) read the same
+	// playbook at once, each its own steps.
+	errs := make(chan error, 2)
+	for range 2 {
+		go func() {
+			got, err := lazy.AllSteps()
+			if err == nil && sameSteps(held.Steps, got) != "" {
+				err = errors.New("the steps read at once differ")
+			}
+			errs <- err
+		}()
+	}
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
 	// Order is the place in Walk, from 1.
 	n := 0
 	Walk(all, func(s *Step) {
