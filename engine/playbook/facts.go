@@ -11,6 +11,7 @@ import (
 	"iter"
 	"maps"
 	"slices"
+	"strings"
 )
 
 // KeptStep is a step (at any depth) a run keeps steps.<id> of: something
@@ -84,15 +85,7 @@ func (b *factsBuilder) done(p *Playbook, captures map[string]captureDef, ids ite
 			f.kept = append(f.kept, KeptStep{ID: id})
 		}
 	}
-	slices.SortFunc(f.kept, func(a, b KeptStep) int {
-		if a.ID < b.ID {
-			return -1
-		}
-		if a.ID > b.ID {
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(f.kept, func(a, b KeptStep) int { return strings.Compare(a.ID, b.ID) })
 	return &f
 }
 
