@@ -78,9 +78,10 @@ func TestPlaybookChangedDuringRun(t *testing.T) {
 			ran++
 		}
 	}
-	// The first batch of steps read before the edit ran; none after.
-	if ran != 64 {
-		t.Errorf("%d steps ran, want the 64 of the first batch", ran)
+	// The steps read before the edit ran (the first batch, and the next
+	// when it was read already: one batch ahead), none after.
+	if ran != 64 && ran != 128 {
+		t.Errorf("%d steps ran, want the 64 of the first batch or the 128 of two", ran)
 	}
 	if got := sent(m); !strings.Contains(strings.Join(got, "\n"), "undo: debug off\ncleanup: clear all") {
 		t.Errorf("undo and cleanup did not run: %q", got[max(0, len(got)-3):])

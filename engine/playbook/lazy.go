@@ -111,47 +111,79 @@ func (lz *lazySteps) changed(why string, args ...any) error {
 	return fmt.Errorf("playbook %s: %w (%s)", lz.file, ErrChanged, fmt.Sprintf(why, args...))
 }
 
+// batchRead is one batch of steps read again, or why it could not be.
+type batchRead struct {
+	steps []*Step
+	err   error
+}
+
+// each calls fn for each step, in order. The next batch is read and
+// decoded on a goroutine of its own while fn runs the steps of this one:
+// decoding costs about what a step of a replay costs, and a run spends
+// its time on one core. It is handed over only once fn is done with the
+// batch before, so at most two batches are held.
 func (lz *lazySteps) each(fn func(*Step) error) error {
-	f, err := os.Open(lz.file)
-	if err != nil {
-		return lz.changed("%v", err)
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return lz.changed("%v", err)
-	}
-	if fi.Size() != lz.size || !fi.ModTime().Equal(lz.mod) {
-		return lz.changed("its size or time differs")
-	}
 	lz.envOnce.Do(func() { lz.env = newCompileEnv(lz.params, lz.captures, lz.ids, nil) })
-	var buf []byte
-	for i, b := range lz.batches {
-		if i > 0 {
-			// The file as checked, each time the run comes to more steps.
-			if fi, err = f.Stat(); err != nil {
-				return lz.changed("%v", err)
-			}
-			if fi.Size() != lz.size || !fi.ModTime().Equal(lz.mod) {
-				return lz.changed("its size or time differs")
-			}
+	batches := make(chan batchRead)
+	done := make(chan struct{})
+	defer close(done) // fn failed (or panicked): the reader stops
+	go lz.readAll(batches, done)
+	for b := range batches {
+		if b.err != nil {
+			return b.err
 		}
-		buf = slices.Grow(buf[:0], int(b.end-b.start))[:b.end-b.start]
-		if n, err := f.ReadAt(buf, b.start); n != len(buf) {
-			return lz.changed("%v", err)
-		}
-		steps, err := lz.decode(buf, b, lz.env, nil)
-		if err != nil {
-			return err
-		}
-		for i, s := range steps {
-			steps[i] = nil // the batch holds no step fn is done with
+		for i, s := range b.steps {
+			b.steps[i] = nil // the batch holds no step fn is done with
 			if err := fn(s); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// readAll reads the batches from the file, checked as Load saw it (size and
+// time before each batch, the batch's sum), into out, until the last, an
+// error, or done.
+func (lz *lazySteps) readAll(out chan<- batchRead, done <-chan struct{}) {
+	defer close(out)
+	send := func(b batchRead) bool {
+		select {
+		case out <- b:
+			return b.err == nil
+		case <-done:
+			return false
+		}
+	}
+	f, err := os.Open(lz.file)
+	if err != nil {
+		send(batchRead{err: lz.changed("%v", err)})
+		return
+	}
+	defer f.Close()
+	var buf []byte
+	for _, b := range lz.batches {
+		fi, err := f.Stat()
+		switch {
+		case err != nil:
+			err = lz.changed("%v", err)
+		case fi.Size() != lz.size || !fi.ModTime().Equal(lz.mod):
+			err = lz.changed("its size or time differs")
+		}
+		if err != nil {
+			send(batchRead{err: err})
+			return
+		}
+		buf = slices.Grow(buf[:0], int(b.end-b.start))[:b.end-b.start]
+		if n, err := f.ReadAt(buf, b.start); n != len(buf) {
+			send(batchRead{err: lz.changed("%v", err)})
+			return
+		}
+		steps, err := lz.decode(buf, b, lz.env, nil)
+		if !send(batchRead{steps, err}) {
+			return
+		}
+	}
 }
 
 // decode decodes batch b, whose bytes are src, and compiles its
