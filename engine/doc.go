@@ -25,6 +25,15 @@
 // command is sent, in the goroutine that sends it), so it cannot be an
 // observer's.
 //
+// A run's memory does not grow with its steps (docs/run-folder.md, "Flat
+// memory"): it goes over the top-level steps with playbook.EachStep, which
+// decodes a long playbook's steps from its file again as the run reaches
+// them, so no step it is done with is held; what it needs before the
+// first step (whether one prompts, the capture names, the steps whose
+// steps.<id> it keeps) the playbook knew when it loaded (HasPrompt,
+// CaptureNames, KeptSteps). Step records and outputs are in the folder;
+// what stays in memory per step is the ledger's entry of each armed undo.
+//
 // It prints nothing: everything a person or a program follows of a run is
 // an Event (events.go), handed in order to the Folder, then to
 // Options.Observer; the terminal printer and the NDJSON stream are

@@ -371,13 +371,7 @@ func needsOperator(pb *playbook.Playbook) bool {
 	if len(pb.Warnings) > 0 {
 		return true
 	}
-	found := false
-	playbook.Walk(pb.Steps, func(s *playbook.Step) {
-		if s.Kind == playbook.KindPrompt {
-			found = true
-		}
-	})
-	return found
+	return pb.HasPrompt()
 }
 
 // Check reports, before anything is sent, whether the run can start.
@@ -481,16 +475,15 @@ func (r *Runner) Run(ctx context.Context) *Result {
 		return finish(StatusRefused, err)
 	}
 	ru.params = params
-	for _, c := range captureNames(pb) {
+	for _, c := range pb.CaptureNames() {
 		ru.vars[c] = ""
 	}
 	// Every step id read exists from the start (ran false), also for
-	// steps in a branch that never runs, so expressions can ask.
-	playbook.Walk(pb.Steps, func(s *playbook.Step) {
-		if s.ID != "" && ru.keeps(s) {
-			ru.steps[s.ID] = notRun
-		}
-	})
+	// steps in a branch that never runs, so expressions can ask: those
+	// the run keeps (keeps), known before the steps are read.
+	for _, k := range pb.KeptSteps() {
+		ru.steps[k.ID] = notRun
+	}
 
 	if o.Folder == nil {
 		return finish(StatusRefused, ErrNoFolder)
@@ -646,7 +639,10 @@ func (ru *run) main(ctx context.Context) (Status, error) {
 		// could not be cleaned up.
 		return StatusFailed, err
 	}
-	if err := ru.runSteps(ctx, ru.pb.Steps); err != nil {
+	// The top-level steps one at a time: a long playbook's are read from
+	// its file again as the run comes to them (playbook.EachStep); one
+	// that changed since it was checked stops the run there.
+	if err := ru.pb.EachStep(func(s *playbook.Step) error { return ru.runTop(ctx, s) }); err != nil {
 		return ru.classify(ctx, err)
 	}
 	if len(ru.exportFailed) > 0 {

@@ -85,22 +85,6 @@ func stringParams(m map[string]any) map[string]string {
 	return out
 }
 
-func captureNames(pb *playbook.Playbook) []string {
-	seen := map[string]bool{}
-	var out []string
-	visit := func(s *playbook.Step) {
-		for _, c := range s.Captures {
-			if !seen[c.Name] {
-				seen[c.Name] = true
-				out = append(out, c.Name)
-			}
-		}
-	}
-	playbook.Walk(pb.Steps, visit)
-	playbook.Walk(pb.Cleanup, visit)
-	return out
-}
-
 var severityRank = map[playbook.Severity]int{playbook.SeverityCritical: 0, playbook.SeverityWarning: 1, playbook.SeverityInfo: 2}
 
 // evalFindings evaluates every finding on what was collected.
@@ -182,14 +166,17 @@ func (ru *run) collectSeries() {
 		ids = append(ids, id)
 	}
 	sort.Strings(ids)
+	// The parsers of the steps kept (the only ones in ru.steps), known
+	// without reading the steps again.
 	parsers := map[string]string{}
-	visit := func(s *playbook.Step) {
+	for _, k := range ru.pb.KeptSteps() {
+		parsers[k.ID] = k.Parse
+	}
+	playbook.Walk(ru.pb.Cleanup, func(s *playbook.Step) {
 		if s.ID != "" {
 			parsers[s.ID] = s.Parse
 		}
-	}
-	playbook.Walk(ru.pb.Steps, visit)
-	playbook.Walk(ru.pb.Cleanup, visit)
+	})
 	evidence := map[string][]string{}
 	for _, f := range ru.pb.Findings {
 		for _, ev := range f.Evidence {

@@ -27,14 +27,20 @@ func (ru *run) env(out *playbook.RunView) map[string]any {
 // runSteps runs steps in order; it returns the error that stops the run.
 func (ru *run) runSteps(ctx context.Context, steps []*playbook.Step) error {
 	for _, s := range steps {
-		if err := context.Cause(ctx); err != nil && ctx.Err() != nil {
-			return err
-		}
-		if err := ru.runStep(ctx, s); err != nil {
+		if err := ru.runTop(ctx, s); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// runTop runs step s unless the run was stopped; it returns the error
+// that stops the run.
+func (ru *run) runTop(ctx context.Context, s *playbook.Step) error {
+	if err := context.Cause(ctx); err != nil && ctx.Err() != nil {
+		return err
+	}
+	return ru.runStep(ctx, s)
 }
 
 // stepError is a step that failed, with its position.
@@ -199,6 +205,11 @@ func (ru *run) runCommand(ctx context.Context, s *playbook.Step) error {
 		return err
 	}
 	var undo []undoEntry
+	if len(s.Undo) > 0 {
+		// A step arms its undo once, at its first send; once it ended it
+		// is not run again, and the run holds no step it is done with.
+		defer delete(ru.armed, s)
+	}
 	for _, u := range s.Undo {
 		shown, send, err := ru.renderForms(u, env)
 		if err != nil {
@@ -495,7 +506,7 @@ func (ru *run) send(ctx context.Context, s *playbook.Step, forms []transports.Co
 		}
 		out.Fields = f
 	}
-	if k := (stepItem{rec.ID, rec.Item}); mayRunAgain(s) && rec.Command != "" {
+	if k := (stepItem{rec.ID, rec.Item}); s.MayRunAgain() && rec.Command != "" {
 		if _, ok := ru.firstCmd[k]; !ok {
 			ru.firstCmd[k] = rec.Command
 		}
@@ -620,13 +631,9 @@ func (ru *run) record(s *playbook.Step, out playbook.RunView, status, errText st
 // than once (a repeat, a retry, an item each), whose runs make its
 // series. Any other step costs nothing once it ended: its output and
 // record are in the folder, and no expression can ask for it.
+// playbook.KeptSteps lists them before the steps run.
 func (ru *run) keeps(s *playbook.Step) bool {
-	return ru.pb.ReadsStep(s.ID) || mayRunAgain(s)
-}
-
-// mayRunAgain reports whether s can run more than once in a run.
-func mayRunAgain(s *playbook.Step) bool {
-	return s.Repeat != nil || s.Until != nil || s.ForEach != nil
+	return ru.pb.ReadsStep(s.ID) || s.MayRunAgain()
 }
 
 // notRun is steps.<id> of a step that did not run (yet), shared.

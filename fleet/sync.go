@@ -41,9 +41,12 @@ type Sync struct {
 	// Now is the real clock (tests); nil means time.Now.
 	Now func() time.Time
 
-	mu      sync.Mutex
+	mu sync.Mutex
+	// steps is the number of steps of the playbook (Step.Order is from 1
+	// to steps); order their places when the steps have no Order (a
+	// Playbook built by hand, which holds its steps).
+	steps   int
 	order   map[*playbook.Step]int
-	lines   map[string]int
 	ends    []*syncEnd
 	points  map[syncKey]*syncPoint
 	pending []*syncPoint
@@ -99,13 +102,14 @@ type syncPoint struct {
 // NewSync returns the meeting points of the ends named ends, in order,
 // running pb (the same *playbook.Playbook for every end).
 func NewSync(pb *playbook.Playbook, ends []string) *Sync {
-	s := &Sync{order: map[*playbook.Step]int{}, lines: map[string]int{}, points: map[syncKey]*syncPoint{}}
-	n := 0
-	playbook.Walk(pb.Steps, func(st *playbook.Step) {
-		s.order[st] = n
-		s.lines[fmt.Sprintf("%s:%d", st.File, st.Line)] = n
-		n++
-	})
+	// A step's place is its Order, the same in each end's run however
+	// the steps are read (a long playbook's are decoded again by each
+	// run, each with its own *Step): nothing of the steps is held here.
+	s := &Sync{steps: pb.NumSteps(), points: map[syncKey]*syncPoint{}}
+	if len(pb.Steps) > 0 && pb.Steps[0].Order == 0 {
+		s.order = map[*playbook.Step]int{}
+		playbook.Walk(pb.Steps, func(st *playbook.Step) { s.order[st] = len(s.order) })
+	}
 	for _, name := range ends {
 		s.ends = append(s.ends, &syncEnd{name: name, pos: syncKey{ord: -2}})
 	}
@@ -125,18 +129,21 @@ func (s *Sync) now() time.Time {
 	return time.Now()
 }
 
-// ord is the place of st in the playbook (-1: the warnings); false for a
-// step of another playbook, which meets nobody.
+// ord is the place of st in the playbook (-1: the warnings): its Order,
+// from 0; false for a step of cleanup, or of another playbook, which meets
+// nobody.
 func (s *Sync) ord(st *playbook.Step) (int, bool) {
 	if st == nil {
 		return -1, true
 	}
-	if n, ok := s.order[st]; ok {
-		return n, true
+	if s.order != nil {
+		n, ok := s.order[st]
+		return n, ok
 	}
-	// A copy of the playbook: the same step by its place in the file.
-	n, ok := s.lines[fmt.Sprintf("%s:%d", st.File, st.Line)]
-	return n, ok
+	if st.Order < 1 || st.Order > s.steps {
+		return 0, false
+	}
+	return st.Order - 1, true
 }
 
 // syncOf is one end's view of the case.

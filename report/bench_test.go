@@ -23,7 +23,7 @@ import (
 // writeBig writes a playbook of n command steps (every tenth with an undo,
 // every one parsing its output, a finding reading the last step's fields)
 // and its cassette into dir, and returns their paths.
-func writeBig(b *testing.B, dir string, n int) (pbPath, cassPath string) {
+func writeBig(b testing.TB, dir string, n int) (pbPath, cassPath string) {
 	b.Helper()
 	var src strings.Builder
 	src.WriteString("name: big\ntitle: End-to-end replay benchmark\nsteps:\n")

@@ -48,9 +48,13 @@ type caseEnd struct {
 
 // planCase is the case the first targets would form, or nil (no case:
 // section, or fewer targets than ends), as the run decides.
-func planCase(pb *playbook.Playbook, targets []target) *casePlan {
+func planCase(pb *playbook.Playbook, targets []target) (*casePlan, error) {
 	if pb.Case == nil || len(targets) < 2 || len(targets) < len(pb.Case.Ends) {
-		return nil
+		return nil, nil
+	}
+	steps, err := pb.AllSteps()
+	if err != nil {
+		return nil, err
 	}
 	c := &casePlan{}
 	for i, e := range pb.Case.Ends {
@@ -69,11 +73,11 @@ func planCase(pb *playbook.Playbook, targets []target) *casePlan {
 			walk(s.Else)
 		}
 	}
-	walk(pb.Steps)
+	walk(steps)
 	for _, f := range pb.Case.Findings {
 		c.Findings = append(c.Findings, f.ID)
 	}
-	return c
+	return c, nil
 }
 
 // writeCase prints the case part of a dry run.
@@ -99,14 +103,21 @@ func writeCase(w io.Writer, c *casePlan) {
 func dryRun(opts *runOptions, in *runInput) error {
 	doc := dryRunDoc{Version: dryRunVersion, DryRun: true}
 	for i, t := range in.targets {
-		doc.Plans = append(doc.Plans, in.pb.Plan(in.source, playbook.PlanInput{
+		p, err := in.pb.Plan(in.source, playbook.PlanInput{
 			Values:  in.bound[i],
 			From:    in.from[i],
 			Target:  playbook.PlanTarget{Name: t.t.Name, Transport: t.t.Transport, Address: planAddress(t.t)},
 			Exports: planExports(t.t),
-		}))
+		})
+		if err != nil {
+			return err
+		}
+		doc.Plans = append(doc.Plans, p)
 	}
-	doc.Case = planCase(in.pb, in.targets)
+	var err error
+	if doc.Case, err = planCase(in.pb, in.targets); err != nil {
+		return err
+	}
 	if opts.JSON {
 		enc := json.NewEncoder(opts.io.Out)
 		enc.SetIndent("", "  ")

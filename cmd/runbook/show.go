@@ -53,7 +53,10 @@ func runShow(opts *showOptions) error {
 	if err != nil {
 		return &exitError{code: exitInvalid, err: err}
 	}
-	v := playbook.NewOutline(pb, source)
+	v, err := playbook.NewOutline(pb, source)
+	if err != nil {
+		return err
+	}
 	if opts.JSON {
 		enc := json.NewEncoder(opts.io.Out)
 		enc.SetIndent("", "  ")

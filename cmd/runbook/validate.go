@@ -144,7 +144,11 @@ func printXML(w io.Writer, arg string) error {
 			}
 		}
 	}
-	playbook.Walk(pb.Steps, show)
+	steps, err := pb.AllSteps()
+	if err != nil {
+		return err
+	}
+	playbook.Walk(steps, show)
 	playbook.Walk(pb.Cleanup, show)
 	if failed {
 		return fmt.Errorf("%s: some commands have no XML API form (give them an explicit xml: key)", arg)

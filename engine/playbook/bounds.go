@@ -87,7 +87,15 @@ func (p *Playbook) checkBounds(values map[string]any) []error {
 			walk(s.Else)
 		}
 	}
-	walk(p.Steps)
+	switch {
+	case p.lazy == nil:
+		walk(p.Steps)
+	case p.stepFacts().bounds:
+		// Read again from the file only when a step has a bound to check.
+		if err := p.EachStep(func(s *Step) error { walk([]*Step{s}); return nil }); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	walk(p.Cleanup)
 	// One error per param: the first step it breaks, and how many more.
 	var out []error

@@ -67,6 +67,9 @@ func (l *loader) playbook(file string, root *yaml.Node, pb *Playbook) {
 				break
 			}
 			pb.Steps = l.steps(file, p.v, "steps")
+			for _, s := range pb.Steps {
+				l.facts.add(s, true)
+			}
 			if items, ok := l.seq(file, p.v, "steps"); ok && len(items) == 0 {
 				l.errf(file, p.v, "steps must not be empty")
 			}
@@ -253,10 +256,7 @@ func (l *loader) step(file string, n *yaml.Node) []*Step {
 	}
 	kind := kinds[0]
 	what := kind + " step"
-	allowed := append(slices.Clone(commonStepKeys), kindStepKeys[kind]...)
-	if kind == "include" {
-		allowed = kindStepKeys[kind]
-	}
+	allowed := allowedStepKeys[kind]
 	pairs, ok := l.mapping(file, n, what, nil)
 	if !ok {
 		return nil
@@ -290,9 +290,9 @@ func (l *loader) step(file string, n *yaml.Node) []*Step {
 			if !stepRe.MatchString(id) {
 				l.errf(file, v, "step id %q must be lower-case letters, digits and underscores", id)
 			} else if prev, dup := l.stepIDs[id]; dup {
-				l.errf(file, v, "step id %q is already used at %s", id, prev)
+				l.errf(file, v, "step id %q is already used at %s", id, l.idPos(prev))
 			} else {
-				l.stepIDs[id] = l.pos(file, v)
+				l.stepIDs[id] = l.idAt(file, v)
 			}
 			s.ID = id
 		}
@@ -353,6 +353,16 @@ func (l *loader) step(file string, n *yaml.Node) []*Step {
 	}
 	return []*Step{s}
 }
+
+// allowedStepKeys are the keys a step of each kind may have.
+var allowedStepKeys = func() map[string][]string {
+	m := map[string][]string{}
+	for _, k := range kindKeys {
+		m[k] = append(slices.Clone(commonStepKeys), kindStepKeys[k]...)
+	}
+	m["include"] = kindStepKeys["include"]
+	return m
+}()
 
 // allStepKeys is every key some step may have: a key of another kind is
 // reported as "not allowed" rather than unknown.

@@ -190,24 +190,62 @@ func (l *loader) compileAll(pb *Playbook) {
 	}
 	slices.Sort(captures)
 	slices.Sort(ids)
-	// Params with an unknown type are left out of the environment; their
-	// type error is reported already.
+	l.envNames = map[string][]string{"vars": captures, "steps": ids}
+	for _, p := range envParams(pb.Params) {
+		l.envNames["params"] = append(l.envNames["params"], p.Name)
+	}
+	if pb.Case != nil {
+		l.envNames["ends"] = pb.Case.Ends
+	}
+	// Made when there is an expression to compile: its map of the steps
+	// is as long as the playbook.
+	l.mkEnv = func() *compileEnv { return newCompileEnv(pb.Params, captures, ids, pb.Case) }
+	reads := &stepReads{}
+	l.compilePending(reads)
+	for _, f := range pb.Findings {
+		for _, ev := range f.Evidence {
+			reads.add(ev.Step)
+		}
+	}
+	if pb.Case != nil {
+		for _, f := range pb.Case.Findings {
+			for _, ev := range f.Evidence {
+				reads.add(ev.Step)
+			}
+		}
+	}
+	pb.reads = reads
+}
+
+// envParams are the params the expressions see: those with an unknown type
+// are left out, their type error is reported already.
+func envParams(all []*Param) []*Param {
 	var params []*Param
-	for _, p := range pb.Params {
+	for _, p := range all {
 		if p.Type != "" {
 			params = append(params, p)
 		}
 	}
-	l.envNames = map[string][]string{"vars": captures, "steps": ids}
-	for _, p := range params {
-		l.envNames["params"] = append(l.envNames["params"], p.Name)
-	}
-	// envs[withOutput][withItem]
+	return params
+}
+
+// compileEnv is what expressions compile against: the environment of
+// params, vars, steps and target, with output and item or not, and that
+// of a case finding.
+type compileEnv struct {
+	// maps and envs are indexed [withOutput][withItem].
+	maps    [2][2]types.Map
+	envs    [2][2]expr.Option
+	endsMap types.Map
+	endsEnv expr.Option
+	fns     []expr.Option
+}
+
+func newCompileEnv(params []*Param, captures, ids []string, c *Case) *compileEnv {
+	ce := &compileEnv{fns: Functions()}
 	// The four share one map of the steps: a playbook of many steps
 	// holds it once while it compiles.
-	base := EnvTypes(params, captures, ids, false)
-	var envMaps [2][2]types.Map
-	var envs [2][2]expr.Option
+	base := EnvTypes(envParams(params), captures, ids, false)
 	for o := range 2 {
 		for i := range 2 {
 			m := maps.Clone(base)
@@ -217,35 +255,41 @@ func (l *loader) compileAll(pb *Playbook) {
 			if i == 1 {
 				m["item"] = types.String
 			}
-			envMaps[o][i], envs[o][i] = m, expr.Env(m)
+			ce.maps[o][i], ce.envs[o][i] = m, expr.Env(m)
 		}
 	}
-	var endsMap types.Map
-	var endsEnv expr.Option
-	if pb.Case != nil {
-		l.envNames["ends"] = pb.Case.Ends
-		endsMap = CaseEnvTypes(pb.Case.Ends, base)
-		endsEnv = expr.Env(endsMap)
+	if c != nil {
+		ce.endsMap = CaseEnvTypes(c.Ends, base)
+		ce.endsEnv = expr.Env(ce.endsMap)
 	}
-	fns := Functions()
-	reads := &stepReads{}
+	return ce
+}
+
+// compilePending compiles (or checks) every pending expression against
+// l.env, in order, adding what each reads of the steps to reads, and
+// empties the list.
+func (l *loader) compilePending(reads *stepReads) {
 	for _, pe := range l.pending {
 		if pe.check != nil {
 			pe.check()
 			continue
 		}
-		env := envs[b2i(pe.withOutput)][b2i(pe.withItem)]
-		envMap := envMaps[b2i(pe.withOutput)][b2i(pe.withItem)]
+		if l.env == nil {
+			l.env = l.mkEnv()
+		}
+		ce := l.env
+		env := ce.envs[b2i(pe.withOutput)][b2i(pe.withItem)]
+		envMap := ce.maps[b2i(pe.withOutput)][b2i(pe.withItem)]
 		if pe.withEnds {
-			if endsEnv == nil {
+			if ce.endsEnv == nil {
 				continue // the case's error (no ends) is reported already
 			}
-			env, envMap = endsEnv, endsMap
+			env, envMap = ce.endsEnv, ce.endsMap
 		}
 		if len(pe.lets) > 0 {
 			env = expr.Env(withLets(envMap, pe.lets))
 		}
-		opts := append([]expr.Option{env}, fns...)
+		opts := append([]expr.Option{env}, ce.fns...)
 		switch pe.kind {
 		case exprBool:
 			opts = append(opts, expr.AsBool())
@@ -270,21 +314,11 @@ func (l *loader) compileAll(pb *Playbook) {
 				pe.let.typ = natureType{*n}
 			}
 		}
-		reads.expr(prog.Node())
-	}
-	for _, f := range pb.Findings {
-		for _, ev := range f.Evidence {
-			reads.add(ev.Step)
+		if reads != nil {
+			reads.expr(prog.Node())
 		}
 	}
-	if pb.Case != nil {
-		for _, f := range pb.Case.Findings {
-			for _, ev := range f.Evidence {
-				reads.add(ev.Step)
-			}
-		}
-	}
-	pb.reads = reads
+	l.pending = nil
 }
 
 func b2i(b bool) int {
@@ -377,8 +411,7 @@ func (l *loader) posIn(file string, n *yaml.Node, off int) Pos {
 		last := prefix[strings.LastIndexByte(prefix, '\n')+1:]
 		p.Line = n.Line + 1 + nl
 		indent := 0
-		if lines := l.lines(file); p.Line <= len(lines) {
-			src := lines[p.Line-1]
+		if src, ok := l.line(file, p.Line); ok {
 			indent = len(src) - len(strings.TrimLeft(src, " "))
 		}
 		p.Col = indent + 1 + utf8.RuneCountInString(last)

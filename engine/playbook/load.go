@@ -80,7 +80,7 @@ func Load(path string) (*Playbook, error) {
 		}
 		return t
 	}
-	return load(path, read, join)
+	return load(path, read, join, true)
 }
 
 // LoadFS is Load for a playbook in fsys (the embedded built-ins). Includes
@@ -95,7 +95,7 @@ func LoadFS(fsys fs.FS, name string) (*Playbook, error) {
 		}
 		return t
 	}
-	return load(name, read, join)
+	return load(name, read, join, false)
 }
 
 // Parse checks and compiles a playbook held in memory, named file in
@@ -108,15 +108,18 @@ func Parse(file string, src []byte) (*Playbook, error) {
 		return nil, fmt.Errorf("open %s: includes are not available here", n)
 	}
 	join := func(from, rel string) string { return path.Join(path.Dir(from), rel) }
-	return load(file, read, join)
+	return load(file, read, join, false)
 }
 
-func load(file string, read func(string) ([]byte, error), join func(from, rel string) string) (*Playbook, error) {
+// load loads the playbook file. With lazy, file is a path of the
+// operating system that a long playbook's steps are read from again
+// (lazy.go).
+func load(file string, read func(string) ([]byte, error), join func(from, rel string) string, lazy bool) (*Playbook, error) {
 	src, err := read(file)
 	if err != nil {
 		return nil, fmt.Errorf("playbook: %w", err)
 	}
-	if pb, ok := loadStream(file, src, read, join); ok {
+	if pb, ok := loadStream(file, src, read, join, lazy); ok {
 		return pb, nil
 	}
 	return loadWhole(file, src, read, join)
@@ -129,8 +132,9 @@ func newLoader(read func(string) ([]byte, error), join func(from, rel string) st
 		srcs:     map[string][]byte{},
 		sources:  map[string][]string{},
 		anchored: map[string]bool{},
-		stepIDs:  map[string]Pos{},
+		stepIDs:  map[string]idPos{},
 		captures: map[string]captureDef{},
+		facts:    newFactsBuilder(),
 	}
 }
 
@@ -149,6 +153,7 @@ func loadWhole(file string, src []byte, read func(string) ([]byte, error), join 
 		pb.Pos = l.pos(file, root)
 		l.playbook(file, root, pb)
 		l.compileAll(pb)
+		pb.facts = l.done(pb)
 	}
 	l.sortErrors()
 	if len(l.errs) > 0 {
@@ -160,11 +165,22 @@ func loadWhole(file string, src []byte, read func(string) ([]byte, error), join 
 // loadStream loads the playbook file, whose text is src, decoding its
 // top-level steps one at a time (stream.go). It reports false when the
 // text is not plain enough for that or the playbook has any error: the
-// caller then loads it whole, which words the errors.
-func loadStream(file string, src []byte, read func(string) ([]byte, error), join func(from, rel string) string) (*Playbook, bool) {
+// caller then loads it whole, which words the errors. With lazy, and more
+// than lazyMin top-level steps, the playbook keeps them in the file
+// (lazy.go).
+func loadStream(file string, src []byte, read func(string) ([]byte, error), join func(from, rel string) string, lazy bool) (*Playbook, bool) {
 	skel, st, ok := splitSteps(src)
 	if !ok {
 		return nil, false
+	}
+	var fi os.FileInfo
+	if lazy && len(st.items) > lazyMin {
+		// Stated after the read: a file changed in between fails on the
+		// sum of a batch, read again.
+		var err error
+		if fi, err = os.Stat(file); err == nil && fi.Mode().IsRegular() {
+			st.lazy = true
+		}
 	}
 	doc, probs := yamlerr.Decode(skel)
 	if len(probs) > 0 || doc == nil || len(doc.Content) != 1 || !st.streamRoot(doc.Content[0]) {
@@ -185,7 +201,28 @@ func loadStream(file string, src []byte, read func(string) ([]byte, error), join
 	if len(l.errs) > 0 {
 		return nil, false
 	}
+	if !st.lazy {
+		pb.facts = l.done(pb)
+		return pb, true
+	}
+	if !l.keepLazy(file, st, fi, pb) || len(l.errs) > 0 {
+		return nil, false
+	}
 	return pb, true
+}
+
+// done returns the facts of pb (facts.go), loaded and compiled.
+func (l *loader) done(pb *Playbook) *stepFacts {
+	cleanup := map[string]bool{}
+	Walk(pb.Cleanup, func(s *Step) { cleanup[s.ID] = true })
+	ids := func(yield func(string) bool) {
+		for id := range l.stepIDs {
+			if !cleanup[id] && !yield(id) {
+				return
+			}
+		}
+	}
+	return l.facts.done(pb, l.captures, ids)
 }
 
 // sortErrors orders the errors by file, in the order the files were read
@@ -220,11 +257,33 @@ type loader struct {
 	nsteps   int
 	includes []string // the include chain being expanded
 	pending  []*pendingExpr
-	stepIDs  map[string]Pos
+	stepIDs  map[string]idPos
 	captures map[string]captureDef
 	secrets  map[string]bool // names of secret params
 	// envNames lists the params, vars and steps names, for suggestions.
 	envNames map[string][]string
+	// env is what the pending expressions compile against, made by mkEnv
+	// once the playbook is read.
+	env   *compileEnv
+	mkEnv func() *compileEnv
+	// facts gathers what a run needs of the top-level steps as they are
+	// decoded (facts.go); nil when they are decoded again.
+	facts *factsBuilder
+	// lineBase is the number of lines before the text held in srcs, for
+	// a batch of steps read again on its own (lazy.go).
+	lineBase map[string]int
+}
+
+// idPos is where a step id is, small: a playbook of many steps holds
+// one per step while it loads. file is an index in loader.files.
+type idPos struct{ file, line, col int32 }
+
+func (l *loader) idAt(file string, n *yaml.Node) idPos {
+	return idPos{int32(slices.Index(l.files, file)), int32(n.Line), int32(n.Column)}
+}
+
+func (l *loader) idPos(p idPos) Pos {
+	return Pos{File: l.files[p.file], Line: int(p.line), Col: int(p.col)}
 }
 
 type captureDef struct {
@@ -284,11 +343,20 @@ func (l *loader) lines(file string) []string {
 	return lines
 }
 
+// line is line n (from 1) of file, false when there is none.
+func (l *loader) line(file string, n int) (string, bool) {
+	n -= l.lineBase[file]
+	if lines := l.lines(file); n >= 1 && n <= len(lines) {
+		return lines[n-1], true
+	}
+	return "", false
+}
+
 // add records an error at p.
 func (l *loader) add(p Pos, format string, args ...any) {
 	e := &Error{Pos: p, Msg: fmt.Sprintf(format, args...)}
-	if lines := l.lines(p.File); p.Line >= 1 && p.Line <= len(lines) {
-		e.Source = yamlerr.Printable(lines[p.Line-1])
+	if line, ok := l.line(p.File, p.Line); ok {
+		e.Source = yamlerr.Printable(line)
 	}
 	l.errs = append(l.errs, e)
 }
@@ -325,19 +393,41 @@ func (l *loader) mapping(file string, n *yaml.Node, what string, allowed []strin
 		l.errf(file, n, "%s must be a mapping, not %s", what, describe(n))
 		return nil, false
 	}
-	seen := map[string]*yaml.Node{}
-	var out []kv
+	// The keys so far: a step's few in a list, a long mapping's in a map
+	// (steps are decoded again as a run reaches them: no map each).
+	var seen map[string]*yaml.Node
+	var few []*yaml.Node
+	if len(n.Content) > 2*16 {
+		seen = map[string]*yaml.Node{}
+	}
+	prevKey := func(key string) (*yaml.Node, bool) {
+		if seen != nil {
+			p, ok := seen[key]
+			return p, ok
+		}
+		for _, p := range few {
+			if p.Value == key {
+				return p, true
+			}
+		}
+		return nil, false
+	}
+	out := make([]kv, 0, len(n.Content)/2)
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := deref(n.Content[i]), deref(n.Content[i+1])
 		if k.Kind != yaml.ScalarNode {
 			l.errf(file, k, "%s: keys must be strings", what)
 			continue
 		}
-		if prev, ok := seen[k.Value]; ok {
+		if prev, ok := prevKey(k.Value); ok {
 			l.errf(file, k, "duplicate key %q in %s (first at line %d)", k.Value, what, prev.Line)
 			continue
 		}
-		seen[k.Value] = k
+		if seen != nil {
+			seen[k.Value] = k
+		} else {
+			few = append(few, k)
+		}
 		if allowed != nil && !slices.Contains(allowed, k.Value) {
 			msg := fmt.Sprintf("unknown key %q in %s", k.Value, what)
 			if s := suggest(k.Value, allowed); s != "" {

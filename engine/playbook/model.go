@@ -27,7 +27,11 @@ type Playbook struct {
 	Warnings    []string
 	Params      []*Param // in the order written
 	// Timeout is the default per-step timeout (zero: the engine's default).
-	Timeout  time.Duration
+	Timeout time.Duration
+	// Steps are the top-level steps, when p holds them: nil for a long
+	// playbook Load read from a file, whose steps are decoded from it
+	// again as a run reaches them (lazy.go). EachStep goes over them
+	// either way; AllSteps returns them all.
 	Steps    []*Step
 	Cleanup  []*Step
 	Findings []*Finding
@@ -39,6 +43,12 @@ type Playbook struct {
 	// reads is what the expressions and evidence read of the steps
 	// (ReadsStep); nil when the playbook was not loaded.
 	reads *stepReads
+	// facts is what a run needs of the steps before they run (facts.go);
+	// nil when the playbook was not loaded.
+	facts *stepFacts
+	// lazy reads the steps from the file again when Steps does not hold
+	// them.
+	lazy *lazySteps
 }
 
 // Case says that the first targets of a multi-target run are the ends of
@@ -126,7 +136,11 @@ type Step struct {
 	// Empty when the author gave none.
 	ID string
 	// Name is an optional human label.
-	Name    string
+	Name string
+	// Order is the step's place in the order of Walk over the playbook's
+	// top-level steps, from 1, the same each time the steps are decoded;
+	// 0 in cleanup and in a Playbook not made by the loader.
+	Order   int
 	When    *Expr
 	Timeout time.Duration
 	OnError OnError

@@ -154,20 +154,25 @@ func outlineFinding(f *Finding) OutlineFinding {
 // NewOutline explains pb as written: expressions and templates appear as
 // in the file, ${ } unexpanded. source says where pb was found ("file X",
 // "built-in X").
-func NewOutline(pb *Playbook, source string) *Outline {
-	return outline(pb, source, nil)
+// It fails only when pb's steps cannot be read again (ErrChanged).
+func NewOutline(pb *Playbook, source string) (*Outline, error) {
+	steps, err := pb.AllSteps()
+	if err != nil {
+		return nil, err
+	}
+	return outline(pb, steps, source, nil), nil
 }
 
-// outline builds the outline of pb, rendered by r when it is not nil
-// (plan.go), else as written.
-func outline(pb *Playbook, source string, r *renderer) *Outline {
+// outline builds the outline of pb, whose top-level steps are steps,
+// rendered by r when it is not nil (plan.go), else as written.
+func outline(pb *Playbook, steps []*Step, source string, r *renderer) *Outline {
 	v := &Outline{
 		Name: pb.Name, Title: pb.Title, Description: strings.TrimSpace(pb.Description),
 		Source: source, SHA256: pb.SHA256, Warnings: pb.Warnings,
 		Params: []OutlineParam{}, CleanupPlan: []OutlineCleanup{},
 		Findings: []OutlineFinding{},
 	}
-	v.Steps = describeSteps(pb.Steps, "", r, nil)
+	v.Steps = describeSteps(steps, "", r, nil)
 	if v.Warnings == nil {
 		v.Warnings = []string{}
 	}

@@ -81,8 +81,13 @@ type PlanInput struct {
 // or if: reads params only and is false) or depends, the undo entries of
 // the steps that may run, the cleanup plan, the prompts and the exports.
 // Plan sends nothing and reads no secret: a secret param shows as
-// <secret params.NAME>.
-func (p *Playbook) Plan(source string, in PlanInput) *Outline {
+// <secret params.NAME>. It fails only when p's steps cannot be read again
+// (ErrChanged).
+func (p *Playbook) Plan(source string, in PlanInput) (*Outline, error) {
+	steps, err := p.AllSteps()
+	if err != nil {
+		return nil, err
+	}
 	r := &renderer{
 		env:        Env(in.Values, nil, nil, TargetView{Name: in.Target.Name, Transport: in.Target.Transport}, nil),
 		secrets:    map[string]bool{},
@@ -110,8 +115,8 @@ func (p *Playbook) Plan(source string, in PlanInput) *Outline {
 			index(s.Else, idx+".e")
 		}
 	}
-	index(p.Steps, "")
-	v := outline(p, source, r)
+	index(steps, "")
+	v := outline(p, steps, source, r)
 	t := in.Target
 	v.Target = &t
 	v.Bound = in.Values
@@ -147,11 +152,11 @@ func (p *Playbook) Plan(source string, in PlanInput) *Outline {
 			walk(s.Else, src[k].Else)
 		}
 	}
-	walk(v.Steps, p.Steps)
+	walk(v.Steps, steps)
 	if len(p.Warnings) > 0 || len(v.Prompts) > 0 {
 		v.Notes = append(v.Notes, "the run asks the operator (the warnings, then each prompt): without a terminal it needs --yes, which continues at every prompt")
 	}
-	return v
+	return v, nil
 }
 
 // renderer renders templates and decides conditions for Plan.

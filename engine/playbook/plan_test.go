@@ -55,8 +55,11 @@ cleanup:
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := pb.Plan("file p.yaml", PlanInput{Values: values, From: map[string]string{"pw": "given"},
+	o, err := pb.Plan("file p.yaml", PlanInput{Values: values, From: map[string]string{"pw": "given"},
 		Target: PlanTarget{Name: "fw1", Transport: "ssh"}, Exports: Exports{Transport: "ssh", Interactive: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	s := o.Steps
 	check := func(what, got, want string) {
 		t.Helper()

@@ -13,7 +13,9 @@ package playbook
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"io"
+	"math"
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
@@ -29,10 +31,14 @@ type stepStream struct {
 	// not decode as it must.
 	key    *yaml.Node
 	failed bool
+	// lazy: keep no step, but the batches, to read them again (lazy.go).
+	lazy    bool
+	batches []lazyBatch
 }
 
-// stepChunk is one item: its bytes in src and its first line.
-type stepChunk struct{ start, end, line int }
+// stepChunk is one item: its bytes in src and its first line (int32: a
+// playbook of many steps holds one per step while it loads).
+type stepChunk struct{ start, end, line int32 }
 
 // plainText reports whether src holds none of what could make lines count
 // or characters read differently once cut into pieces: a tab, a CR, a line
@@ -80,7 +86,7 @@ func seqItem(l []byte, ind int) bool {
 // items. It returns the skeleton, src with the list's lines blank, and
 // false when src is not plain enough to be read in pieces.
 func splitSteps(src []byte) ([]byte, *stepStream, bool) {
-	if !plainText(src) {
+	if len(src) > math.MaxInt32 || !plainText(src) {
 		return nil, nil, false
 	}
 	st := &stepStream{src: src}
@@ -108,7 +114,7 @@ func splitSteps(src []byte) ([]byte, *stepStream, bool) {
 		n, content := lineIndent(l)
 		if !content {
 			if len(st.items) > 0 {
-				st.items[len(st.items)-1].end = off
+				st.items[len(st.items)-1].end = int32(off)
 			}
 			continue // a blank line or a comment
 		}
@@ -120,9 +126,9 @@ func splitSteps(src []byte) ([]byte, *stepStream, bool) {
 		}
 		switch {
 		case n == ind && seqItem(l, ind):
-			st.items = append(st.items, stepChunk{start: start, end: off, line: line})
+			st.items = append(st.items, stepChunk{start: int32(start), end: int32(off), line: int32(line)})
 		case n > ind:
-			st.items[len(st.items)-1].end = off
+			st.items[len(st.items)-1].end = int32(off)
 		case n == 0:
 			to = start // the next top-level key
 		default:
@@ -168,56 +174,78 @@ const stepBatch = 64
 
 // streamSteps decodes the items of st a few at a time, as steps decodes
 // the list's nodes; it sets st.failed when the items do not read apart as
-// they read in the file. Each batch of consecutive items is one document
-// of a YAML stream, after a `---` line, so one parser reads them all.
+// they read in the file. Each batch of consecutive items is one YAML
+// document on its own, after a `---` line (readBatch). With st.lazy it
+// keeps no step: it notes each batch instead (lazy.go), and drops the
+// batch's expressions, compiled when it is read again.
 func (l *loader) streamSteps(file string, st *stepStream) []*Step {
-	var docs []byte
-	var shifts []int // per batch
-	line := 1        // of the next `---` in docs
-	for i := 0; i < len(st.items); i += stepBatch {
-		last := st.items[min(i+stepBatch, len(st.items))-1]
-		chunk := st.src[st.items[i].start:last.end]
-		docs = append(docs, "---\n"...)
-		// Only the last chunk can lack a line break, and nothing follows
-		// it: a block scalar at the end of the file keeps no break it
-		// did not have.
-		docs = append(docs, chunk...)
-		shifts = append(shifts, st.items[i].line-(line+1))
-		line += 1 + bytes.Count(chunk, []byte("\n"))
+	var out []*Step
+	if !st.lazy {
+		out = make([]*Step, 0, len(st.items))
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(docs))
-	out := make([]*Step, 0, len(st.items))
-	for b, shift := range shifts {
-		items := st.items[b*stepBatch : min((b+1)*stepBatch, len(st.items))]
-		var doc yaml.Node
-		if err := dec.Decode(&doc); err != nil || len(doc.Content) != 1 {
+	var doc []byte
+	for i := 0; i < len(st.items); i += stepBatch {
+		items := st.items[i:min(i+stepBatch, len(st.items))]
+		first, last := items[0], items[len(items)-1]
+		chunk := st.src[first.start:last.end]
+		var seq *yaml.Node
+		var ok bool
+		doc, seq, ok = readBatch(doc, chunk, len(items))
+		if !ok {
 			st.failed = true
 			return nil
 		}
-		seq := doc.Content[0]
-		if seq.Kind != yaml.SequenceNode || len(seq.Content) != len(items) || hasAnchor(seq) {
-			st.failed = true
-			return nil
-		}
+		shift := int(first.line) - 2
 		for j, item := range seq.Content {
 			// Each item starts where the split saw it start.
-			if item.Line+shift != items[j].line {
+			if item.Line+shift != int(items[j].line) {
 				st.failed = true
 				return nil
 			}
 		}
+		from, order := len(l.pending), l.facts.f.n
+		var steps []*Step
 		for j, item := range seq.Content {
 			shiftLines(item, shift)
-			out = append(out, l.step(file, item)...)
+			steps = append(steps, l.step(file, item)...)
 			seq.Content[j] = nil
 		}
-	}
-	var extra yaml.Node
-	if err := dec.Decode(&extra); err != io.EOF {
-		st.failed = true
-		return nil
+		for _, s := range steps {
+			l.facts.add(s, true)
+		}
+		if !st.lazy {
+			out = append(out, steps...)
+			continue
+		}
+		st.batches = append(st.batches, lazyBatch{
+			start: int64(first.start), end: int64(last.end), line: int(first.line), items: len(items), order: order,
+			sum: sha256.Sum256(chunk), exprs: len(l.pending) > from,
+		})
+		l.pending = l.pending[:from]
 	}
 	return out
+}
+
+// readBatch decodes chunk, a batch of n items, as the one document of a
+// YAML text after a `---` line (its first item at line 2), in buf reused:
+// a list of n items with no anchor or alias. Only the last chunk of a
+// file can lack a line break, and nothing follows it: a block scalar at
+// the end of the file keeps no break it did not have.
+func readBatch(buf, chunk []byte, n int) ([]byte, *yaml.Node, bool) {
+	buf = append(append(buf[:0], "---\n"...), chunk...)
+	dec := yaml.NewDecoder(bytes.NewReader(buf))
+	var doc, extra yaml.Node
+	if err := dec.Decode(&doc); err != nil || len(doc.Content) != 1 {
+		return buf, nil, false
+	}
+	seq := doc.Content[0]
+	if seq.Kind != yaml.SequenceNode || len(seq.Content) != n || hasAnchor(seq) {
+		return buf, nil, false
+	}
+	if err := dec.Decode(&extra); err != io.EOF {
+		return buf, nil, false
+	}
+	return buf, seq, true
 }
 
 // shiftLines adds off to the line of n and of everything under it.

@@ -1,0 +1,73 @@
+package fleet
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/runbook-dev/runbook/engine/playbook"
+)
+
+// TestSyncOrderOfStepsReadAgain: the ends of a case running a long
+// playbook, whose steps each run decodes from the file again (each end
+// its own *Step values), meet at the same places: a step's place is its
+// Order, the same however it was read; a hand-built playbook's steps,
+// which have none, by their own pointers.
+func TestSyncOrderOfStepsReadAgain(t *testing.T) {
+	var src strings.Builder
+	src.WriteString("name: long\ntitle: Long\nsteps:\n")
+	for i := range 300 {
+		fmt.Fprintf(&src, "  - id: s%d\n    run: show %d\n", i, i)
+		if i%50 == 0 {
+			fmt.Fprintf(&src, "  - if: steps.s%d.ok\n    then:\n      - wait: 1s\n", i)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "long.yaml")
+	if err := os.WriteFile(path, []byte(src.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pb, err := playbook.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pb.Steps != nil {
+		t.Fatal("the playbook holds its steps: the test needs them read again")
+	}
+	s := NewSync(pb, []string{"a", "b"})
+	places := func() []int {
+		var out []int
+		if err := pb.EachStep(func(st *playbook.Step) error {
+			playbook.Walk([]*playbook.Step{st}, func(st *playbook.Step) {
+				n, ok := s.ord(st)
+				if !ok {
+					t.Fatalf("step at %s has no place", st.Pos)
+				}
+				out = append(out, n)
+			})
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	a, b := places(), places()
+	if len(a) != 312 || len(a) != pb.NumSteps() { // 300, 6 ifs, 6 waits
+		t.Fatalf("%d places, want 312 (NumSteps %d)", len(a), pb.NumSteps())
+	}
+	for i := range a {
+		if a[i] != i || b[i] != i {
+			t.Fatalf("place %d: %d and %d", i, a[i], b[i])
+		}
+	}
+	// Built by hand: no Order, the steps themselves.
+	st := []*playbook.Step{{Kind: playbook.KindWait}, {Kind: playbook.KindNote}}
+	h := NewSync(&playbook.Playbook{Steps: st}, []string{"a", "b"})
+	if n, ok := h.ord(st[1]); !ok || n != 1 {
+		t.Errorf("hand-built step 2: place %d, %v", n, ok)
+	}
+	if _, ok := h.ord(&playbook.Step{}); ok {
+		t.Error("a step of another playbook has a place")
+	}
+}
