@@ -19,14 +19,6 @@ var errStop = errors.New("stop")
 // maxRecord bounds one line of RecordsFile.
 const maxRecord = 16 << 20
 
-func appendJSON(dst []byte, rec engine.StepRecord) ([]byte, error) {
-	b, err := json.Marshal(rec)
-	if err != nil {
-		return nil, err
-	}
-	return append(dst, b...), nil
-}
-
 // records hands each recorded step, as its compact JSON, to fn.
 func (f *Folder) records(fn func([]byte) error) error {
 	r, err := os.Open(filepath.Join(f.dir, RecordsFile))
