@@ -81,7 +81,7 @@ func writeManifest(path string, m *engine.Manifest, records func(func([]byte) er
 		var ind bytes.Buffer
 		err := records(func(rec []byte) error {
 			ind.Reset()
-			if err := json.Indent(&ind, rec, "    ", "  "); err != nil {
+			if err := appendIndent(&ind, rec, "    ", "  "); err != nil {
 				return err
 			}
 			if n > 0 {

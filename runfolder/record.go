@@ -1,6 +1,7 @@
 package runfolder
 
 import (
+	"bytes"
 	"encoding/json"
 	"strconv"
 	"time"
@@ -105,4 +106,84 @@ func plainTime(t time.Time) bool {
 	}
 	_, off := t.Zone()
 	return off%60 == 0
+}
+
+// appendIndent appends src to dst indented as json.Indent(dst, src,
+// prefix, indent) does, without its scanner. src must be valid JSON as
+// json.Marshal (or appendJSON) wrote it, as every record writeManifest is
+// handed is: it is not checked. What is plainly not compact (whitespace
+// outside a string, brackets that do not balance, a string left open,
+// nothing) is handed to json.Indent.
+func appendIndent(dst *bytes.Buffer, src []byte, prefix, indent string) error {
+	if len(src) == 0 {
+		return json.Indent(dst, src, prefix, indent)
+	}
+	start := dst.Len()
+	depth := 0
+	open := false // the last byte opened an object or an array
+	inString, escaped := false, false
+	newline := func(d int) {
+		dst.WriteByte('\n')
+		dst.WriteString(prefix)
+		for range d {
+			dst.WriteString(indent)
+		}
+	}
+	for i := 0; i < len(src); i++ {
+		c := src[i]
+		if inString {
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+			dst.WriteByte(c)
+			continue
+		}
+		if open && c != '}' && c != ']' {
+			newline(depth)
+		}
+		switch c {
+		case '"':
+			inString = true
+		case '{', '[':
+			depth++
+			dst.WriteByte(c)
+			open = true
+			continue
+		case '}', ']':
+			depth--
+			if depth < 0 {
+				return slowIndent(dst, start, src, prefix, indent)
+			}
+			if !open {
+				newline(depth)
+			}
+		case ',':
+			dst.WriteByte(c)
+			newline(depth)
+			open = false
+			continue
+		case ':':
+			dst.WriteString(": ")
+			open = false
+			continue
+		case ' ', '\t', '\n', '\r':
+			return slowIndent(dst, start, src, prefix, indent)
+		}
+		open = false
+		dst.WriteByte(c)
+	}
+	if depth != 0 || inString {
+		return slowIndent(dst, start, src, prefix, indent)
+	}
+	return nil
+}
+
+func slowIndent(dst *bytes.Buffer, start int, src []byte, prefix, indent string) error {
+	dst.Truncate(start)
+	return json.Indent(dst, src, prefix, indent)
 }

@@ -117,3 +117,52 @@ func TestSummaryRowAsPrintf(t *testing.T) {
 		}
 	}
 }
+
+// TestAppendIndentAsIndent: appendIndent indents compact JSON as
+// json.Indent does, and hands what is not compact to it.
+func TestAppendIndentAsIndent(t *testing.T) {
+	var srcs [][]byte
+	for _, rec := range recordCases() {
+		if b, err := json.Marshal(rec); err == nil {
+			srcs = append(srcs, b)
+		}
+	}
+	for _, s := range []string{`{}`, `[]`, `[{}]`, `[[],{"a":[1,{"b":{}}]}]`, `{"a":"x,y:{[\"]}"}`, `"s"`, `12`, `{"a" : 1}`, ` {"a":1}`, `{"a":1}]`, `{"a":1`, `{"a":"b`, `{"a":"\\"}`, `}`, ``} {
+		srcs = append(srcs, []byte(s))
+	}
+	for _, src := range srcs {
+		var want, got bytes.Buffer
+		want.WriteString("head")
+		got.WriteString("head")
+		werr := json.Indent(&want, src, "    ", "  ")
+		err := appendIndent(&got, src, "    ", "  ")
+		if (err != nil) != (werr != nil) {
+			t.Fatalf("%s: error %v, json.Indent's %v", src, err, werr)
+		}
+		if werr == nil && got.String() != want.String() {
+			t.Errorf("%s:\n got %s\nwant %s", src, got.String(), want.String())
+		}
+	}
+}
+
+// FuzzAppendIndent: appendIndent indents any valid compact JSON as
+// json.Indent does.
+func FuzzAppendIndent(f *testing.F) {
+	f.Add([]byte(`[[],{"a":[1,{"b":{}}]}]`))
+	f.Add([]byte(`{"a":"x,y:{[\"]}"}`))
+	f.Fuzz(func(t *testing.T, src []byte) {
+		var c bytes.Buffer
+		if json.Compact(&c, src) != nil || !bytes.Equal(c.Bytes(), src) {
+			return // not valid compact JSON: appendIndent is never handed it
+		}
+		var want, got bytes.Buffer
+		werr := json.Indent(&want, src, "    ", "  ")
+		err := appendIndent(&got, src, "    ", "  ")
+		if (err != nil) != (werr != nil) {
+			t.Fatalf("%q: error %v, json.Indent's %v", src, err, werr)
+		}
+		if werr == nil && !bytes.Equal(got.Bytes(), want.Bytes()) {
+			t.Fatalf("%q:\n got %q\nwant %q", src, got.Bytes(), want.Bytes())
+		}
+	})
+}
