@@ -7,7 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -497,7 +497,7 @@ func (ru *run) send(ctx context.Context, s *playbook.Step, forms []transports.Co
 		text = "# " + rec.Status + ": " + err.Error() + "\n"
 	}
 	// Named from the shown command: a file name is never redacted later.
-	name := fmt.Sprintf("steps/%03d-%s.txt", seq, fileLabel(s, cmd.Shown)+ru.itemSuffix())
+	name := stepFile(seq, fileLabel(s, cmd.Shown), ru.itemSuffix())
 	out := playbook.RunView{Text: res.Text, Data: res.Data, Time: end, Item: ru.itemOr(), Form: max(accepted, 0)}
 	if err == nil && s.Parse != "" {
 		f, perr := parse.Parse(s.Parse, res.Text, res.Data)
@@ -687,7 +687,10 @@ func (ru *run) capture(s *playbook.Step, out playbook.RunView) error {
 	return nil
 }
 
-var unsafeChars = regexp.MustCompile(`[^a-zA-Z0-9._-]+`)
+// safeByte reports whether c may stay in a file name as it is.
+func safeByte(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '-'
+}
 
 // SafeName reduces s to a name safe in a file name: [A-Za-z0-9._-], at
 // most 60 characters ("x" when nothing is left). Run folders and step
@@ -695,7 +698,7 @@ var unsafeChars = regexp.MustCompile(`[^a-zA-Z0-9._-]+`)
 func SafeName(s string) string { return safeName(s) }
 
 func safeName(s string) string {
-	s = strings.Trim(unsafeChars.ReplaceAllString(s, "-"), "-.")
+	s = strings.Trim(replaceUnsafe(s), "-.")
 	if s == "" {
 		return "x"
 	}
@@ -703,6 +706,55 @@ func safeName(s string) string {
 		s = s[:60]
 	}
 	return s
+}
+
+// replaceUnsafe replaces each run of bytes other than a-z, A-Z, 0-9, '.',
+// '_' and '-' in s by one '-' (as the regexp [^a-zA-Z0-9._-]+ did: every
+// byte of a rune beyond ASCII, and every invalid one, is such a byte).
+func replaceUnsafe(s string) string {
+	i := 0
+	for i < len(s) && safeByte(s[i]) {
+		i++
+	}
+	if i == len(s) {
+		return s
+	}
+	b := make([]byte, 0, len(s))
+	b = append(b, s[:i]...)
+	for i < len(s) {
+		if safeByte(s[i]) {
+			b = append(b, s[i])
+			i++
+			continue
+		}
+		b = append(b, '-')
+		for i < len(s) && !safeByte(s[i]) {
+			i++
+		}
+	}
+	return string(b)
+}
+
+// stepFile is the output file of the step of sequence number seq, as
+// fmt.Sprintf("steps/%03d-%s.txt", seq, label+suffix) names it.
+func stepFile(seq int, label, suffix string) string {
+	if seq < 0 {
+		return fmt.Sprintf("steps/%03d-%s.txt", seq, label+suffix)
+	}
+	b := make([]byte, 0, len("steps/000-.txt")+20+len(label)+len(suffix))
+	b = append(b, "steps/"...)
+	if seq < 100 {
+		b = append(b, '0')
+	}
+	if seq < 10 {
+		b = append(b, '0')
+	}
+	b = strconv.AppendInt(b, int64(seq), 10)
+	b = append(b, '-')
+	b = append(b, label...)
+	b = append(b, suffix...)
+	b = append(b, ".txt"...)
+	return string(b)
 }
 
 func fileLabel(s *playbook.Step, cli string) string {

@@ -19,14 +19,6 @@ var errStop = errors.New("stop")
 // maxRecord bounds one line of RecordsFile.
 const maxRecord = 16 << 20
 
-func appendJSON(dst []byte, rec engine.StepRecord) ([]byte, error) {
-	b, err := json.Marshal(rec)
-	if err != nil {
-		return nil, err
-	}
-	return append(dst, b...), nil
-}
-
 // records hands each recorded step, as its compact JSON, to fn.
 func (f *Folder) records(fn func([]byte) error) error {
 	r, err := os.Open(filepath.Join(f.dir, RecordsFile))
@@ -89,7 +81,7 @@ func writeManifest(path string, m *engine.Manifest, records func(func([]byte) er
 		var ind bytes.Buffer
 		err := records(func(rec []byte) error {
 			ind.Reset()
-			if err := json.Indent(&ind, rec, "    ", "  "); err != nil {
+			if err := appendIndent(&ind, rec, "    ", "  "); err != nil {
 				return err
 			}
 			if n > 0 {

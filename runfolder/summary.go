@@ -7,6 +7,7 @@ import (
 	"iter"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -95,19 +96,36 @@ func summaryRow(b *bufio.Writer, s engine.StepRecord, via bool) {
 	if cmd == "" {
 		cmd = s.Note
 	}
-	seq := ""
+	var num [32]byte
+	b.WriteString("| ")
 	if s.Seq > 0 {
-		seq = fmt.Sprint(s.Seq)
+		b.Write(strconv.AppendInt(num[:0], int64(s.Seq), 10))
 	}
-	status := s.Status
-	if s.Status == "skipped" && s.Note != "" && s.Command != "" {
-		status += " (" + mdCell(s.Note) + ")"
+	b.WriteString(" | ")
+	b.Write(s.Start.AppendFormat(num[:0], "15:04:05"))
+	b.WriteString(" | ")
+	b.WriteString(s.ID)
+	if s.Item != "" {
+		b.WriteString(" [item ")
+		b.WriteString(mdCell(s.Item))
+		b.WriteString("]")
 	}
+	b.WriteString(" | ")
+	b.WriteString(mdCell(cmd))
+	b.WriteString(" | ")
 	if via {
-		fmt.Fprintf(b, "| %s | %s | %s%s | %s | %s | %s | %s |\n", seq, s.Start.Format("15:04:05"), s.ID, itemNote(s.Item), mdCell(cmd), s.Transport, status, s.Output)
-		return
+		b.WriteString(s.Transport)
+		b.WriteString(" | ")
 	}
-	fmt.Fprintf(b, "| %s | %s | %s%s | %s | %s | %s |\n", seq, s.Start.Format("15:04:05"), s.ID, itemNote(s.Item), mdCell(cmd), status, s.Output)
+	b.WriteString(s.Status)
+	if s.Status == "skipped" && s.Note != "" && s.Command != "" {
+		b.WriteString(" (")
+		b.WriteString(mdCell(s.Note))
+		b.WriteString(")")
+	}
+	b.WriteString(" | ")
+	b.WriteString(s.Output)
+	b.WriteString(" |\n")
 }
 
 // summaryTail writes summary.md after its timeline's rows.

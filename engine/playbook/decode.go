@@ -287,7 +287,7 @@ func (l *loader) step(file string, n *yaml.Node) []*Step {
 	// Common keys.
 	if v := get["id"]; v != nil {
 		if id, ok := l.str(file, v, "id"); ok {
-			if !stepRe.MatchString(id) {
+			if !stepID(id) {
 				l.errf(file, v, "step id %q must be lower-case letters, digits and underscores", id)
 			} else if prev, dup := l.stepIDs[id]; dup {
 				l.errf(file, v, "step id %q is already used at %s", id, l.idPos(prev))

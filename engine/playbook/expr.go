@@ -441,6 +441,12 @@ type rawPart struct {
 // splitTemplate cuts s into literal text and ${ expr } pieces. "$${" is a
 // literal "${". On error it returns the offset and message.
 func splitTemplate(s string) ([]rawPart, int, string) {
+	if !strings.Contains(s, "${") { // the usual command: one literal, s itself
+		if s == "" {
+			return nil, 0, ""
+		}
+		return []rawPart{{lit: s}}, 0, ""
+	}
 	var parts []rawPart
 	var lit strings.Builder
 	flush := func() {

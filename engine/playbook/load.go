@@ -47,8 +47,18 @@ var (
 var (
 	nameRe  = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
 	identRe = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
-	stepRe  = regexp.MustCompile(`^[a-z0-9_]+$`)
 )
+
+// stepID reports whether id is a step id, ^[a-z0-9_]+$, checked by hand:
+// it is asked of every step, twice for a long playbook (lazy.go).
+func stepID(id string) bool {
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return id != ""
+}
 
 // maxSteps bounds the steps of a playbook, includes and aliases expanded.
 const maxSteps = 10000

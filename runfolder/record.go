@@ -1,0 +1,189 @@
+package runfolder
+
+import (
+	"bytes"
+	"encoding/json"
+	"strconv"
+	"time"
+
+	"github.com/runbook-dev/runbook/engine"
+)
+
+// appendJSON appends rec's JSON to dst, the bytes json.Marshal(rec) gives.
+// A record whose strings are all printable ASCII that JSON does not
+// escape, whose times JSON writes as RFC 3339 and that refused no form
+// (the usual one) is written here without reflection; any other goes
+// through json.Marshal.
+func appendJSON(dst []byte, rec engine.StepRecord) ([]byte, error) {
+	if !plainRecord(&rec) {
+		b, err := json.Marshal(rec)
+		if err != nil {
+			return nil, err
+		}
+		return append(dst, b...), nil
+	}
+	str := func(key, v string) {
+		if v != "" {
+			dst = append(dst, `,"`...)
+			dst = append(dst, key...)
+			dst = append(dst, `":"`...)
+			dst = append(dst, v...)
+			dst = append(dst, '"')
+		}
+	}
+	integer := func(key string, v int) {
+		if v != 0 {
+			dst = append(dst, `,"`...)
+			dst = append(dst, key...)
+			dst = append(dst, `":`...)
+			dst = strconv.AppendInt(dst, int64(v), 10)
+		}
+	}
+	dst = append(dst, `{"seq":`...)
+	dst = strconv.AppendInt(dst, int64(rec.Seq), 10)
+	str("id", rec.ID)
+	dst = append(dst, `,"kind":"`...)
+	dst = append(dst, rec.Kind...)
+	dst = append(dst, '"')
+	integer("line", rec.Line)
+	str("command", rec.Command)
+	str("transport", rec.Transport)
+	integer("run", rec.Run)
+	str("item", rec.Item)
+	dst = append(dst, `,"start":`...)
+	dst = rec.Start.AppendFormat(dst, `"`+time.RFC3339Nano+`"`)
+	dst = append(dst, `,"end":`...)
+	dst = rec.End.AppendFormat(dst, `"`+time.RFC3339Nano+`"`)
+	dst = append(dst, `,"status":"`...)
+	dst = append(dst, rec.Status...)
+	dst = append(dst, '"')
+	str("error", rec.Error)
+	str("output", rec.Output)
+	str("sha256", rec.SHA256)
+	str("note", rec.Note)
+	if rec.AcceptedForm != nil {
+		dst = append(dst, `,"accepted_form":`...)
+		dst = strconv.AppendInt(dst, int64(*rec.AcceptedForm), 10)
+	}
+	if rec.NotEvidence {
+		dst = append(dst, `,"not_evidence":true`...)
+	}
+	return append(dst, '}'), nil
+}
+
+// plainRecord reports whether appendJSON may write rec without
+// json.Marshal: no refused forms, every string printable ASCII that JSON
+// keeps as it is (no quote, backslash or HTML character), and times of a
+// year JSON can write in a zone of whole minutes.
+func plainRecord(rec *engine.StepRecord) bool {
+	if len(rec.Refused) > 0 || !plainTime(rec.Start) || !plainTime(rec.End) {
+		return false
+	}
+	for _, s := range [...]string{rec.ID, rec.Kind, rec.Command, rec.Transport, rec.Item, rec.Status, rec.Error, rec.Output, rec.SHA256, rec.Note} {
+		if !plainString(s) {
+			return false
+		}
+	}
+	return true
+}
+
+// plainString reports whether JSON writes s as it is, between quotes.
+func plainString(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
+}
+
+// plainTime reports whether t's JSON is its RFC 3339 form with
+// nanoseconds (time.Time.MarshalJSON fails on other years, and on a zone
+// offset with seconds).
+func plainTime(t time.Time) bool {
+	if y := t.Year(); y < 0 || y > 9999 {
+		return false
+	}
+	_, off := t.Zone()
+	return off%60 == 0
+}
+
+// appendIndent appends src to dst indented as json.Indent(dst, src,
+// prefix, indent) does, without its scanner. src must be valid JSON as
+// json.Marshal (or appendJSON) wrote it, as every record writeManifest is
+// handed is: it is not checked. What is plainly not compact (whitespace
+// outside a string, brackets that do not balance, a string left open,
+// nothing) is handed to json.Indent.
+func appendIndent(dst *bytes.Buffer, src []byte, prefix, indent string) error {
+	if len(src) == 0 {
+		return json.Indent(dst, src, prefix, indent)
+	}
+	start := dst.Len()
+	depth := 0
+	open := false // the last byte opened an object or an array
+	inString, escaped := false, false
+	newline := func(d int) {
+		dst.WriteByte('\n')
+		dst.WriteString(prefix)
+		for range d {
+			dst.WriteString(indent)
+		}
+	}
+	for i := 0; i < len(src); i++ {
+		c := src[i]
+		if inString {
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+			dst.WriteByte(c)
+			continue
+		}
+		if open && c != '}' && c != ']' {
+			newline(depth)
+		}
+		switch c {
+		case '"':
+			inString = true
+		case '{', '[':
+			depth++
+			dst.WriteByte(c)
+			open = true
+			continue
+		case '}', ']':
+			depth--
+			if depth < 0 {
+				return slowIndent(dst, start, src, prefix, indent)
+			}
+			if !open {
+				newline(depth)
+			}
+		case ',':
+			dst.WriteByte(c)
+			newline(depth)
+			open = false
+			continue
+		case ':':
+			dst.WriteString(": ")
+			open = false
+			continue
+		case ' ', '\t', '\n', '\r':
+			return slowIndent(dst, start, src, prefix, indent)
+		}
+		open = false
+		dst.WriteByte(c)
+	}
+	if depth != 0 || inString {
+		return slowIndent(dst, start, src, prefix, indent)
+	}
+	return nil
+}
+
+func slowIndent(dst *bytes.Buffer, start int, src []byte, prefix, indent string) error {
+	dst.Truncate(start)
+	return json.Indent(dst, src, prefix, indent)
+}
