@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"testing"
 	"time"
 
@@ -165,4 +166,51 @@ func FuzzAppendIndent(f *testing.F) {
 			t.Fatalf("%q:\n got %q\nwant %q", src, got.Bytes(), want.Bytes())
 		}
 	})
+}
+
+// TestAppendJSONEveryField: a record with every field set (Refused aside,
+// which always goes through json.Marshal) is written as json.Marshal
+// writes it, so a field added to engine.StepRecord and not to appendJSON
+// fails here rather than going missing from .steps.jsonl.
+func TestAppendJSONEveryField(t *testing.T) {
+	var rec engine.StepRecord
+	v := reflect.ValueOf(&rec).Elem()
+	t0 := time.Date(2026, 11, 27, 10, 2, 33, 5, time.UTC)
+	for i := range v.NumField() {
+		f, name := v.Field(i), v.Type().Field(i).Name
+		if name == "Refused" {
+			continue
+		}
+		switch {
+		case f.Type() == reflect.TypeOf(time.Time{}):
+			f.Set(reflect.ValueOf(t0))
+		case f.Kind() == reflect.String:
+			f.SetString("x-" + name)
+		case f.Kind() == reflect.Int:
+			f.SetInt(int64(i + 1))
+		case f.Kind() == reflect.Bool:
+			f.SetBool(true)
+		case f.Kind() == reflect.Pointer && f.Type().Elem().Kind() == reflect.Int:
+			n := reflect.New(f.Type().Elem())
+			n.Elem().SetInt(3)
+			f.Set(n)
+		case f.Kind() == reflect.Slice:
+			f.Set(reflect.MakeSlice(f.Type(), 1, 1))
+		case f.Kind() == reflect.Map:
+			f.Set(reflect.MakeMap(f.Type()))
+		default:
+			t.Fatalf("StepRecord.%s: a %s this test cannot fill: teach it, and appendJSON", name, f.Type())
+		}
+	}
+	want, err := json.Marshal(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := appendJSON(nil, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("appendJSON misses a field of engine.StepRecord:\n got %s\nwant %s", got, want)
+	}
 }
