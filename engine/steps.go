@@ -147,7 +147,7 @@ func (ru *run) skip(s *playbook.Step) { ru.skipBecause(s, "") }
 // skipBecause records s as skipped; why, when given, is noted in the
 // manifest and the summary.
 func (ru *run) skipBecause(s *playbook.Step, why string) {
-	if s.ID != "" && ru.keeps(s) {
+	if ru.pb.Keeps(s) {
 		ru.steps[s.ID] = playbook.StepView{Skipped: true, Status: "skipped"}
 	}
 	now := ru.now()
@@ -612,7 +612,8 @@ func (ru *run) satisfyUndo(seq int, cli string) {
 
 // record updates steps.<id> with one more run.
 func (ru *run) record(s *playbook.Step, out playbook.RunView, status, errText string) {
-	if s.ID == "" || !ru.keeps(s) {
+	if !ru.pb.Keeps(s) {
+		// Nothing can ask for it: its output and record are in the folder.
 		return
 	}
 	v := ru.view(s.ID)
@@ -624,16 +625,6 @@ func (ru *run) record(s *playbook.Step, out playbook.RunView, status, errText st
 		v.Items = recordItem(v.Items, out, status, errText)
 	}
 	ru.steps[s.ID] = v
-}
-
-// keeps reports whether the run keeps steps.<id> of s: when something
-// reads it (an expression, a finding's evidence), or when s can run more
-// than once (a repeat, a retry, an item each), whose runs make its
-// series. Any other step costs nothing once it ended: its output and
-// record are in the folder, and no expression can ask for it.
-// playbook.KeptSteps lists them before the steps run.
-func (ru *run) keeps(s *playbook.Step) bool {
-	return ru.pb.ReadsStep(s.ID) || s.MayRunAgain()
 }
 
 // notRun is steps.<id> of a step that did not run (yet), shared.

@@ -95,6 +95,14 @@ func (s *Step) MayRunAgain() bool {
 	return s.Repeat != nil || s.Until != nil || s.ForEach != nil
 }
 
+// Keeps reports whether a run of p keeps steps.<id> of s (a KeptStep):
+// something reads it (ReadsStep), or it may run more than once
+// (MayRunAgain), whose runs make its series. KeptSteps lists, before the
+// steps run, the steps this says yes to.
+func (p *Playbook) Keeps(s *Step) bool {
+	return s.ID != "" && (p.ReadsStep(s.ID) || s.MayRunAgain())
+}
+
 // stepFacts returns the facts of p: gathered when it loaded, else (a
 // Playbook built by hand) from its Steps.
 func (p *Playbook) stepFacts() *stepFacts {
