@@ -41,6 +41,7 @@ func TestCompleteRunFolder(t *testing.T) {
 		pending  []string
 		notes    []string
 		missing  []string // step (run) command: error | by hand
+		summary  []string // in summary.md
 	}{
 		{
 			name:     "killed before the first debug command",
@@ -122,6 +123,8 @@ func TestCompleteRunFolder(t *testing.T) {
 				"step `show vpn flow tunnel-id 1` was paused before try 3 of 3 (until: `output.fields.state == \"active\"` was not yet true): 2 tries were taken of its 3 (listed in the missing evidence)"},
 			missing: []string{" (1) show vpn flow tunnel-id 1: cut short: the engine was killed in the pause before try 3 of 3 (until: `output.fields.state == \"active\"` was not yet true): 2 tries were taken of its 3 | " +
 				"Run `show vpn flow tunnel-id 1` on the firewall's CLI at most 1 more time, 5s apart, until `output.fields.state == \"active\"` holds, while the problem happens; save each output with the run folder."},
+			// A step without id, and nothing sent: named by its command.
+			summary: []string{"- **\"show vpn flow tunnel-id 1\" (run 1)**: `show vpn flow tunnel-id 1` (interrupted)"},
 		},
 		{
 			// Ctrl-C in the pause, then the engine killed in its cleanup:
@@ -214,8 +217,14 @@ func TestCompleteRunFolder(t *testing.T) {
 			if !slices.Equal(m.CleanupPending, c.pending) {
 				t.Errorf("cleanup_pending %q, want %q", m.CleanupPending, c.pending)
 			}
-			if _, err := os.Stat(filepath.Join(dir, "summary.md")); err != nil {
+			sum, err := os.ReadFile(filepath.Join(dir, "summary.md"))
+			if err != nil {
 				t.Errorf("summary.md: %v", err)
+			}
+			for _, w := range c.summary {
+				if !strings.Contains(string(sum), w) {
+					t.Errorf("summary.md has no %q:\n%s", w, sum)
+				}
 			}
 			before, _ := os.ReadFile(filepath.Join(dir, "manifest.json"))
 			if rebuilt, err := engine.CompleteRunFolder(runfolder.Open(dir)); rebuilt || err != nil {

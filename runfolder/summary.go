@@ -219,10 +219,13 @@ func writeMissing(b io.Writer, missing []engine.MissingRecord) {
 }
 
 // missingTitle names a missing step: its id (and item, run), else its
-// number.
+// number, else (nothing was sent) its command.
 func missingTitle(m engine.MissingRecord) string {
 	t := m.Step
-	if t == "" {
+	switch {
+	case t == "" && m.Seq == 0: // nothing sent: a run a pause held back
+		t = fmt.Sprintf("%q", m.Command)
+	case t == "":
 		t = fmt.Sprintf("step %d", m.Seq)
 	}
 	if m.Item != "" {
