@@ -141,6 +141,15 @@ func TestCompleteRunFolder(t *testing.T) {
 				"Run `show clock` on the firewall's CLI 1 more time, while the problem happens, then `debug ike global on normal` once the evidence is taken; save each output with the run folder."},
 		},
 		{
+			// Numbers that do not hold together (a journal edited by hand):
+			// noted, nothing made up.
+			name: "killed during a pause that does not add up",
+			journal: start + `{"time":"2026-01-02T03:04:07Z","event":"wait-start","step":"tick","message":"next run of show clock (4/3)","wait_ms":10000,"pause":{"run":4,"runs":3,"sends":[{"forms":["show clock"]}]}}
+`,
+			manifest: running, status: "interrupted", exit: 130,
+			notes: []string{"runbook cleanup: the engine was killed during a wait of 10s (next run of show clock (4/3)), which started at 2026-01-02T03:04:07Z and was to end at 2026-01-02T03:04:17Z; nothing after it ran"},
+		},
+		{
 			name: "killed during the pause before the first run",
 			journal: start + `{"time":"2026-01-02T03:04:07Z","event":"wait-start","step":"tick","message":"next run of show clock (1/3), together with fw2","wait_ms":10000,"pause":{"run":1,"runs":3,"sends":[{"forms":["show clock"]}]}}
 `,

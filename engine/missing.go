@@ -153,10 +153,14 @@ func pauseStopper(status string) string {
 // runbook cleanup when the journal shows the pause cut short, so both
 // list the same. None when the pause came before the step's first run:
 // nothing of the step was taken, as nothing of a step after it was; none
-// for a step that takes no evidence (`evidence: false`).
+// for a step that takes no evidence (`evidence: false`), nor for a pause
+// whose numbers do not hold together.
 func pauseMissing(step string, p *Pause, stopper string) []MissingRecord {
 	if p == nil || p.NotEvidence || (p.Try == 0 && p.Run <= 1) {
 		return nil
+	}
+	if p.Run < 1 || p.Run > p.Runs || p.Try < 0 || p.Try > p.Tries {
+		return nil // not a pause this engine journals
 	}
 	what, how := pauseHeldBack(p)
 	out := make([]MissingRecord, 0, len(p.Sends))
@@ -171,7 +175,7 @@ func pauseMissing(step string, p *Pause, stopper string) []MissingRecord {
 }
 
 // pauseHeldBack says what pause p held back: before what it came and
-// what of the step was taken ("run 2 of 3: 1 of its 3 runs was taken,
+// what of the step was taken ("run 2 of 3: 1 run was taken of its 3,
 // runs 2-3 were not"), and how the rest is taken by hand ("2 more times,
 // 1m0s apart").
 func pauseHeldBack(p *Pause) (what, how string) {
