@@ -253,8 +253,33 @@ func TestSignalsMidRepeat(t *testing.T) {
 				if m.Status != "interrupted" || len(undone(m)) == 0 {
 					t.Errorf("manifest: status %q, undone %q; want interrupted, with undo done", m.Status, undone(m))
 				}
+				checkPauseMissing(t, m, "the run was interrupted")
 			})
 		}
+	}
+}
+
+// checkPauseMissing checks that the missing evidence of m is the second
+// run of a repeat (of 2) that the run was stopped before, by stopper (in
+// the words of the record): at least one record (one per item of a
+// for_each), each cut short in that pause, with how to take it by hand;
+// besides, only commands refused over the XML API.
+func checkPauseMissing(t *testing.T, m *engine.Manifest, stopper string) {
+	t.Helper()
+	n := 0
+	for _, x := range m.Missing {
+		if x.Status == "refused" { // over the XML API: not run, and the run went on
+			continue
+		}
+		n++
+		if x.Status != "interrupted" || x.Run != 2 || x.Command == "" || x.Seq != 0 ||
+			x.Error != "cut short: "+stopper+" in the pause before run 2 of 2: 1 run was taken of its 2, run 2 was not" ||
+			!strings.HasPrefix(x.ByHand, "Run `"+x.Command+"` on the firewall's CLI 1 more time, "+longInterval+"0s apart, while the problem happens") {
+			t.Errorf("missing evidence %+v, want the run the pause held back", x)
+		}
+	}
+	if n == 0 {
+		t.Errorf("missing_evidence %+v: the run of the repeat the pause held back is not listed", m.Missing)
 	}
 }
 
@@ -344,6 +369,13 @@ func TestThirdSignal(t *testing.T) {
 		t.Fatal("the device is clean after the forced exit: the case proves nothing")
 	}
 	cleanupTwice(t, w, fw, sec, dir, pending, streamsOf(p))
+	// The run listed the repeat it was stopped in as missing; its
+	// manifest went with it, and runbook cleanup lists the same.
+	m, err := engine.ReadManifest(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkPauseMissing(t, m, "the run was interrupted")
 }
 
 // cleanupTwice runs `runbook cleanup` on a run folder whose run died with

@@ -40,12 +40,15 @@ func TestCompleteRunFolder(t *testing.T) {
 		undo     []string // command => status
 		pending  []string
 		notes    []string
+		missing  []string // step (run) command: error | by hand
+		summary  []string // in summary.md
 	}{
 		{
 			name:     "killed before the first debug command",
 			journal:  start + `{"time":"2026-01-02T03:04:06Z","event":"step-start","seq":1,"command":"show clock"}` + "\n",
 			manifest: running, status: "interrupted", exit: 130,
-			steps: []string{"show clock => interrupted"},
+			steps:   []string{"show clock => interrupted"},
+			missing: []string{" (0) show clock: cut short: the engine was killed while this step ran, so its output is not in the run folder | Run `show clock` on the firewall's CLI while the problem happens; save its output with the run folder."},
 		},
 		{
 			name: "killed before the first manifest",
@@ -83,7 +86,8 @@ func TestCompleteRunFolder(t *testing.T) {
 			notes: []string{"runbook cleanup: the engine was killed during a wait of 1m30s (letting the debug collect), which started at 2026-01-02T03:04:08Z and was to end at 2026-01-02T03:05:38Z; nothing after it ran"},
 		},
 		{
-			name: "killed during the pause between two runs",
+			// A journal from before a pause said what it holds back: noted.
+			name: "killed during the pause between two runs, old journal",
 			journal: start + `{"time":"2026-01-02T03:04:06Z","event":"step-start","seq":1,"command":"show clock"}
 {"time":"2026-01-02T03:04:07Z","event":"step-end","seq":1,"status":"ok"}
 {"time":"2026-01-02T03:04:07Z","event":"wait-start","message":"next run of show clock (2/3)","wait_ms":10000}
@@ -93,13 +97,75 @@ func TestCompleteRunFolder(t *testing.T) {
 			notes: []string{"runbook cleanup: the engine was killed during a wait of 10s (next run of show clock (2/3)), which started at 2026-01-02T03:04:07Z and was to end at 2026-01-02T03:04:17Z; nothing after it ran"},
 		},
 		{
+			name: "killed during the pause between two runs",
+			journal: start + `{"time":"2026-01-02T03:04:06Z","event":"step-start","step":"tick","seq":1,"command":"show clock"}
+{"time":"2026-01-02T03:04:07Z","event":"step-end","step":"tick","seq":1,"status":"ok"}
+{"time":"2026-01-02T03:04:07Z","event":"wait-start","step":"tick","message":"next run of show clock (2/3)","wait_ms":10000,"pause":{"run":2,"runs":3,"interval_ms":10000,"sends":[{"forms":["show clock"]}]}}
+`,
+			manifest: running, status: "interrupted", exit: 130,
+			steps: []string{"show clock => ok"},
+			notes: []string{"runbook cleanup: the engine was killed during a wait of 10s (next run of show clock (2/3)), which started at 2026-01-02T03:04:07Z and was to end at 2026-01-02T03:04:17Z; nothing after it ran; " +
+				"step tick was paused before run 2 of 3: 1 run was taken of its 3, runs 2-3 were not (listed in the missing evidence)"},
+			missing: []string{"tick (2) show clock: cut short: the engine was killed in the pause before run 2 of 3: 1 run was taken of its 3, runs 2-3 were not | " +
+				"Run `show clock` on the firewall's CLI 2 more times, 10s apart, while the problem happens; save each output with the run folder."},
+		},
+		{
+			name: "killed during the pause between two tries",
+			journal: start + `{"time":"2026-01-02T03:04:06Z","event":"step-start","seq":1,"command":"show vpn flow tunnel-id 1"}
+{"time":"2026-01-02T03:04:07Z","event":"step-end","seq":1,"status":"ok"}
+{"time":"2026-01-02T03:04:07Z","event":"step-start","seq":2,"command":"show vpn flow tunnel-id 1"}
+{"time":"2026-01-02T03:04:08Z","event":"step-end","seq":2,"status":"ok"}
+{"time":"2026-01-02T03:04:08Z","event":"wait-start","message":"retry 3/3 of show vpn flow tunnel-id 1","wait_ms":5000,"pause":{"run":1,"runs":1,"try":3,"tries":3,"retry_ms":5000,"until":"output.fields.state == \"active\"","sends":[{"forms":["show vpn flow tunnel-id 1"]}]}}
+`,
+			manifest: running, status: "interrupted", exit: 130,
+			steps: []string{"show vpn flow tunnel-id 1 => ok", "show vpn flow tunnel-id 1 => ok"},
+			notes: []string{"runbook cleanup: the engine was killed during a wait of 5s (retry 3/3 of show vpn flow tunnel-id 1), which started at 2026-01-02T03:04:08Z and was to end at 2026-01-02T03:04:13Z; nothing after it ran; " +
+				"step `show vpn flow tunnel-id 1` was paused before try 3 of 3 (until: `output.fields.state == \"active\"` was not yet true): 2 tries were taken of its 3 (listed in the missing evidence)"},
+			missing: []string{" (1) show vpn flow tunnel-id 1: cut short: the engine was killed in the pause before try 3 of 3 (until: `output.fields.state == \"active\"` was not yet true): 2 tries were taken of its 3 | " +
+				"Run `show vpn flow tunnel-id 1` on the firewall's CLI at most 1 more time, 5s apart, until `output.fields.state == \"active\"` holds, while the problem happens; save each output with the run folder."},
+			// A step without id, and nothing sent: named by its command.
+			summary: []string{"- **\"show vpn flow tunnel-id 1\" (run 1)**: `show vpn flow tunnel-id 1` (interrupted)"},
+		},
+		{
+			// Ctrl-C in the pause, then the engine killed in its cleanup:
+			// the missing evidence the run listed is rebuilt.
+			name: "stopped in a pause, killed in the cleanup",
+			journal: start + `{"time":"2026-01-02T03:04:06Z","event":"step-start","step":"tick","seq":1,"command":"show clock"}
+{"time":"2026-01-02T03:04:07Z","event":"step-end","step":"tick","seq":1,"status":"ok"}
+{"time":"2026-01-02T03:04:07Z","event":"wait-start","step":"tick","message":"next run of show clock (3/3)","wait_ms":10000,"pause":{"run":3,"runs":3,"sends":[{"forms":["show clock"]}],"undo":["debug ike global on normal"]}}
+{"time":"2026-01-02T03:04:09Z","event":"wait-end","status":"interrupted"}
+`,
+			manifest: running, status: "interrupted", exit: 130,
+			steps: []string{"show clock => ok"},
+			missing: []string{"tick (3) show clock: cut short: the run was interrupted in the pause before run 3 of 3: 2 runs were taken of its 3, run 3 was not | " +
+				"Run `show clock` on the firewall's CLI 1 more time, while the problem happens, then `debug ike global on normal` once the evidence is taken; save each output with the run folder."},
+		},
+		{
+			// Numbers that do not hold together (a journal edited by hand):
+			// noted, nothing made up.
+			name: "killed during a pause that does not add up",
+			journal: start + `{"time":"2026-01-02T03:04:07Z","event":"wait-start","step":"tick","message":"next run of show clock (4/3)","wait_ms":10000,"pause":{"run":4,"runs":3,"sends":[{"forms":["show clock"]}]}}
+`,
+			manifest: running, status: "interrupted", exit: 130,
+			notes: []string{"runbook cleanup: the engine was killed during a wait of 10s (next run of show clock (4/3)), which started at 2026-01-02T03:04:07Z and was to end at 2026-01-02T03:04:17Z; nothing after it ran"},
+		},
+		{
+			name: "killed during the pause before the first run",
+			journal: start + `{"time":"2026-01-02T03:04:07Z","event":"wait-start","step":"tick","message":"next run of show clock (1/3), together with fw2","wait_ms":10000,"pause":{"run":1,"runs":3,"sends":[{"forms":["show clock"]}]}}
+`,
+			manifest: running, status: "interrupted", exit: 130,
+			notes: []string{"runbook cleanup: the engine was killed during a wait of 10s (next run of show clock (1/3), together with fw2), which started at 2026-01-02T03:04:07Z and was to end at 2026-01-02T03:04:17Z; nothing after it ran"},
+		},
+		{
+			// The wait's record is rebuilt from the journal too.
 			name: "killed after a wait ended",
 			journal: start + `{"time":"2026-01-02T03:04:06Z","event":"wait-start","kind":"wait","wait_ms":1000}
 {"time":"2026-01-02T03:04:07Z","event":"wait-end","status":"ok"}
 {"time":"2026-01-02T03:04:07Z","event":"step-start","seq":1,"command":"show clock"}
 `,
 			manifest: running, status: "interrupted", exit: 130,
-			steps: []string{"show clock => interrupted"},
+			steps:   []string{"wait 1s  => ok", "show clock => interrupted"},
+			missing: []string{" (0) show clock: cut short: the engine was killed while this step ran, so its output is not in the run folder | Run `show clock` on the firewall's CLI while the problem happens; save its output with the run folder."},
 		},
 	}
 	for _, c := range cases {
@@ -129,7 +195,10 @@ func TestCompleteRunFolder(t *testing.T) {
 				what := s.Command
 				if s.Kind == "wait" {
 					what = s.Note
-					if !strings.HasPrefix(s.Error, "cut short: the engine was killed during a wait of ") || s.ID != "collect" || !s.Start.Equal(time.Date(2026, 1, 2, 3, 4, 8, 0, time.UTC)) {
+					if s.Status == "ok" && (!s.Start.Equal(time.Date(2026, 1, 2, 3, 4, 6, 0, time.UTC)) || !s.End.Equal(time.Date(2026, 1, 2, 3, 4, 7, 0, time.UTC))) {
+						t.Errorf("the wait's record %+v, want it from its start to its end", s)
+					}
+					if s.Status == "interrupted" && (!strings.HasPrefix(s.Error, "cut short: the engine was killed during a wait of ") || s.ID != "collect" || !s.Start.Equal(time.Date(2026, 1, 2, 3, 4, 8, 0, time.UTC))) {
 						t.Errorf("the wait's record %+v, want the wait collect, cut short, from its start", s)
 					}
 				}
@@ -137,6 +206,13 @@ func TestCompleteRunFolder(t *testing.T) {
 			}
 			if !slices.Equal(m.Notes, c.notes) {
 				t.Errorf("notes %q, want %q", m.Notes, c.notes)
+			}
+			var missing []string
+			for _, x := range m.Missing {
+				missing = append(missing, fmt.Sprintf("%s (%d) %s: %s | %s", x.Step, x.Run, x.Command, x.Error, x.ByHand))
+			}
+			if !slices.Equal(missing, c.missing) {
+				t.Errorf("missing_evidence %q, want %q", missing, c.missing)
 			}
 			for _, u := range m.Undo {
 				undo = append(undo, u.Command+" => "+u.Status)
@@ -150,8 +226,14 @@ func TestCompleteRunFolder(t *testing.T) {
 			if !slices.Equal(m.CleanupPending, c.pending) {
 				t.Errorf("cleanup_pending %q, want %q", m.CleanupPending, c.pending)
 			}
-			if _, err := os.Stat(filepath.Join(dir, "summary.md")); err != nil {
+			sum, err := os.ReadFile(filepath.Join(dir, "summary.md"))
+			if err != nil {
 				t.Errorf("summary.md: %v", err)
+			}
+			for _, w := range c.summary {
+				if !strings.Contains(string(sum), w) {
+					t.Errorf("summary.md has no %q:\n%s", w, sum)
+				}
 			}
 			before, _ := os.ReadFile(filepath.Join(dir, "manifest.json"))
 			if rebuilt, err := engine.CompleteRunFolder(runfolder.Open(dir)); rebuilt || err != nil {
@@ -529,5 +611,79 @@ func TestCompleteRunFolderNotEvidence(t *testing.T) {
 	}
 	if len(m.Missing) == 1 && m.Missing[0].ByHand != res.Manifest.Missing[0].ByHand {
 		t.Errorf("rebuilt by_hand %q, the run's %q", m.Missing[0].ByHand, res.Manifest.Missing[0].ByHand)
+	}
+}
+
+// lostRecord is a run folder that keeps, as a wait: step's record is
+// handed to it (its wait-end already journaled), a copy of itself in
+// killed: the folder of a run whose engine was killed between the two,
+// which lost that record and nothing else.
+type lostRecord struct {
+	engine.Folder
+	t      *testing.T
+	killed string
+	kept   bool
+}
+
+func (f *lostRecord) Record(e engine.Event) error {
+	if e.Type == engine.EvWaitEnded && e.Write != nil && e.Write.Step != nil && !f.kept {
+		f.kept = true
+		if err := os.CopyFS(f.killed, os.DirFS(f.Dir())); err != nil {
+			f.t.Errorf("keeping the killed folder: %v", err) // Errorf: on the engine's goroutine
+		}
+	}
+	return f.Folder.Record(e)
+}
+
+// TestCompleteRunFolderLostWait: a real run (replay) is killed after its
+// wait: step's wait-end was journaled and before its record was written;
+// runbook cleanup rebuilds that record from the journal as the run wrote
+// it (start, end, status, note; only its line in the playbook is not in
+// the journal), after the records the run wrote, and no other wait.
+func TestCompleteRunFolderLostWait(t *testing.T) {
+	killed := filepath.Join(t.TempDir(), "killed")
+	res, _ := runIt(t, runCfg{opts: func(o *engine.Options) {
+		o.Folder = func(spec engine.FolderSpec) (engine.Folder, error) {
+			f, err := runfolder.Create(spec)
+			if err != nil {
+				return nil, err
+			}
+			return &lostRecord{Folder: f, t: t, killed: killed}, nil
+		}
+	}})
+	if res.ExitCode != 0 {
+		t.Fatalf("exit %d: %v", res.ExitCode, res.Err)
+	}
+	var wait engine.StepRecord
+	var before []string
+	for _, s := range written(t, res).Steps {
+		if s.Kind == "wait" {
+			wait = s
+			break
+		}
+		before = append(before, s.Kind+" "+s.Command+" => "+s.Status)
+	}
+	if wait.Start.IsZero() || wait.Status != "ok" {
+		t.Fatalf("the run recorded no wait that ended: %+v", wait)
+	}
+	rebuilt, err := engine.CompleteRunFolder(runfolder.Open(killed))
+	if err != nil || !rebuilt {
+		t.Fatalf("CompleteRunFolder: %v, %v; want true, nil", rebuilt, err)
+	}
+	m, err := engine.ReadManifest(killed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, s := range m.Steps[:len(m.Steps)-1] {
+		got = append(got, s.Kind+" "+s.Command+" => "+s.Status)
+	}
+	if !slices.Equal(got, before) {
+		t.Errorf("steps before the wait %q, want the run's %q", got, before)
+	}
+	want := wait
+	want.Line = 0
+	if last := m.Steps[len(m.Steps)-1]; !reflect.DeepEqual(last, want) {
+		t.Errorf("the wait rebuilt from the journal\n%+v\nwant the run's record (but its line)\n%+v", last, want)
 	}
 }

@@ -48,14 +48,21 @@ func (ru *run) runForEach(ctx context.Context, s *playbook.Step) error {
 		shownItems[k] = ru.redact(it)
 	}
 	ru.em.emit(Event{Type: EvForEach, Step: s.ID, Items: shownItems})
+	var p *Pause // what a pause holds back: none when the items are sent once
+	if count > 1 {
+		p = ru.pauseOf(s, cmds, nil, items, count, interval)
+	}
 	for i := 1; i <= count; i++ {
 		ru.item = nil
 		what := describeShown(s, cmds[0].Shown)
 		if s.Name == "" && len(cmds) > 1 {
 			what += fmt.Sprintf(" and its %d other items", len(cmds)-1)
 		}
-		if err := ru.pace(ctx, s, i, count, interval, what); err != nil {
-			return err
+		if p != nil {
+			p.Run = i
+			if err := ru.pace(ctx, s, p, interval, what); err != nil {
+				return ru.stoppedIn(ctx, s, p, err)
+			}
 		}
 		for k := range items {
 			if ctx.Err() != nil {

@@ -55,6 +55,11 @@ type JournalEntry struct {
 	// cleanup` tells that the run was stopped while it waited: nothing
 	// else of it is on record until it ends.
 	WaitMS int64 `json:"wait_ms,omitempty"`
+	// Pause, on the wait-start of a pause between two runs or two tries
+	// of a run step (Step is its id), is what the pause holds back. A
+	// journal from before it has none: such a pause cut short is only
+	// noted.
+	Pause *Pause `json:"pause,omitempty"`
 	// Undo is the undo entries of a step, each with its forms, journaled
 	// before the step is sent.
 	Undo []Forms `json:"undo,omitempty"`
@@ -176,7 +181,7 @@ func (j *journal) Append(e JournalEntry) error {
 // hold), and reports whether it did. TestJournalPlain pins that the bytes
 // are json.Marshal's.
 func appendPlain(b *bytes.Buffer, e *JournalEntry) bool {
-	if e.Undo != nil || e.Forms != nil || e.Params != nil || e.PID != 0 || e.Time.Year() < 0 || e.Time.Year() > 9999 {
+	if e.Undo != nil || e.Forms != nil || e.Params != nil || e.Pause != nil || e.PID != 0 || e.Time.Year() < 0 || e.Time.Year() > 9999 {
 		return false
 	}
 	for _, s := range [...]string{e.Event, e.Step, e.Command, e.Item, e.Kind, e.Hold, e.Key, e.Status, e.Error, e.Message, e.Playbook, e.Target, e.Transport, e.Cassette} {
@@ -238,14 +243,56 @@ var durable = map[string]bool{
 
 func (j *journal) Close() error { return j.f.Close() }
 
+// Pause is what a pause between two runs of a run step's repeat, or two
+// tries of its retry, holds back: the runs (and tries) not taken yet, and
+// the commands each sends. It is journaled on the pause's wait-start, so
+// a run stopped in it (killed, interrupted, timed out) lists what it did
+// not take as missing evidence (pauseMissing) by one rule, in the
+// manifest the run writes and in the one runbook cleanup rebuilds.
+type Pause struct {
+	// Run is the run of the step's repeat the pause comes before (1 for
+	// a step without repeat: a retry), of Runs; IntervalMS is the
+	// repeat's interval.
+	Run        int   `json:"run"`
+	Runs       int   `json:"runs"`
+	IntervalMS int64 `json:"interval_ms,omitempty"`
+	// Try, set for a pause between two tries of an until: (retry), is the
+	// try of run Run it comes before, of Tries, RetryMS apart; Until is
+	// the condition the tries wait for, as written.
+	Try     int    `json:"try,omitempty"`
+	Tries   int    `json:"tries,omitempty"`
+	RetryMS int64  `json:"retry_ms,omitempty"`
+	Until   string `json:"until,omitempty"`
+	// Sends are the commands the step sends at each run, as shown: one, or
+	// one per item of a for_each.
+	Sends []PauseSend `json:"sends"`
+	// Undo is each of the step's undo entries, as shown.
+	Undo []string `json:"undo,omitempty"`
+	// NotEvidence says the step takes no evidence (`evidence: false`):
+	// the runs it holds back are not missing evidence either.
+	NotEvidence bool `json:"not_evidence,omitempty"`
+}
+
+// PauseSend is a command a paused step sends at each run.
+type PauseSend struct {
+	// Item is the item of a for_each step.
+	Item string `json:"item,omitempty"`
+	// Forms are the command as shown: its forms, when it has a one_of.
+	Forms []string `json:"forms"`
+}
+
 // waitStarted journals that a wait of d began at start: rec is the
 // record of a wait: step (nil for a pause between two runs or retries),
-// why what the wait is for. Not durable: a wait changes nothing on the
-// device; written, it survives a kill, which is what it is for.
-func (j *journal) waitStarted(start time.Time, d time.Duration, why string, rec *StepRecord) {
-	e := JournalEntry{Time: start, Event: evWaitStart, Message: why, WaitMS: d.Milliseconds()}
+// why what the wait is for, p what a pause of step holds back (nil when
+// the wait holds back no run of a step). Not durable: a wait changes
+// nothing on the device; written, it survives a kill, which is what it is
+// for.
+func (j *journal) waitStarted(start time.Time, d time.Duration, why string, rec *StepRecord, step string, p *Pause) {
+	e := JournalEntry{Time: start, Event: evWaitStart, Message: why, WaitMS: d.Milliseconds(), Pause: p}
 	if rec != nil {
 		e.Kind, e.Step = rec.Kind, rec.ID
+	} else if p != nil {
+		e.Step = step
 	}
 	_ = j.Append(e)
 }

@@ -23,6 +23,7 @@ func TestJournalPlain(t *testing.T) {
 				{Time: tm, Event: evStepEnd, Seq: -k, Step: o, Status: s, Error: o},
 				{Time: tm, Event: evWaitStart, Kind: s, Step: o, Message: s, WaitMS: int64(k) * 1500},
 				{Time: tm, Event: evWaitEnd, Status: s},
+				{Time: tm, Event: evWaitStart, Step: o, Message: s, WaitMS: 1000, Pause: &Pause{Run: k + 1, Runs: 3, Sends: []PauseSend{{Item: o, Forms: []string{s}}}}},
 				{Time: tm, Event: evCleanupEntry, Key: s, Command: o, Status: "ok", Message: s, Hold: o},
 				{Time: tm, Event: evRunStart, Playbook: s, Target: o, Transport: s, Cassette: o, Version: 2, PID: k},
 				{Time: tm, Event: evUndoIntent, Seq: 3, Undo: []Forms{{s}, {s, o}}},

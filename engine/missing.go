@@ -5,7 +5,9 @@ package engine
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/runbook-dev/runbook/engine/playbook"
 )
@@ -128,4 +130,111 @@ func byHandForms(forms []string, undo []string) string {
 		msg += ", then `" + strings.Join(undo, "`, `") + "` once the evidence is taken"
 	}
 	return msg + "; save its output with the run folder."
+}
+
+// pauseStopper says what stopped a run in a pause, from the status of
+// the pause's wait-end: "" (none: the engine died in it), interrupted
+// (a signal) or timeout (--timeout).
+func pauseStopper(status string) string {
+	switch status {
+	case "":
+		return "the engine was killed"
+	case "timeout":
+		return "the run's --timeout passed"
+	}
+	return "the run was interrupted"
+}
+
+// pauseMissing is the missing evidence of step, whose pause p the run
+// was stopped in (by stopper, pauseStopper's words): one record per
+// command the step sends at each run (one per item of a for_each), which
+// says how many runs (or tries) of how many were taken and how to take
+// the rest by hand. The run lists it when it is stopped in the pause, and
+// runbook cleanup when the journal shows the pause cut short, so both
+// list the same. None when the pause came before the step's first run:
+// nothing of the step was taken, as nothing of a step after it was; none
+// for a step that takes no evidence (`evidence: false`), nor for a pause
+// whose numbers do not hold together.
+func pauseMissing(step string, p *Pause, stopper string) []MissingRecord {
+	if p == nil || p.NotEvidence || (p.Try == 0 && p.Run <= 1) {
+		return nil
+	}
+	if p.Run < 1 || p.Run > p.Runs || p.Try < 0 || p.Try > p.Tries {
+		return nil // not a pause this engine journals
+	}
+	what, how := pauseHeldBack(p)
+	out := make([]MissingRecord, 0, len(p.Sends))
+	for _, c := range p.Sends {
+		if len(c.Forms) == 0 {
+			continue
+		}
+		out = append(out, MissingRecord{Step: step, Kind: "run", Item: c.Item, Run: p.Run, Command: c.Forms[0], Status: "interrupted",
+			Error: "cut short: " + stopper + " in the pause before " + what, ByHand: byHandAgain(c.Forms, p.Undo, how)})
+	}
+	return out
+}
+
+// pauseHeldBack says what pause p held back: before what it came and
+// what of the step was taken ("run 2 of 3: 1 run was taken of its 3,
+// runs 2-3 were not"), and how the rest is taken by hand ("2 more times,
+// 1m0s apart").
+func pauseHeldBack(p *Pause) (what, how string) {
+	runs := func(from, to int) string {
+		if from == to {
+			return fmt.Sprintf("run %d was", from)
+		}
+		return fmt.Sprintf("runs %d-%d were", from, to)
+	}
+	of := func(n int, one, many string) string {
+		if n == 1 {
+			return "1 " + one + " was"
+		}
+		return strconv.Itoa(n) + " " + many + " were"
+	}
+	times := func(n int) string {
+		if n == 1 {
+			return "1 more time"
+		}
+		return strconv.Itoa(n) + " more times"
+	}
+	apart := func(ms int64) string {
+		if ms <= 0 {
+			return ""
+		}
+		return ", " + (time.Duration(ms) * time.Millisecond).String() + " apart"
+	}
+	if p.Try == 0 {
+		what = fmt.Sprintf("run %d of %d: %s taken of its %d, %s not", p.Run, p.Runs, of(p.Run-1, "run", "runs"), p.Runs, runs(p.Run, p.Runs))
+		return what, times(p.Runs-p.Run+1) + apart(p.IntervalMS)
+	}
+	what = fmt.Sprintf("try %d of %d", p.Try, p.Tries)
+	if p.Runs > 1 {
+		what += fmt.Sprintf(" of run %d of %d", p.Run, p.Runs)
+	}
+	what += fmt.Sprintf(" (until: `%s` was not yet true): %s taken of its %d", p.Until, of(p.Try-1, "try", "tries"), p.Tries)
+	how = "at most " + times(p.Tries-p.Try+1) + apart(p.RetryMS) + ", until `" + p.Until + "` holds"
+	if p.Run < p.Runs {
+		what += ", " + runs(p.Run+1, p.Runs) + " not"
+		more := strconv.Itoa(p.Runs-p.Run) + " more runs"
+		if p.Runs-p.Run == 1 {
+			more = "1 more run"
+		}
+		how += ", then the same for " + more + apart(p.IntervalMS)
+	}
+	return what, how
+}
+
+// byHandAgain is byHandForms for the runs of a command the run did not
+// take: how says how many and how far apart ("2 more times, 1m0s apart").
+func byHandAgain(forms []string, undo []string, how string) string {
+	var msg string
+	if len(forms) == 1 {
+		msg = fmt.Sprintf("Run `%s` on the firewall's CLI %s, while the problem happens", forms[0], how)
+	} else {
+		msg = "Run on the firewall's CLI " + how + ", while the problem happens, the form of this command the release takes: `" + strings.Join(forms, "` or `") + "`"
+	}
+	if len(undo) > 0 {
+		msg += ", then `" + strings.Join(undo, "`, `") + "` once the evidence is taken"
+	}
+	return msg + "; save each output with the run folder."
 }

@@ -205,17 +205,23 @@ const errCutShort = "cut short: the engine was killed while this step ran, so it
 func rebuildRecord(f ResumedFolder, m *Manifest, entries []JournalEntry) error {
 	m.Status = string(StatusInterrupted)
 	m.Error = errRebuiltJournal
-	// started is a step the journal shows sent.
+	// started is a step the journal shows sent, or a wait: step it shows
+	// ended (wait: its record is rebuilt from the journal when the kill
+	// lost it).
 	type started struct {
 		start    JournalEntry
 		end      *JournalEntry
 		recorded bool
+		wait     bool
 	}
 	var steps []started
 	// wait is the wait the journal shows begun and not ended: the kill
-	// cut it short.
-	var wait *JournalEntry
+	// cut it short. stopped is a pause that ended because the run was
+	// stopped in it (a signal, --timeout; the engine died after, in its
+	// cleanup), with its wait-end.
+	var wait, stopped, stoppedEnd *JournalEntry
 	bySeq := map[int]int{}
+	waits := map[string]int{}
 	undo := map[int][]string{}
 	for _, e := range entries {
 		switch e.Event {
@@ -230,9 +236,19 @@ func rebuildRecord(f ResumedFolder, m *Manifest, entries []JournalEntry) error {
 			w := e
 			wait = &w
 		case evWaitEnd:
+			switch {
+			case wait == nil:
+			case wait.Kind == "wait":
+				end := e
+				waits[waitKey(wait.Step, wait.Time)] = len(steps)
+				steps = append(steps, started{start: *wait, end: &end, wait: true})
+			case e.Status != "ok" && wait.Pause != nil:
+				end := e
+				stopped, stoppedEnd = wait, &end
+			}
 			wait = nil
 		case evStepStart:
-			wait = nil // a step after it: the wait ended
+			wait, stopped = nil, nil // a step after it: the wait ended
 			bySeq[e.Seq] = len(steps)
 			steps = append(steps, started{start: e})
 		case evStepEnd:
@@ -252,8 +268,11 @@ func rebuildRecord(f ResumedFolder, m *Manifest, entries []JournalEntry) error {
 		}
 	}
 	mb := &missingFromRecords{m: m, undo: undo}
-	err := fromRecords(f, m, mb, func(seq int) {
-		if i, ok := bySeq[seq]; ok && seq > 0 {
+	err := fromRecords(f, m, mb, func(rec *StepRecord) {
+		if i, ok := bySeq[rec.Seq]; ok && rec.Seq > 0 {
+			steps[i].recorded = true
+		}
+		if i, ok := waits[waitKey(rec.ID, rec.Start)]; ok && rec.Kind == "wait" {
 			steps[i].recorded = true
 		}
 	})
@@ -265,6 +284,15 @@ func rebuildRecord(f ResumedFolder, m *Manifest, entries []JournalEntry) error {
 			continue
 		}
 		e := st.start
+		if st.wait {
+			// Ended, and its record lost to the kill (written right after
+			// its wait-end): what the run would have recorded, but its line.
+			rec := StepRecord{ID: e.Step, Kind: "wait", Start: e.Time, End: st.end.Time, Status: st.end.Status,
+				Note: fmt.Sprintf("wait %s %s", time.Duration(e.WaitMS)*time.Millisecond, e.Message)}
+			m.Steps = append(m.Steps, rec)
+			mb.add(rec)
+			continue
+		}
 		rec := StepRecord{Seq: e.Seq, ID: e.Step, Kind: "run", Command: e.Command, Item: e.Item, Start: e.Time, Status: "interrupted", NotEvidence: e.NotEvidence}
 		if strings.HasPrefix(e.Command, "export ") { // an export pulled by the transport (export.go)
 			rec.Kind = "export"
@@ -280,18 +308,46 @@ func rebuildRecord(f ResumedFolder, m *Manifest, entries []JournalEntry) error {
 		}
 		mb.add(rec)
 	}
-	if wait != nil {
+	switch {
+	case wait != nil:
 		// The run went on to this wait, and no further.
 		mb.confirm()
 		what := waitCutShort(*wait)
+		held := pauseMissing(wait.Step, wait.Pause, pauseStopper(""))
+		if len(held) > 0 {
+			what += "; " + heldBackNote(wait.Step, wait.Pause)
+		}
 		m.Notes = append(m.Notes, "runbook cleanup: "+what)
 		if wait.Kind == "wait" { // a wait: step; a pause has no record of its own
 			d := time.Duration(wait.WaitMS) * time.Millisecond
 			m.Steps = append(m.Steps, StepRecord{ID: wait.Step, Kind: "wait", Start: wait.Time, Status: "interrupted",
 				Note: fmt.Sprintf("wait %s %s", d, wait.Message), Error: "cut short: " + what})
 		}
+		m.Missing = append(m.Missing, held...)
+	case stopped != nil:
+		// Stopped in a pause, the run listed what it held back; its
+		// manifest was lost with the engine, so that is listed again here.
+		mb.confirm()
+		m.Missing = append(m.Missing, pauseMissing(stopped.Step, stopped.Pause, pauseStopper(stoppedEnd.Status))...)
 	}
 	return nil
+}
+
+// waitKey matches the wait: step whose wait-start says step and start
+// with its record (whose start it is).
+func waitKey(step string, start time.Time) string {
+	return step + "\x00" + start.UTC().Format(time.RFC3339Nano)
+}
+
+// heldBackNote says, in the note of a pause the kill cut short, what the
+// pause held back of step: the same as its missing evidence.
+func heldBackNote(step string, p *Pause) string {
+	what, _ := pauseHeldBack(p)
+	name := step
+	if name == "" && len(p.Sends) > 0 && len(p.Sends[0].Forms) > 0 {
+		name = "`" + p.Sends[0].Forms[0] + "`"
+	}
+	return "step " + name + " was paused before " + what + " (listed in the missing evidence)"
 }
 
 // waitCutShort says that the kill cut short the wait whose wait-start is
@@ -307,17 +363,17 @@ func waitCutShort(e JournalEntry) string {
 }
 
 // fromRecords streams the step records f holds into m, the manifest
-// rebuildRecord fills: each to mb (the missing evidence) and to seen (its
-// seq), and what they say of m's end, device clock and artifacts. With
+// rebuildRecord fills: each to mb (the missing evidence) and to seen,
+// and what they say of m's end, device clock and artifacts. With
 // records, m.Error says the record was rebuilt from them, and a torn last
 // one is noted; none (fs.ErrNotExist: the journal alone) is no error.
-func fromRecords(f ResumedFolder, m *Manifest, mb *missingFromRecords, seen func(seq int)) error {
+func fromRecords(f ResumedFolder, m *Manifest, mb *missingFromRecords, seen func(rec *StepRecord)) error {
 	artifacts := map[string]bool{}
 	for _, x := range m.Artifacts {
 		artifacts[x.Path] = true
 	}
 	torn, err := f.Records(func(rec StepRecord) error {
-		seen(rec.Seq)
+		seen(&rec)
 		mb.add(rec)
 		if rec.End.After(m.Ended) {
 			m.Ended = rec.End

@@ -225,9 +225,17 @@ func (ru *run) runCommand(ctx context.Context, s *playbook.Step) error {
 	if s.Until != nil {
 		attempts = s.Retry.Max
 	}
+	// What a pause of the step holds back: none for a step sent once.
+	var p *Pause
+	if count > 1 || s.Until != nil {
+		p = ru.pauseOf(s, forms, undo, nil, count, interval)
+	}
 	for i := 1; i <= count; i++ {
-		if err := ru.pace(ctx, s, i, count, interval, describeShown(s, forms[0].Shown)); err != nil {
-			return err
+		if p != nil { // pace is nothing for a step sent once
+			p.Run, p.Try, p.Tries = i, 0, 0
+			if err := ru.pace(ctx, s, p, interval, describeShown(s, forms[0].Shown)); err != nil {
+				return ru.stoppedIn(ctx, s, p, err)
+			}
 		}
 		for a := 1; ; a++ {
 			out, err := ru.send(ctx, s, forms, undo, i, count)
@@ -247,8 +255,9 @@ func (ru *run) runCommand(ctx context.Context, s *playbook.Step) error {
 			if a >= attempts {
 				return fmt.Errorf("until %s: still false after %d attempts", s.Until.Src, attempts)
 			}
-			if err := ru.sleep(ctx, s.Retry.Interval, fmt.Sprintf("retry %d/%d of %s", a+1, attempts, describe(s))); err != nil {
-				return err
+			p.Try, p.Tries = a+1, attempts
+			if err := ru.sleep(ctx, s.Retry.Interval, fmt.Sprintf("retry %d/%d of %s", a+1, attempts, describe(s)), s, p); err != nil {
+				return ru.stoppedIn(ctx, s, p, err)
 			}
 		}
 	}
@@ -802,19 +811,87 @@ func (ru *run) recordStep(e Event, rec *StepRecord, file, text string) {
 }
 
 // sleep waits d between wait and wait-ended; nothing when d is not
-// positive.
-func (ru *run) sleep(ctx context.Context, d time.Duration, why string) error {
+// positive. p, when the wait is a pause of step s, is what it holds back
+// (journaled with it).
+func (ru *run) sleep(ctx context.Context, d time.Duration, why string, s *playbook.Step, p *Pause) error {
 	if d <= 0 {
 		return nil
 	}
-	return ru.waitFor(ctx, d, why, nil)
+	return ru.waitFor(ctx, d, why, nil, s, p)
+}
+
+// pauseOf is what a pause of the run step s holds back, before its
+// runs: the commands it sends at each run (forms, or one per item of a
+// for_each), its undo, its repeat; the caller sets the run and try.
+func (ru *run) pauseOf(s *playbook.Step, forms []transports.Command, undo []undoEntry, items []string, count int, interval time.Duration) *Pause {
+	p := &Pause{Runs: count, IntervalMS: interval.Milliseconds(), NotEvidence: s.NotEvidence}
+	if s.Until != nil {
+		p.Until, p.RetryMS = strings.TrimSpace(s.Until.Src), s.Retry.Interval.Milliseconds()
+	}
+	shown := func(c transports.Command) string {
+		if c.Shown != "" {
+			return c.Shown
+		}
+		return ru.redact(c.CLI)
+	}
+	if items == nil {
+		send := PauseSend{}
+		for _, f := range forms {
+			send.Forms = append(send.Forms, shown(f))
+		}
+		p.Sends = []PauseSend{send}
+	} else {
+		for k, it := range items {
+			p.Sends = append(p.Sends, PauseSend{Item: it, Forms: []string{shown(forms[k])}})
+		}
+	}
+	for _, u := range undo {
+		p.Undo = append(p.Undo, ShowForms(u.shown))
+	}
+	return p
+}
+
+// dropRefused takes out of pause p the forms of a one_of the device
+// refused in this run: the runs the pause holds back would not send them,
+// nor should the operator. A command whose every form was refused keeps
+// them all.
+func (ru *run) dropRefused(p *Pause) {
+	if p == nil {
+		return
+	}
+	for k, c := range p.Sends {
+		if len(c.Forms) < 2 {
+			continue
+		}
+		var left []string
+		for _, f := range c.Forms {
+			if _, refused := ru.ledger.refusal(f); !refused {
+				left = append(left, f)
+			}
+		}
+		if len(left) > 0 {
+			p.Sends[k].Forms = left
+		}
+	}
+}
+
+// stoppedIn returns err, the error of a pause p of step s; when the run
+// was stopped in it (a signal, --timeout), the runs it holds back are
+// missing evidence first (pauseMissing: the rule runbook cleanup follows
+// for a pause the kill cut short).
+func (ru *run) stoppedIn(ctx context.Context, s *playbook.Step, p *Pause, err error) error {
+	if ctx.Err() != nil {
+		ru.m.Missing = append(ru.m.Missing, pauseMissing(s.ID, p, pauseStopper(stoppedStatus(ctx)))...)
+	}
+	return err
 }
 
 // waitFor waits d (none when it is not positive) between wait and
 // wait-ended. rec, set for a wait step, is its record: completed (its
 // end and status) and handed to the folder with wait-ended, so a wait
-// step emits both events even when nothing is left to wait.
-func (ru *run) waitFor(ctx context.Context, d time.Duration, why string, rec *StepRecord) error {
+// step emits both events even when nothing is left to wait. p, set for a
+// pause of step s, is what the pause holds back, journaled with it.
+func (ru *run) waitFor(ctx context.Context, d time.Duration, why string, rec *StepRecord, s *playbook.Step, p *Pause) error {
 	d = max(d, 0)
 	_, virtual := ru.clock.(*virtualClock)
 	start := ru.now()
@@ -823,7 +900,12 @@ func (ru *run) waitFor(ctx context.Context, d time.Duration, why string, rec *St
 		if rec != nil {
 			start = rec.Start
 		}
-		ru.j.waitStarted(start, d, why, rec)
+		step := ""
+		if s != nil {
+			step = s.ID
+		}
+		ru.dropRefused(p)
+		ru.j.waitStarted(start, d, why, rec, step, p)
 	}
 	ru.em.emit(Event{Type: EvWait, Message: why, DurationMS: durMS(d), Deadline: &deadline, Virtual: virtual})
 	var err error
@@ -863,7 +945,7 @@ func (ru *run) wait(ctx context.Context, s *playbook.Step) error {
 		return err
 	}
 	rec := StepRecord{ID: s.ID, Kind: "wait", Line: s.Line, Start: ru.now(), Note: fmt.Sprintf("wait %s %s", d, msg)}
-	return ru.waitFor(ctx, left, msg, &rec)
+	return ru.waitFor(ctx, left, msg, &rec, nil, nil)
 }
 
 // stoppedStatus is the status of a step the run's context cut short:

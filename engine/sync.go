@@ -124,14 +124,17 @@ func (ru *run) reach(s *playbook.Step) {
 	}
 }
 
-// pace waits for run i of count of the repeated step s: interval after the
-// previous run as a single run does, or, in a case (Options.Sync), until
-// the shared start of run i on every end. what names the step in the wait.
-func (ru *run) pace(ctx context.Context, s *playbook.Step, i, count int, interval time.Duration, what string) error {
+// pace waits for run p.Run of p.Runs of the repeated step s: interval
+// after the previous run as a single run does, or, in a case
+// (Options.Sync), until the shared start of that run on every end. what
+// names the step in the wait; p, what the pause holds back, is journaled
+// with it.
+func (ru *run) pace(ctx context.Context, s *playbook.Step, p *Pause, interval time.Duration, what string) error {
+	i, count := p.Run, p.Runs
 	why := fmt.Sprintf("next run of %s (%d/%d)", what, i, count)
 	if ru.o.Sync == nil || count < 2 {
 		if i > 1 {
-			return ru.sleep(ctx, interval, why)
+			return ru.sleep(ctx, interval, why, s, p)
 		}
 		return nil
 	}
@@ -142,14 +145,14 @@ func (ru *run) pace(ctx context.Context, s *playbook.Step, i, count int, interva
 	}
 	if virtual {
 		if i > 1 {
-			return ru.sleep(ctx, interval, why)
+			return ru.sleep(ctx, interval, why, s, p)
 		}
 		return nil
 	}
 	if len(m.With) > 0 {
 		why += ", together with " + strings.Join(m.With, ", ")
 	}
-	return ru.sleep(ctx, m.At.Sub(ru.now()), why)
+	return ru.sleep(ctx, m.At.Sub(ru.now()), why, s, p)
 }
 
 // meet meets the other ends at p and says how it went (EvSynced).

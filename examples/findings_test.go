@@ -217,3 +217,59 @@ func checkEvidence(t *testing.T, f engine.FindingRecord) {
 		t.Errorf("finding %s: its evidence carries no value: %+v", f.ID, f.Evidence)
 	}
 }
+
+// TestEgressEvidence: the findings that compare the route with the
+// session's egress interface read it as egress_interface (show session
+// id's text), else egr_if (the egr-if element public XML API clients
+// read from its XML answer), else egress (the element they read from
+// show session all's entries): whichever the session detail holds, the
+// finding's evidence names that field with the value the message states.
+// The recorded no-route session is replayed as its text, then with the
+// egress interface in each element alone (the XML forms are unverified
+// against a device, docs/simulator.md: this pins only that the evidence
+// covers what the finding read).
+func TestEgressEvidence(t *testing.T) {
+	const egress = "ethernet1/21" // the recorded session's
+	for _, field := range []string{"egress_interface", "egr_if", "egress"} {
+		t.Run(field, func(t *testing.T) {
+			c, err := replay.Load(filepath.Join("cassettes", "tunnel-up-no-traffic-no-route.yaml"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			edited := false
+			for i, x := range c.Exchanges {
+				if !strings.HasPrefix(x.Command, "show session id ") {
+					continue
+				}
+				if !strings.Contains(x.Output, "egress interface                     : "+egress) {
+					t.Fatalf("the recorded session does not leave by %s:\n%s", egress, x.Output)
+				}
+				if field != "egress_interface" {
+					c.Exchanges[i].Output, c.Exchanges[i].Data = "", map[string]any{strings.ReplaceAll(field, "_", "-"): egress}
+				}
+				edited = true
+			}
+			if !edited {
+				t.Fatal("the cassette has no show session id")
+			}
+			res, _ := replayRun(t, c)
+			var f *engine.FindingRecord
+			for i := range res.Manifest.Findings {
+				if res.Manifest.Findings[i].ID == "route-not-into-tunnel" {
+					f = &res.Manifest.Findings[i]
+				}
+			}
+			if f == nil {
+				t.Fatalf("route-not-into-tunnel did not fire: %+v", res.Manifest.Findings)
+			}
+			if !strings.Contains(f.Message, "leaves by "+egress+" too") {
+				t.Errorf("message does not say the session leaves by %s: %s", egress, f.Message)
+			}
+			if !slices.ContainsFunc(f.Evidence, func(e engine.EvidenceRecord) bool {
+				return e.Step == "session" && e.Field == field && slices.Contains(e.Values, any(egress))
+			}) {
+				t.Errorf("evidence %+v does not show session.%s = %s, which the message states", f.Evidence, field, egress)
+			}
+		})
+	}
+}

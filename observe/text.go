@@ -195,7 +195,10 @@ func (t *Text) runEnded(e engine.Event) {
 		t.printf("MISSING EVIDENCE: take it by hand:\n")
 		for _, m := range e.Missing {
 			label := m.Step
-			if label == "" {
+			switch {
+			case label == "" && m.Seq == 0: // nothing sent: a run a pause held back
+				label = fmt.Sprintf("%q", m.Command)
+			case label == "":
 				label = fmt.Sprintf("step %d", m.Seq)
 			}
 			if m.Item != "" {

@@ -37,6 +37,9 @@ func TestTextLines(t *testing.T) {
 		{"never connected", engine.Event{Type: engine.EvRunEnded, Target: "fw1", Status: "connect-failed", ExitCode: code(4)}, "runbook: connect-failed (exit 4): nothing was sent to fw1, so no run folder is kept\n"},
 		{"dirty", engine.Event{Type: engine.EvRunEnded, Dir: "runs/x", Summary: "runs/x/summary.md", Outcome: "CLEANUP INCOMPLETE", ExitCode: code(3), Pending: []string{"debug off"}},
 			"CLEANUP INCOMPLETE: the device may still be in debug. Not undone:\n  debug off\nFinish with: runbook cleanup runs/x\nrunbook: CLEANUP INCOMPLETE (exit 3); summary: runs/x/summary.md\n"},
+		{"missing, a run a pause held back of a step without id", engine.Event{Type: engine.EvRunEnded, Dir: "runs/x", Summary: "runs/x/summary.md", Outcome: "interrupted", ExitCode: code(130),
+			Missing: []engine.MissingRecord{{Kind: "run", Run: 2, Command: "show clock", Status: "interrupted", Error: "cut short", ByHand: "Run it."}, {Seq: 3, Kind: "run", Command: "show x", Status: "failed", Error: "no", ByHand: "Run x."}}},
+			"MISSING EVIDENCE: take it by hand:\n  \"show clock\": show clock (interrupted: cut short)\n      Run it.\n  step 3: show x (failed: no)\n      Run x.\nrunbook: interrupted (exit 130); summary: runs/x/summary.md\n"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var b bytes.Buffer

@@ -281,6 +281,9 @@ type view struct {
 	Cleanup                             []cleanupView
 	CleanupCmd                          string
 	Files                               []fileView
+	// MissingCut says some missing evidence is of steps the run was
+	// stopped in (status interrupted), not only of steps that failed.
+	MissingCut bool
 }
 
 type kv struct{ K, V string }
@@ -323,6 +326,7 @@ func build(m *engine.Manifest, dir string, info stepInfo) (v view) {
 		Ended:       fmtTime(m.Ended),
 		SHA256:      m.Playbook.SHA256,
 	}
+	v.MissingCut = slices.ContainsFunc(m.Missing, func(x engine.MissingRecord) bool { return x.Status == "interrupted" })
 	v.CleanupState, v.CleanupClass = cleanupState(m)
 	v.Result = v.Outcome + "; " + v.CleanupState
 	if !m.Started.IsZero() && m.Ended.After(m.Started) {

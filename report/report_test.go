@@ -830,3 +830,27 @@ func TestWriteDirIsHTML(t *testing.T) {
 		})
 	}
 }
+
+// TestMissingEvidence: the missing evidence of a failed step says what
+// the device said; that of a run stopped in a pause (nothing sent, no
+// step id) is named by its command and says what happened, under the
+// words summary.md uses for steps the run was stopped in.
+func TestMissingEvidence(t *testing.T) {
+	m := fixedManifest(t)
+	m.Missing = []engine.MissingRecord{{Seq: 4, Kind: "run", Command: "show x", Status: "failed", Error: "no", ByHand: "Run x."}}
+	page := render(t, m)
+	for _, want := range []string{"These steps failed and the run went on; take what they would have given by hand.",
+		`<li><strong>step 4</strong>: <code>show x</code> (failed)<span class="note">the device said: no</span><span class="note">by hand: Run x.</span></li>`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	m.Missing = append(m.Missing, engine.MissingRecord{Kind: "run", Run: 2, Command: "show clock", Status: "interrupted", Error: "cut short", ByHand: "Run it."})
+	page = render(t, m)
+	for _, want := range []string{"or the run was stopped before they were done (killed while they ran, or in the pause between their runs)",
+		`<li><strong>&#34;show clock&#34; (run 2)</strong>: <code>show clock</code> (interrupted)<span class="note">what happened: cut short</span><span class="note">by hand: Run it.</span></li>`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+}

@@ -205,7 +205,7 @@ func writeMissing(b io.Writer, missing []engine.MissingRecord) {
 	}
 	cut := slices.ContainsFunc(missing, func(m engine.MissingRecord) bool { return m.Status == "interrupted" })
 	if cut { // runbook cleanup rebuilt the record of a killed run
-		b.Write([]byte("\n## Missing evidence\n\nThese steps failed and the run went on, or the run was killed while they ran; take what they would have given by hand:\n\n"))
+		b.Write([]byte("\n## Missing evidence\n\nThese steps failed and the run went on, or the run was stopped before they were done (killed while they ran, or in the pause between their runs); take what they would have given by hand:\n\n"))
 	} else {
 		fmt.Fprintf(b, "\n## Missing evidence\n\n%s and the run went on; take what they would have given by hand:\n\n", engine.StepsFailed(len(missing)))
 	}
@@ -219,10 +219,13 @@ func writeMissing(b io.Writer, missing []engine.MissingRecord) {
 }
 
 // missingTitle names a missing step: its id (and item, run), else its
-// number.
+// number, else (nothing was sent) its command.
 func missingTitle(m engine.MissingRecord) string {
 	t := m.Step
-	if t == "" {
+	switch {
+	case t == "" && m.Seq == 0: // nothing sent: a run a pause held back
+		t = fmt.Sprintf("%q", m.Command)
+	case t == "":
 		t = fmt.Sprintf("step %d", m.Seq)
 	}
 	if m.Item != "" {
