@@ -307,7 +307,7 @@ func (l *loader) step(file string, n *yaml.Node) []*Step {
 	// step compiles after them and sees them (an if step, whose branches
 	// are steps of their own, has none).
 	if v := get["let"]; v != nil {
-		s.Lets = l.lets(file, v)
+		s.Lets = l.lets(file, v, "step")
 		from := len(l.pending)
 		defer func() {
 			for _, pe := range l.pending[from:] {
@@ -809,7 +809,7 @@ func (l *loader) finding(file string, n *yaml.Node, ends []string) *Finding {
 	// compile after them and see them.
 	for _, p := range pairs {
 		if p.key == "let" {
-			f.Lets = l.lets(file, p.v)
+			f.Lets = l.lets(file, p.v, "finding")
 		}
 	}
 	lets := len(l.pending)

@@ -56,7 +56,8 @@ func letShadows(name string) string {
 // lets decodes a finding's or a step's let: section, a mapping of names to
 // expressions in the order they are evaluated. Each let's expression sees
 // the lets before it (pendingExpr.lets).
-func (l *loader) lets(file string, n *yaml.Node) []*Let {
+// owner is "finding" or "step", for the messages.
+func (l *loader) lets(file string, n *yaml.Node, owner string) []*Let {
 	pairs, ok := l.mapping(file, n, "let", nil)
 	if !ok {
 		return nil
@@ -79,7 +80,7 @@ func (l *loader) lets(file string, n *yaml.Node) []*Let {
 		}
 		lt := &Let{Pos: l.pos(file, p.k), Name: name, Expr: e}
 		pe := l.pending[len(l.pending)-1]
-		pe.let, pe.lets = lt, slices.Clone(out)
+		pe.let, pe.lets, pe.letsOf = lt, slices.Clone(out), owner
 		out = append(out, lt)
 	}
 	if len(pairs) == 0 {
