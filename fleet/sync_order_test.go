@@ -14,7 +14,7 @@ import (
 // playbook, whose steps each run decodes from the file again (each end
 // its own *Step values), meet at the same places: a step's place is its
 // Order, the same however it was read; a hand-built playbook's steps,
-// which have none, by their own pointers.
+// which have none, are numbered by NewSync.
 func TestSyncOrderOfStepsReadAgain(t *testing.T) {
 	var src strings.Builder
 	src.WriteString("name: long\ntitle: Long\nsteps:\n")
@@ -61,7 +61,7 @@ func TestSyncOrderOfStepsReadAgain(t *testing.T) {
 			t.Fatalf("place %d: %d and %d", i, a[i], b[i])
 		}
 	}
-	// Built by hand: no Order, the steps themselves.
+	// Built by hand: no Order until NewSync gives them one.
 	st := []*playbook.Step{{Kind: playbook.KindWait}, {Kind: playbook.KindNote}}
 	h := NewSync(&playbook.Playbook{Steps: st}, []string{"a", "b"})
 	if n, ok := h.ord(st[1]); !ok || n != 1 {

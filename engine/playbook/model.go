@@ -139,7 +139,7 @@ type Step struct {
 	Name string
 	// Order is the step's place in the order of Walk over the playbook's
 	// top-level steps, from 1, the same each time the steps are decoded;
-	// 0 in cleanup and in a Playbook not made by the loader.
+	// 0 in cleanup, and in a Playbook built by hand until NumberSteps.
 	Order int
 	// Lets are the step's named expressions, in the order written (run,
 	// wait, prompt, note and export steps): evaluated once each when the
