@@ -2,12 +2,11 @@ package fleet
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/runbook-dev/runbook/engine/playbook"
+	"github.com/runbook-dev/runbook/internal/pbtest"
 )
 
 // TestSyncOrderOfStepsReadAgain: the ends of a case running a long
@@ -24,17 +23,7 @@ func TestSyncOrderOfStepsReadAgain(t *testing.T) {
 			fmt.Fprintf(&src, "  - if: steps.s%d.ok\n    then:\n      - wait: 1s\n", i)
 		}
 	}
-	path := filepath.Join(t.TempDir(), "long.yaml")
-	if err := os.WriteFile(path, []byte(src.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	pb, err := playbook.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if pb.Steps != nil {
-		t.Fatal("the playbook holds its steps: the test needs them read again")
-	}
+	pb, _ := pbtest.LoadLong(t, src.String())
 	s := NewSync(pb, []string{"a", "b"})
 	places := func() []int {
 		var out []int
