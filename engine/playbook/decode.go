@@ -268,6 +268,10 @@ func (l *loader) step(file string, n *yaml.Node) []*Step {
 		if slices.Contains(allowed, p.key) {
 			return false
 		}
+		if p.key == "let" && kind == "if" {
+			l.errf(file, p.k, "let is not allowed in an if step: its branches are steps of their own, each may have a let")
+			return true
+		}
 		if slices.Contains(allStepKeys(), p.key) {
 			l.errf(file, p.k, "key %q is not allowed in %s", p.key, article(what))
 			return true
