@@ -414,6 +414,10 @@ type run struct {
 	// item is the current item of a for_each step (foreach.go), nil
 	// outside one.
 	item *string
+	// lets are the values of the current step's lets (Step.Env), set
+	// when the step is reached, before its when, for every expression
+	// and template of the step; nil outside a step with lets.
+	lets map[string]any
 	// exportFailed are the export steps that failed and let the run go on
 	// (their default): the run ends failed once every step ran.
 	exportFailed []error

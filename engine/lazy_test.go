@@ -12,6 +12,7 @@ import (
 
 	"github.com/runbook-dev/runbook/engine"
 	"github.com/runbook-dev/runbook/engine/playbook"
+	"github.com/runbook-dev/runbook/internal/pbtest"
 	"github.com/runbook-dev/runbook/runfolder"
 	"github.com/runbook-dev/runbook/transports"
 	"github.com/runbook-dev/runbook/transports/replay"
@@ -38,17 +39,7 @@ func TestPlaybookChangedDuringRun(t *testing.T) {
 	c.Exchanges = append(c.Exchanges,
 		replay.Exchange{Command: "debug off", Duration: time.Millisecond},
 		replay.Exchange{Command: "clear all", Duration: time.Millisecond})
-	path := filepath.Join(t.TempDir(), "long.yaml")
-	if err := os.WriteFile(path, []byte(src.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	pb, err := playbook.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if pb.Steps != nil {
-		t.Fatal("the long playbook holds its steps: the test needs them in the file")
-	}
+	pb, path := pbtest.LoadLong(t, src.String())
 	edited := strings.Replace(src.String(), "show counter 250", "show counter 251", 1)
 	o := engine.Options{
 		Folder: runfolder.Create, Playbook: pb, Params: map[string]any{}, Target: "fw1", Transport: "replay",

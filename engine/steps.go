@@ -21,6 +21,9 @@ func (ru *run) env(out *playbook.RunView) map[string]any {
 	if ru.item != nil {
 		playbook.WithItem(env, *ru.item)
 	}
+	for k, v := range ru.lets {
+		env[k] = v
+	}
 	return env
 }
 
@@ -67,6 +70,22 @@ func stepLabel(s *playbook.Step) string {
 func (ru *run) runStep(ctx context.Context, s *playbook.Step) error {
 	ru.reach(s)
 	ru.last = lastSent{}
+	// The lets first: the step's when and all the rest see them, with
+	// the values of this moment. An undo is rendered from them as the
+	// command is, before the first send, and journaled as rendered: a
+	// `runbook cleanup` after a kill sends what this run would have.
+	ru.lets = nil
+	if len(s.Lets) > 0 {
+		env, err := s.Env(ru.env(nil))
+		if err != nil {
+			return ru.fail(s, err)
+		}
+		ru.lets = make(map[string]any, len(s.Lets))
+		for _, lt := range s.Lets {
+			ru.lets[lt.Name] = env[lt.Name]
+		}
+		defer func() { ru.lets = nil }()
+	}
 	if s.When != nil {
 		ok, err := s.When.Bool(ru.env(nil))
 		if err != nil {

@@ -43,10 +43,8 @@ type Sync struct {
 
 	mu sync.Mutex
 	// steps is the number of steps of the playbook (Step.Order is from 1
-	// to steps); order their places when the steps have no Order (a
-	// Playbook built by hand, which holds its steps).
+	// to steps).
 	steps   int
-	order   map[*playbook.Step]int
 	ends    []*syncEnd
 	points  map[syncKey]*syncPoint
 	pending []*syncPoint
@@ -104,12 +102,10 @@ type syncPoint struct {
 func NewSync(pb *playbook.Playbook, ends []string) *Sync {
 	// A step's place is its Order, the same in each end's run however
 	// the steps are read (a long playbook's are decoded again by each
-	// run, each with its own *Step): nothing of the steps is held here.
+	// run, each with its own *Step): nothing of the steps is held here. A
+	// Playbook built by hand is given its Order here, before its ends run.
+	pb.NumberSteps()
 	s := &Sync{steps: pb.NumSteps(), points: map[syncKey]*syncPoint{}}
-	if len(pb.Steps) > 0 && pb.Steps[0].Order == 0 {
-		s.order = map[*playbook.Step]int{}
-		playbook.Walk(pb.Steps, func(st *playbook.Step) { s.order[st] = len(s.order) })
-	}
 	for _, name := range ends {
 		s.ends = append(s.ends, &syncEnd{name: name, pos: syncKey{ord: -2}})
 	}
@@ -135,10 +131,6 @@ func (s *Sync) now() time.Time {
 func (s *Sync) ord(st *playbook.Step) (int, bool) {
 	if st == nil {
 		return -1, true
-	}
-	if s.order != nil {
-		n, ok := s.order[st]
-		return n, ok
 	}
 	if st.Order < 1 || st.Order > s.steps {
 		return 0, false

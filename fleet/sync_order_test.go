@@ -2,19 +2,18 @@ package fleet
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/runbook-dev/runbook/engine/playbook"
+	"github.com/runbook-dev/runbook/internal/pbtest"
 )
 
 // TestSyncOrderOfStepsReadAgain: the ends of a case running a long
 // playbook, whose steps each run decodes from the file again (each end
 // its own *Step values), meet at the same places: a step's place is its
 // Order, the same however it was read; a hand-built playbook's steps,
-// which have none, by their own pointers.
+// which have none, are numbered by NewSync.
 func TestSyncOrderOfStepsReadAgain(t *testing.T) {
 	var src strings.Builder
 	src.WriteString("name: long\ntitle: Long\nsteps:\n")
@@ -24,17 +23,7 @@ func TestSyncOrderOfStepsReadAgain(t *testing.T) {
 			fmt.Fprintf(&src, "  - if: steps.s%d.ok\n    then:\n      - wait: 1s\n", i)
 		}
 	}
-	path := filepath.Join(t.TempDir(), "long.yaml")
-	if err := os.WriteFile(path, []byte(src.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	pb, err := playbook.Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if pb.Steps != nil {
-		t.Fatal("the playbook holds its steps: the test needs them read again")
-	}
+	pb, _ := pbtest.LoadLong(t, src.String())
 	s := NewSync(pb, []string{"a", "b"})
 	places := func() []int {
 		var out []int
@@ -61,7 +50,7 @@ func TestSyncOrderOfStepsReadAgain(t *testing.T) {
 			t.Fatalf("place %d: %d and %d", i, a[i], b[i])
 		}
 	}
-	// Built by hand: no Order, the steps themselves.
+	// Built by hand: no Order until NewSync gives them one.
 	st := []*playbook.Step{{Kind: playbook.KindWait}, {Kind: playbook.KindNote}}
 	h := NewSync(&playbook.Playbook{Steps: st}, []string{"a", "b"})
 	if n, ok := h.ord(st[1]); !ok || n != 1 {

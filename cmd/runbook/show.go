@@ -201,6 +201,16 @@ func writeSteps(b *strings.Builder, steps []*playbook.OutlineStep, depth int) {
 		for _, alt := range s.OneOf[min(1, len(s.OneOf)):] {
 			line("    or %s", alt)
 		}
+		for _, lt := range s.Let {
+			switch { // a dry run's plan only: the value, or what it depends on
+			case lt.Value != nil:
+				line("let %s = %s  (= %s)", lt.Name, lt.Expr, *lt.Value)
+			case lt.Depends != "":
+				line("let %s = %s  (depends on %s)", lt.Name, lt.Expr, lt.Depends)
+			default:
+				line("let %s = %s", lt.Name, lt.Expr)
+			}
+		}
 		if s.When != "" {
 			line("when %s", s.When)
 		}

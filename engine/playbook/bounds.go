@@ -2,6 +2,7 @@ package playbook
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -21,14 +22,39 @@ func (p *Playbook) checkBounds(values map[string]any) []error {
 			secrets[x.Name] = true
 		}
 	}
-	env := Env(values, nil, nil, TargetView{}, nil)
+	base := Env(values, nil, nil, TargetView{}, nil)
+	// env is that of the step being checked: base with the values of its
+	// lets that read params only; lets says of each of its lets whether
+	// it is known now and the params it reads.
+	env := base
+	var lets map[string]letParams
+	enter := func(s *Step) {
+		env, lets = base, nil
+		if len(s.Lets) == 0 {
+			return
+		}
+		env, lets = maps.Clone(base), map[string]letParams{}
+		for _, lt := range s.Lets {
+			var lp letParams
+			if lt.Expr != nil && lt.Expr.Program != nil {
+				lp.names, lp.ok = paramsOnly(lt.Expr, secrets, lets)
+			}
+			if lp.ok {
+				v, err := lt.Expr.Eval(env)
+				if lp.ok = err == nil; lp.ok {
+					env[lt.Name] = v
+				}
+			}
+			lets[lt.Name] = lp
+		}
+	}
 	var errs []error
 	// known reports whether e can be evaluated now, and the params it reads.
 	known := func(e *Expr) ([]string, bool) {
 		if e == nil || e.Program == nil {
 			return nil, false
 		}
-		return paramsOnly(e, secrets)
+		return paramsOnly(e, secrets, lets)
 	}
 	holds := func(e *Expr) (value, decided bool) {
 		if _, ok := known(e); !ok {
@@ -71,6 +97,7 @@ func (p *Playbook) checkBounds(values map[string]any) []error {
 	var walk func([]*Step)
 	walk = func(steps []*Step) {
 		for _, s := range steps {
+			enter(s)
 			if ok, decided := holds(s.When); decided && !ok {
 				continue
 			}
@@ -139,10 +166,19 @@ func trimPos(err error, e *Expr) string {
 	return strings.TrimPrefix(err.Error(), fmt.Sprintf("%s: %s: ", e.Pos, e.Src))
 }
 
+// letParams is what checkBounds knows of a step's let: whether its value
+// is known before the run (it reads params only and evaluated), and the
+// params it reads.
+type letParams struct {
+	names []string
+	ok    bool
+}
+
 // paramsOnly reports whether e reads no name but params (no vars, steps,
-// target or output) and no secret param, and returns the params it reads.
-func paramsOnly(e *Expr, secrets map[string]bool) ([]string, bool) {
-	v := &paramVisitor{ok: true}
+// target or output), no secret param and no let of lets not known, and
+// returns the params it reads (a let's included).
+func paramsOnly(e *Expr, secrets map[string]bool, lets map[string]letParams) ([]string, bool) {
+	v := &paramVisitor{ok: true, lets: lets}
 	node := e.Program.Node()
 	ast.Walk(&node, v)
 	for _, n := range v.names {
@@ -161,6 +197,7 @@ type paramVisitor struct {
 	ok      bool
 	dynamic bool // params[...] with a computed key
 	names   []string
+	lets    map[string]letParams
 }
 
 func (v *paramVisitor) Visit(n *ast.Node) {
@@ -169,6 +206,10 @@ func (v *paramVisitor) Visit(n *ast.Node) {
 		switch x.Value {
 		case "vars", "steps", "target", "output":
 			v.ok = false
+		}
+		if lp, ok := v.lets[x.Value]; ok {
+			v.ok = v.ok && lp.ok
+			v.names = append(v.names, lp.names...)
 		}
 	case *ast.MemberNode:
 		if id, ok := x.Node.(*ast.IdentifierNode); ok && id.Value == "params" {

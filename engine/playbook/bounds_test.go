@@ -72,3 +72,60 @@ func TestBindBounds(t *testing.T) {
 		})
 	}
 }
+
+// TestBindBoundsThroughLets: a count or wait that reads a step's let of
+// params is checked with the let's value and names the params the let
+// reads; one that reads a let of the device's answers (or of a secret)
+// waits for the run.
+func TestBindBoundsThroughLets(t *testing.T) {
+	pb, err := Parse("l.yaml", []byte(`name: l
+title: t
+params:
+  pause: {type: duration, default: 5s}
+  n: {type: int, default: 2}
+  key: {type: secret, default: "env:NO_SUCH_KEY"}
+steps:
+  - wait: '${W}'
+    let:
+      W: 'params.pause * 2'
+  - run: show a
+    let:
+      N: 'params.n + 1'
+      M: 'N * 10'
+    when: N > 2
+    repeat: {count: '${M}', interval: 1s}
+  - run: show b
+    capture: {x: 'x (\d+)'}
+  - run: show c
+    let:
+      X: 'int(vars.x ?? "0")'
+      K: 'len(params.key)'
+    repeat: {count: '${X + K}', interval: 1s}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name  string
+		given map[string]string
+		want  string
+	}{
+		{"defaults", nil, ""},
+		{"long wait", map[string]string{"pause": "13h"},
+			"param pause: l.yaml:8:14: wait: duration 26h is longer than 24h, the most a playbook allows (from ${W})"},
+		{"huge count", map[string]string{"n": "2000"},
+			"param n: l.yaml:16:24: repeat count must be at most 10000, not 20010 (from ${M})"},
+		{"when false through a let", map[string]string{"n": "-2000"}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := pb.Bind(tc.given)
+			got := ""
+			if err != nil {
+				got = err.Error()
+			}
+			if got != tc.want {
+				t.Errorf("got:\n%s\nwant:\n%s", got, tc.want)
+			}
+		})
+	}
+}

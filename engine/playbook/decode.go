@@ -84,6 +84,9 @@ func (l *loader) playbook(file string, root *yaml.Node, pb *Playbook) {
 				if s.ForEach != nil {
 					l.add(s.ForEach.Pos, "for_each is not allowed in cleanup, whose commands are rendered once")
 				}
+				if len(s.Lets) > 0 {
+					l.add(s.Lets[0].Pos, "let is not allowed in cleanup, whose entries are planned before the steps run: write the expression in the command")
+				}
 			}
 		case "findings":
 			items, _ := l.seq(file, p.v, "findings")
@@ -265,6 +268,10 @@ func (l *loader) step(file string, n *yaml.Node) []*Step {
 		if slices.Contains(allowed, p.key) {
 			return false
 		}
+		if p.key == "let" && kind == "if" {
+			l.errf(file, p.k, "let is not allowed in an if step: its branches are steps of their own, each may have a let")
+			return true
+		}
 		if slices.Contains(allStepKeys(), p.key) {
 			l.errf(file, p.k, "key %q is not allowed in %s", p.key, article(what))
 			return true
@@ -299,6 +306,22 @@ func (l *loader) step(file string, n *yaml.Node) []*Step {
 	}
 	if v := get["name"]; v != nil {
 		s.Name, _ = l.str(file, v, "name")
+	}
+	// The lets first, wherever written: every other expression of the
+	// step compiles after them and sees them (an if step, whose branches
+	// are steps of their own, has none).
+	if v := get["let"]; v != nil {
+		s.Lets = l.lets(file, v, "step")
+		from := len(l.pending)
+		defer func() {
+			for _, pe := range l.pending[from:] {
+				if pe.check == nil && pe.lets == nil {
+					pe.lets, pe.letsOf = s.Lets, "step"
+				}
+			}
+		}()
+		l.stepLets = s.Lets
+		defer func() { l.stepLets = nil }()
 	}
 	if v := get["when"]; v != nil {
 		s.When = l.cond(file, v, "when", false)
@@ -790,14 +813,14 @@ func (l *loader) finding(file string, n *yaml.Node, ends []string) *Finding {
 	// compile after them and see them.
 	for _, p := range pairs {
 		if p.key == "let" {
-			f.Lets = l.lets(file, p.v)
+			f.Lets = l.lets(file, p.v, "finding")
 		}
 	}
 	lets := len(l.pending)
 	defer func() {
 		for _, pe := range l.pending[lets:] {
 			if pe.check == nil {
-				pe.lets = f.Lets
+				pe.lets, pe.letsOf = f.Lets, "finding"
 			}
 		}
 	}()
@@ -907,10 +930,25 @@ func (l *loader) usesSecret(t *Template) bool {
 		if p.Expr == nil {
 			continue
 		}
-		for _, m := range paramRefRe.FindAllStringSubmatch(p.Expr.Src, -1) {
-			if l.secrets[m[1]] || l.secrets[m[2]] {
-				return true
-			}
+		if l.readsSecret(p.Expr.Src, l.stepLets) {
+			return true
+		}
+	}
+	return false
+}
+
+// readsSecret reports whether the expression src names a secret
+// parameter, or one of lets that does (each let may read those before
+// it).
+func (l *loader) readsSecret(src string, lets []*Let) bool {
+	for _, m := range paramRefRe.FindAllStringSubmatch(src, -1) {
+		if l.secrets[m[1]] || l.secrets[m[2]] {
+			return true
+		}
+	}
+	for i, lt := range lets {
+		if lt.Expr != nil && readsName(src, lt.Name) && l.readsSecret(lt.Expr.Src, lets[:i]) {
+			return true
 		}
 	}
 	return false

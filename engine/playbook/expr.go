@@ -47,6 +47,8 @@ type pendingExpr struct {
 	// set on the expression of a let, whose type it records once compiled.
 	lets []*Let
 	let  *Let
+	// letsOf is what lets belong to, "finding" or "step", for messages.
+	letsOf string
 }
 
 // cond decodes a bare boolean expression.
@@ -352,7 +354,7 @@ func (l *loader) exprError(pe *pendingExpr, err error) {
 			}
 		}
 	case strings.HasPrefix(msg, "unknown name ") && suggest(strings.TrimPrefix(msg, "unknown name "), letNames(pe.lets)) != "":
-		msg += fmt.Sprintf(" (did you mean %s, a let of the finding?)", suggest(strings.TrimPrefix(msg, "unknown name "), letNames(pe.lets)))
+		msg += fmt.Sprintf(" (did you mean %s, a let of the %s?)", suggest(strings.TrimPrefix(msg, "unknown name "), letNames(pe.lets)), pe.letsOf)
 	case pe.withEnds && strings.HasPrefix(msg, "unknown name "):
 		msg += " (a case finding sees only ends: ends.NAME.steps, .vars, .params, .target of each end)"
 	case strings.HasPrefix(msg, "unknown name "):

@@ -131,6 +131,24 @@ func (p *Playbook) stepFacts() *stepFacts {
 	return b.done(p, caps, maps.Keys(ids))
 }
 
+// NumberSteps gives the steps of a Playbook built by hand their Order, as
+// Load gives a loaded playbook's: from 1, in the order of Walk over Steps
+// (cleanup's stay 0). A playbook Load made, or one built by hand whose
+// steps have an Order already, is left as it is. It writes the steps: call
+// it before p is shared between runs (fleet.NewSync does).
+func (p *Playbook) NumberSteps() {
+	if p.facts != nil || p.lazy != nil {
+		return
+	}
+	numbered := false
+	Walk(p.Steps, func(s *Step) { numbered = numbered || s.Order != 0 })
+	if numbered {
+		return
+	}
+	n := 0
+	Walk(p.Steps, func(s *Step) { n++; s.Order = n })
+}
+
 // HasPrompt reports whether a step of p (at any depth) is a prompt step.
 func (p *Playbook) HasPrompt() bool { return p.stepFacts().prompt }
 

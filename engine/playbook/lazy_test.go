@@ -14,7 +14,8 @@ import (
 )
 
 // writeLong writes a playbook of n top-level steps of every kind, with
-// expressions, block scalars and an include, and its fragment, into dir.
+// expressions, lets, block scalars and an include, and its fragment, into
+// dir.
 func writeLong(t *testing.T, dir string, n int) string {
 	t.Helper()
 	frag := "- id: inc_a\n  run: show inc ${params.tunnel}\n- note: included\n"
@@ -47,6 +48,8 @@ steps:
 				continue
 			}
 			fmt.Fprintf(&b, "  - id: s%d\n    run: show until %d\n    until: output.text != \"\"\n    retry: {max: 3, interval: 1s}\n", i, i)
+		case 5:
+			fmt.Fprintf(&b, "  - id: s%d\n    let:\n      T: 'params.tunnel + \"-\" + string(params.n)'\n      P: 'params.pw'\n    when: T != \"\"\n    run: show let ${T} %d\n    prompts:\n      - {match: 'pw', answer: '${P}'}\n    undo: clear let ${T}\n", i, i)
 		default:
 			fmt.Fprintf(&b, "  - name: plain %d # a comment\n    run: \"show x %d\"\n    on_error: continue\n\n", i, i)
 		}

@@ -5,6 +5,7 @@ import (
 	"maps"
 	"regexp"
 	"slices"
+	"strings"
 
 	"github.com/expr-lang/expr/builtin"
 	"github.com/expr-lang/expr/checker/nature"
@@ -52,10 +53,11 @@ func letShadows(name string) string {
 	return ""
 }
 
-// lets decodes a finding's let: section, a mapping of names to
+// lets decodes a finding's or a step's let: section, a mapping of names to
 // expressions in the order they are evaluated. Each let's expression sees
 // the lets before it (pendingExpr.lets).
-func (l *loader) lets(file string, n *yaml.Node) []*Let {
+// owner is "finding" or "step", for the messages.
+func (l *loader) lets(file string, n *yaml.Node, owner string) []*Let {
 	pairs, ok := l.mapping(file, n, "let", nil)
 	if !ok {
 		return nil
@@ -78,7 +80,7 @@ func (l *loader) lets(file string, n *yaml.Node) []*Let {
 		}
 		lt := &Let{Pos: l.pos(file, p.k), Name: name, Expr: e}
 		pe := l.pending[len(l.pending)-1]
-		pe.let, pe.lets = lt, slices.Clone(out)
+		pe.let, pe.lets, pe.letsOf = lt, slices.Clone(out), owner
 		out = append(out, lt)
 	}
 	if len(pairs) == 0 {
@@ -135,12 +137,26 @@ func (t natureType) String() string { return t.n.String() }
 // itself. A let that fails to evaluate fails the finding as a failing
 // when does: its error names the let.
 func (f *Finding) Env(env map[string]any) (map[string]any, error) {
-	if len(f.Lets) == 0 {
+	return withLetValues(env, f.Lets)
+}
+
+// Env returns env with the step's lets added, as Finding.Env does for a
+// finding's: the engine calls it once, when the run reaches the step and
+// before its when, and every expression and template of the step is
+// evaluated against what it returns.
+func (s *Step) Env(env map[string]any) (map[string]any, error) {
+	return withLetValues(env, s.Lets)
+}
+
+// withLetValues is env with lets added, each evaluated against env and the
+// lets before it; env itself when there are none.
+func withLetValues(env map[string]any, lets []*Let) (map[string]any, error) {
+	if len(lets) == 0 {
 		return env, nil
 	}
-	out := make(map[string]any, len(env)+len(f.Lets))
+	out := make(map[string]any, len(env)+len(lets))
 	maps.Copy(out, env)
-	for _, lt := range f.Lets {
+	for _, lt := range lets {
 		v, err := lt.Expr.Eval(out)
 		if err != nil {
 			return nil, fmt.Errorf("let %s: %w", lt.Name, err)
@@ -148,4 +164,28 @@ func (f *Finding) Env(env map[string]any) (map[string]any, error) {
 		out[lt.Name] = v
 	}
 	return out, nil
+}
+
+// readsName reports whether the expression src uses name as a name (not
+// as a field, x.name, nor as part of a longer word). It errs on the side
+// of yes: a name inside a string literal counts.
+func readsName(src, name string) bool {
+	for i := 0; ; {
+		j := strings.Index(src[i:], name)
+		if j < 0 {
+			return false
+		}
+		j += i
+		end := j + len(name)
+		before := j == 0 || !(identByte(src[j-1]) || src[j-1] == '.')
+		after := end == len(src) || !identByte(src[end])
+		if before && after {
+			return true
+		}
+		i = j + 1
+	}
+}
+
+func identByte(c byte) bool {
+	return c == '_' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
 }

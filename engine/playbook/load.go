@@ -34,11 +34,11 @@ var kindKeys = []string{"run", "wait", "prompt", "note", "export", "if", "includ
 var (
 	commonStepKeys = []string{"id", "name", "when", "on_error"}
 	kindStepKeys   = map[string][]string{
-		"run":     {"run", "xml", "timeout", "prompts", "repeat", "until", "retry", "capture", "parse", "undo", "for_each", "evidence"},
-		"wait":    {"wait", "message"},
-		"prompt":  {"prompt", "timeout", "default"},
-		"note":    {"note"},
-		"export":  {"export", "file", "scp", "timeout", "evidence"},
+		"run":     {"run", "let", "xml", "timeout", "prompts", "repeat", "until", "retry", "capture", "parse", "undo", "for_each", "evidence"},
+		"wait":    {"wait", "let", "message"},
+		"prompt":  {"prompt", "let", "timeout", "default"},
+		"note":    {"note", "let"},
+		"export":  {"export", "let", "file", "scp", "timeout", "evidence"},
 		"if":      {"if", "then", "else"},
 		"include": {"include"},
 	}
@@ -270,6 +270,8 @@ type loader struct {
 	stepIDs  map[string]idPos
 	captures map[string]captureDef
 	secrets  map[string]bool // names of secret params
+	// stepLets are the lets of the step being decoded, for usesSecret.
+	stepLets []*Let
 	// envNames lists the params, vars and steps names, for suggestions.
 	envNames map[string][]string
 	// env is what the pending expressions compile against, made by mkEnv

@@ -139,8 +139,14 @@ type Step struct {
 	Name string
 	// Order is the step's place in the order of Walk over the playbook's
 	// top-level steps, from 1, the same each time the steps are decoded;
-	// 0 in cleanup and in a Playbook not made by the loader.
-	Order   int
+	// 0 in cleanup, and in a Playbook built by hand until NumberSteps.
+	Order int
+	// Lets are the step's named expressions, in the order written (run,
+	// wait, prompt, note and export steps): evaluated once each when the
+	// run reaches the step, before When, each seeing the ones before it;
+	// every expression and template of the step sees them all by name
+	// (Step.Env). Nil when it has none.
+	Lets    []*Let
 	When    *Expr
 	Timeout time.Duration
 	OnError OnError
@@ -286,7 +292,7 @@ type Finding struct {
 	Evidence []Evidence
 }
 
-// Let is one named expression of a finding's let: section.
+// Let is one named expression of a finding's or a step's let: section.
 type Let struct {
 	Pos
 	Name string

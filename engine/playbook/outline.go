@@ -65,13 +65,16 @@ type OutlineParam struct {
 // then-branch of step 2 is 2.1, 2.2, its else-branch 2.e1; cleanup
 // entries c1, c2.
 type OutlineStep struct {
-	Index   string `json:"index"`
-	Pos     string `json:"pos"`
-	Kind    string `json:"kind"`
-	ID      string `json:"id,omitempty"`
-	Name    string `json:"name,omitempty"`
-	When    string `json:"when,omitempty"`
-	OnError string `json:"on_error,omitempty"`
+	Index string `json:"index"`
+	Pos   string `json:"pos"`
+	Kind  string `json:"kind"`
+	ID    string `json:"id,omitempty"`
+	Name  string `json:"name,omitempty"`
+	// Let are the step's lets, in the order they are evaluated (before
+	// When); in a plan each with its value or what it depends on.
+	Let     []OutlineLet `json:"let,omitempty"`
+	When    string       `json:"when,omitempty"`
+	OnError string       `json:"on_error,omitempty"`
 	// NotEvidence is the step's evidence: false: its failure is not
 	// missing evidence.
 	NotEvidence bool   `json:"not_evidence,omitempty"`
@@ -135,10 +138,15 @@ type OutlineFinding struct {
 	Evidence []Evidence   `json:"evidence,omitempty"`
 }
 
-// OutlineLet is one let of a finding, as written.
+// OutlineLet is one let of a finding or a step, as written.
 type OutlineLet struct {
 	Name string `json:"name"`
 	Expr string `json:"expr"`
+	// plan, a step's let: its value when it is known without the
+	// device, else what it depends on (as a template's <src: why> says:
+	// the steps, vars and target facts it reads, a secret never shown).
+	Value   *string `json:"value,omitempty"`
+	Depends string  `json:"depends,omitempty"`
 }
 
 // outlineFinding is f as written.
@@ -263,8 +271,15 @@ func describeSteps(steps []*Step, prefix string, r *renderer, parent *decision) 
 			When: exprSrc(s.When), OnError: string(s.OnError), NotEvidence: s.NotEvidence,
 			Parse: s.Parse, Until: exprSrc(s.Until), If: exprSrc(s.If), ForEach: exprSrc(s.ForEach),
 		}
+		for _, lt := range s.Lets {
+			v.Let = append(v.Let, OutlineLet{Name: lt.Name, Expr: exprSrc(lt.Expr)})
+		}
 		var d *decision
+		leave := func() {}
 		if r != nil {
+			// The step's lets first, as a run evaluates them: what follows
+			// renders with their values, or says what they depend on.
+			leave = r.enterLets(s, v.Let)
 			d = r.decide(s, parent)
 			v.Will, v.Because = d.will, d.because
 		}
@@ -356,6 +371,7 @@ func describeSteps(steps []*Step, prefix string, r *renderer, parent *decision) 
 			v.Then = describeSteps(s.Then, idx+".", r, then)
 			v.Else = describeSteps(s.Else, idx+".e", r, els)
 		}
+		leave()
 		out = append(out, v)
 	}
 	return out

@@ -8,6 +8,7 @@ package playbook
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -146,7 +147,9 @@ func (p *Playbook) Plan(source string, in PlanInput) (*Outline, error) {
 			case string(KindPrompt):
 				v.Prompts = append(v.Prompts, PlanPrompt{Step: s.Index, Message: s.Message, Timeout: s.Timeout, Default: s.Default, Will: s.Will})
 			case string(KindExport):
+				leave := r.enterLets(src[k], nil)
 				v.Exports = append(v.Exports, r.export(s, src[k], in.Exports))
+				leave()
 			}
 			walk(s.Then, src[k].Then)
 			walk(s.Else, src[k].Else)
@@ -167,6 +170,47 @@ type renderer struct {
 	// withItem is set while the commands of a for_each whose items are
 	// known are rendered: env holds item.
 	withItem bool
+	// lets are the lets of the step being rendered: each name's value is
+	// in env when known, else lets says what it depends on.
+	lets map[string]string
+}
+
+// enterLets evaluates the lets of s as far as they can be without a
+// device, as a run does when it reaches s: each known value is added to
+// env, each other is what it depends on (for the templates and
+// conditions that read it). It fills in the Value or Depends of out (the
+// step's OutlineLet, when not nil) and returns what puts r back as it was.
+func (r *renderer) enterLets(s *Step, out []OutlineLet) (leave func()) {
+	if len(s.Lets) == 0 {
+		return func() {}
+	}
+	env, lets := r.env, r.lets
+	r.env, r.lets = maps.Clone(env), maps.Clone(lets)
+	if r.lets == nil {
+		r.lets = map[string]string{}
+	}
+	for i, lt := range s.Lets {
+		why := r.unknown(lt.Expr, s)
+		if why == "" {
+			v, err := lt.Expr.Eval(r.env)
+			if err != nil {
+				why = "error: " + trimPos(err, lt.Expr)
+			} else {
+				r.env[lt.Name] = v
+				if out != nil {
+					val := FormatValue(v)
+					out[i].Value = &val
+				}
+			}
+		}
+		if why != "" {
+			r.lets[lt.Name] = why
+			if out != nil {
+				out[i].Depends = why
+			}
+		}
+	}
+	return func() { r.env, r.lets = env, lets }
 }
 
 // decision is whether a step runs: will is willRun, willSkip or
@@ -182,7 +226,7 @@ func (r *renderer) unknown(e *Expr, s *Step) string {
 	if e == nil || e.Program == nil {
 		return "not compiled"
 	}
-	v := &refVisitor{}
+	v := &refVisitor{lets: r.lets}
 	node := e.Program.Node()
 	ast.Walk(&node, v)
 	var why []string
@@ -225,6 +269,13 @@ func (r *renderer) unknown(e *Expr, s *Step) string {
 		case "target":
 			if ref.name != "name" && ref.name != "transport" {
 				add("target." + firstNonEmpty(ref.name, "*") + " from the device")
+			}
+		case "let":
+			// What the let depends on, as it is said of the let itself.
+			if w := r.lets[ref.name]; w != "" {
+				for _, part := range strings.Split(w, "; ") {
+					add(part)
+				}
 			}
 		case "output":
 			add("output of this step")
@@ -426,7 +477,12 @@ func (r *renderer) duration(v *DurationValue) string {
 // {item, ""}; a computed key leaves name empty.
 type ref struct{ root, name string }
 
-type refVisitor struct{ refs []ref }
+// refVisitor gathers the refs of an expression; a name of lets (the
+// step's lets) is {let, NAME}.
+type refVisitor struct {
+	refs []ref
+	lets map[string]string
+}
 
 func (v *refVisitor) Visit(n *ast.Node) {
 	switch x := (*n).(type) {
@@ -442,6 +498,10 @@ func (v *refVisitor) Visit(n *ast.Node) {
 		switch x.Value {
 		case "params", "vars", "steps", "target", "output", "item":
 			v.add(ref{x.Value, ""})
+		default:
+			if _, ok := v.lets[x.Value]; ok {
+				v.add(ref{"let", x.Value})
+			}
 		}
 	}
 }

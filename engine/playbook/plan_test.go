@@ -88,3 +88,54 @@ cleanup:
 		t.Error("the plan shows the secret's reference in a command")
 	}
 }
+
+// TestPlanStepLets: a dry run evaluates a step's lets as far as it can
+// without the device: a let of params has its value, and the when,
+// command, wait and undo that read it are rendered with it; a let of the
+// device's answers (or of a secret) says what it depends on, and so does
+// everything that reads it; a skipped step's lets do not leak into the
+// next step.
+func TestPlanStepLets(t *testing.T) {
+	pb, err := Load("testdata/good/step-let.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	values, err := pb.Bind(map[string]string{"password": "env:SECRET_PW", "level": "high"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := pb.Plan("file step-let.yaml", PlanInput{Values: values, Target: PlanTarget{Name: "fw1", Transport: "ssh"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := o.Steps
+	check := func(what, got, want string) {
+		t.Helper()
+		if got != want {
+			t.Errorf("%s = %q, want %q", what, got, want)
+		}
+	}
+	lets := func(v *OutlineStep) string {
+		var out []string
+		for _, lt := range v.Let {
+			if lt.Value != nil {
+				out = append(out, lt.Name+"="+*lt.Value)
+			} else {
+				out = append(out, lt.Name+" depends on "+lt.Depends)
+			}
+		}
+		return strings.Join(out, "; ")
+	}
+	check("ike lets", lets(s[1]), "GWS depends on steps.sa from step sa; GW depends on steps.sa from step sa")
+	check("ike when", s[1].Will+": "+s[1].Because, "depends: depends on steps.sa from step sa")
+	check("ike command", s[1].Command, "show vpn ike-sa detail gateway <GW: steps.sa from step sa>")
+	check("ike undo", s[1].UndoForms[0][0], "clear vpn ike-sa gateway <GW: steps.sa from step sa>")
+	check("level lets", lets(s[2]), "L=high; PW depends on params.password: a secret, never shown")
+	check("level command", s[2].Command, "debug ike global on high")
+	check("level answer", strings.Join(s[2].Prompts, ""), "Password: -> ${PW} (secret)")
+	check("note", s[3].Message, "tunnel t1 has <N: steps.sa from step sa> SAs")
+	check("wait", s[4].Wait+" "+s[4].Message, "1s waiting 1s")
+	if strings.Contains(lets(s[3]), "GW") || strings.Contains(lets(s[3]), "L=") {
+		t.Errorf("step 4 sees the lets of another step: %s", lets(s[3]))
+	}
+}
