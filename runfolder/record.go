@@ -50,11 +50,13 @@ func appendJSON(dst []byte, rec engine.StepRecord) ([]byte, error) {
 	str("transport", rec.Transport)
 	integer("run", rec.Run)
 	str("item", rec.Item)
-	dst = append(dst, `,"start":`...)
-	dst = rec.Start.AppendFormat(dst, `"`+time.RFC3339Nano+`"`)
-	dst = append(dst, `,"end":`...)
-	dst = rec.End.AppendFormat(dst, `"`+time.RFC3339Nano+`"`)
-	dst = append(dst, `,"status":"`...)
+	// RFC3339Nano alone, quotes outside: the layout time formats without
+	// parsing it.
+	dst = append(dst, `,"start":"`...)
+	dst = rec.Start.AppendFormat(dst, time.RFC3339Nano)
+	dst = append(dst, `","end":"`...)
+	dst = rec.End.AppendFormat(dst, time.RFC3339Nano)
+	dst = append(dst, `","status":"`...)
 	dst = append(dst, rec.Status...)
 	dst = append(dst, '"')
 	str("error", rec.Error)
