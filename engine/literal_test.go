@@ -10,7 +10,9 @@ import (
 // when nothing runCommand renders or evaluates before its send has an
 // expression.
 func TestLiteralStep(t *testing.T) {
-	lit := func() *playbook.Template { return &playbook.Template{Src: "show a", Parts: []playbook.Part{{Lit: "show a"}}} }
+	lit := func() *playbook.Template {
+		return &playbook.Template{Src: "show a", Parts: []playbook.Part{{Lit: "show a"}}}
+	}
 	ex := func() *playbook.Template {
 		return &playbook.Template{Src: "show ${ params.x }", Parts: []playbook.Part{{Lit: "show "}, {Expr: &playbook.Expr{Src: "params.x"}}}}
 	}
