@@ -135,6 +135,9 @@ func lines(text string) []string {
 // characters than letters and digits a single '_', none at either end.
 // "en/decap context" → "en_decap_context", "SPI(in)" → "spi_in".
 func snake(label string) string {
+	if isSnake(label) {
+		return label
+	}
 	var b strings.Builder
 	b.Grow(len(label))
 	sep := false
@@ -150,6 +153,20 @@ func snake(label string) string {
 		sep = true
 	}
 	return b.String()
+}
+
+// isSnake reports whether snake(label) is label: lower-case ASCII
+// letters and digits, each run of them one '_' apart.
+func isSnake(label string) bool {
+	for i := 0; i < len(label); i++ {
+		switch c := label[i]; {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+		case c == '_' && i > 0 && i < len(label)-1 && label[i-1] != '_':
+		default:
+			return false
+		}
+	}
+	return label != ""
 }
 
 // value converts a cell or value to int64 or float64 when it is a plain
