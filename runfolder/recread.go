@@ -112,7 +112,7 @@ func decodeRecord(b []byte, rec *engine.StepRecord) bool {
 			return false
 		}
 		d.ws()
-		var sp *string
+		var sp, known *string // known: a field of few values (known)
 		var ip *int
 		switch string(key[1 : len(key)-1]) {
 		case "seq":
@@ -127,15 +127,15 @@ func decodeRecord(b []byte, rec *engine.StepRecord) bool {
 		case "id":
 			sp = &rec.ID
 		case "kind":
-			sp = &rec.Kind
+			known = &rec.Kind
 		case "command":
 			sp = &rec.Command
 		case "transport":
-			sp = &rec.Transport
+			known = &rec.Transport
 		case "item":
 			sp = &rec.Item
 		case "status":
-			sp = &rec.Status
+			known = &rec.Status
 		case "error":
 			sp = &rec.Error
 		case "output":
@@ -175,12 +175,16 @@ func decodeRecord(b []byte, rec *engine.StepRecord) bool {
 			if *ip, ok = d.integer(); !ok {
 				return false
 			}
-		case sp != nil:
+		case sp != nil, known != nil:
 			v, ok := d.str()
 			if !ok {
 				return false
 			}
-			*sp = string(v[1 : len(v)-1])
+			if sp != nil {
+				*sp = string(v[1 : len(v)-1])
+			} else {
+				*known = knownValue(v[1 : len(v)-1])
+			}
 		}
 		d.ws()
 		if d.is('}') {
@@ -193,6 +197,28 @@ func decodeRecord(b []byte, rec *engine.StepRecord) bool {
 	}
 	d.ws()
 	return d.i == len(d.b)
+}
+
+// knownValue is v as a string, without a copy when it is one of the
+// usual kinds, statuses and transports of a step.
+func knownValue(v []byte) string {
+	switch string(v) {
+	case "run":
+		return "run"
+	case "ok":
+		return "ok"
+	case "failed":
+		return "failed"
+	case "skipped":
+		return "skipped"
+	case "ssh":
+		return "ssh"
+	case "xmlapi":
+		return "xmlapi"
+	case "replay":
+		return "replay"
+	}
+	return string(v)
 }
 
 // lexer reads manifest.json for scan: the structure of its top-level
