@@ -108,7 +108,39 @@ func Parse(name, text string, data any) (map[string]any, error) {
 var errorPrefixes = []string{"unknown command:", "invalid syntax", "server error", "validation error:"}
 
 // errorLine reports the first line of text that is a CLI error message.
+// Text of ASCII lines is read without splitting or lowering it.
 func errorLine(text string) (string, bool) {
+	rest := text
+	for rest != "" {
+		end := strings.IndexAny(rest, "\r\n")
+		if end < 0 {
+			end = len(rest)
+		}
+		l := rest[:end]
+		if end < len(rest) {
+			end++
+			if rest[end-1] == '\r' && end < len(rest) && rest[end] == '\n' {
+				end++
+			}
+		}
+		rest = rest[end:]
+		t := strings.TrimLeft(l, " \t\v\f")
+		for i := 0; i < len(t); i++ {
+			if t[i] >= 0x80 {
+				return errorLineOf(text) // a rune ToLower or TrimSpace may read otherwise
+			}
+		}
+		for _, p := range errorPrefixes {
+			if len(t) >= len(p) && strings.EqualFold(t[:len(p)], p) {
+				return errorLineOf(text)
+			}
+		}
+	}
+	return "", false
+}
+
+// errorLineOf is errorLine for any text: each line lowered, then matched.
+func errorLineOf(text string) (string, bool) {
 	for _, l := range lines(text) {
 		t := strings.ToLower(strings.TrimSpace(l))
 		for _, p := range errorPrefixes {

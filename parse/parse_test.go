@@ -170,3 +170,19 @@ func FuzzSnake(f *testing.F) {
 		}
 	})
 }
+
+// FuzzErrorLine: errorLine finds, in any text, the line errorLineOf (the
+// code it was) finds.
+func FuzzErrorLine(f *testing.F) {
+	for _, s := range []string{"", "tunnel  sap-sap\n  id: 207\n", "Unknown command: show x", "a\r\n  Invalid Syntax.\r\n", "x\rserver error: y",
+		"ok\n\tvalidation error: z", "unkno\u212awn command: y", "\u00a0unknown command: y", "UNKNOWN COMMAND:", "unknown command", "\n\n"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		l, bad := errorLine(text)
+		wl, wbad := errorLineOf(text)
+		if l != wl || bad != wbad {
+			t.Fatalf("errorLine(%q) = %q, %v; was %q, %v", text, l, bad, wl, wbad)
+		}
+	})
+}
