@@ -133,6 +133,18 @@ func appendIndent(dst *bytes.Buffer, src []byte, prefix, indent string) error {
 	}
 	for i := 0; i < len(src); i++ {
 		c := src[i]
+		if inString && !escaped {
+			// the bytes of a string up to its next quote or backslash
+			j := i
+			for j < len(src) && src[j] != '"' && src[j] != '\\' {
+				j++
+			}
+			dst.Write(src[i:j])
+			if i = j; i == len(src) {
+				break
+			}
+			c = src[i]
+		}
 		if inString {
 			switch {
 			case escaped:

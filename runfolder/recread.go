@@ -317,6 +317,15 @@ func (l *lexer) value(dst []byte) ([]byte, error) {
 			}
 			start = l.i
 		}
+		if inString && !escaped {
+			// the bytes of a string up to its next quote or backslash
+			for l.i < l.n && l.buf[l.i] != '"' && l.buf[l.i] != '\\' {
+				l.i++
+			}
+			if l.i == l.n {
+				continue
+			}
+		}
 		b := l.buf[l.i]
 		if inString {
 			l.i++
