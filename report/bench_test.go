@@ -94,6 +94,10 @@ func runDir(b *testing.B) (string, string) {
 // per step). The floor does not write the undo lines of every tenth step,
 // the manifest, summary.md or report.html, and nothing is synced. x-floor is
 // the engine's µs/step over the floor's; the two take turns going first.
+// cpu-µs/step and floor-cpu-µs/step are the CPU time (user and system, all
+// the process's threads: the engine's own goroutines and the collector)
+// each used, and x-floor-cpu their ratio: on a machine shared with other
+// work they move less than the wall times.
 //
 //	go test ./report -run '^$' -bench ReplayEndToEnd -benchmem
 func BenchmarkReplayEndToEnd(b *testing.B) {
@@ -107,20 +111,27 @@ func BenchmarkReplayEndToEnd(b *testing.B) {
 			peakrss.Reset()
 			stop := sampleHeap()
 			b.ReportAllocs()
-			var floorTime time.Duration
+			var floorTime, floorCPU, engineCPU time.Duration
+			floor := func(dir string) {
+				c := processCPU()
+				floorTime += floorRun(b, dir, n)
+				floorCPU += processCPU() - c
+			}
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				dir := filepath.Join(out, fmt.Sprintf("%d-%d", n, i))
 				fdir := filepath.Join(out, fmt.Sprintf("floor-%d-%d", n, i))
 				if i%2 == 1 {
 					b.StopTimer()
-					floorTime += floorRun(b, fdir, n)
+					floor(fdir)
 					b.StartTimer()
 				}
+				c := processCPU()
 				replayRun(b, pbPath, cassPath, dir)
+				engineCPU += processCPU() - c
 				b.StopTimer()
 				if i%2 == 0 {
-					floorTime += floorRun(b, fdir, n)
+					floor(fdir)
 				}
 				os.RemoveAll(dir)
 				os.RemoveAll(fdir)
@@ -133,6 +144,12 @@ func BenchmarkReplayEndToEnd(b *testing.B) {
 			b.ReportMetric(engineStep, "µs/step")
 			b.ReportMetric(floorStep, "floor-µs/step")
 			b.ReportMetric(engineStep/floorStep, "x-floor")
+			if floorCPU > 0 {
+				perStep := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(b.N*n) }
+				b.ReportMetric(perStep(engineCPU), "cpu-µs/step")
+				b.ReportMetric(perStep(floorCPU), "floor-cpu-µs/step")
+				b.ReportMetric(float64(engineCPU)/float64(floorCPU), "x-floor-cpu")
+			}
 			b.ReportMetric(float64(peakrss.Bytes())/(1<<20), "peak-RSS-MiB")
 			b.ReportMetric(float64(heap)/(1<<20), "peak-heap-MiB")
 		})
