@@ -128,12 +128,12 @@ func (ru *run) reach(s *playbook.Step) {
 // previous run as a single run does, or, in a case (Options.Sync), until
 // the shared start of run i on every end. what names the step in the wait.
 func (ru *run) pace(ctx context.Context, s *playbook.Step, i, count int, interval time.Duration, what string) error {
-	if i == 1 && (ru.o.Sync == nil || count < 2) {
-		return nil // the first run of a step nothing paces
-	}
 	why := fmt.Sprintf("next run of %s (%d/%d)", what, i, count)
 	if ru.o.Sync == nil || count < 2 {
-		return ru.sleep(ctx, interval, why)
+		if i > 1 {
+			return ru.sleep(ctx, interval, why)
+		}
+		return nil
 	}
 	_, virtual := ru.clock.(*virtualClock)
 	m, err := ru.meet(ctx, SyncPoint{Step: s, Run: i, Runs: count, Interval: interval, Virtual: virtual})
