@@ -192,9 +192,11 @@ func appendPlain(b *bytes.Buffer, e *JournalEntry) bool {
 		}
 	}
 	var num [64]byte
-	b.WriteString(`{"time":`)
-	b.Write(e.Time.AppendFormat(num[:0], `"`+time.RFC3339Nano+`"`))
-	b.WriteString(`,"event":"`)
+	b.WriteString(`{"time":"`)
+	// RFC3339Nano alone, quotes outside: the layout time formats
+	// without parsing it.
+	b.Write(e.Time.AppendFormat(num[:0], time.RFC3339Nano))
+	b.WriteString(`","event":"`)
 	b.WriteString(e.Event)
 	b.WriteByte('"')
 	str := func(key, v string) {

@@ -22,6 +22,9 @@ func (r *Runner) render(t *playbook.Template, env map[string]any) (real, shown s
 	if t == nil {
 		return "", "", nil
 	}
+	if len(t.Parts) == 1 && t.Parts[0].Expr == nil {
+		return t.Parts[0].Lit, t.Parts[0].Lit, nil // literal text, shown as written
+	}
 	var rb, sb strings.Builder
 	for _, p := range t.Parts {
 		if p.Expr == nil {

@@ -218,7 +218,10 @@ func (ru *run) runCommand(ctx context.Context, s *playbook.Step) error {
 	if s.ForEach != nil {
 		return ru.runForEach(ctx, s)
 	}
-	env := ru.env(nil)
+	var env map[string]any // what the step renders reads none: no environment to build
+	if !literalStep(s) {
+		env = ru.env(nil)
+	}
 	forms, err := ru.commands(s, env)
 	if err != nil {
 		return err
@@ -281,6 +284,34 @@ func (ru *run) runCommand(ctx context.Context, s *playbook.Step) error {
 		}
 	}
 	return nil
+}
+
+// literalStep reports whether runCommand renders s without reading the
+// environment: its command (every form), XML form, prompt answers and
+// undo forms are literal text, and it has no repeat.
+func literalStep(s *playbook.Step) bool {
+	literal := func(ts ...*playbook.Template) bool {
+		for _, t := range ts {
+			if t != nil && !(len(t.Parts) == 1 && t.Parts[0].Expr == nil) {
+				return false
+			}
+		}
+		return true
+	}
+	if s.Repeat != nil || !literal(s.Run, s.XML) || !literal(s.OneOf...) {
+		return false
+	}
+	for _, a := range s.Prompts {
+		if !literal(a.Answer) {
+			return false
+		}
+	}
+	for _, u := range s.Undo {
+		if !literal(u...) {
+			return false
+		}
+	}
+	return true
 }
 
 // commands renders the forms of the run step s (one, or its one_of), each

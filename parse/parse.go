@@ -108,7 +108,39 @@ func Parse(name, text string, data any) (map[string]any, error) {
 var errorPrefixes = []string{"unknown command:", "invalid syntax", "server error", "validation error:"}
 
 // errorLine reports the first line of text that is a CLI error message.
+// Text of ASCII lines is read without splitting or lowering it.
 func errorLine(text string) (string, bool) {
+	rest := text
+	for rest != "" {
+		end := strings.IndexAny(rest, "\r\n")
+		if end < 0 {
+			end = len(rest)
+		}
+		l := rest[:end]
+		if end < len(rest) {
+			end++
+			if rest[end-1] == '\r' && end < len(rest) && rest[end] == '\n' {
+				end++
+			}
+		}
+		rest = rest[end:]
+		t := strings.TrimLeft(l, " \t\v\f")
+		for i := 0; i < len(t); i++ {
+			if t[i] >= 0x80 {
+				return errorLineOf(text) // a rune ToLower or TrimSpace may read otherwise
+			}
+		}
+		for _, p := range errorPrefixes {
+			if len(t) >= len(p) && strings.EqualFold(t[:len(p)], p) {
+				return errorLineOf(text)
+			}
+		}
+	}
+	return "", false
+}
+
+// errorLineOf is errorLine for any text: each line lowered, then matched.
+func errorLineOf(text string) (string, bool) {
 	for _, l := range lines(text) {
 		t := strings.ToLower(strings.TrimSpace(l))
 		for _, p := range errorPrefixes {
@@ -135,6 +167,9 @@ func lines(text string) []string {
 // characters than letters and digits a single '_', none at either end.
 // "en/decap context" → "en_decap_context", "SPI(in)" → "spi_in".
 func snake(label string) string {
+	if isSnake(label) {
+		return label
+	}
 	var b strings.Builder
 	b.Grow(len(label))
 	sep := false
@@ -150,6 +185,20 @@ func snake(label string) string {
 		sep = true
 	}
 	return b.String()
+}
+
+// isSnake reports whether snake(label) is label: lower-case ASCII
+// letters and digits, each run of them one '_' apart.
+func isSnake(label string) bool {
+	for i := 0; i < len(label); i++ {
+		switch c := label[i]; {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
+		case c == '_' && i > 0 && i < len(label)-1 && label[i-1] != '_':
+		default:
+			return false
+		}
+	}
+	return label != ""
 }
 
 // value converts a cell or value to int64 or float64 when it is a plain

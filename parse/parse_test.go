@@ -141,3 +141,48 @@ func TestValue(t *testing.T) {
 		}
 	}
 }
+
+// FuzzSnake: snake gives, for any label, what it gave before it kept a
+// label that is already a field name as it is.
+func FuzzSnake(f *testing.F) {
+	for _, s := range []string{"decap packets", "id", "a_b", "a__b", "_a", "a_", "_", "K\u212a", "x1_2y", "Ab"} {
+		f.Add(s)
+	}
+	old := func(label string) string {
+		var b strings.Builder
+		sep := false
+		for _, r := range strings.ToLower(label) {
+			if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') {
+				if sep && b.Len() > 0 {
+					b.WriteByte('_')
+				}
+				sep = false
+				b.WriteRune(r)
+				continue
+			}
+			sep = true
+		}
+		return b.String()
+	}
+	f.Fuzz(func(t *testing.T, label string) {
+		if got, want := snake(label), old(label); got != want {
+			t.Fatalf("snake(%q) = %q, was %q", label, got, want)
+		}
+	})
+}
+
+// FuzzErrorLine: errorLine finds, in any text, the line errorLineOf (the
+// code it was) finds.
+func FuzzErrorLine(f *testing.F) {
+	for _, s := range []string{"", "tunnel  sap-sap\n  id: 207\n", "Unknown command: show x", "a\r\n  Invalid Syntax.\r\n", "x\rserver error: y",
+		"ok\n\tvalidation error: z", "unkno\u212awn command: y", "\u00a0unknown command: y", "UNKNOWN COMMAND:", "unknown command", "\n\n"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		l, bad := errorLine(text)
+		wl, wbad := errorLineOf(text)
+		if l != wl || bad != wbad {
+			t.Fatalf("errorLine(%q) = %q, %v; was %q, %v", text, l, bad, wl, wbad)
+		}
+	})
+}

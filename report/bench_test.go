@@ -2,10 +2,16 @@ package report_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
+	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -76,6 +82,23 @@ func runDir(b *testing.B) (string, string) {
 // reports µs per step, and the peak RSS (VmHWM, reset before each size) and
 // peak heap in use during the runs: both should stay flat from 1k to 10k.
 //
+// Each iteration also runs a floor on the same file system, timed apart:
+// per step only the file-system work a run folder must do for it, with
+// plain os calls and no engine code. It creates, writes and closes the
+// step's output file (steps/NNN-sI.txt, the cassette's bytes) with
+// os.WriteFile, and appends the step's record line to .steps.jsonl and its
+// step-start and step-end lines to journal.jsonl, one write each, to files
+// opened once per run with O_APPEND as the engine opens them. Those lines
+// are built in a reused buffer with the same bytes as the engine's (the
+// replay clock's fixed time, the output's real sha256, computed once, not
+// per step). The floor does not write the undo lines of every tenth step,
+// the manifest, summary.md or report.html, and nothing is synced. x-floor is
+// the engine's µs/step over the floor's; the two take turns going first.
+// cpu-µs/step and floor-cpu-µs/step are the CPU time (user and system, all
+// the process's threads: the engine's own goroutines and the collector)
+// each used, and x-floor-cpu their ratio: on a machine shared with other
+// work they move less than the wall times.
+//
 //	go test ./report -run '^$' -bench ReplayEndToEnd -benchmem
 func BenchmarkReplayEndToEnd(b *testing.B) {
 	for _, n := range []int{1000, 10000} {
@@ -88,42 +111,169 @@ func BenchmarkReplayEndToEnd(b *testing.B) {
 			peakrss.Reset()
 			stop := sampleHeap()
 			b.ReportAllocs()
+			var floorTime, floorCPU, engineCPU time.Duration
+			floor := func(dir string) {
+				c := processCPU()
+				floorTime += floorRun(b, dir, n)
+				floorCPU += processCPU() - c
+			}
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				pb, err := playbook.Load(pbPath)
-				if err != nil {
-					b.Fatal(err)
-				}
-				c, err := replay.Open(cassPath) // as runbook run --transport replay does
-				if err != nil {
-					b.Fatal(err)
-				}
 				dir := filepath.Join(out, fmt.Sprintf("%d-%d", n, i))
-				r := engine.New(engine.Options{
-					Folder:   runfolder.Create,
-					Playbook: pb, Params: map[string]any{}, Target: "fw1", Transport: "replay",
-					Dir: dir, Yes: true,
-					Open: func(context.Context) (transports.Transport, error) {
-						return replay.New(c, replay.Options{}), nil
-					},
-				})
-				if res := r.Run(context.Background()); res.ExitCode != 0 {
-					b.Fatalf("exit %d: %v", res.ExitCode, res.Err)
+				fdir := filepath.Join(out, fmt.Sprintf("floor-%d-%d", n, i))
+				if i%2 == 1 {
+					b.StopTimer()
+					floor(fdir)
+					b.StartTimer()
 				}
-				if err := report.WriteDir(dir); err != nil {
-					b.Fatal(err)
-				}
+				c := processCPU()
+				replayRun(b, pbPath, cassPath, dir)
+				engineCPU += processCPU() - c
 				b.StopTimer()
+				if i%2 == 0 {
+					floor(fdir)
+				}
 				os.RemoveAll(dir)
+				os.RemoveAll(fdir)
 				b.StartTimer()
 			}
 			b.StopTimer()
 			heap := stop()
-			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N*n), "µs/step")
+			engineStep := float64(b.Elapsed().Microseconds()) / float64(b.N*n)
+			floorStep := float64(floorTime.Microseconds()) / float64(b.N*n)
+			b.ReportMetric(engineStep, "µs/step")
+			b.ReportMetric(floorStep, "floor-µs/step")
+			b.ReportMetric(engineStep/floorStep, "x-floor")
+			if floorCPU > 0 {
+				perStep := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(b.N*n) }
+				b.ReportMetric(perStep(engineCPU), "cpu-µs/step")
+				b.ReportMetric(perStep(floorCPU), "floor-cpu-µs/step")
+				b.ReportMetric(float64(engineCPU)/float64(floorCPU), "x-floor-cpu")
+			}
 			b.ReportMetric(float64(peakrss.Bytes())/(1<<20), "peak-RSS-MiB")
 			b.ReportMetric(float64(heap)/(1<<20), "peak-heap-MiB")
 		})
 	}
+}
+
+// replayRun runs the playbook pbPath against the cassette cassPath into
+// the run folder dir, as `runbook run --transport replay` does, then
+// writes its report.html.
+func replayRun(tb testing.TB, pbPath, cassPath, dir string) {
+	tb.Helper()
+	pb, err := playbook.Load(pbPath)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	c, err := replay.Open(cassPath)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	r := engine.New(engine.Options{
+		Folder:   runfolder.Create,
+		Playbook: pb, Params: map[string]any{}, Target: "fw1", Transport: "replay",
+		Dir: dir, Yes: true,
+		Open: func(context.Context) (transports.Transport, error) {
+			return replay.New(c, replay.Options{}), nil
+		},
+	})
+	if res := r.Run(context.Background()); res.ExitCode != 0 {
+		tb.Fatalf("exit %d: %v", res.ExitCode, res.Err)
+	}
+	if err := report.WriteDir(dir); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// floorOutput is what writeBig's cassette answers to every command.
+const floorOutput = "tunnel  sap-sap\n        id:                     207\n        encap packets:          387833\n        decap packets:          1483008\n"
+
+// floorRun does in dir, for n steps, the file-system work of the run
+// folder of writeBig's playbook (see BenchmarkReplayEndToEnd), and returns
+// how long it took.
+func floorRun(b testing.TB, dir string, n int) time.Duration {
+	b.Helper()
+	sum := sha256.Sum256([]byte(floorOutput))
+	sha := hex.EncodeToString(sum[:])
+	const ts = `"2026-12-02T07:03:39.568889379Z"`
+	out := []byte(floorOutput)
+	var name, line []byte
+	start := time.Now()
+	if err := os.MkdirAll(filepath.Join(dir, "steps"), 0o755); err != nil {
+		b.Fatal(err)
+	}
+	open := func(name string, mode os.FileMode) *os.File {
+		f, err := os.OpenFile(filepath.Join(dir, name), os.O_CREATE|os.O_WRONLY|os.O_APPEND, mode)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return f
+	}
+	journal, records := open("journal.jsonl", 0o600), open(".steps.jsonl", 0o644)
+	write := func(f *os.File, p []byte) {
+		if _, err := f.Write(p); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for i := range n {
+		seq := i + 1
+		id := "s" + strconv.Itoa(i)
+		cmd := "show vpn flow tunnel-id " + strconv.Itoa(i)
+		line = append(line[:0], `{"time":`+ts+`,"event":"step-start","step":"`...)
+		line = append(line, id...)
+		line = append(line, `","seq":`...)
+		line = strconv.AppendInt(line, int64(seq), 10)
+		line = append(line, `,"command":"`...)
+		line = append(line, cmd...)
+		line = append(line, "\"}\n"...)
+		write(journal, line)
+
+		name = append(name[:0], dir...)
+		name = append(name, "/steps/"...)
+		rel := len(name) - len("steps/")
+		if seq < 100 {
+			name = append(name, '0')
+		}
+		if seq < 10 {
+			name = append(name, '0')
+		}
+		name = strconv.AppendInt(name, int64(seq), 10)
+		name = append(name, '-')
+		name = append(name, id...)
+		name = append(name, ".txt"...)
+		if err := os.WriteFile(string(name), out, 0o644); err != nil {
+			b.Fatal(err)
+		}
+
+		line = append(line[:0], `{"seq":`...)
+		line = strconv.AppendInt(line, int64(seq), 10)
+		line = append(line, `,"id":"`...)
+		line = append(line, id...)
+		line = append(line, `","kind":"run","line":`...)
+		line = strconv.AppendInt(line, int64(4+3*i+(i+9)/10), 10)
+		line = append(line, `,"command":"`...)
+		line = append(line, cmd...)
+		line = append(line, `","transport":"replay","start":`+ts+`,"end":`+ts+`,"status":"ok","output":"`...)
+		line = append(line, name[rel:]...)
+		line = append(line, `","sha256":"`...)
+		line = append(line, sha...)
+		line = append(line, "\"}\n"...)
+		write(records, line)
+
+		line = append(line[:0], `{"time":`+ts+`,"event":"step-end","step":"`...)
+		line = append(line, id...)
+		line = append(line, `","seq":`...)
+		line = strconv.AppendInt(line, int64(seq), 10)
+		line = append(line, `,"status":"ok"}`+"\n"...)
+		write(journal, line)
+	}
+	if err := journal.Close(); err != nil {
+		b.Fatal(err)
+	}
+	if err := records.Close(); err != nil {
+		b.Fatal(err)
+	}
+	return time.Since(start)
 }
 
 // sampleHeap samples HeapInuse every 10ms until the returned func is
@@ -150,4 +300,73 @@ func sampleHeap() func() uint64 {
 		}
 	}()
 	return func() uint64 { close(done); <-stopped; return peak.Load() }
+}
+
+// TestFloorWritesTheEngineBytes pins that the floor of
+// BenchmarkReplayEndToEnd writes what the engine writes for the same
+// steps: the same output files, the same step-start and step-end journal
+// lines, the same step records (but for the time of day).
+func TestFloorWritesTheEngineBytes(t *testing.T) {
+	const n = 25
+	pbPath, cassPath := writeBig(t, t.TempDir(), n)
+	dir, fdir := filepath.Join(t.TempDir(), "run"), filepath.Join(t.TempDir(), "floor")
+	replayRun(t, pbPath, cassPath, dir)
+	floorRun(t, fdir, n)
+
+	read := func(p string) string {
+		t.Helper()
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	names := func(d string) []string {
+		t.Helper()
+		es, err := os.ReadDir(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var s []string
+		for _, e := range es {
+			s = append(s, e.Name()+"\n"+read(filepath.Join(d, e.Name())))
+		}
+		return s
+	}
+	if got, want := names(filepath.Join(fdir, "steps")), names(filepath.Join(dir, "steps")); !slices.Equal(got, want) {
+		t.Errorf("steps/: floor wrote\n%q\nthe engine\n%q", got, want)
+	}
+
+	stamp := regexp.MustCompile(`"20[0-9-]+T[0-9:.]+Z"`)
+	lines := func(s string, keep func(string) bool) []string {
+		var l []string
+		for _, x := range strings.Split(strings.TrimSpace(s), "\n") {
+			if keep(x) {
+				l = append(l, stamp.ReplaceAllString(x, `"T"`))
+			}
+		}
+		return l
+	}
+	stepEvent := func(l string) bool {
+		return strings.Contains(l, `"event":"step-start"`) || strings.Contains(l, `"event":"step-end"`)
+	}
+	if got, want := lines(read(filepath.Join(fdir, "journal.jsonl")), stepEvent), lines(read(filepath.Join(dir, "journal.jsonl")), stepEvent); !slices.Equal(got, want) {
+		t.Errorf("journal: floor wrote\n%s\nthe engine\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+
+	m, err := runfolder.ReadManifest(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for _, s := range m.Steps {
+		b, err := json.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, stamp.ReplaceAllString(string(b), `"T"`))
+	}
+	if got := lines(read(filepath.Join(fdir, ".steps.jsonl")), func(string) bool { return true }); !slices.Equal(got, want) {
+		t.Errorf("step records: floor wrote\n%s\nthe engine\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
 }

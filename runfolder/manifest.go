@@ -43,7 +43,7 @@ func (f *Folder) records(fn func([]byte) error) error {
 func (f *Folder) eachRecord(fn func(engine.StepRecord) error) error {
 	err := f.records(func(b []byte) error {
 		var rec engine.StepRecord
-		if err := json.Unmarshal(b, &rec); err != nil {
+		if err := unmarshalRecord(b, &rec); err != nil {
 			return err
 		}
 		return fn(rec)
@@ -153,91 +153,11 @@ func Scan(dir string, fn func(engine.StepRecord) error) (*engine.Manifest, error
 		return nil, err
 	}
 	defer r.Close()
-	m, err := scan(bufio.NewReaderSize(r, 64<<10), fn)
+	m, err := scan(r, fn)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, "manifest.json"), err)
 	}
 	return m, nil
-}
-
-func scan(r io.Reader, fn func(engine.StepRecord) error) (*engine.Manifest, error) {
-	dec := json.NewDecoder(r)
-	if err := delim(dec, '{'); err != nil {
-		return nil, err
-	}
-	// Every other key is small: kept as written, decoded at the end.
-	var rest bytes.Buffer
-	rest.WriteByte('{')
-	for dec.More() {
-		t, err := dec.Token()
-		if err != nil {
-			return nil, err
-		}
-		key, ok := t.(string)
-		if !ok {
-			return nil, fmt.Errorf("manifest: want a key, got %v", t)
-		}
-		if key == "steps" {
-			if err := scanSteps(dec, fn); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return nil, err
-		}
-		if rest.Len() > 1 {
-			rest.WriteByte(',')
-		}
-		k, _ := json.Marshal(key)
-		rest.Write(k)
-		rest.WriteByte(':')
-		rest.Write(raw)
-	}
-	if err := delim(dec, '}'); err != nil {
-		return nil, err
-	}
-	rest.WriteByte('}')
-	var m engine.Manifest
-	if err := json.Unmarshal(rest.Bytes(), &m); err != nil {
-		return nil, err
-	}
-	return &m, nil
-}
-
-func scanSteps(dec *json.Decoder, fn func(engine.StepRecord) error) error {
-	t, err := dec.Token()
-	if err != nil {
-		return err
-	}
-	if t == nil { // "steps": null
-		return nil
-	}
-	if d, ok := t.(json.Delim); !ok || d != '[' {
-		return fmt.Errorf("manifest: steps: want an array, got %v", t)
-	}
-	for dec.More() {
-		var rec engine.StepRecord
-		if err := dec.Decode(&rec); err != nil {
-			return err
-		}
-		if err := fn(rec); err != nil {
-			return err
-		}
-	}
-	return delim(dec, ']')
-}
-
-func delim(dec *json.Decoder, want json.Delim) error {
-	t, err := dec.Token()
-	if err != nil {
-		return err
-	}
-	if d, ok := t.(json.Delim); !ok || d != want {
-		return fmt.Errorf("manifest: want %q, got %v", want, t)
-	}
-	return nil
 }
 
 // ReadManifest reads the run folder dir's manifest.json, steps included,

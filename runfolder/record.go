@@ -50,11 +50,13 @@ func appendJSON(dst []byte, rec engine.StepRecord) ([]byte, error) {
 	str("transport", rec.Transport)
 	integer("run", rec.Run)
 	str("item", rec.Item)
-	dst = append(dst, `,"start":`...)
-	dst = rec.Start.AppendFormat(dst, `"`+time.RFC3339Nano+`"`)
-	dst = append(dst, `,"end":`...)
-	dst = rec.End.AppendFormat(dst, `"`+time.RFC3339Nano+`"`)
-	dst = append(dst, `,"status":"`...)
+	// RFC3339Nano alone, quotes outside: the layout time formats without
+	// parsing it.
+	dst = append(dst, `,"start":"`...)
+	dst = rec.Start.AppendFormat(dst, time.RFC3339Nano)
+	dst = append(dst, `","end":"`...)
+	dst = rec.End.AppendFormat(dst, time.RFC3339Nano)
+	dst = append(dst, `","status":"`...)
 	dst = append(dst, rec.Status...)
 	dst = append(dst, '"')
 	str("error", rec.Error)
@@ -131,6 +133,18 @@ func appendIndent(dst *bytes.Buffer, src []byte, prefix, indent string) error {
 	}
 	for i := 0; i < len(src); i++ {
 		c := src[i]
+		if inString && !escaped {
+			// the bytes of a string up to its next quote or backslash
+			j := i
+			for j < len(src) && src[j] != '"' && src[j] != '\\' {
+				j++
+			}
+			dst.Write(src[i:j])
+			if i = j; i == len(src) {
+				break
+			}
+			c = src[i]
+		}
 		if inString {
 			switch {
 			case escaped:

@@ -214,3 +214,21 @@ func TestAppendJSONEveryField(t *testing.T) {
 		t.Errorf("appendJSON misses a field of engine.StepRecord:\n got %s\nwant %s", got, want)
 	}
 }
+
+// FuzzRFC3339NanoQuoted: time formats RFC3339Nano alone (its fast path)
+// with the bytes of the layout in quotes (parsed), for any time and zone,
+// so appendJSON and the journal write the times they wrote before.
+func FuzzRFC3339NanoQuoted(f *testing.F) {
+	f.Add(int64(0), int64(0), 0)
+	f.Add(int64(1795773753), int64(123456789), 3600)
+	f.Add(int64(-62167219200-86400), int64(120000000), 561)
+	f.Add(int64(253402300800), int64(1), -34200)
+	f.Fuzz(func(t *testing.T, sec, nsec int64, off int) {
+		tm := time.Unix(sec, nsec).In(time.FixedZone("z", off%(36*3600)))
+		want := tm.AppendFormat(nil, `"`+time.RFC3339Nano+`"`)
+		got := append(append([]byte{'"'}, tm.AppendFormat(nil, time.RFC3339Nano)...), '"')
+		if !bytes.Equal(got, want) {
+			t.Fatalf("%v: got %s, want %s", tm, got, want)
+		}
+	})
+}

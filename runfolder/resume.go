@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -95,7 +94,7 @@ func eachRecordLine(path string, fn func(engine.StepRecord) error) (torn string,
 			continue
 		}
 		var rec engine.StepRecord
-		if err := json.Unmarshal(line, &rec); err != nil {
+		if err := unmarshalRecord(line, &rec); err != nil {
 			if !ended {
 				return fmt.Sprintf("line %d of %s, %d bytes", n, RecordsFile, len(line)), nil
 			}

@@ -163,7 +163,9 @@ func (f *Folder) output(rel string, b []byte) (string, error) {
 		return "", err
 	}
 	h := sha256.Sum256(b)
-	return hex.EncodeToString(h[:]), nil
+	var x [2 * sha256.Size]byte
+	hex.Encode(x[:], h[:])
+	return string(x[:]), nil
 }
 
 // step appends rec to RecordsFile: written (not synced) when it returns,

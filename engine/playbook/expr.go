@@ -551,6 +551,9 @@ func (t *Template) Static() bool {
 // Values are written naturally: integers without ".0", durations as "10s",
 // nil as "".
 func (t *Template) Render(env map[string]any) (string, error) {
+	if len(t.Parts) == 1 && t.Parts[0].Expr == nil {
+		return t.Parts[0].Lit, nil
+	}
 	var b strings.Builder
 	for _, p := range t.Parts {
 		if p.Expr == nil {

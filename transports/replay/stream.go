@@ -12,7 +12,6 @@ import (
 	"bufio"
 	"bytes"
 	"io"
-	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -57,6 +56,8 @@ type streamer struct {
 	ind int
 	// fast counts the items fastExchange read (for the tests).
 	fast int
+	// lit is where literal puts a block together before its one string.
+	lit []byte
 }
 
 // next returns the next line without its line break, and false at the end.
@@ -372,7 +373,7 @@ func (s *streamer) literal(head []byte, keyInd, i int, line func(int) []byte) (s
 	explicit := len(head) > 1 && head[1] == '2'
 	ind := keyInd + 2
 	nl := len(s.starts)
-	var b strings.Builder
+	b := s.lit[:0]
 	breaks := 0 // line breaks held back: trailing ones obey the chomping
 	content := false
 	for ; i < nl; i++ {
@@ -401,13 +402,13 @@ func (s *streamer) literal(head []byte, keyInd, i int, line func(int) []byte) (s
 			return "", i, false
 		}
 		if content {
-			b.WriteByte('\n')
+			b = append(b, '\n')
 		}
 		for range breaks {
-			b.WriteByte('\n')
+			b = append(b, '\n')
 		}
 		breaks = 0
-		b.Write(l[ind:])
+		b = append(b, l[ind:]...)
 		content = true
 	}
 	if !content {
@@ -415,14 +416,17 @@ func (s *streamer) literal(head []byte, keyInd, i int, line func(int) []byte) (s
 	}
 	switch chomp {
 	case 0:
-		b.WriteByte('\n')
+		b = append(b, '\n')
 	case '+':
-		b.WriteByte('\n')
+		b = append(b, '\n')
 		for range breaks {
-			b.WriteByte('\n')
+			b = append(b, '\n')
 		}
 	}
-	return b.String(), i, true
+	if cap(b) <= 64<<10 { // a big output is not held after
+		s.lit = b
+	}
+	return string(b), i, true
 }
 
 // flowScalar reads a one-line scalar the way YAML does, when it is a plain
