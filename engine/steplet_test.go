@@ -65,8 +65,13 @@ steps:
 	if res.ExitCode != 0 {
 		t.Fatalf("exit %d: %v", res.ExitCode, res.Err)
 	}
-	if s := step(t, written(t, res), "ike"); s.Status != "skipped" {
+	s := step(t, written(t, res), "ike")
+	if s.Status != "skipped" {
 		t.Errorf("ike %s, want skipped", s.Status)
+	}
+	// Its record says why: the let's value.
+	if want := []engine.LetValue{{Name: "GW", Value: `""`}}; !reflect.DeepEqual(s.Lets, want) {
+		t.Errorf("ike's lets %+v, want %+v", s.Lets, want)
 	}
 }
 
@@ -104,6 +109,17 @@ steps:
 	res := runLets(t, src, nil, nil, ex...)
 	if res.ExitCode != 0 {
 		t.Fatalf("exit %d: %v", res.ExitCode, res.Err)
+	}
+	// Each record of the step holds its lets (evaluated once); the steps
+	// without lets, none.
+	m := written(t, res)
+	var lets [][]engine.LetValue
+	for _, s := range m.Steps {
+		lets = append(lets, s.Lets)
+	}
+	pcap := []engine.LetValue{{Name: "T", Value: "7"}, {Name: "F", Value: "tid7"}}
+	if want := [][]engine.LetValue{nil, pcap, pcap, nil}; !reflect.DeepEqual(lets, want) {
+		t.Errorf("the records' lets %+v, want %+v", lets, want)
 	}
 	var undo []string
 	for _, u := range res.Manifest.Undo {
@@ -173,6 +189,7 @@ steps:
   - id: lic
     let:
       C: 'params.code'
+      L: '[params.code, "x"]'
     run: request license fetch auth-code ${C}
     undo: request license info ${C}
 `, map[string]string{"code": "env:LET_CODE"}, &secret.Resolver{Getenv: func(string) string { return code }},
@@ -181,8 +198,13 @@ steps:
 	if res.ExitCode != 0 {
 		t.Fatalf("exit %d: %v", res.ExitCode, res.Err)
 	}
-	if s := step(t, written(t, res), "lic"); s.Command != "request license fetch auth-code "+secret.Placeholder {
+	s := step(t, written(t, res), "lic")
+	if s.Command != "request license fetch auth-code "+secret.Placeholder {
 		t.Errorf("command written %q", s.Command)
+	}
+	// The lets' values are redacted as values, the list's element too.
+	if want := []engine.LetValue{{Name: "C", Value: secret.Placeholder}, {Name: "L", Value: "[" + secret.Placeholder + ", x]"}}; !reflect.DeepEqual(s.Lets, want) {
+		t.Errorf("lets written %+v, want %+v", s.Lets, want)
 	}
 	err := filepath.WalkDir(res.Dir, func(p string, d os.DirEntry, err error) error {
 		if err != nil || d.IsDir() {

@@ -34,6 +34,11 @@ func recordCases() []engine.StepRecord {
 		{Seq: 10, Kind: "run", Start: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), End: t0, Status: "ok"},
 		{Seq: 11, Kind: "run", Start: time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC), End: t0, Status: "ok"},
 		{Seq: 12, Kind: "run", Start: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), End: time.Date(2026, 1, 1, 0, 0, 0, 100, time.Local), Status: "ok"},
+		{Seq: 13, ID: "ike", Kind: "run", Command: "show vpn ike-sa gateway g1", Start: t0, End: t0, Status: "ok", Lets: []engine.LetValue{{Name: "GWS", Value: "[g1, g2]"}, {Name: "N", Value: "2"}}},
+		{Seq: 14, Kind: "run", Start: t0, End: t0, Status: "skipped", Lets: []engine.LetValue{{Name: "GWS", Value: "[]"}, {}}},
+		{Seq: 15, Kind: "run", Start: t0, End: t0, Status: "ok", Lets: []engine.LetValue{{Name: "PW", Value: "«redacted»"}, {Name: "L", Value: "[a, …3 more]"}}},
+		{Seq: 16, Kind: "run", Start: t0, End: t0, Status: "ok", Lets: []engine.LetValue{{Name: "Q", Value: `say "a" <b>` + "\n"}}},
+		{Seq: 17, Kind: "run", Start: t0, End: t0, Status: "ok", Lets: []engine.LetValue{}},
 	}
 }
 
@@ -58,14 +63,21 @@ func TestAppendJSONAsMarshal(t *testing.T) {
 // FuzzAppendJSON: for any strings, numbers and times, appendJSON gives
 // json.Marshal's bytes.
 func FuzzAppendJSON(f *testing.F) {
-	f.Add(1, "s1", "run", "show a", "ssh", "", "ok", "", "steps/001-s1.txt", "", int64(0), 0, false)
-	f.Add(-3, "é", "", "a\"b<c>", "", "it\xffem", "x\ny", "\u2028", "", "n\\", int64(1e18), 61, true)
-	f.Fuzz(func(t *testing.T, seq int, id, kind, cmd, tr, item, status, errText, output, note string, ns int64, off int, notEv bool) {
+	f.Add(1, "s1", "run", "show a", "ssh", "", "ok", "", "steps/001-s1.txt", "", int64(0), 0, false, "", "")
+	f.Add(-3, "é", "", "a\"b<c>", "", "it\xffem", "x\ny", "\u2028", "", "n\\", int64(1e18), 61, true, "GWS", "[g1, …2 more]")
+	f.Add(4, "s4", "run", "show b", "ssh", "", "ok", "", "", "", int64(0), 0, false, "N", "3")
+	f.Fuzz(func(t *testing.T, seq int, id, kind, cmd, tr, item, status, errText, output, note string, ns int64, off int, notEv bool, letName, letValue string) {
 		zone := time.FixedZone("z", off)
 		rec := engine.StepRecord{Seq: seq, ID: id, Kind: kind, Line: seq / 2, Command: cmd, Transport: tr, Run: seq % 3, Item: item,
 			Start: time.Unix(0, ns).In(zone), End: time.Unix(ns/1e9, ns%7).UTC(), Status: status, Error: errText, Output: output, SHA256: id, Note: note, NotEvidence: notEv}
 		if seq%2 == 0 {
 			rec.AcceptedForm = &seq
+		}
+		if letName != "" || letValue != "" {
+			rec.Lets = []engine.LetValue{{Name: letName, Value: letValue}}
+			if seq%3 == 0 {
+				rec.Lets = append(rec.Lets, engine.LetValue{Name: letValue, Value: letName})
+			}
 		}
 		want, werr := json.Marshal(rec)
 		got, err := appendJSON(nil, rec)

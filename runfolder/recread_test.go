@@ -43,6 +43,13 @@ func recordJSONCases(t testing.TB) [][]byte {
 		`{"refused":[]}`, `{"refused":[{"form":1,"command":"a","error":"b"}]}`, `{"unknown":1}`, `{"unknown":{"a":[1]}}`,
 		`{"seq":1,}`, `{,}`, `{"seq" 1}`, `{"seq":1 "id":"x"}`, `{"seq":1}x`, `{"seq":1}}`, `{"seq":1`, `{"id":"x`, `{`, ``,
 		`[]`, `null`, `"s"`, `{"id":"x"} `, "\n{\"id\":\r\n\t\"x\"}\n",
+		`{"lets":[]}`, `{"lets":null}`, `{"lets":{}}`, `{"lets":"x"}`, `{"lets":[{"name":"a","value":"b"}]}`, `{"lets":[{"value":"b","name":"a"}]}`,
+		`{"lets":[{"name":"a","value":"b"},{"name":"c","value":""}]}`, `{"lets":[{"name":"a"}]}`, `{"lets":[{}]}`, `{"lets":[null]}`,
+		`{"lets":[{"name":"a","value":"b","x":1}]}`, `{"lets":[{"Name":"a","value":"b"}]}`, `{"lets":[{"name":1,"value":"b"}]}`,
+		`{"lets":[{"name":"a","value":"b","name":"c"}]}`, `{"lets":[{"name":"a","value":"b"}],"lets":[{"name":"c"}]}`,
+		`{"lets":[{"name":"a","value":"b"},{"name":"x","value":"y"}],"lets":[{"name":"c","value":"d"}]}`,
+		`{"lets":[{"name":"a","value":"\u00ab"}]}`, `{"lets":[{"name":"a","value":"b"},]}`, `{"lets":[{"name":"a","value":"b"}`,
+		`{"lets":[{"name":"a","value":"b"} , { "name" : "c" , "value" : "d" } ]}`, `{"lets":[{"name":"a","value":"b"}{"name":"c","value":"d"}]}`,
 	} {
 		srcs = append(srcs, []byte(s))
 	}
@@ -78,7 +85,8 @@ func TestUnmarshalRecordAsUnmarshal(t *testing.T) {
 	for _, src := range recordJSONCases(t) {
 		sameAsUnmarshal(t, src)
 	}
-	for i, rec := range recordCases()[1:3] {
+	cases := recordCases()
+	for _, rec := range append(cases[1:3:3], cases[13]) { // the usual records, one with lets
 		b, err := appendJSON(nil, rec)
 		if err != nil {
 			t.Fatal(err)
@@ -90,7 +98,7 @@ func TestUnmarshalRecordAsUnmarshal(t *testing.T) {
 		for _, src := range [][]byte{b, ind.Bytes()} {
 			var got engine.StepRecord
 			if !decodeRecord(src, &got) {
-				t.Errorf("case %d: the usual record %s is left to json.Unmarshal", i+1, src)
+				t.Errorf("record %d: the usual record %s is left to json.Unmarshal", rec.Seq, src)
 			}
 		}
 	}
@@ -123,6 +131,8 @@ func TestDecodeRecordEveryField(t *testing.T) {
 			n := reflect.New(f.Type().Elem())
 			n.Elem().SetInt(3)
 			f.Set(n)
+		case f.Type() == reflect.TypeOf([]engine.LetValue{}):
+			f.Set(reflect.ValueOf([]engine.LetValue{{Name: "x-" + name, Value: "v-" + name}, {}}))
 		default:
 			t.Fatalf("StepRecord.%s: a %s this test cannot fill: teach it, and decodeRecord", name, f.Type())
 		}
