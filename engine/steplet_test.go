@@ -73,6 +73,14 @@ steps:
 	if want := []engine.LetValue{{Name: "GW", Value: `""`}}; !reflect.DeepEqual(s.Lets, want) {
 		t.Errorf("ike's lets %+v, want %+v", s.Lets, want)
 	}
+	// summary.md shows them beside the step's id.
+	sum, err := os.ReadFile(filepath.Join(res.Dir, "summary.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `| ike (let GW = "") | show vpn ike-sa gateway ${GW} | skipped |`; !strings.Contains(string(sum), want) {
+		t.Errorf("summary.md has no %q:\n%s", want, sum)
+	}
 }
 
 // TestStepLetCommandUntilUndo: the command, until and undo are rendered

@@ -106,10 +106,14 @@ func TestSummaryRowAsPrintf(t *testing.T) {
 		if s.Status == "skipped" && s.Note != "" && s.Command != "" {
 			status += " (" + mdCell(s.Note) + ")"
 		}
-		if via {
-			return fmt.Sprintf("| %s | %s | %s%s | %s | %s | %s | %s |\n", seq, s.Start.Format("15:04:05"), s.ID, itemNote(s.Item), mdCell(cmd), s.Transport, status, s.Output)
+		lets := ""
+		if len(s.Lets) > 0 {
+			lets = " (let " + mdCell(engine.LetsText(s.Lets)) + ")"
 		}
-		return fmt.Sprintf("| %s | %s | %s%s | %s | %s | %s |\n", seq, s.Start.Format("15:04:05"), s.ID, itemNote(s.Item), mdCell(cmd), status, s.Output)
+		if via {
+			return fmt.Sprintf("| %s | %s | %s%s%s | %s | %s | %s | %s |\n", seq, s.Start.Format("15:04:05"), s.ID, itemNote(s.Item), lets, mdCell(cmd), s.Transport, status, s.Output)
+		}
+		return fmt.Sprintf("| %s | %s | %s%s%s | %s | %s | %s |\n", seq, s.Start.Format("15:04:05"), s.ID, itemNote(s.Item), lets, mdCell(cmd), status, s.Output)
 	}
 	cases := recordCases()
 	t0 := time.Date(2026, 11, 27, 10, 2, 33, 0, time.UTC)
@@ -117,6 +121,7 @@ func TestSummaryRowAsPrintf(t *testing.T) {
 		engine.StepRecord{Seq: 20, ID: "w", Kind: "wait", Status: "skipped", Note: "when | false", Command: "show x", Start: t0},
 		engine.StepRecord{Seq: 21, ID: "w", Kind: "wait", Status: "skipped", Note: "when false", Start: t0},
 		engine.StepRecord{Seq: 0, Item: "a|b\nc", Command: "x|y", Status: "ok", Start: t0},
+		engine.StepRecord{Seq: 22, ID: "ike", Item: "t1", Command: "show x", Status: "skipped", Note: "when false", Start: t0, Lets: []engine.LetValue{{Name: "GWS", Value: "[a|b]"}, {Name: "S", Value: "x\ny"}}},
 	)
 	for i, rec := range cases {
 		for _, via := range []bool{false, true} {
