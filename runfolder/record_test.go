@@ -185,11 +185,12 @@ func FuzzAppendIndent(f *testing.F) {
 	})
 }
 
-// TestAppendJSONEveryField: a record with every field set (Refused aside,
-// which always goes through json.Marshal) is written as json.Marshal
-// writes it, so a field added to engine.StepRecord and not to appendJSON
-// fails here rather than going missing from .steps.jsonl.
-func TestAppendJSONEveryField(t *testing.T) {
+// everyField is a step record with every field set (Refused aside, which
+// always goes through encoding/json), each to a value of its own: a field
+// added to engine.StepRecord of a type it cannot fill fails t, saying to
+// teach it and the code that must know the field (what).
+func everyField(t *testing.T, what string) engine.StepRecord {
+	t.Helper()
 	var rec engine.StepRecord
 	v := reflect.ValueOf(&rec).Elem()
 	t0 := time.Date(2026, 11, 27, 10, 2, 33, 5, time.UTC)
@@ -200,7 +201,7 @@ func TestAppendJSONEveryField(t *testing.T) {
 		}
 		switch {
 		case f.Type() == reflect.TypeOf(time.Time{}):
-			f.Set(reflect.ValueOf(t0))
+			f.Set(reflect.ValueOf(t0.Add(time.Duration(i) * time.Second)))
 		case f.Kind() == reflect.String:
 			f.SetString("x-" + name)
 		case f.Kind() == reflect.Int:
@@ -211,14 +212,25 @@ func TestAppendJSONEveryField(t *testing.T) {
 			n := reflect.New(f.Type().Elem())
 			n.Elem().SetInt(3)
 			f.Set(n)
+		case f.Type() == reflect.TypeOf([]engine.LetValue{}):
+			f.Set(reflect.ValueOf([]engine.LetValue{{Name: "x-" + name, Value: "v-" + name}, {}}))
 		case f.Kind() == reflect.Slice:
 			f.Set(reflect.MakeSlice(f.Type(), 1, 1))
 		case f.Kind() == reflect.Map:
 			f.Set(reflect.MakeMap(f.Type()))
 		default:
-			t.Fatalf("StepRecord.%s: a %s this test cannot fill: teach it, and appendJSON", name, f.Type())
+			t.Fatalf("StepRecord.%s: a %s this test cannot fill: teach it, and %s", name, f.Type(), what)
 		}
 	}
+	return rec
+}
+
+// TestAppendJSONEveryField: a record with every field set (everyField)
+// is written as json.Marshal writes it, so a field added to
+// engine.StepRecord and not to appendJSON fails here rather than going
+// missing from .steps.jsonl.
+func TestAppendJSONEveryField(t *testing.T) {
+	rec := everyField(t, "appendJSON")
 	want, err := json.Marshal(rec)
 	if err != nil {
 		t.Fatal(err)

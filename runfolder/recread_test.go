@@ -10,7 +10,6 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/runbook-dev/runbook/engine"
 )
@@ -104,39 +103,12 @@ func TestUnmarshalRecordAsUnmarshal(t *testing.T) {
 	}
 }
 
-// TestDecodeRecordEveryField: a record with every field set (Refused
-// aside, which is always left to json.Unmarshal) is decoded without
-// json.Unmarshal, as json.Unmarshal decodes it, so a field added to
-// engine.StepRecord and not to decodeRecord fails here rather than making
-// every record take the slow way.
+// TestDecodeRecordEveryField: a record with every field set (everyField)
+// is decoded without json.Unmarshal, as json.Unmarshal decodes it, so a
+// field added to engine.StepRecord and not to decodeRecord fails here
+// rather than making every record take the slow way.
 func TestDecodeRecordEveryField(t *testing.T) {
-	var rec engine.StepRecord
-	v := reflect.ValueOf(&rec).Elem()
-	t0 := time.Date(2026, 11, 27, 10, 2, 33, 5, time.UTC)
-	for i := range v.NumField() {
-		f, name := v.Field(i), v.Type().Field(i).Name
-		if name == "Refused" {
-			continue
-		}
-		switch {
-		case f.Type() == reflect.TypeOf(time.Time{}):
-			f.Set(reflect.ValueOf(t0.Add(time.Duration(i) * time.Second)))
-		case f.Kind() == reflect.String:
-			f.SetString("x-" + name)
-		case f.Kind() == reflect.Int:
-			f.SetInt(int64(i + 1))
-		case f.Kind() == reflect.Bool:
-			f.SetBool(true)
-		case f.Kind() == reflect.Pointer && f.Type().Elem().Kind() == reflect.Int:
-			n := reflect.New(f.Type().Elem())
-			n.Elem().SetInt(3)
-			f.Set(n)
-		case f.Type() == reflect.TypeOf([]engine.LetValue{}):
-			f.Set(reflect.ValueOf([]engine.LetValue{{Name: "x-" + name, Value: "v-" + name}, {}}))
-		default:
-			t.Fatalf("StepRecord.%s: a %s this test cannot fill: teach it, and decodeRecord", name, f.Type())
-		}
-	}
+	rec := everyField(t, "decodeRecord")
 	b, err := json.Marshal(rec)
 	if err != nil {
 		t.Fatal(err)
