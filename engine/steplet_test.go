@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/runbook-dev/runbook/engine"
-	"github.com/runbook-dev/runbook/engine/playbook"
 	"github.com/runbook-dev/runbook/runfolder"
 	"github.com/runbook-dev/runbook/secret"
 	"github.com/runbook-dev/runbook/transports"
@@ -21,23 +20,12 @@ import (
 // cassette pins exactly what was sent, undo included.
 func runLets(t *testing.T, src string, params map[string]string, secrets *secret.Resolver, exchanges ...replay.Exchange) *engine.Result {
 	t.Helper()
-	pb, err := playbook.Parse("lets.yaml", []byte(src))
-	if err != nil {
-		t.Fatal(err)
-	}
+	pb := parsed(t, "lets.yaml", src)
 	bound, err := pb.Bind(params)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr := replay.New(&replay.Cassette{Exchanges: exchanges}, replay.Options{})
-	o := engine.Options{
-		Folder:   runfolder.Create,
-		Playbook: pb, Params: bound, Target: "fw1", Transport: "replay",
-		Dir: filepath.Join(t.TempDir(), "run"), Yes: true,
-		Open: func(context.Context) (transports.Transport, error) { return tr, nil },
-	}
-	o.Secrets = secrets
-	res := engine.New(o).Run(context.Background())
+	res, tr := runStrict(t, context.Background(), pb, bound, func(o *engine.Options) { o.Secrets = secrets }, exchanges...)
 	if left := tr.Remaining(); left != 0 {
 		t.Errorf("%d exchanges of the cassette not sent", left)
 	}
