@@ -179,14 +179,7 @@ func TestCompleteRunFolder(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			rebuilt, err := engine.CompleteRunFolder(runfolder.Open(dir))
-			if err != nil || !rebuilt {
-				t.Fatalf("CompleteRunFolder: %v, %v; want true, nil", rebuilt, err)
-			}
-			m, err := engine.ReadManifest(dir)
-			if err != nil {
-				t.Fatal(err)
-			}
+			m := rebuild(t, dir)
 			if m.Status != c.status || m.ExitCode != c.exit {
 				t.Errorf("status %q exit %d, want %q %d", m.Status, m.ExitCode, c.status, c.exit)
 			}
@@ -372,14 +365,7 @@ func TestCompleteRunFolderFromRecords(t *testing.T) {
 			}
 			// The engine is killed here: no End.
 
-			rebuilt, err := engine.CompleteRunFolder(runfolder.Open(dir))
-			if err != nil || !rebuilt {
-				t.Fatalf("CompleteRunFolder: %v, %v; want true, nil", rebuilt, err)
-			}
-			m, err := engine.ReadManifest(dir)
-			if err != nil {
-				t.Fatal(err)
-			}
+			m := rebuild(t, dir)
 			exit, pending := 130, []string(nil)
 			if c.cut {
 				exit, pending = 3, []string{"debug ike pcap off"}
@@ -490,6 +476,33 @@ func TestCompleteRunFolderBadRecord(t *testing.T) {
 	}
 }
 
+// rebuild runs runbook cleanup's rebuild (CompleteRunFolder) on the run
+// folder dir, which must need one, and returns the manifest it wrote.
+func rebuild(t *testing.T, dir string) *engine.Manifest {
+	t.Helper()
+	rebuilt, err := engine.CompleteRunFolder(runfolder.Open(dir))
+	if err != nil || !rebuilt {
+		t.Fatalf("CompleteRunFolder: %v, %v; want true, nil", rebuilt, err)
+	}
+	m, err := engine.ReadManifest(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// wrapped creates the run folder as a run does (runfolder.Create), and
+// hands the run wrap's folder around it instead.
+func wrapped(wrap func(engine.Folder) engine.Folder) func(engine.FolderSpec) (engine.Folder, error) {
+	return func(spec engine.FolderSpec) (engine.Folder, error) {
+		f, err := runfolder.Create(spec)
+		if err != nil {
+			return nil, err
+		}
+		return wrap(f), nil
+	}
+}
+
 // killedAt is a run folder that keeps, when the run is about to write its
 // end (run-ended), a copy of itself in killed with the journal cut before
 // its run-end: the folder of a run whose engine was killed there, every
@@ -565,13 +578,7 @@ func TestCompleteRunFolderNotEvidence(t *testing.T) {
 			flow.OnError = playbook.OnErrorContinue
 		},
 		opts: func(o *engine.Options) {
-			o.Folder = func(spec engine.FolderSpec) (engine.Folder, error) {
-				f, err := runfolder.Create(spec)
-				if err != nil {
-					return nil, err
-				}
-				return &killedAt{Folder: f, t: t, killed: killed}, nil
-			}
+			o.Folder = wrapped(func(f engine.Folder) engine.Folder { return &killedAt{Folder: f, t: t, killed: killed} })
 		},
 	})
 	if res.Status != engine.StatusIncomplete {
@@ -598,14 +605,7 @@ func TestCompleteRunFolderNotEvidence(t *testing.T) {
 		t.Fatalf("clock's record %+v, want failed and not_evidence", clockRec)
 	}
 
-	rebuilt, err := engine.CompleteRunFolder(runfolder.Open(killed))
-	if err != nil || !rebuilt {
-		t.Fatalf("CompleteRunFolder: %v, %v; want true, nil", rebuilt, err)
-	}
-	m, err := engine.ReadManifest(killed)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := rebuild(t, killed)
 	if got := steps(m.Missing); !slices.Equal(got, want) {
 		t.Errorf("the rebuilt missing evidence %q, want the finished run's %q", got, want)
 	}
@@ -643,13 +643,7 @@ func (f *lostRecord) Record(e engine.Event) error {
 func TestCompleteRunFolderLostWait(t *testing.T) {
 	killed := filepath.Join(t.TempDir(), "killed")
 	res, _ := runIt(t, runCfg{opts: func(o *engine.Options) {
-		o.Folder = func(spec engine.FolderSpec) (engine.Folder, error) {
-			f, err := runfolder.Create(spec)
-			if err != nil {
-				return nil, err
-			}
-			return &lostRecord{Folder: f, t: t, killed: killed}, nil
-		}
+		o.Folder = wrapped(func(f engine.Folder) engine.Folder { return &lostRecord{Folder: f, t: t, killed: killed} })
 	}})
 	if res.ExitCode != 0 {
 		t.Fatalf("exit %d: %v", res.ExitCode, res.Err)
@@ -666,14 +660,7 @@ func TestCompleteRunFolderLostWait(t *testing.T) {
 	if wait.Start.IsZero() || wait.Status != "ok" {
 		t.Fatalf("the run recorded no wait that ended: %+v", wait)
 	}
-	rebuilt, err := engine.CompleteRunFolder(runfolder.Open(killed))
-	if err != nil || !rebuilt {
-		t.Fatalf("CompleteRunFolder: %v, %v; want true, nil", rebuilt, err)
-	}
-	m, err := engine.ReadManifest(killed)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := rebuild(t, killed)
 	var got []string
 	for _, s := range m.Steps[:len(m.Steps)-1] {
 		got = append(got, s.Kind+" "+s.Command+" => "+s.Status)

@@ -418,6 +418,9 @@ type run struct {
 	// when the step is reached, before its when, for every expression
 	// and template of the step; nil outside a step with lets.
 	lets map[string]any
+	// letsShown are those values as the step's records hold them
+	// (shownLets): redacted, bounded; nil when lets is.
+	letsShown []LetValue
 	// exportFailed are the export steps that failed and let the run go on
 	// (their default): the run ends failed once every step ran.
 	exportFailed []error

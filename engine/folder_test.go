@@ -50,17 +50,13 @@ func (f *spyFolder) Record(e engine.Event) error {
 // spying makes o's run folder a spyFolder, set up by setup.
 func spying(o *engine.Options, setup func(*spyFolder)) **spyFolder {
 	var spy *spyFolder
-	o.Folder = func(spec engine.FolderSpec) (engine.Folder, error) {
-		f, err := runfolder.Create(spec)
-		if err != nil {
-			return nil, err
-		}
+	o.Folder = wrapped(func(f engine.Folder) engine.Folder {
 		spy = &spyFolder{Folder: f}
 		if setup != nil {
 			setup(spy)
 		}
-		return spy, nil
-	}
+		return spy
+	})
 	return &spy
 }
 

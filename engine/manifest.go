@@ -103,6 +103,21 @@ type StepRecord struct {
 	// when runbook cleanup rebuilds the list of a killed run from the
 	// records.
 	NotEvidence bool `json:"not_evidence,omitempty"`
+	// Lets are the values the step's lets had when the run reached it,
+	// in the order written, as shownLets writes them (redacted, bounded);
+	// every record of the step holds them. None for a step without lets,
+	// and in a record runbook cleanup rebuilt from the journal.
+	Lets []LetValue `json:"lets,omitempty"`
+}
+
+// LetValue is one let of a step as its record holds it.
+type LetValue struct {
+	Name string `json:"name"`
+	// Value is the value written as a template shows it, each string in
+	// it redacted before it is put together; a list or a map shows its
+	// first elements and how many more it has ("…3 more"), a long string
+	// its start and "…": see shownLets.
+	Value string `json:"value"`
 }
 
 // CleanupRecord is one undo or cleanup command and how it went.

@@ -26,23 +26,41 @@ var (
 	notForAPI = &replay.Error{Kind: replay.KindDevice, Code: "17", Message: "debug not available to xmlapi client"}
 )
 
-// runOneOf runs src against a strict replay of exchanges: any command sent
-// that is not the next exchange fails the run, so the cassette pins
-// exactly what was sent, refused forms included.
+// runOneOf runs src against a strict replay of exchanges (runStrict), so
+// the cassette pins exactly what was sent, refused forms included.
 func runOneOf(t *testing.T, src string, exchanges ...replay.Exchange) (*engine.Result, *replay.Transport) {
 	t.Helper()
-	pb, err := playbook.Parse("oneof.yaml", []byte(src))
+	return runStrict(t, context.Background(), parsed(t, "oneof.yaml", src), map[string]any{}, nil, exchanges...)
+}
+
+// parsed is the playbook src, read as the file name.
+func parsed(t *testing.T, name, src string) *playbook.Playbook {
+	t.Helper()
+	pb, err := playbook.Parse(name, []byte(src))
 	if err != nil {
 		t.Fatal(err)
 	}
+	return pb
+}
+
+// runStrict runs pb with params on ctx against a strict replay of
+// exchanges: any command sent that is not the next exchange fails the
+// run, so the cassette pins exactly what was sent. The run folder is a
+// fresh one, confirmations are given (--yes); opts, when set, changes the
+// options before the run.
+func runStrict(t *testing.T, ctx context.Context, pb *playbook.Playbook, params map[string]any, opts func(*engine.Options), exchanges ...replay.Exchange) (*engine.Result, *replay.Transport) {
+	t.Helper()
 	tr := replay.New(&replay.Cassette{Exchanges: exchanges}, replay.Options{})
-	res := engine.New(engine.Options{
+	o := engine.Options{
 		Folder:   runfolder.Create,
-		Playbook: pb, Params: map[string]any{}, Target: "fw1", Transport: "replay",
+		Playbook: pb, Params: params, Target: "fw1", Transport: "replay",
 		Dir: filepath.Join(t.TempDir(), "run"), Yes: true,
 		Open: func(context.Context) (transports.Transport, error) { return tr, nil },
-	}).Run(context.Background())
-	return res, tr
+	}
+	if opts != nil {
+		opts(&o)
+	}
+	return engine.New(o).Run(ctx), tr
 }
 
 func step(t *testing.T, m *engine.Manifest, id string) engine.StepRecord {

@@ -9,9 +9,6 @@ import (
 	"testing"
 
 	"github.com/runbook-dev/runbook/engine"
-	"github.com/runbook-dev/runbook/engine/playbook"
-	"github.com/runbook-dev/runbook/runfolder"
-	"github.com/runbook-dev/runbook/transports"
 	"github.com/runbook-dev/runbook/transports/replay"
 )
 
@@ -111,33 +108,19 @@ steps:
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			pb, err := playbook.Parse("pause.yaml", []byte(c.playbook))
-			if err != nil {
-				t.Fatal(err)
-			}
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			killed := filepath.Join(t.TempDir(), "killed")
-			tr := replay.New(&replay.Cassette{Exchanges: c.exchanges}, replay.Options{})
 			stopped := false
-			res := engine.New(engine.Options{
-				Playbook: pb, Params: map[string]any{}, Target: "fw1", Transport: "replay",
-				Dir: filepath.Join(t.TempDir(), "run"), Yes: true,
-				Open: func(context.Context) (transports.Transport, error) { return tr, nil },
-				Folder: func(spec engine.FolderSpec) (engine.Folder, error) {
-					f, err := runfolder.Create(spec)
-					if err != nil {
-						return nil, err
-					}
-					return &killedAt{Folder: f, t: t, killed: killed}, nil
-				},
-				Observer: engine.ObserverFunc(func(e engine.Event) {
+			res, _ := runStrict(t, ctx, parsed(t, "pause.yaml", c.playbook), map[string]any{}, func(o *engine.Options) {
+				o.Folder = wrapped(func(f engine.Folder) engine.Folder { return &killedAt{Folder: f, t: t, killed: killed} })
+				o.Observer = engine.ObserverFunc(func(e engine.Event) {
 					if e.Type == engine.EvWait && strings.Contains(e.Message, c.stopAt) {
 						stopped = true
 						cancel() // the first Ctrl-C
 					}
-				}),
-			}).Run(ctx)
+				})
+			}, c.exchanges...)
 			if !stopped {
 				t.Fatalf("no wait %q: the run was not stopped in it", c.stopAt)
 			}
@@ -160,14 +143,7 @@ steps:
 				}
 			}
 
-			rebuilt, err := engine.CompleteRunFolder(runfolder.Open(killed))
-			if err != nil || !rebuilt {
-				t.Fatalf("CompleteRunFolder: %v, %v; want true, nil", rebuilt, err)
-			}
-			rm, err := engine.ReadManifest(killed)
-			if err != nil {
-				t.Fatal(err)
-			}
+			rm := rebuild(t, killed)
 			if !reflect.DeepEqual(rm.Missing, c.missing) {
 				t.Errorf("the missing_evidence runbook cleanup rebuilt\n%+v\nwant the run's\n%+v", rm.Missing, c.missing)
 			}

@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/runbook-dev/runbook/engine"
-	"github.com/runbook-dev/runbook/engine/playbook"
 	"github.com/runbook-dev/runbook/runfolder"
 	"github.com/runbook-dev/runbook/secret"
 	"github.com/runbook-dev/runbook/transports"
@@ -21,23 +20,12 @@ import (
 // cassette pins exactly what was sent, undo included.
 func runLets(t *testing.T, src string, params map[string]string, secrets *secret.Resolver, exchanges ...replay.Exchange) *engine.Result {
 	t.Helper()
-	pb, err := playbook.Parse("lets.yaml", []byte(src))
-	if err != nil {
-		t.Fatal(err)
-	}
+	pb := parsed(t, "lets.yaml", src)
 	bound, err := pb.Bind(params)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr := replay.New(&replay.Cassette{Exchanges: exchanges}, replay.Options{})
-	o := engine.Options{
-		Folder:   runfolder.Create,
-		Playbook: pb, Params: bound, Target: "fw1", Transport: "replay",
-		Dir: filepath.Join(t.TempDir(), "run"), Yes: true,
-		Open: func(context.Context) (transports.Transport, error) { return tr, nil },
-	}
-	o.Secrets = secrets
-	res := engine.New(o).Run(context.Background())
+	res, tr := runStrict(t, context.Background(), pb, bound, func(o *engine.Options) { o.Secrets = secrets }, exchanges...)
 	if left := tr.Remaining(); left != 0 {
 		t.Errorf("%d exchanges of the cassette not sent", left)
 	}
@@ -65,8 +53,21 @@ steps:
 	if res.ExitCode != 0 {
 		t.Fatalf("exit %d: %v", res.ExitCode, res.Err)
 	}
-	if s := step(t, written(t, res), "ike"); s.Status != "skipped" {
+	s := step(t, written(t, res), "ike")
+	if s.Status != "skipped" {
 		t.Errorf("ike %s, want skipped", s.Status)
+	}
+	// Its record says why: the let's value.
+	if want := []engine.LetValue{{Name: "GW", Value: `""`}}; !reflect.DeepEqual(s.Lets, want) {
+		t.Errorf("ike's lets %+v, want %+v", s.Lets, want)
+	}
+	// summary.md shows them beside the step's id.
+	sum, err := os.ReadFile(filepath.Join(res.Dir, "summary.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `| ike (let GW = "") | show vpn ike-sa gateway ${GW} | skipped |`; !strings.Contains(string(sum), want) {
+		t.Errorf("summary.md has no %q:\n%s", want, sum)
 	}
 }
 
@@ -104,6 +105,17 @@ steps:
 	res := runLets(t, src, nil, nil, ex...)
 	if res.ExitCode != 0 {
 		t.Fatalf("exit %d: %v", res.ExitCode, res.Err)
+	}
+	// Each record of the step holds its lets (evaluated once); the steps
+	// without lets, none.
+	m := written(t, res)
+	var lets [][]engine.LetValue
+	for _, s := range m.Steps {
+		lets = append(lets, s.Lets)
+	}
+	pcap := []engine.LetValue{{Name: "T", Value: "7"}, {Name: "F", Value: "tid7"}}
+	if want := [][]engine.LetValue{nil, pcap, pcap, nil}; !reflect.DeepEqual(lets, want) {
+		t.Errorf("the records' lets %+v, want %+v", lets, want)
 	}
 	var undo []string
 	for _, u := range res.Manifest.Undo {
@@ -173,6 +185,7 @@ steps:
   - id: lic
     let:
       C: 'params.code'
+      L: '[params.code, "x"]'
     run: request license fetch auth-code ${C}
     undo: request license info ${C}
 `, map[string]string{"code": "env:LET_CODE"}, &secret.Resolver{Getenv: func(string) string { return code }},
@@ -181,8 +194,13 @@ steps:
 	if res.ExitCode != 0 {
 		t.Fatalf("exit %d: %v", res.ExitCode, res.Err)
 	}
-	if s := step(t, written(t, res), "lic"); s.Command != "request license fetch auth-code "+secret.Placeholder {
+	s := step(t, written(t, res), "lic")
+	if s.Command != "request license fetch auth-code "+secret.Placeholder {
 		t.Errorf("command written %q", s.Command)
+	}
+	// The lets' values are redacted as values, the list's element too.
+	if want := []engine.LetValue{{Name: "C", Value: secret.Placeholder}, {Name: "L", Value: "[" + secret.Placeholder + ", x]"}}; !reflect.DeepEqual(s.Lets, want) {
+		t.Errorf("lets written %+v, want %+v", s.Lets, want)
 	}
 	err := filepath.WalkDir(res.Dir, func(p string, d os.DirEntry, err error) error {
 		if err != nil || d.IsDir() {

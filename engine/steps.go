@@ -74,7 +74,7 @@ func (ru *run) runStep(ctx context.Context, s *playbook.Step) error {
 	// the values of this moment. An undo is rendered from them as the
 	// command is, before the first send, and journaled as rendered: a
 	// `runbook cleanup` after a kill sends what this run would have.
-	ru.lets = nil
+	ru.lets, ru.letsShown = nil, nil
 	if len(s.Lets) > 0 {
 		env, err := s.Env(ru.env(nil))
 		if err != nil {
@@ -84,7 +84,8 @@ func (ru *run) runStep(ctx context.Context, s *playbook.Step) error {
 		for _, lt := range s.Lets {
 			ru.lets[lt.Name] = env[lt.Name]
 		}
-		defer func() { ru.lets = nil }()
+		ru.letsShown = shownLets(s.Lets, ru.lets, ru.redact)
+		defer func() { ru.lets, ru.letsShown = nil, nil }()
 	}
 	if s.When != nil {
 		ok, err := s.When.Bool(ru.env(nil))
@@ -828,6 +829,9 @@ type stepItem struct{ id, item string }
 // folder could not write is a problem emitted before e: an output file of
 // the step (e and rec then name none), a record of the run.
 func (ru *run) recordStep(e Event, rec *StepRecord, file, text string) {
+	if rec.Lets == nil {
+		rec.Lets = ru.letsShown
+	}
 	// One FolderWrite and record, reused (the folder keeps neither past
 	// Record): a step costs no allocation for them.
 	ru.wrec = *rec

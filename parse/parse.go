@@ -170,6 +170,11 @@ func snake(label string) string {
 	if isSnake(label) {
 		return label
 	}
+	return snakeOf(label)
+}
+
+// snakeOf is snake(label) built rune by rune, for any label.
+func snakeOf(label string) string {
 	var b strings.Builder
 	b.Grow(len(label))
 	sep := false

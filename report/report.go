@@ -302,7 +302,10 @@ type stepView struct {
 	Item                                                  string // of a for_each step's run
 	Output                                                string
 	// Via is the transport of the step, shown when the run used several.
-	Via  string
+	Via string
+	// Lets are the step's lets on one line (engine.LetsText), under its
+	// command.
+	Lets string
 	Link bool
 }
 
@@ -401,7 +404,7 @@ var errStop = errors.New("stop")
 // transports, so the row names its own.
 func row(s engine.StepRecord, several bool) stepView {
 	sv := stepView{ID: s.ID, Kind: s.Kind, Item: s.Item, Text: s.Command, Status: s.Status, Class: statusClass(s.Status),
-		Error: s.Error, Note: s.Note, Output: s.Output, Link: linkable(s.Output)}
+		Error: s.Error, Note: s.Note, Output: s.Output, Link: linkable(s.Output), Lets: engine.LetsText(s.Lets)}
 	if several {
 		sv.Via = s.Transport
 	}

@@ -18,7 +18,7 @@ func (s stepView) Row() template.HTML {
 // rowSize is about the length of the step's row, its escapes aside.
 func (s *stepView) rowSize() int {
 	return 220 + len(s.Seq) + len(s.Time) + len(s.ID) + len(s.Kind) + len(s.Item) + len(s.Via) +
-		len(s.Text) + len(s.Note) + len(s.Error) + len(s.Class) + len(s.Status) + 2*len(s.Output)
+		len(s.Text) + len(s.Lets) + len(s.Note) + len(s.Error) + len(s.Class) + len(s.Status) + 2*len(s.Output)
 }
 
 func (s *stepView) writeRow(b *strings.Builder) {
@@ -48,6 +48,11 @@ func (s *stepView) writeRow(b *strings.Builder) {
 	b.WriteString(`</td><td class="cmd"><code>`)
 	escapeHTML(b, s.Text)
 	b.WriteString(`</code>`)
+	if s.Lets != "" {
+		b.WriteString(`<span class="note">let `)
+		escapeHTML(b, s.Lets)
+		b.WriteString(`</span>`)
+	}
 	if s.Note != "" {
 		b.WriteString(`<span class="note">`)
 		escapeHTML(b, s.Note)

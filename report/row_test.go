@@ -8,7 +8,7 @@ import (
 
 // stepRowTemplate is the timeline row as the page template wrote it
 // before Row: Row must write exactly what it wrote.
-const stepRowTemplate = `<tr><td class="n">{{.Seq}}</td><td class="mono t">{{.Time}}</td><td class="s">{{with .ID}}<code>{{.}}</code>{{end}} <span class="muted">{{.Kind}}</span>{{with .Item}} <span class="muted">item {{.}}</span>{{end}}{{with .Via}} <span class="muted">via {{.}}</span>{{end}}</td><td class="cmd"><code>{{.Text}}</code>{{with .Note}}<span class="note">{{.}}</span>{{end}}{{with .Error}}<span class="err">{{.}}</span>{{end}}</td><td class="st {{.Class}}">{{.Status}}</td><td class="o">{{if .Link}}<a href="{{.Output}}">{{.Output}}</a>{{else}}{{.Output}}{{end}}</td></tr>`
+const stepRowTemplate = `<tr><td class="n">{{.Seq}}</td><td class="mono t">{{.Time}}</td><td class="s">{{with .ID}}<code>{{.}}</code>{{end}} <span class="muted">{{.Kind}}</span>{{with .Item}} <span class="muted">item {{.}}</span>{{end}}{{with .Via}} <span class="muted">via {{.}}</span>{{end}}</td><td class="cmd"><code>{{.Text}}</code>{{with .Lets}}<span class="note">let {{.}}</span>{{end}}{{with .Note}}<span class="note">{{.}}</span>{{end}}{{with .Error}}<span class="err">{{.}}</span>{{end}}</td><td class="st {{.Class}}">{{.Status}}</td><td class="o">{{if .Link}}<a href="{{.Output}}">{{.Output}}</a>{{else}}{{.Output}}{{end}}</td></tr>`
 
 func TestStepRow(t *testing.T) {
 	tmpl := template.Must(template.New("row").Parse(stepRowTemplate))
@@ -17,7 +17,7 @@ func TestStepRow(t *testing.T) {
 	for i, s := range odd {
 		o := odd[(i+3)%len(odd)]
 		rows = append(rows,
-			stepView{Seq: s, Time: o, ID: s, Kind: o, Text: s, Status: o, Class: s, Error: o, Note: s, Item: o, Output: s, Via: o},
+			stepView{Seq: s, Time: o, ID: s, Kind: o, Text: s, Status: o, Class: s, Error: o, Note: s, Item: o, Output: s, Via: o, Lets: o},
 			stepView{Seq: "1", Time: "10:02:33", Kind: "run", Text: s, Status: "ok", Class: "st-ok", Output: "steps/001-show-clock.txt", Link: true},
 			stepView{Seq: "2", Kind: "note", Text: o, Status: "failed", Error: s, Output: s, Link: false},
 		)

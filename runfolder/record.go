@@ -70,11 +70,26 @@ func appendJSON(dst []byte, rec engine.StepRecord) ([]byte, error) {
 	if rec.NotEvidence {
 		dst = append(dst, `,"not_evidence":true`...)
 	}
+	for i, l := range rec.Lets {
+		if i == 0 {
+			dst = append(dst, `,"lets":[`...)
+		} else {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, `{"name":"`...)
+		dst = append(dst, l.Name...)
+		dst = append(dst, `","value":"`...)
+		dst = append(dst, l.Value...)
+		dst = append(dst, `"}`...)
+	}
+	if len(rec.Lets) > 0 {
+		dst = append(dst, ']')
+	}
 	return append(dst, '}'), nil
 }
 
 // plainRecord reports whether appendJSON may write rec without
-// json.Marshal: no refused forms, every string printable ASCII that JSON
+// json.Marshal: no refused forms, every string (lets' included) printable ASCII that JSON
 // keeps as it is (no quote, backslash or HTML character), and times of a
 // year JSON can write in a zone of whole minutes.
 func plainRecord(rec *engine.StepRecord) bool {
@@ -83,6 +98,11 @@ func plainRecord(rec *engine.StepRecord) bool {
 	}
 	for _, s := range [...]string{rec.ID, rec.Kind, rec.Command, rec.Transport, rec.Item, rec.Status, rec.Error, rec.Output, rec.SHA256, rec.Note} {
 		if !plainString(s) {
+			return false
+		}
+	}
+	for _, l := range rec.Lets {
+		if !plainString(l.Name) || !plainString(l.Value) {
 			return false
 		}
 	}

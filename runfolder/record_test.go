@@ -34,6 +34,11 @@ func recordCases() []engine.StepRecord {
 		{Seq: 10, Kind: "run", Start: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), End: t0, Status: "ok"},
 		{Seq: 11, Kind: "run", Start: time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC), End: t0, Status: "ok"},
 		{Seq: 12, Kind: "run", Start: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), End: time.Date(2026, 1, 1, 0, 0, 0, 100, time.Local), Status: "ok"},
+		{Seq: 13, ID: "ike", Kind: "run", Command: "show vpn ike-sa gateway g1", Start: t0, End: t0, Status: "ok", Lets: []engine.LetValue{{Name: "GWS", Value: "[g1, g2]"}, {Name: "N", Value: "2"}}},
+		{Seq: 14, Kind: "run", Start: t0, End: t0, Status: "skipped", Lets: []engine.LetValue{{Name: "GWS", Value: "[]"}, {}}},
+		{Seq: 15, Kind: "run", Start: t0, End: t0, Status: "ok", Lets: []engine.LetValue{{Name: "PW", Value: "«redacted»"}, {Name: "L", Value: "[a, …3 more]"}}},
+		{Seq: 16, Kind: "run", Start: t0, End: t0, Status: "ok", Lets: []engine.LetValue{{Name: "Q", Value: `say "a" <b>` + "\n"}}},
+		{Seq: 17, Kind: "run", Start: t0, End: t0, Status: "ok", Lets: []engine.LetValue{}},
 	}
 }
 
@@ -58,14 +63,21 @@ func TestAppendJSONAsMarshal(t *testing.T) {
 // FuzzAppendJSON: for any strings, numbers and times, appendJSON gives
 // json.Marshal's bytes.
 func FuzzAppendJSON(f *testing.F) {
-	f.Add(1, "s1", "run", "show a", "ssh", "", "ok", "", "steps/001-s1.txt", "", int64(0), 0, false)
-	f.Add(-3, "é", "", "a\"b<c>", "", "it\xffem", "x\ny", "\u2028", "", "n\\", int64(1e18), 61, true)
-	f.Fuzz(func(t *testing.T, seq int, id, kind, cmd, tr, item, status, errText, output, note string, ns int64, off int, notEv bool) {
+	f.Add(1, "s1", "run", "show a", "ssh", "", "ok", "", "steps/001-s1.txt", "", int64(0), 0, false, "", "")
+	f.Add(-3, "é", "", "a\"b<c>", "", "it\xffem", "x\ny", "\u2028", "", "n\\", int64(1e18), 61, true, "GWS", "[g1, …2 more]")
+	f.Add(4, "s4", "run", "show b", "ssh", "", "ok", "", "", "", int64(0), 0, false, "N", "3")
+	f.Fuzz(func(t *testing.T, seq int, id, kind, cmd, tr, item, status, errText, output, note string, ns int64, off int, notEv bool, letName, letValue string) {
 		zone := time.FixedZone("z", off)
 		rec := engine.StepRecord{Seq: seq, ID: id, Kind: kind, Line: seq / 2, Command: cmd, Transport: tr, Run: seq % 3, Item: item,
 			Start: time.Unix(0, ns).In(zone), End: time.Unix(ns/1e9, ns%7).UTC(), Status: status, Error: errText, Output: output, SHA256: id, Note: note, NotEvidence: notEv}
 		if seq%2 == 0 {
 			rec.AcceptedForm = &seq
+		}
+		if letName != "" || letValue != "" {
+			rec.Lets = []engine.LetValue{{Name: letName, Value: letValue}}
+			if seq%3 == 0 {
+				rec.Lets = append(rec.Lets, engine.LetValue{Name: letValue, Value: letName})
+			}
 		}
 		want, werr := json.Marshal(rec)
 		got, err := appendJSON(nil, rec)
@@ -94,10 +106,14 @@ func TestSummaryRowAsPrintf(t *testing.T) {
 		if s.Status == "skipped" && s.Note != "" && s.Command != "" {
 			status += " (" + mdCell(s.Note) + ")"
 		}
-		if via {
-			return fmt.Sprintf("| %s | %s | %s%s | %s | %s | %s | %s |\n", seq, s.Start.Format("15:04:05"), s.ID, itemNote(s.Item), mdCell(cmd), s.Transport, status, s.Output)
+		lets := ""
+		if len(s.Lets) > 0 {
+			lets = " (let " + mdCell(engine.LetsText(s.Lets)) + ")"
 		}
-		return fmt.Sprintf("| %s | %s | %s%s | %s | %s | %s |\n", seq, s.Start.Format("15:04:05"), s.ID, itemNote(s.Item), mdCell(cmd), status, s.Output)
+		if via {
+			return fmt.Sprintf("| %s | %s | %s%s%s | %s | %s | %s | %s |\n", seq, s.Start.Format("15:04:05"), s.ID, itemNote(s.Item), lets, mdCell(cmd), s.Transport, status, s.Output)
+		}
+		return fmt.Sprintf("| %s | %s | %s%s%s | %s | %s | %s |\n", seq, s.Start.Format("15:04:05"), s.ID, itemNote(s.Item), lets, mdCell(cmd), status, s.Output)
 	}
 	cases := recordCases()
 	t0 := time.Date(2026, 11, 27, 10, 2, 33, 0, time.UTC)
@@ -105,6 +121,7 @@ func TestSummaryRowAsPrintf(t *testing.T) {
 		engine.StepRecord{Seq: 20, ID: "w", Kind: "wait", Status: "skipped", Note: "when | false", Command: "show x", Start: t0},
 		engine.StepRecord{Seq: 21, ID: "w", Kind: "wait", Status: "skipped", Note: "when false", Start: t0},
 		engine.StepRecord{Seq: 0, Item: "a|b\nc", Command: "x|y", Status: "ok", Start: t0},
+		engine.StepRecord{Seq: 22, ID: "ike", Item: "t1", Command: "show x", Status: "skipped", Note: "when false", Start: t0, Lets: []engine.LetValue{{Name: "GWS", Value: "[a|b]"}, {Name: "S", Value: "x\ny"}}},
 	)
 	for i, rec := range cases {
 		for _, via := range []bool{false, true} {
@@ -168,11 +185,12 @@ func FuzzAppendIndent(f *testing.F) {
 	})
 }
 
-// TestAppendJSONEveryField: a record with every field set (Refused aside,
-// which always goes through json.Marshal) is written as json.Marshal
-// writes it, so a field added to engine.StepRecord and not to appendJSON
-// fails here rather than going missing from .steps.jsonl.
-func TestAppendJSONEveryField(t *testing.T) {
+// everyField is a step record with every field set (Refused aside, which
+// always goes through encoding/json), each to a value of its own: a field
+// added to engine.StepRecord of a type it cannot fill fails t, saying to
+// teach it and the code that must know the field (what).
+func everyField(t *testing.T, what string) engine.StepRecord {
+	t.Helper()
 	var rec engine.StepRecord
 	v := reflect.ValueOf(&rec).Elem()
 	t0 := time.Date(2026, 11, 27, 10, 2, 33, 5, time.UTC)
@@ -183,7 +201,7 @@ func TestAppendJSONEveryField(t *testing.T) {
 		}
 		switch {
 		case f.Type() == reflect.TypeOf(time.Time{}):
-			f.Set(reflect.ValueOf(t0))
+			f.Set(reflect.ValueOf(t0.Add(time.Duration(i) * time.Second)))
 		case f.Kind() == reflect.String:
 			f.SetString("x-" + name)
 		case f.Kind() == reflect.Int:
@@ -194,14 +212,25 @@ func TestAppendJSONEveryField(t *testing.T) {
 			n := reflect.New(f.Type().Elem())
 			n.Elem().SetInt(3)
 			f.Set(n)
+		case f.Type() == reflect.TypeOf([]engine.LetValue{}):
+			f.Set(reflect.ValueOf([]engine.LetValue{{Name: "x-" + name, Value: "v-" + name}, {}}))
 		case f.Kind() == reflect.Slice:
 			f.Set(reflect.MakeSlice(f.Type(), 1, 1))
 		case f.Kind() == reflect.Map:
 			f.Set(reflect.MakeMap(f.Type()))
 		default:
-			t.Fatalf("StepRecord.%s: a %s this test cannot fill: teach it, and appendJSON", name, f.Type())
+			t.Fatalf("StepRecord.%s: a %s this test cannot fill: teach it, and %s", name, f.Type(), what)
 		}
 	}
+	return rec
+}
+
+// TestAppendJSONEveryField: a record with every field set (everyField)
+// is written as json.Marshal writes it, so a field added to
+// engine.StepRecord and not to appendJSON fails here rather than going
+// missing from .steps.jsonl.
+func TestAppendJSONEveryField(t *testing.T) {
+	rec := everyField(t, "appendJSON")
 	want, err := json.Marshal(rec)
 	if err != nil {
 		t.Fatal(err)

@@ -94,27 +94,10 @@ func (d *recDecoder) integer() (int, bool) {
 func decodeRecord(b []byte, rec *engine.StepRecord) bool {
 	d := recDecoder{b: b}
 	d.ws()
-	if !d.is('{') {
-		return false
-	}
-	d.ws()
-	if d.is('}') {
-		d.ws()
-		return d.i == len(d.b)
-	}
-	for {
-		key, ok := d.str()
-		if !ok {
-			return false
-		}
-		d.ws()
-		if !d.is(':') {
-			return false
-		}
-		d.ws()
+	ok := d.object(func(key []byte) bool {
 		var sp, known *string // known: a field of few values (known)
 		var ip *int
-		switch string(key[1 : len(key)-1]) {
+		switch string(key) {
 		case "seq":
 			ip = &rec.Seq
 		case "line":
@@ -150,7 +133,7 @@ func decodeRecord(b []byte, rec *engine.StepRecord) bool {
 				return false
 			}
 			t := &rec.Start
-			if key[1] == 'e' {
+			if key[0] == 'e' {
 				t = &rec.End
 			}
 			if t.UnmarshalJSON(v) != nil {
@@ -167,11 +150,18 @@ func decodeRecord(b []byte, rec *engine.StepRecord) bool {
 			default:
 				return false
 			}
+		case "lets":
+			lets, ok := d.lets()
+			if !ok {
+				return false
+			}
+			rec.Lets = lets
 		default: // refused, a key in another case, one unknown
 			return false
 		}
 		switch {
 		case ip != nil:
+			var ok bool
 			if *ip, ok = d.integer(); !ok {
 				return false
 			}
@@ -186,17 +176,92 @@ func decodeRecord(b []byte, rec *engine.StepRecord) bool {
 				*known = knownValue(v[1 : len(v)-1])
 			}
 		}
+		return true
+	})
+	d.ws()
+	return ok && d.i == len(d.b)
+}
+
+// object reads an object whose keys are strings as str reads them,
+// handing each key (without its quotes) to member, which reads its value
+// (after the colon and whitespace) and reports whether it could. It
+// reports whether the whole object could be read so.
+func (d *recDecoder) object(member func(key []byte) bool) bool {
+	if !d.is('{') {
+		return false
+	}
+	d.ws()
+	if d.is('}') {
+		return true
+	}
+	for {
+		key, ok := d.str()
+		if !ok {
+			return false
+		}
+		d.ws()
+		if !d.is(':') {
+			return false
+		}
+		d.ws()
+		if !member(key[1 : len(key)-1]) {
+			return false
+		}
 		d.ws()
 		if d.is('}') {
-			break
+			return true
 		}
 		if !d.is(',') {
 			return false
 		}
 		d.ws()
 	}
+}
+
+// lets reads a record's lets: an array of objects that each have the
+// keys name and value, strings as str reads them, and no other. One
+// without both is left to json.Unmarshal, which would keep in it what an
+// earlier "lets" of the same record left there.
+func (d *recDecoder) lets() ([]engine.LetValue, bool) {
+	if !d.is('[') {
+		return nil, false
+	}
+	lets := []engine.LetValue{} // as json.Unmarshal gives [], not nil
 	d.ws()
-	return d.i == len(d.b)
+	if d.is(']') {
+		return lets, true
+	}
+	for {
+		var l engine.LetValue
+		var name, value bool
+		ok := d.object(func(key []byte) bool {
+			v, ok := d.str()
+			if !ok {
+				return false
+			}
+			switch string(key) {
+			case "name":
+				l.Name, name = string(v[1:len(v)-1]), true
+			case "value":
+				l.Value, value = string(v[1:len(v)-1]), true
+			default:
+				return false
+			}
+			return true
+		})
+		if !ok || !name || !value {
+			return nil, false
+		}
+		lets = append(lets, l)
+		d.ws()
+		if d.is(']') {
+			return lets, true
+		}
+		if !d.is(',') {
+			return nil, false
+		}
+		d.ws()
+	}
 }
 
 // knownValue is v as a string, without a copy when it is one of the

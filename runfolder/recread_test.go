@@ -10,7 +10,6 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/runbook-dev/runbook/engine"
 )
@@ -43,6 +42,13 @@ func recordJSONCases(t testing.TB) [][]byte {
 		`{"refused":[]}`, `{"refused":[{"form":1,"command":"a","error":"b"}]}`, `{"unknown":1}`, `{"unknown":{"a":[1]}}`,
 		`{"seq":1,}`, `{,}`, `{"seq" 1}`, `{"seq":1 "id":"x"}`, `{"seq":1}x`, `{"seq":1}}`, `{"seq":1`, `{"id":"x`, `{`, ``,
 		`[]`, `null`, `"s"`, `{"id":"x"} `, "\n{\"id\":\r\n\t\"x\"}\n",
+		`{"lets":[]}`, `{"lets":null}`, `{"lets":{}}`, `{"lets":"x"}`, `{"lets":[{"name":"a","value":"b"}]}`, `{"lets":[{"value":"b","name":"a"}]}`,
+		`{"lets":[{"name":"a","value":"b"},{"name":"c","value":""}]}`, `{"lets":[{"name":"a"}]}`, `{"lets":[{}]}`, `{"lets":[null]}`,
+		`{"lets":[{"name":"a","value":"b","x":1}]}`, `{"lets":[{"Name":"a","value":"b"}]}`, `{"lets":[{"name":1,"value":"b"}]}`,
+		`{"lets":[{"name":"a","value":"b","name":"c"}]}`, `{"lets":[{"name":"a","value":"b"}],"lets":[{"name":"c"}]}`,
+		`{"lets":[{"name":"a","value":"b"},{"name":"x","value":"y"}],"lets":[{"name":"c","value":"d"}]}`,
+		`{"lets":[{"name":"a","value":"\u00ab"}]}`, `{"lets":[{"name":"a","value":"b"},]}`, `{"lets":[{"name":"a","value":"b"}`,
+		`{"lets":[{"name":"a","value":"b"} , { "name" : "c" , "value" : "d" } ]}`, `{"lets":[{"name":"a","value":"b"}{"name":"c","value":"d"}]}`,
 	} {
 		srcs = append(srcs, []byte(s))
 	}
@@ -78,7 +84,8 @@ func TestUnmarshalRecordAsUnmarshal(t *testing.T) {
 	for _, src := range recordJSONCases(t) {
 		sameAsUnmarshal(t, src)
 	}
-	for i, rec := range recordCases()[1:3] {
+	cases := recordCases()
+	for _, rec := range append(cases[1:3:3], cases[13]) { // the usual records, one with lets
 		b, err := appendJSON(nil, rec)
 		if err != nil {
 			t.Fatal(err)
@@ -90,43 +97,18 @@ func TestUnmarshalRecordAsUnmarshal(t *testing.T) {
 		for _, src := range [][]byte{b, ind.Bytes()} {
 			var got engine.StepRecord
 			if !decodeRecord(src, &got) {
-				t.Errorf("case %d: the usual record %s is left to json.Unmarshal", i+1, src)
+				t.Errorf("record %d: the usual record %s is left to json.Unmarshal", rec.Seq, src)
 			}
 		}
 	}
 }
 
-// TestDecodeRecordEveryField: a record with every field set (Refused
-// aside, which is always left to json.Unmarshal) is decoded without
-// json.Unmarshal, as json.Unmarshal decodes it, so a field added to
-// engine.StepRecord and not to decodeRecord fails here rather than making
-// every record take the slow way.
+// TestDecodeRecordEveryField: a record with every field set (everyField)
+// is decoded without json.Unmarshal, as json.Unmarshal decodes it, so a
+// field added to engine.StepRecord and not to decodeRecord fails here
+// rather than making every record take the slow way.
 func TestDecodeRecordEveryField(t *testing.T) {
-	var rec engine.StepRecord
-	v := reflect.ValueOf(&rec).Elem()
-	t0 := time.Date(2026, 11, 27, 10, 2, 33, 5, time.UTC)
-	for i := range v.NumField() {
-		f, name := v.Field(i), v.Type().Field(i).Name
-		if name == "Refused" {
-			continue
-		}
-		switch {
-		case f.Type() == reflect.TypeOf(time.Time{}):
-			f.Set(reflect.ValueOf(t0.Add(time.Duration(i) * time.Second)))
-		case f.Kind() == reflect.String:
-			f.SetString("x-" + name)
-		case f.Kind() == reflect.Int:
-			f.SetInt(int64(i + 1))
-		case f.Kind() == reflect.Bool:
-			f.SetBool(true)
-		case f.Kind() == reflect.Pointer && f.Type().Elem().Kind() == reflect.Int:
-			n := reflect.New(f.Type().Elem())
-			n.Elem().SetInt(3)
-			f.Set(n)
-		default:
-			t.Fatalf("StepRecord.%s: a %s this test cannot fill: teach it, and decodeRecord", name, f.Type())
-		}
-	}
+	rec := everyField(t, "decodeRecord")
 	b, err := json.Marshal(rec)
 	if err != nil {
 		t.Fatal(err)

@@ -90,7 +90,8 @@ func summaryHead(b *bufio.Writer, m *engine.Manifest, via bool) {
 	}
 }
 
-// summaryRow writes the timeline row of step s.
+// summaryRow writes the timeline row of step s; its lets, if any, stand
+// beside its id: "ike_sa_detail (let GWS = [10.1.1.1])".
 func summaryRow(b *bufio.Writer, s engine.StepRecord, via bool) {
 	cmd := s.Command
 	if cmd == "" {
@@ -109,6 +110,11 @@ func summaryRow(b *bufio.Writer, s engine.StepRecord, via bool) {
 		b.WriteString(" [item ")
 		b.WriteString(mdCell(s.Item))
 		b.WriteString("]")
+	}
+	if len(s.Lets) > 0 {
+		b.WriteString(" (let ")
+		b.WriteString(mdCell(engine.LetsText(s.Lets)))
+		b.WriteString(")")
 	}
 	b.WriteString(" | ")
 	b.WriteString(mdCell(cmd))

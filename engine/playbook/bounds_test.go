@@ -38,11 +38,7 @@ func TestBindBounds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, tc := range []struct {
-		name  string
-		given map[string]string
-		want  string
-	}{
+	checkBind(t, pb, []bindCase{
 		{"defaults", nil, ""},
 		{"negative count", map[string]string{"repeat": "-4"},
 			"param repeat: b.yaml:13:24: repeat count must be at least 1, not -4 (from ${params.repeat}), and so does 1 more step"},
@@ -56,7 +52,21 @@ func TestBindBounds(t *testing.T) {
 		{"long interval and wait", map[string]string{"every": "25h", "pause": "48h"},
 			"param every: b.yaml:13:54: repeat interval: duration 25h is longer than 24h, the most a playbook allows (from ${params.every})\n" +
 				"param pause: b.yaml:14:14: wait: duration 48h is longer than 24h, the most a playbook allows (from ${params.pause})"},
-	} {
+	})
+}
+
+// bindCase is a Bind of given that fails with want ("": succeeds).
+type bindCase struct {
+	name  string
+	given map[string]string
+	want  string
+}
+
+// checkBind binds pb with each case's params: its error, wrapping
+// ErrParams, says exactly what the case wants.
+func checkBind(t *testing.T, pb *Playbook, cases []bindCase) {
+	t.Helper()
+	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := pb.Bind(tc.given)
 			got := ""
@@ -105,27 +115,12 @@ steps:
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, tc := range []struct {
-		name  string
-		given map[string]string
-		want  string
-	}{
+	checkBind(t, pb, []bindCase{
 		{"defaults", nil, ""},
 		{"long wait", map[string]string{"pause": "13h"},
 			"param pause: l.yaml:8:14: wait: duration 26h is longer than 24h, the most a playbook allows (from ${W})"},
 		{"huge count", map[string]string{"n": "2000"},
 			"param n: l.yaml:16:24: repeat count must be at most 10000, not 20010 (from ${M})"},
 		{"when false through a let", map[string]string{"n": "-2000"}, ""},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			_, err := pb.Bind(tc.given)
-			got := ""
-			if err != nil {
-				got = err.Error()
-			}
-			if got != tc.want {
-				t.Errorf("got:\n%s\nwant:\n%s", got, tc.want)
-			}
-		})
-	}
+	})
 }
