@@ -30,7 +30,7 @@ func parseSystemResources(text string, _ any) (map[string]any, error) {
 		switch {
 		case strings.HasPrefix(lt, "top -"):
 			if i := strings.Index(lt, "load average:"); i >= 0 {
-				loads := strings.Split(t[i+len("load average:"):], ",")
+				loads := strings.Split(lt[i+len("load average:"):], ",")
 				for j, k := range []string{"load_1", "load_5", "load_15"} {
 					if j < len(loads) {
 						if v, ok := number(loads[j]); ok {
