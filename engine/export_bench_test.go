@@ -21,6 +21,7 @@ import (
 
 	"github.com/runbook-dev/runbook/engine"
 	"github.com/runbook-dev/runbook/engine/playbook"
+	"github.com/runbook-dev/runbook/internal/cputime"
 	"github.com/runbook-dev/runbook/internal/peakrss"
 	"github.com/runbook-dev/runbook/runfolder"
 	"github.com/runbook-dev/runbook/secret"
@@ -125,7 +126,7 @@ func serveExportSim(proto, dir string) int {
 	srv := api.HTTPServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.FormValue("type") == "export" && r.TLS != nil {
 			say("export %s %s %s", r.Proto, strings.ReplaceAll(tls.VersionName(r.TLS.Version), " ", ""), tls.CipherSuiteName(r.TLS.CipherSuite))
-			defer func() { say("answered %d", processCPU()) }()
+			defer func() { say("answered %d", cputime.Process()) }()
 		}
 		h.ServeHTTP(w, r)
 	}))
@@ -308,13 +309,13 @@ func benchExportVsCurl(b *testing.B, curl string, h2 bool) {
 	// simulator's for the export.
 	pull := func(i int) (time.Duration, time.Duration, time.Duration) {
 		dir := filepath.Join(out, fmt.Sprint("run", i))
-		cpu := processCPU()
+		cpu := cputime.Process()
 		start := time.Now()
 		r := engine.New(engine.Options{Folder: runfolder.Create, Playbook: pb, Params: map[string]any{}, Target: "fw1", Transport: "xmlapi", Dir: dir, Yes: true,
 			Open: func(ctx context.Context) (transports.Transport, error) { return xmlapi.Open(ctx, target, dopts) }})
 		res := r.Run(context.Background())
 		d := time.Since(start)
-		cpu = processCPU() - cpu
+		cpu = cputime.Process() - cpu
 		if res.ExitCode != 0 {
 			b.Fatalf("exit %d: %v", res.ExitCode, res.Err)
 		}

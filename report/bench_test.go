@@ -19,6 +19,7 @@ import (
 
 	"github.com/runbook-dev/runbook/engine"
 	"github.com/runbook-dev/runbook/engine/playbook"
+	"github.com/runbook-dev/runbook/internal/cputime"
 	"github.com/runbook-dev/runbook/internal/peakrss"
 	"github.com/runbook-dev/runbook/report"
 	"github.com/runbook-dev/runbook/runfolder"
@@ -113,9 +114,9 @@ func BenchmarkReplayEndToEnd(b *testing.B) {
 			b.ReportAllocs()
 			var floorTime, floorCPU, engineCPU time.Duration
 			floor := func(dir string) {
-				c := processCPU()
+				c := cputime.Process()
 				floorTime += floorRun(b, dir, n)
-				floorCPU += processCPU() - c
+				floorCPU += cputime.Process() - c
 			}
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
@@ -126,9 +127,9 @@ func BenchmarkReplayEndToEnd(b *testing.B) {
 					floor(fdir)
 					b.StartTimer()
 				}
-				c := processCPU()
+				c := cputime.Process()
 				replayRun(b, pbPath, cassPath, dir)
-				engineCPU += processCPU() - c
+				engineCPU += cputime.Process() - c
 				b.StopTimer()
 				if i%2 == 0 {
 					floor(fdir)

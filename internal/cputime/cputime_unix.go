@@ -1,15 +1,17 @@
 //go:build unix
 
-package report_test
+// Package cputime reads the CPU time the process has used, for the
+// benchmarks that report CPU seconds beside wall time.
+package cputime
 
 import (
 	"syscall"
 	"time"
 )
 
-// processCPU is the CPU time (user and system) this process has used so
+// Process is the CPU time (user and system) this process has used so
 // far, all its threads; 0 when it cannot be read.
-func processCPU() time.Duration {
+func Process() time.Duration {
 	var ru syscall.Rusage
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
 		return 0
