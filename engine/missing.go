@@ -336,9 +336,9 @@ func sendMissing(step string, p *Pause, at sendAt, seq int, status, err string) 
 		switch {
 		case j < at.item:
 			run++
-		case j == at.item && taken && at.try > 0 && at.try < p.Tries:
-			try = at.try + 1
 		case j == at.item && taken:
+			// Taken: its until: held, as far as the journal tells (a
+			// try that did not is followed by the pause before the next).
 			run++
 		case j == at.item:
 			try = at.try
