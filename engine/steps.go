@@ -940,23 +940,10 @@ func (ru *run) pauseOf(s *playbook.Step, forms []transports.Command, undo []undo
 // nor should the operator. A command whose every form was refused keeps
 // them all.
 func (ru *run) dropRefused(p *Pause) {
-	if p == nil {
-		return
-	}
-	for k, c := range p.Sends {
-		if len(c.Forms) < 2 {
-			continue
-		}
-		var left []string
-		for _, f := range c.Forms {
-			if _, refused := ru.ledger.refusal(f); !refused {
-				left = append(left, f)
-			}
-		}
-		if len(left) > 0 {
-			p.Sends[k].Forms = left
-		}
-	}
+	dropForms(p, func(f string) bool {
+		_, refused := ru.ledger.refusal(f)
+		return refused
+	})
 }
 
 // sendStopped returns err, the error of the send at of step s; when it
