@@ -71,7 +71,7 @@ func (ru *run) export(ctx context.Context, s *playbook.Step) error {
 		}
 		cmd.Scp.Password = pw
 	}
-	_, err = ru.send(ctx, s, []transports.Command{cmd}, nil, 1, 1)
+	_, err = ru.send(ctx, s, []transports.Command{cmd}, nil, 1, 1, nil)
 	ru.last.byHand = exportByHand(shownScp, shownTo)
 	switch {
 	case errors.Is(err, transports.ErrHostKeyNotAccepted):

@@ -52,6 +52,12 @@ func (ru *run) runForEach(ctx context.Context, s *playbook.Step) error {
 	if count > 1 {
 		p = ru.pauseOf(s, cmds, nil, items, count, interval)
 	}
+	// at is which item of which run each send is, with the step's plan:
+	// none for one item sent once.
+	var at *sendAt
+	if count > 1 || len(items) > 1 {
+		at = &sendAt{plan: ru.pauseOf(s, cmds, nil, items, count, interval), first: true}
+	}
 	for i := 1; i <= count; i++ {
 		ru.item = nil
 		what := describeShown(s, cmds[0].Shown)
@@ -66,11 +72,20 @@ func (ru *run) runForEach(ctx context.Context, s *playbook.Step) error {
 		}
 		for k := range items {
 			if ctx.Err() != nil {
+				// Stopped between two sends (at is the last one, taken):
+				// those not sent are missing.
+				if at != nil && (k > 0 || i > 1) {
+					ru.dropRefused(at.plan)
+					ru.m.Missing = append(ru.m.Missing, sendMissing(s.ID, at.plan, *at, 0, "ok", "")...)
+				}
 				return context.Cause(ctx)
 			}
 			ru.item = &items[k]
-			if _, err := ru.send(ctx, s, cmds[k:k+1], nil, i, count); err != nil {
-				return fmt.Errorf("item %s: %w", items[k], err)
+			if at != nil {
+				at.run, at.item = i, k
+			}
+			if _, err := ru.send(ctx, s, cmds[k:k+1], nil, i, count, at); err != nil {
+				return ru.sendStopped(ctx, s, at, fmt.Errorf("item %s: %w", items[k], err))
 			}
 		}
 	}

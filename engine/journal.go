@@ -46,6 +46,19 @@ type JournalEntry struct {
 	// (`evidence: false`): a step the journal alone knows of (the one a
 	// kill cut short) is then not missing evidence either.
 	NotEvidence bool `json:"not_evidence,omitempty"`
+	// Run, Try and ItemNo, on the step-start of a step of several sends
+	// (a repeat, an until:'s tries, a for_each of several items), say
+	// which it is: the run of the repeat (from 1), the try of the until:
+	// (from 1; absent without one), the item (from 1; absent without a
+	// for_each). A journal from before them has none: a kill there lists
+	// only the send in flight.
+	Run    int `json:"run,omitempty"`
+	Try    int `json:"try,omitempty"`
+	ItemNo int `json:"item_no,omitempty"`
+	// Plan, on the first step-start of such a step, is what it sends at
+	// each run (its run and try are those of that first send), so that
+	// runbook cleanup lists the runs a kill left untaken (sendMissing).
+	Plan *Pause `json:"plan,omitempty"`
 	// Kind, on a wait-start, is "wait" for a wait: step (Step is its id);
 	// empty for a pause between two runs or retries of a step. Message
 	// says what the wait is for.
@@ -181,7 +194,7 @@ func (j *journal) Append(e JournalEntry) error {
 // hold), and reports whether it did. TestJournalPlain pins that the bytes
 // are json.Marshal's.
 func appendPlain(b *bytes.Buffer, e *JournalEntry) bool {
-	if e.Undo != nil || e.Forms != nil || e.Params != nil || e.Pause != nil || e.PID != 0 || e.Time.Year() < 0 || e.Time.Year() > 9999 {
+	if e.Undo != nil || e.Forms != nil || e.Params != nil || e.Pause != nil || e.Plan != nil || e.PID != 0 || e.Time.Year() < 0 || e.Time.Year() > 9999 {
 		return false
 	}
 	for _, s := range [...]string{e.Event, e.Step, e.Command, e.Item, e.Kind, e.Hold, e.Key, e.Status, e.Error, e.Message, e.Playbook, e.Target, e.Transport, e.Cassette} {
@@ -219,6 +232,9 @@ func appendPlain(b *bytes.Buffer, e *JournalEntry) bool {
 	if e.NotEvidence {
 		b.WriteString(`,"not_evidence":true`)
 	}
+	integer("run", int64(e.Run))
+	integer("try", int64(e.Try))
+	integer("item_no", int64(e.ItemNo))
 	str("kind", e.Kind)
 	integer("wait_ms", e.WaitMS)
 	str("hold", e.Hold)

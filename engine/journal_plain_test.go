@@ -20,6 +20,8 @@ func TestJournalPlain(t *testing.T) {
 			o := strs[(k+i+1)%len(strs)]
 			for _, e := range []JournalEntry{
 				{Time: tm, Event: evStepStart, Seq: k, Step: s, Command: o, Item: s, NotEvidence: k%2 == 0},
+				{Time: tm, Event: evStepStart, Seq: k, Step: s, Command: o, Item: s, Run: k + 1, Try: k % 3, ItemNo: k % 2},
+				{Time: tm, Event: evStepStart, Seq: k, Step: s, Command: o, Run: 1, Plan: &Pause{Run: 1, Runs: 2, Sends: []PauseSend{{Forms: []string{s, o}}}}},
 				{Time: tm, Event: evStepEnd, Seq: -k, Step: o, Status: s, Error: o},
 				{Time: tm, Event: evWaitStart, Kind: s, Step: o, Message: s, WaitMS: int64(k) * 1500},
 				{Time: tm, Event: evWaitEnd, Status: s},

@@ -179,6 +179,15 @@ func pauseMissing(step string, p *Pause, stopper string) []MissingRecord {
 // runs 2-3 were not"), and how the rest is taken by hand ("2 more times,
 // 1m0s apart").
 func pauseHeldBack(p *Pause) (what, how string) {
+	at, taken, how := heldBack(p)
+	return at + ": " + taken, how
+}
+
+// heldBack is pauseHeldBack's words in their parts: the run (try) p.Run
+// (p.Try) names ("run 2 of 3"), what of the step was taken before it
+// ("1 run was taken of its 3, runs 2-3 were not") and how the rest is
+// taken by hand.
+func heldBack(p *Pause) (at, taken, how string) {
 	runs := func(from, to int) string {
 		if from == to {
 			return fmt.Sprintf("run %d was", from)
@@ -204,24 +213,26 @@ func pauseHeldBack(p *Pause) (what, how string) {
 		return ", " + (time.Duration(ms) * time.Millisecond).String() + " apart"
 	}
 	if p.Try == 0 {
-		what = fmt.Sprintf("run %d of %d: %s taken of its %d, %s not", p.Run, p.Runs, of(p.Run-1, "run", "runs"), p.Runs, runs(p.Run, p.Runs))
-		return what, times(p.Runs-p.Run+1) + apart(p.IntervalMS)
+		at = fmt.Sprintf("run %d of %d", p.Run, p.Runs)
+		taken = fmt.Sprintf("%s taken of its %d, %s not", of(p.Run-1, "run", "runs"), p.Runs, runs(p.Run, p.Runs))
+		return at, taken, times(p.Runs-p.Run+1) + apart(p.IntervalMS)
 	}
-	what = fmt.Sprintf("try %d of %d", p.Try, p.Tries)
+	at = fmt.Sprintf("try %d of %d", p.Try, p.Tries)
 	if p.Runs > 1 {
-		what += fmt.Sprintf(" of run %d of %d", p.Run, p.Runs)
+		at += fmt.Sprintf(" of run %d of %d", p.Run, p.Runs)
 	}
-	what += fmt.Sprintf(" (until: `%s` was not yet true): %s taken of its %d", p.Until, of(p.Try-1, "try", "tries"), p.Tries)
+	at += fmt.Sprintf(" (until: `%s` was not yet true)", p.Until)
+	taken = fmt.Sprintf("%s taken of its %d", of(p.Try-1, "try", "tries"), p.Tries)
 	how = "at most " + times(p.Tries-p.Try+1) + apart(p.RetryMS) + ", until `" + p.Until + "` holds"
 	if p.Run < p.Runs {
-		what += ", " + runs(p.Run+1, p.Runs) + " not"
+		taken += ", " + runs(p.Run+1, p.Runs) + " not"
 		more := strconv.Itoa(p.Runs-p.Run) + " more runs"
 		if p.Runs-p.Run == 1 {
 			more = "1 more run"
 		}
 		how += ", then the same for " + more + apart(p.IntervalMS)
 	}
-	return what, how
+	return at, taken, how
 }
 
 // byHandAgain is byHandForms for the runs of a command the run did not
@@ -237,4 +248,148 @@ func byHandAgain(forms []string, undo []string, how string) string {
 		msg += ", then `" + strings.Join(undo, "`, `") + "` once the evidence is taken"
 	}
 	return msg + "; save each output with the run folder."
+}
+
+// sendAt is where a step of several sends (a repeat, an until:'s tries,
+// a for_each's items) is: the run of its repeat, the try of its until: (0
+// without one) and the item (0-based; 0 without a for_each) it sends. It
+// is journaled on each step-start (run, try, item_no), and the step's
+// plan (what it sends at each run: a Pause) on its first, before the
+// first send, so that runbook cleanup knows what a kill cut short.
+type sendAt struct {
+	plan           *Pause
+	run, try, item int
+	first          bool
+}
+
+// sendStopper says what stopped the step at the send journaled with
+// status (that of its step-end; "" when the engine died first) and err
+// (its error, redacted), the send being what (sendWhat's words).
+func sendStopper(status, err, what string) string {
+	switch status {
+	case "":
+		return "the engine was killed while it sent " + what
+	case "ok":
+		return "the run was stopped after " + what + " was taken"
+	case "interrupted":
+		return "the run was interrupted while it sent " + what
+	}
+	verb := "failed"
+	if status == "timeout" {
+		verb = "timed out"
+	}
+	if err != "" {
+		return what + " " + verb + " (" + err + ")"
+	}
+	return what + " " + verb
+}
+
+// sendWhat names the send at of plan p: "run 2 of 3", "try 2 of 4 of run
+// 1 of 2", "item `207` of run 1 of 2", "item `207`".
+func sendWhat(p *Pause, at sendAt) string {
+	var parts []string
+	if at.try > 0 {
+		parts = append(parts, fmt.Sprintf("try %d of %d", at.try, p.Tries))
+	}
+	if len(p.Sends) > 1 && at.item >= 0 && at.item < len(p.Sends) {
+		parts = append(parts, "item `"+p.Sends[at.item].Item+"`")
+	}
+	if p.Runs > 1 || len(parts) == 0 {
+		parts = append(parts, fmt.Sprintf("run %d of %d", at.run, p.Runs))
+	}
+	return strings.Join(parts, " of ")
+}
+
+// sendMissing is the missing evidence of a step of several sends (plan
+// p) that was stopped at send at: killed or stopped (a signal, --timeout)
+// while it was sent, or failed there and stopped the run; status and err
+// are the send's (its step-end's: "" when the engine died first, "ok"
+// when it was taken and the run was stopped after it, between two items).
+// One record per command the step sends at each run (one per item of a
+// for_each) that has runs not taken: from the one in flight (unless it
+// was taken) to the last, with how many were taken and how to take the
+// rest by hand. The run lists it when it is stopped there, and runbook
+// cleanup from the journal's step-starts (their plan, run, try and
+// item_no), so both list the same. None for a step that takes no evidence
+// (`evidence: false`), nor for numbers that do not hold together. seq is
+// the send's number, given to the record of the command in flight.
+func sendMissing(step string, p *Pause, at sendAt, seq int, status, err string) []MissingRecord {
+	if p == nil || p.NotEvidence || len(p.Sends) == 0 {
+		return nil
+	}
+	if at.run < 1 || at.run > p.Runs || at.item < 0 || at.item >= len(p.Sends) || at.try < 0 || (at.try > 0 && (p.Until == "" || at.try > p.Tries)) {
+		return nil // not a send this engine journals
+	}
+	taken := status == "ok"
+	rs := "interrupted"
+	if status == "timeout" || status == "failed" {
+		rs = status
+	}
+	stopper := sendStopper(status, err, sendWhat(p, at))
+	var out []MissingRecord
+	for j, c := range p.Sends {
+		if len(c.Forms) == 0 {
+			continue
+		}
+		// The first run (and try) of this command not taken.
+		run, try := at.run, 0
+		switch {
+		case j < at.item:
+			run++
+		case j == at.item && taken:
+			// Taken: its until: held, as far as the journal tells (a
+			// try that did not is followed by the pause before the next).
+			run++
+		case j == at.item:
+			try = at.try
+		}
+		if run > p.Runs {
+			continue
+		}
+		if p.Until != "" && try == 0 {
+			try = 1
+		}
+		q := *p
+		q.Run, q.Try = run, try
+		var held, byHand string
+		if p.Runs == 1 && try == 0 {
+			held, byHand = "it was not taken", byHandForms(c.Forms, p.Undo)
+		} else {
+			_, taken, how := heldBack(&q)
+			held, byHand = taken, byHandAgain(c.Forms, p.Undo, how)
+		}
+		m := MissingRecord{Step: step, Kind: "run", Item: c.Item, Run: run, Command: c.Forms[0], Status: rs,
+			Error: "cut short: " + stopper + ": " + held, ByHand: byHand}
+		if p.Runs == 1 {
+			m.Run = 0
+		}
+		if j == at.item && !taken {
+			m.Seq = seq
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// dropForms takes out of p the forms of a one_of that refused says the
+// device refused: the runs not taken would not send them, nor should
+// the operator. A command whose every form was refused keeps them all.
+func dropForms(p *Pause, refused func(string) bool) {
+	if p == nil {
+		return
+	}
+	for k, c := range p.Sends {
+		if len(c.Forms) < 2 {
+			continue
+		}
+		var left []string
+		for _, f := range c.Forms {
+			if !refused(f) {
+				left = append(left, f)
+			}
+		}
+		if len(left) > 0 {
+			p.Sends[k].Forms = left
+		}
+	}
 }

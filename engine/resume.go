@@ -220,6 +220,15 @@ func rebuildRecord(f ResumedFolder, m *Manifest, entries []JournalEntry) error {
 	// stopped in it (a signal, --timeout; the engine died after, in its
 	// cleanup), with its wait-end.
 	var wait, stopped, stoppedEnd *JournalEntry
+	// plan is what the step of several sends started last sends at each
+	// run (its first step-start's), planAt where that step was last
+	// (its last step-start: which run, try and item), at its index in
+	// steps; refused the forms the device refused in the run.
+	var plan *Pause
+	var planStep string
+	planAt := -1
+	var at sendAt
+	refused := map[string]bool{}
 	bySeq := map[int]int{}
 	waits := map[string]int{}
 	undo := map[int][]string{}
@@ -249,6 +258,19 @@ func rebuildRecord(f ResumedFolder, m *Manifest, entries []JournalEntry) error {
 			wait = nil
 		case evStepStart:
 			wait, stopped = nil, nil // a step after it: the wait ended
+			switch {
+			case e.Plan != nil:
+				q := *e.Plan
+				q.Sends = slices.Clone(q.Sends)
+				plan, planStep = &q, e.Step
+			case e.Run == 0:
+				plan = nil // a step sent once (or a journal from before plans)
+			}
+			planAt = -1
+			if plan != nil && e.Run > 0 && e.Step == planStep {
+				planAt = len(steps)
+				at = sendAt{run: e.Run, try: e.Try, item: max(e.ItemNo-1, 0)}
+			}
 			bySeq[e.Seq] = len(steps)
 			steps = append(steps, started{start: e})
 		case evStepEnd:
@@ -262,6 +284,10 @@ func rebuildRecord(f ResumedFolder, m *Manifest, entries []JournalEntry) error {
 			}
 		case evNote:
 			m.Notes = append(m.Notes, e.Message)
+		case evRefused:
+			refused[e.Command] = true
+		case evPrompt:
+			planAt = -1 // the run went on past the step
 		}
 		if !e.Time.IsZero() {
 			m.Ended = e.Time
@@ -279,7 +305,44 @@ func rebuildRecord(f ResumedFolder, m *Manifest, entries []JournalEntry) error {
 	if err != nil {
 		return err
 	}
-	for _, st := range steps {
+	// The step of several sends the run was at when it ended (the last
+	// it started, nothing after it), and where in it: the runs it did not
+	// take are missing (sendMissing), unless the run ended in a wait.
+	var sent []MissingRecord
+	if planAt >= 0 && planAt == len(steps)-1 && wait == nil && stopped == nil {
+		st := steps[planAt]
+		status, errText := "", ""
+		if st.end != nil {
+			status, errText = st.end.Status, st.end.Error
+		}
+		if status == "ok" && !st.recorded {
+			if out, _ := f.StepOutput(st.start.Seq); out == "" {
+				status = "" // its output is not in the folder: not taken
+			}
+		}
+		dropForms(plan, func(f string) bool { return refused[f] })
+		sent = sendMissing(planStep, plan, at, st.start.Seq, status, errText)
+		if len(sent) == 0 {
+			planAt = -1 // nothing held back: the step is listed as before
+		}
+	} else {
+		planAt = -1
+	}
+	for i, st := range steps {
+		if i == planAt {
+			// Listed with the runs not taken, below, not as cut short.
+			if !st.recorded {
+				mb.confirm()
+				e := st.start
+				rec := StepRecord{Seq: e.Seq, ID: e.Step, Kind: "run", Command: e.Command, Item: e.Item, Start: e.Time, Status: "interrupted", NotEvidence: e.NotEvidence}
+				rec.Output, rec.SHA256 = f.StepOutput(e.Seq)
+				if st.end != nil {
+					rec.End, rec.Status, rec.Error = st.end.Time, st.end.Status, st.end.Error
+				}
+				m.Steps = append(m.Steps, rec)
+			}
+			continue
+		}
 		if st.recorded {
 			continue
 		}
@@ -329,6 +392,11 @@ func rebuildRecord(f ResumedFolder, m *Manifest, entries []JournalEntry) error {
 		// manifest was lost with the engine, so that is listed again here.
 		mb.confirm()
 		m.Missing = append(m.Missing, pauseMissing(stopped.Step, stopped.Pause, pauseStopper(stoppedEnd.Status))...)
+	case len(sent) > 0:
+		// Stopped, or killed, while the step sent: its failed send did not
+		// let the run go on, so it is listed with the runs not taken.
+		mb.last = nil
+		m.Missing = append(m.Missing, sent...)
 	}
 	return nil
 }

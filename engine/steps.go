@@ -249,9 +249,17 @@ func (ru *run) runCommand(ctx context.Context, s *playbook.Step) error {
 		attempts = s.Retry.Max
 	}
 	// What a pause of the step holds back: none for a step sent once.
+	// at is which send of the step each is, with what it sends at each
+	// run (its plan): none for a step sent once.
 	var p *Pause
+	var at *sendAt
 	if count > 1 || s.Until != nil {
 		p = ru.pauseOf(s, forms, undo, nil, count, interval)
+		plan := *p
+		if s.Until != nil {
+			plan.Tries = attempts
+		}
+		at = &sendAt{plan: &plan, first: true}
 	}
 	for i := 1; i <= count; i++ {
 		if p != nil { // pace is nothing for a step sent once
@@ -261,9 +269,15 @@ func (ru *run) runCommand(ctx context.Context, s *playbook.Step) error {
 			}
 		}
 		for a := 1; ; a++ {
-			out, err := ru.send(ctx, s, forms, undo, i, count)
+			if at != nil {
+				at.run, at.try = i, 0
+				if s.Until != nil {
+					at.try = a
+				}
+			}
+			out, err := ru.send(ctx, s, forms, undo, i, count, at)
 			if err != nil {
-				return err
+				return ru.sendStopped(ctx, s, at, err)
 			}
 			if s.Until == nil {
 				break
@@ -405,7 +419,10 @@ func (ru *run) stepTimeout(s *playbook.Step) time.Duration {
 // accepts one (refused: the device's own error; a lost session or a
 // timeout ends the attempt as it is), and records everything about it.
 // A form the device refused earlier in the run is not sent again.
-func (ru *run) send(ctx context.Context, s *playbook.Step, forms []transports.Command, undo []undoEntry, i, count int) (playbook.RunView, error) {
+//
+// at, set for a step of several sends, says which this is: journaled on
+// its step-start (with the step's plan on the first), before it is sent.
+func (ru *run) send(ctx context.Context, s *playbook.Step, forms []transports.Command, undo []undoEntry, i, count int, at *sendAt) (playbook.RunView, error) {
 	ru.seq++
 	seq := ru.seq
 	for k := range forms {
@@ -440,7 +457,20 @@ func (ru *run) send(ctx context.Context, s *playbook.Step, forms []transports.Co
 	}
 	ru.em.emit(started)
 	start := ru.now()
-	_ = ru.j.Append(JournalEntry{Time: start, Event: evStepStart, Seq: seq, Step: s.ID, Command: cmd.Shown, Item: ru.itemOr(), NotEvidence: s.NotEvidence}) // not durable
+	je := JournalEntry{Time: start, Event: evStepStart, Seq: seq, Step: s.ID, Command: cmd.Shown, Item: ru.itemOr(), NotEvidence: s.NotEvidence}
+	if at != nil {
+		je.Run, je.Try = at.run, at.try
+		if len(at.plan.Sends) > 1 {
+			je.ItemNo = at.item + 1
+		}
+		if at.first {
+			plan := *at.plan
+			plan.Run, plan.Try = at.run, at.try
+			je.Plan = &plan
+			at.first = false
+		}
+	}
+	_ = ru.j.Append(je) // not durable
 	var res transports.Result
 	var err error
 	var refused []RefusedForm
@@ -910,23 +940,32 @@ func (ru *run) pauseOf(s *playbook.Step, forms []transports.Command, undo []undo
 // nor should the operator. A command whose every form was refused keeps
 // them all.
 func (ru *run) dropRefused(p *Pause) {
-	if p == nil {
-		return
+	dropForms(p, func(f string) bool {
+		_, refused := ru.ledger.refusal(f)
+		return refused
+	})
+}
+
+// sendStopped returns err, the error of the send at of step s; when it
+// stops the run there (a signal, --timeout, or a failure the step does
+// not go on after), the runs of the step not taken are missing evidence
+// first (sendMissing: the rule runbook cleanup follows for a send the
+// kill cut short). A step sent once has no at: its failure is listed as
+// before (missed), or not at all when it stops the run.
+func (ru *run) sendStopped(ctx context.Context, s *playbook.Step, at *sendAt, err error) error {
+	if at == nil || !ru.last.set {
+		return err
 	}
-	for k, c := range p.Sends {
-		if len(c.Forms) < 2 {
-			continue
-		}
-		var left []string
-		for _, f := range c.Forms {
-			if _, refused := ru.ledger.refusal(f); !refused {
-				left = append(left, f)
-			}
-		}
-		if len(left) > 0 {
-			p.Sends[k].Forms = left
-		}
+	if ctx.Err() == nil && (s.OnError == playbook.OnErrorContinue || (errors.Is(err, transports.ErrNotOverAPI) && s.OnError == "")) {
+		return err // the run goes on: missed lists the failed send
 	}
+	r := ru.last.rec
+	if r.Status == "ok" && ctx.Err() == nil {
+		return err // the command ran; the step failed after it (a capture)
+	}
+	ru.dropRefused(at.plan)
+	ru.m.Missing = append(ru.m.Missing, sendMissing(s.ID, at.plan, *at, r.Seq, r.Status, r.Error)...)
+	return err
 }
 
 // stoppedIn returns err, the error of a pause p of step s; when the run
