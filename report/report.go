@@ -342,8 +342,10 @@ type view struct {
 	Findings                            []findingView
 	Groups                              []chartGroup
 	Cleanup                             []cleanupView
-	CleanupCmd                          string
-	Files                               []fileView
+	// CleanupRows is the rows of Cleanup (cleanupRows).
+	CleanupRows template.HTML
+	CleanupCmd  string
+	Files       []fileView
 	// MissingCut says some missing evidence is of steps the run was
 	// stopped in (status interrupted), not only of steps that failed.
 	MissingCut bool
@@ -443,6 +445,7 @@ func build(m *engine.Manifest, dir string, info stepInfo) (v view) {
 	}
 	add("undo", m.Undo)
 	add("cleanup", m.Cleanup)
+	v.CleanupRows = cleanupRows(v.Cleanup)
 	v.CleanupCmd = "runbook cleanup RUNDIR"
 	if dir != "" {
 		v.CleanupCmd = "runbook cleanup " + dir
