@@ -66,7 +66,12 @@ var stepsKey = []byte("\n  \"steps\": []")
 func writeManifest(path string, m *engine.Manifest, records func(func([]byte) error) error) ([]byte, error) {
 	head := *m
 	head.Steps = []engine.StepRecord{}
-	b, err := json.MarshalIndent(&head, "", "  ")
+	// json.MarshalIndent is json.Marshal, then json.Indent.
+	compact, err := json.Marshal(&head)
+	if err != nil {
+		return nil, err
+	}
+	b, err := appendIndent(make([]byte, 0, 2*len(compact)), compact, "", "  ")
 	if err != nil {
 		return nil, err
 	}
@@ -78,17 +83,17 @@ func writeManifest(path string, m *engine.Manifest, records func(func([]byte) er
 		w.Write(b[:i])
 		w.WriteString("\n  \"steps\": [")
 		n := 0
-		var ind bytes.Buffer
+		var ind []byte
 		err := records(func(rec []byte) error {
-			ind.Reset()
-			if err := appendIndent(&ind, rec, "    ", "  "); err != nil {
+			var err error
+			if ind, err = appendIndent(ind[:0], rec, "    ", "  "); err != nil {
 				return err
 			}
 			if n > 0 {
 				w.WriteByte(',')
 			}
 			w.WriteString("\n    ")
-			_, err := w.Write(ind.Bytes())
+			_, err = w.Write(ind)
 			n++
 			return err
 		})

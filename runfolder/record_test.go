@@ -149,16 +149,15 @@ func TestAppendIndentAsIndent(t *testing.T) {
 		srcs = append(srcs, []byte(s))
 	}
 	for _, src := range srcs {
-		var want, got bytes.Buffer
+		var want bytes.Buffer
 		want.WriteString("head")
-		got.WriteString("head")
 		werr := json.Indent(&want, src, "    ", "  ")
-		err := appendIndent(&got, src, "    ", "  ")
+		got, err := appendIndent([]byte("head"), src, "    ", "  ")
 		if (err != nil) != (werr != nil) {
 			t.Fatalf("%s: error %v, json.Indent's %v", src, err, werr)
 		}
-		if werr == nil && got.String() != want.String() {
-			t.Errorf("%s:\n got %s\nwant %s", src, got.String(), want.String())
+		if werr == nil && string(got) != want.String() {
+			t.Errorf("%s:\n got %s\nwant %s", src, got, want.String())
 		}
 	}
 }
@@ -173,14 +172,14 @@ func FuzzAppendIndent(f *testing.F) {
 		if json.Compact(&c, src) != nil || !bytes.Equal(c.Bytes(), src) {
 			return // not valid compact JSON: appendIndent is never handed it
 		}
-		var want, got bytes.Buffer
+		var want bytes.Buffer
 		werr := json.Indent(&want, src, "    ", "  ")
-		err := appendIndent(&got, src, "    ", "  ")
+		got, err := appendIndent(nil, src, "    ", "  ")
 		if (err != nil) != (werr != nil) {
 			t.Fatalf("%q: error %v, json.Indent's %v", src, err, werr)
 		}
-		if werr == nil && !bytes.Equal(got.Bytes(), want.Bytes()) {
-			t.Fatalf("%q:\n got %q\nwant %q", src, got.Bytes(), want.Bytes())
+		if werr == nil && !bytes.Equal(got, want.Bytes()) {
+			t.Fatalf("%q:\n got %q\nwant %q", src, got, want.Bytes())
 		}
 	})
 }

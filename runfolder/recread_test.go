@@ -25,11 +25,11 @@ func recordJSONCases(t testing.TB) [][]byte {
 		if err != nil {
 			continue
 		}
-		var ind bytes.Buffer
-		if err := appendIndent(&ind, b, "    ", "  "); err != nil {
+		ind, err := appendIndent(nil, b, "    ", "  ")
+		if err != nil {
 			t.Fatal(err)
 		}
-		srcs = append(srcs, b, ind.Bytes())
+		srcs = append(srcs, b, ind)
 	}
 	for _, s := range []string{
 		`{}`, ` { } `, `{"seq":1}`, `{"Seq":1}`, `{"SEQ":2,"seq":3}`, `{"seq":1,"seq":2}`, `{"seq":null}`, `{"id":null}`,
@@ -90,11 +90,11 @@ func TestUnmarshalRecordAsUnmarshal(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var ind bytes.Buffer
-		if err := appendIndent(&ind, b, "    ", "  "); err != nil {
+		ind, err := appendIndent(nil, b, "    ", "  ")
+		if err != nil {
 			t.Fatal(err)
 		}
-		for _, src := range [][]byte{b, ind.Bytes()} {
+		for _, src := range [][]byte{b, ind} {
 			var got engine.StepRecord
 			if !decodeRecord(src, &got) {
 				t.Errorf("record %d: the usual record %s is left to json.Unmarshal", rec.Seq, src)
