@@ -15,12 +15,19 @@ import (
 // (the usual one) is written here without reflection; any other goes
 // through json.Marshal.
 func appendJSON(dst []byte, rec engine.StepRecord) ([]byte, error) {
+	b, _, err := appendRecord(dst, rec)
+	return b, err
+}
+
+// appendRecord is appendJSON, and reports whether rec is the usual
+// record it writes without json.Marshal (plainRecord).
+func appendRecord(dst []byte, rec engine.StepRecord) (_ []byte, plain bool, _ error) {
 	if !plainRecord(&rec) {
 		b, err := json.Marshal(rec)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
-		return append(dst, b...), nil
+		return append(dst, b...), false, nil
 	}
 	str := func(key, v string) {
 		if v != "" {
@@ -85,7 +92,7 @@ func appendJSON(dst []byte, rec engine.StepRecord) ([]byte, error) {
 	if len(rec.Lets) > 0 {
 		dst = append(dst, ']')
 	}
-	return append(dst, '}'), nil
+	return append(dst, '}'), true, nil
 }
 
 // plainRecord reports whether appendJSON may write rec without
@@ -112,12 +119,21 @@ func plainRecord(rec *engine.StepRecord) bool {
 // plainString reports whether JSON writes s as it is, between quotes.
 func plainString(s string) bool {
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+		if !plainByte[s[i]] {
 			return false
 		}
 	}
 	return true
 }
+
+// plainByte is the bytes JSON writes as they are in a string: printable
+// ASCII but for the quote, the backslash and < > &.
+var plainByte = func() (t [256]bool) {
+	for c := 0x20; c <= 0x7e; c++ {
+		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	return t
+}()
 
 // plainTime reports whether t's JSON is its RFC 3339 form with
 // nanoseconds (time.Time.MarshalJSON fails on other years, and on a zone

@@ -260,3 +260,18 @@ func FuzzRFC3339NanoQuoted(f *testing.F) {
 		}
 	})
 }
+
+// FuzzAppendClock: appendClock writes what AppendFormat writes with the
+// layout "15:04:05", for any time in any zone.
+func FuzzAppendClock(f *testing.F) {
+	f.Add(int64(0), int64(0), 0)
+	f.Add(int64(1796195019), int64(568889379), 3600)
+	f.Add(int64(-62135596800), int64(0), -37)
+	f.Add(int64(253402300799), int64(999999999), 50400)
+	f.Fuzz(func(t *testing.T, sec, nsec int64, off int) {
+		tm := time.Unix(sec, nsec).In(time.FixedZone("z", off%(26*3600)))
+		if got, want := string(appendClock([]byte("x"), tm)), string(tm.AppendFormat([]byte("x"), "15:04:05")); got != want {
+			t.Fatalf("%v: got %q, want %q", tm, got, want)
+		}
+	})
+}
