@@ -157,6 +157,35 @@ func BenchmarkReplayEndToEnd(b *testing.B) {
 	}
 }
 
+// BenchmarkWriteDir writes report.html of a run folder of 10k steps
+// (writeBig's, replayed once on runDir's file system), alone: the part of
+// BenchmarkReplayEndToEnd that reads the steps back. It reports µs and CPU
+// µs (every thread) per step.
+//
+//	go test ./report -run '^$' -bench WriteDir -benchtime 20x
+func BenchmarkWriteDir(b *testing.B) {
+	const n = 10000
+	pbPath, cassPath := writeBig(b, b.TempDir(), n)
+	out, where := runDir(b)
+	b.Logf("run folder on %s", where)
+	dir := filepath.Join(out, "run")
+	replayRun(b, pbPath, cassPath, dir)
+	b.Cleanup(func() { os.RemoveAll(dir) })
+	runtime.GC()
+	b.ReportAllocs()
+	c := cputime.Process()
+	b.ResetTimer()
+	for b.Loop() {
+		if err := report.WriteDir(dir); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	cpu := cputime.Process() - c
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/1e3/float64(b.N*n), "µs/step")
+	b.ReportMetric(float64(cpu.Nanoseconds())/1e3/float64(b.N*n), "cpu-µs/step")
+}
+
 // replayRun runs the playbook pbPath against the cassette cassPath into
 // the run folder dir, as `runbook run --transport replay` does, then
 // writes its report.html.

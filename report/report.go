@@ -92,9 +92,14 @@ func WriteDir(dir string) error {
 	}()
 	bw := bufio.NewWriterSize(rows, 64<<10)
 	var transports []string
-	m, err := runfolder.Scan(dir, func(s engine.StepRecord) error {
-		addTransport(&transports, s.Transport)
-		return writeRow(bw, s, false)
+	m, err := scanAhead(dir, func(batch []engine.StepRecord) error {
+		for i := range batch {
+			addTransport(&transports, batch[i].Transport)
+			if err := writeRow(bw, batch[i], false); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err == nil {
 		err = bw.Flush()
@@ -124,6 +129,64 @@ func WriteDir(dir string) error {
 			return err
 		})
 	})
+}
+
+// scanBatch is the records of a batch scanAhead hands over, and
+// scanBatches how many batches it has: what WriteDir holds of the steps.
+const (
+	scanBatch   = 64
+	scanBatches = 3
+)
+
+// scanAhead reads the steps of the run folder dir (runfolder.ScanBatches)
+// on a goroutine of its own while fn, on the caller's, takes each batch of
+// them in turn, and returns the manifest read. A batch is reused once fn
+// returns: fn must not keep it, but may keep its strings. The scan runs at
+// most scanBatches-1 batches ahead of fn. scanAhead returns (or panics,
+// with fn's panic or the scan's) only once the goroutine has ended: fn's
+// error or panic stops the scan first.
+func scanAhead(dir string, fn func(batch []engine.StepRecord) error) (*engine.Manifest, error) {
+	// Every batch is in free, in full, or held by one side: neither
+	// channel's send ever blocks.
+	free := make(chan []engine.StepRecord, scanBatches)
+	full := make(chan []engine.StepRecord, scanBatches)
+	for range scanBatches {
+		free <- make([]engine.StepRecord, scanBatch)
+	}
+	stop, done := make(chan struct{}), make(chan struct{})
+	var (
+		m      *engine.Manifest
+		err    error
+		broken any // the scan's panic
+	)
+	go func() {
+		defer close(done)
+		defer close(full) // after m, err and broken are set
+		defer func() { broken = recover() }()
+		m, err = runfolder.ScanBatches(dir, <-free, func(b []engine.StepRecord) ([]engine.StepRecord, error) {
+			full <- b
+			select {
+			case next := <-free:
+				return next, nil
+			case <-stop:
+				return nil, errStop
+			}
+		})
+	}()
+	defer func() {
+		close(stop)
+		<-done
+	}()
+	for b := range full {
+		if err := fn(b); err != nil {
+			return nil, err
+		}
+		free <- b
+	}
+	if broken != nil {
+		panic(broken)
+	}
+	return m, err
 }
 
 func write(dir string, fill func(io.Writer) error) error {
@@ -279,8 +342,10 @@ type view struct {
 	Findings                            []findingView
 	Groups                              []chartGroup
 	Cleanup                             []cleanupView
-	CleanupCmd                          string
-	Files                               []fileView
+	// CleanupRows is the rows of Cleanup (cleanupRows).
+	CleanupRows template.HTML
+	CleanupCmd  string
+	Files       []fileView
 	// MissingCut says some missing evidence is of steps the run was
 	// stopped in (status interrupted), not only of steps that failed.
 	MissingCut bool
@@ -380,6 +445,7 @@ func build(m *engine.Manifest, dir string, info stepInfo) (v view) {
 	}
 	add("undo", m.Undo)
 	add("cleanup", m.Cleanup)
+	v.CleanupRows = cleanupRows(v.Cleanup)
 	v.CleanupCmd = "runbook cleanup RUNDIR"
 	if dir != "" {
 		v.CleanupCmd = "runbook cleanup " + dir

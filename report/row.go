@@ -68,18 +68,61 @@ func (s *stepView) writeRow(b *strings.Builder) {
 	b.WriteString(`">`)
 	escapeHTML(b, s.Status)
 	b.WriteString(`</td><td class="o">`)
-	if s.Link && linkable(s.Output) {
+	writeOutput(b, s.Output, s.Link)
+	b.WriteString(`</td></tr>`)
+}
+
+// cleanupRows is the cleanup table's rows, each and a newline, as the
+// page template wrote them (TestCleanupRow pins that): a run that undoes
+// a thousand commands drew a thousand rows through the template.
+func cleanupRows(cs []cleanupView) template.HTML {
+	var b strings.Builder
+	for i := range cs {
+		cs[i].writeRow(&b)
+		b.WriteByte('\n')
+	}
+	return template.HTML(b.String())
+}
+
+func (c *cleanupView) writeRow(b *strings.Builder) {
+	b.WriteString(`<tr><td class="s">`)
+	escapeHTML(b, c.Kind)
+	b.WriteString(`</td><td class="cmd"><code>`)
+	escapeHTML(b, c.Command)
+	b.WriteString(`</code>`)
+	if c.Error != "" {
+		b.WriteString(`<span class="err">`)
+		escapeHTML(b, c.Error)
+		b.WriteString(`</span>`)
+	}
+	b.WriteString(`</td><td class="st `)
+	escapeHTML(b, c.Class)
+	b.WriteString(`">`)
+	escapeHTML(b, c.Status)
+	if c.Note != "" {
+		b.WriteString(`<span class="note">`)
+		escapeHTML(b, c.Note)
+		b.WriteString(`</span>`)
+	}
+	b.WriteString(`</td><td class="o">`)
+	writeOutput(b, c.Output, c.Link)
+	b.WriteString(`</td></tr>`)
+}
+
+// writeOutput writes a row's output: a link when link and the path is
+// linkable, else its text.
+func writeOutput(b *strings.Builder, out string, link bool) {
+	if link && linkable(out) {
 		// A linkable path is letters, digits and ._-/ : nothing a URL
 		// or an attribute would escape.
 		b.WriteString(`<a href="`)
-		b.WriteString(s.Output)
+		b.WriteString(out)
 		b.WriteString(`">`)
-		b.WriteString(s.Output)
+		b.WriteString(out)
 		b.WriteString(`</a>`)
 	} else {
-		escapeHTML(b, s.Output)
+		escapeHTML(b, out)
 	}
-	b.WriteString(`</td></tr>`)
 }
 
 // escapeHTML writes s as html/template writes a string in text or in a

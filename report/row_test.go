@@ -32,3 +32,31 @@ func TestStepRow(t *testing.T) {
 		}
 	}
 }
+
+// cleanupRowTemplate is the cleanup table's rows as the page template
+// wrote them before cleanupRows: it must write exactly what they wrote.
+const cleanupRowTemplate = `{{range .}}<tr><td class="s">{{.Kind}}</td><td class="cmd"><code>{{.Command}}</code>{{with .Error}}<span class="err">{{.}}</span>{{end}}</td><td class="st {{.Class}}">{{.Status}}{{with .Note}}<span class="note">{{.}}</span>{{end}}</td><td class="o">{{if .Link}}<a href="{{.Output}}">{{.Output}}</a>{{else}}{{.Output}}{{end}}</td></tr>
+{{end}}`
+
+func TestCleanupRow(t *testing.T) {
+	tmpl := template.Must(template.New("rows").Parse(cleanupRowTemplate))
+	odd := []string{"", "debug off", `a<b>&"c"'d'+e`, "\x00nul", "«redacted» → ok", "bad \xff utf-8", "<script>alert(1)</script>", "a\nb\tc", "&amp;"}
+	var rows []cleanupView
+	for i, s := range odd {
+		o := odd[(i+3)%len(odd)]
+		rows = append(rows,
+			cleanupView{Kind: s, Command: o, Status: s, Class: o, Error: s, Output: o, Note: s, Link: linkable(o)},
+			cleanupView{Kind: "undo", Command: s, Status: "ok", Class: "st-ok", Output: "steps/001-undo.txt", Link: true},
+			cleanupView{Kind: "cleanup", Command: o, Status: "failed", Class: "st-bad", Error: s, Output: s, Note: o},
+		)
+	}
+	for _, set := range [][]cleanupView{nil, rows[:1], rows} {
+		var want strings.Builder
+		if err := tmpl.Execute(&want, set); err != nil {
+			t.Fatal(err)
+		}
+		if got := string(cleanupRows(set)); got != want.String() {
+			t.Errorf("cleanupRows of %+v\n got %q\nwant %q", set, got, want.String())
+		}
+	}
+}

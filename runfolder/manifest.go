@@ -66,7 +66,12 @@ var stepsKey = []byte("\n  \"steps\": []")
 func writeManifest(path string, m *engine.Manifest, records func(func([]byte) error) error) ([]byte, error) {
 	head := *m
 	head.Steps = []engine.StepRecord{}
-	b, err := json.MarshalIndent(&head, "", "  ")
+	// json.MarshalIndent is json.Marshal, then json.Indent.
+	compact, err := json.Marshal(&head)
+	if err != nil {
+		return nil, err
+	}
+	b, err := appendIndent(make([]byte, 0, 2*len(compact)), compact, "", "  ")
 	if err != nil {
 		return nil, err
 	}
@@ -78,17 +83,17 @@ func writeManifest(path string, m *engine.Manifest, records func(func([]byte) er
 		w.Write(b[:i])
 		w.WriteString("\n  \"steps\": [")
 		n := 0
-		var ind bytes.Buffer
+		var ind []byte
 		err := records(func(rec []byte) error {
-			ind.Reset()
-			if err := appendIndent(&ind, rec, "    ", "  "); err != nil {
+			var err error
+			if ind, err = appendIndent(ind[:0], rec, "    ", "  "); err != nil {
 				return err
 			}
 			if n > 0 {
 				w.WriteByte(',')
 			}
 			w.WriteString("\n    ")
-			_, err := w.Write(ind.Bytes())
+			_, err = w.Write(ind)
 			n++
 			return err
 		})
@@ -154,6 +159,38 @@ func Scan(dir string, fn func(engine.StepRecord) error) (*engine.Manifest, error
 	}
 	defer r.Close()
 	m, err := scan(r, fn)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, "manifest.json"), err)
+	}
+	return m, nil
+}
+
+// ScanBatches reads the run folder dir's manifest.json as Scan does, but
+// hands its steps to fn in batches: batch filled (the last batch may hold
+// fewer), then the slice fn returns, which must have room for a record
+// (len ignored: it is filled to its cap). fn may reuse a batch it was
+// handed once it is done with it, so only len(batch) records (or those of
+// the slices in turn) are held; it may keep the records' strings, which
+// are made a batch at a time: one kept keeps its batch's. A record that
+// cannot be decoded ends the scan with its error, and the records read
+// before it in its batch are not handed over.
+func ScanBatches(dir string, batch []engine.StepRecord, fn func(batch []engine.StepRecord) (next []engine.StepRecord, err error)) (*engine.Manifest, error) {
+	if cap(batch) == 0 {
+		return nil, errors.New("runfolder: ScanBatches: no room in the batch")
+	}
+	r, err := os.Open(filepath.Join(dir, "manifest.json"))
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	var a arena
+	m, err := scanBatches(newLexer(r), batch[:cap(batch)], &a, func(b []engine.StepRecord) ([]engine.StepRecord, error) {
+		next, err := fn(b)
+		if err == nil && cap(next) == 0 {
+			err = errors.New("runfolder: ScanBatches: no room in the next batch")
+		}
+		return next, err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, "manifest.json"), err)
 	}

@@ -15,12 +15,19 @@ import (
 // (the usual one) is written here without reflection; any other goes
 // through json.Marshal.
 func appendJSON(dst []byte, rec engine.StepRecord) ([]byte, error) {
+	b, _, err := appendRecord(dst, rec)
+	return b, err
+}
+
+// appendRecord is appendJSON, and reports whether rec is the usual
+// record it writes without json.Marshal (plainRecord).
+func appendRecord(dst []byte, rec engine.StepRecord) (_ []byte, plain bool, _ error) {
 	if !plainRecord(&rec) {
 		b, err := json.Marshal(rec)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
-		return append(dst, b...), nil
+		return append(dst, b...), false, nil
 	}
 	str := func(key, v string) {
 		if v != "" {
@@ -85,7 +92,7 @@ func appendJSON(dst []byte, rec engine.StepRecord) ([]byte, error) {
 	if len(rec.Lets) > 0 {
 		dst = append(dst, ']')
 	}
-	return append(dst, '}'), nil
+	return append(dst, '}'), true, nil
 }
 
 // plainRecord reports whether appendJSON may write rec without
@@ -112,12 +119,21 @@ func plainRecord(rec *engine.StepRecord) bool {
 // plainString reports whether JSON writes s as it is, between quotes.
 func plainString(s string) bool {
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+		if !plainByte[s[i]] {
 			return false
 		}
 	}
 	return true
 }
+
+// plainByte is the bytes JSON writes as they are in a string: printable
+// ASCII but for the quote, the backslash and < > &.
+var plainByte = func() (t [256]bool) {
+	for c := 0x20; c <= 0x7e; c++ {
+		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	return t
+}()
 
 // plainTime reports whether t's JSON is its RFC 3339 form with
 // nanoseconds (time.Time.MarshalJSON fails on other years, and on a zone
@@ -136,88 +152,88 @@ func plainTime(t time.Time) bool {
 // handed is: it is not checked. What is plainly not compact (whitespace
 // outside a string, brackets that do not balance, a string left open,
 // nothing) is handed to json.Indent.
-func appendIndent(dst *bytes.Buffer, src []byte, prefix, indent string) error {
+func appendIndent(dst, src []byte, prefix, indent string) ([]byte, error) {
 	if len(src) == 0 {
-		return json.Indent(dst, src, prefix, indent)
+		return slowIndent(dst, len(dst), src, prefix, indent)
 	}
-	start := dst.Len()
+	start := len(dst)
 	depth := 0
 	open := false // the last byte opened an object or an array
-	inString, escaped := false, false
-	newline := func(d int) {
-		dst.WriteByte('\n')
-		dst.WriteString(prefix)
+	newline := func(dst []byte, d int) []byte {
+		dst = append(dst, '\n')
+		dst = append(dst, prefix...)
 		for range d {
-			dst.WriteString(indent)
+			dst = append(dst, indent...)
 		}
+		return dst
 	}
 	for i := 0; i < len(src); i++ {
 		c := src[i]
-		if inString && !escaped {
-			// the bytes of a string up to its next quote or backslash
-			j := i
-			for j < len(src) && src[j] != '"' && src[j] != '\\' {
-				j++
-			}
-			dst.Write(src[i:j])
-			if i = j; i == len(src) {
-				break
-			}
-			c = src[i]
-		}
-		if inString {
-			switch {
-			case escaped:
-				escaped = false
-			case c == '\\':
-				escaped = true
-			case c == '"':
-				inString = false
-			}
-			dst.WriteByte(c)
-			continue
-		}
+		wasOpen := open
 		if open && c != '}' && c != ']' {
-			newline(depth)
+			dst = newline(dst, depth)
 		}
+		open = false
 		switch c {
 		case '"':
-			inString = true
+			j := stringEnd(src, i)
+			if j < 0 {
+				return slowIndent(dst, start, src, prefix, indent)
+			}
+			dst = append(dst, src[i:j]...)
+			i = j - 1
 		case '{', '[':
 			depth++
-			dst.WriteByte(c)
+			dst = append(dst, c)
 			open = true
-			continue
 		case '}', ']':
 			depth--
 			if depth < 0 {
 				return slowIndent(dst, start, src, prefix, indent)
 			}
-			if !open {
-				newline(depth)
+			if !wasOpen {
+				dst = newline(dst, depth)
 			}
+			dst = append(dst, c)
 		case ',':
-			dst.WriteByte(c)
-			newline(depth)
-			open = false
-			continue
+			dst = append(dst, c)
+			dst = newline(dst, depth)
 		case ':':
-			dst.WriteString(": ")
-			open = false
-			continue
+			dst = append(dst, ':', ' ')
 		case ' ', '\t', '\n', '\r':
 			return slowIndent(dst, start, src, prefix, indent)
+		default:
+			dst = append(dst, c)
 		}
-		open = false
-		dst.WriteByte(c)
 	}
-	if depth != 0 || inString {
+	if depth != 0 {
 		return slowIndent(dst, start, src, prefix, indent)
 	}
-	return nil
+	return dst, nil
 }
 
-func slowIndent(dst *bytes.Buffer, start int, src []byte, prefix, indent string) error {
-	dst.Truncate(start)
-	return json.Indent(dst, src, prefix, indent)
+// stringEnd is the index just past the string that starts at src[i] (a
+// quote), or -1 when it is left open.
+func stringEnd(src []byte, i int) int {
+	for j := i + 1; ; {
+		q := bytes.IndexByte(src[j:], '"')
+		if q < 0 {
+			return -1
+		}
+		bs := bytes.IndexByte(src[j:j+q], '\\')
+		if bs < 0 {
+			return j + q + 1
+		}
+		// the byte after the backslash is escaped, whatever it is
+		if j += bs + 2; j > len(src) {
+			return -1
+		}
+	}
+}
+
+// slowIndent is json.Indent of src after dst[:start].
+func slowIndent(dst []byte, start int, src []byte, prefix, indent string) ([]byte, error) {
+	b := bytes.NewBuffer(dst[:start])
+	err := json.Indent(b, src, prefix, indent)
+	return b.Bytes(), err
 }

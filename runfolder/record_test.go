@@ -149,16 +149,15 @@ func TestAppendIndentAsIndent(t *testing.T) {
 		srcs = append(srcs, []byte(s))
 	}
 	for _, src := range srcs {
-		var want, got bytes.Buffer
+		var want bytes.Buffer
 		want.WriteString("head")
-		got.WriteString("head")
 		werr := json.Indent(&want, src, "    ", "  ")
-		err := appendIndent(&got, src, "    ", "  ")
+		got, err := appendIndent([]byte("head"), src, "    ", "  ")
 		if (err != nil) != (werr != nil) {
 			t.Fatalf("%s: error %v, json.Indent's %v", src, err, werr)
 		}
-		if werr == nil && got.String() != want.String() {
-			t.Errorf("%s:\n got %s\nwant %s", src, got.String(), want.String())
+		if werr == nil && string(got) != want.String() {
+			t.Errorf("%s:\n got %s\nwant %s", src, got, want.String())
 		}
 	}
 }
@@ -173,14 +172,14 @@ func FuzzAppendIndent(f *testing.F) {
 		if json.Compact(&c, src) != nil || !bytes.Equal(c.Bytes(), src) {
 			return // not valid compact JSON: appendIndent is never handed it
 		}
-		var want, got bytes.Buffer
+		var want bytes.Buffer
 		werr := json.Indent(&want, src, "    ", "  ")
-		err := appendIndent(&got, src, "    ", "  ")
+		got, err := appendIndent(nil, src, "    ", "  ")
 		if (err != nil) != (werr != nil) {
 			t.Fatalf("%q: error %v, json.Indent's %v", src, err, werr)
 		}
-		if werr == nil && !bytes.Equal(got.Bytes(), want.Bytes()) {
-			t.Fatalf("%q:\n got %q\nwant %q", src, got.Bytes(), want.Bytes())
+		if werr == nil && !bytes.Equal(got, want.Bytes()) {
+			t.Fatalf("%q:\n got %q\nwant %q", src, got, want.Bytes())
 		}
 	})
 }
@@ -258,6 +257,21 @@ func FuzzRFC3339NanoQuoted(f *testing.F) {
 		got := append(append([]byte{'"'}, tm.AppendFormat(nil, time.RFC3339Nano)...), '"')
 		if !bytes.Equal(got, want) {
 			t.Fatalf("%v: got %s, want %s", tm, got, want)
+		}
+	})
+}
+
+// FuzzAppendClock: appendClock writes what AppendFormat writes with the
+// layout "15:04:05", for any time in any zone.
+func FuzzAppendClock(f *testing.F) {
+	f.Add(int64(0), int64(0), 0)
+	f.Add(int64(1796195019), int64(568889379), 3600)
+	f.Add(int64(-62135596800), int64(0), -37)
+	f.Add(int64(253402300799), int64(999999999), 50400)
+	f.Fuzz(func(t *testing.T, sec, nsec int64, off int) {
+		tm := time.Unix(sec, nsec).In(time.FixedZone("z", off%(26*3600)))
+		if got, want := string(appendClock([]byte("x"), tm)), string(tm.AppendFormat([]byte("x"), "15:04:05")); got != want {
+			t.Fatalf("%v: got %q, want %q", tm, got, want)
 		}
 	})
 }

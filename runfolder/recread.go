@@ -30,6 +30,51 @@ func unmarshalRecord(b []byte, rec *engine.StepRecord) error {
 type recDecoder struct {
 	b []byte
 	i int
+	// a, when set, gathers the record's strings, to be made at once
+	// (arena.flush) instead of one by one.
+	a *arena
+}
+
+// setString sets *p to v: at once, or when d.a is flushed.
+func (d *recDecoder) setString(p *string, v []byte) {
+	if d.a == nil {
+		*p = string(v)
+		return
+	}
+	d.a.refs = append(d.a.refs, strRef{p, len(d.a.buf), len(d.a.buf) + len(v)})
+	d.a.buf = append(d.a.buf, v...)
+}
+
+// arena gathers the strings of several records, made into one string when
+// it is flushed: one allocation a batch instead of four a record. A string
+// kept from it keeps the batch's strings in memory.
+type arena struct {
+	buf  []byte
+	refs []strRef
+}
+
+// strRef is a string to set, p, to buf[start:end].
+type strRef struct {
+	p          *string
+	start, end int
+}
+
+// mark is where the arena is, for drop.
+func (a *arena) mark() (int, int) { return len(a.buf), len(a.refs) }
+
+// drop forgets what was gathered since mark.
+func (a *arena) drop(buf, refs int) {
+	clear(a.refs[refs:])
+	a.buf, a.refs = a.buf[:buf], a.refs[:refs]
+}
+
+// flush sets every string gathered, and empties the arena.
+func (a *arena) flush() {
+	s := string(a.buf)
+	for _, r := range a.refs {
+		*r.p = s[r.start:r.end]
+	}
+	a.drop(0, 0)
 }
 
 func (d *recDecoder) ws() {
@@ -93,8 +138,21 @@ func (d *recDecoder) integer() (int, bool) {
 // unmarshalRecord. When it cannot, rec holds part of b.
 func decodeRecord(b []byte, rec *engine.StepRecord) bool {
 	d := recDecoder{b: b}
+	return d.whole(rec)
+}
+
+// whole decodes d.b, all of it, into rec (decodeRecord).
+func (d *recDecoder) whole(rec *engine.StepRecord) bool {
 	d.ws()
-	ok := d.object(func(key []byte) bool {
+	ok := d.record(rec)
+	d.ws()
+	return ok && d.i == len(d.b)
+}
+
+// record decodes the object at d.i into rec, and reports whether it
+// could (see unmarshalRecord); d.i is then just past it.
+func (d *recDecoder) record(rec *engine.StepRecord) bool {
+	return d.object(func(key []byte) bool {
 		var sp, known *string // known: a field of few values (known)
 		var ip *int
 		switch string(key) {
@@ -171,15 +229,13 @@ func decodeRecord(b []byte, rec *engine.StepRecord) bool {
 				return false
 			}
 			if sp != nil {
-				*sp = string(v[1 : len(v)-1])
+				d.setString(sp, v[1:len(v)-1])
 			} else {
 				*known = knownValue(v[1 : len(v)-1])
 			}
 		}
 		return true
 	})
-	d.ws()
-	return ok && d.i == len(d.b)
 }
 
 // object reads an object whose keys are strings as str reads them,
@@ -434,7 +490,31 @@ func scan(r io.Reader, fn func(engine.StepRecord) error) (*engine.Manifest, erro
 	return scanLexer(newLexer(r), fn)
 }
 
+// batchFn is handed each batch of records decoded (batch[:n], full but
+// for the last) and returns the slice to fill next.
+type batchFn func(batch []engine.StepRecord) (next []engine.StepRecord, err error)
+
+// oneByOne is fn as a batchFn, for batches of one record: fn sees each
+// record before the next is read, as Scan tells.
+func oneByOne(fn func(engine.StepRecord) error) batchFn {
+	return func(b []engine.StepRecord) ([]engine.StepRecord, error) {
+		for _, r := range b {
+			if err := fn(r); err != nil {
+				return nil, err
+			}
+		}
+		return b, nil
+	}
+}
+
 func scanLexer(l *lexer, fn func(engine.StepRecord) error) (*engine.Manifest, error) {
+	return scanBatches(l, make([]engine.StepRecord, 1), nil, oneByOne(fn))
+}
+
+// scanBatches reads a manifest from l, handing its steps to fn in batches
+// of up to len(batch) records (fn says where the next go), their strings
+// made through a when it is set.
+func scanBatches(l *lexer, batch []engine.StepRecord, a *arena, fn batchFn) (*engine.Manifest, error) {
 	if err := l.want('{', `"{"`); err != nil {
 		return nil, err
 	}
@@ -463,7 +543,7 @@ func scanLexer(l *lexer, fn func(engine.StepRecord) error) (*engine.Manifest, er
 			return nil, err
 		}
 		if key == "steps" {
-			if raw, err = scanSteps(l, raw, fn); err != nil {
+			if raw, err = scanSteps(l, raw, batch, a, fn); err != nil {
 				return nil, err
 			}
 		} else {
@@ -528,8 +608,11 @@ func checkJSON(raw []byte) error {
 }
 
 // scanSteps reads the value of the steps key, null or an array of step
-// records, handing each record to fn; buf is room for one record.
-func scanSteps(l *lexer, buf []byte, fn func(engine.StepRecord) error) ([]byte, error) {
+// records, handing them to fn in batches (scanBatches); buf is room for
+// one record. A record the lexer holds whole, of the usual kind
+// (unmarshalRecord), is decoded where it lies; any other is copied out
+// whole (lexer.value) first.
+func scanSteps(l *lexer, buf []byte, batch []engine.StepRecord, a *arena, fn batchFn) ([]byte, error) {
 	c, err := l.next()
 	if err != nil {
 		return buf, err
@@ -551,26 +634,73 @@ func scanSteps(l *lexer, buf []byte, fn func(engine.StepRecord) error) ([]byte, 
 		l.i++
 		return buf, nil
 	}
+	n := 0
 	for {
-		if buf, err = l.value(buf[:0]); err != nil {
+		if buf, err = decodeNext(l, buf, &batch[n], a); err != nil {
 			return buf, err
 		}
-		var rec engine.StepRecord
-		if err := unmarshalRecord(buf, &rec); err != nil {
-			return buf, err
-		}
-		if err := fn(rec); err != nil {
-			return buf, err
+		if n++; n == len(batch) {
+			if a != nil {
+				a.flush()
+			}
+			if batch, err = fn(batch); err != nil {
+				return buf, err
+			}
+			batch, n = batch[:cap(batch)], 0
 		}
 		if c, err = l.next(); err != nil {
 			return buf, err
 		}
 		l.i++
 		if c == ']' {
-			return buf, nil
+			if n == 0 {
+				return buf, nil
+			}
+			if a != nil {
+				a.flush()
+			}
+			_, err = fn(batch[:n])
+			return buf, err
 		}
 		if c != ',' {
 			return buf, fmt.Errorf(`manifest: steps: want "," or "]", got %q`, c)
 		}
 	}
+}
+
+// decodeNext decodes the next value of l, a step record, into rec, as
+// unmarshalRecord does; buf is room for it.
+func decodeNext(l *lexer, buf []byte, rec *engine.StepRecord, a *arena) ([]byte, error) {
+	var ab, ar int
+	if a != nil {
+		ab, ar = a.mark()
+	}
+	c, err := l.next()
+	if err != nil {
+		return buf, err
+	}
+	if c == '{' {
+		*rec = engine.StepRecord{}
+		d := recDecoder{b: l.buf[l.i:l.n], a: a}
+		if d.record(rec) {
+			l.i += d.i
+			return buf, nil
+		}
+		if a != nil {
+			a.drop(ab, ar)
+		}
+	}
+	if buf, err = l.value(buf[:0]); err != nil {
+		return buf, err
+	}
+	*rec = engine.StepRecord{}
+	d := recDecoder{b: buf, a: a}
+	if d.whole(rec) {
+		return buf, nil
+	}
+	if a != nil {
+		a.drop(ab, ar)
+	}
+	*rec = engine.StepRecord{}
+	return buf, json.Unmarshal(buf, rec)
 }

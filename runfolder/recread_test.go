@@ -25,11 +25,11 @@ func recordJSONCases(t testing.TB) [][]byte {
 		if err != nil {
 			continue
 		}
-		var ind bytes.Buffer
-		if err := appendIndent(&ind, b, "    ", "  "); err != nil {
+		ind, err := appendIndent(nil, b, "    ", "  ")
+		if err != nil {
 			t.Fatal(err)
 		}
-		srcs = append(srcs, b, ind.Bytes())
+		srcs = append(srcs, b, ind)
 	}
 	for _, s := range []string{
 		`{}`, ` { } `, `{"seq":1}`, `{"Seq":1}`, `{"SEQ":2,"seq":3}`, `{"seq":1,"seq":2}`, `{"seq":null}`, `{"id":null}`,
@@ -90,11 +90,11 @@ func TestUnmarshalRecordAsUnmarshal(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var ind bytes.Buffer
-		if err := appendIndent(&ind, b, "    ", "  "); err != nil {
+		ind, err := appendIndent(nil, b, "    ", "  ")
+		if err != nil {
 			t.Fatal(err)
 		}
-		for _, src := range [][]byte{b, ind.Bytes()} {
+		for _, src := range [][]byte{b, ind} {
 			var got engine.StepRecord
 			if !decodeRecord(src, &got) {
 				t.Errorf("record %d: the usual record %s is left to json.Unmarshal", rec.Seq, src)
@@ -229,6 +229,34 @@ func sameAsDecoder(t testing.TB, src []byte) {
 	}
 	if werr == nil && !reflect.DeepEqual(gm, wm) {
 		t.Fatalf("%q: manifest\n got %#v\nwant %#v", src, gm, wm)
+	}
+	// and so in batches, reused, with the strings made a batch at a time,
+	// values crossing the lexer's buffer or read where they lie: the same
+	// records, but those of a batch an error ends
+	for _, small := range []bool{true, false} {
+		var b []engine.StepRecord
+		l := newLexer(bytes.NewReader(src))
+		if small {
+			l = newLexer(&chunked{src: src, n: 7})
+			l.buf = l.buf[:5]
+		}
+		batch := make([]engine.StepRecord, 3)
+		bm, err := scanBatches(l, batch, &arena{}, func(recs []engine.StepRecord) ([]engine.StepRecord, error) {
+			if len(recs) == 0 || len(recs) > 3 || &recs[0] != &batch[0] {
+				t.Fatalf("%q: handed %d records, at %p, not the batch %p", src, len(recs), recs, batch)
+			}
+			b = append(b, recs...)
+			return batch, nil
+		})
+		if (err != nil) != (werr != nil) {
+			t.Fatalf("%q: in batches (small buffer %v): error %v, json.Decoder's %v", src, small, err, werr)
+		}
+		if werr == nil && !reflect.DeepEqual(bm, wm) {
+			t.Fatalf("%q: in batches: manifest\n got %#v\nwant %#v", src, bm, wm)
+		}
+		if len(b) > len(want) || (werr == nil && len(b) != len(want)) || (len(b) > 0 && !reflect.DeepEqual(b, want[:len(b)])) {
+			t.Fatalf("%q: in batches (small buffer %v): steps\n got %#v\nwant %#v", src, small, b, want)
+		}
 	}
 	// and fn's error stops both after the first record
 	stop := errors.New("stop")

@@ -174,7 +174,7 @@ func (f *Folder) step(rec engine.StepRecord) error {
 	if f.rec == nil {
 		return errors.New("run folder: the run already ended")
 	}
-	b, err := appendJSON(f.buf[:0], rec)
+	b, plain, err := appendRecord(f.buf[:0], rec)
 	if err != nil {
 		return err
 	}
@@ -186,7 +186,8 @@ func (f *Folder) step(rec engine.StepRecord) error {
 	if rec.Transport != "" && !slices.Contains(f.transports, rec.Transport) {
 		f.transports = append(f.transports, rec.Transport)
 	}
-	if !f.rowsBad && validUTF8(rec.ID, rec.Item, rec.Command, rec.Note, rec.Status, rec.Output, rec.Transport) {
+	// A plain record's strings are ASCII.
+	if !f.rowsBad && (plain || validUTF8(rec.ID, rec.Item, rec.Command, rec.Note, rec.Status, rec.Output, rec.Transport)) {
 		summaryRow(f.rowsW, rec, false)
 	} else {
 		f.rowsBad = true

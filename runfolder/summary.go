@@ -97,13 +97,12 @@ func summaryRow(b *bufio.Writer, s engine.StepRecord, via bool) {
 	if cmd == "" {
 		cmd = s.Note
 	}
-	var num [32]byte
 	b.WriteString("| ")
 	if s.Seq > 0 {
-		b.Write(strconv.AppendInt(num[:0], int64(s.Seq), 10))
+		b.Write(strconv.AppendInt(b.AvailableBuffer(), int64(s.Seq), 10))
 	}
 	b.WriteString(" | ")
-	b.Write(s.Start.AppendFormat(num[:0], "15:04:05"))
+	b.Write(appendClock(b.AvailableBuffer(), s.Start))
 	b.WriteString(" | ")
 	b.WriteString(s.ID)
 	if s.Item != "" {
@@ -132,6 +131,13 @@ func summaryRow(b *bufio.Writer, s engine.StepRecord, via bool) {
 	b.WriteString(" | ")
 	b.WriteString(s.Output)
 	b.WriteString(" |\n")
+}
+
+// appendClock appends t.AppendFormat(dst, "15:04:05"), without parsing
+// the layout.
+func appendClock(dst []byte, t time.Time) []byte {
+	h, m, s := t.Clock()
+	return append(dst, byte('0'+h/10), byte('0'+h%10), ':', byte('0'+m/10), byte('0'+m%10), ':', byte('0'+s/10), byte('0'+s%10))
 }
 
 // summaryTail writes summary.md after its timeline's rows.
