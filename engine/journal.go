@@ -55,6 +55,12 @@ type JournalEntry struct {
 	Run    int `json:"run,omitempty"`
 	Try    int `json:"try,omitempty"`
 	ItemNo int `json:"item_no,omitempty"`
+	// Stopped, on the step-end of a run step's send, says that the run
+	// was stopped (a signal, its --timeout) while the send was in flight:
+	// a step sent once is then missing evidence (sendMissing), in the
+	// run's record as in the one runbook cleanup rebuilds. A journal from
+	// before it has none: such a send is not listed, as before.
+	Stopped bool `json:"stopped,omitempty"`
 	// Plan, on the first step-start of such a step, is what it sends at
 	// each run (its run and try are those of that first send), so that
 	// runbook cleanup lists the runs a kill left untaken (sendMissing).
@@ -235,6 +241,9 @@ func appendPlain(b *bytes.Buffer, e *JournalEntry) bool {
 	integer("run", int64(e.Run))
 	integer("try", int64(e.Try))
 	integer("item_no", int64(e.ItemNo))
+	if e.Stopped {
+		b.WriteString(`,"stopped":true`)
+	}
 	str("kind", e.Kind)
 	integer("wait_ms", e.WaitMS)
 	str("hold", e.Hold)

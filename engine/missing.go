@@ -44,6 +44,12 @@ type lastSent struct {
 	rec    StepRecord
 	byHand string
 	set    bool
+	// undo is the step's undo, as shown, once a send failed.
+	undo []string
+	// missing, when set, is what missed lists instead of rec: the runs
+	// (items) of a step of several sends that its failed send left
+	// untaken (sendMissing), that send's among them.
+	missing []MissingRecord
 }
 
 // MissingError ends a run whose steps all ran but some of which failed and
@@ -85,6 +91,10 @@ func StepsFailed(n int) string {
 // evidence is missing, unless the step says it takes none.
 func (ru *run) missed(s *playbook.Step, err error) {
 	if s.NotEvidence {
+		return
+	}
+	if ru.last.missing != nil {
+		ru.m.Missing = append(ru.m.Missing, ru.last.missing...)
 		return
 	}
 	m := MissingRecord{Step: s.ID, Kind: string(s.Kind), Status: "failed", Name: s.Name}
@@ -275,6 +285,9 @@ func sendStopper(status, err, what string) string {
 		return "the run was interrupted while it sent " + what
 	}
 	verb := "failed"
+	if status == "refused" {
+		verb = "was refused"
+	}
 	if status == "timeout" {
 		verb = "timed out"
 	}
@@ -285,7 +298,8 @@ func sendStopper(status, err, what string) string {
 }
 
 // sendWhat names the send at of plan p: "run 2 of 3", "try 2 of 4 of run
-// 1 of 2", "item `207` of run 1 of 2", "item `207`".
+// 1 of 2", "item `207` of run 1 of 2", "item `207`", and for a step sent
+// once "its command".
 func sendWhat(p *Pause, at sendAt) string {
 	var parts []string
 	if at.try > 0 {
@@ -294,8 +308,11 @@ func sendWhat(p *Pause, at sendAt) string {
 	if len(p.Sends) > 1 && at.item >= 0 && at.item < len(p.Sends) {
 		parts = append(parts, "item `"+p.Sends[at.item].Item+"`")
 	}
-	if p.Runs > 1 || len(parts) == 0 {
+	if p.Runs > 1 {
 		parts = append(parts, fmt.Sprintf("run %d of %d", at.run, p.Runs))
+	}
+	if len(parts) == 0 {
+		return "its command" // a step sent once
 	}
 	return strings.Join(parts, " of ")
 }
@@ -322,7 +339,7 @@ func sendMissing(step string, p *Pause, at sendAt, seq int, status, err string) 
 	}
 	taken := status == "ok"
 	rs := "interrupted"
-	if status == "timeout" || status == "failed" {
+	if status == "timeout" || status == "failed" || status == "refused" {
 		rs = status
 	}
 	stopper := sendStopper(status, err, sendWhat(p, at))
@@ -369,6 +386,28 @@ func sendMissing(step string, p *Pause, at sendAt, seq int, status, err string) 
 		out = append(out, m)
 	}
 	return out
+}
+
+// failedMissing is sendMissing for a send that failed and let the run
+// go on (on_error: continue, a command refused over the XML API): the
+// step sends nothing after it, so its runs and items after it are
+// missing too. None when the failed send is all that is missing (the
+// last item of the last run, no until: tries left): that send is then
+// listed as any failed step is (missed), with the device's words.
+func failedMissing(step string, p *Pause, at sendAt, seq int, status, err string) []MissingRecord {
+	out := sendMissing(step, p, at, seq, status, err)
+	if len(out) == 1 && out[0].Seq == seq && at.run == p.Runs && at.try == 0 {
+		return nil
+	}
+	return out
+}
+
+// oneSend is the plan of a step sent once whose command (as shown) is in
+// flight (of item, for a for_each of one item): that command, sent once, its undo (as shown) after it. The run
+// and runbook cleanup give sendMissing the same for such a step stopped
+// while it sends.
+func oneSend(command, item string, undo []string, notEvidence bool) *Pause {
+	return &Pause{Run: 1, Runs: 1, Sends: []PauseSend{{Item: item, Forms: []string{command}}}, Undo: undo, NotEvidence: notEvidence}
 }
 
 // dropForms takes out of p the forms of a one_of that refused says the

@@ -229,6 +229,15 @@ func rebuildRecord(f ResumedFolder, m *Manifest, entries []JournalEntry) error {
 	planAt := -1
 	var at sendAt
 	refused := map[string]bool{}
+	// ats is where each send of a step of several sends is (by seq), and
+	// failedSends what a send that failed left untaken of its step
+	// (sendMissing, with the forms refused until then): the step sends
+	// nothing after it, so when the run went on (on_error: continue),
+	// those are its missing evidence. once is the index in steps of the
+	// last step-start of a step sent once.
+	ats := map[int]sendAt{}
+	failedSends := map[int][]MissingRecord{}
+	once := -1
 	bySeq := map[int]int{}
 	waits := map[string]int{}
 	undo := map[int][]string{}
@@ -266,10 +275,14 @@ func rebuildRecord(f ResumedFolder, m *Manifest, entries []JournalEntry) error {
 			case e.Run == 0:
 				plan = nil // a step sent once (or a journal from before plans)
 			}
-			planAt = -1
+			planAt, once = -1, -1
 			if plan != nil && e.Run > 0 && e.Step == planStep {
 				planAt = len(steps)
 				at = sendAt{run: e.Run, try: e.Try, item: max(e.ItemNo-1, 0)}
+				ats[e.Seq] = at
+			}
+			if e.Run == 0 && e.Plan == nil {
+				once = len(steps)
 			}
 			bySeq[e.Seq] = len(steps)
 			steps = append(steps, started{start: e})
@@ -277,6 +290,14 @@ func rebuildRecord(f ResumedFolder, m *Manifest, entries []JournalEntry) error {
 			if i, ok := bySeq[e.Seq]; ok {
 				end := e
 				steps[i].end = &end
+			}
+			if a, ok := ats[e.Seq]; ok && plan != nil && (e.Status == "failed" || e.Status == "timeout" || e.Status == "refused") {
+				q := *plan
+				q.Sends = slices.Clone(q.Sends)
+				dropForms(&q, func(f string) bool { return refused[f] })
+				if out := failedMissing(planStep, &q, a, e.Seq, e.Status, e.Error); out != nil {
+					failedSends[e.Seq] = out
+				}
 			}
 		case evUndoIntent:
 			for _, u := range e.Undo {
@@ -287,13 +308,13 @@ func rebuildRecord(f ResumedFolder, m *Manifest, entries []JournalEntry) error {
 		case evRefused:
 			refused[e.Command] = true
 		case evPrompt:
-			planAt = -1 // the run went on past the step
+			planAt, once = -1, -1 // the run went on past the step
 		}
 		if !e.Time.IsZero() {
 			m.Ended = e.Time
 		}
 	}
-	mb := &missingFromRecords{m: m, undo: undo}
+	mb := &missingFromRecords{m: m, undo: undo, sends: failedSends}
 	err := fromRecords(f, m, mb, func(rec *StepRecord) {
 		if i, ok := bySeq[rec.Seq]; ok && rec.Seq > 0 {
 			steps[i].recorded = true
@@ -324,6 +345,15 @@ func rebuildRecord(f ResumedFolder, m *Manifest, entries []JournalEntry) error {
 		sent = sendMissing(planStep, plan, at, st.start.Seq, status, errText)
 		if len(sent) == 0 {
 			planAt = -1 // nothing held back: the step is listed as before
+		}
+	} else if st := len(steps) - 1; once >= 0 && once == st && wait == nil && stopped == nil && steps[st].end != nil && steps[st].end.Stopped && steps[st].end.Status != "ok" {
+		// A step sent once, the run stopped while it sent it: missing by
+		// the same rule, as the run lists it.
+		e, end := steps[st].start, steps[st].end
+		sent = sendMissing(e.Step, oneSend(e.Command, e.Item, undo[e.Seq], e.NotEvidence), sendAt{run: 1}, e.Seq, end.Status, end.Error)
+		planAt = -1
+		if len(sent) > 0 {
+			planAt = st
 		}
 	} else {
 		planAt = -1
@@ -483,9 +513,13 @@ func fromRecords(f ResumedFolder, m *Manifest, mb *missingFromRecords, seen func
 type missingFromRecords struct {
 	m    *Manifest
 	undo map[int][]string
-	// last is the last failed record, listed once a later step shows
-	// that the run went on.
-	last *MissingRecord
+	// sends are the missing evidence of a failed send of a step of
+	// several sends, by its seq: the runs (items) it left untaken, its
+	// own among them, listed instead of its record alone.
+	sends map[int][]MissingRecord
+	// last is the last failed record (or a failed send's sends), listed
+	// once a later step shows that the run went on.
+	last []MissingRecord
 }
 
 func (b *missingFromRecords) add(rec StepRecord) {
@@ -506,7 +540,10 @@ func (b *missingFromRecords) add(rec StepRecord) {
 		m.Error = rec.Status
 	}
 	m.ByHand = b.byHand(rec)
-	b.last = &m
+	b.last = []MissingRecord{m}
+	if out, ok := b.sends[rec.Seq]; ok && rec.Kind == "run" {
+		b.last = out
+	}
 }
 
 // cutShort lists rec, a step the kill cut short, as missing, unless it
@@ -522,10 +559,8 @@ func (b *missingFromRecords) cutShort(rec StepRecord) {
 
 // confirm lists the last failed record: a step came after it.
 func (b *missingFromRecords) confirm() {
-	if b.last != nil {
-		b.m.Missing = append(b.m.Missing, *b.last)
-		b.last = nil
-	}
+	b.m.Missing = append(b.m.Missing, b.last...)
+	b.last = nil
 }
 
 // byHand says how to take rec's evidence by hand, in the run's words

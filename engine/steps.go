@@ -562,6 +562,7 @@ func (ru *run) send(ctx context.Context, s *playbook.Step, forms []transports.Co
 			shownForms[k] = f.Shown
 		}
 		ru.last.byHand = byHandForms(shownForms, shownUndo)
+		ru.last.undo = shownUndo
 		switch {
 		case notOverAPI && ctx.Err() == nil:
 			rec.Status = "refused"
@@ -601,7 +602,8 @@ func (ru *run) send(ctx context.Context, s *playbook.Step, forms []transports.Co
 			ru.firstCmd[k] = rec.Command
 		}
 	}
-	_ = ru.j.Append(JournalEntry{Time: end, Event: evStepEnd, Seq: seq, Step: s.ID, Status: rec.Status, Error: rec.Error, Item: ru.itemOr()}) // not durable
+	_ = ru.j.Append(JournalEntry{Time: end, Event: evStepEnd, Seq: seq, Step: s.ID, Status: rec.Status, Error: rec.Error, Item: ru.itemOr(),
+		Stopped: err != nil && ctx.Err() != nil && s.Kind == playbook.KindRun}) // not durable
 	// The folder writes the output and the record as it records
 	// step-ended, before any other observer sees it.
 	ru.recordStep(Event{Type: EvStepEnded, Seq: seq, Step: s.ID, Kind: string(s.Kind), Command: cmd.Shown, Item: rec.Item,
@@ -950,20 +952,35 @@ func (ru *run) dropRefused(p *Pause) {
 // stops the run there (a signal, --timeout, or a failure the step does
 // not go on after), the runs of the step not taken are missing evidence
 // first (sendMissing: the rule runbook cleanup follows for a send the
-// kill cut short). A step sent once has no at: its failure is listed as
-// before (missed), or not at all when it stops the run.
+// kill cut short). When the run goes on after it (on_error: continue, a
+// command refused over the XML API), missed lists the same: the step
+// sends nothing after a failed send. A step sent once has no at: stopped
+// while its command is in flight (a signal, --timeout), that command is
+// missing, by the same rule (its plan: the form in flight, sent once);
+// its failure is listed as before (missed), or not at all when it stops
+// the run.
 func (ru *run) sendStopped(ctx context.Context, s *playbook.Step, at *sendAt, err error) error {
-	if at == nil || !ru.last.set {
+	if !ru.last.set {
 		return err
 	}
-	if ctx.Err() == nil && (s.OnError == playbook.OnErrorContinue || (errors.Is(err, transports.ErrNotOverAPI) && s.OnError == "")) {
-		return err // the run goes on: missed lists the failed send
+	if at == nil {
+		if r := ru.last.rec; ctx.Err() != nil && r.Status != "ok" {
+			ru.m.Missing = append(ru.m.Missing, sendMissing(s.ID, oneSend(r.Command, r.Item, ru.last.undo, s.NotEvidence), sendAt{run: 1}, r.Seq, r.Status, r.Error)...)
+		}
+		return err
 	}
 	r := ru.last.rec
 	if r.Status == "ok" && ctx.Err() == nil {
 		return err // the command ran; the step failed after it (a capture)
 	}
 	ru.dropRefused(at.plan)
+	if ctx.Err() == nil && (s.OnError == playbook.OnErrorContinue || (errors.Is(err, transports.ErrNotOverAPI) && s.OnError == "")) {
+		// The run goes on: missed lists these, not the failed send alone
+		// (unless it is all that is missing). The step sends nothing
+		// after a failed send, so the runs (items) after it are missing.
+		ru.last.missing = failedMissing(s.ID, at.plan, *at, r.Seq, r.Status, r.Error)
+		return err
+	}
 	ru.m.Missing = append(ru.m.Missing, sendMissing(s.ID, at.plan, *at, r.Seq, r.Status, r.Error)...)
 	return err
 }
