@@ -65,7 +65,21 @@ func (e *MissingError) Error() string {
 	for i, m := range e.Missing {
 		labels[i] = missingLabel(m)
 	}
-	return fmt.Sprintf("%s: evidence missing from %s", StepsFailed(len(e.Missing)), strings.Join(labels, ", "))
+	return fmt.Sprintf("%s: evidence missing from %s", StepsFailed(MissingSteps(e.Missing)), strings.Join(labels, ", "))
+}
+
+// MissingSteps is how many steps the missing evidence missing is of: a
+// step of several sends lists one record per command (per item) whose
+// runs it did not take, in a row, all with its id. Records of a step
+// without id count one each.
+func MissingSteps(missing []MissingRecord) int {
+	n := 0
+	for i, m := range missing {
+		if i == 0 || m.Step == "" || m.Step != missing[i-1].Step {
+			n++
+		}
+	}
+	return n
 }
 
 func missingLabel(m MissingRecord) string {
