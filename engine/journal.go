@@ -66,8 +66,10 @@ type JournalEntry struct {
 	// runbook cleanup lists the runs a kill left untaken (sendMissing).
 	Plan *Pause `json:"plan,omitempty"`
 	// Kind, on a wait-start, is "wait" for a wait: step (Step is its id);
-	// empty for a pause between two runs or retries of a step. Message
-	// says what the wait is for.
+	// "meet" for a case run's wait to meet the other ends of its case
+	// (Step is the step they meet at; Pause, before a run of a repeat,
+	// what the pause it opens holds back); empty for a pause between two
+	// runs or retries of a step. Message says what the wait is for.
 	Kind string `json:"kind,omitempty"`
 	// WaitMS, on a wait-start, is how long the wait was to last. A wait
 	// the kill cut short (a wait-start with no wait-end) is how `runbook
@@ -323,6 +325,18 @@ func (j *journal) waitStarted(start time.Time, d time.Duration, why string, rec 
 	}
 	_ = j.Append(e)
 }
+
+// meetStarted journals that the run began, at start, to wait for the
+// other ends of its case (kind "meet"): why is what for, step the step
+// they meet at, p what the pause the meeting opens holds back (nil for
+// the meeting before a wait: step). Not durable, as a wait.
+func (j *journal) meetStarted(start time.Time, why, step string, p *Pause) {
+	_ = j.Append(JournalEntry{Time: start, Event: evWaitStart, Kind: kindMeet, Step: step, Message: why, Pause: p})
+}
+
+// kindMeet is the kind of a wait-start of a case run's wait to meet the
+// other ends of its case.
+const kindMeet = "meet"
 
 // waitEnded journals that the wait journaled last ended at end, with status.
 func (j *journal) waitEnded(end time.Time, status string) {

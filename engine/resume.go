@@ -451,6 +451,12 @@ func heldBackNote(step string, p *Pause) string {
 // waitCutShort says that the kill cut short the wait whose wait-start is
 // e: how long it was to last, what for, when it started and was to end.
 func waitCutShort(e JournalEntry) string {
+	if e.Kind == kindMeet {
+		// How long is the case's to say: the engine knows the bound of
+		// no meeting.
+		return fmt.Sprintf("the engine was killed while the run waited for the other targets of its case (%s), from %s; the steps before it ran (in steps), nothing after it did",
+			e.Message, e.Time.UTC().Format(time.RFC3339))
+	}
 	d := time.Duration(e.WaitMS) * time.Millisecond
 	why := ""
 	if e.Message != "" {
