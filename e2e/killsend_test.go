@@ -91,3 +91,65 @@ func TestKillSend(t *testing.T) {
 	checkNoSecrets(t, sec, dir, map[string][]byte{"run stdout": p.stdout.Bytes(), "run stderr": p.stderr.Bytes(),
 		"cleanup stdout": c.stdout.Bytes(), "cleanup stderr": c.stderr.Bytes()})
 }
+
+// stopSendPlaybook switches a debug switch on and reads a tunnel's flow
+// once: the device holds that command while the run is stopped.
+const stopSendPlaybook = `name: stop-send
+title: A run stopped while a step sent once sends
+steps:
+  - run: debug ike global on debug
+    undo: debug ike global on normal
+  - id: flow
+    run: show vpn flow tunnel-id 1
+  - run: show clock
+`
+
+// TestStopSend stops the run (SIGINT, the first Ctrl-C) while a step sent
+// once is in flight: the run itself lists that command as missing
+// evidence, with how to take it by hand, in manifest.json and
+// summary.md; the undo is sent and the device is clean.
+func TestStopSend(t *testing.T) {
+	t.Parallel()
+	sec := newSecrets(t)
+	fw := startFirewall(t, sim.Options{Scenario: sim.Healthy, Seed: 1, Faults: sim.Faults{SlowOn: "show vpn flow tunnel-id 1", SlowBy: hold}}, sec)
+	w := newWorkspace(t, fw, sec)
+	pb := filepath.Join(w.dir, "stop-send.yaml")
+	if err := os.WriteFile(pb, []byte(stopSendPlaybook), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := w.start(t, "run", pb, "-i", w.inventory(), "-t", overSSH.target, "--yes", "-o", w.out())
+	dir := w.waitJournal(t, p, "step-start", "show vpn flow tunnel-id 1")
+	waitHolding(t, fw)
+	p.signal(t, syscall.SIGINT)
+	if code := p.wait(t); code != 130 {
+		t.Fatalf("exit %d, want 130\nstderr:\n%s", code, p.stderr.String())
+	}
+	checkClean(t, fw.dev)
+	m := checkRunFolder(t, dir)
+	checkNothingPending(t, dir, m)
+	if m.Status != "interrupted" || m.ExitCode != 130 {
+		t.Errorf("manifest: status %q exit %d, want interrupted 130", m.Status, m.ExitCode)
+	}
+	var missing []string
+	for _, x := range m.Missing {
+		missing = append(missing, fmt.Sprintf("%s (%d) seq %d %s %s: %s | %s", x.Step, x.Run, x.Seq, x.Command, x.Status, x.Error, x.ByHand))
+	}
+	want := []string{"flow (0) seq 2 show vpn flow tunnel-id 1 interrupted: cut short: the run was interrupted while it sent its command: it was not taken | " +
+		"Run `show vpn flow tunnel-id 1` on the firewall's CLI while the problem happens; save its output with the run folder."}
+	if !slices.Equal(missing, want) {
+		t.Errorf("missing_evidence\n%q\nwant\n%q", missing, want)
+	}
+	if len(m.Missing) == 0 {
+		t.FailNow()
+	}
+	sum, err := os.ReadFile(filepath.Join(dir, "summary.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"## Missing evidence", "  - by hand: " + m.Missing[0].ByHand} {
+		if !strings.Contains(string(sum), s) {
+			t.Errorf("summary.md has no %q:\n%s", s, sum)
+		}
+	}
+	checkNoSecrets(t, sec, dir, map[string][]byte{"run stdout": p.stdout.Bytes(), "run stderr": p.stderr.Bytes()})
+}
