@@ -217,7 +217,8 @@ func rebuildRecord(f ResumedFolder, m *Manifest, entries []JournalEntry) error {
 	var steps []started
 	// wait is the wait the journal shows begun and not ended: the kill
 	// cut it short. stopped is a pause that ended because the run was
-	// stopped in it (a signal, --timeout; the engine died after, in its
+	// stopped in it (a signal, --timeout: its wait-end says interrupted or
+	// timeout; the engine died after, in its
 	// cleanup), with its wait-end.
 	var wait, stopped, stoppedEnd *JournalEntry
 	// plan is what the step of several sends started last sends at each
@@ -260,7 +261,7 @@ func rebuildRecord(f ResumedFolder, m *Manifest, entries []JournalEntry) error {
 				end := e
 				waits[waitKey(wait.Step, wait.Time)] = len(steps)
 				steps = append(steps, started{start: *wait, end: &end, wait: true})
-			case e.Status != "ok" && wait.Pause != nil:
+			case (e.Status == "interrupted" || e.Status == "timeout") && wait.Pause != nil:
 				end := e
 				stopped, stoppedEnd = wait, &end
 			}
