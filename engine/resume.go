@@ -216,10 +216,10 @@ func rebuildRecord(f ResumedFolder, m *Manifest, entries []JournalEntry) error {
 	}
 	var steps []started
 	// wait is the wait the journal shows begun and not ended: the kill
-	// cut it short. stopped is a pause that ended because the run was
-	// stopped in it (a signal, --timeout: its wait-end says interrupted or
-	// timeout; the engine died after, in its
-	// cleanup), with its wait-end.
+	// cut it short. stopped is a pause (or a case run's meeting before a
+	// run) that ended because the run was stopped in it (a signal,
+	// --timeout: its wait-end says interrupted or timeout; the engine
+	// died after, in its cleanup), with its wait-end.
 	var wait, stopped, stoppedEnd *JournalEntry
 	// plan is what the step of several sends started last sends at each
 	// run (its first step-start's), planAt where that step was last
