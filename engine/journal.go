@@ -31,6 +31,10 @@ const (
 	evWaitStart    = "wait-start" // a wait began (a wait: step, a pause between runs or retries)
 	evWaitEnd      = "wait-end"   // that wait ended (run to its end, or stopped)
 	evRunEnd       = "run-end"
+	// evStepFailed: a run step failed after its last send was taken (its
+	// until: never held, a capture failed) and the run went on; Seq is
+	// that send's, Error the step's.
+	evStepFailed = "step-failed"
 )
 
 // JournalEntry is one line of journal.jsonl.

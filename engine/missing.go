@@ -46,6 +46,9 @@ type lastSent struct {
 	set    bool
 	// undo is the step's undo, as shown, once a send failed.
 	undo []string
+	// after is what missed lists after rec, of a step that failed after
+	// rec was taken: the runs (items) after it (sendMissing).
+	after []MissingRecord
 	// missing, when set, is what missed lists instead of rec: the runs
 	// (items) of a step of several sends that its failed send left
 	// untaken (sendMissing), that send's among them.
@@ -111,6 +114,7 @@ func (ru *run) missed(s *playbook.Step, err error) {
 		ru.m.Missing = append(ru.m.Missing, ru.last.missing...)
 		return
 	}
+	defer func() { ru.m.Missing = append(ru.m.Missing, ru.last.after...) }()
 	m := MissingRecord{Step: s.ID, Kind: string(s.Kind), Status: "failed", Name: s.Name}
 	if ru.last.set {
 		r := ru.last.rec
@@ -297,6 +301,11 @@ func sendStopper(status, err, what string) string {
 		return "the run was stopped after " + what + " was taken"
 	case "interrupted":
 		return "the run was interrupted while it sent " + what
+	case failedAfter:
+		if err != "" {
+			return what + " was taken, then the step failed (" + err + ")"
+		}
+		return what + " was taken, then the step failed"
 	}
 	verb := "failed"
 	if status == "refused" {
@@ -351,10 +360,13 @@ func sendMissing(step string, p *Pause, at sendAt, seq int, status, err string) 
 	if at.run < 1 || at.run > p.Runs || at.item < 0 || at.item >= len(p.Sends) || at.try < 0 || (at.try > 0 && (p.Until == "" || at.try > p.Tries)) {
 		return nil // not a send this engine journals
 	}
-	taken := status == "ok"
+	taken := status == "ok" || status == failedAfter
 	rs := "interrupted"
-	if status == "timeout" || status == "failed" || status == "refused" {
+	switch status {
+	case "timeout", "failed", "refused":
 		rs = status
+	case failedAfter:
+		rs = "failed"
 	}
 	stopper := sendStopper(status, err, sendWhat(p, at))
 	var out []MissingRecord
@@ -415,6 +427,11 @@ func failedMissing(step string, p *Pause, at sendAt, seq int, status, err string
 	}
 	return out
 }
+
+// failedAfter is sendMissing's status of a send that was taken, after
+// which its step failed (its until: never held, a capture failed) and
+// the run went on: the runs and items after it were not taken.
+const failedAfter = "failed after"
 
 // oneSend is the plan of a step sent once whose command (as shown) is in
 // flight (of item, for a for_each of one item): that command, sent once, its undo (as shown) after it. The run

@@ -238,6 +238,10 @@ func rebuildRecord(f ResumedFolder, m *Manifest, entries []JournalEntry) error {
 	// last step-start of a step sent once.
 	ats := map[int]sendAt{}
 	failedSends := map[int][]MissingRecord{}
+	// failedAfterSend is the step-failed entries by seq: a step that failed
+	// after that send was taken and let the run go on, with the runs and
+	// items after it (sendMissing).
+	failedAfterSend := map[int]afterSend{}
 	once := -1
 	bySeq := map[int]int{}
 	waits := map[string]int{}
@@ -310,12 +314,22 @@ func rebuildRecord(f ResumedFolder, m *Manifest, entries []JournalEntry) error {
 			refused[e.Command] = true
 		case evPrompt:
 			planAt, once = -1, -1 // the run went on past the step
+		case evStepFailed:
+			f := afterSend{err: e.Error}
+			if a, ok := ats[e.Seq]; ok && plan != nil {
+				q := *plan
+				q.Sends = slices.Clone(q.Sends)
+				dropForms(&q, func(f string) bool { return refused[f] })
+				f.after = sendMissing(planStep, &q, a, 0, failedAfter, e.Error)
+			}
+			failedAfterSend[e.Seq] = f
+			planAt, once = -1, -1 // the run went on past the step
 		}
 		if !e.Time.IsZero() {
 			m.Ended = e.Time
 		}
 	}
-	mb := &missingFromRecords{m: m, undo: undo, sends: failedSends}
+	mb := &missingFromRecords{m: m, undo: undo, sends: failedSends, failed: failedAfterSend}
 	err := fromRecords(f, m, mb, func(rec *StepRecord) {
 		if i, ok := bySeq[rec.Seq]; ok && rec.Seq > 0 {
 			steps[i].recorded = true
@@ -524,14 +538,32 @@ type missingFromRecords struct {
 	// several sends, by its seq: the runs (items) it left untaken, its
 	// own among them, listed instead of its record alone.
 	sends map[int][]MissingRecord
+	// failed are the steps that failed after a send was taken, by its
+	// seq (the journal's step-failed): listed as the run lists them.
+	failed map[int]afterSend
 	// last is the last failed record (or a failed send's sends), listed
 	// once a later step shows that the run went on.
 	last []MissingRecord
 }
 
+// afterSend is a step-failed entry: the step's error, and the runs and
+// items after the send it names that were not taken.
+type afterSend struct {
+	err   string
+	after []MissingRecord
+}
+
 func (b *missingFromRecords) add(rec StepRecord) {
 	b.confirm()
 	if rec.Kind != "run" && rec.Kind != "export" {
+		return
+	}
+	if f, ok := b.failed[rec.Seq]; ok && rec.Kind == "run" && rec.Status == "ok" && !rec.NotEvidence {
+		// The step failed after this send and the run went on (the
+		// journal says so): listed now, as missed lists it.
+		b.m.Missing = append(b.m.Missing, MissingRecord{Seq: rec.Seq, Step: rec.ID, Kind: rec.Kind, Item: rec.Item, Run: rec.Run, Command: rec.Command,
+			Status: "failed", Error: f.err, ByHand: byHandNote(rec.Command, nil)})
+		b.m.Missing = append(b.m.Missing, f.after...)
 		return
 	}
 	switch rec.Status {

@@ -243,7 +243,10 @@ func checkSendCase(t *testing.T, c sendCase) {
 // in the one runbook cleanup rebuilds. A failed send that is all the
 // step did not take (the last item of its last run) is listed alone,
 // with the device's words, as any failed step; one of a step that says
-// `evidence: false` is not listed.
+// `evidence: false` is not listed. A step that fails after a send was
+// taken (its until: never held) lists that send with its error, then the
+// runs after it; runbook cleanup knows it from the journal's step-failed,
+// also when it was the last step.
 func TestFailedInSend(t *testing.T) {
 	clock := replay.Exchange{Command: "show clock", Output: "Fri Jan  2 03:04:06 UTC 2026\n"}
 	fail := func(cmd string) replay.Exchange {
@@ -330,6 +333,45 @@ steps:
 			missing: []engine.MissingRecord{{Seq: 1, Step: "sa", Kind: "run", Command: "show vpn ipsec-sa", Status: "failed",
 				Error:  "cut short: try 1 of 3 failed (%ERR%): 0 tries were taken of its 3",
 				ByHand: "Run `show vpn ipsec-sa` on the firewall's CLI at most 3 more times, 5s apart, until `output.text contains \"up\"` holds, while the problem happens; save each output with the run folder."}},
+		},
+		{
+			name: "until never held, run 1 of 2",
+			playbook: `name: send
+title: The until of run 1 never holds
+steps:
+  - id: sa
+    run: show vpn ipsec-sa
+    until: 'output.text contains "up"'
+    retry: {max: 2, interval: 5s}
+    repeat: {count: 2, interval: 1m}
+    on_error: continue
+  - run: show clock
+`,
+			exchanges: []replay.Exchange{{Command: "show vpn ipsec-sa", Output: "down\n"}, {Command: "show vpn ipsec-sa", Output: "down\n"}, clock},
+			missing: []engine.MissingRecord{
+				{Seq: 2, Step: "sa", Kind: "run", Run: 1, Command: "show vpn ipsec-sa", Status: "failed", Error: `until output.text contains "up": still false after 2 attempts`,
+					ByHand: "Run `show vpn ipsec-sa` on the firewall's CLI while the problem happens; save its output with the run folder."},
+				{Step: "sa", Kind: "run", Run: 2, Command: "show vpn ipsec-sa", Status: "failed",
+					Error:  "cut short: try 2 of 2 of run 1 of 2 was taken, then the step failed (until output.text contains \"up\": still false after 2 attempts): 0 tries were taken of its 2",
+					ByHand: "Run `show vpn ipsec-sa` on the firewall's CLI at most 2 more times, 5s apart, until `output.text contains \"up\"` holds, while the problem happens; save each output with the run folder."},
+			},
+		},
+		{
+			name: "until never held, the last step",
+			playbook: `name: send
+title: The until of the last step never holds
+steps:
+  - id: sa
+    run: show vpn ipsec-sa
+    until: 'output.text contains "up"'
+    retry: {max: 2, interval: 5s}
+    on_error: continue
+`,
+			exchanges: []replay.Exchange{{Command: "show vpn ipsec-sa", Output: "down\n"}, {Command: "show vpn ipsec-sa", Output: "down\n"}},
+			missing: []engine.MissingRecord{
+				{Seq: 2, Step: "sa", Kind: "run", Command: "show vpn ipsec-sa", Status: "failed", Error: `until output.text contains "up": still false after 2 attempts`,
+					ByHand: "Run `show vpn ipsec-sa` on the firewall's CLI while the problem happens; save its output with the run folder."},
+			},
 		},
 		{
 			name: "the last run",

@@ -290,7 +290,7 @@ func (ru *run) runCommand(ctx context.Context, s *playbook.Step) error {
 				break
 			}
 			if a >= attempts {
-				return fmt.Errorf("until %s: still false after %d attempts", s.Until.Src, attempts)
+				return ru.failedAfterSend(ctx, s, at, fmt.Errorf("until %s: still false after %d attempts", s.Until.Src, attempts))
 			}
 			p.Try, p.Tries = a+1, attempts
 			if err := ru.sleep(ctx, s.Retry.Interval, fmt.Sprintf("retry %d/%d of %s", a+1, attempts, describe(s)), s, p); err != nil {
@@ -971,7 +971,7 @@ func (ru *run) sendStopped(ctx context.Context, s *playbook.Step, at *sendAt, er
 	}
 	r := ru.last.rec
 	if r.Status == "ok" && ctx.Err() == nil {
-		return err // the command ran; the step failed after it (a capture)
+		return ru.failedAfterSend(ctx, s, at, err) // the command ran; the step failed after it (a capture)
 	}
 	ru.dropRefused(at.plan)
 	if ctx.Err() == nil && (s.OnError == playbook.OnErrorContinue || (errors.Is(err, transports.ErrNotOverAPI) && s.OnError == "")) {
@@ -982,6 +982,26 @@ func (ru *run) sendStopped(ctx context.Context, s *playbook.Step, at *sendAt, er
 		return err
 	}
 	ru.m.Missing = append(ru.m.Missing, sendMissing(s.ID, at.plan, *at, r.Seq, r.Status, r.Error)...)
+	return err
+}
+
+// failedAfterSend returns err, the error of step s after its send at
+// was taken (its until: never held, a capture failed). When the run goes
+// on after it (on_error: continue), the journal says so (step-failed,
+// with that send's seq), so that runbook cleanup lists the step as the
+// run does: that send with err (missed), then the runs and items after it
+// (sendMissing; none when it was the last).
+func (ru *run) failedAfterSend(ctx context.Context, s *playbook.Step, at *sendAt, err error) error {
+	if ctx.Err() != nil || s.OnError != playbook.OnErrorContinue || !ru.last.set || s.NotEvidence {
+		return err
+	}
+	r := ru.last.rec
+	e := ru.redact(err.Error())
+	_ = ru.j.Append(JournalEntry{Time: ru.now(), Event: evStepFailed, Seq: r.Seq, Step: s.ID, Error: e}) // not durable
+	if at != nil {
+		ru.dropRefused(at.plan)
+		ru.last.after = sendMissing(s.ID, at.plan, *at, 0, failedAfter, e)
+	}
 	return err
 }
 
