@@ -31,9 +31,9 @@ const (
 	evWaitStart    = "wait-start" // a wait began (a wait: step, a pause between runs or retries)
 	evWaitEnd      = "wait-end"   // that wait ended (run to its end, or stopped)
 	evRunEnd       = "run-end"
-	// evStepFailed: a run step failed after its last send was taken (its
-	// until: never held, a capture failed) and the run went on; Seq is
-	// that send's, Error the step's.
+	// evStepFailed: a run step that sent a command failed and the run
+	// goes on after it (on_error: continue, refused over the XML API);
+	// Seq is its last send's, Error the step's.
 	evStepFailed = "step-failed"
 )
 

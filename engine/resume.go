@@ -316,7 +316,8 @@ func rebuildRecord(f ResumedFolder, m *Manifest, entries []JournalEntry) error {
 			planAt, once = -1, -1 // the run went on past the step
 		case evStepFailed:
 			f := afterSend{err: e.Error}
-			if a, ok := ats[e.Seq]; ok && plan != nil {
+			i, sent := bySeq[e.Seq]
+			if a, ok := ats[e.Seq]; ok && plan != nil && sent && steps[i].end != nil && steps[i].end.Status == "ok" {
 				q := *plan
 				q.Sends = slices.Clone(q.Sends)
 				dropForms(&q, func(f string) bool { return refused[f] })
@@ -558,7 +559,8 @@ func (b *missingFromRecords) add(rec StepRecord) {
 	if rec.Kind != "run" && rec.Kind != "export" {
 		return
 	}
-	if f, ok := b.failed[rec.Seq]; ok && rec.Kind == "run" && rec.Status == "ok" && !rec.NotEvidence {
+	f, failed := b.failed[rec.Seq]
+	if failed && rec.Kind == "run" && rec.Status == "ok" && !rec.NotEvidence {
 		// The step failed after this send and the run went on (the
 		// journal says so): listed now, as missed lists it.
 		b.m.Missing = append(b.m.Missing, MissingRecord{Seq: rec.Seq, Step: rec.ID, Kind: rec.Kind, Item: rec.Item, Run: rec.Run, Command: rec.Command,
@@ -582,6 +584,9 @@ func (b *missingFromRecords) add(rec StepRecord) {
 	b.last = []MissingRecord{m}
 	if out, ok := b.sends[rec.Seq]; ok && rec.Kind == "run" {
 		b.last = out
+	}
+	if failed {
+		b.confirm() // the journal says the run went on after it
 	}
 }
 

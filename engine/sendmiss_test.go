@@ -389,6 +389,42 @@ steps:
 			missing: []engine.MissingRecord{{Seq: 2, Step: "tick", Kind: "run", Run: 2, Command: "show clock", Status: "failed", Error: "%ERR%",
 				ByHand: "Run `show clock` on the firewall's CLI while the problem happens; save its output with the run folder."}},
 		},
+		{
+			name: "for_each, item 1 of 2, the last step",
+			playbook: `name: send
+title: Item 1 of the last step fails
+steps:
+  - id: flow
+    for_each: '["1", "2"]'
+    run: show vpn flow tunnel-id ${item}
+    on_error: continue
+`,
+			exchanges: []replay.Exchange{fail("show vpn flow tunnel-id 1")},
+			errOf:     "flow",
+			missing: []engine.MissingRecord{
+				{Seq: 1, Step: "flow", Kind: "run", Item: "1", Command: "show vpn flow tunnel-id 1", Status: "failed",
+					Error:  "cut short: item `1` failed (%ERR%): it was not taken",
+					ByHand: "Run `show vpn flow tunnel-id 1` on the firewall's CLI while the problem happens; save its output with the run folder."},
+				{Step: "flow", Kind: "run", Item: "2", Command: "show vpn flow tunnel-id 2", Status: "failed",
+					Error:  "cut short: item `1` failed (%ERR%): it was not taken",
+					ByHand: "Run `show vpn flow tunnel-id 2` on the firewall's CLI while the problem happens; save its output with the run folder."},
+			},
+		},
+		{
+			name: "the last run of the last step",
+			playbook: `name: send
+title: The last run of the last step fails
+steps:
+  - id: tick
+    run: show clock
+    repeat: {count: 2, interval: 1m}
+    on_error: continue
+`,
+			exchanges: []replay.Exchange{clock, fail("show clock")},
+			errOf:     "tick",
+			missing: []engine.MissingRecord{{Seq: 2, Step: "tick", Kind: "run", Run: 2, Command: "show clock", Status: "failed", Error: "%ERR%",
+				ByHand: "Run `show clock` on the firewall's CLI while the problem happens; save its output with the run folder."}},
+		},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { checkSendCase(t, c) })

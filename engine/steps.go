@@ -133,6 +133,9 @@ func (ru *run) runStep(ctx context.Context, s *playbook.Step) error {
 		// every later command with the wrong output.
 		return &stepError{step: s, err: err}
 	}
+	if s.OnError == playbook.OnErrorContinue || (errors.Is(err, transports.ErrNotOverAPI) && s.OnError == "") {
+		ru.stepFailed(s, err)
+	}
 	if s.OnError == playbook.OnErrorContinue {
 		ru.missed(s, err)
 		ru.em.emit(Event{Type: EvStepContinued, Step: s.ID, Reason: ReasonOnErrorContinue})
@@ -987,22 +990,27 @@ func (ru *run) sendStopped(ctx context.Context, s *playbook.Step, at *sendAt, er
 
 // failedAfterSend returns err, the error of step s after its send at
 // was taken (its until: never held, a capture failed). When the run goes
-// on after it (on_error: continue), the journal says so (step-failed,
-// with that send's seq), so that runbook cleanup lists the step as the
-// run does: that send with err (missed), then the runs and items after it
-// (sendMissing; none when it was the last).
+// on after it (on_error: continue), missed lists that send with err,
+// then the runs and items after it (sendMissing; none when it was the
+// last), as runbook cleanup does from the journal's step-failed.
 func (ru *run) failedAfterSend(ctx context.Context, s *playbook.Step, at *sendAt, err error) error {
-	if ctx.Err() != nil || s.OnError != playbook.OnErrorContinue || !ru.last.set || s.NotEvidence {
+	if ctx.Err() != nil || s.OnError != playbook.OnErrorContinue || !ru.last.set || at == nil {
 		return err
 	}
-	r := ru.last.rec
-	e := ru.redact(err.Error())
-	_ = ru.j.Append(JournalEntry{Time: ru.now(), Event: evStepFailed, Seq: r.Seq, Step: s.ID, Error: e}) // not durable
-	if at != nil {
-		ru.dropRefused(at.plan)
-		ru.last.after = sendMissing(s.ID, at.plan, *at, 0, failedAfter, e)
-	}
+	ru.dropRefused(at.plan)
+	ru.last.after = sendMissing(s.ID, at.plan, *at, 0, failedAfter, ru.redact(err.Error()))
 	return err
+}
+
+// stepFailed journals that the run step s, which sent a command, failed
+// with err and the run goes on after it (step-failed, with the seq of
+// its last send), so that runbook cleanup lists what the run lists of it
+// (missed), also when no step came after it.
+func (ru *run) stepFailed(s *playbook.Step, err error) {
+	if s.Kind != playbook.KindRun || !ru.last.set || s.NotEvidence {
+		return
+	}
+	_ = ru.j.Append(JournalEntry{Time: ru.now(), Event: evStepFailed, Seq: ru.last.rec.Seq, Step: s.ID, Error: ru.redact(err.Error())}) // not durable
 }
 
 // stoppedIn returns err, the error of a pause p of step s; when the run
