@@ -31,6 +31,10 @@ const (
 	evWaitStart    = "wait-start" // a wait began (a wait: step, a pause between runs or retries)
 	evWaitEnd      = "wait-end"   // that wait ended (run to its end, or stopped)
 	evRunEnd       = "run-end"
+	// evStepFailed: a run step that sent a command failed and the run
+	// goes on after it (on_error: continue, refused over the XML API);
+	// Seq is its last send's, Error the step's.
+	evStepFailed = "step-failed"
 )
 
 // JournalEntry is one line of journal.jsonl.
@@ -55,13 +59,21 @@ type JournalEntry struct {
 	Run    int `json:"run,omitempty"`
 	Try    int `json:"try,omitempty"`
 	ItemNo int `json:"item_no,omitempty"`
+	// Stopped, on the step-end of a run step's send, says that the run
+	// was stopped (a signal, its --timeout) while the send was in flight:
+	// a step sent once is then missing evidence (sendMissing), in the
+	// run's record as in the one runbook cleanup rebuilds. A journal from
+	// before it has none: such a send is not listed, as before.
+	Stopped bool `json:"stopped,omitempty"`
 	// Plan, on the first step-start of such a step, is what it sends at
 	// each run (its run and try are those of that first send), so that
 	// runbook cleanup lists the runs a kill left untaken (sendMissing).
 	Plan *Pause `json:"plan,omitempty"`
 	// Kind, on a wait-start, is "wait" for a wait: step (Step is its id);
-	// empty for a pause between two runs or retries of a step. Message
-	// says what the wait is for.
+	// "meet" for a case run's wait to meet the other ends of its case
+	// (Step is the step they meet at; Pause, before a run of a repeat,
+	// what the pause it opens holds back); empty for a pause between two
+	// runs or retries of a step. Message says what the wait is for.
 	Kind string `json:"kind,omitempty"`
 	// WaitMS, on a wait-start, is how long the wait was to last. A wait
 	// the kill cut short (a wait-start with no wait-end) is how `runbook
@@ -235,6 +247,9 @@ func appendPlain(b *bytes.Buffer, e *JournalEntry) bool {
 	integer("run", int64(e.Run))
 	integer("try", int64(e.Try))
 	integer("item_no", int64(e.ItemNo))
+	if e.Stopped {
+		b.WriteString(`,"stopped":true`)
+	}
 	str("kind", e.Kind)
 	integer("wait_ms", e.WaitMS)
 	str("hold", e.Hold)
@@ -314,6 +329,18 @@ func (j *journal) waitStarted(start time.Time, d time.Duration, why string, rec 
 	}
 	_ = j.Append(e)
 }
+
+// meetStarted journals that the run began, at start, to wait for the
+// other ends of its case (kind "meet"): why is what for, step the step
+// they meet at, p what the pause the meeting opens holds back (nil for
+// the meeting before a wait: step). Not durable, as a wait.
+func (j *journal) meetStarted(start time.Time, why, step string, p *Pause) {
+	_ = j.Append(JournalEntry{Time: start, Event: evWaitStart, Kind: kindMeet, Step: step, Message: why, Pause: p})
+}
+
+// kindMeet is the kind of a wait-start of a case run's wait to meet the
+// other ends of its case.
+const kindMeet = "meet"
 
 // waitEnded journals that the wait journaled last ended at end, with status.
 func (j *journal) waitEnded(end time.Time, status string) {

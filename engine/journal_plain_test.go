@@ -23,6 +23,7 @@ func TestJournalPlain(t *testing.T) {
 				{Time: tm, Event: evStepStart, Seq: k, Step: s, Command: o, Item: s, Run: k + 1, Try: k % 3, ItemNo: k % 2},
 				{Time: tm, Event: evStepStart, Seq: k, Step: s, Command: o, Run: 1, Plan: &Pause{Run: 1, Runs: 2, Sends: []PauseSend{{Forms: []string{s, o}}}}},
 				{Time: tm, Event: evStepEnd, Seq: -k, Step: o, Status: s, Error: o},
+				{Time: tm, Event: evStepEnd, Seq: k, Step: o, Status: s, Item: o, Stopped: k%2 == 1},
 				{Time: tm, Event: evWaitStart, Kind: s, Step: o, Message: s, WaitMS: int64(k) * 1500},
 				{Time: tm, Event: evWaitEnd, Status: s},
 				{Time: tm, Event: evWaitStart, Step: o, Message: s, WaitMS: 1000, Pause: &Pause{Run: k + 1, Runs: 3, Sends: []PauseSend{{Item: o, Forms: []string{s}}}}},

@@ -44,6 +44,15 @@ type lastSent struct {
 	rec    StepRecord
 	byHand string
 	set    bool
+	// undo is the step's undo, as shown, once a send failed.
+	undo []string
+	// after is what missed lists after rec, of a step that failed after
+	// rec was taken: the runs (items) after it (sendMissing).
+	after []MissingRecord
+	// missing, when set, is what missed lists instead of rec: the runs
+	// (items) of a step of several sends that its failed send left
+	// untaken (sendMissing), that send's among them.
+	missing []MissingRecord
 }
 
 // MissingError ends a run whose steps all ran but some of which failed and
@@ -59,7 +68,21 @@ func (e *MissingError) Error() string {
 	for i, m := range e.Missing {
 		labels[i] = missingLabel(m)
 	}
-	return fmt.Sprintf("%s: evidence missing from %s", StepsFailed(len(e.Missing)), strings.Join(labels, ", "))
+	return fmt.Sprintf("%s: evidence missing from %s", StepsFailed(MissingSteps(e.Missing)), strings.Join(labels, ", "))
+}
+
+// MissingSteps is how many steps the missing evidence missing is of: a
+// step of several sends lists one record per command (per item) whose
+// runs it did not take, in a row, all with its id. Records of a step
+// without id count one each.
+func MissingSteps(missing []MissingRecord) int {
+	n := 0
+	for i, m := range missing {
+		if i == 0 || m.Step == "" || m.Step != missing[i-1].Step {
+			n++
+		}
+	}
+	return n
 }
 
 func missingLabel(m MissingRecord) string {
@@ -87,6 +110,11 @@ func (ru *run) missed(s *playbook.Step, err error) {
 	if s.NotEvidence {
 		return
 	}
+	if ru.last.missing != nil {
+		ru.m.Missing = append(ru.m.Missing, ru.last.missing...)
+		return
+	}
+	defer func() { ru.m.Missing = append(ru.m.Missing, ru.last.after...) }()
 	m := MissingRecord{Step: s.ID, Kind: string(s.Kind), Status: "failed", Name: s.Name}
 	if ru.last.set {
 		r := ru.last.rec
@@ -273,8 +301,16 @@ func sendStopper(status, err, what string) string {
 		return "the run was stopped after " + what + " was taken"
 	case "interrupted":
 		return "the run was interrupted while it sent " + what
+	case failedAfter:
+		if err != "" {
+			return what + " was taken, then the step failed (" + err + ")"
+		}
+		return what + " was taken, then the step failed"
 	}
 	verb := "failed"
+	if status == "refused" {
+		verb = "was refused"
+	}
 	if status == "timeout" {
 		verb = "timed out"
 	}
@@ -285,7 +321,8 @@ func sendStopper(status, err, what string) string {
 }
 
 // sendWhat names the send at of plan p: "run 2 of 3", "try 2 of 4 of run
-// 1 of 2", "item `207` of run 1 of 2", "item `207`".
+// 1 of 2", "item `207` of run 1 of 2", "item `207`", and for a step sent
+// once "its command".
 func sendWhat(p *Pause, at sendAt) string {
 	var parts []string
 	if at.try > 0 {
@@ -294,8 +331,11 @@ func sendWhat(p *Pause, at sendAt) string {
 	if len(p.Sends) > 1 && at.item >= 0 && at.item < len(p.Sends) {
 		parts = append(parts, "item `"+p.Sends[at.item].Item+"`")
 	}
-	if p.Runs > 1 || len(parts) == 0 {
+	if p.Runs > 1 {
 		parts = append(parts, fmt.Sprintf("run %d of %d", at.run, p.Runs))
+	}
+	if len(parts) == 0 {
+		return "its command" // a step sent once
 	}
 	return strings.Join(parts, " of ")
 }
@@ -320,10 +360,13 @@ func sendMissing(step string, p *Pause, at sendAt, seq int, status, err string) 
 	if at.run < 1 || at.run > p.Runs || at.item < 0 || at.item >= len(p.Sends) || at.try < 0 || (at.try > 0 && (p.Until == "" || at.try > p.Tries)) {
 		return nil // not a send this engine journals
 	}
-	taken := status == "ok"
+	taken := status == "ok" || status == failedAfter
 	rs := "interrupted"
-	if status == "timeout" || status == "failed" {
+	switch status {
+	case "timeout", "failed", "refused":
 		rs = status
+	case failedAfter:
+		rs = "failed"
 	}
 	stopper := sendStopper(status, err, sendWhat(p, at))
 	var out []MissingRecord
@@ -369,6 +412,33 @@ func sendMissing(step string, p *Pause, at sendAt, seq int, status, err string) 
 		out = append(out, m)
 	}
 	return out
+}
+
+// failedMissing is sendMissing for a send that failed and let the run
+// go on (on_error: continue, a command refused over the XML API): the
+// step sends nothing after it, so its runs and items after it are
+// missing too. None when the failed send is all that is missing (the
+// last item of the last run, no until: tries left): that send is then
+// listed as any failed step is (missed), with the device's words.
+func failedMissing(step string, p *Pause, at sendAt, seq int, status, err string) []MissingRecord {
+	out := sendMissing(step, p, at, seq, status, err)
+	if len(out) == 1 && out[0].Seq == seq && at.run == p.Runs && at.try == 0 {
+		return nil
+	}
+	return out
+}
+
+// failedAfter is sendMissing's status of a send that was taken, after
+// which its step failed (its until: never held, a capture failed) and
+// the run went on: the runs and items after it were not taken.
+const failedAfter = "failed after"
+
+// oneSend is the plan of a step sent once whose command (as shown) is in
+// flight (of item, for a for_each of one item): that command, sent once, its undo (as shown) after it. The run
+// and runbook cleanup give sendMissing the same for such a step stopped
+// while it sends.
+func oneSend(command, item string, undo []string, notEvidence bool) *Pause {
+	return &Pause{Run: 1, Runs: 1, Sends: []PauseSend{{Item: item, Forms: []string{command}}}, Undo: undo, NotEvidence: notEvidence}
 }
 
 // dropForms takes out of p the forms of a one_of that refused says the

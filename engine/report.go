@@ -307,6 +307,6 @@ func (ru *run) printEnd(res *Result) {
 func endEvent(res *Result, summary string) Event {
 	m := res.Manifest
 	code := res.ExitCode
-	return Event{Type: EvRunEnded, Status: EventStatus(m.Status), ExitCode: &code, Outcome: Outcome(m.Status, res.ExitCode, m.Findings, len(m.Missing)),
+	return Event{Type: EvRunEnded, Status: EventStatus(m.Status), ExitCode: &code, Outcome: Outcome(m.Status, res.ExitCode, m.Findings, MissingSteps(m.Missing)),
 		Dir: res.Dir, Summary: summary, Pending: res.Pending, Error: m.Error, Missing: m.Missing}
 }

@@ -216,9 +216,10 @@ func rebuildRecord(f ResumedFolder, m *Manifest, entries []JournalEntry) error {
 	}
 	var steps []started
 	// wait is the wait the journal shows begun and not ended: the kill
-	// cut it short. stopped is a pause that ended because the run was
-	// stopped in it (a signal, --timeout; the engine died after, in its
-	// cleanup), with its wait-end.
+	// cut it short. stopped is a pause (or a case run's meeting before a
+	// run) that ended because the run was stopped in it (a signal,
+	// --timeout: its wait-end says interrupted or timeout; the engine
+	// died after, in its cleanup), with its wait-end.
 	var wait, stopped, stoppedEnd *JournalEntry
 	// plan is what the step of several sends started last sends at each
 	// run (its first step-start's), planAt where that step was last
@@ -229,6 +230,19 @@ func rebuildRecord(f ResumedFolder, m *Manifest, entries []JournalEntry) error {
 	planAt := -1
 	var at sendAt
 	refused := map[string]bool{}
+	// ats is where each send of a step of several sends is (by seq), and
+	// failedSends what a send that failed left untaken of its step
+	// (sendMissing, with the forms refused until then): the step sends
+	// nothing after it, so when the run went on (on_error: continue),
+	// those are its missing evidence. once is the index in steps of the
+	// last step-start of a step sent once.
+	ats := map[int]sendAt{}
+	failedSends := map[int][]MissingRecord{}
+	// failedAfterSend is the step-failed entries by seq: a step that failed
+	// after that send was taken and let the run go on, with the runs and
+	// items after it (sendMissing).
+	failedAfterSend := map[int]afterSend{}
+	once := -1
 	bySeq := map[int]int{}
 	waits := map[string]int{}
 	undo := map[int][]string{}
@@ -251,7 +265,7 @@ func rebuildRecord(f ResumedFolder, m *Manifest, entries []JournalEntry) error {
 				end := e
 				waits[waitKey(wait.Step, wait.Time)] = len(steps)
 				steps = append(steps, started{start: *wait, end: &end, wait: true})
-			case e.Status != "ok" && wait.Pause != nil:
+			case (e.Status == "interrupted" || e.Status == "timeout") && wait.Pause != nil:
 				end := e
 				stopped, stoppedEnd = wait, &end
 			}
@@ -266,10 +280,14 @@ func rebuildRecord(f ResumedFolder, m *Manifest, entries []JournalEntry) error {
 			case e.Run == 0:
 				plan = nil // a step sent once (or a journal from before plans)
 			}
-			planAt = -1
+			planAt, once = -1, -1
 			if plan != nil && e.Run > 0 && e.Step == planStep {
 				planAt = len(steps)
 				at = sendAt{run: e.Run, try: e.Try, item: max(e.ItemNo-1, 0)}
+				ats[e.Seq] = at
+			}
+			if e.Run == 0 && e.Plan == nil {
+				once = len(steps)
 			}
 			bySeq[e.Seq] = len(steps)
 			steps = append(steps, started{start: e})
@@ -277,6 +295,14 @@ func rebuildRecord(f ResumedFolder, m *Manifest, entries []JournalEntry) error {
 			if i, ok := bySeq[e.Seq]; ok {
 				end := e
 				steps[i].end = &end
+			}
+			if a, ok := ats[e.Seq]; ok && plan != nil && (e.Status == "failed" || e.Status == "timeout" || e.Status == "refused") {
+				q := *plan
+				q.Sends = slices.Clone(q.Sends)
+				dropForms(&q, func(f string) bool { return refused[f] })
+				if out := failedMissing(planStep, &q, a, e.Seq, e.Status, e.Error); out != nil {
+					failedSends[e.Seq] = out
+				}
 			}
 		case evUndoIntent:
 			for _, u := range e.Undo {
@@ -287,13 +313,24 @@ func rebuildRecord(f ResumedFolder, m *Manifest, entries []JournalEntry) error {
 		case evRefused:
 			refused[e.Command] = true
 		case evPrompt:
-			planAt = -1 // the run went on past the step
+			planAt, once = -1, -1 // the run went on past the step
+		case evStepFailed:
+			f := afterSend{err: e.Error}
+			i, sent := bySeq[e.Seq]
+			if a, ok := ats[e.Seq]; ok && plan != nil && sent && steps[i].end != nil && steps[i].end.Status == "ok" {
+				q := *plan
+				q.Sends = slices.Clone(q.Sends)
+				dropForms(&q, func(f string) bool { return refused[f] })
+				f.after = sendMissing(planStep, &q, a, 0, failedAfter, e.Error)
+			}
+			failedAfterSend[e.Seq] = f
+			planAt, once = -1, -1 // the run went on past the step
 		}
 		if !e.Time.IsZero() {
 			m.Ended = e.Time
 		}
 	}
-	mb := &missingFromRecords{m: m, undo: undo}
+	mb := &missingFromRecords{m: m, undo: undo, sends: failedSends, failed: failedAfterSend}
 	err := fromRecords(f, m, mb, func(rec *StepRecord) {
 		if i, ok := bySeq[rec.Seq]; ok && rec.Seq > 0 {
 			steps[i].recorded = true
@@ -324,6 +361,15 @@ func rebuildRecord(f ResumedFolder, m *Manifest, entries []JournalEntry) error {
 		sent = sendMissing(planStep, plan, at, st.start.Seq, status, errText)
 		if len(sent) == 0 {
 			planAt = -1 // nothing held back: the step is listed as before
+		}
+	} else if st := len(steps) - 1; once >= 0 && once == st && wait == nil && stopped == nil && steps[st].end != nil && steps[st].end.Stopped && steps[st].end.Status != "ok" {
+		// A step sent once, the run stopped while it sent it: missing by
+		// the same rule, as the run lists it.
+		e, end := steps[st].start, steps[st].end
+		sent = sendMissing(e.Step, oneSend(e.Command, e.Item, undo[e.Seq], e.NotEvidence), sendAt{run: 1}, e.Seq, end.Status, end.Error)
+		planAt = -1
+		if len(sent) > 0 {
+			planAt = st
 		}
 	} else {
 		planAt = -1
@@ -421,6 +467,12 @@ func heldBackNote(step string, p *Pause) string {
 // waitCutShort says that the kill cut short the wait whose wait-start is
 // e: how long it was to last, what for, when it started and was to end.
 func waitCutShort(e JournalEntry) string {
+	if e.Kind == kindMeet {
+		// How long is the case's to say: the engine knows the bound of
+		// no meeting.
+		return fmt.Sprintf("the engine was killed while the run waited for the other targets of its case (%s), from %s; the steps before it ran (in steps), nothing after it did",
+			e.Message, e.Time.UTC().Format(time.RFC3339))
+	}
 	d := time.Duration(e.WaitMS) * time.Millisecond
 	why := ""
 	if e.Message != "" {
@@ -483,14 +535,37 @@ func fromRecords(f ResumedFolder, m *Manifest, mb *missingFromRecords, seen func
 type missingFromRecords struct {
 	m    *Manifest
 	undo map[int][]string
-	// last is the last failed record, listed once a later step shows
-	// that the run went on.
-	last *MissingRecord
+	// sends are the missing evidence of a failed send of a step of
+	// several sends, by its seq: the runs (items) it left untaken, its
+	// own among them, listed instead of its record alone.
+	sends map[int][]MissingRecord
+	// failed are the steps that failed after a send was taken, by its
+	// seq (the journal's step-failed): listed as the run lists them.
+	failed map[int]afterSend
+	// last is the last failed record (or a failed send's sends), listed
+	// once a later step shows that the run went on.
+	last []MissingRecord
+}
+
+// afterSend is a step-failed entry: the step's error, and the runs and
+// items after the send it names that were not taken.
+type afterSend struct {
+	err   string
+	after []MissingRecord
 }
 
 func (b *missingFromRecords) add(rec StepRecord) {
 	b.confirm()
 	if rec.Kind != "run" && rec.Kind != "export" {
+		return
+	}
+	f, failed := b.failed[rec.Seq]
+	if failed && rec.Kind == "run" && rec.Status == "ok" && !rec.NotEvidence {
+		// The step failed after this send and the run went on (the
+		// journal says so): listed now, as missed lists it.
+		b.m.Missing = append(b.m.Missing, MissingRecord{Seq: rec.Seq, Step: rec.ID, Kind: rec.Kind, Item: rec.Item, Run: rec.Run, Command: rec.Command,
+			Status: "failed", Error: f.err, ByHand: byHandNote(rec.Command, nil)})
+		b.m.Missing = append(b.m.Missing, f.after...)
 		return
 	}
 	switch rec.Status {
@@ -506,7 +581,13 @@ func (b *missingFromRecords) add(rec StepRecord) {
 		m.Error = rec.Status
 	}
 	m.ByHand = b.byHand(rec)
-	b.last = &m
+	b.last = []MissingRecord{m}
+	if out, ok := b.sends[rec.Seq]; ok && rec.Kind == "run" {
+		b.last = out
+	}
+	if failed {
+		b.confirm() // the journal says the run went on after it
+	}
 }
 
 // cutShort lists rec, a step the kill cut short, as missing, unless it
@@ -522,10 +603,8 @@ func (b *missingFromRecords) cutShort(rec StepRecord) {
 
 // confirm lists the last failed record: a step came after it.
 func (b *missingFromRecords) confirm() {
-	if b.last != nil {
-		b.m.Missing = append(b.m.Missing, *b.last)
-		b.last = nil
-	}
+	b.m.Missing = append(b.m.Missing, b.last...)
+	b.last = nil
 }
 
 // byHand says how to take rec's evidence by hand, in the run's words

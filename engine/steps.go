@@ -133,6 +133,9 @@ func (ru *run) runStep(ctx context.Context, s *playbook.Step) error {
 		// every later command with the wrong output.
 		return &stepError{step: s, err: err}
 	}
+	if s.OnError == playbook.OnErrorContinue || (errors.Is(err, transports.ErrNotOverAPI) && s.OnError == "") {
+		ru.stepFailed(s, err)
+	}
 	if s.OnError == playbook.OnErrorContinue {
 		ru.missed(s, err)
 		ru.em.emit(Event{Type: EvStepContinued, Step: s.ID, Reason: ReasonOnErrorContinue})
@@ -290,7 +293,7 @@ func (ru *run) runCommand(ctx context.Context, s *playbook.Step) error {
 				break
 			}
 			if a >= attempts {
-				return fmt.Errorf("until %s: still false after %d attempts", s.Until.Src, attempts)
+				return ru.failedAfterSend(ctx, s, at, fmt.Errorf("until %s: still false after %d attempts", s.Until.Src, attempts))
 			}
 			p.Try, p.Tries = a+1, attempts
 			if err := ru.sleep(ctx, s.Retry.Interval, fmt.Sprintf("retry %d/%d of %s", a+1, attempts, describe(s)), s, p); err != nil {
@@ -562,6 +565,7 @@ func (ru *run) send(ctx context.Context, s *playbook.Step, forms []transports.Co
 			shownForms[k] = f.Shown
 		}
 		ru.last.byHand = byHandForms(shownForms, shownUndo)
+		ru.last.undo = shownUndo
 		switch {
 		case notOverAPI && ctx.Err() == nil:
 			rec.Status = "refused"
@@ -601,7 +605,8 @@ func (ru *run) send(ctx context.Context, s *playbook.Step, forms []transports.Co
 			ru.firstCmd[k] = rec.Command
 		}
 	}
-	_ = ru.j.Append(JournalEntry{Time: end, Event: evStepEnd, Seq: seq, Step: s.ID, Status: rec.Status, Error: rec.Error, Item: ru.itemOr()}) // not durable
+	_ = ru.j.Append(JournalEntry{Time: end, Event: evStepEnd, Seq: seq, Step: s.ID, Status: rec.Status, Error: rec.Error, Item: ru.itemOr(),
+		Stopped: err != nil && ctx.Err() != nil && s.Kind == playbook.KindRun}) // not durable
 	// The folder writes the output and the record as it records
 	// step-ended, before any other observer sees it.
 	ru.recordStep(Event{Type: EvStepEnded, Seq: seq, Step: s.ID, Kind: string(s.Kind), Command: cmd.Shown, Item: rec.Item,
@@ -950,22 +955,62 @@ func (ru *run) dropRefused(p *Pause) {
 // stops the run there (a signal, --timeout, or a failure the step does
 // not go on after), the runs of the step not taken are missing evidence
 // first (sendMissing: the rule runbook cleanup follows for a send the
-// kill cut short). A step sent once has no at: its failure is listed as
-// before (missed), or not at all when it stops the run.
+// kill cut short). When the run goes on after it (on_error: continue, a
+// command refused over the XML API), missed lists the same: the step
+// sends nothing after a failed send. A step sent once has no at: stopped
+// while its command is in flight (a signal, --timeout), that command is
+// missing, by the same rule (its plan: the form in flight, sent once);
+// its failure is listed as before (missed), or not at all when it stops
+// the run.
 func (ru *run) sendStopped(ctx context.Context, s *playbook.Step, at *sendAt, err error) error {
-	if at == nil || !ru.last.set {
+	if !ru.last.set {
 		return err
 	}
-	if ctx.Err() == nil && (s.OnError == playbook.OnErrorContinue || (errors.Is(err, transports.ErrNotOverAPI) && s.OnError == "")) {
-		return err // the run goes on: missed lists the failed send
+	if at == nil {
+		if r := ru.last.rec; ctx.Err() != nil && r.Status != "ok" {
+			ru.m.Missing = append(ru.m.Missing, sendMissing(s.ID, oneSend(r.Command, r.Item, ru.last.undo, s.NotEvidence), sendAt{run: 1}, r.Seq, r.Status, r.Error)...)
+		}
+		return err
 	}
 	r := ru.last.rec
 	if r.Status == "ok" && ctx.Err() == nil {
-		return err // the command ran; the step failed after it (a capture)
+		return ru.failedAfterSend(ctx, s, at, err) // the command ran; the step failed after it (a capture)
 	}
 	ru.dropRefused(at.plan)
+	if ctx.Err() == nil && (s.OnError == playbook.OnErrorContinue || (errors.Is(err, transports.ErrNotOverAPI) && s.OnError == "")) {
+		// The run goes on: missed lists these, not the failed send alone
+		// (unless it is all that is missing). The step sends nothing
+		// after a failed send, so the runs (items) after it are missing.
+		ru.last.missing = failedMissing(s.ID, at.plan, *at, r.Seq, r.Status, r.Error)
+		return err
+	}
 	ru.m.Missing = append(ru.m.Missing, sendMissing(s.ID, at.plan, *at, r.Seq, r.Status, r.Error)...)
 	return err
+}
+
+// failedAfterSend returns err, the error of step s after its send at
+// was taken (its until: never held, a capture failed). When the run goes
+// on after it (on_error: continue), missed lists that send with err,
+// then the runs and items after it (sendMissing; none when it was the
+// last), as runbook cleanup does from the journal's step-failed.
+func (ru *run) failedAfterSend(ctx context.Context, s *playbook.Step, at *sendAt, err error) error {
+	if ctx.Err() != nil || s.OnError != playbook.OnErrorContinue || !ru.last.set || at == nil {
+		return err
+	}
+	ru.dropRefused(at.plan)
+	ru.last.after = sendMissing(s.ID, at.plan, *at, 0, failedAfter, ru.redact(err.Error()))
+	return err
+}
+
+// stepFailed journals that the run step s, which sent a command, failed
+// with err and the run goes on after it (step-failed, with the seq of
+// its last send), so that runbook cleanup lists what the run lists of it
+// (missed), also when no step came after it.
+func (ru *run) stepFailed(s *playbook.Step, err error) {
+	if s.Kind != playbook.KindRun || !ru.last.set || s.NotEvidence {
+		return
+	}
+	_ = ru.j.Append(JournalEntry{Time: ru.now(), Event: evStepFailed, Seq: ru.last.rec.Seq, Step: s.ID, Error: ru.redact(err.Error())}) // not durable
 }
 
 // stoppedIn returns err, the error of a pause p of step s; when the run

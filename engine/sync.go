@@ -139,7 +139,8 @@ func (ru *run) pace(ctx context.Context, s *playbook.Step, p *Pause, interval ti
 		return nil
 	}
 	_, virtual := ru.clock.(*virtualClock)
-	m, err := ru.meet(ctx, SyncPoint{Step: s, Run: i, Runs: count, Interval: interval, Virtual: virtual})
+	m, err := ru.meet(ctx, SyncPoint{Step: s, Run: i, Runs: count, Interval: interval, Virtual: virtual},
+		fmt.Sprintf("to meet the other targets of the case before run %d/%d of %s", i, count, what), p)
 	if err != nil {
 		return err
 	}
@@ -155,9 +156,31 @@ func (ru *run) pace(ctx context.Context, s *playbook.Step, p *Pause, interval ti
 	return ru.sleep(ctx, m.At.Sub(ru.now()), why, s, p)
 }
 
-// meet meets the other ends at p and says how it went (EvSynced).
-func (ru *run) meet(ctx context.Context, p SyncPoint) (SyncMeeting, error) {
+// meet meets the other ends at p and says how it went (EvSynced). A
+// meeting that may block (not virtual) is journaled as a wait of its own
+// kind ("meet", why what it is for, pause what the pause it opens holds
+// back, when it opens one) before it begins, and its end after, so that
+// runbook cleanup knows a kill cut it short.
+func (ru *run) meet(ctx context.Context, p SyncPoint, why string, pause *Pause) (SyncMeeting, error) {
+	if !p.Virtual {
+		step := ""
+		if p.Step != nil {
+			step = p.Step.ID
+		}
+		ru.dropRefused(pause)
+		ru.j.meetStarted(ru.now(), why, step, pause)
+	}
 	m, err := ru.o.Sync.Meet(ctx, p)
+	if !p.Virtual {
+		status := "ok"
+		switch {
+		case ctx.Err() != nil:
+			status = stoppedStatus(ctx)
+		case err != nil:
+			status = "failed"
+		}
+		ru.j.waitEnded(ru.now(), status)
+	}
 	if err != nil || p.Virtual {
 		return m, err
 	}
@@ -209,7 +232,7 @@ func (ru *run) waitTogether(ctx context.Context, s *playbook.Step, d time.Durati
 		return d, nil
 	}
 	_, virtual := ru.clock.(*virtualClock)
-	m, err := ru.meet(ctx, SyncPoint{Step: s, Run: 1, Runs: 1, Virtual: virtual})
+	m, err := ru.meet(ctx, SyncPoint{Step: s, Run: 1, Runs: 1, Virtual: virtual}, "to meet the other targets of the case before the wait "+describe(s), nil)
 	if err != nil || virtual {
 		return d, err
 	}

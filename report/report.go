@@ -389,7 +389,7 @@ func build(m *engine.Manifest, dir string, info stepInfo) (v view) {
 	v = view{
 		M:           m,
 		ResultClass: resultClass(m),
-		Outcome:     engine.Outcome(m.Status, m.ExitCode, m.Findings, len(m.Missing)),
+		Outcome:     engine.Outcome(m.Status, m.ExitCode, m.Findings, engine.MissingSteps(m.Missing)),
 		Started:     fmtTime(m.Started),
 		Ended:       fmtTime(m.Ended),
 		SHA256:      m.Playbook.SHA256,

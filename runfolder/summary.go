@@ -43,7 +43,7 @@ func summaryHead(b *bufio.Writer, m *engine.Manifest, via bool) {
 	if m.DeviceClock != "" {
 		fmt.Fprintf(b, "| Device clock at the problem | %s |\n", m.DeviceClock)
 	}
-	fmt.Fprintf(b, "| Result | %s (exit %d) |\n", engine.Outcome(m.Status, m.ExitCode, m.Findings, len(m.Missing)), m.ExitCode)
+	fmt.Fprintf(b, "| Result | %s (exit %d) |\n", engine.Outcome(m.Status, m.ExitCode, m.Findings, engine.MissingSteps(m.Missing)), m.ExitCode)
 	if m.Error != "" {
 		fmt.Fprintf(b, "| Error | %s |\n", mdCell(m.Error))
 	}
@@ -219,7 +219,7 @@ func writeMissing(b io.Writer, missing []engine.MissingRecord) {
 	if cut { // runbook cleanup rebuilt the record of a killed run
 		b.Write([]byte("\n## Missing evidence\n\nThese steps failed and the run went on, or the run was stopped before they were done (killed while they ran, or in the pause between their runs); take what they would have given by hand:\n\n"))
 	} else {
-		fmt.Fprintf(b, "\n## Missing evidence\n\n%s and the run went on; take what they would have given by hand:\n\n", engine.StepsFailed(len(missing)))
+		fmt.Fprintf(b, "\n## Missing evidence\n\n%s and the run went on; take what they would have given by hand:\n\n", engine.StepsFailed(engine.MissingSteps(missing)))
 	}
 	for _, m := range missing {
 		said := "the device said"
