@@ -31,11 +31,13 @@ var ErrChanged = errors.New("playbook changed since it was loaded")
 
 // lazyMin is the number of top-level steps above which Load keeps the
 // steps of a streamed playbook in its file rather than in memory: up to
-// four batches, the steps held (about 200 KB) are lost in the footprint
-// of a run, and the file is read once, so a usual playbook edited while
-// it runs (its waits and prompts can last an hour) is not refused.
-// A variable for the tests.
-var lazyMin = 4 * stepBatch
+// sixteen batches, the steps held (about 800 KB) are lost in the
+// footprint of a run (a run of 1,000 steps peaks no higher than one of
+// 10,000 that holds none; docs/benchmarks.md), their second decode is
+// saved (a replay of 1,000 steps takes about a quarter less CPU), and the file is
+// read once, so a usual playbook edited while it runs (its waits and
+// prompts can last an hour) is not refused. A variable for the tests.
+var lazyMin = 16 * stepBatch
 
 // lazySteps is where the steps of a playbook are in its file.
 type lazySteps struct {
