@@ -23,7 +23,7 @@ import (
 // run stops where the steps no longer read as checked, as on a failed
 // step (exit 1, the error says why), and its undo and cleanup still run.
 func TestPlaybookChangedDuringRun(t *testing.T) {
-	const n = 300 // more top-level steps than Load holds
+	const n = 1100 // more top-level steps than Load holds
 	var src strings.Builder
 	src.WriteString("name: long\ntitle: Edited while it runs\nsteps:\n")
 	c := &replay.Cassette{Header: replay.Header{Playbook: "long", Target: replay.Target{Name: "fw1", Transport: "ssh"}}}

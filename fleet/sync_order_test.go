@@ -17,7 +17,7 @@ import (
 func TestSyncOrderOfStepsReadAgain(t *testing.T) {
 	var src strings.Builder
 	src.WriteString("name: long\ntitle: Long\nsteps:\n")
-	for i := range 300 {
+	for i := range 1100 {
 		fmt.Fprintf(&src, "  - id: s%d\n    run: show %d\n", i, i)
 		if i%50 == 0 {
 			fmt.Fprintf(&src, "  - if: steps.s%d.ok\n    then:\n      - wait: 1s\n", i)
@@ -42,8 +42,8 @@ func TestSyncOrderOfStepsReadAgain(t *testing.T) {
 		return out
 	}
 	a, b := places(), places()
-	if len(a) != 312 || len(a) != pb.NumSteps() { // 300, 6 ifs, 6 waits
-		t.Fatalf("%d places, want 312 (NumSteps %d)", len(a), pb.NumSteps())
+	if len(a) != 1144 || len(a) != pb.NumSteps() { // 1100, 22 ifs, 22 waits
+		t.Fatalf("%d places, want 1144 (NumSteps %d)", len(a), pb.NumSteps())
 	}
 	for i := range a {
 		if a[i] != i || b[i] != i {

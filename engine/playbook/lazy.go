@@ -20,6 +20,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // ErrChanged is returned by EachStep (and AllSteps) for a playbook whose
@@ -29,11 +31,13 @@ var ErrChanged = errors.New("playbook changed since it was loaded")
 
 // lazyMin is the number of top-level steps above which Load keeps the
 // steps of a streamed playbook in its file rather than in memory: up to
-// four batches, the steps held (about 200 KB) are lost in the footprint
-// of a run, and the file is read once, so a usual playbook edited while
-// it runs (its waits and prompts can last an hour) is not refused.
-// A variable for the tests.
-var lazyMin = 4 * stepBatch
+// sixteen batches, the steps held (about 800 KB) are lost in the
+// footprint of a run (a run of 1,000 steps peaks no higher than one of
+// 10,000 that holds none; docs/benchmarks.md), their second decode is
+// saved (a replay of 1,000 steps takes about a quarter less CPU), and the file is
+// read once, so a usual playbook edited while it runs (its waits and
+// prompts can last an hour) is not refused. A variable for the tests.
+var lazyMin = 16 * stepBatch
 
 // lazySteps is where the steps of a playbook are in its file.
 type lazySteps struct {
@@ -192,6 +196,15 @@ func (lz *lazySteps) decode(src []byte, b lazyBatch, env *compileEnv, reads *ste
 	if sha256.Sum256(src) != b.sum {
 		return nil, lz.changed("the steps from line %d differ", b.line)
 	}
+	// Read as the check read it (readBatch): its items from line 2.
+	doc, seq, ok := readBatch(nil, src, b.items)
+	return lz.build(doc, seq, ok, b, env, reads)
+}
+
+// build makes the steps of batch b from what readBatch returned for its
+// bytes, whose sum decode checked: the document doc, its list seq, and
+// whether it read (ok).
+func (lz *lazySteps) build(doc []byte, seq *yaml.Node, ok bool, b lazyBatch, env *compileEnv, reads *stepReads) ([]*Step, error) {
 	var fragErr error
 	read := func(name string) ([]byte, error) {
 		data, err := lz.read(name)
@@ -207,8 +220,6 @@ func (lz *lazySteps) decode(src []byte, b lazyBatch, env *compileEnv, reads *ste
 	}
 	l := newLoader(read, lz.join)
 	l.secrets, l.env = lz.secrets, env
-	// Read as the check read it (readBatch): its items from line 2.
-	doc, seq, ok := readBatch(nil, src, b.items)
 	if !ok {
 		return nil, lz.changed("the steps from line %d no longer read", b.line)
 	}
@@ -249,14 +260,24 @@ func (l *loader) keepLazy(file string, st *stepStream, fi os.FileInfo, pb *Playb
 	for _, f := range l.files[1:] {
 		lz.frags[f] = sha256.Sum256(l.srcs[f])
 	}
+	// The batches are decoded ahead (ahead.go), as the check decoded
+	// them; their sums, of the same bytes, cannot differ.
+	var with []lazyBatch
+	var jobs []batchJob
 	for _, b := range st.batches {
-		if !b.exprs {
-			continue
+		if b.exprs {
+			with = append(with, b)
+			jobs = append(jobs, batchJob{st.src[b.start:b.end], b.items})
 		}
+	}
+	ahead := readAhead(jobs, true)
+	defer ahead.stop()
+	for _, b := range with {
 		if l.env == nil {
 			l.env = l.mkEnv()
 		}
-		if _, err := lz.decode(st.src[b.start:b.end], b, l.env, pb.reads); err != nil {
+		doc, seq, ok := ahead.next()
+		if _, err := lz.build(doc, seq, ok, b, l.env, pb.reads); err != nil {
 			return false
 		}
 	}

@@ -175,7 +175,8 @@ const stepBatch = 64
 // streamSteps decodes the items of st a few at a time, as steps decodes
 // the list's nodes; it sets st.failed when the items do not read apart as
 // they read in the file. Each batch of consecutive items is one YAML
-// document on its own, after a `---` line (readBatch). With st.lazy it
+// document on its own, after a `---` line (readBatch), decoded ahead of
+// the check while it checks the batch before (ahead.go). With st.lazy it
 // keeps no step: it notes each batch instead (lazy.go), and drops the
 // batch's expressions, compiled when it is read again.
 func (l *loader) streamSteps(file string, st *stepStream) []*Step {
@@ -183,14 +184,18 @@ func (l *loader) streamSteps(file string, st *stepStream) []*Step {
 	if !st.lazy {
 		out = make([]*Step, 0, len(st.items))
 	}
-	var doc []byte
+	jobs := make([]batchJob, 0, (len(st.items)+stepBatch-1)/stepBatch)
+	for i := 0; i < len(st.items); i += stepBatch {
+		items := st.items[i:min(i+stepBatch, len(st.items))]
+		jobs = append(jobs, batchJob{st.src[items[0].start:items[len(items)-1].end], len(items)})
+	}
+	ahead := readAhead(jobs, false)
+	defer ahead.stop()
 	for i := 0; i < len(st.items); i += stepBatch {
 		items := st.items[i:min(i+stepBatch, len(st.items))]
 		first, last := items[0], items[len(items)-1]
 		chunk := st.src[first.start:last.end]
-		var seq *yaml.Node
-		var ok bool
-		doc, seq, ok = readBatch(doc, chunk, len(items))
+		_, seq, ok := ahead.next()
 		if !ok {
 			st.failed = true
 			return nil

@@ -14,8 +14,8 @@ import (
 // LoadLong writes src into long.yaml of a temporary folder of t, loads it
 // with playbook.Load and returns it with the file's path. It fails t
 // unless the playbook keeps its steps in the file, read again as a run
-// reaches them (src needs more top-level steps than Load holds: a few
-// hundred).
+// reaches them (src needs more top-level steps than Load holds: over a
+// thousand).
 func LoadLong(t testing.TB, src string) (*playbook.Playbook, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "long.yaml")
