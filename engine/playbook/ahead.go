@@ -55,9 +55,9 @@ type batchAhead struct {
 	at   int
 	// buf and chunk are the calling goroutine's, with no worker.
 	buf, chunk []byte
-	outs []chan batchDecoded
-	done chan struct{}
-	wg   sync.WaitGroup
+	outs       []chan batchDecoded
+	done       chan struct{}
+	wg         sync.WaitGroup
 }
 
 // readAhead starts decoding jobs. The caller calls next once per job, in
