@@ -31,41 +31,41 @@ var aheadWorkers = func() int {
 	return min(n, maxAhead)
 }
 
-// batchJob is one batch to decode: its bytes and how many items it has.
-type batchJob struct {
-	chunk []byte
-	n     int
-}
-
-// batchDecoded is what readBatch returned for a batch.
+// batchDecoded is what readBatch returned for a batch: its document
+// (with keep), its list, and the line of each item as the split saw it
+// start (itemLines); ok false when its bytes could not be read as the
+// split saw them, or did not read.
 type batchDecoded struct {
-	doc []byte
-	seq *yaml.Node
-	ok  bool
+	doc   []byte
+	seq   *yaml.Node
+	lines []int
+	ok    bool
 }
 
-// batchAhead hands the batches of jobs decoded (readBatch), in order,
+// batchAhead hands the batches of jobs decoded (readBatch) from st, in order,
 // decoding those to come on goroutines of its own. Batch i is decoded by
 // worker i mod len(outs), which sends it on its own channel: the order is
 // kept without a lock, and each worker is at most two batches ahead.
 type batchAhead struct {
-	jobs []batchJob
+	st   *stepStream
+	jobs []lazyBatch
 	// keep: each batch's document in a buffer of its own, for the caller
 	// to keep (else each worker reuses one).
 	keep bool
 	at   int
-	buf  []byte // the calling goroutine's, with no worker
-	outs []chan batchDecoded
-	done chan struct{}
-	wg   sync.WaitGroup
+	// buf and chunk are the calling goroutine's, with no worker.
+	buf, chunk []byte
+	outs       []chan batchDecoded
+	done       chan struct{}
+	wg         sync.WaitGroup
 }
 
 // readAhead starts decoding jobs. The caller calls next once per job, in
 // order, and no further after a batch that did not read (ok false), then
 // stop, always (a deferred call): stop returns once every goroutine it
 // started has.
-func readAhead(jobs []batchJob, keep bool) *batchAhead {
-	a := &batchAhead{jobs: jobs, keep: keep}
+func readAhead(st *stepStream, jobs []lazyBatch, keep bool) *batchAhead {
+	a := &batchAhead{st: st, jobs: jobs, keep: keep}
 	w := min(aheadWorkers(), len(jobs))
 	if len(jobs) < 2 || w < 1 {
 		return a // nothing to overlap: decoded when asked for
@@ -85,14 +85,14 @@ func readAhead(jobs []batchJob, keep bool) *batchAhead {
 func (a *batchAhead) work(i int) {
 	defer a.wg.Done()
 	out := a.outs[i]
-	var buf []byte
+	var buf, chunk []byte
 	for j := i; j < len(a.jobs); j += len(a.outs) {
 		select {
 		case <-a.done:
 			return
 		default:
 		}
-		d := a.decode(&buf, a.jobs[j])
+		d := a.decode(&buf, &chunk, a.jobs[j])
 		select {
 		case out <- d:
 		case <-a.done:
@@ -104,31 +104,39 @@ func (a *batchAhead) work(i int) {
 	}
 }
 
-// decode decodes job, in *buf (reused unless keep).
-func (a *batchAhead) decode(buf *[]byte, job batchJob) batchDecoded {
+// decode reads batch b's bytes (in *chunk, reused, when they are read
+// from the file) and decodes them, in *buf (reused unless keep).
+func (a *batchAhead) decode(buf, chunk *[]byte, b lazyBatch) batchDecoded {
 	if a.keep {
 		*buf = nil
 	}
 	var d batchDecoded
-	*buf, d.seq, d.ok = readBatch(*buf, job.chunk, job.n)
+	c, ok := a.st.chunk(b, *chunk)
+	if a.st.file != nil {
+		*chunk = c
+	}
+	if !ok {
+		return d
+	}
+	*buf, d.seq, d.ok = readBatch(*buf, c, b.items)
+	if d.ok {
+		d.lines = make([]int, 0, b.items)
+		itemLines(c, b.line, a.st.ind, func(line int) { d.lines = append(d.lines, line) })
+	}
 	if a.keep {
 		d.doc = *buf
 	}
 	return d
 }
 
-// next returns the next batch decoded: its document (with keep), its list
-// and whether it read.
-func (a *batchAhead) next() ([]byte, *yaml.Node, bool) {
+// next returns the next batch decoded.
+func (a *batchAhead) next() batchDecoded {
 	i := a.at
 	a.at++
-	var d batchDecoded
 	if len(a.outs) == 0 {
-		d = a.decode(&a.buf, a.jobs[i])
-	} else {
-		d = <-a.outs[i%len(a.outs)]
+		return a.decode(&a.buf, &a.chunk, a.jobs[i])
 	}
-	return d.doc, d.seq, d.ok
+	return <-a.outs[i%len(a.outs)]
 }
 
 // stop stops the workers and waits for them: each is decoding a batch at

@@ -172,7 +172,12 @@ func TestAheadStops(t *testing.T) {
 				read := func(string) ([]byte, error) { return []byte(text), nil }
 				join := func(from, rel string) string { return filepath.Join(filepath.Dir(from), rel) }
 				start := time.Now()
-				_, ok := loadStream(path, []byte(text), read, join, true)
+				var ok bool
+				if min == stepBatch {
+					_, ok = loadFile(path, read, join) // kept in the file
+				} else {
+					_, ok = loadStream(path, []byte(text), read, join)
+				}
 				if s := aheadRunning(); s != "" {
 					t.Fatalf("lazyMin %d: loadStream returned with a goroutine decoding ahead still running:\n%s", min, s)
 				}
@@ -198,30 +203,32 @@ func TestAheadStops(t *testing.T) {
 // reads it, with any number of goroutines; with keep each document is a
 // buffer of its own.
 func TestAheadOrder(t *testing.T) {
-	var jobs []batchJob
+	st := &stepStream{}
+	var jobs []lazyBatch
 	for i := range 23 {
 		n := i%5 + 1
-		var b strings.Builder
+		start := len(st.src)
 		for j := range n {
-			fmt.Fprintf(&b, "- run: show %d %d\n", i, j)
+			st.src = fmt.Appendf(st.src, "- run: show %d %d\n", i, j)
 		}
-		jobs = append(jobs, batchJob{[]byte(b.String()), n})
+		jobs = append(jobs, lazyBatch{start: int64(start), end: int64(len(st.src)), line: 2, items: n})
 	}
 	for w := 0; w <= maxAhead+1; w++ {
 		withAhead(t, w)
 		for _, keep := range []bool{false, true} {
-			a := readAhead(jobs, keep)
+			a := readAhead(st, jobs, keep)
 			docs := map[*byte]bool{}
 			for i, job := range jobs {
-				doc, seq, ok := a.next()
-				if !ok || len(seq.Content) != job.n {
+				d := a.next()
+				doc, seq, ok := d.doc, d.seq, d.ok
+				if !ok || len(seq.Content) != job.items || len(d.lines) != job.items {
 					t.Fatalf("%d ahead: batch %d: ok %v", w, i, ok)
 				}
 				if want := fmt.Sprintf("show %d 0", i); seq.Content[0].Content[1].Value != want {
 					t.Fatalf("%d ahead: batch %d reads %q, want %q", w, i, seq.Content[0].Content[1].Value, want)
 				}
 				if keep {
-					if string(doc) != "---\n"+string(job.chunk) || docs[&doc[0]] {
+					if string(doc) != "---\n"+string(st.src[job.start:job.end]) || docs[&doc[0]] {
 						t.Fatalf("%d ahead: batch %d: document %q (shared %v)", w, i, doc, docs[&doc[0]])
 					}
 					docs[&doc[0]] = true

@@ -261,23 +261,21 @@ func (l *loader) keepLazy(file string, st *stepStream, fi os.FileInfo, pb *Playb
 		lz.frags[f] = sha256.Sum256(l.srcs[f])
 	}
 	// The batches are decoded ahead (ahead.go), as the check decoded
-	// them; their sums, of the same bytes, cannot differ.
+	// them, their bytes checked against the sums the split took.
 	var with []lazyBatch
-	var jobs []batchJob
 	for _, b := range st.batches {
 		if b.exprs {
 			with = append(with, b)
-			jobs = append(jobs, batchJob{st.src[b.start:b.end], b.items})
 		}
 	}
-	ahead := readAhead(jobs, true)
+	ahead := readAhead(st, with, true)
 	defer ahead.stop()
 	for _, b := range with {
 		if l.env == nil {
 			l.env = l.mkEnv()
 		}
-		doc, seq, ok := ahead.next()
-		if _, err := lz.build(doc, seq, ok, b, l.env, pb.reads); err != nil {
+		d := ahead.next()
+		if _, err := lz.build(d.doc, d.seq, d.ok, b, l.env, pb.reads); err != nil {
 			return false
 		}
 	}

@@ -1,6 +1,9 @@
 package playbook
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -320,5 +323,100 @@ func write(t *testing.T, path string, b []byte) {
 	time.Sleep(10 * time.Millisecond)
 	if err := os.WriteFile(path, b, 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestLoadFileMatchesHeld: a long playbook Load reads a line at a time
+// (loadFile: no more of its text held than its skeleton and a batch)
+// loads as the held load of the same text does, whatever its lines look
+// like, and its sum is the file's.
+func TestLoadFileMatchesHeld(t *testing.T) {
+	withLazyMin(t, stepBatch)
+	long := strings.Repeat("x", 100<<10) // longer than the reader's buffer
+	steps := func(n int, f func(int) string) string {
+		var b strings.Builder
+		for i := range n {
+			b.WriteString(f(i))
+		}
+		return b.String()
+	}
+	head := "name: x\ntitle: X\nparams:\n  n: {type: int, default: 1}\n"
+	for name, src := range map[string]string{
+		"long lines": head + "steps:\n" + steps(2*stepBatch+1, func(i int) string {
+			return fmt.Sprintf("  - id: s%d\n    run: show %s %d ${params.n}\n", i, long[:i*997%len(long)], i)
+		}),
+		"no final break": head + "steps:\n" + steps(stepBatch+3, func(i int) string {
+			return fmt.Sprintf("  - id: s%d\n    run: show %d ${params.n}\n", i, i)
+		}) + "  - run: last",
+		"blank lines and comments": head + "steps:\n\n# before\n\n" + steps(stepBatch+3, func(i int) string {
+			return fmt.Sprintf("  - id: s%d # c\n\n    run: |\n      show %d\n\n      more ${ params.n }\n  # between\n\n", i, i)
+		}) + "cleanup:\n  - run: clear\n",
+		"items at column 0": head + "steps:\n" + steps(stepBatch+3, func(i int) string {
+			return fmt.Sprintf("- id: s%d\n  run: show %d ${params.n}\n", i, i)
+		}) + "findings:\n  - id: f\n    severity: info\n    when: steps.s0.ok\n    message: m\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "p.yaml")
+			if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			held := loadHeld(t, path)
+			pb, err := Load(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if pb.lazy == nil {
+				t.Fatal("not kept in the file")
+			}
+			all, err := pb.AllSteps()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := sameSteps(held.Steps, all); d != "" {
+				t.Fatal(d)
+			}
+			sum := sha256.Sum256([]byte(src))
+			if pb.SHA256 != hex.EncodeToString(sum[:]) || held.SHA256 != pb.SHA256 {
+				t.Errorf("sum %s, held %s, want %x", pb.SHA256, held.SHA256, sum)
+			}
+		})
+	}
+}
+
+// TestLoadFileChangedBatch: a batch whose bytes differ, when the check
+// reads it, from what the split read is not loaded from (the caller
+// reads the file whole).
+func TestLoadFileChangedBatch(t *testing.T) {
+	withLazyMin(t, stepBatch)
+	path := writeLong(t, t.TempDir(), 2*stepBatch+1)
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	src, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp := newSplitter()
+	for l := range bytes.Lines(src) {
+		sp.add(l)
+	}
+	_, st, _, ok := sp.done()
+	if !ok {
+		t.Fatal("not split")
+	}
+	st.file = f
+	b := st.spans[1]
+	if _, ok := st.chunk(b, nil); !ok {
+		t.Fatal("the batch as split does not read back")
+	}
+	changed := bytes.Clone(src)
+	changed[b.start+4] ^= 1
+	if err := os.WriteFile(path, changed, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := st.chunk(b, nil); ok {
+		t.Fatal("a changed batch read back as split")
 	}
 }

@@ -1,9 +1,11 @@
 package playbook
 
 import (
+	"bufio"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -125,11 +127,16 @@ func Parse(file string, src []byte) (*Playbook, error) {
 // operating system that a long playbook's steps are read from again
 // (lazy.go).
 func load(file string, read func(string) ([]byte, error), join func(from, rel string) string, lazy bool) (*Playbook, error) {
+	if lazy {
+		if pb, ok := loadFile(file, read, join); ok {
+			return pb, nil
+		}
+	}
 	src, err := read(file)
 	if err != nil {
 		return nil, fmt.Errorf("playbook: %w", err)
 	}
-	if pb, ok := loadStream(file, src, read, join, lazy); ok {
+	if pb, ok := loadStream(file, src, read, join); ok {
 		return pb, nil
 	}
 	return loadWhole(file, src, read, join)
@@ -148,8 +155,7 @@ func newLoader(read func(string) ([]byte, error), join func(from, rel string) st
 	}
 }
 
-func newPlaybook(src []byte) *Playbook {
-	sum := sha256.Sum256(src)
+func newPlaybook(sum [sha256.Size]byte) *Playbook {
 	return &Playbook{SHA256: hex.EncodeToString(sum[:])}
 }
 
@@ -157,7 +163,7 @@ func newPlaybook(src []byte) *Playbook {
 // of all of it.
 func loadWhole(file string, src []byte, read func(string) ([]byte, error), join func(from, rel string) string) (*Playbook, error) {
 	l := newLoader(read, join)
-	pb := newPlaybook(src)
+	pb := newPlaybook(sha256.Sum256(src))
 	root := l.parse(file, src)
 	if root != nil {
 		pb.Pos = l.pos(file, root)
@@ -173,34 +179,90 @@ func loadWhole(file string, src []byte, read func(string) ([]byte, error), join 
 }
 
 // loadStream loads the playbook file, whose text is src, decoding its
-// top-level steps one at a time (stream.go). It reports false when the
+// top-level steps a batch at a time (stream.go). It reports false when the
 // text is not plain enough for that or the playbook has any error: the
-// caller then loads it whole, which words the errors. With lazy, and more
-// than lazyMin top-level steps, the playbook keeps them in the file
-// (lazy.go).
-func loadStream(file string, src []byte, read func(string) ([]byte, error), join func(from, rel string) string, lazy bool) (*Playbook, bool) {
+// caller then loads it whole, which words the errors.
+func loadStream(file string, src []byte, read func(string) ([]byte, error), join func(from, rel string) string) (*Playbook, bool) {
 	skel, st, ok := splitSteps(src)
 	if !ok {
 		return nil, false
 	}
-	var fi os.FileInfo
-	if lazy && len(st.items) > lazyMin {
-		// Stated after the read: a file changed in between fails on the
-		// sum of a batch, read again.
-		var err error
-		if fi, err = os.Stat(file); err == nil && fi.Mode().IsRegular() {
-			st.lazy = true
+	return loadSplit(file, skel, st, sha256.Sum256(src), nil, read, join)
+}
+
+// loadFile loads the playbook file of the operating system, when it has
+// more than lazyMin top-level steps, holding no more of its text than the
+// skeleton and a batch of steps at a time, and keeps the steps in the file
+// (lazy.go). It reports false for any other file, or one that changed
+// while it was read, or any error: the caller reads it whole.
+func loadFile(file string, read func(string) ([]byte, error), join func(from, rel string) string) (*Playbook, bool) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, false
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() || fi.Size() < 2*int64(lazyMin) /* an item is 2 bytes or more */ {
+		return nil, false
+	}
+	sp := newSplitter()
+	r := bufio.NewReaderSize(f, 64<<10)
+	var long []byte // a line longer than r's buffer
+	for !sp.bad {
+		l, err := r.ReadSlice('\n')
+		if err == bufio.ErrBufferFull {
+			long = append(long, l...)
+			continue
+		}
+		if len(long) > 0 {
+			long = append(long, l...)
+			l = long
+		}
+		if len(l) > 0 {
+			sp.add(l)
+		}
+		long = long[:0]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, false
 		}
 	}
+	skel, st, sum, ok := sp.done()
+	if !ok || st.items <= lazyMin {
+		return nil, false
+	}
+	st.file, st.lazy = f, true
+	pb, ok := loadSplit(file, skel, st, sum, fi, read, join)
+	if !ok {
+		return nil, false
+	}
+	if after, err := f.Stat(); err != nil || after.Size() != fi.Size() || !after.ModTime().Equal(fi.ModTime()) {
+		return nil, false
+	}
+	return pb, true
+}
+
+// loadSplit loads the playbook file split into skel and st, whose text's
+// sum is sum: its steps held, or, with st.lazy, kept in the file, which
+// was fi when it was read.
+func loadSplit(file string, skel []byte, st *stepStream, sum [sha256.Size]byte, fi os.FileInfo, read func(string) ([]byte, error), join func(from, rel string) string) (*Playbook, bool) {
 	doc, probs := yamlerr.Decode(skel)
 	if len(probs) > 0 || doc == nil || len(doc.Content) != 1 || !st.streamRoot(doc.Content[0]) {
 		return nil, false
 	}
 	l := newLoader(read, join)
 	l.files = append(l.files, file)
-	l.srcs[file] = src // snippets and positions read the file as it is
+	// Snippets and positions read the file as it is. Without its text
+	// (loadFile), the skeleton: the steps are kept in the file, decoded
+	// again with their own lines (lazy.go), and an error loads it whole.
+	l.srcs[file] = st.src
+	if st.src == nil {
+		l.srcs[file] = skel
+	}
 	l.stream = st
-	pb := newPlaybook(src)
+	pb := newPlaybook(sum)
 	root := doc.Content[0]
 	pb.Pos = l.pos(file, root)
 	l.playbook(file, root, pb)

@@ -14,19 +14,31 @@ package playbook
 import (
 	"bytes"
 	"crypto/sha256"
+	"hash"
 	"io"
 	"math"
+	"os"
+	"slices"
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 )
 
-// stepStream is the top-level steps: list of a playbook split into items.
+// stepStream is the top-level steps: list of a playbook split into
+// batches of items.
 type stepStream struct {
-	src []byte
-	// keyLine is the line of `steps:`.
+	// src is the text when it is held; nil when the batches are read from
+	// file (loadFile), which holds no more of it than a batch.
+	src  []byte
+	file *os.File
+	// keyLine is the line of `steps:`; ind the column of its items' dashes
+	// (from 0).
 	keyLine int
-	items   []stepChunk
+	ind     int
+	// items counts the items; spans are the batches, in order: their
+	// bytes, first line, items, and the sum of their bytes.
+	items int
+	spans []lazyBatch
 	// key is the `steps` key node of the skeleton; failed says an item did
 	// not decode as it must.
 	key    *yaml.Node
@@ -36,24 +48,40 @@ type stepStream struct {
 	batches []lazyBatch
 }
 
-// stepChunk is one item: its bytes in src and its first line (int32: a
-// playbook of many steps holds one per step while it loads).
-type stepChunk struct{ start, end, line int32 }
+// chunk returns the bytes of batch b, in buf reused when they are read
+// from the file: false when they cannot be read, or differ from what the
+// split saw. It is safe for concurrent use.
+func (st *stepStream) chunk(b lazyBatch, buf []byte) ([]byte, bool) {
+	if st.file == nil {
+		return st.src[b.start:b.end], true
+	}
+	buf = slices.Grow(buf[:0], int(b.end-b.start))[:b.end-b.start]
+	if n, _ := st.file.ReadAt(buf, b.start); n != len(buf) || sha256.Sum256(buf) != b.sum {
+		return buf, false
+	}
+	return buf, true
+}
 
-// plainText reports whether src holds none of what could make lines count
-// or characters read differently once cut into pieces: a tab, a CR, a line
-// or paragraph separator, NEL, a byte order mark, invalid UTF-8, a
-// directive or a document marker.
-func plainText(src []byte) bool {
-	if !utf8.Valid(src) || bytes.ContainsAny(src, "\t\r\u0085\u2028\u2029\ufeff") {
-		return false
-	}
-	for l := range bytes.Lines(src) {
-		if bytes.HasPrefix(l, []byte("---")) || bytes.HasPrefix(l, []byte("...")) || bytes.HasPrefix(l, []byte("%")) {
-			return false
+// itemLines calls fn with the line of each item of chunk, a batch whose
+// first line is line, as the split saw them start.
+func itemLines(chunk []byte, line, ind int, fn func(int)) {
+	for l := range bytes.Lines(chunk) {
+		l = bytes.TrimSuffix(l, []byte("\n"))
+		if n, content := lineIndent(l); content && n == ind && seqItem(l, ind) {
+			fn(line)
 		}
+		line++
 	}
-	return true
+}
+
+// plainLine reports whether l, a line with its break, holds none of what
+// could make lines count or characters read differently once the text is
+// cut into pieces: a tab, a CR, a line or paragraph separator, NEL, a byte
+// order mark, invalid UTF-8, a directive or a document marker. A text is
+// plain when each of its lines is.
+func plainLine(l []byte) bool {
+	return utf8.Valid(l) && !bytes.ContainsAny(l, "\t\r\u0085\u2028\u2029\ufeff") &&
+		!bytes.HasPrefix(l, []byte("---")) && !bytes.HasPrefix(l, []byte("...")) && !bytes.HasPrefix(l, []byte("%"))
 }
 
 // stepsKeyLine says whether l is a top-level `steps:` with nothing after
@@ -82,70 +110,134 @@ func seqItem(l []byte, ind int) bool {
 	return len(l) > ind && l[ind] == '-' && (len(l) == ind+1 || l[ind+1] == ' ')
 }
 
+// splitter finds the top-level steps: list of a text given a line at a
+// time and cuts it into batches of stepBatch items: the skeleton (the text
+// with the list's lines blank), the batches' bytes and sums, and the sum
+// of the whole text. It holds of the text only the skeleton.
+type splitter struct {
+	st   *stepStream
+	skel []byte
+	sum  hash.Hash
+	// batch sums the bytes of the batch being cut, open says there is one.
+	batch hash.Hash
+	open  bool
+	line  int
+	off   int64
+	// in: the list has begun (from) and not ended (to).
+	from, to bool
+	bad      bool
+}
+
+func newSplitter() *splitter {
+	return &splitter{st: &stepStream{ind: -1}, sum: sha256.New(), batch: sha256.New()}
+}
+
+// add takes the next line of the text, with its break (the last may have
+// none).
+func (sp *splitter) add(raw []byte) {
+	sp.sum.Write(raw)
+	if sp.bad {
+		return
+	}
+	if !plainLine(raw) || sp.off+int64(len(raw)) > math.MaxInt32 {
+		sp.bad = true
+		return
+	}
+	st := sp.st
+	sp.line++
+	start := sp.off
+	sp.off += int64(len(raw))
+	l := bytes.TrimSuffix(raw, []byte("\n"))
+	switch {
+	case !sp.from:
+		sp.skel = append(sp.skel, raw...)
+		if stepsKeyLine(l) {
+			st.keyLine, sp.from = sp.line, true
+		}
+		return
+	case sp.to:
+		if stepsKeyLine(l) {
+			sp.bad = true // a second steps: key
+		}
+		sp.skel = append(sp.skel, raw...)
+		return
+	}
+	n, content := lineIndent(l)
+	switch {
+	case !content:
+		if sp.open {
+			sp.extend(raw)
+		}
+	case st.ind < 0 && !seqItem(l, n):
+		sp.bad = true // not a block list
+	case st.ind < 0 || n == st.ind && seqItem(l, st.ind):
+		st.ind = n
+		if st.items%stepBatch == 0 {
+			sp.close()
+			st.spans = append(st.spans, lazyBatch{start: start, end: start, line: sp.line})
+			sp.open = true
+		}
+		st.items++
+		st.spans[len(st.spans)-1].items++
+		sp.extend(raw)
+	case n > st.ind:
+		sp.extend(raw)
+	case n == 0:
+		sp.close()
+		sp.to = true
+		sp.skel = append(sp.skel, raw...)
+		return
+	default:
+		sp.bad = true
+	}
+	if bytes.HasSuffix(raw, []byte("\n")) {
+		sp.skel = append(sp.skel, '\n')
+	}
+}
+
+// extend adds raw to the batch being cut.
+func (sp *splitter) extend(raw []byte) {
+	sp.batch.Write(raw)
+	sp.st.spans[len(sp.st.spans)-1].end += int64(len(raw))
+}
+
+// close ends the batch being cut, if any.
+func (sp *splitter) close() {
+	if !sp.open {
+		return
+	}
+	b := &sp.st.spans[len(sp.st.spans)-1]
+	sp.batch.Sum(b.sum[:0])
+	sp.batch.Reset()
+	sp.open = false
+}
+
+// done returns the skeleton, the list, and the sum of the text; false
+// when the text is not plain enough to be read in pieces.
+func (sp *splitter) done() ([]byte, *stepStream, [sha256.Size]byte, bool) {
+	var sum [sha256.Size]byte
+	sp.sum.Sum(sum[:0])
+	sp.close()
+	if sp.bad || sp.st.items == 0 {
+		return nil, nil, sum, false
+	}
+	return sp.skel, sp.st, sum, true
+}
+
 // splitSteps finds the top-level steps: list of src and cuts it into
-// items. It returns the skeleton, src with the list's lines blank, and
+// batches. It returns the skeleton, src with the list's lines blank, and
 // false when src is not plain enough to be read in pieces.
 func splitSteps(src []byte) ([]byte, *stepStream, bool) {
-	if len(src) > math.MaxInt32 || !plainText(src) {
-		return nil, nil, false
-	}
-	st := &stepStream{src: src}
-	// Offsets: where the list's lines start (after `steps:`) and end.
-	from, to := -1, -1
-	ind := -1
-	line, off := 0, 0
+	sp := newSplitter()
+	sp.skel = make([]byte, 0, len(src)/4)
 	for l := range bytes.Lines(src) {
-		line++
-		start := off
-		off += len(l)
-		l = bytes.TrimSuffix(l, []byte("\n"))
-		switch {
-		case from < 0:
-			if stepsKeyLine(l) {
-				st.keyLine, from = line, off
-			}
-			continue
-		case to >= 0:
-			if stepsKeyLine(l) {
-				return nil, nil, false // a second steps: key
-			}
-			continue
-		}
-		n, content := lineIndent(l)
-		if !content {
-			if len(st.items) > 0 {
-				st.items[len(st.items)-1].end = int32(off)
-			}
-			continue // a blank line or a comment
-		}
-		if ind < 0 {
-			if !seqItem(l, n) {
-				return nil, nil, false // not a block list
-			}
-			ind = n
-		}
-		switch {
-		case n == ind && seqItem(l, ind):
-			st.items = append(st.items, stepChunk{start: int32(start), end: int32(off), line: int32(line)})
-		case n > ind:
-			st.items[len(st.items)-1].end = int32(off)
-		case n == 0:
-			to = start // the next top-level key
-		default:
-			return nil, nil, false
-		}
+		sp.add(l)
 	}
-	if len(st.items) == 0 {
-		return nil, nil, false
+	skel, st, _, ok := sp.done()
+	if ok {
+		st.src = src
 	}
-	if to < 0 {
-		to = len(src)
-	}
-	skel := make([]byte, 0, from+len(src)-to+bytes.Count(src[from:to], []byte("\n")))
-	skel = append(skel, src[:from]...)
-	skel = append(skel, bytes.Repeat([]byte("\n"), bytes.Count(src[from:to], []byte("\n")))...)
-	skel = append(skel, src[to:]...)
-	return skel, st, true
+	return skel, st, ok
 }
 
 // streamRoot checks the skeleton's root: a mapping with the `steps` key at
@@ -182,28 +274,25 @@ const stepBatch = 64
 func (l *loader) streamSteps(file string, st *stepStream) []*Step {
 	var out []*Step
 	if !st.lazy {
-		out = make([]*Step, 0, len(st.items))
+		out = make([]*Step, 0, st.items)
 	}
-	jobs := make([]batchJob, 0, (len(st.items)+stepBatch-1)/stepBatch)
-	for i := 0; i < len(st.items); i += stepBatch {
-		items := st.items[i:min(i+stepBatch, len(st.items))]
-		jobs = append(jobs, batchJob{st.src[items[0].start:items[len(items)-1].end], len(items)})
-	}
-	ahead := readAhead(jobs, false)
+	ahead := readAhead(st, st.spans, false)
 	defer ahead.stop()
-	for i := 0; i < len(st.items); i += stepBatch {
-		items := st.items[i:min(i+stepBatch, len(st.items))]
-		first, last := items[0], items[len(items)-1]
-		chunk := st.src[first.start:last.end]
-		_, seq, ok := ahead.next()
+	for _, b := range st.spans {
+		d := ahead.next()
+		ok, seq := d.ok, d.seq
 		if !ok {
 			st.failed = true
 			return nil
 		}
-		shift := int(first.line) - 2
+		shift := b.line - 2
+		if len(d.lines) != len(seq.Content) {
+			st.failed = true
+			return nil
+		}
 		for j, item := range seq.Content {
 			// Each item starts where the split saw it start.
-			if item.Line+shift != int(items[j].line) {
+			if item.Line+shift != d.lines[j] {
 				st.failed = true
 				return nil
 			}
@@ -222,10 +311,8 @@ func (l *loader) streamSteps(file string, st *stepStream) []*Step {
 			out = append(out, steps...)
 			continue
 		}
-		st.batches = append(st.batches, lazyBatch{
-			start: int64(first.start), end: int64(last.end), line: int(first.line), items: len(items), order: order,
-			sum: sha256.Sum256(chunk), exprs: len(l.pending) > from,
-		})
+		b.order, b.exprs = order, len(l.pending) > from
+		st.batches = append(st.batches, b)
 		l.pending = l.pending[:from]
 	}
 	return out

@@ -23,7 +23,7 @@ func loadBoth(file string, src []byte) (whole, stream *Playbook, streamed bool, 
 	}
 	join := func(from, rel string) string { return filepath.Join(filepath.Dir(from), rel) }
 	whole, wholeErr = loadWhole(file, src, read, join)
-	stream, streamed = loadStream(file, src, read, join, false)
+	stream, streamed = loadStream(file, src, read, join)
 	return
 }
 
