@@ -46,8 +46,18 @@ func (s *stalledExport) Export(ctx context.Context, req transports.ExportRequest
 // same run killed as it ended; the partial download is not kept, nor
 // listed as an artifact. A step that says `evidence: false` lists none.
 func TestStoppedInExport(t *testing.T) {
-	for _, notEvidence := range []bool{false, true} {
-		t.Run(fmt.Sprintf("evidence false %v", notEvidence), func(t *testing.T) {
+	for _, c := range []struct {
+		name        string
+		notEvidence bool
+		// timeout: the run's --timeout stops it, not a Ctrl-C.
+		timeout bool
+	}{
+		{name: "Ctrl-C"},
+		{name: "--timeout", timeout: true},
+		{name: "evidence false", notEvidence: true},
+	} {
+		notEvidence := c.notEvidence
+		t.Run(c.name, func(t *testing.T) {
 			src := `name: export
 title: Stopped while the pcap downloads
 steps:
@@ -67,19 +77,26 @@ steps:
 				Transport: replay.New(&replay.Cassette{Exchanges: []replay.Exchange{{Command: "show clock", Output: "Fri Jan  2 03:04:06 UTC 2026\n"}}}, replay.Options{}),
 				started:   cancel, // the first Ctrl-C, mid-download
 			}
+			status, stopper := engine.StatusInterrupted, "the run was interrupted"
+			var timeout time.Duration
+			if c.timeout {
+				tr.started = func() {}
+				status, stopper, timeout = engine.StatusTimeout, "the run's --timeout passed", 300*time.Millisecond
+			}
 			res := engine.New(engine.Options{
+				Timeout:  timeout,
 				Folder:   wrapped(func(f engine.Folder) engine.Folder { return &killedAt{Folder: f, t: t, killed: killed} }),
 				Playbook: parsed(t, "export.yaml", src), Params: map[string]any{}, Target: "fw1", Transport: "replay",
 				Dir: filepath.Join(t.TempDir(), "run"), Yes: true,
 				Open: func(context.Context) (transports.Transport, error) { return tr, nil },
 			}).Run(ctx)
-			if res.Status != engine.StatusInterrupted {
+			if res.Status != status {
 				t.Fatalf("status %s exit %d: %v", res.Status, res.ExitCode, res.Err)
 			}
 			var want []engine.MissingRecord
 			if !notEvidence {
-				want = []engine.MissingRecord{{Seq: 2, Step: "ike_pcap", Kind: "export", Command: "export debug-pcap ikemgr.pcap", Status: "interrupted",
-					Error:  "cut short: the run was interrupted while it exported the file: it was not taken",
+				want = []engine.MissingRecord{{Seq: 2, Step: "ike_pcap", Kind: "export", Command: "export debug-pcap ikemgr.pcap", Status: string(status),
+					Error:  "cut short: " + stopper + " while it exported the file: it was not taken",
 					ByHand: "On the firewall's CLI (SSH) run `scp export debug-pcap from ikemgr.pcap to USER@HOST:PATH`, then attach the file to the case."}}
 			}
 			m := written(t, res)
@@ -89,7 +106,7 @@ steps:
 			if len(m.Artifacts) != 0 {
 				t.Errorf("the run lists artifacts %+v", m.Artifacts)
 			}
-			if s := step(t, m, "ike_pcap"); s.Status != "interrupted" || s.Output != "" || s.SHA256 != "" {
+			if s := step(t, m, "ike_pcap"); s.Status != string(status) || s.Output != "" || s.SHA256 != "" {
 				t.Errorf("the export's record %+v", s)
 			}
 			for _, dir := range []string{res.Dir, killed} {
