@@ -7,10 +7,12 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/runbook-dev/runbook/engine"
+	"github.com/runbook-dev/runbook/runfolder"
 	"github.com/runbook-dev/runbook/transports"
 	"github.com/runbook-dev/runbook/transports/replay"
 )
@@ -177,4 +179,52 @@ steps:
 			ByHand: "Run on the firewall's CLI, while the problem happens, the form of this command the release takes: " +
 				"`show routing route` or `show routing summary`; save its output with the run folder."}},
 	})
+}
+
+// TestKilledInExport: the engine killed while an export step downloads
+// its file leaves the partial download in artifacts/; runbook cleanup
+// lists the file as missing evidence (cut short), names no artifact and
+// removes the partial file, which is never the evidence.
+func TestKilledInExport(t *testing.T) {
+	src := `name: export
+title: Killed while the pcap downloads
+steps:
+  - id: ike_pcap
+    export: debug-pcap
+    file: ikemgr.pcap
+`
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	killed := filepath.Join(t.TempDir(), "killed")
+	dir := filepath.Join(t.TempDir(), "run")
+	tr := &stalledExport{Transport: replay.New(&replay.Cassette{}, replay.Options{})}
+	tr.started = func() {
+		// The folder as a kill leaves it, mid-download.
+		if err := os.CopyFS(killed, os.DirFS(dir)); err != nil {
+			t.Error(err)
+		}
+		cancel()
+	}
+	engine.New(engine.Options{
+		Folder:   runfolder.Create,
+		Playbook: parsed(t, "export.yaml", src), Params: map[string]any{}, Target: "fw1", Transport: "replay",
+		Dir: dir, Yes: true,
+		Open: func(context.Context) (transports.Transport, error) { return tr, nil },
+	}).Run(ctx)
+	partial, _ := filepath.Glob(filepath.Join(killed, "artifacts", ".partial-*"))
+	if len(partial) != 1 {
+		t.Fatalf("the killed folder holds %q in artifacts/, want one partial file", partial)
+	}
+	m := rebuild(t, killed)
+	if len(m.Missing) != 1 || m.Missing[0].Kind != "export" || m.Missing[0].Step != "ike_pcap" || m.Missing[0].Command != "export debug-pcap ikemgr.pcap" ||
+		!strings.HasPrefix(m.Missing[0].Error, "cut short") ||
+		m.Missing[0].ByHand != "On the firewall's CLI (SSH) run `scp export debug-pcap from ikemgr.pcap to USER@HOST:PATH`, then attach the file to the case." {
+		t.Errorf("missing_evidence %+v", m.Missing)
+	}
+	if len(m.Artifacts) != 0 {
+		t.Errorf("artifacts %+v", m.Artifacts)
+	}
+	if ents, _ := os.ReadDir(filepath.Join(killed, "artifacts")); len(ents) != 0 {
+		t.Errorf("runbook cleanup left %d files in artifacts/ (%s...)", len(ents), ents[0].Name())
+	}
 }
