@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -226,5 +227,59 @@ steps:
 	}
 	if ents, _ := os.ReadDir(filepath.Join(killed, "artifacts")); len(ents) != 0 {
 		t.Errorf("runbook cleanup left %d files in artifacts/ (%s...)", len(ents), ents[0].Name())
+	}
+}
+
+// TestStoppedInOneOfOldJournal: a journal from before the step-start's
+// forms still rebuilds: the step sent once the run was stopped in is
+// listed with the step-start's command, as before.
+func TestStoppedInOneOfOldJournal(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	killed := filepath.Join(t.TempDir(), "killed")
+	runStrict(t, ctx, parsed(t, "oneof.yaml", `name: oneof
+title: Stopped while form 2 is in flight
+steps:
+  - id: routes
+    run:
+      one_of:
+      - show advanced-routing route
+      - show routing route
+`), map[string]any{}, func(o *engine.Options) {
+		o.Folder = wrapped(func(f engine.Folder) engine.Folder { return &killedAt{Folder: f, t: t, killed: killed} })
+		o.Observer = engine.ObserverFunc(func(e engine.Event) {
+			if e.Type == engine.EvFormTried && e.Form == 2 {
+				cancel()
+			}
+		})
+	}, replay.Exchange{Command: "show advanced-routing route", Error: unknown}, replay.Exchange{Command: "show routing route", Duration: time.Minute})
+	p := filepath.Join(killed, engine.JournalFile)
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	dropped := false
+	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var e map[string]any
+		if err := json.Unmarshal([]byte(l), &e); err != nil {
+			t.Fatal(err)
+		}
+		if e["event"] == "step-start" && e["forms"] != nil {
+			delete(e, "forms")
+			dropped = true
+		}
+		nb, _ := json.Marshal(e)
+		out = append(out, string(nb))
+	}
+	if !dropped {
+		t.Fatal("no step-start journals the forms")
+	}
+	if err := os.WriteFile(p, []byte(strings.Join(out, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m := rebuild(t, killed)
+	if len(m.Missing) != 1 || m.Missing[0].Step != "routes" || m.Missing[0].Command != "show advanced-routing route" {
+		t.Errorf("missing_evidence rebuilt from a journal without forms %+v", m.Missing)
 	}
 }
