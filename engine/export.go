@@ -32,6 +32,7 @@ func (ru *run) export(ctx context.Context, s *playbook.Step) error {
 	if ex, ok := ru.tr.(transports.Exporter); ok && ex.CanExport(x.Category) {
 		err := ru.pull(ctx, s, ex, x.Category, file, shownFile)
 		ru.last.byHand = exportByHand(shownScp, "USER@HOST:PATH")
+		ru.exportStopped(ctx, s, err)
 		return err
 	}
 	to, shownTo, err := ru.render(x.ScpTo, env)
@@ -73,6 +74,7 @@ func (ru *run) export(ctx context.Context, s *playbook.Step) error {
 	}
 	_, err = ru.send(ctx, s, []transports.Command{cmd}, nil, 1, 1, nil)
 	ru.last.byHand = exportByHand(shownScp, shownTo)
+	ru.exportStopped(ctx, s, err)
 	switch {
 	case errors.Is(err, transports.ErrHostKeyNotAccepted):
 		host := shownTo
@@ -88,6 +90,18 @@ func (ru *run) export(ctx context.Context, s *playbook.Step) error {
 			"Fix the destination or its password, then run `%s to %s` on the firewall's CLI and attach the file to the case.", what, shownScp, shownTo), nil)
 	}
 	return err
+}
+
+// exportStopped lists, when the run was stopped (a signal, --timeout)
+// while export step s exported (err is its error), the file as missing
+// evidence (exportMissing), unless the step says `evidence: false`. A
+// stopped pull kept no partial file (pull removes it).
+func (ru *run) exportStopped(ctx context.Context, s *playbook.Step, err error) {
+	if err == nil || ctx.Err() == nil || !ru.last.set || ru.last.rec.Status == "ok" {
+		return
+	}
+	r := ru.last.rec
+	ru.m.Missing = append(ru.m.Missing, exportMissing(s.ID, r.Seq, r.Command, r.Status, ru.last.byHand, s.NotEvidence)...)
 }
 
 // exportByHand tells how to export a file by hand: shownScp is the scp
@@ -115,7 +129,7 @@ func (ru *run) pull(ctx context.Context, s *playbook.Step, ex transports.Exporte
 	}
 	ru.em.emit(Event{Type: EvStepStarted, Seq: seq, Step: s.ID, Kind: string(s.Kind), Command: label})
 	start := ru.now()
-	_ = ru.j.Append(JournalEntry{Time: start, Event: evStepStart, Seq: seq, Step: s.ID, Command: label, NotEvidence: s.NotEvidence})
+	_ = ru.j.Append(JournalEntry{Time: start, Event: evStepStart, Seq: seq, Step: s.ID, Command: label, NotEvidence: s.NotEvidence, Kind: kindExport})
 	tmp, err := ru.folder.Artifact()
 	if err != nil {
 		return err
@@ -154,7 +168,7 @@ func (ru *run) pull(ctx context.Context, s *playbook.Step, ex transports.Exporte
 			rec.Status = "timeout"
 		}
 	}
-	_ = ru.j.Append(JournalEntry{Time: ru.now(), Event: evStepEnd, Seq: seq, Step: s.ID, Status: rec.Status, Error: rec.Error})
+	_ = ru.j.Append(JournalEntry{Time: ru.now(), Event: evStepEnd, Seq: seq, Step: s.ID, Status: rec.Status, Error: rec.Error, Stopped: err != nil && ctx.Err() != nil})
 	// The file is kept (Artifact); the folder records the step with
 	// step-ended, before any other observer sees it.
 	ru.recordStep(Event{Type: EvStepEnded, Seq: seq, Step: s.ID, Kind: string(s.Kind), Command: label, Status: EventStatus(rec.Status),

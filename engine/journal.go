@@ -69,7 +69,8 @@ type JournalEntry struct {
 	// each run (its run and try are those of that first send), so that
 	// runbook cleanup lists the runs a kill left untaken (sendMissing).
 	Plan *Pause `json:"plan,omitempty"`
-	// Kind, on a wait-start, is "wait" for a wait: step (Step is its id);
+	// Kind, on a step-start, is "export" for an export step (kindExport);
+	// on a wait-start, "wait" for a wait: step (Step is its id);
 	// "meet" for a case run's wait to meet the other ends of its case
 	// (Step is the step they meet at; Pause, before a run of a repeat,
 	// what the pause it opens holds back); empty for a pause between two
@@ -89,7 +90,11 @@ type JournalEntry struct {
 	// before the step is sent.
 	Undo []Forms `json:"undo,omitempty"`
 	// Forms are every form of a cleanup-plan entry when it has several
-	// (Command is the first).
+	// (Command is the first); on the step-start of a run step sent once
+	// (no repeat, until: or for_each of several items) with one_of forms,
+	// all of them, so that runbook cleanup names those not yet tried of
+	// a send the run was stopped in (oneOfLeft). A journal from before it
+	// has none there: only the step-start's command is named.
 	Forms Forms `json:"forms,omitempty"`
 	// Hold, on a cleanup-plan, says why the entry cannot be sent as
 	// journaled (its when: is not decided yet, its command needs values
@@ -337,6 +342,11 @@ func (j *journal) waitStarted(start time.Time, d time.Duration, why string, rec 
 func (j *journal) meetStarted(start time.Time, why, step string, p *Pause) {
 	_ = j.Append(JournalEntry{Time: start, Event: evWaitStart, Kind: kindMeet, Step: step, Message: why, Pause: p})
 }
+
+// kindExport is the kind of the step-start of an export step (its pull,
+// or its `scp export`): runbook cleanup lists it, stopped in flight, as
+// the run does (exportMissing). A journal from before it has none there.
+const kindExport = "export"
 
 // kindMeet is the kind of a wait-start of a case run's wait to meet the
 // other ends of its case.

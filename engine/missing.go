@@ -5,6 +5,7 @@ package engine
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -44,8 +45,9 @@ type lastSent struct {
 	rec    StepRecord
 	byHand string
 	set    bool
-	// undo is the step's undo, as shown, once a send failed.
-	undo []string
+	// undo is the step's undo, and forms its forms, as shown, once a
+	// send failed.
+	undo, forms []string
 	// after is what missed lists after rec, of a step that failed after
 	// rec was taken: the runs (items) after it (sendMissing).
 	after []MissingRecord
@@ -433,12 +435,14 @@ func failedMissing(step string, p *Pause, at sendAt, seq int, status, err string
 // the run went on: the runs and items after it were not taken.
 const failedAfter = "failed after"
 
-// oneSend is the plan of a step sent once whose command (as shown) is in
-// flight (of item, for a for_each of one item): that command, sent once, its undo (as shown) after it. The run
-// and runbook cleanup give sendMissing the same for such a step stopped
+// oneSend is the plan of a step sent once whose command is in flight (of
+// item, for a for_each of one item): its forms (as shown) the device may
+// still take (oneOfLeft: the one in flight first, then the one_of's forms
+// not yet tried), sent once, its undo (as shown) after it. The run and
+// runbook cleanup give sendMissing the same for such a step stopped
 // while it sends.
-func oneSend(command, item string, undo []string, notEvidence bool) *Pause {
-	return &Pause{Run: 1, Runs: 1, Sends: []PauseSend{{Item: item, Forms: []string{command}}}, Undo: undo, NotEvidence: notEvidence}
+func oneSend(forms []string, item string, undo []string, notEvidence bool) *Pause {
+	return &Pause{Run: 1, Runs: 1, Sends: []PauseSend{{Item: item, Forms: forms}}, Undo: undo, NotEvidence: notEvidence}
 }
 
 // dropForms takes out of p the forms of a one_of that refused says the
@@ -462,4 +466,53 @@ func dropForms(p *Pause, refused func(string) bool) {
 			p.Sends[k].Forms = left
 		}
 	}
+}
+
+// exportMissing is the missing evidence of an export step that the run
+// was stopped in while it exported (pulled the file, or ran `scp export`):
+// seq and command (what was exported, as shown) are its send's, status
+// its step-end's (interrupted, or timeout for the run's --timeout),
+// byHand how to export it by hand (exportByHandOf's words). The run lists
+// it when it is stopped there, and runbook cleanup from the journal's
+// step-end (stopped) of a step-start of kind export, so both list the
+// same. None for a step that takes no evidence (`evidence: false`).
+func exportMissing(step string, seq int, command, status, byHand string, notEvidence bool) []MissingRecord {
+	if notEvidence {
+		return nil
+	}
+	stopper := "the run was interrupted"
+	if status == "timeout" {
+		stopper = "the run's --timeout passed"
+	}
+	return []MissingRecord{{Seq: seq, Step: step, Kind: "export", Command: command, Status: status,
+		Error: "cut short: " + stopper + " while it exported the file: it was not taken", ByHand: byHand}}
+}
+
+// exportByHandOf is exportByHand for the export whose command is as
+// shown: `scp export ... to DEST`, or `export CATEGORY [FILE]` for a file
+// the transport pulls (export.go), which is then sent to USER@HOST:PATH.
+func exportByHandOf(command string) string {
+	if scp, to, ok := strings.Cut(command, " to "); ok && strings.HasPrefix(command, "scp export ") {
+		return exportByHand(scp, to)
+	}
+	f := strings.Fields(command) // export <category> [<file>]
+	scp := "scp export"
+	if len(f) > 1 {
+		scp += " " + f[1]
+	}
+	if len(f) > 2 {
+		scp += " from " + strings.Join(f[2:], " ")
+	}
+	return exportByHand(scp, "USER@HOST:PATH")
+}
+
+// oneOfLeft is what a step sent once sends, of its forms (as shown):
+// those the device did not refuse in the run (refused), the one in
+// flight first (the forms before it were refused: the step tries the
+// next only then), so that the operator is told each form the release
+// may take. A command whose every form was refused keeps them all.
+func oneOfLeft(forms []string, refused func(string) bool) []string {
+	p := &Pause{Sends: []PauseSend{{Forms: slices.Clone(forms)}}}
+	dropForms(p, refused)
+	return p.Sends[0].Forms
 }

@@ -366,7 +366,18 @@ func rebuildRecord(f ResumedFolder, m *Manifest, entries []JournalEntry) error {
 		// A step sent once, the run stopped while it sent it: missing by
 		// the same rule, as the run lists it.
 		e, end := steps[st].start, steps[st].end
-		sent = sendMissing(e.Step, oneSend(e.Command, e.Item, undo[e.Seq], e.NotEvidence), sendAt{run: 1}, e.Seq, end.Status, end.Error)
+		if e.Kind == kindExport {
+			// An export, stopped while it exported: listed as the run
+			// lists it (exportMissing).
+			sent = exportMissing(e.Step, e.Seq, e.Command, end.Status, exportByHandOf(e.Command), e.NotEvidence)
+		} else {
+			forms := []string(e.Forms) // a one_of's forms; none in a journal from before them
+			if len(forms) == 0 {
+				forms = []string{e.Command}
+			}
+			forms = oneOfLeft(forms, func(f string) bool { return refused[f] })
+			sent = sendMissing(e.Step, oneSend(forms, e.Item, undo[e.Seq], e.NotEvidence), sendAt{run: 1}, e.Seq, end.Status, end.Error)
+		}
 		planAt = -1
 		if len(sent) > 0 {
 			planAt = st
@@ -381,6 +392,9 @@ func rebuildRecord(f ResumedFolder, m *Manifest, entries []JournalEntry) error {
 				mb.confirm()
 				e := st.start
 				rec := StepRecord{Seq: e.Seq, ID: e.Step, Kind: "run", Command: e.Command, Item: e.Item, Start: e.Time, Status: "interrupted", NotEvidence: e.NotEvidence}
+				if e.Kind == kindExport {
+					rec.Kind = "export"
+				}
 				rec.Output, rec.SHA256 = f.StepOutput(e.Seq)
 				if st.end != nil {
 					rec.End, rec.Status, rec.Error = st.end.Time, st.end.Status, st.end.Error
@@ -403,7 +417,7 @@ func rebuildRecord(f ResumedFolder, m *Manifest, entries []JournalEntry) error {
 			continue
 		}
 		rec := StepRecord{Seq: e.Seq, ID: e.Step, Kind: "run", Command: e.Command, Item: e.Item, Start: e.Time, Status: "interrupted", NotEvidence: e.NotEvidence}
-		if strings.HasPrefix(e.Command, "export ") { // an export pulled by the transport (export.go)
+		if e.Kind == kindExport || strings.HasPrefix(e.Command, "export ") { // an export step (a journal from before kind: one pulled by the transport, export.go)
 			rec.Kind = "export"
 		}
 		rec.Output, rec.SHA256 = f.StepOutput(e.Seq)
@@ -614,18 +628,7 @@ func (b *missingFromRecords) byHand(rec StepRecord) string {
 		return rec.Note
 	}
 	if rec.Kind == "export" {
-		if scp, to, ok := strings.Cut(rec.Command, " to "); ok && strings.HasPrefix(rec.Command, "scp export ") {
-			return exportByHand(scp, to)
-		}
-		f := strings.Fields(rec.Command) // export <category> [<file>]
-		scp := "scp export"
-		if len(f) > 1 {
-			scp += " " + f[1]
-		}
-		if len(f) > 2 {
-			scp += " from " + strings.Join(f[2:], " ")
-		}
-		return exportByHand(scp, "USER@HOST:PATH")
+		return exportByHandOf(rec.Command)
 	}
 	var forms []string
 	for _, r := range rec.Refused {

@@ -461,6 +461,17 @@ func (ru *run) send(ctx context.Context, s *playbook.Step, forms []transports.Co
 	ru.em.emit(started)
 	start := ru.now()
 	je := JournalEntry{Time: start, Event: evStepStart, Seq: seq, Step: s.ID, Command: cmd.Shown, Item: ru.itemOr(), NotEvidence: s.NotEvidence}
+	if s.Kind == playbook.KindExport {
+		je.Kind = kindExport
+	}
+	if len(forms) > 1 && at == nil {
+		// A step sent once: runbook cleanup names the forms not yet
+		// tried of the one a kill or a stop cut short (oneOfLeft).
+		je.Forms = make(Forms, len(forms))
+		for k, f := range forms {
+			je.Forms[k] = f.Shown
+		}
+	}
 	if at != nil {
 		je.Run, je.Try = at.run, at.try
 		if len(at.plan.Sends) > 1 {
@@ -565,7 +576,7 @@ func (ru *run) send(ctx context.Context, s *playbook.Step, forms []transports.Co
 			shownForms[k] = f.Shown
 		}
 		ru.last.byHand = byHandForms(shownForms, shownUndo)
-		ru.last.undo = shownUndo
+		ru.last.undo, ru.last.forms = shownUndo, shownForms
 		switch {
 		case notOverAPI && ctx.Err() == nil:
 			rec.Status = "refused"
@@ -606,7 +617,7 @@ func (ru *run) send(ctx context.Context, s *playbook.Step, forms []transports.Co
 		}
 	}
 	_ = ru.j.Append(JournalEntry{Time: end, Event: evStepEnd, Seq: seq, Step: s.ID, Status: rec.Status, Error: rec.Error, Item: ru.itemOr(),
-		Stopped: err != nil && ctx.Err() != nil && s.Kind == playbook.KindRun}) // not durable
+		Stopped: err != nil && ctx.Err() != nil && (s.Kind == playbook.KindRun || s.Kind == playbook.KindExport)}) // not durable
 	// The folder writes the output and the record as it records
 	// step-ended, before any other observer sees it.
 	ru.recordStep(Event{Type: EvStepEnded, Seq: seq, Step: s.ID, Kind: string(s.Kind), Command: cmd.Shown, Item: rec.Item,
@@ -959,7 +970,8 @@ func (ru *run) dropRefused(p *Pause) {
 // command refused over the XML API), missed lists the same: the step
 // sends nothing after a failed send. A step sent once has no at: stopped
 // while its command is in flight (a signal, --timeout), that command is
-// missing, by the same rule (its plan: the form in flight, sent once);
+// missing, by the same rule (its plan: the form in flight, then the
+// forms of its one_of not yet tried, sent once: oneOfLeft);
 // its failure is listed as before (missed), or not at all when it stops
 // the run.
 func (ru *run) sendStopped(ctx context.Context, s *playbook.Step, at *sendAt, err error) error {
@@ -968,7 +980,11 @@ func (ru *run) sendStopped(ctx context.Context, s *playbook.Step, at *sendAt, er
 	}
 	if at == nil {
 		if r := ru.last.rec; ctx.Err() != nil && r.Status != "ok" {
-			ru.m.Missing = append(ru.m.Missing, sendMissing(s.ID, oneSend(r.Command, r.Item, ru.last.undo, s.NotEvidence), sendAt{run: 1}, r.Seq, r.Status, r.Error)...)
+			forms := oneOfLeft(ru.last.forms, func(f string) bool {
+				_, refused := ru.ledger.refusal(f)
+				return refused
+			})
+			ru.m.Missing = append(ru.m.Missing, sendMissing(s.ID, oneSend(forms, r.Item, ru.last.undo, s.NotEvidence), sendAt{run: 1}, r.Seq, r.Status, r.Error)...)
 		}
 		return err
 	}

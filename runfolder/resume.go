@@ -135,7 +135,8 @@ func (r *Resumed) ReadOutput(rel string, limit int) ([]byte, int64, error) {
 // Rewrite writes manifest.json from m, its steps streamed across and
 // m.Steps after them, then summary.md, its timeline streamed from the
 // manifest just written, and removes what a run killed before its end
-// left behind (RecordsFile, the summary rows). The steps streamed across
+// left behind (RecordsFile, the summary rows, the artifacts/.partial-*
+// file of a download it cut short). The steps streamed across
 // are the run's records (RecordsFile) when it left them: they hold
 // every step it recorded, those of a manifest.json it checkpointed too;
 // else those manifest.json holds.
@@ -187,6 +188,14 @@ func (r *Resumed) Rewrite(m *engine.Manifest) error {
 	// summary.md have it now.
 	for _, name := range []string{RecordsFile, rowsFile} {
 		if err := os.Remove(filepath.Join(r.dir, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	// And the partial file of a download the kill cut short (Artifact):
+	// never the evidence, which the manifest lists as missing.
+	partial, _ := filepath.Glob(filepath.Join(r.dir, "artifacts", ".partial-*"))
+	for _, p := range partial {
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err
 		}
 	}
