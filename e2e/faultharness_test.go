@@ -343,32 +343,18 @@ func (w *workspace) waitJournalSeq(t *testing.T, p *proc, seq int) string {
 	})
 }
 
-// waitJournalFunc polls the journal until an entry matches (see waitJournal).
+// waitJournalFunc polls the journal of the run p is writing (its one
+// run folder) until an entry matches (see waitJournal).
 func (w *workspace) waitJournalFunc(t *testing.T, p *proc, what string, match func(engine.JournalEntry) bool) string {
 	t.Helper()
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	deadline := time.After(journalTimeout)
-	for {
-		select {
-		case <-p.done:
-			t.Fatalf("runbook ended (exit %d) before the journal showed %s\nstderr:\n%s", p.cmd.ProcessState.ExitCode(), what, p.stderr.String())
-		case <-deadline:
-			t.Fatalf("no %s in the journal within %v", what, journalTimeout)
-		case <-tick.C:
-		}
+	one := func() []string {
 		m, _ := filepath.Glob(filepath.Join(w.out(), "*", "journal.jsonl"))
 		if len(m) != 1 {
-			continue
+			return nil
 		}
-		entries, err := engine.ReadJournal(m[0])
-		if err != nil {
-			continue
-		}
-		if slices.ContainsFunc(entries, match) {
-			return filepath.Dir(m[0])
-		}
+		return m
 	}
+	return pollJournals(t, p, what, one, func(entries []engine.JournalEntry) bool { return slices.ContainsFunc(entries, match) })
 }
 
 // waitStderr polls the process's stderr until it holds text.

@@ -390,31 +390,64 @@ func (w *workspace) runDir(t *testing.T) string {
 // shows up within journalTimeout.
 func (w *workspace) waitJournal(t *testing.T, p *proc, event, command string) string {
 	t.Helper()
-	tick := time.NewTicker(20 * time.Millisecond)
+	return w.waitJournalFunc(t, p, event+" "+command, func(e engine.JournalEntry) bool {
+		return e.Event == event && (command == "" || e.Command == command)
+	})
+}
+
+// pollJournals polls (every 10 ms, for journalTimeout at most) the
+// journals journals returns until match holds for the entries of one, and
+// returns its run folder. It fails if p ends first or none matches in
+// time; what names what it waits for.
+func pollJournals(t *testing.T, p *proc, what string, journals func() []string, match func([]engine.JournalEntry) bool) string {
+	t.Helper()
+	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
 	deadline := time.After(journalTimeout)
 	for {
 		select {
 		case <-p.done:
-			t.Fatalf("runbook ended (exit %d) before the journal showed %s %s\nstderr:\n%s", p.cmd.ProcessState.ExitCode(), event, command, p.stderr.String())
+			t.Fatalf("runbook ended (exit %d) before the journal showed %s\nstderr:\n%s", p.cmd.ProcessState.ExitCode(), what, p.stderr.String())
 		case <-deadline:
-			t.Fatalf("no %s %s in the journal within %v", event, command, journalTimeout)
+			t.Fatalf("no %s in the journal within %v", what, journalTimeout)
 		case <-tick.C:
 		}
-		m, _ := filepath.Glob(filepath.Join(w.out(), "*", "journal.jsonl"))
-		if len(m) != 1 {
-			continue
-		}
-		entries, err := engine.ReadJournal(m[0])
-		if err != nil {
-			continue
-		}
-		for _, e := range entries {
-			if e.Event == event && (command == "" || e.Command == command) {
-				return filepath.Dir(m[0])
+		for _, j := range journals() {
+			if entries, err := engine.ReadJournal(j); err == nil && match(entries) {
+				return filepath.Dir(j)
 			}
 		}
 	}
+}
+
+// killHeld kills the run p (SIGKILL) while fw holds a command, clears
+// fw's faults, and checks the kill left the device dirty: what cleans it
+// up after that proves something.
+func killHeld(t *testing.T, fw *firewall, p *proc) {
+	t.Helper()
+	p.signal(t, syscall.SIGKILL)
+	if code := p.wait(t); code != -1 {
+		t.Fatalf("exit %d, want killed", code)
+	}
+	fw.dev.SetFaults(sim.Faults{})
+	if ok, _ := fw.dev.Clean(); ok {
+		t.Fatal("device clean right after SIGKILL: the test proves nothing")
+	}
+}
+
+// checkInterrupted checks what an interrupted run left once it ended (or
+// `runbook cleanup` ended it): the device clean, the run folder dir
+// finished with nothing pending, status interrupted and exit 130. It
+// returns the manifest.
+func checkInterrupted(t *testing.T, fw *firewall, dir string) *engine.Manifest {
+	t.Helper()
+	checkClean(t, fw.dev)
+	m := checkRunFolder(t, dir)
+	checkNothingPending(t, dir, m)
+	if m.Status != "interrupted" || m.ExitCode != 130 {
+		t.Errorf("manifest: status %q exit %d, want interrupted 130", m.Status, m.ExitCode)
+	}
+	return m
 }
 
 // finished are the files of a run folder whose run ended.

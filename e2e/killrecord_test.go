@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/runbook-dev/runbook/sim"
@@ -56,14 +55,7 @@ func TestKillRecord(t *testing.T) {
 			p := w.start(t, "run", pb, "-i", w.inventory(), "-t", over.target, "--yes", "-o", w.out())
 			dir := w.waitJournal(t, p, "step-start", "show vpn flow")
 			waitHolding(t, fw)
-			p.signal(t, syscall.SIGKILL)
-			if code := p.wait(t); code != -1 {
-				t.Fatalf("exit %d, want killed", code)
-			}
-			fw.dev.SetFaults(sim.Faults{})
-			if ok, _ := fw.dev.Clean(); ok {
-				t.Fatal("device clean right after SIGKILL: the test proves nothing")
-			}
+			killHeld(t, fw, p)
 			for _, f := range []string{".steps.jsonl", ".summary-rows"} {
 				if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 					t.Fatalf("the killed run left no %s: the test proves nothing (%v)", f, err)
@@ -83,13 +75,8 @@ func TestKillRecord(t *testing.T) {
 			if !slices.Contains(sent, "debug ike global on normal") {
 				t.Errorf("cleanup sent %q, want the undo debug ike global on normal", sent)
 			}
-			checkClean(t, fw.dev)
 			checkVia(t, fw.dev, over.via)
-			m := checkRunFolder(t, dir)
-			checkNothingPending(t, dir, m)
-			if m.Status != "interrupted" || m.ExitCode != 130 {
-				t.Errorf("manifest: status %q exit %d, want interrupted 130", m.Status, m.ExitCode)
-			}
+			m := checkInterrupted(t, fw, dir)
 			if !strings.Contains(m.Error, "rebuilt it from the step records the run wrote and the journal") {
 				t.Errorf("manifest: error %q", m.Error)
 			}

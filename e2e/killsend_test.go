@@ -8,7 +8,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/runbook-dev/runbook/engine"
 	"github.com/runbook-dev/runbook/sim"
@@ -46,24 +45,12 @@ func TestKillSend(t *testing.T) {
 	p := w.start(t, "run", pb, "-i", w.inventory(), "-t", overSSH.target, "--yes", "-o", w.out())
 	dir := w.waitJournal(t, p, "step-start", "show vpn flow tunnel-id 2")
 	waitHolding(t, fw)
-	p.signal(t, syscall.SIGKILL)
-	if code := p.wait(t); code != -1 {
-		t.Fatalf("exit %d, want killed", code)
-	}
-	fw.dev.SetFaults(sim.Faults{})
-	if ok, _ := fw.dev.Clean(); ok {
-		t.Fatal("device clean right after SIGKILL: the test proves nothing")
-	}
+	killHeld(t, fw, p)
 	c, code := w.run(t, "cleanup", dir, "-i", w.inventory())
 	if code != 0 {
 		t.Errorf("cleanup: exit %d, want 0", code)
 	}
-	checkClean(t, fw.dev)
-	m := checkRunFolder(t, dir)
-	checkNothingPending(t, dir, m)
-	if m.Status != "interrupted" || m.ExitCode != 130 {
-		t.Errorf("manifest: status %q exit %d, want interrupted 130", m.Status, m.ExitCode)
-	}
+	m := checkInterrupted(t, fw, dir)
 	var missing []string
 	for _, x := range m.Missing {
 		missing = append(missing, fmt.Sprintf("%s %s (%d) seq %d %s %s: %s | %s", x.Step, x.Item, x.Run, x.Seq, x.Command, x.Status, x.Error, x.ByHand))
@@ -126,12 +113,7 @@ func TestStopSend(t *testing.T) {
 	if code := p.wait(t); code != 130 {
 		t.Fatalf("exit %d, want 130\nstderr:\n%s", code, p.stderr.String())
 	}
-	checkClean(t, fw.dev)
-	m := checkRunFolder(t, dir)
-	checkNothingPending(t, dir, m)
-	if m.Status != "interrupted" || m.ExitCode != 130 {
-		t.Errorf("manifest: status %q exit %d, want interrupted 130", m.Status, m.ExitCode)
-	}
+	m := checkInterrupted(t, fw, dir)
 	var missing []string
 	for _, x := range m.Missing {
 		missing = append(missing, fmt.Sprintf("%s (%d) seq %d %s %s: %s | %s", x.Step, x.Run, x.Seq, x.Command, x.Status, x.Error, x.ByHand))
@@ -247,26 +229,15 @@ func TestKillMeet(t *testing.T) {
 // and returns that folder.
 func waitMeet(t *testing.T, p *proc, out string) string {
 	t.Helper()
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	deadline := time.After(journalTimeout)
-	for {
-		select {
-		case <-p.done:
-			t.Fatalf("runbook ended (exit %d) before a journal showed a meeting\nstderr:\n%s", p.cmd.ProcessState.ExitCode(), p.stderr.String())
-		case <-deadline:
-			t.Fatalf("no meeting in a journal within %v", journalTimeout)
-		case <-tick.C:
-		}
+	all := func() []string {
 		js, _ := filepath.Glob(filepath.Join(out, "*", "*", "journal.jsonl"))
-		for _, j := range js {
-			entries, err := engine.ReadJournal(j)
-			if err != nil || len(entries) == 0 {
-				continue
-			}
-			if e := entries[len(entries)-1]; e.Event == "wait-start" && e.Kind == "meet" && e.Pause != nil && e.Pause.Run == 2 {
-				return filepath.Dir(j)
-			}
-		}
+		return js
 	}
+	return pollJournals(t, p, "a meeting", all, func(entries []engine.JournalEntry) bool {
+		if len(entries) == 0 {
+			return false
+		}
+		e := entries[len(entries)-1]
+		return e.Event == "wait-start" && e.Kind == "meet" && e.Pause != nil && e.Pause.Run == 2
+	})
 }

@@ -120,12 +120,7 @@ func TestKillWait(t *testing.T) {
 			if code != 0 {
 				t.Errorf("cleanup: exit %d, want 0", code)
 			}
-			checkClean(t, fw.dev)
-			m := checkRunFolder(t, dir)
-			checkNothingPending(t, dir, m)
-			if m.Status != "interrupted" || m.ExitCode != 130 {
-				t.Errorf("manifest: status %q exit %d, want interrupted 130", m.Status, m.ExitCode)
-			}
+			m := checkInterrupted(t, fw, dir)
 			var got []string
 			for _, s := range m.Steps {
 				got = append(got, s.Kind+" "+s.Command+" => "+s.Status)
