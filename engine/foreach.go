@@ -48,15 +48,18 @@ func (ru *run) runForEach(ctx context.Context, s *playbook.Step) error {
 		shownItems[k] = ru.redact(it)
 	}
 	ru.em.emit(Event{Type: EvForEach, Step: s.ID, Items: shownItems})
-	var p *Pause // what a pause holds back: none when the items are sent once
-	if count > 1 {
-		p = ru.pauseOf(s, cmds, nil, items, count, interval)
-	}
-	// at is which item of which run each send is, with the step's plan:
-	// none for one item sent once.
+	// p is what a pause holds back: none when the items are sent once; at
+	// is which item of which run each send is, with the step's plan
+	// (what p starts as): none for one item sent once.
+	var p *Pause
 	var at *sendAt
 	if count > 1 || len(items) > 1 {
-		at = &sendAt{plan: ru.pauseOf(s, cmds, nil, items, count, interval), first: true}
+		plan := ru.pauseOf(s, cmds, nil, items, count, interval)
+		at = &sendAt{plan: plan, first: true}
+		if count > 1 {
+			q := *plan
+			p = &q
+		}
 	}
 	for i := 1; i <= count; i++ {
 		ru.item = nil

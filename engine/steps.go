@@ -133,7 +133,7 @@ func (ru *run) runStep(ctx context.Context, s *playbook.Step) error {
 		// every later command with the wrong output.
 		return &stepError{step: s, err: err}
 	}
-	if s.OnError == playbook.OnErrorContinue || (errors.Is(err, transports.ErrNotOverAPI) && s.OnError == "") {
+	if goesOn(s, err) {
 		ru.stepFailed(s, err)
 	}
 	if s.OnError == playbook.OnErrorContinue {
@@ -955,11 +955,20 @@ func (ru *run) pauseOf(s *playbook.Step, forms []transports.Command, undo []undo
 // refused in this run: the runs the pause holds back would not send them,
 // nor should the operator. A command whose every form was refused keeps
 // them all.
-func (ru *run) dropRefused(p *Pause) {
-	dropForms(p, func(f string) bool {
-		_, refused := ru.ledger.refusal(f)
-		return refused
-	})
+func (ru *run) dropRefused(p *Pause) { dropForms(p, ru.refused) }
+
+// refused says whether the device refused form f (as shown) in this run
+// folder.
+func (ru *run) refused(f string) bool {
+	_, refused := ru.ledger.refusal(f)
+	return refused
+}
+
+// goesOn says whether the run goes on after step s failed with err (not
+// stopped): the step says on_error: continue, or the command was refused
+// over the XML API and the step does not say on_error: fail (runStep).
+func goesOn(s *playbook.Step, err error) bool {
+	return s.OnError == playbook.OnErrorContinue || (errors.Is(err, transports.ErrNotOverAPI) && s.OnError == "")
 }
 
 // sendStopped returns err, the error of the send at of step s; when it
@@ -980,10 +989,7 @@ func (ru *run) sendStopped(ctx context.Context, s *playbook.Step, at *sendAt, er
 	}
 	if at == nil {
 		if r := ru.last.rec; ctx.Err() != nil && r.Status != "ok" {
-			forms := oneOfLeft(ru.last.forms, func(f string) bool {
-				_, refused := ru.ledger.refusal(f)
-				return refused
-			})
+			forms := oneOfLeft(ru.last.forms, ru.refused)
 			ru.m.Missing = append(ru.m.Missing, sendMissing(s.ID, oneSend(forms, r.Item, ru.last.undo, s.NotEvidence), sendAt{run: 1}, r.Seq, r.Status, r.Error)...)
 		}
 		return err
@@ -993,7 +999,7 @@ func (ru *run) sendStopped(ctx context.Context, s *playbook.Step, at *sendAt, er
 		return ru.failedAfterSend(ctx, s, at, err) // the command ran; the step failed after it (a capture)
 	}
 	ru.dropRefused(at.plan)
-	if ctx.Err() == nil && (s.OnError == playbook.OnErrorContinue || (errors.Is(err, transports.ErrNotOverAPI) && s.OnError == "")) {
+	if ctx.Err() == nil && goesOn(s, err) {
 		// The run goes on: missed lists these, not the failed send alone
 		// (unless it is all that is missing). The step sends nothing
 		// after a failed send, so the runs (items) after it are missing.
