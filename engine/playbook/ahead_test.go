@@ -174,7 +174,7 @@ func TestAheadStops(t *testing.T) {
 				start := time.Now()
 				var ok bool
 				if min == stepBatch {
-					_, ok = loadFile(path, read, join) // kept in the file
+					_, _, ok = loadFile(path, read, join) // kept in the file
 				} else {
 					_, ok = loadStream(path, []byte(text), read, join)
 				}

@@ -420,3 +420,38 @@ func TestLoadFileChangedBatch(t *testing.T) {
 		t.Fatal("a changed batch read back as split")
 	}
 }
+
+// TestLoadFileShort: a file of lazyMin steps or fewer (or one not plain
+// enough to split) is not kept in the file: loadFile hands back its text,
+// read whole once, for the caller to load; a longer one it loads itself.
+func TestLoadFileShort(t *testing.T) {
+	withLazyMin(t, stepBatch)
+	read := func(n string) ([]byte, error) { return os.ReadFile(n) }
+	join := func(from, rel string) string { return filepath.Join(filepath.Dir(from), rel) }
+	dir := t.TempDir()
+	for name, c := range map[string]struct {
+		n    int
+		tab  bool
+		kept bool
+	}{"short": {stepBatch, false, false}, "short with a tab": {stepBatch, true, false}, "long": {stepBatch + 1, false, true}} {
+		var b strings.Builder
+		b.WriteString("name: x\ntitle: X\nsteps:\n")
+		for i := range c.n {
+			fmt.Fprintf(&b, "  - id: s%d\n    run: show %d\n", i, i)
+		}
+		if c.tab {
+			b.WriteString("  - run: \"show\ta\"\n")
+		}
+		path := filepath.Join(dir, strings.ReplaceAll(name, " ", "-")+".yaml")
+		if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		pb, text, ok := loadFile(path, read, join)
+		if ok != c.kept || (pb != nil) != c.kept {
+			t.Errorf("%s: loaded %v, want %v", name, ok, c.kept)
+		}
+		if want := b.String(); !c.kept && string(text) != want || c.kept && text != nil {
+			t.Errorf("%s: text %d bytes, want %d (kept %v)", name, len(text), len(want), c.kept)
+		}
+	}
+}

@@ -127,14 +127,19 @@ func Parse(file string, src []byte) (*Playbook, error) {
 // operating system that a long playbook's steps are read from again
 // (lazy.go).
 func load(file string, read func(string) ([]byte, error), join func(from, rel string) string, lazy bool) (*Playbook, error) {
+	var src []byte
 	if lazy {
-		if pb, ok := loadFile(file, read, join); ok {
+		pb, text, ok := loadFile(file, read, join)
+		if ok {
 			return pb, nil
 		}
+		src = text
 	}
-	src, err := read(file)
-	if err != nil {
-		return nil, fmt.Errorf("playbook: %w", err)
+	if src == nil {
+		var err error
+		if src, err = read(file); err != nil {
+			return nil, fmt.Errorf("playbook: %w", err)
+		}
 	}
 	if pb, ok := loadStream(file, src, read, join); ok {
 		return pb, nil
@@ -194,21 +199,25 @@ func loadStream(file string, src []byte, read func(string) ([]byte, error), join
 // more than lazyMin top-level steps, holding no more of its text than the
 // skeleton and a batch of steps at a time, and keeps the steps in the file
 // (lazy.go). It reports false for any other file, or one that changed
-// while it was read, or any error: the caller reads it whole.
-func loadFile(file string, read func(string) ([]byte, error), join func(from, rel string) string) (*Playbook, bool) {
+// while it was read, or any error: the caller loads it from its text,
+// which loadFile returns when it read it whole (a file of lazyMin steps
+// or fewer: it is not read twice), else nil.
+func loadFile(file string, read func(string) ([]byte, error), join func(from, rel string) string) (*Playbook, []byte, bool) {
 	f, err := os.Open(file)
 	if err != nil {
-		return nil, false
+		return nil, nil, false
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil || !fi.Mode().IsRegular() || fi.Size() < 2*int64(lazyMin) /* an item is 2 bytes or more */ {
-		return nil, false
+		return nil, nil, false
 	}
 	sp := newSplitter()
 	r := bufio.NewReaderSize(f, 64<<10)
 	var long []byte // a line longer than r's buffer
-	for !sp.bad {
+	// text is the text read so far while it may be a short playbook's.
+	text, short := []byte{}, true
+	for !sp.bad || short {
 		l, err := r.ReadSlice('\n')
 		if err == bufio.ErrBufferFull {
 			long = append(long, l...)
@@ -220,28 +229,37 @@ func loadFile(file string, read func(string) ([]byte, error), join func(from, re
 		}
 		if len(l) > 0 {
 			sp.add(l)
+			if short {
+				text = append(text, l...)
+				if sp.st.items > lazyMin {
+					text, short = nil, false
+				}
+			}
 		}
 		long = long[:0]
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			return nil, false
+			return nil, nil, false
 		}
 	}
 	skel, st, sum, ok := sp.done()
-	if !ok || st.items <= lazyMin {
-		return nil, false
+	if short {
+		return nil, text, false
+	}
+	if !ok {
+		return nil, nil, false
 	}
 	st.file, st.lazy = f, true
 	pb, ok := loadSplit(file, skel, st, sum, fi, read, join)
 	if !ok {
-		return nil, false
+		return nil, nil, false
 	}
 	if after, err := f.Stat(); err != nil || after.Size() != fi.Size() || !after.ModTime().Equal(fi.ModTime()) {
-		return nil, false
+		return nil, nil, false
 	}
-	return pb, true
+	return pb, nil, true
 }
 
 // loadSplit loads the playbook file split into skel and st, whose text's
