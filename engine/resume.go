@@ -189,6 +189,16 @@ const (
 // short: its command was sent, nothing of it was recorded.
 const errCutShort = "cut short: the engine was killed while this step ran, so its output is not in the run folder"
 
+// started is a step the journal shows sent, or a wait: step it shows
+// ended (wait: its record is rebuilt from the journal when the kill lost
+// it), in a rebuilt record (rebuildRecord).
+type started struct {
+	start    JournalEntry
+	end      *JournalEntry
+	recorded bool
+	wait     bool
+}
+
 // rebuildRecord fills the manifest of a run whose engine was killed
 // from what the run recorded: the step records it wrote (when f is a
 // folder that has them: streamed, never all held) and its
@@ -205,15 +215,6 @@ const errCutShort = "cut short: the engine was killed while this step ran, so it
 func rebuildRecord(f ResumedFolder, m *Manifest, entries []JournalEntry) error {
 	m.Status = string(StatusInterrupted)
 	m.Error = errRebuiltJournal
-	// started is a step the journal shows sent, or a wait: step it shows
-	// ended (wait: its record is rebuilt from the journal when the kill
-	// lost it).
-	type started struct {
-		start    JournalEntry
-		end      *JournalEntry
-		recorded bool
-		wait     bool
-	}
 	var steps []started
 	// wait is the wait the journal shows begun and not ended: the kill
 	// cut it short. stopped is a pause (or a case run's meeting before a
@@ -230,6 +231,15 @@ func rebuildRecord(f ResumedFolder, m *Manifest, entries []JournalEntry) error {
 	planAt := -1
 	var at sendAt
 	refused := map[string]bool{}
+	isRefused := func(f string) bool { return refused[f] }
+	// left is plan without the forms refused until now (dropForms), plan
+	// itself kept for the sends after.
+	left := func() *Pause {
+		q := *plan
+		q.Sends = slices.Clone(q.Sends)
+		dropForms(&q, isRefused)
+		return &q
+	}
 	// ats is where each send of a step of several sends is (by seq), and
 	// failedSends what a send that failed left untaken of its step
 	// (sendMissing, with the forms refused until then): the step sends
@@ -297,10 +307,7 @@ func rebuildRecord(f ResumedFolder, m *Manifest, entries []JournalEntry) error {
 				steps[i].end = &end
 			}
 			if a, ok := ats[e.Seq]; ok && plan != nil && (e.Status == "failed" || e.Status == "timeout" || e.Status == "refused") {
-				q := *plan
-				q.Sends = slices.Clone(q.Sends)
-				dropForms(&q, func(f string) bool { return refused[f] })
-				if out := failedMissing(planStep, &q, a, e.Seq, e.Status, e.Error); out != nil {
+				if out := failedMissing(planStep, left(), a, e.Seq, e.Status, e.Error); out != nil {
 					failedSends[e.Seq] = out
 				}
 			}
@@ -318,10 +325,7 @@ func rebuildRecord(f ResumedFolder, m *Manifest, entries []JournalEntry) error {
 			f := afterSend{err: e.Error}
 			i, sent := bySeq[e.Seq]
 			if a, ok := ats[e.Seq]; ok && plan != nil && sent && steps[i].end != nil && steps[i].end.Status == "ok" {
-				q := *plan
-				q.Sends = slices.Clone(q.Sends)
-				dropForms(&q, func(f string) bool { return refused[f] })
-				f.after = sendMissing(planStep, &q, a, 0, failedAfter, e.Error)
+				f.after = sendMissing(planStep, left(), a, 0, failedAfter, e.Error)
 			}
 			failedAfterSend[e.Seq] = f
 			planAt, once = -1, -1 // the run went on past the step
@@ -357,7 +361,7 @@ func rebuildRecord(f ResumedFolder, m *Manifest, entries []JournalEntry) error {
 				status = "" // its output is not in the folder: not taken
 			}
 		}
-		dropForms(plan, func(f string) bool { return refused[f] })
+		dropForms(plan, isRefused)
 		sent = sendMissing(planStep, plan, at, st.start.Seq, status, errText)
 		if len(sent) == 0 {
 			planAt = -1 // nothing held back: the step is listed as before
@@ -375,7 +379,7 @@ func rebuildRecord(f ResumedFolder, m *Manifest, entries []JournalEntry) error {
 			if len(forms) == 0 {
 				forms = []string{e.Command}
 			}
-			forms = oneOfLeft(forms, func(f string) bool { return refused[f] })
+			forms = oneOfLeft(forms, isRefused)
 			sent = sendMissing(e.Step, oneSend(forms, e.Item, undo[e.Seq], e.NotEvidence), sendAt{run: 1}, e.Seq, end.Status, end.Error)
 		}
 		planAt = -1
@@ -390,16 +394,7 @@ func rebuildRecord(f ResumedFolder, m *Manifest, entries []JournalEntry) error {
 			// Listed with the runs not taken, below, not as cut short.
 			if !st.recorded {
 				mb.confirm()
-				e := st.start
-				rec := StepRecord{Seq: e.Seq, ID: e.Step, Kind: "run", Command: e.Command, Item: e.Item, Start: e.Time, Status: "interrupted", NotEvidence: e.NotEvidence}
-				if e.Kind == kindExport {
-					rec.Kind = "export"
-				}
-				rec.Output, rec.SHA256 = f.StepOutput(e.Seq)
-				if st.end != nil {
-					rec.End, rec.Status, rec.Error = st.end.Time, st.end.Status, st.end.Error
-				}
-				m.Steps = append(m.Steps, rec)
+				m.Steps = append(m.Steps, sentRecord(f, st))
 			}
 			continue
 		}
@@ -416,14 +411,7 @@ func rebuildRecord(f ResumedFolder, m *Manifest, entries []JournalEntry) error {
 			mb.add(rec)
 			continue
 		}
-		rec := StepRecord{Seq: e.Seq, ID: e.Step, Kind: "run", Command: e.Command, Item: e.Item, Start: e.Time, Status: "interrupted", NotEvidence: e.NotEvidence}
-		if e.Kind == kindExport || strings.HasPrefix(e.Command, "export ") { // an export step (a journal from before kind: one pulled by the transport, export.go)
-			rec.Kind = "export"
-		}
-		rec.Output, rec.SHA256 = f.StepOutput(e.Seq)
-		if st.end != nil {
-			rec.End, rec.Status, rec.Error = st.end.Time, st.end.Status, st.end.Error
-		}
+		rec := sentRecord(f, st)
 		m.Steps = append(m.Steps, rec)
 		if st.end == nil && rec.Output == "" {
 			mb.cutShort(rec)
@@ -465,6 +453,22 @@ func rebuildRecord(f ResumedFolder, m *Manifest, entries []JournalEntry) error {
 // with its record (whose start it is).
 func waitKey(step string, start time.Time) string {
 	return step + "\x00" + start.UTC().Format(time.RFC3339Nano)
+}
+
+// sentRecord is the record of the send st whose record the kill lost:
+// what its step-start and step-end (if any) say, its output if the folder
+// has it, interrupted when it has no step-end.
+func sentRecord(f ResumedFolder, st started) StepRecord {
+	e := st.start
+	rec := StepRecord{Seq: e.Seq, ID: e.Step, Kind: "run", Command: e.Command, Item: e.Item, Start: e.Time, Status: "interrupted", NotEvidence: e.NotEvidence}
+	if e.Kind == kindExport || strings.HasPrefix(e.Command, "export ") { // an export step (a journal from before kind: one pulled by the transport, export.go)
+		rec.Kind = "export"
+	}
+	rec.Output, rec.SHA256 = f.StepOutput(e.Seq)
+	if st.end != nil {
+		rec.End, rec.Status, rec.Error = st.end.Time, st.end.Status, st.end.Error
+	}
+	return rec
 }
 
 // heldBackNote says, in the note of a pause the kill cut short, what the
