@@ -103,6 +103,15 @@ func (ru *run) itemOr() string {
 	return *ru.item
 }
 
+// itemShown is itemOr as it is written down (journal, records, events):
+// redacted, for an item may be a secret's value.
+func (ru *run) itemShown() string {
+	if ru.item == nil {
+		return ""
+	}
+	return ru.redact(*ru.item)
+}
+
 // itemSuffix is what a run's output file name gets for its item:
 // "-207" in steps/017-flow-207.txt. Named from the redacted item, like the
 // command.

@@ -222,7 +222,7 @@ func (ru *run) addSeries(id, item string, v playbook.StepView, parser string, ev
 		for i, r := range v.Runs {
 			times[i] = r.Time
 		}
-		ru.m.Series = append(ru.m.Series, SeriesRecord{Step: id, Item: item, Field: f,
+		ru.m.Series = append(ru.m.Series, SeriesRecord{Step: id, Item: ru.redact(item), Field: f,
 			Kind: SeriesKind(parser, command), Values: vals, Times: times})
 		if n++; n >= maxSeries {
 			break

@@ -234,3 +234,48 @@ steps:
 		t.Fatalf("exit %d, err %v", res.ExitCode, res.Err)
 	}
 }
+
+// TestForEachSecretItem: an item of a for_each that is a secret's value
+// is sent as it is and written down redacted everywhere (journal,
+// records, summary, report, file names), as a secret interpolated
+// directly is.
+func TestForEachSecretItem(t *testing.T) {
+	const code = "zz-item-secret-4711"
+	res := runLets(t, `name: l
+title: t
+params:
+  code: {type: secret, required: true}
+steps:
+  - id: flow
+    for_each: '["a", params.code]'
+    run: show item ${item}
+    parse: keyvalue
+    repeat: {count: 2, interval: 1ms}
+`, map[string]string{"code": "env:ITEM_CODE"}, &secret.Resolver{Getenv: func(string) string { return code }},
+		replay.Exchange{Command: "show item a", Output: "x: 1\n"},
+		replay.Exchange{Command: "show item " + code, Output: "x: 1\n"},
+		replay.Exchange{Command: "show item a", Output: "x: 2\n"},
+		replay.Exchange{Command: "show item " + code, Output: "x: 2\n"})
+	if res.ExitCode != 0 {
+		t.Fatalf("exit %d: %v", res.ExitCode, res.Err)
+	}
+	err := filepath.WalkDir(res.Dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if strings.Contains(p, code) {
+			t.Errorf("%s names the secret", p)
+		}
+		if d.IsDir() {
+			return nil
+		}
+		b, err := os.ReadFile(p)
+		if err == nil && strings.Contains(string(b), code) {
+			t.Errorf("%s holds the secret", p)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -454,13 +454,13 @@ func (ru *run) send(ctx context.Context, s *playbook.Step, forms []transports.Co
 		}
 		ru.em.emit(Event{Type: EvUndoArmed, Seq: seq, Step: s.ID, Command: cmd.Shown, Undo: shown})
 	}
-	started := Event{Type: EvStepStarted, Seq: seq, Step: s.ID, Kind: string(s.Kind), Command: cmd.Shown, Item: ru.itemOr()}
+	started := Event{Type: EvStepStarted, Seq: seq, Step: s.ID, Kind: string(s.Kind), Command: cmd.Shown, Item: ru.itemShown()}
 	if count > 1 {
 		started.Run, started.Runs = i, count
 	}
 	ru.em.emit(started)
 	start := ru.now()
-	je := JournalEntry{Time: start, Event: evStepStart, Seq: seq, Step: s.ID, Command: cmd.Shown, Item: ru.itemOr(), NotEvidence: s.NotEvidence}
+	je := JournalEntry{Time: start, Event: evStepStart, Seq: seq, Step: s.ID, Command: cmd.Shown, Item: ru.itemShown(), NotEvidence: s.NotEvidence}
 	if s.Kind == playbook.KindExport {
 		je.Kind = kindExport
 	}
@@ -560,7 +560,7 @@ func (ru *run) send(ctx context.Context, s *playbook.Step, forms []transports.Co
 	if count > 1 {
 		rec.Run = i
 	}
-	rec.Item = ru.itemOr()
+	rec.Item = ru.itemShown()
 	if resent {
 		rec.Note = "the session was lost before this command was sent: sent on a re-opened session"
 	}
@@ -611,12 +611,12 @@ func (ru *run) send(ctx context.Context, s *playbook.Step, forms []transports.Co
 		}
 		out.Fields = f
 	}
-	if k := (stepItem{rec.ID, rec.Item}); s.MayRunAgain() && rec.Command != "" {
+	if k := (stepItem{rec.ID, ru.itemOr()}); s.MayRunAgain() && rec.Command != "" {
 		if _, ok := ru.firstCmd[k]; !ok {
 			ru.firstCmd[k] = rec.Command
 		}
 	}
-	_ = ru.j.Append(JournalEntry{Time: end, Event: evStepEnd, Seq: seq, Step: s.ID, Status: rec.Status, Error: rec.Error, Item: ru.itemOr(),
+	_ = ru.j.Append(JournalEntry{Time: end, Event: evStepEnd, Seq: seq, Step: s.ID, Status: rec.Status, Error: rec.Error, Item: ru.itemShown(),
 		Stopped: err != nil && ctx.Err() != nil && (s.Kind == playbook.KindRun || s.Kind == playbook.KindExport)}) // not durable
 	// The folder writes the output and the record as it records
 	// step-ended, before any other observer sees it.
@@ -942,7 +942,7 @@ func (ru *run) pauseOf(s *playbook.Step, forms []transports.Command, undo []undo
 		p.Sends = []PauseSend{send}
 	} else {
 		for k, it := range items {
-			p.Sends = append(p.Sends, PauseSend{Item: it, Forms: []string{shown(forms[k])}})
+			p.Sends = append(p.Sends, PauseSend{Item: ru.redact(it), Forms: []string{shown(forms[k])}})
 		}
 	}
 	for _, u := range undo {
