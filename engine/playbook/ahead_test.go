@@ -32,8 +32,24 @@ func loadWith(t *testing.T, path string, n, min int) (*Playbook, error) {
 }
 
 // aheadRunning returns the stacks of the goroutines that decode ahead, ""
-// when there is none.
+// when there is none. stop returns once each worker has called wg.Done,
+// which it does on its way out: a worker may still be seen between that
+// call and its end (CI saw one, runnable on work's closing brace), so the
+// stacks are looked at again, a bounded number of times, before a worker
+// is said to be left running.
 func aheadRunning() string {
+	var s string
+	for range 200 {
+		if s = workerStacks(); s == "" {
+			return ""
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return s
+}
+
+// workerStacks returns the stacks of the goroutines in batchAhead.work.
+func workerStacks() string {
 	buf := make([]byte, 1<<20)
 	buf = buf[:runtime.Stack(buf, true)]
 	var out []string
