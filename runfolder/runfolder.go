@@ -159,7 +159,7 @@ func (f *Folder) Record(e engine.Event) error {
 
 // output writes b as rel and returns its sha256.
 func (f *Folder) output(rel string, b []byte) (string, error) {
-	if err := os.WriteFile(filepath.Join(f.dir, rel), b, 0o644); err != nil {
+	if err := writeFile(filepath.Join(f.dir, rel), b, 0o644); err != nil {
 		return "", err
 	}
 	h := sha256.Sum256(b)
