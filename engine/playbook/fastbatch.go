@@ -27,7 +27,7 @@ const fastDepth = 8
 func fastBatch(chunk []byte, n int) (*yaml.Node, bool) {
 	p := fastParser{src: chunk}
 	p.next()
-	if p.eof {
+	if p.eof || n < 1 {
 		return nil, false
 	}
 	ind := p.ind
