@@ -325,19 +325,28 @@ func (l *loader) streamSteps(file string, st *stepStream) []*Step {
 // the end of the file keeps no break it did not have.
 func readBatch(buf, chunk []byte, n int) ([]byte, *yaml.Node, bool) {
 	buf = append(append(buf[:0], "---\n"...), chunk...)
+	if seq, ok := fastBatch(chunk, n); ok {
+		return buf, seq, true
+	}
+	seq, ok := slowBatch(buf, n)
+	return buf, seq, ok
+}
+
+// slowBatch is readBatch's decode by yaml.v3 of buf, its document.
+func slowBatch(buf []byte, n int) (*yaml.Node, bool) {
 	dec := yaml.NewDecoder(bytes.NewReader(buf))
 	var doc, extra yaml.Node
 	if err := dec.Decode(&doc); err != nil || len(doc.Content) != 1 {
-		return buf, nil, false
+		return nil, false
 	}
 	seq := doc.Content[0]
 	if seq.Kind != yaml.SequenceNode || len(seq.Content) != n || hasAnchor(seq) {
-		return buf, nil, false
+		return nil, false
 	}
 	if err := dec.Decode(&extra); err != io.EOF {
-		return buf, nil, false
+		return nil, false
 	}
-	return buf, seq, true
+	return seq, true
 }
 
 // shiftLines adds off to the line of n and of everything under it.
