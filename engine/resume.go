@@ -227,7 +227,7 @@ func rebuildRecord(f ResumedFolder, m *Manifest, entries []JournalEntry) error {
 	// it started, nothing after it), and where in it: the runs it did not
 	// take are missing (sendMissing), unless the run ended in a wait.
 	var sent []MissingRecord
-	if planAt >= 0 && planAt == len(steps)-1 && wait == nil && stopped == nil {
+	if planAt >= 0 && planAt == len(steps)-1 && !w.endedInWait() {
 		st := steps[planAt]
 		status, errText := "", ""
 		if st.end != nil {
@@ -243,7 +243,7 @@ func rebuildRecord(f ResumedFolder, m *Manifest, entries []JournalEntry) error {
 		if len(sent) == 0 {
 			planAt = -1 // nothing held back: the step is listed as before
 		}
-	} else if st := len(steps) - 1; once >= 0 && once == st && wait == nil && stopped == nil && steps[st].end != nil && steps[st].end.Stopped && steps[st].end.Status != "ok" {
+	} else if st := len(steps) - 1; once >= 0 && once == st && !w.endedInWait() && steps[st].end != nil && steps[st].end.Stopped && steps[st].end.Status != "ok" {
 		// A step sent once, the run stopped while it sent it: missing by
 		// the same rule, as the run lists it.
 		e, end := steps[st].start, steps[st].end
