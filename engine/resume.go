@@ -215,134 +215,11 @@ type started struct {
 func rebuildRecord(f ResumedFolder, m *Manifest, entries []JournalEntry) error {
 	m.Status = string(StatusInterrupted)
 	m.Error = errRebuiltJournal
-	var steps []started
-	// wait is the wait the journal shows begun and not ended: the kill
-	// cut it short. stopped is a pause (or a case run's meeting before a
-	// run) that ended because the run was stopped in it (a signal,
-	// --timeout: its wait-end says interrupted or timeout; the engine
-	// died after, in its cleanup), with its wait-end.
-	var wait, stopped, stoppedEnd *JournalEntry
-	// plan is what the step of several sends started last sends at each
-	// run (its first step-start's), planAt where that step was last
-	// (its last step-start: which run, try and item), at its index in
-	// steps; refused the forms the device refused in the run.
-	var plan *Pause
-	var planStep string
-	planAt := -1
-	var at sendAt
-	refused := map[string]bool{}
-	isRefused := func(f string) bool { return refused[f] }
-	// left is plan without the forms refused until now (dropForms), plan
-	// itself kept for the sends after.
-	left := func() *Pause {
-		q := *plan
-		q.Sends = slices.Clone(q.Sends)
-		dropForms(&q, isRefused)
-		return &q
-	}
-	// ats is where each send of a step of several sends is (by seq), and
-	// failedSends what a send that failed left untaken of its step
-	// (sendMissing, with the forms refused until then): the step sends
-	// nothing after it, so when the run went on (on_error: continue),
-	// those are its missing evidence. once is the index in steps of the
-	// last step-start of a step sent once.
-	ats := map[int]sendAt{}
-	failedSends := map[int][]MissingRecord{}
-	// failedAfterSend is the step-failed entries by seq: a step that failed
-	// after that send was taken and let the run go on, with the runs and
-	// items after it (sendMissing).
-	failedAfterSend := map[int]afterSend{}
-	once := -1
-	bySeq := map[int]int{}
-	waits := map[string]int{}
-	undo := map[int][]string{}
-	for _, e := range entries {
-		switch e.Event {
-		case evCleanupEntry:
-			rec := CleanupRecord{Command: e.Command, Status: e.Status, Error: e.Error, Time: e.Time, Note: e.Message}
-			if k, err := ParseKey(e.Key); err == nil && k.Kind == KindCleanup {
-				m.Cleanup = append(m.Cleanup, rec)
-			} else {
-				m.Undo = append(m.Undo, rec)
-			}
-		case evWaitStart:
-			w := e
-			wait = &w
-		case evWaitEnd:
-			switch {
-			case wait == nil:
-			case wait.Kind == "wait":
-				end := e
-				waits[waitKey(wait.Step, wait.Time)] = len(steps)
-				steps = append(steps, started{start: *wait, end: &end, wait: true})
-			case (e.Status == "interrupted" || e.Status == "timeout") && wait.Pause != nil:
-				end := e
-				stopped, stoppedEnd = wait, &end
-			}
-			wait = nil
-		case evStepStart:
-			wait, stopped = nil, nil // a step after it: the wait ended
-			switch {
-			case e.Plan != nil:
-				q := *e.Plan
-				q.Sends = slices.Clone(q.Sends)
-				plan, planStep = &q, e.Step
-			case e.Run == 0:
-				plan = nil // a step sent once (or a journal from before plans)
-			}
-			planAt, once = -1, -1
-			if plan != nil && e.Run > 0 && e.Step == planStep {
-				planAt = len(steps)
-				at = sendAt{run: e.Run, try: e.Try, item: max(e.ItemNo-1, 0)}
-				ats[e.Seq] = at
-			}
-			if e.Run == 0 && e.Plan == nil {
-				once = len(steps)
-			}
-			bySeq[e.Seq] = len(steps)
-			steps = append(steps, started{start: e})
-		case evStepEnd:
-			if i, ok := bySeq[e.Seq]; ok {
-				end := e
-				steps[i].end = &end
-			}
-			if a, ok := ats[e.Seq]; ok && plan != nil && (e.Status == "failed" || e.Status == "timeout" || e.Status == "refused") {
-				if out := failedMissing(planStep, left(), a, e.Seq, e.Status, e.Error); out != nil {
-					failedSends[e.Seq] = out
-				}
-			}
-		case evUndoIntent:
-			for _, u := range e.Undo {
-				undo[e.Seq] = append(undo[e.Seq], ShowForms(u))
-			}
-		case evNote:
-			m.Notes = append(m.Notes, e.Message)
-		case evRefused:
-			refused[e.Command] = true
-		case evPrompt:
-			planAt, once = -1, -1 // the run went on past the step
-		case evStepFailed:
-			f := afterSend{err: e.Error}
-			i, sent := bySeq[e.Seq]
-			if a, ok := ats[e.Seq]; ok && plan != nil && sent && steps[i].end != nil && steps[i].end.Status == "ok" {
-				f.after = sendMissing(planStep, left(), a, 0, failedAfter, e.Error)
-			}
-			failedAfterSend[e.Seq] = f
-			planAt, once = -1, -1 // the run went on past the step
-		}
-		if !e.Time.IsZero() {
-			m.Ended = e.Time
-		}
-	}
-	mb := &missingFromRecords{m: m, undo: undo, sends: failedSends, failed: failedAfterSend}
-	err := fromRecords(f, m, mb, func(rec *StepRecord) {
-		if i, ok := bySeq[rec.Seq]; ok && rec.Seq > 0 {
-			steps[i].recorded = true
-		}
-		if i, ok := waits[waitKey(rec.ID, rec.Start)]; ok && rec.Kind == "wait" {
-			steps[i].recorded = true
-		}
-	})
+	w := walkJournal(m, entries)
+	steps, wait, stopped, plan, planStep, at, undo := w.steps, w.wait, w.stopped, w.plan, w.planStep, w.at, w.undo
+	planAt, once, isRefused := w.planAt, w.once, w.isRefused
+	mb := &missingFromRecords{m: m, undo: w.undo, sends: w.failedSends, failed: w.failedAfterSend}
+	err := fromRecords(f, m, mb, w.seen)
 	if err != nil {
 		return err
 	}
@@ -350,7 +227,7 @@ func rebuildRecord(f ResumedFolder, m *Manifest, entries []JournalEntry) error {
 	// it started, nothing after it), and where in it: the runs it did not
 	// take are missing (sendMissing), unless the run ended in a wait.
 	var sent []MissingRecord
-	if planAt >= 0 && planAt == len(steps)-1 && wait == nil && stopped == nil {
+	if planAt >= 0 && planAt == len(steps)-1 && !w.endedInWait() {
 		st := steps[planAt]
 		status, errText := "", ""
 		if st.end != nil {
@@ -366,7 +243,7 @@ func rebuildRecord(f ResumedFolder, m *Manifest, entries []JournalEntry) error {
 		if len(sent) == 0 {
 			planAt = -1 // nothing held back: the step is listed as before
 		}
-	} else if st := len(steps) - 1; once >= 0 && once == st && wait == nil && stopped == nil && steps[st].end != nil && steps[st].end.Stopped && steps[st].end.Status != "ok" {
+	} else if st := len(steps) - 1; once >= 0 && once == st && !w.endedInWait() && steps[st].end != nil && steps[st].end.Stopped && steps[st].end.Status != "ok" {
 		// A step sent once, the run stopped while it sent it: missing by
 		// the same rule, as the run lists it.
 		e, end := steps[st].start, steps[st].end
@@ -439,7 +316,7 @@ func rebuildRecord(f ResumedFolder, m *Manifest, entries []JournalEntry) error {
 		// Stopped in a pause, the run listed what it held back; its
 		// manifest was lost with the engine, so that is listed again here.
 		mb.confirm()
-		m.Missing = append(m.Missing, pauseMissing(stopped.Step, stopped.Pause, pauseStopper(stoppedEnd.Status))...)
+		m.Missing = append(m.Missing, pauseMissing(stopped.Step, stopped.Pause, pauseStopper(w.stoppedEnd.Status))...)
 	case len(sent) > 0:
 		// Stopped, or killed, while the step sent: its failed send did not
 		// let the run go on, so it is listed with the runs not taken.
