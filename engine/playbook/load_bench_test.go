@@ -1,10 +1,8 @@
 package playbook
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 )
 
@@ -14,16 +12,8 @@ import (
 //	go test ./engine/playbook -run '^$' -bench LoadLong
 func BenchmarkLoadLong(b *testing.B) {
 	const n = 10000
-	var src strings.Builder
-	src.WriteString("name: big\ntitle: Load benchmark\nsteps:\n")
-	for i := range n {
-		fmt.Fprintf(&src, "  - id: s%d\n    run: show vpn flow tunnel-id %d\n    parse: keyvalue\n", i, i)
-		if i%10 == 0 {
-			fmt.Fprintf(&src, "    undo: debug off %d\n", i)
-		}
-	}
 	path := filepath.Join(b.TempDir(), "big.yaml")
-	if err := os.WriteFile(path, []byte(src.String()), 0o644); err != nil {
+	if err := os.WriteFile(path, benchSteps(n), 0o644); err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
