@@ -1204,7 +1204,20 @@ func (ru *run) run1(ctx context.Context, cmd transports.Command) (transports.Res
 			return transports.Result{}, err
 		}
 	}
+	if in, ok := ru.tr.(transports.Instant); ok && in.Instant() && cmd.Timeout >= instantMin {
+		// Its Run is over before such a deadline could fire: it keeps
+		// cmd.Timeout itself, and the timer it would need (a context,
+		// a time.AfterFunc) is most of a replayed step's own cost.
+		return ru.tr.Run(ctx, cmd)
+	}
 	cctx, cancel := context.WithTimeout(ctx, cmd.Timeout)
 	defer cancel()
 	return ru.tr.Run(cctx, cmd)
 }
+
+// instantMin is the shortest command timeout run1 sends to an Instant
+// transport without a deadline of its own. A shorter one could expire
+// between context.WithTimeout and the ctx.Err() an Instant transport's
+// Run begins with (a timeout of 1ns always does): those keep the
+// deadline, so that such a command still times out as it did.
+const instantMin = time.Second
