@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"encoding/json"
 	"testing"
 	"time"
@@ -74,7 +75,8 @@ func TestJournalPlain(t *testing.T) {
 }
 
 // FuzzJournalPlain pins that appendPlain, with a stamp or without, writes
-// what json.Marshal writes, for any strings, numbers and time.
+// what json.Marshal writes, for any strings, numbers and time, and what
+// the old appendPlain wrote for each entry that one took.
 func FuzzJournalPlain(f *testing.F) {
 	f.Add(int64(1796195019), int64(568889379), 0, "s1", "show clock", "ok", "debug off", 3, int64(1500))
 	f.Add(int64(0), int64(0), 3600, "", "a<b", "«x»", "", -1, int64(0))
@@ -102,6 +104,13 @@ func FuzzJournalPlain(f *testing.F) {
 				}
 				if got := string(got); got != string(want)+"\n" {
 					t.Fatalf("appendPlain(%+v)\n got %s\nwant %s", e, got, want)
+				}
+			}
+			var old bytes.Buffer
+			if appendPlainOld(&old, &e) {
+				got, ok := appendPlain(nil, &e, &st)
+				if !ok || string(got) != old.String() {
+					t.Fatalf("appendPlain(%+v) = %s, %v; the old one wrote %s", e, got, ok, old.String())
 				}
 			}
 		}
