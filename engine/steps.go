@@ -838,8 +838,9 @@ func stepFile(seq int, label, suffix string) string {
 	if seq < 0 {
 		return fmt.Sprintf("steps/%03d-%s.txt", seq, label+suffix)
 	}
-	b := make([]byte, 0, len("steps/000-.txt")+20+len(label)+len(suffix))
-	b = append(b, "steps/"...)
+	// On the stack for a usual name: the one allocation is the string.
+	var buf [64]byte
+	b := append(buf[:0], "steps/"...)
 	if seq < 100 {
 		b = append(b, '0')
 	}
