@@ -131,6 +131,11 @@ type journal struct {
 	buf bytes.Buffer
 	enc *json.Encoder
 	e   JournalEntry // the entry being encoded, so that it is not copied to the heap
+	// line is where appendPlain writes a plain entry; any other is
+	// encoded into buf.
+	line []byte
+	// stamp is the time last written, formatted.
+	stamp stamp
 }
 
 func openJournal(path string) (*journal, error) {
@@ -181,8 +186,10 @@ func (j *journal) Append(e JournalEntry) error {
 	if j.enc == nil {
 		j.enc = json.NewEncoder(&j.buf)
 	}
-	j.buf.Reset()
-	if !appendPlain(&j.buf, &e) {
+	var plain bool
+	j.line, plain = appendPlain(j.line[:0], &e, &j.stamp)
+	line := j.line
+	if !plain {
 		j.buf.Reset()
 		j.e = e
 		err := j.enc.Encode(&j.e) // the same bytes as json.Marshal, and a newline
@@ -190,8 +197,9 @@ func (j *journal) Append(e JournalEntry) error {
 		if err != nil {
 			return err
 		}
+		line = j.buf.Bytes()
 	}
-	if _, err := j.f.Write(j.buf.Bytes()); err != nil {
+	if _, err := j.f.Write(line); err != nil {
 		return fmt.Errorf("journal: %w", err)
 	}
 	if !durable[e.Event] {
@@ -206,69 +214,161 @@ func (j *journal) Append(e JournalEntry) error {
 }
 
 // appendPlain writes e as json.Marshal does, and a newline, when e is a
-// plain entry (a step's start or end: no undo, forms, params or pid, every
-// string printable ASCII that JSON does not escape, a time JSON can
-// hold), and reports whether it did. TestJournalPlain pins that the bytes
-// are json.Marshal's.
-func appendPlain(b *bytes.Buffer, e *JournalEntry) bool {
-	if e.Undo != nil || e.Forms != nil || e.Params != nil || e.Pause != nil || e.Plan != nil || e.PID != 0 || e.Time.Year() < 0 || e.Time.Year() > 9999 {
-		return false
+// plain entry (a step's start or end, an undo's intent: no params, pause,
+// plan or pid, every string, forms' included, printable ASCII that JSON
+// does not escape, a time JSON can hold), and reports whether it did. st,
+// if not nil, formats the time (the last one again without formatting).
+// TestJournalPlain and FuzzJournalPlain pin that the bytes are
+// json.Marshal's.
+func appendPlain(dst []byte, e *JournalEntry, st *stamp) ([]byte, bool) {
+	if e.Params != nil || e.Pause != nil || e.Plan != nil || e.PID != 0 {
+		return dst, false
+	}
+	if y := e.Time.Year(); y < 0 || y > 9999 {
+		return dst, false
 	}
 	for _, s := range [...]string{e.Event, e.Step, e.Command, e.Item, e.Kind, e.Hold, e.Key, e.Status, e.Error, e.Message, e.Playbook, e.Target, e.Transport, e.Cassette} {
-		for i := 0; i < len(s); i++ {
-			if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-				return false
-			}
+		if !plainString(s) {
+			return dst, false
 		}
 	}
-	var num [64]byte
-	b.WriteString(`{"time":"`)
-	// RFC3339Nano alone, quotes outside: the layout time formats
-	// without parsing it.
-	b.Write(e.Time.AppendFormat(num[:0], time.RFC3339Nano))
-	b.WriteString(`","event":"`)
-	b.WriteString(e.Event)
-	b.WriteByte('"')
+	for _, f := range e.Undo {
+		if !plainForms(f) {
+			return dst, false
+		}
+	}
+	if !plainForms(e.Forms) {
+		return dst, false
+	}
+	dst = append(dst, `{"time":"`...)
+	if st != nil {
+		dst = append(dst, st.format(e.Time)...)
+	} else {
+		// RFC3339Nano alone, quotes outside: the layout time formats
+		// without parsing it.
+		dst = e.Time.AppendFormat(dst, time.RFC3339Nano)
+	}
+	dst = append(dst, `","event":"`...)
+	dst = append(dst, e.Event...)
+	dst = append(dst, '"')
+	// Each key comes with its comma, colon and quote, a constant: nothing
+	// is concatenated per entry.
 	str := func(key, v string) {
 		if v != "" {
-			b.WriteString(`,"` + key + `":"`)
-			b.WriteString(v)
-			b.WriteByte('"')
+			dst = append(dst, key...)
+			dst = append(dst, v...)
+			dst = append(dst, '"')
 		}
 	}
 	integer := func(key string, v int64) {
 		if v != 0 {
-			b.WriteString(`,"` + key + `":`)
-			b.Write(strconv.AppendInt(num[:0], v, 10))
+			dst = append(dst, key...)
+			dst = strconv.AppendInt(dst, v, 10)
 		}
 	}
-	str("step", e.Step)
-	integer("seq", int64(e.Seq))
-	str("command", e.Command)
-	str("item", e.Item)
+	str(`,"step":"`, e.Step)
+	integer(`,"seq":`, int64(e.Seq))
+	str(`,"command":"`, e.Command)
+	str(`,"item":"`, e.Item)
 	if e.NotEvidence {
-		b.WriteString(`,"not_evidence":true`)
+		dst = append(dst, `,"not_evidence":true`...)
 	}
-	integer("run", int64(e.Run))
-	integer("try", int64(e.Try))
-	integer("item_no", int64(e.ItemNo))
+	integer(`,"run":`, int64(e.Run))
+	integer(`,"try":`, int64(e.Try))
+	integer(`,"item_no":`, int64(e.ItemNo))
 	if e.Stopped {
-		b.WriteString(`,"stopped":true`)
+		dst = append(dst, `,"stopped":true`...)
 	}
-	str("kind", e.Kind)
-	integer("wait_ms", e.WaitMS)
-	str("hold", e.Hold)
-	str("key", e.Key)
-	str("status", e.Status)
-	str("error", e.Error)
-	str("message", e.Message)
-	str("playbook", e.Playbook)
-	str("target", e.Target)
-	str("transport", e.Transport)
-	str("cassette", e.Cassette)
-	integer("version", int64(e.Version))
-	b.WriteString("}\n")
+	str(`,"kind":"`, e.Kind)
+	integer(`,"wait_ms":`, e.WaitMS)
+	for i, f := range e.Undo {
+		if i == 0 {
+			dst = append(dst, `,"undo":[`...)
+		} else {
+			dst = append(dst, ',')
+		}
+		dst = appendForms(dst, f)
+	}
+	if len(e.Undo) > 0 {
+		dst = append(dst, ']')
+	}
+	if len(e.Forms) > 0 {
+		dst = append(dst, `,"forms":`...)
+		dst = appendForms(dst, e.Forms)
+	}
+	str(`,"hold":"`, e.Hold)
+	str(`,"key":"`, e.Key)
+	str(`,"status":"`, e.Status)
+	str(`,"error":"`, e.Error)
+	str(`,"message":"`, e.Message)
+	str(`,"playbook":"`, e.Playbook)
+	str(`,"target":"`, e.Target)
+	str(`,"transport":"`, e.Transport)
+	str(`,"cassette":"`, e.Cassette)
+	integer(`,"version":`, int64(e.Version))
+	return append(dst, "}\n"...), true
+}
+
+// plainString reports whether JSON writes s as it is, between quotes:
+// printable ASCII with no quote, backslash or HTML character.
+func plainString(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
 	return true
+}
+
+// plainForms reports whether every form of f is a plain string.
+func plainForms(f Forms) bool {
+	for _, s := range f {
+		if !plainString(s) {
+			return false
+		}
+	}
+	return true
+}
+
+// appendForms appends f, whose forms are plain, as Forms.MarshalJSON
+// writes it: one form as a string, several (or none) as a list, nil as
+// null.
+func appendForms(dst []byte, f Forms) []byte {
+	switch {
+	case f == nil:
+		return append(dst, "null"...)
+	case len(f) == 1:
+		dst = append(dst, '"')
+		dst = append(dst, f[0]...)
+		return append(dst, '"')
+	}
+	dst = append(dst, '[')
+	for i, s := range f {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, '"')
+		dst = append(dst, s...)
+		dst = append(dst, '"')
+	}
+	return append(dst, ']')
+}
+
+// stamp keeps the last time a journal formatted, and its text: the
+// entries of a step (and all of a replay in virtual time) mostly share
+// one.
+type stamp struct {
+	t time.Time
+	b []byte
+}
+
+// format returns t as time.RFC3339Nano formats it, from the last one when
+// t is the same instant in the same zone.
+func (st *stamp) format(t time.Time) []byte {
+	if st.b == nil || !t.Equal(st.t) || t.Location() != st.t.Location() {
+		st.t, st.b = t, t.AppendFormat(st.b[:0], time.RFC3339Nano)
+	}
+	return st.b
 }
 
 // durable lists the events fsynced before Append returns: those that record

@@ -14,7 +14,7 @@ func TestJournalPlain(t *testing.T) {
 	times := []time.Time{{}, time.Date(2026, 11, 27, 10, 2, 33, 0, time.UTC), time.Date(2026, 11, 27, 10, 2, 33, 123456789, berlin), time.Date(2026, 1, 2, 3, 4, 5, 120000000, time.UTC)}
 	strs := []string{"", "show clock", "s1", "ok", "a b/c-d_e.f:g", `with "quote"`, "a<b>&c", "tab\t", "«redacted»", "new\nline", `back\slash`}
 	plain := 0
-	var b bytes.Buffer
+	var st stamp
 	for i, tm := range times {
 		for k, s := range strs {
 			o := strs[(k+i+1)%len(strs)]
@@ -30,27 +30,89 @@ func TestJournalPlain(t *testing.T) {
 				{Time: tm, Event: evCleanupEntry, Key: s, Command: o, Status: "ok", Message: s, Hold: o},
 				{Time: tm, Event: evRunStart, Playbook: s, Target: o, Transport: s, Cassette: o, Version: 2, PID: k},
 				{Time: tm, Event: evUndoIntent, Seq: 3, Undo: []Forms{{s}, {s, o}}},
+				{Time: tm, Event: evUndoIntent, Step: s, Seq: 4, Command: o, Undo: []Forms{{o}}},
+				{Time: tm, Event: evUndoIntent, Seq: 5, Undo: []Forms{nil, {}, {s, o, s}}},
+				{Time: tm, Event: evUndoIntent, Seq: 6, Undo: []Forms{}},
+				{Time: tm, Event: evStepStart, Seq: 7, Step: o, Command: s, Forms: Forms{s, o}},
+				{Time: tm, Event: evStepStart, Seq: 8, Step: o, Command: s, Forms: Forms{o}},
+				{Time: tm, Event: evCleanupPlan, Key: s, Command: o, Forms: Forms{}, Hold: s},
 				{Time: tm, Event: evCleanupPlan, Forms: Forms{s, o}, Params: map[string]string{"a": s}},
 			} {
 				want, err := json.Marshal(e)
 				if err != nil {
 					t.Fatal(err)
 				}
-				b.Reset()
-				if !appendPlain(&b, &e) {
+				got, ok := appendPlain(nil, &e, nil)
+				if !ok {
 					continue
 				}
 				plain++
-				if got := b.String(); got != string(want)+"\n" {
+				if got := string(got); got != string(want)+"\n" {
 					t.Errorf("appendPlain(%+v)\n got %s\nwant %s", e, got, want)
+				}
+				// Again through a stamp: formatted, then the same time
+				// again, then another.
+				for range 2 {
+					got, _ := appendPlain([]byte("x")[:0], &e, &st)
+					if got := string(got); got != string(want)+"\n" {
+						t.Errorf("appendPlain(%+v) with a stamp\n got %s\nwant %s", e, got, want)
+					}
 				}
 			}
 		}
 	}
-	if e := (JournalEntry{Time: times[1], Event: evStepEnd, Seq: 7, Step: "s7", Status: "ok"}); !appendPlain(&b, &e) {
-		t.Error("a plain step-end was not written plainly")
+	for _, e := range []JournalEntry{
+		{Time: times[1], Event: evStepEnd, Seq: 7, Step: "s7", Status: "ok"},
+		{Time: times[1], Event: evUndoIntent, Seq: 7, Step: "s7", Command: "debug on", Undo: []Forms{{"debug off"}}},
+	} {
+		if _, ok := appendPlain(nil, &e, nil); !ok {
+			t.Errorf("a plain %s was not written plainly", e.Event)
+		}
 	}
 	if plain < 30 {
 		t.Errorf("only %d entries written plainly", plain)
 	}
+}
+
+// FuzzJournalPlain pins that appendPlain, with a stamp or without, writes
+// what json.Marshal writes, for any strings, numbers and time, and what
+// the old appendPlain wrote for each entry that one took.
+func FuzzJournalPlain(f *testing.F) {
+	f.Add(int64(1796195019), int64(568889379), 0, "s1", "show clock", "ok", "debug off", 3, int64(1500))
+	f.Add(int64(0), int64(0), 3600, "", "a<b", "«x»", "", -1, int64(0))
+	f.Add(int64(253402300799), int64(999999999), -37, "a b", `q"`, "\t", "x\\y", 0, int64(-5))
+	var st stamp
+	var b []byte
+	f.Fuzz(func(t *testing.T, sec, nsec int64, off int, step, cmd, status, undo string, seq int, ms int64) {
+		tm := time.Unix(sec, nsec).In(time.FixedZone("z", off%(24*3600)))
+		for _, e := range []JournalEntry{
+			{Time: tm, Event: evStepStart, Step: step, Seq: seq, Command: cmd, Item: undo, Run: seq, Try: -seq, ItemNo: seq / 2, NotEvidence: seq%2 == 0},
+			{Time: tm, Event: evStepEnd, Step: step, Seq: seq, Status: status, Error: cmd, Stopped: seq%3 == 0},
+			{Time: tm, Event: evUndoIntent, Step: step, Seq: seq, Command: cmd, Undo: []Forms{{undo}, {undo, status}, nil, {}}},
+			{Time: tm, Event: evCleanupPlan, Key: step, Command: cmd, Forms: Forms{cmd, undo}, Hold: status},
+			{Time: tm, Event: evWaitStart, Kind: status, Step: step, Message: cmd, WaitMS: ms},
+		} {
+			want, err := json.Marshal(e)
+			for _, s := range []*stamp{nil, &st, &st} {
+				got, ok := appendPlain(b[:0], &e, s)
+				b = got
+				if !ok {
+					break
+				}
+				if err != nil {
+					t.Fatalf("appendPlain wrote %s where json.Marshal fails: %v", got, err)
+				}
+				if got := string(got); got != string(want)+"\n" {
+					t.Fatalf("appendPlain(%+v)\n got %s\nwant %s", e, got, want)
+				}
+			}
+			var old bytes.Buffer
+			if appendPlainOld(&old, &e) {
+				got, ok := appendPlain(nil, &e, &st)
+				if !ok || string(got) != old.String() {
+					t.Fatalf("appendPlain(%+v) = %s, %v; the old one wrote %s", e, got, ok, old.String())
+				}
+			}
+		}
+	})
 }

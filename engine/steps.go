@@ -838,8 +838,9 @@ func stepFile(seq int, label, suffix string) string {
 	if seq < 0 {
 		return fmt.Sprintf("steps/%03d-%s.txt", seq, label+suffix)
 	}
-	b := make([]byte, 0, len("steps/000-.txt")+20+len(label)+len(suffix))
-	b = append(b, "steps/"...)
+	// On the stack for a usual name: the one allocation is the string.
+	var buf [64]byte
+	b := append(buf[:0], "steps/"...)
 	if seq < 100 {
 		b = append(b, '0')
 	}
@@ -1204,7 +1205,20 @@ func (ru *run) run1(ctx context.Context, cmd transports.Command) (transports.Res
 			return transports.Result{}, err
 		}
 	}
+	if in, ok := ru.tr.(transports.Instant); ok && in.Instant() && cmd.Timeout >= instantMin {
+		// Its Run is over before such a deadline could fire: it keeps
+		// cmd.Timeout itself, and the timer it would need (a context,
+		// a time.AfterFunc) is most of a replayed step's own cost.
+		return ru.tr.Run(ctx, cmd)
+	}
 	cctx, cancel := context.WithTimeout(ctx, cmd.Timeout)
 	defer cancel()
 	return ru.tr.Run(cctx, cmd)
 }
+
+// instantMin is the shortest command timeout run1 sends to an Instant
+// transport without a deadline of its own. A shorter one could expire
+// between context.WithTimeout and the ctx.Err() an Instant transport's
+// Run begins with (a timeout of 1ns always does): those keep the
+// deadline, so that such a command still times out as it did.
+const instantMin = time.Second

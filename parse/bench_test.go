@@ -61,3 +61,18 @@ func BenchmarkKeyValue(b *testing.B) {
 		}
 	}
 }
+
+// stepOutput is the output every step of report's BenchmarkReplayEndToEnd
+// parses (its floorOutput): a short keyvalue answer.
+const stepOutput = "tunnel  sap-sap\n        id:                     207\n        encap packets:          387833\n        decap packets:          1483008\n"
+
+// BenchmarkKeyValueStep parses one step's short keyvalue answer, the parse
+// each step of the end-to-end replay benchmark does.
+func BenchmarkKeyValueStep(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Parse("keyvalue", stepOutput, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

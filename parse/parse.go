@@ -112,9 +112,9 @@ var errorPrefixes = []string{"unknown command:", "invalid syntax", "server error
 func errorLine(text string) (string, bool) {
 	rest := text
 	for rest != "" {
-		end := strings.IndexAny(rest, "\r\n")
-		if end < 0 {
-			end = len(rest)
+		end := 0
+		for end < len(rest) && rest[end] != '\r' && rest[end] != '\n' {
+			end++
 		}
 		l := rest[:end]
 		if end < len(rest) {
@@ -124,7 +124,10 @@ func errorLine(text string) (string, bool) {
 			}
 		}
 		rest = rest[end:]
-		t := strings.TrimLeft(l, " \t\v\f")
+		t := l
+		for t != "" && (t[0] == ' ' || t[0] == '\t' || t[0] == '\v' || t[0] == '\f') {
+			t = t[1:]
+		}
 		for i := 0; i < len(t); i++ {
 			if t[i] >= 0x80 {
 				return errorLineOf(text) // a rune ToLower or TrimSpace may read otherwise
@@ -170,7 +173,31 @@ func snake(label string) string {
 	if isSnake(label) {
 		return label
 	}
-	return snakeOf(label)
+	// ASCII byte by byte, in a buffer on the stack: the one allocation is
+	// the string. Any other byte goes the rune way (ToLower of a rune may
+	// give an ASCII letter: the Kelvin sign is 'k').
+	var buf [64]byte
+	b := buf[:0]
+	sep := false
+	for i := 0; i < len(label); i++ {
+		c := label[i]
+		switch {
+		case c >= 0x80:
+			return snakeOf(label)
+		case c >= 'A' && c <= 'Z':
+			c += 'a' - 'A'
+		case (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'):
+		default:
+			sep = true
+			continue
+		}
+		if sep && len(b) > 0 {
+			b = append(b, '_')
+		}
+		sep = false
+		b = append(b, c)
+	}
+	return string(b)
 }
 
 // snakeOf is snake(label) built rune by rune, for any label.
@@ -277,13 +304,19 @@ func isPrompt(l string) bool {
 	if at <= 0 {
 		return false
 	}
-	end := strings.IndexAny(t, ">#")
-	if end < at {
+	// Byte by byte: '>', '#', ' ' and '\t' are never part of a longer
+	// UTF-8 sequence, so this finds what IndexAny and ContainsAny find.
+	end := 0
+	for end < len(t) && t[end] != '>' && t[end] != '#' {
+		end++
+	}
+	if end == len(t) || end < at {
 		return false
 	}
-	head := t[:end]
-	if strings.ContainsAny(head, " \t") {
-		return false
+	for i := 0; i < end; i++ {
+		if t[i] == ' ' || t[i] == '\t' {
+			return false
+		}
 	}
 	return end == len(t)-1 || t[end+1] == ' '
 }

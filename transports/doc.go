@@ -1,6 +1,6 @@
 // Package transports defines how the engine reaches a device: one small
 // Transport interface, the optional abilities a transport may add (Exporter,
-// VirtualClock), the typed errors every transport returns, and the Target a
+// VirtualClock, Interactive, Instant), the typed errors every transport returns, and the Target a
 // transport is opened for.
 //
 // This package and its implementations (transports/ssh, transports/xmlapi,

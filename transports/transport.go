@@ -141,6 +141,16 @@ type VirtualClock interface {
 	VirtualTime() bool
 }
 
+// Instant is implemented by transports whose Run may answer at once: an
+// unpaced replay. Instant reports whether this one does: its Run then
+// never blocks and reads ctx only by ctx.Err() as it is called, and it
+// keeps Command.Timeout itself (a replay against the recorded duration),
+// so a caller may send it a command without a deadline of the command's
+// timeout, which could not end a Run that is over before it fires.
+type Instant interface {
+	Instant() bool
+}
+
 // Errors every transport returns, matched with errors.Is.
 var (
 	// ErrClosed: the session is closed or was lost.

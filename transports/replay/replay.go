@@ -108,6 +108,7 @@ var (
 	_ transports.Transport    = (*Transport)(nil)
 	_ transports.Exporter     = (*Transport)(nil)
 	_ transports.VirtualClock = (*Transport)(nil)
+	_ transports.Instant      = (*Transport)(nil)
 )
 
 // New returns a Transport replaying c. c must not be changed while the
@@ -182,6 +183,10 @@ func Dialer(opts Options) transports.Dialer {
 // VirtualTime reports true unless the replay is paced: the engine then
 // does not sleep for waits and intervals.
 func (t *Transport) VirtualTime() bool { return t.opts.Pace <= 0 }
+
+// Instant reports true when not paced: Run then never blocks (wait
+// returns at once) and reads ctx only as it is called.
+func (t *Transport) Instant() bool { return t.opts.Pace <= 0 }
 
 // Interactive reports whether the recorded transport could answer
 // Command.Prompts: every transport but the XML API alone.
