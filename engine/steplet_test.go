@@ -202,19 +202,7 @@ steps:
 	if want := []engine.LetValue{{Name: "C", Value: secret.Placeholder}, {Name: "L", Value: "[" + secret.Placeholder + ", x]"}}; !reflect.DeepEqual(s.Lets, want) {
 		t.Errorf("lets written %+v, want %+v", s.Lets, want)
 	}
-	err := filepath.WalkDir(res.Dir, func(p string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		if err == nil && strings.Contains(string(b), code) {
-			t.Errorf("%s holds the secret", p)
-		}
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	noSecretIn(t, res.Dir, code)
 }
 
 // TestStepLetFails: a let that cannot be evaluated fails the step as a
@@ -259,23 +247,35 @@ steps:
 	if res.ExitCode != 0 {
 		t.Fatalf("exit %d: %v", res.ExitCode, res.Err)
 	}
-	err := filepath.WalkDir(res.Dir, func(p string, d os.DirEntry, err error) error {
+	noSecretIn(t, res.Dir, code)
+}
+
+// noSecretIn fails t if a file or folder name under dir, or a file's
+// bytes, hold the secret's value as it is.
+func noSecretIn(t *testing.T, dir, value string) {
+	t.Helper()
+	files := 0
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		if strings.Contains(p, code) {
+		if strings.Contains(p, value) {
 			t.Errorf("%s names the secret", p)
 		}
 		if d.IsDir() {
 			return nil
 		}
+		files++
 		b, err := os.ReadFile(p)
-		if err == nil && strings.Contains(string(b), code) {
+		if err == nil && strings.Contains(string(b), value) {
 			t.Errorf("%s holds the secret", p)
 		}
 		return err
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if files < 3 {
+		t.Fatalf("read %d files under %s, want a run folder's", files, dir)
 	}
 }
