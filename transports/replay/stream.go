@@ -11,6 +11,7 @@ package replay
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"io"
 	"time"
 	"unicode/utf8"
@@ -472,9 +473,16 @@ func flowScalar(v []byte) (string, bool) {
 
 // printable reports whether YAML takes every character of b as it is in a
 // scalar: valid UTF-8, no control characters but tab, no line or paragraph
-// separator, no byte order mark.
+// separator, no byte order mark. Eight bytes of printable ASCII (0x20 to
+// 0x7e) are taken at once; any other word is read byte by byte.
 func printable(b []byte) bool {
-	for i := 0; i < len(b); {
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		if !printableWord(binary.LittleEndian.Uint64(b[i:])) {
+			break
+		}
+	}
+	for i < len(b) {
 		c := b[i]
 		if c < 0x80 {
 			if c < 0x20 && c != '\t' || c == 0x7f {
@@ -493,4 +501,19 @@ func printable(b []byte) bool {
 		i += n
 	}
 	return true
+}
+
+// printableWord reports whether each of the 8 bytes of w is in 0x20 to
+// 0x7e: none has its high bit, none is below 0x20, none is 0x7f. The
+// borrow tests answer exactly whether any byte is below 0x20 or equal to
+// 0x7f when no byte has its high bit (the tricks of "Bit Twiddling Hacks",
+// haszero and hasless).
+func printableWord(w uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	if w&highs != 0 {
+		return false
+	}
+	below := (w - 0x20*ones) &^ w & highs
+	del := w ^ 0x7f*ones
+	return below|((del-ones)&^del&highs) == 0
 }
