@@ -44,6 +44,7 @@ func Open(path string) (*Cassette, error) {
 		return nil, fmt.Errorf("replay: %w", err)
 	}
 	s := newStreamer(path, f)
+	s.check = true // the exchanges are read again by the replay
 	c, n, ok := checkStream(s)
 	f.Close()
 	if !ok {
