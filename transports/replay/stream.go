@@ -102,10 +102,23 @@ func (s *streamer) next() ([]byte, bool, error) {
 	if cut {
 		l = bytes.TrimSuffix(l, []byte("\r"))
 	}
-	if bytes.IndexByte(l, '\r') >= 0 || bytes.Contains(l, []byte("\u0085")) || bytes.Contains(l, []byte("\u2028")) || bytes.Contains(l, []byte("\u2029")) {
+	if oddLine(l) {
 		s.odd = true
 	}
 	return l, true, nil
+}
+
+// oddLine reports whether l holds a character YAML also takes as a line
+// break: CR, NEL (U+0085), U+2028 or U+2029. The last three are looked
+// for only in a line holding their first byte (0xc2, 0xe2).
+func oddLine(l []byte) bool {
+	if bytes.IndexByte(l, '\r') >= 0 {
+		return true
+	}
+	if bytes.IndexByte(l, 0xc2) >= 0 && bytes.Contains(l, []byte("\u0085")) {
+		return true
+	}
+	return bytes.IndexByte(l, 0xe2) >= 0 && (bytes.Contains(l, []byte("\u2028")) || bytes.Contains(l, []byte("\u2029")))
 }
 
 func (s *streamer) hold(l []byte) {
