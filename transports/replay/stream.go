@@ -512,13 +512,18 @@ func flowBytes(v []byte) ([]byte, bool) {
 // printable reports whether YAML takes every character of b as it is in a
 // scalar: valid UTF-8, no control characters but tab, no line or paragraph
 // separator, no byte order mark. Eight bytes of printable ASCII (0x20 to
-// 0x7e) are taken at once; any other word is read byte by byte.
+// 0x7e) are taken at once, the last eight too (they may overlap the word
+// before); any other word, and the rest of a text shorter than eight, is
+// read byte by byte.
 func printable(b []byte) bool {
 	i := 0
 	for ; i+8 <= len(b); i += 8 {
 		if !printableWord(binary.LittleEndian.Uint64(b[i:])) {
 			break
 		}
+	}
+	if i+8 > len(b) && i < len(b) && len(b) >= 8 && printableWord(binary.LittleEndian.Uint64(b[len(b)-8:])) {
+		return true // the last word, overlapping the one before
 	}
 	for i < len(b) {
 		c := b[i]
