@@ -104,10 +104,12 @@ type stamp struct {
 	b []byte // nil before the first; t is a plainTime
 }
 
-// holds reports whether st keeps t: the same instant in the same zone,
-// which formats as the same text.
+// holds reports whether st keeps t. The same Time value (wall clock,
+// monotonic reading and zone: == on the struct, cheaper than Equal and
+// stricter) is the same instant in the same zone, which formats as the
+// same text; a replay's records all hold one value.
 func (st *stamp) holds(t time.Time) bool {
-	return st != nil && st.b != nil && t.Equal(st.t) && t.Location() == st.t.Location()
+	return st != nil && st.b != nil && t == st.t
 }
 
 // append appends t, a plainTime, as time.RFC3339Nano formats it, from the
@@ -116,10 +118,13 @@ func (st *stamp) append(dst []byte, t time.Time) []byte {
 	if st == nil {
 		return t.AppendFormat(dst, time.RFC3339Nano)
 	}
-	if !st.holds(t) {
-		st.t, st.b = t, t.AppendFormat(st.b[:0], time.RFC3339Nano)
+	if st.holds(t) {
+		return append(dst, st.b...)
 	}
-	return append(dst, st.b...)
+	n := len(dst)
+	dst = t.AppendFormat(dst, time.RFC3339Nano)
+	st.t, st.b = t, append(st.b[:0], dst[n:]...)
+	return dst
 }
 
 // plainRecord reports whether appendJSON may write rec without
