@@ -102,6 +102,7 @@ type Folder struct {
 	n          int
 	transports []string
 	buf        []byte
+	stamp      stamp // the last time a record held
 	// head is manifest.json as end wrote it, without its steps.
 	head []byte
 	// rows is rowsFile, written through rowsW; rowsBad says a row in it
@@ -174,7 +175,7 @@ func (f *Folder) step(rec engine.StepRecord) error {
 	if f.rec == nil {
 		return errors.New("run folder: the run already ended")
 	}
-	b, plain, err := appendRecord(f.buf[:0], rec)
+	b, plain, err := appendRecord(f.buf[:0], rec, &f.stamp)
 	if err != nil {
 		return err
 	}

@@ -44,6 +44,7 @@ func Open(path string) (*Cassette, error) {
 		return nil, fmt.Errorf("replay: %w", err)
 	}
 	s := newStreamer(path, f)
+	s.check = true // the exchanges are read again by the replay
 	c, n, ok := checkStream(s)
 	f.Close()
 	if !ok {
@@ -93,14 +94,14 @@ func (lf *lazyFile) all() ([]Exchange, error) {
 }
 
 // lazyReader reads the exchanges of a lazyFile in order, holding the last
-// one read.
+// one read (in x, which the next read overwrites).
 type lazyReader struct {
 	lf *lazyFile
 	f  *os.File
 	s  *streamer
 	// cur is the index of x, -1 before the first.
 	cur int
-	x   *Exchange
+	x   Exchange
 	// sh is the shape of x once shaped is set (the replay's matcher makes
 	// it).
 	sh     shape
@@ -109,9 +110,10 @@ type lazyReader struct {
 }
 
 // read returns exchange i, which must be the one last read or the next.
+// The exchange is r's own: valid until the next read.
 func (r *lazyReader) read(i int) (*Exchange, error) {
 	if i == r.cur {
-		return r.x, nil
+		return &r.x, nil
 	}
 	if r.err != nil {
 		return nil, r.err
@@ -135,11 +137,11 @@ func (r *lazyReader) read(i int) (*Exchange, error) {
 		if e != nil {
 			continue // Open keeps the exports
 		}
-		r.cur, r.x, r.shaped = i, &x, false
+		r.cur, r.x, r.shaped = i, x, false
 		if i == r.lf.n-1 {
 			r.close()
 		}
-		return r.x, nil
+		return &r.x, nil
 	}
 }
 

@@ -209,6 +209,9 @@ func redactStatic(s string) string {
 func mayHoldStatic(s string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
+		if !staticStart[c] {
+			continue
+		}
 		if c >= 0x80 {
 			return true
 		}
@@ -233,6 +236,18 @@ func mayHoldStatic(s string) bool {
 	}
 	return false
 }
+
+// staticStart is the bytes mayHoldStatic looks further at: the first
+// letters of its words in either case, and every byte of non-ASCII text.
+var staticStart = func() (t [256]bool) {
+	for _, c := range "kKpPaAlL" {
+		t[c] = true
+	}
+	for c := 0x80; c < 0x100; c++ {
+		t[c] = true
+	}
+	return t
+}()
 
 // span is one match of pattern pat in a string.
 type span struct{ start, end, pat int }

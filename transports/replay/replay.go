@@ -243,7 +243,7 @@ func (t *Transport) Run(ctx context.Context, cmd transports.Command) (transports
 	if t.err != nil {
 		return transports.Result{}, t.err
 	}
-	var x *Exchange
+	var x Exchange
 	var err error
 	if cmd.Shown != "" {
 		// The caller already replaced each substituted secret: the
@@ -300,8 +300,9 @@ func (t *Transport) wait(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// next finds and consumes the exchange that answers cli, as m sees it.
-func (t *Transport) next(m *matcher, cli string) (*Exchange, error) {
+// next finds and consumes the exchange that answers cli, as m sees it. It
+// returns a copy, made under t.mu: a lazy reader reuses its exchange.
+func (t *Transport) next(m *matcher, cli string) (Exchange, error) {
 	in := m.incoming(cli)
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -309,13 +310,13 @@ func (t *Transport) next(m *matcher, cli string) (*Exchange, error) {
 		return t.nextByCommand(m, cli, in)
 	}
 	if t.pos >= t.n {
-		return nil, t.mismatch(0, 0, "", cli, ErrExhausted,
+		return Exchange{}, t.mismatch(0, 0, "", cli, ErrExhausted,
 			"all %d exchanges used, got `%s`", t.n, m.display(cli))
 	}
 	i := t.pos
 	x, sh, err := t.exchange(i)
 	if err != nil {
-		return nil, err
+		return Exchange{}, err
 	}
 	add, err := m.match(sh, in)
 	if err != nil {
@@ -323,7 +324,7 @@ func (t *Transport) next(m *matcher, cli string) (*Exchange, error) {
 		if errors.Is(err, errBinding) {
 			msg += " (" + err.Error() + ")"
 		}
-		return nil, t.mismatch(i+1, x.Line, x.Command, cli, ErrMismatch, msg, i+1, x.Line, x.Command, m.display(cli))
+		return Exchange{}, t.mismatch(i+1, x.Line, x.Command, cli, ErrMismatch, msg, i+1, x.Line, x.Command, m.display(cli))
 	}
 	m.commit(add)
 	t.pos++
@@ -331,7 +332,7 @@ func (t *Transport) next(m *matcher, cli string) (*Exchange, error) {
 		t.used[i] = true
 	}
 	t.left--
-	return x, nil
+	return *x, nil
 }
 
 // exchange returns exchange i (Strict: the next) and its shape, read from
@@ -350,10 +351,10 @@ func (t *Transport) exchange(i int) (*Exchange, shape, error) {
 	return x, t.lazy.sh, nil
 }
 
-func (t *Transport) nextByCommand(m *matcher, cli string, in shape) (*Exchange, error) {
+func (t *Transport) nextByCommand(m *matcher, cli string, in shape) (Exchange, error) {
 	idx := t.byKey[in.skel]
 	if len(idx) == 0 {
-		return nil, t.mismatch(0, 0, "", cli, ErrMismatch, "no exchange for `%s`", m.display(cli))
+		return Exchange{}, t.mismatch(0, 0, "", cli, ErrMismatch, "no exchange for `%s`", m.display(cli))
 	}
 	var firstErr error
 	for _, i := range idx {
@@ -370,13 +371,13 @@ func (t *Transport) nextByCommand(m *matcher, cli string, in shape) (*Exchange, 
 		m.commit(add)
 		t.used[i] = true
 		t.left--
-		return &t.xs[i], nil
+		return t.xs[i], nil
 	}
 	if firstErr != nil {
-		return nil, t.mismatch(0, 0, "", cli, ErrMismatch, "no exchange for `%s` (%v)", m.display(cli), firstErr)
+		return Exchange{}, t.mismatch(0, 0, "", cli, ErrMismatch, "no exchange for `%s` (%v)", m.display(cli), firstErr)
 	}
 	last := idx[len(idx)-1]
-	return nil, t.mismatch(last+1, t.xs[last].Line, t.xs[last].Command, cli, ErrExhausted,
+	return Exchange{}, t.mismatch(last+1, t.xs[last].Line, t.xs[last].Command, cli, ErrExhausted,
 		"all %d answers to `%s` used (the last is exchange %d, line %d)",
 		len(idx), m.display(cli), last+1, t.xs[last].Line)
 }

@@ -11,6 +11,7 @@ package replay
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"io"
 	"time"
 	"unicode/utf8"
@@ -58,6 +59,10 @@ type streamer struct {
 	fast int
 	// lit is where literal puts a block together before its one string.
 	lit []byte
+	// check says the exchanges are read only to check them (Open): their
+	// command, output, xml and transport are left empty, every decision
+	// taken as when they are read.
+	check bool
 }
 
 // next returns the next line without its line break, and false at the end.
@@ -97,10 +102,23 @@ func (s *streamer) next() ([]byte, bool, error) {
 	if cut {
 		l = bytes.TrimSuffix(l, []byte("\r"))
 	}
-	if bytes.IndexByte(l, '\r') >= 0 || bytes.Contains(l, []byte("\u0085")) || bytes.Contains(l, []byte("\u2028")) || bytes.Contains(l, []byte("\u2029")) {
+	if oddLine(l) {
 		s.odd = true
 	}
 	return l, true, nil
+}
+
+// oddLine reports whether l holds a character YAML also takes as a line
+// break: CR, NEL (U+0085), U+2028 or U+2029. The last three are looked
+// for only in a line holding their first byte (0xc2, 0xe2).
+func oddLine(l []byte) bool {
+	if bytes.IndexByte(l, '\r') >= 0 {
+		return true
+	}
+	if bytes.IndexByte(l, 0xc2) >= 0 && bytes.Contains(l, []byte("\u0085")) {
+		return true
+	}
+	return bytes.IndexByte(l, 0xe2) >= 0 && (bytes.Contains(l, []byte("\u2028")) || bytes.Contains(l, []byte("\u2029")))
 }
 
 func (s *streamer) hold(l []byte) {
@@ -326,9 +344,26 @@ func (s *streamer) fastExchange(ind, start int) (Exchange, bool) {
 		var ok bool
 		i++
 		if len(val) > 0 && val[0] == '|' {
-			v, i, ok = s.literal(val, keyInd, i, line)
+			v, i, ok = s.literal(val, keyInd, i, line, !s.check || key == "duration")
 		} else {
-			v, ok = flowScalar(val)
+			var raw []byte
+			if raw, ok = flowBytes(val); ok && key == "duration" {
+				d, ok := encodedDuration(raw)
+				if !ok {
+					var err error
+					if d, err = time.ParseDuration(string(raw)); err != nil {
+						return x, false
+					}
+				}
+				if d < 0 {
+					return x, false
+				}
+				x.Duration = d
+				continue
+			}
+			if ok && !s.check {
+				v = string(raw)
+			}
 		}
 		if !ok {
 			return x, false
@@ -357,9 +392,9 @@ func (s *streamer) fastExchange(ind, start int) (Exchange, bool) {
 
 // literal reads a literal block scalar whose header (after "key: ") is
 // head, for a key at column keyInd, its content starting at line i; it
-// returns the value and the first line after it. Only the headers Encode
+// returns the value (empty unless keep) and the first line after it. Only the headers Encode
 // writes, with content indented two more than the key, are read.
-func (s *streamer) literal(head []byte, keyInd, i int, line func(int) []byte) (string, int, bool) {
+func (s *streamer) literal(head []byte, keyInd, i int, line func(int) []byte, keep bool) (string, int, bool) {
 	chomp := byte(0)
 	switch string(bytes.TrimRight(head, " ")) {
 	case "|", "|2":
@@ -426,55 +461,71 @@ func (s *streamer) literal(head []byte, keyInd, i int, line func(int) []byte) (s
 	if cap(b) <= 64<<10 { // a big output is not held after
 		s.lit = b
 	}
+	if !keep {
+		return "", i, true
+	}
 	return string(b), i, true
 }
 
-// flowScalar reads a one-line scalar the way YAML does, when it is a plain
+// flowBytes reads a one-line scalar the way YAML does, when it is a plain
 // scalar that cannot be anything but its text, or a quoted one without
-// escapes; false for anything else.
-func flowScalar(v []byte) (string, bool) {
+// escapes; false for anything else. The text is a part of v, or new bytes
+// for a single-quoted scalar holding ”.
+func flowBytes(v []byte) ([]byte, bool) {
 	v = bytes.TrimRight(v, " ")
 	if len(v) == 0 || !printable(v) || bytes.IndexByte(v, '\t') >= 0 {
-		return "", false
+		return nil, false
 	}
 	switch v[0] {
 	case '\'':
 		if len(v) < 2 || v[len(v)-1] != '\'' {
-			return "", false
+			return nil, false
 		}
 		in := v[1 : len(v)-1]
 		// '' is one quote; a lone quote ends the scalar early.
 		if bytes.Count(in, []byte("'"))%2 != 0 || bytes.Contains(bytes.ReplaceAll(in, []byte("''"), nil), []byte("'")) {
-			return "", false
+			return nil, false
 		}
-		return string(bytes.ReplaceAll(in, []byte("''"), []byte("'"))), true
+		return bytes.ReplaceAll(in, []byte("''"), []byte("'")), true
 	case '"':
 		if len(v) < 2 || v[len(v)-1] != '"' {
-			return "", false
+			return nil, false
 		}
 		in := v[1 : len(v)-1]
 		if bytes.ContainsAny(in, "\"\\") {
-			return "", false
+			return nil, false
 		}
-		return string(in), true
+		return in, true
 	case '-', '?', ':', ',', '[', ']', '{', '}', '#', '&', '*', '!', '|', '>', '%', '@', '`':
-		return "", false
+		return nil, false
 	}
 	if bytes.Contains(v, []byte(": ")) || bytes.Contains(v, []byte(" #")) || v[len(v)-1] == ':' {
-		return "", false
+		return nil, false
 	}
 	switch string(v) {
 	case "~", "null", "Null", "NULL":
-		return "", false
+		return nil, false
 	}
-	return string(v), true
+	return v, true
 }
 
 // printable reports whether YAML takes every character of b as it is in a
 // scalar: valid UTF-8, no control characters but tab, no line or paragraph
-// separator, no byte order mark.
+// separator, no byte order mark. Eight bytes of printable ASCII (0x20 to
+// 0x7e) are taken at once, the last eight too (they may overlap the word
+// before); any other word, and the rest of a text shorter than eight, is
+// read byte by byte.
 func printable(b []byte) bool {
-	for i := 0; i < len(b); {
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		if !printableWord(binary.LittleEndian.Uint64(b[i:])) {
+			break
+		}
+	}
+	if i+8 > len(b) && i < len(b) && len(b) >= 8 && printableWord(binary.LittleEndian.Uint64(b[len(b)-8:])) {
+		return true // the last word, overlapping the one before
+	}
+	for i < len(b) {
 		c := b[i]
 		if c < 0x80 {
 			if c < 0x20 && c != '\t' || c == 0x7f {
@@ -493,4 +544,67 @@ func printable(b []byte) bool {
 		i += n
 	}
 	return true
+}
+
+// printableWord reports whether each of the 8 bytes of w is in 0x20 to
+// 0x7e: none has its high bit, none is below 0x20, none is 0x7f. The
+// borrow tests answer exactly whether any byte is below 0x20 or equal to
+// 0x7f when no byte has its high bit (the tricks of "Bit Twiddling Hacks",
+// haszero and hasless).
+func printableWord(w uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	if w&highs != 0 {
+		return false
+	}
+	below := (w - 0x20*ones) &^ w & highs
+	del := w ^ 0x7f*ones
+	return below|((del-ones)&^del&highs) == 0
+}
+
+// encodedDuration reads the durations Encode writes below a minute
+// ("45ms", "1.5s", "0s": digits, at most nine of them before and after a
+// point, then ms or s) as time.ParseDuration does, without a string; false
+// for any other text, which ParseDuration then reads.
+func encodedDuration(b []byte) (time.Duration, bool) {
+	unit := time.Second
+	if n := len(b); n > 2 && b[n-2] == 'm' && b[n-1] == 's' {
+		b, unit = b[:n-2], time.Millisecond
+	} else if n > 1 && b[n-1] == 's' {
+		b = b[:n-1]
+	} else {
+		return 0, false
+	}
+	whole, rest := digits(b)
+	if len(whole) == 0 || len(whole) > 9 {
+		return 0, false
+	}
+	d := time.Duration(0)
+	for _, c := range whole {
+		d = d*10 + time.Duration(c-'0')
+	}
+	d *= unit
+	if len(rest) == 0 {
+		return d, true
+	}
+	if rest[0] != '.' {
+		return 0, false
+	}
+	frac, rest := digits(rest[1:])
+	if len(frac) == 0 || len(frac) > 9 || len(rest) > 0 {
+		return 0, false
+	}
+	f, scale := time.Duration(0), time.Duration(1)
+	for _, c := range frac {
+		f, scale = f*10+time.Duration(c-'0'), scale*10
+	}
+	return d + f*(unit/scale), unit%scale == 0
+}
+
+// digits splits b after its leading ASCII digits.
+func digits(b []byte) (ds, rest []byte) {
+	i := 0
+	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+		i++
+	}
+	return b[:i], b[i:]
 }
