@@ -348,17 +348,9 @@ func (s *streamer) fastExchange(ind, start int) (Exchange, bool) {
 		} else {
 			var raw []byte
 			if raw, ok = flowBytes(val); ok && key == "duration" {
-				d, ok := encodedDuration(raw)
-				if !ok {
-					var err error
-					if d, err = time.ParseDuration(string(raw)); err != nil {
-						return x, false
-					}
-				}
-				if d < 0 {
+				if x.Duration, ok = readDuration(raw); !ok {
 					return x, false
 				}
-				x.Duration = d
 				continue
 			}
 			if ok && !s.check {
@@ -378,11 +370,9 @@ func (s *streamer) fastExchange(ind, start int) (Exchange, bool) {
 		case "output":
 			x.Output = v
 		case "duration":
-			d, err := time.ParseDuration(v)
-			if err != nil || d < 0 {
+			if x.Duration, ok = readDuration([]byte(v)); !ok {
 				return x, false
 			}
-			x.Duration = d
 		default:
 			return x, false
 		}
@@ -559,6 +549,20 @@ func printableWord(w uint64) bool {
 	below := (w - 0x20*ones) &^ w & highs
 	del := w ^ 0x7f*ones
 	return below|((del-ones)&^del&highs) == 0
+}
+
+// readDuration reads an exchange's duration as time.ParseDuration does
+// (encodedDuration first, for those Encode writes); false for a text it
+// refuses or a negative duration.
+func readDuration(b []byte) (time.Duration, bool) {
+	d, ok := encodedDuration(b)
+	if !ok {
+		var err error
+		if d, err = time.ParseDuration(string(b)); err != nil {
+			return 0, false
+		}
+	}
+	return d, d >= 0
 }
 
 // encodedDuration reads the durations Encode writes below a minute
