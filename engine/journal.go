@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/runbook-dev/runbook/internal/timetext"
 )
 
 // JournalFile is the name of the journal in a run folder.
@@ -134,8 +136,8 @@ type journal struct {
 	// line is where appendPlain writes a plain entry; any other is
 	// encoded into buf.
 	line []byte
-	// stamp is the time last written, formatted.
-	stamp stamp
+	// stamp is the time last written, and its text.
+	stamp timetext.Last
 }
 
 func openJournal(path string) (*journal, error) {
@@ -220,7 +222,7 @@ func (j *journal) Append(e JournalEntry) error {
 // if not nil, formats the time (the last one again without formatting).
 // TestJournalPlain and FuzzJournalPlain pin that the bytes are
 // json.Marshal's.
-func appendPlain(dst []byte, e *JournalEntry, st *stamp) ([]byte, bool) {
+func appendPlain(dst []byte, e *JournalEntry, st *timetext.Last) ([]byte, bool) {
 	if e.Params != nil || e.Pause != nil || e.Plan != nil || e.PID != 0 {
 		return dst, false
 	}
@@ -241,13 +243,9 @@ func appendPlain(dst []byte, e *JournalEntry, st *stamp) ([]byte, bool) {
 		return dst, false
 	}
 	dst = append(dst, `{"time":"`...)
-	if st != nil {
-		dst = append(dst, st.format(e.Time)...)
-	} else {
-		// RFC3339Nano alone, quotes outside: the layout time formats
-		// without parsing it.
-		dst = e.Time.AppendFormat(dst, time.RFC3339Nano)
-	}
+	// RFC3339Nano alone, quotes outside: the layout time formats
+	// without parsing it.
+	dst = st.Append(dst, e.Time)
 	dst = append(dst, `","event":"`...)
 	dst = append(dst, e.Event...)
 	dst = append(dst, '"')
@@ -352,23 +350,6 @@ func appendForms(dst []byte, f Forms) []byte {
 		dst = append(dst, '"')
 	}
 	return append(dst, ']')
-}
-
-// stamp keeps the last time a journal formatted, and its text: the
-// entries of a step (and all of a replay in virtual time) mostly share
-// one.
-type stamp struct {
-	t time.Time
-	b []byte
-}
-
-// format returns t as time.RFC3339Nano formats it, from the last one when
-// t is the same instant in the same zone.
-func (st *stamp) format(t time.Time) []byte {
-	if st.b == nil || !t.Equal(st.t) || t.Location() != st.t.Location() {
-		st.t, st.b = t, t.AppendFormat(st.b[:0], time.RFC3339Nano)
-	}
-	return st.b
 }
 
 // durable lists the events fsynced before Append returns: those that record

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/runbook-dev/runbook/internal/timetext"
 )
 
 // BenchmarkJournalStep appends the journal lines of one step of report's
@@ -88,7 +90,7 @@ func BenchmarkJournalEncode(b *testing.B) {
 			}
 		})
 		b.Run(c.name+"/plain-stamp", func(b *testing.B) {
-			var st stamp
+			var st timetext.Last
 			b.ReportAllocs()
 			var line []byte
 			var ok bool

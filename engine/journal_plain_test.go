@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"testing"
 	"time"
+
+	"github.com/runbook-dev/runbook/internal/timetext"
 )
 
 // TestJournalPlain pins that appendPlain writes exactly what json.Marshal
@@ -14,7 +16,7 @@ func TestJournalPlain(t *testing.T) {
 	times := []time.Time{{}, time.Date(2026, 11, 27, 10, 2, 33, 0, time.UTC), time.Date(2026, 11, 27, 10, 2, 33, 123456789, berlin), time.Date(2026, 1, 2, 3, 4, 5, 120000000, time.UTC)}
 	strs := []string{"", "show clock", "s1", "ok", "a b/c-d_e.f:g", `with "quote"`, "a<b>&c", "tab\t", "«redacted»", "new\nline", `back\slash`}
 	plain := 0
-	var st stamp
+	var st timetext.Last
 	for i, tm := range times {
 		for k, s := range strs {
 			o := strs[(k+i+1)%len(strs)]
@@ -81,7 +83,7 @@ func FuzzJournalPlain(f *testing.F) {
 	f.Add(int64(1796195019), int64(568889379), 0, "s1", "show clock", "ok", "debug off", 3, int64(1500))
 	f.Add(int64(0), int64(0), 3600, "", "a<b", "«x»", "", -1, int64(0))
 	f.Add(int64(253402300799), int64(999999999), -37, "a b", `q"`, "\t", "x\\y", 0, int64(-5))
-	var st stamp
+	var st timetext.Last
 	var b []byte
 	f.Fuzz(func(t *testing.T, sec, nsec int64, off int, step, cmd, status, undo string, seq int, ms int64) {
 		tm := time.Unix(sec, nsec).In(time.FixedZone("z", off%(24*3600)))
@@ -93,7 +95,7 @@ func FuzzJournalPlain(f *testing.F) {
 			{Time: tm, Event: evWaitStart, Kind: status, Step: step, Message: cmd, WaitMS: ms},
 		} {
 			want, err := json.Marshal(e)
-			for _, s := range []*stamp{nil, &st, &st} {
+			for _, s := range []*timetext.Last{nil, &st, &st} {
 				got, ok := appendPlain(b[:0], &e, s)
 				b = got
 				if !ok {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/runbook-dev/runbook/engine"
+	"github.com/runbook-dev/runbook/internal/timetext"
 )
 
 // appendJSON appends rec's JSON to dst, the bytes json.Marshal(rec) gives.
@@ -22,7 +23,7 @@ func appendJSON(dst []byte, rec engine.StepRecord) ([]byte, error) {
 // appendRecord is appendJSON, and reports whether rec is the usual
 // record it writes without json.Marshal (plainRecord). st, if not nil,
 // keeps the text of the last time written, for the next records.
-func appendRecord(dst []byte, rec engine.StepRecord, st *stamp) (_ []byte, plain bool, _ error) {
+func appendRecord(dst []byte, rec engine.StepRecord, st *timetext.Last) (_ []byte, plain bool, _ error) {
 	if !plainRecord(&rec, st) {
 		b, err := json.Marshal(rec)
 		if err != nil {
@@ -61,9 +62,9 @@ func appendRecord(dst []byte, rec engine.StepRecord, st *stamp) (_ []byte, plain
 	// RFC3339Nano alone, quotes outside: the layout time formats without
 	// parsing it.
 	dst = append(dst, `,"start":"`...)
-	dst = st.append(dst, rec.Start)
+	dst = st.Append(dst, rec.Start)
 	dst = append(dst, `","end":"`...)
-	dst = st.append(dst, rec.End)
+	dst = st.Append(dst, rec.End)
 	dst = append(dst, `","status":"`...)
 	dst = append(dst, rec.Status...)
 	dst = append(dst, '"')
@@ -96,43 +97,12 @@ func appendRecord(dst []byte, rec engine.StepRecord, st *stamp) (_ []byte, plain
 	return append(dst, '}'), true, nil
 }
 
-// stamp keeps the last time appendRecord wrote, and its text: a step's
-// start and end, and every time of a replay in virtual time, are mostly
-// one.
-type stamp struct {
-	t time.Time
-	b []byte // nil before the first; t is a plainTime
-}
-
-// holds reports whether st keeps t. The same Time value (wall clock,
-// monotonic reading and zone: == on the struct, cheaper than Equal and
-// stricter) is the same instant in the same zone, which formats as the
-// same text; a replay's records all hold one value.
-func (st *stamp) holds(t time.Time) bool {
-	return st != nil && st.b != nil && t == st.t
-}
-
-// append appends t, a plainTime, as time.RFC3339Nano formats it, from the
-// last one when st holds it; a nil st formats it.
-func (st *stamp) append(dst []byte, t time.Time) []byte {
-	if st == nil {
-		return t.AppendFormat(dst, time.RFC3339Nano)
-	}
-	if st.holds(t) {
-		return append(dst, st.b...)
-	}
-	n := len(dst)
-	dst = t.AppendFormat(dst, time.RFC3339Nano)
-	st.t, st.b = t, append(st.b[:0], dst[n:]...)
-	return dst
-}
-
 // plainRecord reports whether appendJSON may write rec without
 // json.Marshal: no refused forms, every string (lets' included) printable ASCII that JSON
 // keeps as it is (no quote, backslash or HTML character), and times of a
 // year JSON can write in a zone of whole minutes (a time st holds is one).
-func plainRecord(rec *engine.StepRecord, st *stamp) bool {
-	if len(rec.Refused) > 0 || !st.holds(rec.Start) && !plainTime(rec.Start) || !st.holds(rec.End) && !plainTime(rec.End) {
+func plainRecord(rec *engine.StepRecord, st *timetext.Last) bool {
+	if len(rec.Refused) > 0 || !st.Holds(rec.Start) && !plainTime(rec.Start) || !st.Holds(rec.End) && !plainTime(rec.End) {
 		return false
 	}
 	for _, s := range [...]string{rec.ID, rec.Kind, rec.Command, rec.Transport, rec.Item, rec.Status, rec.Error, rec.Output, rec.SHA256, rec.Note} {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/runbook-dev/runbook/engine"
+	"github.com/runbook-dev/runbook/internal/timetext"
 )
 
 // appendRecordOld is appendRecord as it was before it kept the last time's
@@ -118,7 +119,7 @@ func FuzzAppendRecordStamp(f *testing.F) {
 		zones := []*time.Location{time.UTC, z1, z2, z1}
 		base := time.Unix(0, ns)
 		times := []time.Time{base, base.Add(time.Duration(d1)), base.Add(time.Duration(d2)), base}
-		var st stamp
+		var st timetext.Last
 		var got, want []byte
 		for i := range 6 {
 			k := int(how>>i) & 3
@@ -140,21 +141,6 @@ func FuzzAppendRecordStamp(f *testing.F) {
 	})
 }
 
-// TestAppendRecordStampInAZone: the same instant in two zones, and two
-// instants in one, are written each as itself after the stamp kept the
-// other.
-func TestAppendRecordStampInAZone(t *testing.T) {
-	at := time.Date(2026, 12, 3, 12, 0, 0, 568889379, time.UTC)
-	east := at.In(time.FixedZone("east", 3600))
-	var st stamp
-	for _, tm := range []time.Time{at, east, east, at, at.Add(time.Nanosecond), at, at.Add(time.Hour).In(time.FixedZone("east", 3600))} {
-		got := string(st.append(nil, tm))
-		if want := tm.Format(time.RFC3339Nano); got != want {
-			t.Fatalf("%v: got %s, want %s", tm, got, want)
-		}
-	}
-}
-
 func BenchmarkAppendRecord(b *testing.B) {
 	at := time.Date(2026, 12, 3, 12, 0, 0, 568889379, time.UTC)
 	rec := engine.StepRecord{Seq: 4711, ID: "s4710", Kind: "run", Line: 9000, Command: "show vpn flow tunnel-id 4710", Transport: "replay",
@@ -166,13 +152,13 @@ func BenchmarkAppendRecord(b *testing.B) {
 		}
 	})
 	b.Run("new", func(b *testing.B) {
-		var st stamp
+		var st timetext.Last
 		for b.Loop() {
 			buf, _, _ = appendRecord(buf[:0], rec, &st)
 		}
 	})
 	b.Run("new-live", func(b *testing.B) { // every time another
-		var st stamp
+		var st timetext.Last
 		for b.Loop() {
 			rec.Start, rec.End = rec.Start.Add(time.Microsecond), rec.End.Add(2*time.Microsecond)
 			buf, _, _ = appendRecord(buf[:0], rec, &st)

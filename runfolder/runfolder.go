@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/runbook-dev/runbook/engine"
+	"github.com/runbook-dev/runbook/internal/timetext"
 )
 
 // RecordsFile holds, while a run runs, one JSON step record per line, in
@@ -102,7 +103,7 @@ type Folder struct {
 	n          int
 	transports []string
 	buf        []byte
-	stamp      stamp // the last time a record held
+	stamp      timetext.Last // the last time a record held
 	// head is manifest.json as end wrote it, without its steps.
 	head []byte
 	// rows is rowsFile, written through rowsW; rowsBad says a row in it
