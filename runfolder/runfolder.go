@@ -67,7 +67,7 @@ func (o Options) Create(spec engine.FolderSpec) (engine.Folder, error) {
 		rec.Close()
 		return nil, err
 	}
-	return &Folder{dir: dir, o: o, rec: rec, rows: rows, rowsW: bufio.NewWriterSize(rows, 32<<10)}, nil
+	return &Folder{dir: dir, at: openDir(dir), o: o, rec: rec, rows: rows, rowsW: bufio.NewWriterSize(rows, 32<<10)}, nil
 }
 
 // NewDir creates base, or base-2, base-3, ... when a run (or a case) of
@@ -95,7 +95,9 @@ func NewDir(base string) (string, error) {
 // (Record).
 type Folder struct {
 	dir string
-	o   Options
+	// at holds dir open for the output files until the run ends.
+	at dirFD
+	o  Options
 	// rec is RecordsFile, open for appending; nil once the run ended.
 	rec *os.File
 	// n counts the records; transports lists those the steps went over,
@@ -161,7 +163,7 @@ func (f *Folder) Record(e engine.Event) error {
 
 // output writes b as rel and returns its sha256.
 func (f *Folder) output(rel string, b []byte) (string, error) {
-	if err := writeFile(filepath.Join(f.dir, rel), b, 0o644); err != nil {
+	if err := f.at.writeFile(f.dir, rel, b, 0o644); err != nil {
 		return "", err
 	}
 	h := sha256.Sum256(b)
@@ -237,6 +239,7 @@ func (f *Folder) end(m *engine.Manifest) error {
 	}
 	err := f.rec.Close()
 	f.rec = nil
+	f.at.close()
 	rowsOK := f.closeRows()
 	if err != nil {
 		return err
@@ -330,6 +333,7 @@ func (f *Folder) Discard() error {
 		f.rec.Close()
 		f.rec = nil
 	}
+	f.at.close()
 	f.closeRows()
 	return os.RemoveAll(f.dir)
 }

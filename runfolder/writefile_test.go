@@ -9,15 +9,38 @@ import (
 	"testing"
 )
 
-// TestWriteFileAsOSWriteFile: writeFile leaves the file os.WriteFile
+// TestWriteFileAsOSWriteFile: writeFile, and a folder's dirFD.writeFile
+// (the folder held open, or closed again), leave the file os.WriteFile
 // leaves (bytes, mode under the same umask, an old longer file truncated)
-// and fails as it does, naming the path.
+// and fail as it does, naming the path.
 func TestWriteFileAsOSWriteFile(t *testing.T) {
+	writers := map[string]func(dir, rel string, b []byte) error{
+		"path": func(dir, rel string, b []byte) error { return writeFile(filepath.Join(dir, rel), b, 0o644) },
+		"at": func(dir, rel string, b []byte) error {
+			d := openDir(dir)
+			defer d.close()
+			return d.writeFile(dir, rel, b, 0o644)
+		},
+		"at closed": func(dir, rel string, b []byte) error {
+			d := openDir(dir)
+			d.close()
+			return d.writeFile(dir, rel, b, 0o644)
+		},
+	}
+	for name, write := range writers {
+		t.Run(name, func(t *testing.T) { testWriteFile(t, write) })
+	}
+}
+
+func testWriteFile(t *testing.T, write func(dir, rel string, b []byte) error) {
 	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "steps"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	long := bytes.Repeat([]byte("0123456789abcdef"), 1<<16) // 1 MiB: more than one write may take
 	for _, b := range [][]byte{long, []byte("Name: eth1/1\nState: up\n"), {}} {
-		ours, theirs := filepath.Join(dir, "ours"), filepath.Join(dir, "theirs")
-		if err := writeFile(ours, b, 0o644); err != nil {
+		ours, theirs := filepath.Join(dir, "steps", "ours"), filepath.Join(dir, "theirs")
+		if err := write(dir, "steps/ours", b); err != nil {
 			t.Fatal(err)
 		}
 		if err := os.WriteFile(theirs, b, 0o644); err != nil {
@@ -47,7 +70,7 @@ func TestWriteFileAsOSWriteFile(t *testing.T) {
 	}
 
 	missing := filepath.Join(dir, "no such dir", "out")
-	err := writeFile(missing, []byte("x"), 0o644)
+	err := write(dir, "no such dir/out", []byte("x"))
 	var pe *fs.PathError
 	if !errors.As(err, &pe) || pe.Path != missing || pe.Op != "open" || !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("writeFile(%q) = %v, want os.WriteFile's *fs.PathError open %[1]q: not exist", missing, err)
