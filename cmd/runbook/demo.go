@@ -199,8 +199,13 @@ func demoPlanTarget(name string) transports.Target {
 	return transports.Target{Name: name, Transport: "ssh", Host: "127.0.0.1", User: "admin", Params: topo.Params()}
 }
 
-// report says whether the demo device was left clean.
+// report says whether the demo device was left clean, or that it was
+// sent nothing (a run stopped by bad input before it connected).
 func (d *demoDevice) report(w io.Writer) {
+	if len(d.dev.Log()) == 0 {
+		fmt.Fprintf(w, "runbook: %s device: received no command\n", d.target.Name)
+		return
+	}
 	if clean, on := d.dev.Clean(); clean {
 		fmt.Fprintf(w, "runbook: %s device: every debug and capture switch is back off\n", d.target.Name)
 	} else {
