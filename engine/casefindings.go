@@ -19,6 +19,10 @@ type EndState struct {
 	Target playbook.TargetView
 	// Redact removes the run's secrets from a text.
 	Redact func(string) string
+	// Outputs are the output files, in the end's run folder, of a step
+	// (and item) a case finding names as evidence without a field; nil:
+	// none.
+	Outputs func(step, item string) []string
 }
 
 // EvalCase evaluates the findings of case c once every end ran: ends[i]
@@ -77,6 +81,9 @@ func EvalCase(c *playbook.Case, ends []*EndState) (findings []FindingRecord, une
 			st := byName[ev.End]
 			for _, r := range evidenceOf(ev, st.Steps[ev.Step], redact) {
 				r.End, r.Target = ev.End, redact(st.Target.Name)
+				if ev.Field == "" && st.Outputs != nil {
+					r.Outputs = st.Outputs(ev.Step, r.Item)
+				}
 				rec.Evidence = append(rec.Evidence, r)
 			}
 		}

@@ -54,6 +54,35 @@ func TestEvalCase(t *testing.T) {
 			t.Errorf("evidence %q, want %q", evs, want)
 		}
 	})
+	t.Run("whole output", func(t *testing.T) {
+		// An entry without a field names the end's output files of the step.
+		pb, err := playbook.Load("playbook/testdata/good/case.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := pb.Case.Findings[0]
+		f.Evidence = append(f.Evidence, playbook.Evidence{End: "b", Step: "flow"})
+		b := *flat
+		b.Outputs = func(step, item string) []string {
+			if step == "flow" && item == "" {
+				return []string{"steps/002-flow.txt", "steps/003-flow.txt"}
+			}
+			return nil
+		}
+		fs, unev := engine.EvalCase(pb.Case, []*engine.EndState{lost, &b})
+		if len(unev) > 0 || len(fs) != 1 {
+			t.Fatalf("findings %+v, unevaluated %q", fs, unev)
+		}
+		ev := fs[0].Evidence
+		last := ev[len(ev)-1]
+		if last.End != "b" || last.Target != "fw2" || last.Field != "" || len(last.Values) != 0 ||
+			!slices.Equal(last.Outputs, []string{"steps/002-flow.txt", "steps/003-flow.txt"}) {
+			t.Errorf("whole-output evidence %+v", last)
+		}
+		if o := ev[0].Outputs; o != nil {
+			t.Errorf("an entry with a field has outputs %q", o)
+		}
+	})
 	t.Run("silent", func(t *testing.T) {
 		if fs, unev := engine.EvalCase(pb.Case, []*engine.EndState{lost, healthy}); len(fs) != 0 || len(unev) != 0 {
 			t.Fatalf("findings %+v, unevaluated %q", fs, unev)

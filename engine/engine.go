@@ -405,8 +405,12 @@ type run struct {
 	// ran first, for the kind of its series; clock the first successful `show clock` output.
 	// Step records themselves are in the folder, not in memory.
 	firstCmd map[stepItem]string
-	clock0   *string
-	armed    map[*playbook.Step]bool
+	// outputs are the output files, in the run folder, of each step (and
+	// item) a finding names as evidence without a field (wholeOutput): the
+	// finding rests on their text, so its evidence names them.
+	outputs map[stepItem][]string
+	clock0  *string
+	armed   map[*playbook.Step]bool
 	// connected is set once the transport opened; unreachable once
 	// re-opening it for cleanup failed, so later entries fail fast.
 	connected   bool
@@ -473,7 +477,7 @@ func (r *Runner) Run(ctx context.Context) *Result {
 	}
 
 	ru := &run{Runner: r, pb: pb, vars: map[string]string{}, steps: map[string]any{}, m: m,
-		armed: map[*playbook.Step]bool{}, clock: realClock{}, firstCmd: map[stepItem]string{}}
+		armed: map[*playbook.Step]bool{}, clock: realClock{}, firstCmd: map[stepItem]string{}, outputs: wholeOutput(pb)}
 	ru.target = playbook.TargetView{Name: o.Target, Transport: o.Transport}
 
 	// Resolve secrets before anything is sent (a prompt reference asks now).
@@ -566,7 +570,7 @@ func (r *Runner) Run(ctx context.Context) *Result {
 	m.CleanupPending = res.Pending
 
 	ru.evalFindings()
-	res.End = &EndState{Params: ru.params, Vars: ru.vars, Steps: ru.readSteps(), Target: ru.target, Redact: r.redact}
+	res.End = &EndState{Params: ru.params, Vars: ru.vars, Steps: ru.readSteps(), Target: ru.target, Redact: r.redact, Outputs: ru.outputsOf}
 	m.DeviceClock = ru.deviceClock()
 	m.Ended = ru.now()
 	finish(status, runErr)

@@ -130,9 +130,11 @@ func TestForEach(t *testing.T) {
 	}
 	var ev []string
 	for _, e := range ow.Evidence {
-		ev = append(ev, fmt.Sprintf("%s %s %v", e.Item, e.Field, e.Values))
+		ev = append(ev, fmt.Sprintf("%s %s %v %v", e.Item, e.Field, e.Values, e.Outputs))
 	}
-	if want := []string{"207 decap_packets [2000 2150]", "208 decap_packets [0 0]"}; !reflect.DeepEqual(ev, want) {
+	// An entry without a field names the item's output files, run by run.
+	if want := []string{"207 decap_packets [2000 2150] []", "208 decap_packets [0 0] []",
+		"207  [] [steps/002-flow-207.txt steps/004-flow-207.txt]", "208  [] [steps/003-flow-208.txt steps/005-flow-208.txt]"}; !reflect.DeepEqual(ev, want) {
 		t.Errorf("evidence %q, want %q", ev, want)
 	}
 	if _, ok := fired["none-skipped"]; !ok {
@@ -167,6 +169,7 @@ func TestForEach(t *testing.T) {
 	for _, w := range []string{
 		"| 2 | ", "| flow [item 207] | show vpn flow tunnel-id 207 | ok | steps/002-flow-207.txt |",
 		"| `one-way` | `flow` [item 208] | `decap_packets` | 0 → 0 |",
+		"| `one-way` | `flow` [item 208] | (whole output) | steps/003-flow-208.txt, steps/005-flow-208.txt |",
 		"| none | show vpn flow tunnel-id ${item} | skipped (for_each filter(",
 	} {
 		if !strings.Contains(string(sum), w) {

@@ -199,6 +199,10 @@ type EvidenceRecord struct {
 	Item   string `json:"item,omitempty"`
 	Field  string `json:"field,omitempty"`
 	Values []any  `json:"values,omitempty"`
+	// Outputs are, for an entry that names no field (the finding rests on
+	// the output's text), the output files of the step's runs in the run
+	// folder, one per run whose output was written.
+	Outputs []string `json:"outputs,omitempty"`
 }
 
 // WriteFileAtomic writes data to path (mode 0644) through a synced

@@ -120,10 +120,57 @@ func (ru *run) evalFindings() {
 }
 
 // evidence is what a finding's evidence entry records of step v: the
-// field's value at each run, and for a for_each step one record per item.
+// field's value at each run, and for a for_each step one record per item;
+// for an entry that names no field, the output files of the step's runs.
 func (ru *run) evidence(ev playbook.Evidence, v playbook.StepView) []EvidenceRecord {
-	return evidenceOf(ev, v, ru.redact)
+	recs := evidenceOf(ev, v, ru.redact)
+	if ev.Field == "" {
+		for i := range recs {
+			recs[i].Outputs = ru.outputs[stepItem{ev.Step, recs[i].Item}]
+		}
+	}
+	return recs
 }
+
+// wholeOutput is the set of steps a finding of pb names as evidence
+// without a field, each with no output file yet (run.outputs); nil when
+// there is none.
+func wholeOutput(pb *playbook.Playbook) map[stepItem][]string {
+	var out map[stepItem][]string
+	findings := pb.Findings
+	if pb.Case != nil {
+		// A case finding names a step of an end: every end runs pb.
+		findings = append(slices.Clip(findings), pb.Case.Findings...)
+	}
+	for _, f := range findings {
+		for _, ev := range f.Evidence {
+			if ev.Field == "" {
+				if out == nil {
+					out = map[stepItem][]string{}
+				}
+				out[stepItem{ev.Step, ""}] = nil
+			}
+		}
+	}
+	return out
+}
+
+// keepOutput keeps file, the output file a run of step id just wrote,
+// when a finding names the step as evidence without a field (wholeOutput).
+func (ru *run) keepOutput(id, file string) {
+	if file == "" {
+		return
+	}
+	if _, ok := ru.outputs[stepItem{id, ""}]; !ok {
+		return
+	}
+	k := stepItem{id, ru.itemOr()}
+	ru.outputs[k] = append(ru.outputs[k], file)
+}
+
+// outputsOf is the output files of step id (of item) a finding names as
+// evidence without a field, for EndState.Outputs.
+func (ru *run) outputsOf(id, item string) []string { return ru.outputs[stepItem{id, item}] }
 
 // evidenceOf is what evidence entry ev records of step v, device text
 // redacted with redact.

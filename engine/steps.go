@@ -623,6 +623,7 @@ func (ru *run) send(ctx context.Context, s *playbook.Step, forms []transports.Co
 	ru.recordStep(Event{Type: EvStepEnded, Seq: seq, Step: s.ID, Kind: string(s.Kind), Command: cmd.Shown, Item: rec.Item,
 		Status: EventStatus(rec.Status), Error: rec.Error, Output: name, DurationMS: durMS(end.Sub(start))}, &rec, name, text)
 	ru.record(s, out, rec.Status, rec.Error)
+	ru.keepOutput(s.ID, rec.Output)
 	if err != nil {
 		return out, err
 	}

@@ -360,7 +360,17 @@ type findingView struct {
 	Charts []chartView
 }
 
-type evidenceView struct{ Step, Item, Field, Values string }
+type evidenceView struct {
+	Step, Item, Field, Values string
+	// Outputs are the output files of an entry that names no field,
+	// each linked when it is a file of the folder (linkable).
+	Outputs []outputLink
+}
+
+type outputLink struct {
+	Path string
+	Link bool
+}
 
 type stepView struct {
 	Seq, Time, ID, Kind, Text, Status, Class, Error, Note string
@@ -418,7 +428,11 @@ func build(m *engine.Manifest, dir string, info stepInfo) (v view) {
 			if ok {
 				kind = seriesKind(s, info.command(s.Step, s.Item))
 			}
-			fv.Evidence = append(fv.Evidence, evidenceView{Step: e.Step, Item: e.Item, Field: e.Field, Values: evidenceValues(e.Values, kind)})
+			ev := evidenceView{Step: e.Step, Item: e.Item, Field: e.Field, Values: evidenceValues(e.Values, kind)}
+			for _, o := range e.Outputs {
+				ev.Outputs = append(ev.Outputs, outputLink{Path: o, Link: linkable(o)})
+			}
+			fv.Evidence = append(fv.Evidence, ev)
 			if ok && e.Field != "" {
 				used[k] = true
 				title := f.ID + " (" + f.Severity + "): " + e.Step

@@ -854,3 +854,18 @@ func TestMissingEvidence(t *testing.T) {
 		}
 	}
 }
+
+// TestEvidenceWholeOutput: an evidence entry that names no field links
+// the step's output files (a path that is not a file of the folder is
+// shown, not linked).
+func TestEvidenceWholeOutput(t *testing.T) {
+	m := fixedManifest(t)
+	m.Findings = []engine.FindingRecord{{ID: "peer-unreachable", Severity: "warning", Message: "m",
+		Evidence: []engine.EvidenceRecord{{Step: "ping", Outputs: []string{"steps/001-ping.txt", "../x.txt"}}}}}
+	page := render(t, m)
+	want := `<span class="muted">(whole output)</span></td><td class="mono"><a href="steps/001-ping.txt">steps/001-ping.txt</a>, ../x.txt</td>`
+	if !strings.Contains(page, want) {
+		i := strings.Index(page, "peer-unreachable")
+		t.Errorf("the evidence row lacks %q:\n%s", want, page[i:min(len(page), i+900)])
+	}
+}

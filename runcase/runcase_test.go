@@ -66,3 +66,20 @@ func TestBuildOrdersByDeviceClock(t *testing.T) {
 		t.Errorf("output %q, want it relative to the case folder", c.Timeline[0].Output)
 	}
 }
+
+// TestEvidenceText: a case finding's evidence in one line, values or, for
+// an entry that names no field, the end's output files.
+func TestEvidenceText(t *testing.T) {
+	for _, c := range []struct {
+		ev   engine.EvidenceRecord
+		want string
+	}{
+		{engine.EvidenceRecord{End: "a", Target: "fw1", Step: "flow", Item: "12", Field: "encap_packets", Values: []any{100, 5100}}, "a (fw1) flow item 12 encap_packets: 100, 5100"},
+		{engine.EvidenceRecord{End: "b", Target: "fw2", Step: "ping", Outputs: []string{"steps/001-ping.txt"}}, "b (fw2) ping: output steps/001-ping.txt"},
+		{engine.EvidenceRecord{End: "b", Target: "fw2", Step: "ping"}, "b (fw2) ping: no value"},
+	} {
+		if got := runcase.EvidenceText(c.ev); got != c.want {
+			t.Errorf("EvidenceText(%+v) = %q, want %q", c.ev, got, c.want)
+		}
+	}
+}

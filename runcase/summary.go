@@ -103,7 +103,8 @@ func (c *Case) EndsText() string {
 }
 
 // EvidenceText is one evidence record of a case finding in one line:
-// "a (fw1) flow item 12 encap_packets: 100, 5100".
+// "a (fw1) flow item 12 encap_packets: 100, 5100", or for an entry that
+// names no field its output files, "a (fw1) ping: output steps/001-ping.txt".
 func EvidenceText(ev engine.EvidenceRecord) string {
 	s := ev.Step
 	if ev.End != "" {
@@ -114,6 +115,10 @@ func EvidenceText(ev engine.EvidenceRecord) string {
 	}
 	if ev.Field != "" {
 		s += " " + ev.Field
+	} else if len(ev.Outputs) > 0 {
+		// The finding rests on the output's text: its files, in the end's
+		// run folder.
+		return s + ": output " + strings.Join(ev.Outputs, ", ")
 	}
 	vals := make([]string, len(ev.Values))
 	for i, v := range ev.Values {

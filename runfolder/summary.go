@@ -70,6 +70,11 @@ func summaryHead(b *bufio.Writer, m *engine.Manifest, via bool) {
 		b.WriteString("\n### Evidence\n\n| finding | step | field | values (one per run) |\n|---|---|---|---|\n")
 		for _, f := range m.Findings {
 			for _, e := range f.Evidence {
+				if e.Field == "" {
+					// The finding rests on the output's text: its files.
+					fmt.Fprintf(b, "| `%s` | `%s`%s | (whole output) | %s |\n", f.ID, e.Step, itemNote(e.Item), mdCell(strings.Join(e.Outputs, ", ")))
+					continue
+				}
 				fmt.Fprintf(b, "| `%s` | `%s`%s | `%s` | %s |\n", f.ID, e.Step, itemNote(e.Item), e.Field, mdCell(fmtValues(e.Values)))
 			}
 		}
