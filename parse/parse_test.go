@@ -48,6 +48,8 @@ var goldenCases = []struct {
 	{"security-policy-match", "fixture_security-policy-match_none.txt"},
 	{"resource-monitor", "fixture_resource_monitor.txt"},
 	{"resource-monitor", "fixture_resource_monitor.xml"},
+	{"resource-monitor", "show_running_resource-monitor_kb_packet-diag.txt"},
+	{"resource-monitor", "show_running_resource-monitor_pa-2050.txt"},
 	{"fib-lookup", "fixture_fib_lookup.txt"},
 	{"fib-lookup", "fixture_fib_lookup_none.txt"},
 	{"fib-lookup", "fixture_fib_lookup.xml"},
@@ -57,6 +59,7 @@ var goldenCases = []struct {
 	{"system-resources", "fixture_system_resources.txt"},
 	{"system-resources", "fixture_system_resources_procps.txt"},
 	{"system-resources", "fixture_system_resources_percore.txt"},
+	{"system-resources", "show_system_resources_kb_reducing_mp_load.txt"},
 	{"packet-diag-setting", "debug_dataplane_packet-diag_show_setting.txt"},
 	{"packet-diag-setting", "fixture_packet-diag_show_setting_capture.txt"},
 }
