@@ -60,6 +60,7 @@ var goldenCases = []struct {
 	{"system-resources", "fixture_system_resources_procps.txt"},
 	{"system-resources", "fixture_system_resources_percore.txt"},
 	{"system-resources", "show_system_resources_kb_reducing_mp_load.txt"},
+	{"system-resources", "show_system_resources_beats_xmlapi.txt"},
 	{"packet-diag-setting", "debug_dataplane_packet-diag_show_setting.txt"},
 	{"packet-diag-setting", "fixture_packet-diag_show_setting_capture.txt"},
 }

@@ -2,6 +2,7 @@ package parse
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -103,5 +104,58 @@ func TestResourceMonitorRealPA2050(t *testing.T) {
 		if got[k] != 0.0 {
 			t.Errorf("%s = %v, want 0", k, got[k])
 		}
+	}
+}
+
+// TestSystemResourcesRealBeats reads the top text of an XML API answer
+// quoted by elastic/beats (procps-ng layout, "MiB Mem :"), whose process
+// rows mostly have a blank USER: those rows count too, with the columns
+// after USER one field to the left.
+func TestSystemResourcesRealBeats(t *testing.T) {
+	got, err := Parse("system-resources", "", sample(t, "show_system_resources_beats_xmlapi.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{
+		"load_1": 5.52, "load_5": 5.79, "load_15": 5.99, "tasks": int64(189),
+		"cpu_user": 73.0, "cpu_system": 4.6, "cpu_nice": 0.0, "cpu_idle": 21.7, "cpu_wait": 0.0, "cpu_busy": 78.3,
+		"mem_total": 5026.9, "mem_used": 2541.5, "mem_free": 414.2, "mem_used_pct": 50.6,
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %#v, want %#v", k, got[k], v)
+		}
+	}
+	procs := got["processes"].(map[string]any)
+	for name, w := range map[string][2]float64{
+		// 4 × 94.4 + 88.9; 4 × 0.2 + 0.4
+		"pan_task": {466.5, 1.2}, "httpd": {22.2, 0.8}, "routed": {5.6, 0.4}, "top": {5.6, 0.1}, "init": {0, 0}, "kthreadd": {0, 0},
+	} {
+		p, _ := procs[name].(map[string]any)
+		if p == nil || p["cpu"] != w[0] || p["mem"] != w[1] {
+			t.Errorf("processes[%s] = %v, want cpu %v mem %v", name, p, w[0], w[1])
+		}
+	}
+	if len(procs) != 6 {
+		t.Errorf("%d processes, want 6: %v", len(procs), procs)
+	}
+}
+
+// TestProcRowBlankUser: a row with a blank USER is read one field to the
+// left, a row with a user as it is, and a row that fits neither (no state
+// letter where S falls) is not shifted.
+func TestProcRowBlankUser(t *testing.T) {
+	cols := strings.Fields("PID USER PR NI VIRT RES SHR S %CPU %MEM TIME+ COMMAND")
+	procs := map[string]any{}
+	procRow(procs, cols, strings.Fields("5692       20   0  121504   8396   6644 R  94.4   0.2 155491:08 pan_task"))
+	procRow(procs, cols, strings.Fields("2336  root 20   0  287m  77m 2100 S  112  8.0   1:16:58 logrcvr"))
+	procRow(procs, cols, strings.Fields("14 root 20 0 1 2 3 S 1.5 0.5 0:01.00 /usr/bin/python3 -u x.py"))
+	want := map[string]any{
+		"pan_task": map[string]any{"cpu": 94.4, "mem": 0.2},
+		"logrcvr":  map[string]any{"cpu": 112.0, "mem": 8.0},
+		"python3":  map[string]any{"cpu": 1.5, "mem": 0.5},
+	}
+	if !reflect.DeepEqual(procs, want) {
+		t.Errorf("got %v, want %v", procs, want)
 	}
 }
