@@ -24,6 +24,7 @@ var goldenCases = []struct {
 	{"vpn-gateway", "show_vpn_flow_gateway_tunnel_zscaler-doc.txt"},
 	{"counters", "show_counter_global.txt"},
 	{"counters", "fixture_counter_global.xml"},
+	{"counters", "show_counter_global_demisto.xml"},
 	{"table", "show_vpn_flow_gateway_tunnel_zscaler-doc.txt"},
 	{"table", "show_jobs_all.txt"},
 	{"table", "show_jobs_all2.txt"},

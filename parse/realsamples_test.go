@@ -159,3 +159,21 @@ func TestProcRowBlankUser(t *testing.T) {
 		t.Errorf("got %v, want %v", procs, want)
 	}
 }
+
+// TestCountersRealXML reads the XML API answer of show counter global
+// from the Cortex XSOAR PAN-OS integration's test data: one counter,
+// result/dp after result/global.
+func TestCountersRealXML(t *testing.T) {
+	got, err := Parse("counters", "", xmlResult(t, sample(t, "show_counter_global_demisto.xml")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got["count"] != int64(1) || got["drops"] != int64(0) || got["dataplane"] != "dp0" || got["pkt_recv"] != int64(17719025) {
+		t.Errorf("got %v", got)
+	}
+	c, _ := got["counters"].(map[string]any)["pkt_recv"].(map[string]any)
+	want := map[string]any{"value": int64(17719025), "rate": int64(12), "severity": "info", "category": "packet", "aspect": "pktproc", "description": "Packets received"}
+	if !reflect.DeepEqual(c, want) {
+		t.Errorf("pkt_recv = %v, want %v", c, want)
+	}
+}
