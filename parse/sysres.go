@@ -180,9 +180,13 @@ func setMem(out map[string]any, line string) {
 }
 
 // procRow adds one row of the process table: its %CPU and %MEM under the
-// command's name (the base name of the first word, for `top -c`).
+// command's name (the base name of the first word, for `top -c`). A row
+// whose USER is blank (PAN-OS prints no name for some daemons' users, as
+// in show_system_resources_beats_xmlapi.txt) has one field less: the S
+// column, a one-letter state, tells, and the columns after USER move one
+// field left.
 func procRow(procs map[string]any, cols, f []string) {
-	ci, mi, ni := -1, -1, -1
+	ci, mi, ni, ui, si := -1, -1, -1, -1, -1
 	for i, c := range cols {
 		switch strings.ToUpper(c) {
 		case "%CPU":
@@ -191,6 +195,17 @@ func procRow(procs map[string]any, cols, f []string) {
 			mi = i
 		case "COMMAND":
 			ni = i
+		case "USER":
+			ui = i
+		case "S":
+			si = i
+		}
+	}
+	if ui >= 0 && si > ui && len(f) > si && !procState(f[si]) && procState(f[si-1]) {
+		for _, i := range []*int{&ci, &mi, &ni} {
+			if *i > ui {
+				*i--
+			}
 		}
 	}
 	if ci < 0 || ni < 0 || len(f) <= ni || len(f) <= ci || (mi >= 0 && len(f) <= mi) {
@@ -218,6 +233,13 @@ func procRow(procs map[string]any, cols, f []string) {
 	}
 	p["cpu"] = round1(p["cpu"].(float64) + cpu)
 	p["mem"] = round1(p["mem"].(float64) + mem)
+}
+
+// procState reports whether s is a process state as top prints it in
+// its S column (R running, S sleeping, D disk wait, Z zombie, T/t
+// stopped, I idle, X dead).
+func procState(s string) bool {
+	return len(s) == 1 && strings.ContainsAny(s, "RSDZTtIX")
 }
 
 // round1 rounds to one decimal, top's precision; a value too large to be

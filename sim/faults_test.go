@@ -124,3 +124,21 @@ func TestHangUpAfter(t *testing.T) {
 		t.Errorf("hang up after each answer: %v, want %v", got, want)
 	}
 }
+
+// TestResourceMonitorLayout checks the parts of the resource-monitor
+// layout that the real samples show (parse/testdata/
+// show_running_resource-monitor_*.txt): the group loads before the CPU
+// table, and resource samples wrapped at 15 a line.
+func TestResourceMonitorLayout(t *testing.T) {
+	d := newDev(t, Healthy)
+	out := run(t, d, "show running resource-monitor second last 20")
+	g, c := strings.Index(out, "CPU load sampling by group:\nflow_lookup "), strings.Index(out, "CPU load (%) during last 20 seconds:")
+	if g < 0 || c < 0 || g > c {
+		t.Errorf("group loads missing or after the CPU table:\n%s", out)
+	}
+	fifteen := strings.TrimSuffix(strings.Repeat("  0 ", 15), " ")
+	five := strings.TrimSuffix(strings.Repeat("  0 ", 5), " ")
+	if !strings.Contains(out, "session:\n"+fifteen+"\n"+five+"\npacket buffer:\n") {
+		t.Errorf("session samples not wrapped at 15:\n%s", out)
+	}
+}

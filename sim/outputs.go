@@ -287,6 +287,14 @@ func (d *Device) resourceMonitor(w []string) (string, error) {
 	load := d.cpuLoad()
 	var b strings.Builder
 	fmt.Fprintf(&b, "Resource monitoring sampling data (per %s):\n\n", unit)
+	// The group loads come first on the real samples
+	// (parse/testdata/show_running_resource-monitor_*.txt); here every
+	// group is at the dataplane's load.
+	b.WriteString("CPU load sampling by group:\n")
+	for _, g := range resmonGroups {
+		fmt.Fprintf(&b, "%-30s : %5d%%\n", g, load)
+	}
+	b.WriteString("\n")
 	fmt.Fprintf(&b, "CPU load (%%) during last %d %ss:\n", n, unit)
 	b.WriteString("core   0   1   2   3\n")
 	for i := 0; i < n; i++ {
@@ -307,10 +315,21 @@ func (d *Device) resourceMonitor(w []string) (string, error) {
 		for i := range vals {
 			vals[i] = fmt.Sprintf("%3d", u)
 		}
-		b.WriteString(strings.Join(vals, " ") + "\n")
+		// 15 samples a line, as the real samples wrap them.
+		for len(vals) > 0 {
+			k := min(len(vals), 15)
+			b.WriteString(strings.Join(vals[:k], " ") + "\n")
+			vals = vals[k:]
+		}
 	}
 	return b.String(), nil
 }
+
+// resmonGroups are the CPU load groups of a real resource-monitor answer
+// (the PA-2050 sample, parse/testdata/show_running_resource-monitor_pa-2050.txt).
+var resmonGroups = []string{"flow_lookup", "flow_fastpath", "flow_slowpath", "flow_forwarding", "flow_mgmt",
+	"flow_ctrl", "nac_result", "flow_np", "dfa_result", "module_internal", "aho_result", "zip_result",
+	"pktlog_forwarding", "pci", "flow_host"}
 
 func (d *Device) poolStatistics() string {
 	free := int64(93401)

@@ -170,8 +170,11 @@ func (d *Device) systemResources() string {
 	if d.verbose(SwMprelay) {
 		used += 8 << 10
 	}
-	fmt.Fprintf(&b, "KiB Mem : %8d total, %8d free, %8d used, %8d buff/cache\n", memTotal, memTotal-used-buffCache, used, buffCache)
-	fmt.Fprintf(&b, "KiB Swap: %8d total, %8d free, %8d used. %8d avail Mem\n", 2097148, 2097148, 0, memTotal-used)
+	// Sizes in MiB with one decimal, as the real procps-ng sample prints them
+	// (parse/testdata/show_system_resources_beats_xmlapi.txt).
+	mib := func(kib int64) float64 { return float64(kib) / 1024 }
+	fmt.Fprintf(&b, "MiB Mem : %8.1f total, %8.1f free, %8.1f used, %8.1f buff/cache\n", mib(memTotal), mib(memTotal-used-buffCache), mib(used), mib(buffCache))
+	fmt.Fprintf(&b, "MiB Swap: %8.1f total, %8.1f free, %8.1f used. %8.1f avail Mem\n", mib(2097148), mib(2097148), 0.0, mib(memTotal-used))
 	b.WriteString("\n  PID USER      PR  NI    VIRT    RES    SHR S  %CPU %MEM     TIME+ COMMAND\n")
 	for _, p := range ps {
 		state := "S"

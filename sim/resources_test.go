@@ -57,8 +57,8 @@ func TestSystemResources(t *testing.T) {
 	for _, re := range []string{
 		`^top - 10:02:\d\d up 2 days,  4:38,  1 user,  load average: \d+\.\d\d, \d+\.\d\d, \d+\.\d\d\n`,
 		`(?m)^Tasks: 187 total,   1 running, 186 sleeping,   0 stopped,   0 zombie$`,
-		`(?m)^KiB Mem :  8167040 total, +\d+ free, +\d+ used,  2553024 buff/cache$`,
-		`(?m)^KiB Swap:  2097148 total,  2097148 free,        0 used\. +\d+ avail Mem$`,
+		`(?m)^MiB Mem :   7975.6 total, +\d+\.\d free, +\d+\.\d used,   2493.2 buff/cache$`,
+		`(?m)^MiB Swap:   2048.0 total,   2048.0 free,      0.0 used\. +\d+\.\d avail Mem$`,
 		`(?m)^\n  PID USER      PR  NI    VIRT    RES    SHR S  %CPU %MEM     TIME\+ COMMAND$`,
 	} {
 		if !regexp.MustCompile(re).MatchString(quiet) {
