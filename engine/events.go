@@ -166,6 +166,10 @@ type Event struct {
 	Status EventStatus `json:"status,omitempty"`
 	Error  string      `json:"error,omitempty"`
 	Reason string      `json:"reason,omitempty"`
+	// NotEvidence says, on step-continued, that the step takes no
+	// evidence (evidence: false): its failure is not missing evidence and
+	// does not change the outcome.
+	NotEvidence bool `json:"not_evidence,omitempty"`
 	// Message is the text of a note, prompt, warning, wait or problem.
 	Message string `json:"message,omitempty"`
 	// Output is the file in the run folder holding the answer.

@@ -20,27 +20,38 @@ import (
 // default (the later exports and steps still run) and the run ends
 // incomplete, exit 1, as it does with on_error: continue: either way the
 // file is missing evidence, listed with how to export it by hand; on_error:
-// fail stops the run at once, as for any step.
+// fail stops the run at once, as for any step. An export that says
+// evidence: false is not missing evidence: the run ends ok.
 func TestFailedExportGoesOn(t *testing.T) {
 	const first = "scp export debug-pcap from ikemgr.pcap to support@192.0.2.50:/cases"
 	const second = "scp export tech-support to support@192.0.2.50:/cases"
 	all := []string{"debug ike pcap on", first, second, "show clock", "undo: debug ike pcap off"}
 	tests := []struct {
-		onError string
-		code    int
-		status  engine.Status
-		sent    []string
+		onError     string
+		notEvidence bool
+		code        int
+		status      engine.Status
+		sent        []string
 	}{
-		{"", engine.ExitStepFailed, engine.StatusIncomplete, all},
-		{"continue", engine.ExitStepFailed, engine.StatusIncomplete, all},
-		{"fail", engine.ExitStepFailed, engine.StatusFailed, []string{"debug ike pcap on", first, "undo: debug ike pcap off"}},
+		{"", false, engine.ExitStepFailed, engine.StatusIncomplete, all},
+		{"continue", false, engine.ExitStepFailed, engine.StatusIncomplete, all},
+		{"fail", false, engine.ExitStepFailed, engine.StatusFailed, []string{"debug ike pcap on", first, "undo: debug ike pcap off"}},
+		{"", true, engine.ExitOK, engine.StatusOK, all},
+		{"continue", true, engine.ExitOK, engine.StatusOK, all},
 	}
 	for _, tt := range tests {
-		t.Run("on_error="+tt.onError, func(t *testing.T) {
+		name := "on_error=" + tt.onError
+		if tt.notEvidence {
+			name += ",evidence=false"
+		}
+		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
 			onError := ""
 			if tt.onError != "" {
 				onError = "\n    on_error: " + tt.onError
+			}
+			if tt.notEvidence {
+				onError += "\n    evidence: false"
 			}
 			src := `name: exports
 title: Two exports
@@ -93,7 +104,7 @@ steps:
 			if got := sent(written(t, res)); !slices.Equal(got, tt.sent) {
 				t.Errorf("sent %q, want %q", got, tt.sent)
 			}
-			if tt.onError == "" && !errors.Is(res.Err, transports.ErrCopyFailed) {
+			if tt.onError == "" && !tt.notEvidence && !errors.Is(res.Err, transports.ErrCopyFailed) {
 				t.Errorf("run error %v does not wrap ErrCopyFailed", res.Err)
 			}
 			var failed []string
@@ -106,7 +117,7 @@ steps:
 				t.Errorf("failed steps %q, want [ike_pcap]", failed)
 			}
 			ms := res.Manifest.Missing
-			if tt.onError == "fail" {
+			if tt.onError == "fail" || tt.notEvidence {
 				if len(ms) != 0 {
 					t.Errorf("a run the export stopped lists %+v as missing", ms)
 				}

@@ -138,7 +138,7 @@ func (ru *run) runStep(ctx context.Context, s *playbook.Step) error {
 	}
 	if s.OnError == playbook.OnErrorContinue {
 		ru.missed(s, err)
-		ru.em.emit(Event{Type: EvStepContinued, Step: s.ID, Reason: ReasonOnErrorContinue})
+		ru.em.emit(Event{Type: EvStepContinued, Step: s.ID, Reason: ReasonOnErrorContinue, NotEvidence: s.NotEvidence})
 		return nil
 	}
 	if errors.Is(err, transports.ErrNotOverAPI) && s.OnError == "" {
@@ -146,16 +146,20 @@ func (ru *run) runStep(ctx context.Context, s *playbook.Step) error {
 		// how to run it by hand, and the rest of the evidence is taken.
 		// An author who wants a hard stop writes on_error: fail.
 		ru.missed(s, err)
-		ru.em.emit(Event{Type: EvStepContinued, Step: s.ID, Reason: ReasonNotOverAPI})
+		ru.em.emit(Event{Type: EvStepContinued, Step: s.ID, Reason: ReasonNotOverAPI, NotEvidence: s.NotEvidence})
 		return nil
 	}
 	if s.Kind == playbook.KindExport && s.OnError == "" {
 		// A failed export does not cost the evidence still to come (the
 		// other captures, the tech-support file): the run goes on, and
-		// ends failed (exit 1) once every step ran.
-		ru.exportFailed = append(ru.exportFailed, &stepError{step: s, err: err})
+		// ends incomplete (exit 1) once every step ran; unless the export
+		// takes no evidence (evidence: false): then nothing is missing and
+		// the outcome does not change.
+		if !s.NotEvidence {
+			ru.exportFailed = append(ru.exportFailed, &stepError{step: s, err: err})
+		}
 		ru.missed(s, err)
-		ru.em.emit(Event{Type: EvStepContinued, Step: s.ID, Reason: ReasonExportFailed})
+		ru.em.emit(Event{Type: EvStepContinued, Step: s.ID, Reason: ReasonExportFailed, NotEvidence: s.NotEvidence})
 		return nil
 	}
 	return &stepError{step: s, err: err}

@@ -95,7 +95,11 @@ func (t *Text) Event(e engine.Event) {
 			t.printf("  -   %s (skipped)\n", e.Name)
 		}
 	case engine.EvStepContinued:
-		t.printf("      %s\n", continued[e.Reason])
+		if e.NotEvidence {
+			t.printf("      continuing: the step takes no evidence (evidence: false), so nothing is missing\n")
+		} else {
+			t.printf("      %s\n", continued[e.Reason])
+		}
 	case engine.EvForEach:
 		t.printf("      for each of %d items: %s\n", len(e.Items), strings.Join(e.Items, ", "))
 	case engine.EvFormTried:
