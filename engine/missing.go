@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/runbook-dev/runbook/engine/playbook"
+	"github.com/runbook-dev/runbook/internal/words"
 )
 
 // MissingRecord is evidence a run could not take: a step that failed and
@@ -99,12 +100,7 @@ func missingLabel(m MissingRecord) string {
 }
 
 // StepsFailed is "1 step failed", "2 steps failed".
-func StepsFailed(n int) string {
-	if n == 1 {
-		return "1 step failed"
-	}
-	return fmt.Sprintf("%d steps failed", n)
-}
+func StepsFailed(n int) string { return words.Count(n, "step") + " failed" }
 
 // missed records that step s failed with err and the run goes on: its
 // evidence is missing, unless the step says it takes none.

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/runbook-dev/runbook/engine"
+	"github.com/runbook-dev/runbook/internal/words"
 	"github.com/runbook-dev/runbook/runfolder"
 )
 
@@ -694,9 +695,9 @@ func fmtValue(x any) string {
 // engine.Outcome (which says "CLEANUP INCOMPLETE ..." when the device may
 // be dirty): what was undone and how, or that there was nothing to undo.
 // An undo the playbook's own step sent counts once, as that step's.
-func cleanupState(m *engine.Manifest) (words, class string) {
+func cleanupState(m *engine.Manifest) (text, class string) {
 	if n := len(m.CleanupPending); n > 0 {
-		return plural(n, "command") + " not undone", "st-bad"
+		return words.Count(n, "command") + " not undone", "st-bad"
 	}
 	sent, byStep, failed := 0, 0, 0
 	for _, c := range append(append([]engine.CleanupRecord(nil), m.Undo...), m.Cleanup...) {
@@ -726,11 +727,4 @@ func cleanupState(m *engine.Manifest) (words, class string) {
 		return "cleanup: " + strings.Join(parts, ", "), "st-bad"
 	}
 	return "cleanup done (" + strings.Join(parts, ", ") + ")", "st-ok"
-}
-
-func plural(n int, word string) string {
-	if n == 1 {
-		return "1 " + word
-	}
-	return strconv.Itoa(n) + " " + word + "s"
 }

@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 
 	"github.com/spf13/cobra"
 
 	"github.com/runbook-dev/runbook/engine"
+	"github.com/runbook-dev/runbook/internal/words"
 	"github.com/runbook-dev/runbook/inventory"
 	"github.com/runbook-dev/runbook/observe"
 	"github.com/runbook-dev/runbook/report"
@@ -163,10 +163,10 @@ func cleanupRun(ctx context.Context, opts *cleanupOptions) error {
 	}
 	writeReport(io, rf)
 	if len(rep.Failed) > 0 {
-		return &exitError{code: exitDirty, err: fmt.Errorf("cleanup incomplete: %s failed; the device may still be in debug", commands(len(rep.Failed)))}
+		return &exitError{code: exitDirty, err: fmt.Errorf("cleanup incomplete: %s failed; the device may still be in debug", words.Count(len(rep.Failed), "command"))}
 	}
 	if len(rep.Done) > 0 {
-		fmt.Fprintf(io.ErrOut, "runbook: %s: cleanup finished (%s)\n", opts.Dir, commands(len(rep.Done)))
+		fmt.Fprintf(io.ErrOut, "runbook: %s: cleanup finished (%s)\n", opts.Dir, words.Count(len(rep.Done), "command"))
 	}
 	return nil
 }
@@ -204,12 +204,4 @@ func writeReport(io *IOStreams, rf *runfolder.Resumed) {
 	if err := report.WriteDir(rf.Dir()); err != nil {
 		fmt.Fprintf(io.ErrOut, "runbook: report %s: %v\n", rf.Dir(), err)
 	}
-}
-
-// commands is "1 command", "3 commands".
-func commands(n int) string {
-	if n == 1 {
-		return "1 command"
-	}
-	return strconv.Itoa(n) + " commands"
 }
